@@ -1,0 +1,17 @@
+//! Types every iamwatch crate speaks: [`Severity`], [`IncidentStatus`] and its lifecycle,
+//! [`Incident`] with its [`Meta`], localised text ([`Lang`], [`Localized`]), and the epoch-ms
+//! time helpers the pipeline uses on every record.
+//!
+//! This crate has no I/O and no async: it is the vocabulary the data flow is written in
+//! (sources → normalise → detect → incidents → store/live/notify).
+
+pub mod incident;
+pub mod lang;
+pub mod severity;
+pub mod status;
+pub mod time;
+
+pub use incident::{AccessKeyMeta, Actor, Device, ErrorInfo, Incident, IncidentView, Meta, Target};
+pub use lang::{Lang, Localized};
+pub use severity::Severity;
+pub use status::{IncidentStatus, TransitionError};

@@ -1,0 +1,171 @@
+//! One JSON document as it may arrive: a CloudTrail record, or an envelope around one. A single
+//! struct holds every envelope's keys so that a document is parsed once, typed and borrowed;
+//! [`crate::envelope`] then decides what it is.
+//!
+//! Keys also accept the lower-cased spelling some log exports write (`eventname`).
+
+use crate::lenient::{Flag, Text};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Document<'a> {
+    // CloudTrail record fields.
+    #[serde(borrow, rename = "eventVersion", alias = "eventversion")]
+    pub event_version: Text<'a>,
+    #[serde(borrow, rename = "eventTime", alias = "eventtime")]
+    pub event_time: Text<'a>,
+    /// Logstash and similar pipelines replace `eventTime` with `@timestamp`.
+    #[serde(borrow, rename = "@timestamp")]
+    pub at_timestamp: Text<'a>,
+    #[serde(borrow, rename = "eventSource", alias = "eventsource")]
+    pub event_source: Text<'a>,
+    #[serde(borrow, rename = "eventName", alias = "eventname")]
+    pub event_name: Text<'a>,
+    #[serde(borrow, rename = "awsRegion", alias = "awsregion")]
+    pub aws_region: Text<'a>,
+    #[serde(borrow, rename = "sourceIPAddress", alias = "sourceipaddress")]
+    pub source_ip_address: Text<'a>,
+    #[serde(borrow, rename = "userAgent", alias = "useragent")]
+    pub user_agent: Text<'a>,
+    #[serde(borrow, rename = "userIdentity", alias = "useridentity")]
+    pub user_identity: Option<UserIdentity<'a>>,
+    #[serde(borrow, rename = "requestParameters", alias = "requestparameters")]
+    pub request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, rename = "responseElements", alias = "responseelements")]
+    pub response_elements: Option<&'a RawValue>,
+    #[serde(borrow, rename = "additionalEventData", alias = "additionaleventdata")]
+    pub additional_event_data: Option<&'a RawValue>,
+    #[serde(borrow, rename = "errorCode", alias = "errorcode")]
+    pub error_code: Text<'a>,
+    #[serde(borrow, rename = "errorMessage", alias = "errormessage")]
+    pub error_message: Text<'a>,
+    #[serde(borrow, rename = "eventID", alias = "eventid", alias = "eventId")]
+    pub event_id: Text<'a>,
+    #[serde(rename = "readOnly", alias = "readonly")]
+    pub read_only: Flag,
+    #[serde(borrow, rename = "eventType", alias = "eventtype")]
+    pub event_type: Text<'a>,
+    #[serde(borrow, rename = "recipientAccountId", alias = "recipientaccountid")]
+    pub recipient_account_id: Text<'a>,
+    #[serde(rename = "managementEvent", alias = "managementevent")]
+    pub management_event: Flag,
+    #[serde(borrow, rename = "eventCategory", alias = "eventcategory")]
+    pub event_category: Text<'a>,
+
+    // EventBridge event envelope.
+    #[serde(borrow, rename = "detail-type")]
+    pub detail_type: Text<'a>,
+    #[serde(borrow)]
+    pub detail: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub source: Text<'a>,
+    #[serde(borrow)]
+    pub account: Text<'a>,
+    #[serde(borrow)]
+    pub region: Text<'a>,
+    #[serde(borrow)]
+    pub time: Text<'a>,
+
+    // SNS as delivered to Lambda: {"EventSource":"aws:sns","Sns":{"Message":"…"}}.
+    #[serde(borrow, rename = "Sns")]
+    pub sns: Option<SnsPayload<'a>>,
+    // SNS as delivered over HTTP, or the Sns object's own keys.
+    #[serde(borrow, rename = "Type")]
+    pub sns_type: Text<'a>,
+    #[serde(borrow, rename = "Message")]
+    pub message: Text<'a>,
+    #[serde(borrow, rename = "SubscribeURL")]
+    pub subscribe_url: Text<'a>,
+    #[serde(borrow, rename = "TopicArn")]
+    pub topic_arn: Text<'a>,
+
+    // SQS as delivered to Lambda: {"eventSource":"aws:sqs","body":"…"}.
+    #[serde(borrow)]
+    pub body: Text<'a>,
+
+    // Nested records: a Lambda event, or an S3 notification.
+    #[serde(borrow, rename = "Records")]
+    pub records: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub s3: Option<&'a RawValue>,
+    #[serde(borrow, rename = "s3ObjectKey")]
+    pub s3_object_key: Option<&'a RawValue>,
+    #[serde(borrow, rename = "digestPublicKeyFingerprint")]
+    pub digest_fingerprint: Text<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SnsPayload<'a> {
+    #[serde(borrow, rename = "Message")]
+    pub message: Text<'a>,
+    #[serde(borrow, rename = "Type")]
+    pub sns_type: Text<'a>,
+}
+
+/// CloudTrail `userIdentity`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UserIdentity<'a> {
+    #[serde(borrow, rename = "type")]
+    pub identity_type: Text<'a>,
+    #[serde(borrow, rename = "principalId", alias = "principalid")]
+    pub principal_id: Text<'a>,
+    #[serde(borrow)]
+    pub arn: Text<'a>,
+    #[serde(borrow, rename = "accountId", alias = "accountid")]
+    pub account_id: Text<'a>,
+    #[serde(borrow, rename = "accessKeyId", alias = "accesskeyid")]
+    pub access_key_id: Text<'a>,
+    #[serde(borrow, rename = "userName", alias = "username")]
+    pub user_name: Text<'a>,
+    #[serde(borrow, rename = "invokedBy", alias = "invokedby")]
+    pub invoked_by: Text<'a>,
+    #[serde(borrow, rename = "sessionContext", alias = "sessioncontext")]
+    pub session_context: Option<SessionContext<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SessionContext<'a> {
+    #[serde(borrow, rename = "sessionIssuer", alias = "sessionissuer")]
+    pub session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow)]
+    pub attributes: Option<SessionAttributes<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SessionIssuer<'a> {
+    #[serde(borrow, rename = "type")]
+    pub issuer_type: Text<'a>,
+    #[serde(borrow, rename = "userName", alias = "username")]
+    pub user_name: Text<'a>,
+    #[serde(borrow)]
+    pub arn: Text<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SessionAttributes<'a> {
+    #[serde(rename = "mfaAuthenticated", alias = "mfaauthenticated")]
+    pub mfa_authenticated: Flag,
+    #[serde(borrow, rename = "creationDate", alias = "creationdate")]
+    pub creation_date: Text<'a>,
+}
+
+impl Document<'_> {
+    /// True when the document carries CloudTrail record fields (as opposed to an envelope).
+    pub fn looks_like_record(&self) -> bool {
+        self.event_name.is_some() && (self.event_source.is_some() || self.event_id.is_some())
+    }
+
+    /// The identity type (`IAMUser`, `AssumedRole`, `Root`, …), or `""`.
+    pub fn identity_type(&self) -> &str {
+        self.user_identity
+            .as_ref()
+            .map_or("", |identity| identity.identity_type.or_empty())
+    }
+}

@@ -1,0 +1,493 @@
+//! Unwraps whatever AWS put around a CloudTrail record.
+//!
+//! One framed value goes in; out come, through a callback, one [`Item::Record`] per CloudTrail
+//! record found inside (EventBridge `detail`, SNS `Message`, SQS `body`, nested `Records`), or
+//! an [`Item::Problem`] saying precisely why a value is not one. A record whose fields have the
+//! wrong JSON types is repaired (objects where text belongs are written out as text, a string
+//! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
+
+use crate::document::Document;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// Nested envelopes deeper than this are refused: real deliveries nest at most three deep
+/// (SQS → SNS → EventBridge).
+const MAX_NESTING: u8 = 6;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvelopeKind {
+    /// An element of a CloudTrail log file's `Records`.
+    CloudTrailFile,
+    EventBridge,
+    Sns,
+    Sqs,
+    /// A record with no envelope: JSON Lines or a bare array.
+    Bare,
+}
+
+impl EnvelopeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CloudTrailFile => "cloudtrail_file",
+            Self::EventBridge => "eventbridge",
+            Self::Sns => "sns",
+            Self::Sqs => "sqs",
+            Self::Bare => "bare",
+        }
+    }
+}
+
+/// A CloudTrail record found in the input.
+#[derive(Debug)]
+pub struct RecordItem<'r> {
+    pub doc: &'r Document<'r>,
+    /// The record's own JSON text (for an EventBridge event, its `detail`).
+    pub raw: &'r [u8],
+    /// The outermost envelope the record came in.
+    pub envelope: EnvelopeKind,
+    /// EventBridge envelope fields, used when the record lacks its own.
+    pub envelope_time: Option<&'r str>,
+    pub envelope_account: Option<&'r str>,
+    pub envelope_region: Option<&'r str>,
+    /// Position inside a nested `Records` array (SNS/SQS batches), when there is one.
+    pub nested_index: Option<u64>,
+    /// Repairs made to read the record.
+    pub notes: &'r [String],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Not valid JSON; line and column are within the value.
+    InvalidJson {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Valid JSON, but not an object.
+    NotAnObject {
+        found: &'static str,
+    },
+    /// An object that is none of the shapes iamwatch reads.
+    Unrecognised {
+        reason: String,
+    },
+    /// A shape AWS does deliver that this path does not read (e.g. S3 object notifications).
+    Unsupported {
+        reason: String,
+    },
+    NestedTooDeep,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidJson {
+                line,
+                column,
+                message,
+            } => {
+                write!(f, "invalid JSON at line {line}, column {column}: {message}")
+            }
+            Self::NotAnObject { found } => write!(f, "expected a JSON object, found {found}"),
+            Self::Unrecognised { reason } | Self::Unsupported { reason } => f.write_str(reason),
+            Self::NestedTooDeep => write!(f, "envelopes nested more than {MAX_NESTING} deep"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Item<'r> {
+    Record(RecordItem<'r>),
+    Problem {
+        problem: Problem,
+        nested_index: Option<u64>,
+        raw: &'r [u8],
+    },
+    /// An SNS subscription handshake: an HTTP endpoint must visit `subscribe_url` to confirm.
+    SubscriptionConfirmation {
+        topic_arn: &'r str,
+        subscribe_url: &'r str,
+    },
+    /// Valid input that holds no event, such as a CloudTrail digest file.
+    Ignored {
+        reason: &'static str,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct Context<'e> {
+    envelope: Option<EnvelopeKind>,
+    default_kind: EnvelopeKind,
+    nested_index: Option<u64>,
+    eventbridge: Option<EventBridgeFields<'e>>,
+}
+
+#[derive(Clone, Copy)]
+struct EventBridgeFields<'e> {
+    time: Option<&'e str>,
+    account: Option<&'e str>,
+    region: Option<&'e str>,
+}
+
+/// Parses one framed value and reports every record (or problem) inside it to `sink`.
+/// `in_records` says the value came from a CloudTrail file's `Records` array.
+pub fn visit_document(bytes: &[u8], in_records: bool, sink: &mut dyn FnMut(Item<'_>)) {
+    let context = Context {
+        envelope: None,
+        default_kind: if in_records {
+            EnvelopeKind::CloudTrailFile
+        } else {
+            EnvelopeKind::Bare
+        },
+        nested_index: None,
+        eventbridge: None,
+    };
+    visit(bytes, context, 0, sink);
+}
+
+fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Item<'_>)) {
+    if depth > MAX_NESTING {
+        sink(Item::Problem {
+            problem: Problem::NestedTooDeep,
+            nested_index: context.nested_index,
+            raw: bytes,
+        });
+        return;
+    }
+    match serde_json::from_slice::<Document>(bytes) {
+        Ok(doc) => dispatch(&doc, bytes, context, depth, &[], sink),
+        Err(first_error) => match repair(bytes) {
+            Ok((repaired, notes)) => match serde_json::from_slice::<Document>(&repaired) {
+                Ok(doc) => dispatch(&doc, bytes, context, depth, &notes, sink),
+                Err(_) => sink(Item::Problem {
+                    problem: Problem::Unrecognised {
+                        reason: format!("unreadable fields: {first_error}"),
+                    },
+                    nested_index: context.nested_index,
+                    raw: bytes,
+                }),
+            },
+            Err(problem) => sink(Item::Problem {
+                problem,
+                nested_index: context.nested_index,
+                raw: bytes,
+            }),
+        },
+    }
+}
+
+fn dispatch(
+    doc: &Document<'_>,
+    raw: &[u8],
+    context: Context<'_>,
+    depth: u8,
+    notes: &[String],
+    sink: &mut dyn FnMut(Item<'_>),
+) {
+    let problem = |problem: Problem, sink: &mut dyn FnMut(Item<'_>)| {
+        sink(Item::Problem {
+            problem,
+            nested_index: context.nested_index,
+            raw,
+        })
+    };
+    if doc.looks_like_record() {
+        let eventbridge = context.eventbridge;
+        sink(Item::Record(RecordItem {
+            doc,
+            raw,
+            envelope: context.envelope.unwrap_or(context.default_kind),
+            envelope_time: eventbridge.and_then(|fields| fields.time),
+            envelope_account: eventbridge.and_then(|fields| fields.account),
+            envelope_region: eventbridge.and_then(|fields| fields.region),
+            nested_index: context.nested_index,
+            notes,
+        }));
+        return;
+    }
+    if let Some(detail) = doc.detail {
+        if !doc.detail_type.is_some() && !doc.source.is_some() {
+            return problem(unrecognised(), sink);
+        }
+        let inner = Context {
+            envelope: context.envelope.or(Some(EnvelopeKind::EventBridge)),
+            eventbridge: Some(EventBridgeFields {
+                time: doc.time.as_str(),
+                account: doc.account.as_str(),
+                region: doc.region.as_str(),
+            }),
+            ..context
+        };
+        let detail_bytes = detail.get().as_bytes();
+        // An EventBridge event from another service (a GuardDuty finding, say) is not a
+        // CloudTrail record: say which it is instead of a generic complaint.
+        if !detail_bytes.starts_with(b"{") {
+            return problem(
+                Problem::Unrecognised {
+                    reason: "EventBridge event whose detail is not an object".into(),
+                },
+                sink,
+            );
+        }
+        let mut reported_non_record = false;
+        visit(detail_bytes, inner, depth + 1, &mut |item| match item {
+            Item::Problem {
+                problem: Problem::Unrecognised { .. },
+                ..
+            } if !reported_non_record => {
+                reported_non_record = true;
+                sink(Item::Problem {
+                    problem: Problem::Unsupported {
+                        reason: format!(
+                            "EventBridge event of detail-type {:?} from {:?} is not a CloudTrail record",
+                            doc.detail_type.or_empty(),
+                            doc.source.or_empty()
+                        ),
+                    },
+                    nested_index: context.nested_index,
+                    raw,
+                })
+            }
+            other => sink(other),
+        });
+        return;
+    }
+    if let Some(sns) = &doc.sns {
+        return match sns.message.as_str() {
+            Some(message) => visit(
+                message.as_bytes(),
+                nested(context, EnvelopeKind::Sns),
+                depth + 1,
+                sink,
+            ),
+            None => problem(
+                Problem::Unrecognised {
+                    reason: "SNS record without a Message".into(),
+                },
+                sink,
+            ),
+        };
+    }
+    match doc.sns_type.as_str() {
+        Some("Notification") => {
+            return match doc.message.as_str() {
+                Some(message) => visit(
+                    message.as_bytes(),
+                    nested(context, EnvelopeKind::Sns),
+                    depth + 1,
+                    sink,
+                ),
+                None => problem(
+                    Problem::Unrecognised {
+                        reason: "SNS notification without a Message".into(),
+                    },
+                    sink,
+                ),
+            };
+        }
+        Some("SubscriptionConfirmation") => {
+            return sink(Item::SubscriptionConfirmation {
+                topic_arn: doc.topic_arn.or_empty(),
+                subscribe_url: doc.subscribe_url.or_empty(),
+            });
+        }
+        Some("UnsubscribeConfirmation") => {
+            return sink(Item::Ignored {
+                reason: "SNS unsubscribe confirmation",
+            })
+        }
+        _ => {}
+    }
+    if let Some(body) = doc.body.as_str() {
+        return visit(
+            body.as_bytes(),
+            nested(context, EnvelopeKind::Sqs),
+            depth + 1,
+            sink,
+        );
+    }
+    if let Some(records) = doc.records {
+        return match serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+            Ok(elements) => {
+                for (position, element) in elements.iter().enumerate() {
+                    let inner = Context {
+                        nested_index: Some(position as u64),
+                        ..context
+                    };
+                    visit(element.get().as_bytes(), inner, depth + 1, sink);
+                }
+            }
+            Err(_) => problem(
+                Problem::Unrecognised {
+                    reason: "\"Records\" is not an array".into(),
+                },
+                sink,
+            ),
+        };
+    }
+    if doc.s3.is_some() || doc.s3_object_key.is_some() {
+        return problem(
+            Problem::Unsupported {
+                reason: "S3 object notification: the log file it names must be read from S3, not from this input".into(),
+            },
+            sink,
+        );
+    }
+    if doc.digest_fingerprint.is_some() {
+        return sink(Item::Ignored {
+            reason: "CloudTrail digest file",
+        });
+    }
+    problem(unrecognised(), sink)
+}
+
+fn unrecognised() -> Problem {
+    Problem::Unrecognised {
+        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS or SQS message"
+            .into(),
+    }
+}
+
+fn nested(context: Context<'_>, kind: EnvelopeKind) -> Context<'_> {
+    Context {
+        envelope: context.envelope.or(Some(kind)),
+        ..context
+    }
+}
+
+/// Keys the typed [`Document`] reads as text, at the top level and inside `userIdentity`.
+const TEXT_KEYS: &[&str] = &[
+    "eventVersion",
+    "eventTime",
+    "@timestamp",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "eventID",
+    "readOnly",
+    "eventType",
+    "recipientAccountId",
+    "managementEvent",
+    "eventCategory",
+    "detail-type",
+    "source",
+    "account",
+    "region",
+    "time",
+    "Type",
+    "Message",
+    "SubscribeURL",
+    "TopicArn",
+    "body",
+    "digestPublicKeyFingerprint",
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "invokedBy",
+    "mfaAuthenticated",
+    "creationDate",
+];
+/// Keys the typed [`Document`] reads as objects.
+const OBJECT_KEYS: &[&str] = &[
+    "userIdentity",
+    "sessionContext",
+    "sessionIssuer",
+    "attributes",
+    "Sns",
+];
+
+/// Rewrites a record whose typed parse failed into one that parses, noting each change.
+fn repair(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), Problem> {
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|error| Problem::InvalidJson {
+        line: error.line(),
+        column: error.column(),
+        message: error
+            .to_string()
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    })?;
+    let Value::Object(map) = &mut value else {
+        return Err(Problem::NotAnObject {
+            found: kind_of(&value),
+        });
+    };
+    let mut notes = Vec::new();
+    repair_object(map, "", &mut notes);
+    let repaired = serde_json::to_vec(&value).unwrap_or_default();
+    Ok((repaired, notes))
+}
+
+fn repair_object(map: &mut Map<String, Value>, path: &str, notes: &mut Vec<String>) {
+    // Both `eventName` and `eventname`: keep the canonical spelling.
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for key in &keys {
+        let canonical = TEXT_KEYS
+            .iter()
+            .chain(OBJECT_KEYS)
+            .chain(&[
+                "requestParameters",
+                "responseElements",
+                "additionalEventData",
+            ])
+            .find(|known| known.eq_ignore_ascii_case(key) && *known != key);
+        if let Some(canonical) = canonical {
+            if map.contains_key(*canonical) {
+                map.remove(key);
+                notes.push(format!("dropped duplicate key {path}{key}"));
+            }
+        }
+    }
+    for (key, field) in map.iter_mut() {
+        let is_text_key = TEXT_KEYS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(key));
+        let is_object_key = OBJECT_KEYS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(key));
+        match field {
+            Value::Object(inner) if is_object_key => {
+                repair_object(inner, &format!("{path}{key}."), notes)
+            }
+            Value::Object(_) | Value::Array(_) if is_text_key => {
+                notes.push(format!("{path}{key} was {}, read as text", kind_of(field)));
+                *field = Value::String(field.to_string());
+            }
+            Value::Null | Value::Object(_) => {}
+            other if is_object_key => {
+                notes.push(format!("{path}{key} was {}, not an object", kind_of(other)));
+                let text = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_string);
+                let mut replacement = Map::new();
+                if key.eq_ignore_ascii_case("userIdentity") {
+                    replacement.insert("arn".into(), Value::String(text));
+                }
+                *other = Value::Object(replacement);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests;

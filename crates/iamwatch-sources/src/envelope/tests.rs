@@ -1,0 +1,201 @@
+use super::*;
+
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Record {
+        name: String,
+        envelope: EnvelopeKind,
+        time: Option<String>,
+        nested: Option<u64>,
+        notes: Vec<String>,
+    },
+    Problem(String),
+    Confirm(String),
+    Ignored(&'static str),
+}
+
+fn visit_all(json: &str, in_records: bool) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    visit_document(json.as_bytes(), in_records, &mut |item| {
+        seen.push(match item {
+            Item::Record(record) => Seen::Record {
+                name: record.doc.event_name.or_empty().to_string(),
+                envelope: record.envelope,
+                time: record.envelope_time.map(str::to_string),
+                nested: record.nested_index,
+                notes: record.notes.to_vec(),
+            },
+            Item::Problem { problem, .. } => Seen::Problem(problem.to_string()),
+            Item::SubscriptionConfirmation { subscribe_url, .. } => {
+                Seen::Confirm(subscribe_url.to_string())
+            }
+            Item::Ignored { reason } => Seen::Ignored(reason),
+        })
+    });
+    seen
+}
+
+fn record(name: &str, envelope: EnvelopeKind) -> Seen {
+    Seen::Record {
+        name: name.into(),
+        envelope,
+        time: None,
+        nested: None,
+        notes: vec![],
+    }
+}
+
+const RECORD: &str =
+    r#"{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventID":"e1"}"#;
+
+#[test]
+fn bare_and_file_records_are_read_directly() {
+    assert_eq!(
+        visit_all(RECORD, false),
+        vec![record("CreateUser", EnvelopeKind::Bare)]
+    );
+    assert_eq!(
+        visit_all(RECORD, true),
+        vec![record("CreateUser", EnvelopeKind::CloudTrailFile)]
+    );
+}
+
+#[test]
+fn eventbridge_detail_is_the_record_and_envelope_fields_are_kept() {
+    let event = format!(
+        r#"{{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"111122223333","time":"2024-06-01T00:00:05Z","region":"us-east-1","resources":[],"detail":{RECORD}}}"#
+    );
+    let seen = visit_all(&event, false);
+    assert_eq!(
+        seen,
+        vec![Seen::Record {
+            name: "CreateUser".into(),
+            envelope: EnvelopeKind::EventBridge,
+            time: Some("2024-06-01T00:00:05Z".into()),
+            nested: None,
+            notes: vec![]
+        }]
+    );
+}
+
+#[test]
+fn sns_lambda_event_wrapping_eventbridge_unwraps_to_the_record() {
+    let eventbridge = format!(
+        r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{RECORD}}}"#
+    );
+    let lambda_event = serde_json::json!({
+        "Records": [
+            {"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": eventbridge}},
+            {"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": eventbridge}}
+        ]
+    });
+    let seen = visit_all(&lambda_event.to_string(), false);
+    assert_eq!(seen.len(), 2);
+    assert!(
+        matches!(
+            &seen[1],
+            Seen::Record {
+                envelope: EnvelopeKind::Sns,
+                nested: Some(1),
+                ..
+            }
+        ),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn sqs_body_holding_sns_http_notification_unwraps() {
+    let sns = serde_json::json!({"Type": "Notification", "Message": RECORD}).to_string();
+    let sqs = serde_json::json!({"Records": [{"eventSource": "aws:sqs", "body": sns}]});
+    let seen = visit_all(&sqs.to_string(), false);
+    assert!(
+        matches!(
+            &seen[0],
+            Seen::Record {
+                envelope: EnvelopeKind::Sqs,
+                ..
+            }
+        ),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn subscription_confirmation_and_digest_are_recognised() {
+    let confirm = r#"{"Type":"SubscriptionConfirmation","TopicArn":"arn:aws:sns:us-east-1:1:t","SubscribeURL":"https://sns.example/confirm"}"#;
+    assert_eq!(
+        visit_all(confirm, false),
+        vec![Seen::Confirm("https://sns.example/confirm".into())]
+    );
+    let digest = r#"{"awsAccountId":"1","digestPublicKeyFingerprint":"ab","logFiles":[]}"#;
+    assert_eq!(
+        visit_all(digest, false),
+        vec![Seen::Ignored("CloudTrail digest file")]
+    );
+}
+
+#[test]
+fn problems_name_what_is_wrong() {
+    let seen = visit_all("{\"eventName\": \"A\",\n \"x\": }", false);
+    assert!(
+        matches!(&seen[0], Seen::Problem(text) if text.contains("line 2, column")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        visit_all("42", false),
+        vec![Seen::Problem(
+            "expected a JSON object, found a number".into()
+        )]
+    );
+    assert!(
+        matches!(&visit_all(r#"{"actor":{"id":"x"}}"#, false)[0], Seen::Problem(text) if text.contains("no eventName"))
+    );
+    let guardduty =
+        r#"{"detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":{"id":"f"}}"#;
+    assert!(
+        matches!(&visit_all(guardduty, false)[0], Seen::Problem(text) if text.contains("GuardDuty Finding"))
+    );
+    let s3 = r#"{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"}}}]}"#;
+    assert!(
+        matches!(&visit_all(s3, false)[0], Seen::Problem(text) if text.contains("S3 object notification"))
+    );
+}
+
+#[test]
+fn wrongly_typed_fields_are_repaired_with_a_note() {
+    let messy = r#"{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","userIdentity":"arn:aws:test_arn","userAgent":{"odd":true}}"#;
+    let seen = visit_all(messy, false);
+    let Seen::Record { notes, .. } = &seen[0] else {
+        panic!("{seen:?}")
+    };
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.contains("userIdentity was a string")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.contains("userAgent was an object")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn lower_cased_exports_are_read() {
+    let lower = r#"{"eventname":"GetRecords","eventsource":"dynamodb.amazonaws.com","eventtime":"2023-01-10 21:04:02","useridentity":{"arn":"arn:aws:test_arn"}}"#;
+    assert!(
+        matches!(&visit_all(lower, false)[0], Seen::Record { name, .. } if name == "GetRecords")
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_yield_items_and_never_panic(input in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+        let mut items = 0;
+        visit_document(&input, false, &mut |_| items += 1);
+        proptest::prop_assert!(items >= 1);
+    }
+}

@@ -1,0 +1,486 @@
+//! Splits a byte stream into JSON values without parsing them.
+//!
+//! CloudTrail files are one object `{"Records":[…]}` that can hold tens of thousands of
+//! records; attack-simulation tools publish bare arrays; streams arrive as JSON Lines. The framer
+//! treats all three alike: it yields each element of a top-level `Records` array or of a
+//! top-level array, and each other top-level value whole. Only the value being framed is held
+//! in memory, so a 10 GB file costs what its largest record costs.
+//!
+//! It only finds boundaries (strings, escapes, nesting); whether a value is valid JSON is the
+//! parser's business, which then reports it with the line the framer recorded.
+
+use memchr::{memchr2, memchr_iter};
+use std::io::{self, Read};
+
+const READ_CHUNK: usize = 256 * 1024;
+/// Values above this are reported and skipped, never buffered whole. CloudTrail caps a record
+/// far below it; EventBridge caps an event at 256 KB.
+pub const DEFAULT_MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// One framed JSON value.
+#[derive(Debug)]
+pub struct Frame<'b> {
+    pub bytes: &'b [u8],
+    /// 1-based line where the value starts.
+    pub line: u64,
+    /// 0-based position of the value in its stream (elements of an array count one each).
+    pub index: u64,
+    /// True when the value is an element of a top-level `{"Records":[…]}` object.
+    pub in_records: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("line {line}: {reason}")]
+    Syntax {
+        line: u64,
+        index: u64,
+        reason: String,
+    },
+    #[error("line {line}: value of {size} bytes is over the {limit}-byte limit")]
+    TooLarge {
+        line: u64,
+        index: u64,
+        size: usize,
+        limit: usize,
+    },
+    #[error("line {line}: input ends inside a value")]
+    Truncated { line: u64, index: u64 },
+    #[error("read failed")]
+    Io(#[source] io::Error),
+}
+
+impl FrameError {
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Self::Syntax { line, .. }
+            | Self::TooLarge { line, .. }
+            | Self::Truncated { line, .. } => Some(*line),
+            Self::Io(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    TopLevel,
+    /// Inside a top-level array; `wrapper` when that array is a `Records` value whose object
+    /// must then be closed.
+    InArray {
+        wrapper: bool,
+    },
+    Done,
+}
+
+/// Where a partly scanned value stands, kept across buffer refills.
+#[derive(Clone, Copy, Debug, Default)]
+struct ScanState {
+    offset: usize,
+    depth: u32,
+    in_string: bool,
+    started: bool,
+}
+
+pub struct Framer<R> {
+    reader: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    line: u64,
+    index: u64,
+    mode: Mode,
+    max_value: usize,
+    at_stream_start: bool,
+}
+
+enum Scan {
+    Complete(usize),
+    /// The value is over the limit; `consumed` bytes of it were dropped while scanning on.
+    Oversized {
+        size: usize,
+    },
+    Truncated,
+}
+
+impl<R: Read> Framer<R> {
+    pub fn new(reader: R) -> Self {
+        Self::with_limit(reader, DEFAULT_MAX_VALUE_BYTES)
+    }
+
+    pub fn with_limit(reader: R, max_value: usize) -> Self {
+        Self {
+            reader,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            index: 0,
+            mode: Mode::TopLevel,
+            max_value,
+            at_stream_start: true,
+        }
+    }
+
+    /// The next value, an error about the input (after which framing goes on where it can), or
+    /// `None` at the end.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        loop {
+            if let Err(error) = self.skip_whitespace() {
+                self.mode = Mode::Done;
+                return Some(Err(FrameError::Io(error)));
+            }
+            if self.start == self.end {
+                return match self.mode {
+                    Mode::InArray { .. } => {
+                        self.mode = Mode::Done;
+                        Some(Err(FrameError::Truncated {
+                            line: self.line,
+                            index: self.index,
+                        }))
+                    }
+                    _ => None,
+                };
+            }
+            let byte = self.buf[self.start];
+            match self.mode {
+                Mode::Done => return None,
+                Mode::TopLevel => match byte {
+                    b'[' => {
+                        self.consume(1);
+                        self.mode = Mode::InArray { wrapper: false };
+                    }
+                    b'{' => match self.records_prefix_len() {
+                        Ok(Some(prefix)) => {
+                            self.consume(prefix);
+                            self.mode = Mode::InArray { wrapper: true };
+                        }
+                        Ok(None) => return Some(self.frame_value(false)),
+                        Err(error) => return Some(Err(FrameError::Io(error))),
+                    },
+                    b'"' | b'-' | b'0'..=b'9' => return Some(self.frame_value(false)),
+                    b't' | b'f' | b'n' => match self.starts_with_literal() {
+                        Ok(true) => return Some(self.frame_value(false)),
+                        Ok(false) => return Some(Err(self.skip_garbage_line())),
+                        Err(error) => return Some(Err(FrameError::Io(error))),
+                    },
+                    _ => return Some(Err(self.skip_garbage_line())),
+                },
+                Mode::InArray { wrapper } => match byte {
+                    b',' => self.consume(1),
+                    b']' => {
+                        self.consume(1);
+                        self.mode = Mode::TopLevel;
+                        if wrapper {
+                            if let Err(error) = self.close_wrapper_object() {
+                                return Some(Err(error));
+                            }
+                        }
+                    }
+                    _ => return Some(self.frame_value(wrapper)),
+                },
+            }
+        }
+    }
+
+    fn frame_value(&mut self, in_records: bool) -> Result<Frame<'_>, FrameError> {
+        let line = self.line;
+        let index = self.index;
+        self.index += 1;
+        match self.scan_value().map_err(FrameError::Io)? {
+            Scan::Complete(length) => {
+                let begin = self.start;
+                let value_end = begin + length;
+                let newlines = memchr_iter(b'\n', &self.buf[begin..value_end]).count() as u64;
+                self.start = value_end;
+                self.line += newlines;
+                Ok(Frame {
+                    bytes: &self.buf[begin..value_end],
+                    line,
+                    index,
+                    in_records,
+                })
+            }
+            Scan::Oversized { size } => Err(FrameError::TooLarge {
+                line,
+                index,
+                size,
+                limit: self.max_value,
+            }),
+            Scan::Truncated => {
+                self.mode = Mode::Done;
+                Err(FrameError::Truncated { line, index })
+            }
+        }
+    }
+
+    /// Finds the end of the value at `start`, reading more input as needed.
+    fn scan_value(&mut self) -> io::Result<Scan> {
+        let mut state = ScanState::default();
+        let mut dropped = 0usize;
+        loop {
+            if let Some(length) = scan(&self.buf[self.start..self.end], &mut state) {
+                if dropped > 0 {
+                    self.consume(length);
+                    return Ok(Scan::Oversized {
+                        size: dropped + length,
+                    });
+                }
+                return Ok(Scan::Complete(length));
+            }
+            if state.offset > self.max_value {
+                // Keep scanning for the end, but stop holding the value.
+                let held = state.offset;
+                self.consume(held);
+                dropped += held;
+                state.offset = 0;
+            }
+            if !self.fill()? {
+                // A scalar at the very end of input ends there.
+                let pending = self.end - self.start;
+                if state.started && state.depth == 0 && !state.in_string && pending > 0 {
+                    return Ok(Scan::Complete(pending));
+                }
+                self.consume(pending);
+                return Ok(Scan::Truncated);
+            }
+        }
+    }
+
+    /// Reads more input after `end`. Returns false at end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < READ_CHUNK / 2 {
+            let grown = (self.buf.len() * 2).max(self.end + READ_CHUNK);
+            self.buf.resize(grown, 0);
+        }
+        loop {
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(count) => {
+                    self.end += count;
+                    return Ok(true);
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn consume(&mut self, count: usize) {
+        let until = self.start + count;
+        self.line += memchr_iter(b'\n', &self.buf[self.start..until]).count() as u64;
+        self.start = until;
+    }
+
+    fn skip_whitespace(&mut self) -> io::Result<()> {
+        loop {
+            if self.at_stream_start {
+                if self.end - self.start < 3 && !self.eof {
+                    self.fill()?;
+                    continue;
+                }
+                if self.buf[self.start..self.end].starts_with(b"\xEF\xBB\xBF") {
+                    self.start += 3;
+                }
+                self.at_stream_start = false;
+            }
+            while self.start < self.end && self.buf[self.start].is_ascii_whitespace() {
+                if self.buf[self.start] == b'\n' {
+                    self.line += 1;
+                }
+                self.start += 1;
+            }
+            if self.start < self.end || !self.fill()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// If the object at `start` opens with `"Records"` holding an array, the length of
+    /// `{"Records":[`; `None` for any other object.
+    fn records_prefix_len(&mut self) -> io::Result<Option<usize>> {
+        const LOOKAHEAD: usize = 64;
+        while self.end - self.start < LOOKAHEAD && !self.eof {
+            if !self.fill()? {
+                break;
+            }
+        }
+        let window = &self.buf[self.start..self.end];
+        let mut position = 1;
+        let skip_ws = |position: &mut usize| {
+            while window.get(*position).is_some_and(u8::is_ascii_whitespace) {
+                *position += 1;
+            }
+        };
+        skip_ws(&mut position);
+        if !window[position..].starts_with(b"\"Records\"") {
+            return Ok(None);
+        }
+        position += b"\"Records\"".len();
+        skip_ws(&mut position);
+        if window.get(position) != Some(&b':') {
+            return Ok(None);
+        }
+        position += 1;
+        skip_ws(&mut position);
+        if window.get(position) != Some(&b'[') {
+            return Ok(None);
+        }
+        Ok(Some(position + 1))
+    }
+
+    /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
+    fn starts_with_literal(&mut self) -> io::Result<bool> {
+        while self.end - self.start < 6 && !self.eof {
+            if !self.fill()? {
+                break;
+            }
+        }
+        let window = &self.buf[self.start..self.end];
+        Ok([&b"true"[..], b"false", b"null"].iter().any(|literal| {
+            window.starts_with(literal)
+                && window.get(literal.len()).is_none_or(|next| {
+                    next.is_ascii_whitespace() || matches!(next, b',' | b']' | b'}')
+                })
+        }))
+    }
+
+    /// After a wrapper's `Records` array: skip any other members and the closing brace.
+    fn close_wrapper_object(&mut self) -> Result<(), FrameError> {
+        let line = self.line;
+        let index = self.index;
+        // Scan as if inside an object at depth 1 until it closes.
+        let mut state = ScanState {
+            offset: 0,
+            depth: 1,
+            in_string: false,
+            started: true,
+        };
+        loop {
+            if let Some(length) = scan(&self.buf[self.start..self.end], &mut state) {
+                self.consume(length);
+                return Ok(());
+            }
+            if state.offset > self.max_value {
+                let held = state.offset;
+                self.consume(held);
+                state.offset = 0;
+            }
+            if !self.fill().map_err(FrameError::Io)? {
+                let pending = self.end - self.start;
+                self.consume(pending);
+                return Err(FrameError::Truncated { line, index });
+            }
+        }
+    }
+
+    /// Skips to the next line after bytes that cannot start a JSON value.
+    fn skip_garbage_line(&mut self) -> FrameError {
+        let line = self.line;
+        let index = self.index;
+        self.index += 1;
+        let shown: String =
+            String::from_utf8_lossy(&self.buf[self.start..self.end.min(self.start + 40)])
+                .chars()
+                .take_while(|character| *character != '\n')
+                .collect();
+        loop {
+            if let Some(newline) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
+                self.consume(newline + 1);
+                break;
+            }
+            let pending = self.end - self.start;
+            self.consume(pending);
+            match self.fill() {
+                Ok(true) => {}
+                _ => break,
+            }
+        }
+        FrameError::Syntax {
+            line,
+            index,
+            reason: format!("not JSON: {shown:?}"),
+        }
+    }
+}
+
+/// Advances `state` over `window`; returns the value's length once it is complete.
+fn scan(window: &[u8], state: &mut ScanState) -> Option<usize> {
+    let mut position = state.offset;
+    while position < window.len() {
+        if state.in_string {
+            match memchr2(b'"', b'\\', &window[position..]) {
+                Some(found) => {
+                    position += found;
+                    if window[position] == b'\\' {
+                        if position + 1 >= window.len() {
+                            break;
+                        }
+                        position += 2;
+                    } else {
+                        state.in_string = false;
+                        position += 1;
+                        if state.depth == 0 {
+                            state.offset = position;
+                            return Some(position);
+                        }
+                    }
+                }
+                None => position = window.len(),
+            }
+            continue;
+        }
+        let byte = window[position];
+        if !state.started {
+            state.started = true;
+            match byte {
+                b'{' | b'[' => state.depth = 1,
+                b'"' => state.in_string = true,
+                _ => {}
+            }
+            position += 1;
+            continue;
+        }
+        if state.depth == 0 {
+            // A scalar ends at the first delimiter.
+            if byte.is_ascii_whitespace() || matches!(byte, b',' | b']' | b'}' | b'[' | b'{' | b'"')
+            {
+                state.offset = position;
+                return Some(position);
+            }
+            position += 1;
+            continue;
+        }
+        match byte {
+            b'"' => state.in_string = true,
+            b'{' | b'[' => state.depth += 1,
+            b'}' | b']' => {
+                state.depth -= 1;
+                if state.depth == 0 {
+                    state.offset = position + 1;
+                    return Some(position + 1);
+                }
+            }
+            _ => {}
+        }
+        position += 1;
+    }
+    state.offset = position;
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+use super::*;
+
+fn frames_of(input: &[u8], chunk: usize) -> Vec<Result<(String, u64, u64, bool), String>> {
+    let reader = SlowReader { data: input, chunk };
+    let mut framer = Framer::with_limit(reader, 1024);
+    let mut out = Vec::new();
+    while let Some(item) = framer.next_frame() {
+        out.push(match item {
+            Ok(frame) => Ok((
+                String::from_utf8_lossy(frame.bytes).into_owned(),
+                frame.line,
+                frame.index,
+                frame.in_records,
+            )),
+            Err(error) => Err(error.to_string()),
+        });
+    }
+    out
+}
+
+/// Hands out input a few bytes at a time so that every boundary case crosses a refill.
+struct SlowReader<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl Read for SlowReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let count = self.chunk.min(out.len()).min(self.data.len());
+        out[..count].copy_from_slice(&self.data[..count]);
+        self.data = &self.data[count..];
+        Ok(count)
+    }
+}
+
+fn values(input: &[u8]) -> Vec<String> {
+    frames_of(input, 3)
+        .into_iter()
+        .map(|item| item.unwrap().0)
+        .collect()
+}
+
+#[test]
+fn cloudtrail_file_yields_each_record() {
+    let input = br#"{"Records":[{"eventName":"A","x":"}]"},{"eventName":"B"}]}"#;
+    let frames = frames_of(input, 5);
+    assert_eq!(frames.len(), 2);
+    let (first, _, index, in_records) = frames[0].clone().unwrap();
+    assert_eq!(first, r#"{"eventName":"A","x":"}]"}"#);
+    assert_eq!((index, in_records), (0, true));
+    assert_eq!(frames[1].clone().unwrap().0, r#"{"eventName":"B"}"#);
+}
+
+#[test]
+fn pretty_printed_wrapper_with_other_members_is_closed_cleanly() {
+    let input = b"{\n  \"Records\" : [\n    {\"a\": 1},\n    {\"b\": [2, {\"c\": 3}]}\n  ],\n  \"other\": {\"x\": \"]}\"}\n}\n{\"next\": true}\n";
+    let frames = frames_of(input, 7);
+    let lines: Vec<u64> = frames
+        .iter()
+        .map(|frame| frame.clone().unwrap().1)
+        .collect();
+    assert_eq!(
+        values(input),
+        vec!["{\"a\": 1}", "{\"b\": [2, {\"c\": 3}]}", "{\"next\": true}"]
+    );
+    assert_eq!(lines, vec![3, 4, 8]);
+}
+
+#[test]
+fn json_lines_and_bare_arrays_and_single_documents() {
+    assert_eq!(
+        values(b"{\"a\":1}\n{\"b\":2}\n\n{\"c\":3}"),
+        vec!["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]
+    );
+    assert_eq!(
+        values(b"[ {\"a\":1} , {\"b\":2} ]"),
+        vec!["{\"a\":1}", "{\"b\":2}"]
+    );
+    assert_eq!(
+        values(b"{\"detail-type\":\"x\",\"Records\":[1]}"),
+        vec!["{\"detail-type\":\"x\",\"Records\":[1]}"]
+    );
+    assert_eq!(values(b"\xEF\xBB\xBF{\"a\":1}"), vec!["{\"a\":1}"]);
+    assert_eq!(values(b"[1, \"two\", null]"), vec!["1", "\"two\"", "null"]);
+}
+
+#[test]
+fn escaped_quotes_and_backslashes_do_not_end_strings() {
+    let input = br#"[{"a":"he said \"}\" \\"},{"b":"\\\\"}]"#;
+    assert_eq!(
+        values(input),
+        vec![r#"{"a":"he said \"}\" \\"}"#, r#"{"b":"\\\\"}"#]
+    );
+}
+
+#[test]
+fn garbage_lines_are_reported_and_skipped() {
+    let frames = frames_of(b"# a comment\n{\"a\":1}\nnot json\n{\"b\":2}", 4);
+    assert!(frames[0].as_ref().unwrap_err().contains("line 1"));
+    assert_eq!(frames[1].as_ref().unwrap().0, "{\"a\":1}");
+    assert!(frames[2].as_ref().unwrap_err().contains("line 3"));
+    assert_eq!(frames[3].as_ref().unwrap().0, "{\"b\":2}");
+}
+
+#[test]
+fn truncated_input_is_reported_once() {
+    let frames = frames_of(b"{\"Records\":[{\"a\":1},{\"b\":", 4);
+    assert_eq!(frames.len(), 2);
+    assert!(frames[1].as_ref().unwrap_err().contains("ends inside"));
+    let frames = frames_of(b"{\"Records\":[{\"a\":1}", 4);
+    assert!(frames[1].as_ref().unwrap_err().contains("ends inside"));
+}
+
+#[test]
+fn oversized_value_is_reported_and_framing_resumes() {
+    let big = format!("[{{\"pad\":\"{}\"}},{{\"ok\":1}}]", "x".repeat(5000));
+    let frames = frames_of(big.as_bytes(), 100);
+    assert!(frames[0]
+        .as_ref()
+        .unwrap_err()
+        .contains("over the 1024-byte limit"));
+    assert_eq!(frames[1].as_ref().unwrap().0, "{\"ok\":1}");
+}
+
+proptest::proptest! {
+    #[test]
+    fn framing_arbitrary_bytes_never_panics_and_terminates(input in proptest::collection::vec(proptest::num::u8::ANY, 0..400), chunk in 1usize..50) {
+        let frames = frames_of(&input, chunk);
+        proptest::prop_assert!(frames.len() <= input.len() + 1);
+    }
+
+    #[test]
+    fn framing_json_lines_of_objects_recovers_every_value(texts in proptest::collection::vec("[a-z\"\\\\{}\\[\\] ]{0,12}", 0..20), chunk in 1usize..40) {
+        let values: Vec<String> = texts.iter().map(|text| serde_json::json!({ "k": text }).to_string()).collect();
+        let input = values.join("\n");
+        let framed: Vec<String> = frames_of(input.as_bytes(), chunk).into_iter().map(|item| item.unwrap().0).collect();
+        proptest::prop_assert_eq!(framed, values);
+    }
+}

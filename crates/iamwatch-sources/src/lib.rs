@@ -1,0 +1,24 @@
+//! The source end of the data flow: everything between bytes as AWS delivers them and one
+//! typed CloudTrail [`Document`] per event.
+//!
+//! Three layers, each usable alone:
+//! - [`input`] finds the files (directories walked, `-` for stdin) and opens them, gunzipping
+//!   when the bytes say gzip (not when the name does).
+//! - [`framer`] splits a byte stream into JSON values without parsing them: the elements of a
+//!   CloudTrail file's `Records` array, of a bare JSON array, or one document per JSON-Lines
+//!   line. It holds one value at a time, so memory does not grow with input size.
+//! - [`envelope`] parses one value and unwraps whatever AWS put around the CloudTrail record
+//!   (EventBridge event, SNS notification, SQS message, nested `Records`), calling back once per
+//!   record or once per problem. Problems are values, never panics.
+
+pub mod document;
+pub mod envelope;
+pub mod framer;
+pub mod input;
+mod lenient;
+
+pub use document::{Document, SessionContext, UserIdentity};
+pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
+pub use framer::{Frame, FrameError, Framer};
+pub use input::{discover, open_input, open_reader, Discovered, Input, InputError};
+pub use lenient::{Flag, Text};
