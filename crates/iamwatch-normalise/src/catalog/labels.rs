@@ -1,0 +1,460 @@
+//! Event labels in English and Korean: `CreateAccessKey` → "Create access key" / "액세스 키 생성".
+//!
+//! Every mutating IAM API, the sign-in events, STS and the security-relevant calls of other
+//! services have a written label. Anything else gets a readable fallback built from the name:
+//! the words split apart, and for Korean the verb translated and put last, as Korean puts it
+//! ("DeleteBucketPolicy" → "Bucket Policy 삭제").
+
+use iamwatch_core::Localized;
+
+/// A label, borrowed when it comes from the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub en: String,
+    pub ko: String,
+    /// False when the label is the fallback, not a written one.
+    pub known: bool,
+}
+
+impl From<Label> for Localized {
+    fn from(label: Label) -> Self {
+        Localized {
+            en: label.en,
+            ko: label.ko,
+        }
+    }
+}
+
+/// The label of an API call (`eventName` without any API-version suffix).
+pub fn label(api: &str) -> Label {
+    match known_label(api) {
+        Some((en, ko)) => Label {
+            en: en.to_string(),
+            ko: ko.to_string(),
+            known: true,
+        },
+        None => fallback(api),
+    }
+}
+
+#[rustfmt::skip]
+fn known_label(api: &str) -> Option<(&'static str, &'static str)> {
+    Some(match api {
+        // Access keys
+        "CreateAccessKey" => ("Create access key", "액세스 키 생성"),
+        "UpdateAccessKey" => ("Update access key status", "액세스 키 상태 변경"),
+        "DeleteAccessKey" => ("Delete access key", "액세스 키 삭제"),
+        // MFA
+        "CreateVirtualMFADevice" => ("Create virtual MFA device", "가상 MFA 디바이스 생성"),
+        "EnableMFADevice" => ("Enable MFA device", "MFA 디바이스 활성화"),
+        "DeactivateMFADevice" => ("Deactivate MFA device", "MFA 디바이스 비활성화"),
+        "DeleteVirtualMFADevice" => ("Delete virtual MFA device", "가상 MFA 디바이스 삭제"),
+        "ResyncMFADevice" => ("Resynchronise MFA device", "MFA 디바이스 재동기화"),
+        "TagMFADevice" => ("Tag MFA device", "MFA 디바이스 태그 지정"),
+        "UntagMFADevice" => ("Untag MFA device", "MFA 디바이스 태그 제거"),
+        // Passwords and login profiles
+        "CreateLoginProfile" => ("Create console password (login profile)", "콘솔 비밀번호(로그인 프로필) 생성"),
+        "UpdateLoginProfile" => ("Change console password (login profile)", "콘솔 비밀번호(로그인 프로필) 변경"),
+        "DeleteLoginProfile" => ("Delete console password (login profile)", "콘솔 비밀번호(로그인 프로필) 삭제"),
+        "ChangePassword" => ("Change own password", "본인 비밀번호 변경"),
+        "UpdateAccountPasswordPolicy" => ("Update account password policy", "계정 비밀번호 정책 변경"),
+        "DeleteAccountPasswordPolicy" => ("Delete account password policy", "계정 비밀번호 정책 삭제"),
+        // SSH public keys
+        "UploadSSHPublicKey" => ("Upload SSH public key", "SSH 공개 키 업로드"),
+        "UpdateSSHPublicKey" => ("Update SSH public key status", "SSH 공개 키 상태 변경"),
+        "DeleteSSHPublicKey" => ("Delete SSH public key", "SSH 공개 키 삭제"),
+        // Signing certificates and server certificates
+        "UploadSigningCertificate" => ("Upload signing certificate", "서명 인증서 업로드"),
+        "UpdateSigningCertificate" => ("Update signing certificate status", "서명 인증서 상태 변경"),
+        "DeleteSigningCertificate" => ("Delete signing certificate", "서명 인증서 삭제"),
+        "UploadServerCertificate" => ("Upload server certificate", "서버 인증서 업로드"),
+        "UpdateServerCertificate" => ("Update server certificate", "서버 인증서 수정"),
+        "DeleteServerCertificate" => ("Delete server certificate", "서버 인증서 삭제"),
+        "TagServerCertificate" => ("Tag server certificate", "서버 인증서 태그 지정"),
+        "UntagServerCertificate" => ("Untag server certificate", "서버 인증서 태그 제거"),
+        // Service-specific credentials
+        "CreateServiceSpecificCredential" => ("Create service-specific credential", "서비스별 자격 증명 생성"),
+        "UpdateServiceSpecificCredential" => ("Update service-specific credential", "서비스별 자격 증명 상태 변경"),
+        "ResetServiceSpecificCredential" => ("Reset service-specific credential", "서비스별 자격 증명 재설정"),
+        "DeleteServiceSpecificCredential" => ("Delete service-specific credential", "서비스별 자격 증명 삭제"),
+        // Users
+        "CreateUser" => ("Create user", "사용자 생성"),
+        "UpdateUser" => ("Update user", "사용자 정보 변경"),
+        "DeleteUser" => ("Delete user", "사용자 삭제"),
+        "TagUser" => ("Tag user", "사용자 태그 지정"),
+        "UntagUser" => ("Untag user", "사용자 태그 제거"),
+        "PutUserPermissionsBoundary" => ("Set user permissions boundary", "사용자 권한 경계 설정"),
+        "DeleteUserPermissionsBoundary" => ("Remove user permissions boundary", "사용자 권한 경계 제거"),
+        // Groups
+        "CreateGroup" => ("Create group", "그룹 생성"),
+        "UpdateGroup" => ("Update group", "그룹 정보 변경"),
+        "DeleteGroup" => ("Delete group", "그룹 삭제"),
+        "AddUserToGroup" => ("Add user to group", "그룹에 사용자 추가"),
+        "RemoveUserFromGroup" => ("Remove user from group", "그룹에서 사용자 제거"),
+        // Managed and inline policies
+        "AttachUserPolicy" => ("Attach policy to user", "사용자에 정책 연결"),
+        "DetachUserPolicy" => ("Detach policy from user", "사용자에서 정책 분리"),
+        "PutUserPolicy" => ("Put user inline policy", "사용자 인라인 정책 설정"),
+        "DeleteUserPolicy" => ("Delete user inline policy", "사용자 인라인 정책 삭제"),
+        "AttachGroupPolicy" => ("Attach policy to group", "그룹에 정책 연결"),
+        "DetachGroupPolicy" => ("Detach policy from group", "그룹에서 정책 분리"),
+        "PutGroupPolicy" => ("Put group inline policy", "그룹 인라인 정책 설정"),
+        "DeleteGroupPolicy" => ("Delete group inline policy", "그룹 인라인 정책 삭제"),
+        "AttachRolePolicy" => ("Attach policy to role", "역할에 정책 연결"),
+        "DetachRolePolicy" => ("Detach policy from role", "역할에서 정책 분리"),
+        "PutRolePolicy" => ("Put role inline policy", "역할 인라인 정책 설정"),
+        "DeleteRolePolicy" => ("Delete role inline policy", "역할 인라인 정책 삭제"),
+        "CreatePolicy" => ("Create managed policy", "관리형 정책 생성"),
+        "DeletePolicy" => ("Delete managed policy", "관리형 정책 삭제"),
+        "CreatePolicyVersion" => ("Create policy version", "정책 버전 생성"),
+        "DeletePolicyVersion" => ("Delete policy version", "정책 버전 삭제"),
+        "SetDefaultPolicyVersion" => ("Set default policy version", "기본 정책 버전 변경"),
+        "TagPolicy" => ("Tag policy", "정책 태그 지정"),
+        "UntagPolicy" => ("Untag policy", "정책 태그 제거"),
+        // Roles and trust
+        "CreateRole" => ("Create role", "역할 생성"),
+        "UpdateRole" => ("Update role", "역할 수정"),
+        "UpdateRoleDescription" => ("Update role description", "역할 설명 변경"),
+        "DeleteRole" => ("Delete role", "역할 삭제"),
+        "UpdateAssumeRolePolicy" => ("Update role trust policy", "역할 신뢰 정책 변경"),
+        "PutRolePermissionsBoundary" => ("Set role permissions boundary", "역할 권한 경계 설정"),
+        "DeleteRolePermissionsBoundary" => ("Remove role permissions boundary", "역할 권한 경계 제거"),
+        "CreateServiceLinkedRole" => ("Create service-linked role", "서비스 연결 역할 생성"),
+        "DeleteServiceLinkedRole" => ("Delete service-linked role", "서비스 연결 역할 삭제"),
+        "TagRole" => ("Tag role", "역할 태그 지정"),
+        "UntagRole" => ("Untag role", "역할 태그 제거"),
+        "CreateInstanceProfile" => ("Create instance profile", "인스턴스 프로파일 생성"),
+        "DeleteInstanceProfile" => ("Delete instance profile", "인스턴스 프로파일 삭제"),
+        "AddRoleToInstanceProfile" => ("Add role to instance profile", "인스턴스 프로파일에 역할 추가"),
+        "RemoveRoleFromInstanceProfile" => ("Remove role from instance profile", "인스턴스 프로파일에서 역할 제거"),
+        "TagInstanceProfile" => ("Tag instance profile", "인스턴스 프로파일 태그 지정"),
+        "UntagInstanceProfile" => ("Untag instance profile", "인스턴스 프로파일 태그 제거"),
+        // Identity providers
+        "CreateSAMLProvider" => ("Create SAML identity provider", "SAML 자격 증명 공급자 생성"),
+        "UpdateSAMLProvider" => ("Update SAML identity provider", "SAML 자격 증명 공급자 수정"),
+        "DeleteSAMLProvider" => ("Delete SAML identity provider", "SAML 자격 증명 공급자 삭제"),
+        "TagSAMLProvider" => ("Tag SAML identity provider", "SAML 자격 증명 공급자 태그 지정"),
+        "UntagSAMLProvider" => ("Untag SAML identity provider", "SAML 자격 증명 공급자 태그 제거"),
+        "CreateOpenIDConnectProvider" => ("Create OIDC identity provider", "OIDC 자격 증명 공급자 생성"),
+        "DeleteOpenIDConnectProvider" => ("Delete OIDC identity provider", "OIDC 자격 증명 공급자 삭제"),
+        "UpdateOpenIDConnectProviderThumbprint" => ("Update OIDC provider thumbprint", "OIDC 공급자 지문 변경"),
+        "AddClientIDToOpenIDConnectProvider" => ("Add client ID to OIDC provider", "OIDC 공급자에 클라이언트 ID 추가"),
+        "RemoveClientIDFromOpenIDConnectProvider" => ("Remove client ID from OIDC provider", "OIDC 공급자에서 클라이언트 ID 제거"),
+        "TagOpenIDConnectProvider" => ("Tag OIDC identity provider", "OIDC 자격 증명 공급자 태그 지정"),
+        "UntagOpenIDConnectProvider" => ("Untag OIDC identity provider", "OIDC 자격 증명 공급자 태그 제거"),
+        // Account settings
+        "CreateAccountAlias" => ("Create account alias", "계정 별칭 생성"),
+        "DeleteAccountAlias" => ("Delete account alias", "계정 별칭 삭제"),
+        "SetSecurityTokenServicePreferences" => ("Set STS token preferences", "STS 토큰 설정 변경"),
+        "GenerateCredentialReport" => ("Generate credential report", "자격 증명 보고서 생성"),
+        "GenerateServiceLastAccessedDetails" => ("Generate service last-accessed report", "서비스 마지막 액세스 보고서 생성"),
+        "GenerateOrganizationsAccessReport" => ("Generate Organizations access report", "Organizations 액세스 보고서 생성"),
+        "EnableOrganizationsRootCredentialsManagement" => ("Enable central root credentials management", "루트 자격 증명 중앙 관리 활성화"),
+        "DisableOrganizationsRootCredentialsManagement" => ("Disable central root credentials management", "루트 자격 증명 중앙 관리 비활성화"),
+        "EnableOrganizationsRootSessions" => ("Enable privileged root sessions", "권한 있는 루트 세션 활성화"),
+        "DisableOrganizationsRootSessions" => ("Disable privileged root sessions", "권한 있는 루트 세션 비활성화"),
+        // Sign-in
+        "ConsoleLogin" => ("Console sign-in", "콘솔 로그인"),
+        "ConsoleLogout" => ("Console sign-out", "콘솔 로그아웃"),
+        "CheckMfa" => ("MFA check at sign-in", "로그인 MFA 확인"),
+        "SwitchRole" => ("Switch role in console", "콘솔 역할 전환"),
+        "ExitRole" => ("Exit switched role", "전환한 역할 종료"),
+        "RenewRole" => ("Renew console role session", "콘솔 역할 세션 갱신"),
+        "GetSigninToken" => ("Get federation sign-in token", "페더레이션 로그인 토큰 발급"),
+        "PasswordRecoveryRequested" => ("Root password recovery requested", "루트 비밀번호 복구 요청"),
+        "PasswordRecoveryCompleted" => ("Root password recovery completed", "루트 비밀번호 복구 완료"),
+        "CredentialChallenge" => ("Sign-in credential challenge", "로그인 자격 증명 확인"),
+        "CredentialVerification" => ("Sign-in credential verification", "로그인 자격 증명 검증"),
+        "UserAuthentication" => ("User authentication", "사용자 인증"),
+        // STS
+        "AssumeRole" => ("Assume role", "역할 수임"),
+        "AssumeRoleWithSAML" => ("Assume role with SAML", "SAML로 역할 수임"),
+        "AssumeRoleWithWebIdentity" => ("Assume role with web identity", "웹 자격 증명으로 역할 수임"),
+        "AssumeRoot" => ("Assume root (privileged task)", "루트 권한 수임(권한 있는 작업)"),
+        "GetSessionToken" => ("Get session token", "세션 토큰 발급"),
+        "GetFederationToken" => ("Get federation token", "페더레이션 토큰 발급"),
+        "GetCallerIdentity" => ("Get caller identity", "호출자 자격 증명 조회"),
+        "DecodeAuthorizationMessage" => ("Decode authorization message", "권한 부여 메시지 해독"),
+        // Logging and detection tampering
+        "StopLogging" => ("Stop CloudTrail logging", "CloudTrail 로깅 중지"),
+        "StartLogging" => ("Start CloudTrail logging", "CloudTrail 로깅 시작"),
+        "DeleteTrail" => ("Delete CloudTrail trail", "CloudTrail 추적 삭제"),
+        "UpdateTrail" => ("Update CloudTrail trail", "CloudTrail 추적 수정"),
+        "CreateTrail" => ("Create CloudTrail trail", "CloudTrail 추적 생성"),
+        "PutEventSelectors" => ("Change CloudTrail event selectors", "CloudTrail 이벤트 선택기 변경"),
+        "DeleteDetector" => ("Delete GuardDuty detector", "GuardDuty 탐지기 삭제"),
+        "StopConfigurationRecorder" => ("Stop AWS Config recorder", "AWS Config 기록기 중지"),
+        "DeleteConfigurationRecorder" => ("Delete AWS Config recorder", "AWS Config 기록기 삭제"),
+        "DeleteDeliveryChannel" => ("Delete AWS Config delivery channel", "AWS Config 전송 채널 삭제"),
+        "DeleteFlowLogs" => ("Delete VPC flow logs", "VPC 흐름 로그 삭제"),
+        // Organizations and accounts
+        "LeaveOrganization" => ("Leave organization", "조직 탈퇴"),
+        // KMS and secrets
+        "DisableKey" => ("Disable KMS key", "KMS 키 비활성화"),
+        "ScheduleKeyDeletion" => ("Schedule KMS key deletion", "KMS 키 삭제 예약"),
+        "GetSecretValue" => ("Read secret value", "보안 암호 값 조회"),
+        "BatchGetSecretValue" => ("Read secret values in batch", "보안 암호 값 일괄 조회"),
+        // Sharing and exposure
+        "PutBucketPolicy" => ("Change S3 bucket policy", "S3 버킷 정책 변경"),
+        "DeleteBucketPolicy" => ("Delete S3 bucket policy", "S3 버킷 정책 삭제"),
+        "PutBucketAcl" => ("Change S3 bucket ACL", "S3 버킷 ACL 변경"),
+        "ModifySnapshotAttribute" => ("Change EBS snapshot sharing", "EBS 스냅샷 공유 설정 변경"),
+        "ModifyImageAttribute" => ("Change AMI sharing", "AMI 공유 설정 변경"),
+        "ModifyDBSnapshotAttribute" => ("Change RDS snapshot sharing", "RDS 스냅샷 공유 설정 변경"),
+        "AuthorizeSecurityGroupIngress" => ("Open security group ingress", "보안 그룹 인바운드 허용"),
+        "GetPasswordData" => ("Read EC2 Windows password", "EC2 Windows 비밀번호 조회"),
+        _ => return None,
+    })
+}
+
+const VERBS: &[(&str, &str, &str)] = &[
+    ("Create", "Create", "생성"),
+    ("Delete", "Delete", "삭제"),
+    ("Update", "Update", "수정"),
+    ("Put", "Put", "설정"),
+    ("Attach", "Attach", "연결"),
+    ("Detach", "Detach", "분리"),
+    ("Add", "Add", "추가"),
+    ("Remove", "Remove", "제거"),
+    ("Enable", "Enable", "활성화"),
+    ("Disable", "Disable", "비활성화"),
+    ("Start", "Start", "시작"),
+    ("Stop", "Stop", "중지"),
+    ("Modify", "Modify", "변경"),
+    ("Set", "Set", "설정"),
+    ("Get", "Get", "조회"),
+    ("List", "List", "목록 조회"),
+    ("Describe", "Describe", "조회"),
+    ("Upload", "Upload", "업로드"),
+    ("Tag", "Tag", "태그 지정"),
+    ("Untag", "Untag", "태그 제거"),
+    ("Run", "Run", "실행"),
+    ("Send", "Send", "전송"),
+    ("Invoke", "Invoke", "호출"),
+    ("Authorize", "Authorize", "허용"),
+    ("Revoke", "Revoke", "취소"),
+    ("Register", "Register", "등록"),
+    ("Deregister", "Deregister", "등록 해제"),
+    ("Associate", "Associate", "연결"),
+    ("Disassociate", "Disassociate", "연결 해제"),
+    ("Terminate", "Terminate", "종료"),
+    ("Reset", "Reset", "재설정"),
+    ("Restore", "Restore", "복원"),
+    ("Import", "Import", "가져오기"),
+    ("Export", "Export", "내보내기"),
+    ("Schedule", "Schedule", "예약"),
+    ("Cancel", "Cancel", "취소"),
+    ("Decrypt", "Decrypt", "복호화"),
+    ("Encrypt", "Encrypt", "암호화"),
+    ("Generate", "Generate", "생성"),
+    ("Batch", "Batch", "일괄 처리"),
+];
+
+/// "UpdateFunctionConfiguration" → "Update function configuration" / "Function Configuration 수정".
+fn fallback(api: &str) -> Label {
+    let words = split_camel_case(api);
+    if words.is_empty() {
+        return Label {
+            en: "Unknown event".into(),
+            ko: "알 수 없는 이벤트".into(),
+            known: false,
+        };
+    }
+    let mut english = String::new();
+    for (position, word) in words.iter().enumerate() {
+        if position > 0 {
+            english.push(' ');
+        }
+        let is_acronym = word.len() > 1 && word.chars().all(|character| !character.is_lowercase());
+        if position == 0 || is_acronym {
+            english.push_str(word);
+        } else {
+            english.push_str(&word.to_lowercase());
+        }
+    }
+    let korean = match VERBS.iter().find(|(verb, _, _)| words[0] == *verb) {
+        Some((_, _, verb_ko)) if words.len() > 1 => format!("{} {}", words[1..].join(" "), verb_ko),
+        _ => words.join(" "),
+    };
+    Label {
+        en: english,
+        ko: korean,
+        known: false,
+    }
+}
+
+/// Splits `CreateSAMLProvider` into `["Create", "SAML", "Provider"]`.
+fn split_camel_case(name: &str) -> Vec<String> {
+    let characters: Vec<char> = name
+        .chars()
+        .filter(|character| character.is_alphanumeric())
+        .collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (position, &character) in characters.iter().enumerate() {
+        let previous = position.checked_sub(1).map(|index| characters[index]);
+        let next = characters.get(position + 1);
+        let starts_word = match previous {
+            None => false,
+            Some(previous) => {
+                (character.is_uppercase() && previous.is_lowercase())
+                    || (character.is_uppercase()
+                        && previous.is_uppercase()
+                        && next.is_some_and(|next| next.is_lowercase()))
+                    || (character.is_ascii_digit() != previous.is_ascii_digit())
+            }
+        };
+        if starts_word && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        current.push(character);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_labels_are_written_in_both_languages() {
+        let create = label("CreateAccessKey");
+        assert_eq!(
+            (create.en.as_str(), create.ko.as_str(), create.known),
+            ("Create access key", "액세스 키 생성", true)
+        );
+        assert_eq!(label("DeactivateMFADevice").ko, "MFA 디바이스 비활성화");
+        assert_eq!(label("ConsoleLogin").ko, "콘솔 로그인");
+        assert_eq!(
+            label("UpdateAssumeRolePolicy").en,
+            "Update role trust policy"
+        );
+    }
+
+    #[test]
+    fn unknown_names_get_a_readable_fallback() {
+        let fallback = label("UpdateFunctionConfiguration");
+        assert!(!fallback.known);
+        assert_eq!(fallback.en, "Update function configuration");
+        assert_eq!(fallback.ko, "Function Configuration 수정");
+        assert_eq!(label("CreateSAMLThing").en, "Create SAML thing");
+        assert_eq!(label("Frobnicate").ko, "Frobnicate");
+        assert_eq!(label("").en, "Unknown event");
+    }
+
+    #[test]
+    fn every_mutating_iam_api_has_a_written_label() {
+        // The IAM API reference's write actions (the list the seed's rule watches).
+        let iam_writes = [
+            "AddClientIDToOpenIDConnectProvider",
+            "AddRoleToInstanceProfile",
+            "AddUserToGroup",
+            "AttachGroupPolicy",
+            "AttachRolePolicy",
+            "AttachUserPolicy",
+            "ChangePassword",
+            "CreateAccessKey",
+            "CreateAccountAlias",
+            "CreateGroup",
+            "CreateInstanceProfile",
+            "CreateLoginProfile",
+            "CreateOpenIDConnectProvider",
+            "CreatePolicy",
+            "CreatePolicyVersion",
+            "CreateRole",
+            "CreateSAMLProvider",
+            "CreateServiceLinkedRole",
+            "CreateServiceSpecificCredential",
+            "CreateUser",
+            "CreateVirtualMFADevice",
+            "DeactivateMFADevice",
+            "DeleteAccessKey",
+            "DeleteAccountAlias",
+            "DeleteAccountPasswordPolicy",
+            "DeleteGroup",
+            "DeleteGroupPolicy",
+            "DeleteInstanceProfile",
+            "DeleteLoginProfile",
+            "DeleteOpenIDConnectProvider",
+            "DeletePolicy",
+            "DeletePolicyVersion",
+            "DeleteRole",
+            "DeleteRolePermissionsBoundary",
+            "DeleteRolePolicy",
+            "DeleteSAMLProvider",
+            "DeleteServerCertificate",
+            "DeleteServiceLinkedRole",
+            "DeleteServiceSpecificCredential",
+            "DeleteSigningCertificate",
+            "DeleteSSHPublicKey",
+            "DeleteUser",
+            "DeleteUserPermissionsBoundary",
+            "DeleteUserPolicy",
+            "DeleteVirtualMFADevice",
+            "DetachGroupPolicy",
+            "DetachRolePolicy",
+            "DetachUserPolicy",
+            "EnableMFADevice",
+            "PutGroupPolicy",
+            "PutRolePermissionsBoundary",
+            "PutRolePolicy",
+            "PutUserPermissionsBoundary",
+            "PutUserPolicy",
+            "RemoveClientIDFromOpenIDConnectProvider",
+            "RemoveRoleFromInstanceProfile",
+            "RemoveUserFromGroup",
+            "ResetServiceSpecificCredential",
+            "ResyncMFADevice",
+            "SetDefaultPolicyVersion",
+            "SetSecurityTokenServicePreferences",
+            "TagInstanceProfile",
+            "TagMFADevice",
+            "TagOpenIDConnectProvider",
+            "TagPolicy",
+            "TagRole",
+            "TagSAMLProvider",
+            "TagServerCertificate",
+            "TagUser",
+            "UntagInstanceProfile",
+            "UntagMFADevice",
+            "UntagOpenIDConnectProvider",
+            "UntagPolicy",
+            "UntagRole",
+            "UntagSAMLProvider",
+            "UntagServerCertificate",
+            "UntagUser",
+            "UpdateAccessKey",
+            "UpdateAccountPasswordPolicy",
+            "UpdateAssumeRolePolicy",
+            "UpdateGroup",
+            "UpdateLoginProfile",
+            "UpdateOpenIDConnectProviderThumbprint",
+            "UpdateRole",
+            "UpdateRoleDescription",
+            "UpdateSAMLProvider",
+            "UpdateServerCertificate",
+            "UpdateServiceSpecificCredential",
+            "UpdateSigningCertificate",
+            "UpdateSSHPublicKey",
+            "UpdateUser",
+            "UploadServerCertificate",
+            "UploadSigningCertificate",
+            "UploadSSHPublicKey",
+        ];
+        for api in iam_writes {
+            let written = label(api);
+            assert!(written.known, "{api} has no written label");
+            assert!(
+                written
+                    .ko
+                    .chars()
+                    .any(|character| ('가'..='힣').contains(&character)),
+                "{api}: {}",
+                written.ko
+            );
+        }
+    }
+}

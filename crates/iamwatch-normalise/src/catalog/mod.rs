@@ -1,0 +1,7 @@
+//! Names people read: services and API calls, in English and Korean.
+
+mod labels;
+mod services;
+
+pub use labels::{label, Label};
+pub use services::service_name;

@@ -1,0 +1,320 @@
+//! The normalised view of one record.
+
+use iamwatch_core::time::parse_timestamp_ms;
+use iamwatch_sources::RecordItem;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// Who made the call.
+#[derive(Clone, Debug, Default)]
+pub struct Identity<'r> {
+    /// `IAMUser`, `AssumedRole`, `Root`, `AWSService`, `FederatedUser`, … (`""` when absent).
+    pub identity_type: &'r str,
+    /// A readable name: the user name, `root`, `role/session` for an assumed role, the service.
+    pub name: Cow<'r, str>,
+    pub arn: &'r str,
+    pub account_id: &'r str,
+    pub access_key_id: &'r str,
+    /// `userIdentity.userName` (IAM users and root sign-ins carry it).
+    pub user_name: &'r str,
+    pub mfa_authenticated: Option<bool>,
+    pub invoked_by: &'r str,
+}
+
+impl Identity<'_> {
+    pub fn is_root(&self) -> bool {
+        self.identity_type == "Root"
+    }
+}
+
+/// A record, normalised. Borrows from the framed input; nothing here allocates unless the
+/// record needed fixing.
+#[derive(Debug)]
+pub struct Event<'r> {
+    pub item: &'r RecordItem<'r>,
+    pub event_id: Cow<'r, str>,
+    pub event_name: &'r str,
+    /// `eventName` without an API-version suffix (`UpdateFunctionCode20150331v2` →
+    /// `UpdateFunctionCode`).
+    pub api: &'r str,
+    pub event_source: &'r str,
+    pub time_ms: i64,
+    pub account: &'r str,
+    pub region: &'r str,
+    pub source_ip: &'r str,
+    pub user_agent: &'r str,
+    pub identity: Identity<'r>,
+    pub read_only: bool,
+    pub error_code: &'r str,
+    pub error_message: &'r str,
+    /// What could not be read and how it was filled in.
+    pub notes: Vec<String>,
+}
+
+/// Request, response and additional data, parsed for events that become incidents.
+#[derive(Debug, Default)]
+pub struct Details {
+    pub request: Value,
+    pub response: Value,
+    pub additional: Value,
+}
+
+/// Normalises one record. `now_ms` stands in for a missing event time (and says so in notes).
+pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
+    let doc = item.doc;
+    let mut notes: Vec<String> = item.notes.to_vec();
+
+    let time_ms = time_of(item, &mut notes).unwrap_or_else(|| {
+        notes.push("event time missing or unreadable; ingestion time used".to_string());
+        now_ms
+    });
+    let event_id = match doc.event_id.as_str().filter(|id| !id.is_empty()) {
+        Some(id) => Cow::Borrowed(id),
+        None => {
+            notes.push("eventID missing; id derived from the record's content".to_string());
+            Cow::Owned(format!("sha-{:016x}", content_hash(item.raw)))
+        }
+    };
+    let identity = identity_of(item);
+    let account = [
+        doc.recipient_account_id.or_empty(),
+        identity.account_id,
+        item.envelope_account.unwrap_or(""),
+    ]
+    .into_iter()
+    .find(|account| !account.is_empty())
+    .unwrap_or("");
+    let region = Some(doc.aws_region.or_empty())
+        .filter(|region| !region.is_empty())
+        .or(item.envelope_region)
+        .unwrap_or("");
+    let event_name = doc.event_name.or_empty();
+    let api = strip_api_version(event_name);
+    let read_only = doc.read_only.0.unwrap_or_else(|| looks_read_only(api));
+    Event {
+        item,
+        event_id,
+        event_name,
+        api,
+        event_source: doc.event_source.or_empty(),
+        time_ms,
+        account,
+        region,
+        source_ip: doc.source_ip_address.or_empty(),
+        user_agent: doc.user_agent.or_empty(),
+        identity,
+        read_only,
+        error_code: doc.error_code.or_empty(),
+        error_message: doc.error_message.or_empty(),
+        notes,
+    }
+}
+
+impl Event<'_> {
+    /// Parses request parameters, response elements and additional event data. Unreadable
+    /// parts become `Null`.
+    pub fn details(&self) -> Details {
+        let parse = |raw: Option<&serde_json::value::RawValue>| {
+            raw.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+                .unwrap_or(Value::Null)
+        };
+        let doc = self.item.doc;
+        Details {
+            request: parse(doc.request_parameters),
+            response: parse(doc.response_elements),
+            additional: parse(doc.additional_event_data),
+        }
+    }
+
+    /// The raw record as text (lossy only for bytes that were never valid UTF-8).
+    pub fn raw_text(&self) -> String {
+        String::from_utf8_lossy(self.item.raw).into_owned()
+    }
+
+    pub fn failed(&self) -> bool {
+        !self.error_code.is_empty()
+    }
+}
+
+fn time_of(item: &RecordItem<'_>, notes: &mut Vec<String>) -> Option<i64> {
+    let doc = item.doc;
+    if let Some(text) = doc.event_time.as_str() {
+        if let Some(time_ms) = parse_timestamp_ms(text) {
+            return Some(time_ms);
+        }
+        notes.push(format!("eventTime {text:?} is not a timestamp"));
+    }
+    for (field, candidate) in [
+        ("EventBridge time", item.envelope_time),
+        ("@timestamp", doc.at_timestamp.as_str()),
+    ] {
+        if let Some(time_ms) = candidate.and_then(parse_timestamp_ms) {
+            if doc.event_time.as_str().is_none() {
+                notes.push(format!("eventTime missing; {field} used"));
+            }
+            return Some(time_ms);
+        }
+    }
+    None
+}
+
+fn identity_of<'r>(item: &'r RecordItem<'r>) -> Identity<'r> {
+    let Some(user) = item.doc.user_identity.as_ref() else {
+        return Identity::default();
+    };
+    let identity_type = user.identity_type.or_empty();
+    let arn = user.arn.or_empty();
+    let user_name = user.user_name.or_empty();
+    let session = user.session_context.as_ref();
+    let issuer_name = session
+        .and_then(|session| session.session_issuer.as_ref())
+        .map_or("", |issuer| issuer.user_name.or_empty());
+    let arn_tail = arn.rsplit(['/', ':']).next().unwrap_or("");
+    let name: Cow<'r, str> = match identity_type {
+        "Root" => Cow::Borrowed("root"),
+        "IAMUser" if !user_name.is_empty() => Cow::Borrowed(user_name),
+        "AssumedRole" if !issuer_name.is_empty() => Cow::Owned(format!("{issuer_name}/{arn_tail}")),
+        "AWSService" => Cow::Borrowed(user.invoked_by.or_empty()),
+        _ if !user_name.is_empty() => Cow::Borrowed(user_name),
+        _ if !arn_tail.is_empty() => Cow::Borrowed(arn_tail),
+        _ => Cow::Borrowed(user.principal_id.or_empty()),
+    };
+    Identity {
+        identity_type,
+        name,
+        arn,
+        account_id: user.account_id.or_empty(),
+        access_key_id: user.access_key_id.or_empty(),
+        user_name,
+        mfa_authenticated: session
+            .and_then(|session| session.attributes.as_ref())
+            .and_then(|attributes| attributes.mfa_authenticated.0),
+        invoked_by: user.invoked_by.or_empty(),
+    }
+}
+
+/// Lambda and a few other services suffix event names with the API version.
+fn strip_api_version(event_name: &str) -> &str {
+    let bytes = event_name.as_bytes();
+    let mut end = bytes.len();
+    // Optional `v<digits>` at the end.
+    let mut cursor = end;
+    while cursor > 0 && bytes[cursor - 1].is_ascii_digit() {
+        cursor -= 1;
+    }
+    if cursor < end && cursor > 0 && bytes[cursor - 1] == b'v' {
+        end = cursor - 1;
+    }
+    let digits_end = end;
+    let mut digits_start = digits_end;
+    while digits_start > 0 && bytes[digits_start - 1].is_ascii_digit() {
+        digits_start -= 1;
+    }
+    if digits_end - digits_start == 8
+        && digits_start > 0
+        && bytes[digits_start..].starts_with(b"20")
+    {
+        return &event_name[..digits_start];
+    }
+    event_name
+}
+
+fn looks_read_only(api: &str) -> bool {
+    const READ_PREFIXES: &[&str] = &[
+        "Get", "List", "Describe", "Head", "Lookup", "BatchGet", "Search", "Query", "Scan",
+        "Select", "Download", "Simulate",
+    ];
+    READ_PREFIXES.iter().any(|prefix| {
+        api.strip_prefix(prefix).is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with(|character: char| character.is_ascii_uppercase())
+        })
+    })
+}
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iamwatch_sources::{visit_document, Item};
+
+    fn with_event(json: &str, check: impl FnOnce(&Event<'_>)) {
+        let mut check = Some(check);
+        visit_document(json.as_bytes(), false, &mut |item| {
+            if let Item::Record(record) = item {
+                let event = normalise(&record, 42);
+                if let Some(check) = check.take() {
+                    check(&event);
+                }
+            }
+        });
+        assert!(check.is_none(), "no record in {json}");
+    }
+
+    #[test]
+    fn assumed_role_identity_and_times_are_normalised() {
+        let json = r#"{"eventTime":"2024-06-01T00:00:05Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"e1","awsRegion":"us-east-1","recipientAccountId":"111122223333","readOnly":false,
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions","accountId":"111122223333","sessionContext":{"sessionIssuer":{"userName":"ci-deploy"},"attributes":{"mfaAuthenticated":"false"}}}}"#;
+        with_event(json, |event| {
+            assert_eq!(event.time_ms, 1_717_200_005_000);
+            assert_eq!(event.identity.name, "ci-deploy/GitHubActions");
+            assert_eq!(event.identity.mfa_authenticated, Some(false));
+            assert_eq!(
+                (event.account, event.region, event.read_only),
+                ("111122223333", "us-east-1", false)
+            );
+            assert!(event.notes.is_empty());
+        });
+    }
+
+    #[test]
+    fn missing_fields_are_filled_in_with_notes() {
+        with_event(
+            r#"{"eventSource":"iam.amazonaws.com","eventName":"ListUsers"}"#,
+            |event| {
+                assert_eq!(event.time_ms, 42);
+                assert!(event.event_id.starts_with("sha-"));
+                assert!(
+                    event.read_only,
+                    "List* is read-only when readOnly is absent"
+                );
+                assert_eq!(event.notes.len(), 2, "{:?}", event.notes);
+            },
+        );
+        with_event(
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"x","eventTime":"soon","@timestamp":"2020-09-14T01:19:40.000Z"}"#,
+            |event| {
+                assert_eq!(event.time_ms, 1_600_046_380_000);
+                assert!(event.notes[0].contains("\"soon\""), "{:?}", event.notes);
+            },
+        );
+    }
+
+    #[test]
+    fn api_version_suffixes_are_stripped() {
+        assert_eq!(
+            strip_api_version("UpdateFunctionCode20150331v2"),
+            "UpdateFunctionCode"
+        );
+        assert_eq!(
+            strip_api_version("DeleteFunction20150331"),
+            "DeleteFunction"
+        );
+        assert_eq!(strip_api_version("CreateUser"), "CreateUser");
+        assert_eq!(strip_api_version("GetObject2"), "GetObject2");
+    }
+
+    #[test]
+    fn read_only_inference_needs_a_word_boundary() {
+        assert!(looks_read_only("GetUser"));
+        assert!(!looks_read_only("Getaway"));
+        assert!(!looks_read_only("ConsoleLogin"));
+    }
+}

@@ -1,0 +1,355 @@
+//! The resource a call acted on, and access-key details, as each IAM API names them.
+//!
+//! APIs put the identifier in different places: `UpdateAccessKey` in `requestParameters
+//! .accessKeyId`, `CreateAccessKey` only in `responseElements.accessKey.accessKeyId`,
+//! `CreateVirtualMFADevice` in `responseElements.virtualMFADevice.serialNumber`. One priority
+//! list of keys, looked up in the request and then one level into the response, covers them
+//! all: the first key found is the target, and the user, role or group also named in the
+//! request is its principal.
+
+use crate::event::{Details, Event};
+use iamwatch_core::{AccessKeyMeta, Target};
+use serde_json::Value;
+
+/// `(key, kind)`, most specific first.
+const TARGET_KEYS: &[(&str, &str)] = &[
+    ("accessKeyId", "access_key"),
+    ("serialNumber", "mfa_device"),
+    ("sSHPublicKeyId", "ssh_public_key"),
+    ("certificateId", "signing_certificate"),
+    ("serviceSpecificCredentialId", "service_specific_credential"),
+    ("policyArn", "policy"),
+    ("policyName", "policy"),
+    ("permissionsBoundary", "permissions_boundary"),
+    ("serverCertificateName", "server_certificate"),
+    ("instanceProfileName", "instance_profile"),
+    ("roleName", "role"),
+    ("groupName", "group"),
+    ("userName", "user"),
+    ("sAMLProviderArn", "identity_provider"),
+    ("openIDConnectProviderArn", "identity_provider"),
+    ("roleArn", "role"),
+    ("trailName", "trail"),
+    ("bucketName", "bucket"),
+    ("functionName", "function"),
+    ("secretId", "secret"),
+    ("keyId", "kms_key"),
+    ("snapshotId", "snapshot"),
+    ("imageId", "image"),
+    ("dBSnapshotIdentifier", "db_snapshot"),
+    ("detectorId", "detector"),
+    ("groupId", "security_group"),
+    ("name", "resource"),
+];
+
+const PRINCIPAL_KEYS: &[(&str, &str)] = &[
+    ("userName", "user"),
+    ("roleName", "role"),
+    ("groupName", "group"),
+];
+
+/// The target of the call; the eventID (kind `event`) when nothing else identifies it.
+pub fn target(event: &Event<'_>, details: &Details) -> Target {
+    for (key, kind) in TARGET_KEYS {
+        let Some(id) =
+            lookup(&details.request, key).or_else(|| lookup_response(&details.response, key))
+        else {
+            continue;
+        };
+        let principal = PRINCIPAL_KEYS
+            .iter()
+            .filter(|(principal_key, _)| principal_key != key)
+            .find_map(|(principal_key, prefix)| {
+                lookup(&details.request, principal_key).map(|name| format!("{prefix}/{name}"))
+            })
+            .unwrap_or_default();
+        let kind = match *kind {
+            // An inline policy is named, and belongs to the user, role or group in the request.
+            "policy" if *key == "policyName" && !principal.is_empty() => "inline_policy",
+            other => other,
+        };
+        return Target {
+            kind: kind.to_string(),
+            id,
+            principal,
+        };
+    }
+    // Sign-ins and ChangePassword act on the caller itself.
+    if event.event_source == "signin.amazonaws.com" || event.api == "ChangePassword" {
+        let who = if event.identity.is_root() {
+            "root"
+        } else {
+            event.identity.user_name
+        };
+        let id = if who.is_empty() {
+            event.identity.name.as_ref()
+        } else {
+            who
+        };
+        if !id.is_empty() {
+            return Target {
+                kind: "user".to_string(),
+                id: id.to_string(),
+                principal: String::new(),
+            };
+        }
+    }
+    Target {
+        kind: "event".to_string(),
+        id: event.event_id.to_string(),
+        principal: String::new(),
+    }
+}
+
+/// Owner, id and status of the key an access-key operation touched; `None` for other calls.
+pub fn access_key_meta(event: &Event<'_>, details: &Details) -> Option<AccessKeyMeta> {
+    if !event.api.contains("AccessKey") {
+        return None;
+    }
+    let from_response = |key: &str| {
+        details
+            .response
+            .get("accessKey")
+            .and_then(|value| text(value.get(key)?))
+    };
+    let access_key_id = lookup(&details.request, "accessKeyId")
+        .or_else(|| from_response("accessKeyId"))
+        .unwrap_or_default();
+    // Without userName, IAM acts on the caller's own keys.
+    let owner = lookup(&details.request, "userName")
+        .or_else(|| from_response("userName"))
+        .unwrap_or_else(|| event.identity.name.to_string());
+    let status = lookup(&details.request, "status")
+        .or_else(|| from_response("status"))
+        .unwrap_or_else(|| match event.api {
+            "DeleteAccessKey" if !event.failed() => "Deleted".to_string(),
+            _ => String::new(),
+        });
+    Some(AccessKeyMeta {
+        owner,
+        access_key_id,
+        status,
+    })
+}
+
+fn lookup(object: &Value, key: &str) -> Option<String> {
+    text(object.get(key)?)
+}
+
+fn lookup_response(response: &Value, key: &str) -> Option<String> {
+    if let Some(found) = lookup(response, key) {
+        return Some(found);
+    }
+    let Value::Object(members) = response else {
+        return None;
+    };
+    members.values().find_map(|member| match member {
+        Value::Object(_) => lookup(member, key),
+        _ => None,
+    })
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::normalise;
+    use iamwatch_sources::{visit_document, Item};
+    use serde_json::json;
+
+    fn target_and_key(record: Value) -> (Target, Option<AccessKeyMeta>) {
+        let bytes = record.to_string();
+        let mut out = None;
+        visit_document(bytes.as_bytes(), false, &mut |item| {
+            if let Item::Record(record) = item {
+                let event = normalise(&record, 0);
+                let details = event.details();
+                out = Some((target(&event, &details), access_key_meta(&event, &details)));
+            }
+        });
+        out.expect("a record")
+    }
+
+    fn record(name: &str, request: Value, response: Value) -> Value {
+        json!({"eventName": name, "eventSource": "iam.amazonaws.com", "eventID": "evt-1",
+               "userIdentity": {"type": "IAMUser", "userName": "alice"},
+               "requestParameters": request, "responseElements": response})
+    }
+
+    #[test]
+    fn access_key_comes_from_the_response_on_create_and_the_request_on_update() {
+        let (created, key) = target_and_key(record(
+            "CreateAccessKey",
+            json!({"userName": "bob"}),
+            json!({"accessKey": {"userName": "bob", "accessKeyId": "AKIANEW", "status": "Active"}}),
+        ));
+        assert_eq!(
+            (
+                created.kind.as_str(),
+                created.id.as_str(),
+                created.principal.as_str()
+            ),
+            ("access_key", "AKIANEW", "user/bob")
+        );
+        assert_eq!(
+            key,
+            Some(AccessKeyMeta {
+                owner: "bob".into(),
+                access_key_id: "AKIANEW".into(),
+                status: "Active".into()
+            })
+        );
+
+        let (_, key) = target_and_key(record(
+            "UpdateAccessKey",
+            json!({"accessKeyId": "AKIAOLD", "status": "Inactive"}),
+            Value::Null,
+        ));
+        assert_eq!(
+            key.unwrap().owner,
+            "alice",
+            "no userName means the caller's own key"
+        );
+        let (_, key) = target_and_key(record(
+            "DeleteAccessKey",
+            json!({"accessKeyId": "AKIAOLD"}),
+            Value::Null,
+        ));
+        assert_eq!(key.unwrap().status, "Deleted");
+    }
+
+    #[test]
+    fn each_family_names_its_own_identifier() {
+        let cases = [
+            (
+                record(
+                    "DeactivateMFADevice",
+                    json!({"userName": "judy", "serialNumber": "arn:aws:iam::1:mfa/judy"}),
+                    Value::Null,
+                ),
+                "mfa_device",
+                "arn:aws:iam::1:mfa/judy",
+            ),
+            (
+                record(
+                    "CreateVirtualMFADevice",
+                    json!({"virtualMFADeviceName": "dev"}),
+                    json!({"virtualMFADevice": {"serialNumber": "arn:aws:iam::1:mfa/dev"}}),
+                ),
+                "mfa_device",
+                "arn:aws:iam::1:mfa/dev",
+            ),
+            (
+                record(
+                    "UploadSSHPublicKey",
+                    json!({"userName": "sybil", "sSHPublicKeyBody": "ssh-rsa AAA"}),
+                    json!({"sSHPublicKey": {"sSHPublicKeyId": "APKA1"}}),
+                ),
+                "ssh_public_key",
+                "APKA1",
+            ),
+            (
+                record(
+                    "UploadSigningCertificate",
+                    json!({"userName": "olivia"}),
+                    json!({"certificate": {"certificateId": "CERT1"}}),
+                ),
+                "signing_certificate",
+                "CERT1",
+            ),
+            (
+                record(
+                    "AttachUserPolicy",
+                    json!({"userName": "walter", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+                    Value::Null,
+                ),
+                "policy",
+                "arn:aws:iam::aws:policy/AdministratorAccess",
+            ),
+            (
+                record(
+                    "PutRolePolicy",
+                    json!({"roleName": "r", "policyName": "inline", "policyDocument": "{}"}),
+                    Value::Null,
+                ),
+                "inline_policy",
+                "inline",
+            ),
+            (
+                record(
+                    "CreatePolicy",
+                    json!({"policyName": "p", "policyDocument": "{}"}),
+                    json!({"policy": {"arn": "arn:aws:iam::1:policy/p"}}),
+                ),
+                "policy",
+                "p",
+            ),
+            (
+                record(
+                    "UpdateAssumeRolePolicy",
+                    json!({"roleName": "DataPipeline", "policyDocument": "{}"}),
+                    Value::Null,
+                ),
+                "role",
+                "DataPipeline",
+            ),
+            (
+                record(
+                    "AddUserToGroup",
+                    json!({"groupName": "admins", "userName": "eve"}),
+                    Value::Null,
+                ),
+                "group",
+                "admins",
+            ),
+            (
+                record(
+                    "CreateLoginProfile",
+                    json!({"userName": "sybil", "passwordResetRequired": true}),
+                    Value::Null,
+                ),
+                "user",
+                "sybil",
+            ),
+            (
+                record(
+                    "CreateUser",
+                    json!({"userName": "carol"}),
+                    json!({"user": {"userName": "carol"}}),
+                ),
+                "user",
+                "carol",
+            ),
+            (
+                record("ChangePassword", Value::Null, Value::Null),
+                "user",
+                "alice",
+            ),
+            (
+                record(
+                    "SetSecurityTokenServicePreferences",
+                    json!({"globalEndpointTokenVersion": "v2Token"}),
+                    Value::Null,
+                ),
+                "event",
+                "evt-1",
+            ),
+        ];
+        for (record, kind, id) in cases {
+            let name = record["eventName"].clone();
+            let (target, _) = target_and_key(record);
+            assert_eq!(
+                (target.kind.as_str(), target.id.as_str()),
+                (kind, id),
+                "{name}"
+            );
+        }
+    }
+}
