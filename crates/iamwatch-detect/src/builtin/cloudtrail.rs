@@ -1,0 +1,41 @@
+//! Turning off the lights: stopping, deleting or narrowing the trail that records everything
+//! else.
+
+use super::RuleContext;
+use crate::{title, Detection};
+use iamwatch_core::Severity::*;
+use iamwatch_normalise::Event;
+
+pub fn applies(event: &Event<'_>) -> bool {
+    event.event_source == "cloudtrail.amazonaws.com"
+        && matches!(
+            event.api,
+            "StopLogging"
+                | "DeleteTrail"
+                | "UpdateTrail"
+                | "PutEventSelectors"
+                | "PutAdvancedEventSelectors"
+        )
+}
+
+pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
+    let event = context.event;
+    if !applies(event) {
+        return None;
+    }
+    let severity = match event.api {
+        "StopLogging" | "DeleteTrail" => Critical,
+        _ => High,
+    };
+    let mut reasons =
+        vec!["CloudTrail logging changed: later activity may go unrecorded".to_string()];
+    if event.failed() {
+        reasons.push(format!("the call failed: {}", event.error_code));
+    }
+    Some(Detection {
+        rule_id: "cloudtrail.logging_tampered",
+        severity,
+        title: title::standard(context),
+        reasons,
+    })
+}

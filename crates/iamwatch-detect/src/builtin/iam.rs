@@ -1,0 +1,172 @@
+//! Mutating IAM calls, by family, with policy-aware weighting.
+
+use super::RuleContext;
+use crate::policy::{document_grant, managed_policy_grant, trust_exposure, Grant, TrustExposure};
+use crate::{title, Detection};
+use iamwatch_core::Severity::{self, *};
+use iamwatch_normalise::Event;
+
+pub fn applies(event: &Event<'_>) -> bool {
+    event.event_source == "iam.amazonaws.com" && !event.read_only
+}
+
+/// The family's rule id and base severity. At least as strict as the seed: MFA, password,
+/// login-profile and access-key changes HIGH; policy changes MEDIUM (raised by what they
+/// grant); other IAM changes MEDIUM; tagging LOW.
+fn family(api: &str) -> (&'static str, Severity) {
+    match api {
+        "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey" => {
+            ("iam.access_key_change", High)
+        }
+        "DeactivateMFADevice" | "DeleteVirtualMFADevice" => ("iam.mfa_change", High),
+        "CreateVirtualMFADevice" | "EnableMFADevice" | "ResyncMFADevice" => {
+            ("iam.mfa_change", Medium)
+        }
+        "CreateLoginProfile"
+        | "UpdateLoginProfile"
+        | "DeleteLoginProfile"
+        | "ChangePassword"
+        | "UpdateAccountPasswordPolicy"
+        | "DeleteAccountPasswordPolicy" => ("iam.password_change", High),
+        "UploadSSHPublicKey" | "UpdateSSHPublicKey" | "DeleteSSHPublicKey" => {
+            ("iam.ssh_key_change", High)
+        }
+        "UploadSigningCertificate" | "UpdateSigningCertificate" | "DeleteSigningCertificate" => {
+            ("iam.signing_certificate_change", High)
+        }
+        "CreateServiceSpecificCredential"
+        | "UpdateServiceSpecificCredential"
+        | "ResetServiceSpecificCredential"
+        | "DeleteServiceSpecificCredential" => ("iam.service_credential_change", High),
+        "CreateUser" | "UpdateUser" | "DeleteUser" => ("iam.user_change", Medium),
+        "CreateGroup"
+        | "UpdateGroup"
+        | "DeleteGroup"
+        | "AddUserToGroup"
+        | "RemoveUserFromGroup" => ("iam.group_change", Medium),
+        "AttachUserPolicy"
+        | "AttachGroupPolicy"
+        | "AttachRolePolicy"
+        | "PutUserPolicy"
+        | "PutGroupPolicy"
+        | "PutRolePolicy"
+        | "CreatePolicy"
+        | "CreatePolicyVersion"
+        | "SetDefaultPolicyVersion"
+        | "DetachUserPolicy"
+        | "DetachGroupPolicy"
+        | "DetachRolePolicy"
+        | "DeleteUserPolicy"
+        | "DeleteGroupPolicy"
+        | "DeleteRolePolicy"
+        | "DeletePolicy"
+        | "DeletePolicyVersion" => ("iam.policy_change", Medium),
+        "DeleteUserPermissionsBoundary" | "DeleteRolePermissionsBoundary" => {
+            ("iam.policy_change", High)
+        }
+        "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary" => {
+            ("iam.policy_change", Medium)
+        }
+        "UpdateAssumeRolePolicy" => ("iam.role_trust_change", High),
+        "CreateRole"
+        | "UpdateRole"
+        | "UpdateRoleDescription"
+        | "DeleteRole"
+        | "CreateServiceLinkedRole"
+        | "DeleteServiceLinkedRole"
+        | "CreateInstanceProfile"
+        | "DeleteInstanceProfile"
+        | "AddRoleToInstanceProfile"
+        | "RemoveRoleFromInstanceProfile" => ("iam.role_change", Medium),
+        "CreateSAMLProvider"
+        | "UpdateSAMLProvider"
+        | "DeleteSAMLProvider"
+        | "CreateOpenIDConnectProvider"
+        | "DeleteOpenIDConnectProvider"
+        | "UpdateOpenIDConnectProviderThumbprint"
+        | "AddClientIDToOpenIDConnectProvider"
+        | "RemoveClientIDFromOpenIDConnectProvider" => ("iam.identity_provider_change", High),
+        api if api.starts_with("Tag") || api.starts_with("Untag") => ("iam.tag_change", Low),
+        _ => ("iam.other_change", Medium),
+    }
+}
+
+pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
+    let event = context.event;
+    if !applies(event) {
+        return None;
+    }
+    let (rule_id, mut severity) = family(event.api);
+    let mut reasons = Vec::new();
+    let request = &context.details.request;
+    let text = |key: &str| {
+        request
+            .get(key)
+            .and_then(|value| value.as_str())
+            .unwrap_or("")
+    };
+
+    // What the policy grants, not just that it changed.
+    let grant = match event.api {
+        "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" => {
+            managed_policy_grant(text("policyArn"))
+        }
+        "PutUserPolicy"
+        | "PutGroupPolicy"
+        | "PutRolePolicy"
+        | "CreatePolicyVersion"
+        | "CreatePolicy" => document_grant(text("policyDocument")),
+        _ => Grant::Ordinary,
+    };
+    match grant {
+        Grant::Admin => {
+            severity = Critical;
+            reasons.push("grants administrator access (Action * on Resource *)".to_string());
+        }
+        Grant::Broad(what) => {
+            severity = severity.max(High);
+            reasons.push(what);
+        }
+        Grant::Ordinary => {}
+    }
+    if matches!(event.api, "UpdateAssumeRolePolicy" | "CreateRole") {
+        let document = if event.api == "CreateRole" {
+            text("assumeRolePolicyDocument")
+        } else {
+            text("policyDocument")
+        };
+        match trust_exposure(document, event.account) {
+            Some(TrustExposure::Anyone) => {
+                severity = Critical;
+                reasons.push("trust policy lets any AWS principal assume the role".to_string());
+            }
+            Some(TrustExposure::ExternalAccount(account)) => {
+                severity = if event.api == "CreateRole" {
+                    severity.max(High)
+                } else {
+                    Critical
+                };
+                reasons.push(format!(
+                    "trust policy lets account {account} assume the role"
+                ));
+            }
+            None => {}
+        }
+    }
+    if event.api == "AddUserToGroup" && text("groupName").to_ascii_lowercase().contains("admin") {
+        severity = severity.max(High);
+        reasons.push(format!("adds a user to group {}", text("groupName")));
+    }
+    if event.api == "UpdateAccessKey" && text("status") == "Active" {
+        reasons.push("re-activates an access key".to_string());
+    }
+    if event.failed() {
+        reasons.push(format!("the call failed: {}", event.error_code));
+    }
+    Some(Detection {
+        rule_id,
+        severity,
+        title: title::standard(context),
+        reasons,
+    })
+}

@@ -1,0 +1,49 @@
+//! The built-in rules of the seed, one module per risk family.
+//!
+//! | rule id | fires on |
+//! |---|---|
+//! | `iam.<family>_change` | every mutating IAM call, by family (access key, MFA, password, SSH key, signing certificate, user, group, policy, role trust, role, identity provider) |
+//! | `signin.console_login` | console sign-ins, failed or without MFA |
+//! | `signin.activity` | other sign-in events (role switch, root password recovery) |
+//! | `root.activity` | anything the root user does |
+//! | `cloudtrail.logging_tampered` | stopping, deleting or narrowing a trail |
+
+mod cloudtrail;
+mod iam;
+mod root;
+mod signin;
+
+use crate::Detection;
+use iamwatch_core::Target;
+use iamwatch_normalise::catalog::Label;
+use iamwatch_normalise::{Details, Event};
+
+pub use iam::applies as iam_change_applies;
+
+/// What a rule sees.
+pub struct RuleContext<'c> {
+    pub event: &'c Event<'c>,
+    pub details: &'c Details,
+    pub target: &'c Target,
+    pub label: &'c Label,
+}
+
+pub(crate) fn is_candidate(event: &Event<'_>) -> bool {
+    iam::applies(event)
+        || signin::applies(event)
+        || root::applies(event)
+        || cloudtrail::applies(event)
+}
+
+/// Every built-in rule's detection, in rule order (specific before general). `iam_skipped`
+/// silences the generic IAM-change rule only.
+pub(crate) fn run(context: &RuleContext<'_>, iam_skipped: bool) -> Vec<Detection> {
+    let mut detections = Vec::new();
+    detections.extend(cloudtrail::detect(context));
+    detections.extend(signin::detect(context));
+    if !iam_skipped {
+        detections.extend(iam::detect(context));
+    }
+    detections.extend(root::detect(context));
+    detections
+}

@@ -1,0 +1,262 @@
+use crate::{Detector, DetectorConfig, Verdict};
+use iamwatch_core::Severity::{self, *};
+use iamwatch_normalise::normalise;
+use iamwatch_sources::{visit_document, Item};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// (rule id, severity, title en) of the incident, or "pass"/"skipped".
+fn verdict_with(detector: &Detector, record: &Value) -> (String, Option<Severity>, String) {
+    let bytes = record.to_string();
+    let mut out = None;
+    visit_document(bytes.as_bytes(), false, &mut |item| {
+        if let Item::Record(item) = item {
+            let event = normalise(&item, 0);
+            out = Some(match detector.evaluate(&event) {
+                Verdict::Pass => ("pass".into(), None, String::new()),
+                Verdict::Skipped => ("skipped".into(), None, String::new()),
+                Verdict::Incident(finding) => (
+                    finding.primary.rule_id.to_string(),
+                    Some(finding.primary.severity),
+                    finding.primary.title.en.clone(),
+                ),
+            });
+        }
+    });
+    out.expect("a record")
+}
+
+fn verdict(record: &Value) -> (String, Option<Severity>, String) {
+    verdict_with(&Detector::default(), record)
+}
+
+fn iam(name: &str, request: Value) -> Value {
+    json!({"eventName": name, "eventSource": "iam.amazonaws.com", "eventID": "e", "readOnly": false,
+           "recipientAccountId": "111122223333",
+           "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+           "requestParameters": request})
+}
+
+#[test]
+fn seed_families_get_at_least_the_seed_severity() {
+    let cases = [
+        (
+            "UpdateAccessKey",
+            json!({"accessKeyId": "AKIA1", "status": "Inactive"}),
+            "iam.access_key_change",
+            High,
+        ),
+        (
+            "DeleteAccessKey",
+            json!({"accessKeyId": "AKIA1"}),
+            "iam.access_key_change",
+            High,
+        ),
+        (
+            "DeactivateMFADevice",
+            json!({"userName": "bob", "serialNumber": "arn:aws:iam::1:mfa/bob"}),
+            "iam.mfa_change",
+            High,
+        ),
+        (
+            "DeleteVirtualMFADevice",
+            json!({"serialNumber": "arn:aws:iam::1:mfa/bob"}),
+            "iam.mfa_change",
+            High,
+        ),
+        (
+            "CreateLoginProfile",
+            json!({"userName": "bob"}),
+            "iam.password_change",
+            High,
+        ),
+        (
+            "UpdateLoginProfile",
+            json!({"userName": "bob"}),
+            "iam.password_change",
+            High,
+        ),
+        ("ChangePassword", Value::Null, "iam.password_change", High),
+        (
+            "UploadSSHPublicKey",
+            json!({"userName": "bob"}),
+            "iam.ssh_key_change",
+            High,
+        ),
+        (
+            "UploadSigningCertificate",
+            json!({"userName": "bob"}),
+            "iam.signing_certificate_change",
+            High,
+        ),
+        (
+            "CreateUser",
+            json!({"userName": "bob"}),
+            "iam.user_change",
+            Medium,
+        ),
+        (
+            "DeleteUser",
+            json!({"userName": "bob"}),
+            "iam.user_change",
+            Medium,
+        ),
+        (
+            "AttachUserPolicy",
+            json!({"userName": "bob", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+            "iam.policy_change",
+            Medium,
+        ),
+        (
+            "DeleteRolePolicy",
+            json!({"roleName": "r", "policyName": "p"}),
+            "iam.policy_change",
+            Medium,
+        ),
+        (
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "r", "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ec2.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}]}"}),
+            "iam.role_trust_change",
+            High,
+        ),
+        (
+            "CreateSAMLProvider",
+            json!({"name": "idp"}),
+            "iam.identity_provider_change",
+            High,
+        ),
+        ("TagUser", json!({"userName": "bob"}), "iam.tag_change", Low),
+        (
+            "SetSecurityTokenServicePreferences",
+            json!({}),
+            "iam.other_change",
+            Medium,
+        ),
+    ];
+    for (name, request, rule, severity) in cases {
+        let (rule_id, got, _) = verdict(&iam(name, request));
+        assert_eq!((rule_id.as_str(), got), (rule, Some(severity)), "{name}");
+    }
+}
+
+#[test]
+fn granting_administrator_access_is_critical_however_it_is_granted() {
+    let managed = iam(
+        "AttachRolePolicy",
+        json!({"roleName": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    );
+    assert_eq!(verdict(&managed).1, Some(Critical));
+    let inline = iam(
+        "PutUserPolicy",
+        json!({"userName": "bob", "policyName": "tmp", "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+    );
+    assert_eq!(verdict(&inline).1, Some(Critical));
+    let version = iam(
+        "CreatePolicyVersion",
+        json!({"policyArn": "arn:aws:iam::1:policy/p", "setAsDefault": true, "policyDocument": "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}}"}),
+    );
+    assert_eq!(verdict(&version).1, Some(High));
+}
+
+#[test]
+fn trust_policy_opened_to_another_account_is_critical() {
+    let backdoor = iam(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "DataPipeline", "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::829353387443:root\"},\"Action\":\"sts:AssumeRole\"}]}"}),
+    );
+    assert_eq!(verdict(&backdoor).1, Some(Critical));
+}
+
+#[test]
+fn create_access_key_is_skipped_unless_configured_otherwise() {
+    let create = iam("CreateAccessKey", json!({"userName": "bob"}));
+    assert_eq!(verdict(&create).0, "skipped");
+    let no_skip = Detector::new(DetectorConfig {
+        skip_events: BTreeSet::new(),
+    });
+    assert_eq!(verdict_with(&no_skip, &create).1, Some(High));
+}
+
+#[test]
+fn anything_root_does_is_at_least_high_and_root_keys_are_critical() {
+    let mut root_create = iam("CreateAccessKey", json!({}));
+    root_create["userIdentity"] = json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"});
+    let (rule, severity, title) = verdict(&root_create);
+    assert_eq!((rule.as_str(), severity), ("root.activity", Some(Critical)));
+    assert!(title.starts_with("Root account used"), "{title}");
+
+    let mut root_read = json!({"eventName": "ListBuckets", "eventSource": "s3.amazonaws.com", "eventID": "r", "readOnly": true,
+        "userIdentity": {"type": "Root", "arn": "arn:aws:iam::1:root"}});
+    assert_eq!(verdict(&root_read).1, Some(High));
+    root_read["userIdentity"]["invokedBy"] = json!("config.amazonaws.com");
+    assert_eq!(
+        verdict(&root_read).0,
+        "pass",
+        "a service acting as root is not a person using root"
+    );
+}
+
+#[test]
+fn console_sign_in_severity_follows_mfa_and_outcome() {
+    let login = |identity: Value, outcome: &str, mfa: &str| {
+        json!({"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com", "eventID": "l",
+               "userIdentity": identity, "responseElements": {"ConsoleLogin": outcome},
+               "additionalEventData": {"MFAUsed": mfa}})
+    };
+    let user = json!({"type": "IAMUser", "userName": "judy"});
+    let root = json!({"type": "Root", "arn": "arn:aws:iam::1:root"});
+    let sso =
+        json!({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/AWSReservedSSO_x/judy"});
+    assert_eq!(verdict(&login(user.clone(), "Success", "Yes")).1, Some(Low));
+    assert_eq!(
+        verdict(&login(user.clone(), "Success", "No")).1,
+        Some(Medium)
+    );
+    assert_eq!(verdict(&login(user, "Failure", "No")).1, Some(Medium));
+    assert_eq!(
+        verdict(&login(root.clone(), "Success", "No")).1,
+        Some(Critical)
+    );
+    assert_eq!(verdict(&login(root, "Failure", "No")).1, Some(High));
+    assert_eq!(
+        verdict(&login(sso, "Success", "No")).1,
+        Some(Low),
+        "SSO does MFA at the identity provider"
+    );
+}
+
+#[test]
+fn trail_tampering_is_critical_and_read_only_noise_passes() {
+    let stop = json!({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com", "eventID": "s",
+        "userIdentity": {"type": "IAMUser", "userName": "walter"}, "requestParameters": {"name": "org-trail"}});
+    let (rule, severity, title) = verdict(&stop);
+    assert_eq!(
+        (rule.as_str(), severity),
+        ("cloudtrail.logging_tampered", Some(Critical))
+    );
+    assert_eq!(title, "Stop CloudTrail logging: org-trail (by walter)");
+    let describe = json!({"eventName": "DescribeInstances", "eventSource": "ec2.amazonaws.com", "eventID": "d", "readOnly": true,
+        "userIdentity": {"type": "IAMUser", "userName": "walter"}});
+    assert_eq!(verdict(&describe).0, "pass");
+    let mut get_user = iam("GetUser", json!({"userName": "x"}));
+    get_user["readOnly"] = json!(true);
+    assert_eq!(verdict(&get_user).0, "pass");
+    get_user.as_object_mut().unwrap().remove("readOnly");
+    assert_eq!(
+        verdict(&get_user).0,
+        "pass",
+        "without readOnly, Get* is inferred read-only"
+    );
+}
+
+#[test]
+fn failed_calls_are_titled_as_attempts() {
+    let mut denied = iam("DeleteUser", json!({"userName": "bob"}));
+    denied["errorCode"] = json!("AccessDenied");
+    let (_, severity, title) = verdict(&denied);
+    assert_eq!(severity, Some(Medium));
+    assert_eq!(
+        title,
+        "Failed attempt (AccessDenied): Delete user: bob (by alice)"
+    );
+}

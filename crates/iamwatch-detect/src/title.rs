@@ -1,0 +1,44 @@
+//! Incident titles in both languages, built the same way for every rule so they read alike.
+
+use crate::builtin::RuleContext;
+use iamwatch_core::Localized;
+
+/// "Delete access key AKIA… (by olivia)" / "액세스 키 삭제: AKIA… (수행자: olivia)".
+/// A failed call is titled as an attempt.
+pub fn standard(context: &RuleContext<'_>) -> Localized {
+    let resource = &context.target.id;
+    let actor = context.event.identity.name.as_ref();
+    let actor = if actor.is_empty() { "unknown" } else { actor };
+    let (attempt_en, attempt_ko) = if context.event.failed() {
+        (
+            format!("Failed attempt ({}): ", context.event.error_code),
+            format!("실패한 시도({}): ", context.event.error_code),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let show_resource = context.target.kind != "event";
+    let en = if show_resource {
+        format!("{attempt_en}{}: {resource} (by {actor})", context.label.en)
+    } else {
+        format!("{attempt_en}{} (by {actor})", context.label.en)
+    };
+    let ko = if show_resource {
+        format!(
+            "{attempt_ko}{}: {resource} (수행자: {actor})",
+            context.label.ko
+        )
+    } else {
+        format!("{attempt_ko}{} (수행자: {actor})", context.label.ko)
+    };
+    Localized { en, ko }
+}
+
+/// A title with a lead phrase before the standard one ("Root account used — …").
+pub fn with_lead(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Localized {
+    let standard = standard(context);
+    Localized {
+        en: format!("{lead_en} — {}", standard.en),
+        ko: format!("{lead_ko} — {}", standard.ko),
+    }
+}
