@@ -1,1 +1,65 @@
+//! Incident storage.
+//!
+//! [`IncidentStore`] is the contract every backend keeps: one incident per CloudTrail event
+//! (a second insert of the same `event_id` returns the stored incident and creates nothing),
+//! lifecycle changes checked against [`iamwatch_core::IncidentStatus::transition`] and recorded
+//! in a history, and a stable newest-first listing with cursor pagination. [`contract`] holds
+//! the tests that prove it, run against every backend.
+//!
+//! [`SqliteStore`] is the embedded default: one file, WAL, migrations applied at open.
 
+pub mod contract;
+mod error;
+mod model;
+pub mod sqlite;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use model::{HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, Stored};
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use iamwatch_core::Incident;
+
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Stores new incidents in one transaction. For each input, in order, returns the incident
+    /// as stored and whether this call created it: an incident whose `event_id` is already
+    /// stored is returned as it is stored (status, id and all) with `created == false`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; nothing of the batch is stored then.
+    async fn insert_batch(&self, incidents: Vec<Incident>) -> Result<Vec<Stored>, StoreError>;
+
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError>;
+
+    /// Newest event first (ties by incident id), filtered by `query`.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Invalid`] for a malformed cursor; otherwise backend failures.
+    async fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, StoreError>;
+
+    /// Applies a status, assignee or note change and records it in the history.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::NotFound`] for an unknown id; [`StoreErrorKind::Conflict`] for a
+    /// status change the lifecycle forbids.
+    async fn update(
+        &self,
+        incident_id: &str,
+        change: IncidentChange,
+    ) -> Result<Incident, StoreError>;
+
+    /// The incident's history, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn history(&self, incident_id: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// Whether the backend answers.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Unavailable`] when it does not.
+    async fn check(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,354 @@
+//! The contract every [`IncidentStore`] keeps, as tests any backend can run:
+//! `contract::run_all(&store).await` from the backend's own test. Each check starts from the
+//! ids it creates itself, so a shared database (PostgreSQL in CI) needs no cleaning between
+//! runs.
+
+use crate::{IncidentChange, IncidentQuery, IncidentStore, StoreErrorKind};
+use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, Severity};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static RUN: AtomicU64 = AtomicU64::new(0);
+
+fn unique_prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "contract-{}-{nanos}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A realistic incident for event `evt-<n>`.
+pub fn sample_incident(n: u64) -> Incident {
+    sample_incident_for(
+        &format!("evt-{n}"),
+        1_717_200_000_000 + n as i64 * 1000,
+        Severity::High,
+        "111122223333",
+    )
+}
+
+pub fn sample_incident_for(
+    event_id: &str,
+    event_time_ms: i64,
+    severity: Severity,
+    account: &str,
+) -> Incident {
+    Incident {
+        incident_id: Incident::make_id(event_time_ms, event_id, 0),
+        event_id: event_id.to_string(),
+        event_name: "DeleteAccessKey".to_string(),
+        event_type: Localized::new("Delete access key", "액세스 키 삭제"),
+        rule_id: "iam.access_key_change".to_string(),
+        title: Localized::new(
+            "Delete access key: AKIA1 (by alice)",
+            "액세스 키 삭제: AKIA1 (수행자: alice)",
+        ),
+        resource: "AKIA1".to_string(),
+        severity,
+        status: IncidentStatus::New,
+        meta: Meta {
+            api: "DeleteAccessKey".to_string(),
+            ip: "203.0.113.9".to_string(),
+            ..Meta::default()
+        },
+        source: "IAM".to_string(),
+        account: account.to_string(),
+        region: "us-east-1".to_string(),
+        event_time_ms,
+        created_at: event_time_ms + 500,
+        updated_at: event_time_ms + 500,
+        assignee: None,
+        raw: Some(format!("{{\"eventID\":\"{event_id}\"}}")),
+    }
+}
+
+pub async fn run_all(store: &dyn IncidentStore) {
+    store.check().await.expect("store answers");
+    inserted_incident_reads_back_unchanged(store).await;
+    same_event_twice_makes_one_incident(store).await;
+    colliding_incident_id_gets_a_fresh_one(store).await;
+    lifecycle_changes_are_checked_and_recorded(store).await;
+    unknown_incident_is_not_found(store).await;
+    listing_filters_and_pages_newest_first(store).await;
+}
+
+pub async fn inserted_incident_reads_back_unchanged(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let incident = sample_incident_for(
+        &format!("{prefix}-a"),
+        1_717_200_000_000,
+        Severity::Critical,
+        "111122223333",
+    );
+    let stored = store.insert_batch(vec![incident.clone()]).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].created);
+    assert_eq!(stored[0].incident, incident);
+    assert_eq!(
+        store.get(&incident.incident_id).await.unwrap(),
+        Some(incident)
+    );
+}
+
+pub async fn same_event_twice_makes_one_incident(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let first = sample_incident_for(
+        &format!("{prefix}-dup"),
+        1_717_200_001_000,
+        Severity::High,
+        "111122223333",
+    );
+    let first_id = first.incident_id.clone();
+    store.insert_batch(vec![first.clone()]).await.unwrap();
+    store
+        .update(
+            &first_id,
+            IncidentChange {
+                status: Some(IncidentStatus::Acknowledged),
+                actor: "contract".into(),
+                at_ms: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // A second delivery, built afresh (new creation time), in a batch with a new event and
+    // itself again.
+    let mut again = first.clone();
+    again.created_at += 60_000;
+    again.updated_at += 60_000;
+    let other = sample_incident_for(
+        &format!("{prefix}-other"),
+        1_717_200_002_000,
+        Severity::Low,
+        "111122223333",
+    );
+    let stored = store
+        .insert_batch(vec![again.clone(), other, again])
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|entry| entry.created).collect::<Vec<_>>(),
+        vec![false, true, false]
+    );
+    assert_eq!(stored[0].incident.incident_id, first_id);
+    assert_eq!(
+        stored[0].incident.status,
+        IncidentStatus::Acknowledged,
+        "the stored incident is returned, not the new copy"
+    );
+    assert_eq!(stored[0].incident.created_at, first.created_at);
+}
+
+pub async fn colliding_incident_id_gets_a_fresh_one(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let first = sample_incident_for(
+        &format!("{prefix}-x"),
+        1_717_200_003_000,
+        Severity::Medium,
+        "111122223333",
+    );
+    let mut second = sample_incident_for(
+        &format!("{prefix}-y"),
+        1_717_200_003_000,
+        Severity::Medium,
+        "111122223333",
+    );
+    second.incident_id = first.incident_id.clone();
+    let stored = store
+        .insert_batch(vec![first.clone(), second])
+        .await
+        .unwrap();
+    assert!(stored[1].created);
+    assert_ne!(stored[1].incident.incident_id, first.incident_id);
+    assert!(stored[1].incident.incident_id.starts_with("inc-"));
+}
+
+pub async fn lifecycle_changes_are_checked_and_recorded(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let incident = sample_incident_for(
+        &format!("{prefix}-life"),
+        1_717_200_004_000,
+        Severity::High,
+        "111122223333",
+    );
+    let id = incident.incident_id.clone();
+    store.insert_batch(vec![incident]).await.unwrap();
+    let change = |status, at_ms| IncidentChange {
+        status: Some(status),
+        actor: "alice".into(),
+        at_ms,
+        ..Default::default()
+    };
+    let acked = store
+        .update(
+            &id,
+            IncidentChange {
+                assignee: Some(Some("alice".into())),
+                note: Some("looking".into()),
+                ..change(IncidentStatus::Acknowledged, 1_800_000_000_000)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (acked.status, acked.assignee.as_deref(), acked.updated_at),
+        (
+            IncidentStatus::Acknowledged,
+            Some("alice"),
+            1_800_000_000_000
+        )
+    );
+    let error = store
+        .update(&id, change(IncidentStatus::New, 1_800_000_000_001))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Conflict);
+    let resolved = store
+        .update(&id, change(IncidentStatus::Resolved, 1_800_000_000_002))
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, IncidentStatus::Resolved);
+    assert_eq!(
+        store.get(&id).await.unwrap().unwrap().status,
+        IncidentStatus::Resolved
+    );
+    let history = store.history(&id).await.unwrap();
+    let moves: Vec<(Option<IncidentStatus>, Option<IncidentStatus>)> = history
+        .iter()
+        .map(|entry| (entry.from_status, entry.to_status))
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            (None, Some(IncidentStatus::New)),
+            (
+                Some(IncidentStatus::New),
+                Some(IncidentStatus::Acknowledged)
+            ),
+            (
+                Some(IncidentStatus::Acknowledged),
+                Some(IncidentStatus::Resolved)
+            ),
+        ]
+    );
+    assert_eq!(history[1].note.as_deref(), Some("looking"));
+    assert_eq!(history[1].actor, "alice");
+}
+
+pub async fn unknown_incident_is_not_found(store: &dyn IncidentStore) {
+    assert_eq!(store.get("inc-19700101-000000-NOPE00").await.unwrap(), None);
+    let error = store
+        .update(
+            "inc-19700101-000000-NOPE00",
+            IncidentChange {
+                status: Some(IncidentStatus::Resolved),
+                actor: "x".into(),
+                at_ms: 0,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::NotFound);
+    let error = store
+        .list(&IncidentQuery {
+            cursor: Some("garbage".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Invalid);
+}
+
+pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    // Its own account, so other checks' incidents do not show up.
+    let account = format!("acct-{prefix}");
+    let incidents: Vec<Incident> = (0..7)
+        .map(|n| {
+            let severity = if n % 2 == 0 {
+                Severity::Critical
+            } else {
+                Severity::Low
+            };
+            sample_incident_for(
+                &format!("{prefix}-list-{n}"),
+                1_717_300_000_000 + n * 1000,
+                severity,
+                &account,
+            )
+        })
+        .collect();
+    store.insert_batch(incidents.clone()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list(&IncidentQuery {
+                account: Some(account.clone()),
+                limit: 3,
+                cursor,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.incidents.len() <= 3);
+        seen.extend(page.incidents.iter().map(|incident| incident.event_time_ms));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut expected: Vec<i64> = incidents
+        .iter()
+        .map(|incident| incident.event_time_ms)
+        .collect();
+    expected.reverse();
+    assert_eq!(seen, expected, "every incident once, newest first");
+
+    let critical = store
+        .list(&IncidentQuery {
+            account: Some(account.clone()),
+            severities: vec![Severity::Critical],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(critical.incidents.len(), 4);
+    let text = store
+        .list(&IncidentQuery {
+            account: Some(account.clone()),
+            text: Some(format!("{prefix}-LIST-3")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        text.incidents.is_empty(),
+        "text search looks at titles, resource, event name and meta, not the event id"
+    );
+    let korean = store
+        .list(&IncidentQuery {
+            account: Some(account.clone()),
+            text: Some("액세스 키".into()),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(korean.incidents.len(), 2);
+    let nothing_new = store
+        .list(&IncidentQuery {
+            account: Some(account),
+            since_ms: Some(i64::MAX),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(nothing_new.incidents.is_empty());
+}

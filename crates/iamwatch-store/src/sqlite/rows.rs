@@ -1,0 +1,131 @@
+//! Incident ↔ row.
+
+use crate::HistoryEntry;
+use iamwatch_core::{Incident, Localized};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
+     resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
+
+/// Inserts unless the incident id or event id is taken; true when inserted.
+pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<bool> {
+    let meta = serde_json::to_string(&incident.meta).unwrap_or_else(|_| "{}".to_string());
+    let mut statement = connection.prepare_cached(&format!(
+        "INSERT INTO incidents ({COLUMNS}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING"
+    ))?;
+    let changed = statement.execute(params![
+        incident.incident_id,
+        incident.event_id,
+        incident.event_name,
+        incident.event_type.en,
+        incident.event_type.ko,
+        incident.rule_id,
+        incident.title.en,
+        incident.title.ko,
+        incident.resource,
+        incident.severity.as_str(),
+        incident.status.as_str(),
+        meta,
+        incident.source,
+        incident.account,
+        incident.region,
+        incident.event_time_ms,
+        incident.created_at,
+        incident.updated_at,
+        incident.assignee,
+        incident.raw,
+        incident.severity.rank(),
+    ])?;
+    Ok(changed == 1)
+}
+
+pub fn by_id(connection: &Connection, incident_id: &str) -> rusqlite::Result<Option<Incident>> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM incidents WHERE incident_id = ?1"
+        ))?
+        .query_row([incident_id], from_row)
+        .optional()
+}
+
+pub fn by_event_id(connection: &Connection, event_id: &str) -> rusqlite::Result<Option<Incident>> {
+    connection
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM incidents WHERE event_id = ?1"
+        ))?
+        .query_row([event_id], from_row)
+        .optional()
+}
+
+pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
+    let text_column = |index: usize| -> rusqlite::Result<String> { row.get(index) };
+    let parse_failure = |index: usize, message: String| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            message.into(),
+        )
+    };
+    let severity =
+        text_column(9)?
+            .parse()
+            .map_err(|error: iamwatch_core::severity::ParseSeverityError| {
+                parse_failure(9, error.to_string())
+            })?;
+    let status =
+        text_column(10)?
+            .parse()
+            .map_err(|error: iamwatch_core::status::ParseStatusError| {
+                parse_failure(10, error.to_string())
+            })?;
+    let meta = serde_json::from_str(&text_column(11)?)
+        .map_err(|error| parse_failure(11, error.to_string()))?;
+    Ok(Incident {
+        incident_id: row.get(0)?,
+        event_id: row.get(1)?,
+        event_name: row.get(2)?,
+        event_type: Localized {
+            en: row.get(3)?,
+            ko: row.get(4)?,
+        },
+        rule_id: row.get(5)?,
+        title: Localized {
+            en: row.get(6)?,
+            ko: row.get(7)?,
+        },
+        resource: row.get(8)?,
+        severity,
+        status,
+        meta,
+        source: row.get(12)?,
+        account: row.get(13)?,
+        region: row.get(14)?,
+        event_time_ms: row.get(15)?,
+        created_at: row.get(16)?,
+        updated_at: row.get(17)?,
+        assignee: row.get(18)?,
+        raw: row.get(19)?,
+    })
+}
+
+pub fn history(connection: &Connection, incident_id: &str) -> rusqlite::Result<Vec<HistoryEntry>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT at_ms, actor, from_status, to_status, assignee, note FROM incident_history WHERE incident_id = ?1 ORDER BY id",
+    )?;
+    let entries = statement.query_map([incident_id], |row| {
+        let status = |index: usize| -> rusqlite::Result<Option<iamwatch_core::IncidentStatus>> {
+            Ok(row
+                .get::<_, Option<String>>(index)?
+                .and_then(|text| text.parse().ok()))
+        };
+        Ok(HistoryEntry {
+            at_ms: row.get(0)?,
+            actor: row.get(1)?,
+            from_status: status(2)?,
+            to_status: status(3)?,
+            assignee: row.get(4)?,
+            note: row.get(5)?,
+        })
+    })?;
+    entries.collect()
+}
