@@ -1,1 +1,15 @@
+//! The pipeline: sources → normalise → detect → incidents → store.
+//!
+//! [`process::process_record`] is the per-record step every entry point shares (a scan, an
+//! HTTP ingest, a Lambda invocation). [`scan::scan`] runs it over files on every core: each
+//! worker reads, frames, parses and detects one file at a time; one collector stores the
+//! incidents in batches and hands them to the caller **in input order**, so output is the same
+//! whatever the number of cores. Memory is bounded by a window of files in flight.
 
+pub mod bad_record;
+pub mod process;
+pub mod scan;
+
+pub use bad_record::BadRecord;
+pub use process::{build_incident, process_record, Outcome};
+pub use scan::{scan, ScanError, ScanOptions, ScanReport, ScanSink};

@@ -1,0 +1,402 @@
+//! Scanning inputs on every core, output in input order.
+//!
+//! Workers claim inputs in order and process one at a time, sending their results in small
+//! chunks over a bounded channel of their own. The collector (the caller's thread) drains the
+//! inputs' channels strictly in order, stores each chunk's incidents in one transaction, and
+//! reports them. A worker may run at most [`ScanOptions::window`] inputs ahead of the collector,
+//! so memory stays bounded whatever the number or size of inputs.
+
+use crate::bad_record::BadRecord;
+use crate::process::{process_record, Outcome};
+use iamwatch_core::{time::now_ms, Incident};
+use iamwatch_detect::Detector;
+use iamwatch_sources::{
+    envelope::Problem, input::open_reader, visit_document, FrameError, Framer, Input, Item,
+};
+use iamwatch_store::{IncidentStore, StoreError, Stored};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub detector: Detector,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    /// Incidents per store transaction, at most.
+    pub batch_size: usize,
+    /// How many inputs workers may run ahead of the collector.
+    pub window: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            detector: Detector::default(),
+            jobs: 0,
+            batch_size: 512,
+            window: 8,
+        }
+    }
+}
+
+/// What the caller sees as the scan goes.
+pub trait ScanSink {
+    /// An incident found, as stored (`created` is false for one already stored).
+    fn incident(&mut self, stored: &Stored);
+    /// Input that could not be read.
+    fn bad_record(&mut self, bad: &BadRecord);
+    /// Total input bytes read so far (compressed bytes for gzip files).
+    fn progress(&mut self, _bytes_read: u64) {}
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    pub inputs: u64,
+    /// CloudTrail records read.
+    pub records: u64,
+    pub incidents_created: u64,
+    /// Incidents found that were already stored (re-scans, duplicate deliveries).
+    pub incidents_existing: u64,
+    /// Incidents found, new or not, by severity.
+    pub by_severity: BTreeMap<String, u64>,
+    /// Records the skip list passed over, by API.
+    pub skipped: BTreeMap<String, u64>,
+    pub bad_records: u64,
+    /// Valid input holding no event (digest files, SNS handshakes).
+    pub ignored: u64,
+    pub bytes_read: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot store incidents")]
+    Store(#[from] StoreError),
+    #[error("a scan worker stopped unexpectedly while reading {0}")]
+    Worker(String),
+}
+
+#[derive(Default)]
+struct Chunk {
+    incidents: Vec<Incident>,
+    skipped: Vec<String>,
+    bad: Vec<BadRecord>,
+    records: u64,
+    ignored: u64,
+}
+
+impl Chunk {
+    fn is_full(&self, batch_size: usize) -> bool {
+        self.incidents.len() >= batch_size || self.bad.len() >= batch_size || self.records >= 16_384
+    }
+}
+
+struct Window {
+    /// Index of the input the collector is draining.
+    base: Mutex<usize>,
+    moved: Condvar,
+    abort: AtomicBool,
+}
+
+/// Scans `inputs`, storing incidents in `store` and reporting to `sink` in input order.
+///
+/// Store calls run on `runtime`; call this from a thread that is not a runtime worker.
+///
+/// # Errors
+/// [`ScanError::Store`] when the store fails (the scan stops; what was stored stays stored).
+/// Unreadable input is never an error: it is reported to the sink and counted.
+pub fn scan(
+    inputs: &[Input],
+    options: &ScanOptions,
+    store: &dyn IncidentStore,
+    runtime: &tokio::runtime::Handle,
+    sink: &mut dyn ScanSink,
+) -> Result<ScanReport, ScanError> {
+    let jobs = match options.jobs {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        jobs => jobs,
+    }
+    .min(inputs.len().max(1));
+    let window = Window {
+        base: Mutex::new(0),
+        moved: Condvar::new(),
+        abort: AtomicBool::new(false),
+    };
+    let next_input = AtomicUsize::new(0);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (register, registrations) = mpsc::channel::<(usize, Receiver<Chunk>)>();
+
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let register = register.clone();
+            let (window, next_input, bytes_read) = (&window, &next_input, Arc::clone(&bytes_read));
+            scope.spawn(move || loop {
+                let index = next_input.fetch_add(1, Ordering::SeqCst);
+                if index >= inputs.len() || !wait_for_turn(window, index, options.window.max(1)) {
+                    return;
+                }
+                let (sender, receiver) = mpsc::sync_channel(4);
+                if register.send((index, receiver)).is_err() {
+                    return;
+                }
+                scan_input(&inputs[index], options, &sender, &bytes_read);
+            });
+        }
+        drop(register);
+        let result = collect(
+            inputs,
+            store,
+            runtime,
+            sink,
+            &window,
+            &registrations,
+            &bytes_read,
+        );
+        window.abort.store(true, Ordering::SeqCst);
+        window.moved.notify_all();
+        drop(registrations);
+        result
+    })
+}
+
+/// Blocks until input `index` is within the window; false when the scan is aborting.
+fn wait_for_turn(window: &Window, index: usize, size: usize) -> bool {
+    let Ok(mut base) = window.base.lock() else {
+        return false;
+    };
+    while index >= *base + size {
+        if window.abort.load(Ordering::SeqCst) {
+            return false;
+        }
+        base = match window.moved.wait(base) {
+            Ok(base) => base,
+            Err(_) => return false,
+        };
+    }
+    !window.abort.load(Ordering::SeqCst)
+}
+
+fn collect(
+    inputs: &[Input],
+    store: &dyn IncidentStore,
+    runtime: &tokio::runtime::Handle,
+    sink: &mut dyn ScanSink,
+    window: &Window,
+    registrations: &Receiver<(usize, Receiver<Chunk>)>,
+    bytes_read: &AtomicU64,
+) -> Result<ScanReport, ScanError> {
+    let mut report = ScanReport {
+        inputs: inputs.len() as u64,
+        ..ScanReport::default()
+    };
+    let mut registered: HashMap<usize, Receiver<Chunk>> = HashMap::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let chunks = loop {
+            if let Some(chunks) = registered.remove(&index) {
+                break chunks;
+            }
+            match registrations.recv() {
+                Ok((claimed, chunks)) => {
+                    registered.insert(claimed, chunks);
+                }
+                Err(_) => return Err(ScanError::Worker(input.name())),
+            }
+        };
+        for chunk in chunks.iter() {
+            report.records += chunk.records;
+            report.ignored += chunk.ignored;
+            for api in chunk.skipped {
+                *report.skipped.entry(api).or_default() += 1;
+            }
+            for bad in &chunk.bad {
+                report.bad_records += 1;
+                sink.bad_record(bad);
+            }
+            if !chunk.incidents.is_empty() {
+                let stored = runtime.block_on(store.insert_batch(chunk.incidents))?;
+                for entry in &stored {
+                    if entry.created {
+                        report.incidents_created += 1;
+                    } else {
+                        report.incidents_existing += 1;
+                    }
+                    *report
+                        .by_severity
+                        .entry(entry.incident.severity.as_str().to_string())
+                        .or_default() += 1;
+                    sink.incident(entry);
+                }
+            }
+            sink.progress(bytes_read.load(Ordering::Relaxed));
+        }
+        if let Ok(mut base) = window.base.lock() {
+            *base = index + 1;
+        }
+        window.moved.notify_all();
+    }
+    report.bytes_read = bytes_read.load(Ordering::Relaxed);
+    Ok(report)
+}
+
+/// Counts bytes as they are read, before decompression.
+struct CountingReader<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.counter.fetch_add(count as u64, Ordering::Relaxed);
+        Ok(count)
+    }
+}
+
+fn open_counted(
+    input: &Input,
+    counter: &Arc<AtomicU64>,
+) -> Result<Box<dyn Read + Send>, iamwatch_sources::InputError> {
+    let name = input.name();
+    let raw: Box<dyn Read + Send> = match input {
+        Input::Stdin => Box::new(std::io::stdin()),
+        Input::File(path) => {
+            Box::new(
+                std::fs::File::open(path).map_err(|source| match source.kind() {
+                    std::io::ErrorKind::NotFound => {
+                        iamwatch_sources::InputError::NotFound { path: name.clone() }
+                    }
+                    _ => iamwatch_sources::InputError::Unreadable {
+                        path: name.clone(),
+                        source,
+                    },
+                })?,
+            )
+        }
+    };
+    open_reader(
+        Box::new(CountingReader {
+            inner: raw,
+            counter: Arc::clone(counter),
+        }),
+        &name,
+    )
+}
+
+/// Reads one input to the end, sending chunks; stops early if the collector has gone.
+fn scan_input(
+    input: &Input,
+    options: &ScanOptions,
+    sender: &SyncSender<Chunk>,
+    bytes_read: &Arc<AtomicU64>,
+) {
+    let source = input.name();
+    let mut chunk = Chunk::default();
+    let reader = match open_counted(input, bytes_read) {
+        Ok(reader) => reader,
+        Err(error) => {
+            chunk
+                .bad
+                .push(BadRecord::new(&source, None, None, error.to_string()));
+            let _ = sender.send(chunk);
+            return;
+        }
+    };
+    let now = now_ms();
+    let mut framer = Framer::new(reader);
+    while let Some(frame) = framer.next_frame() {
+        match frame {
+            Ok(frame) => {
+                let (line, index) = (frame.line, frame.index);
+                visit_document(frame.bytes, frame.in_records, &mut |item| {
+                    handle_item(
+                        item,
+                        &source,
+                        line,
+                        index,
+                        &options.detector,
+                        now,
+                        &mut chunk,
+                    )
+                });
+            }
+            Err(FrameError::Io(error)) => {
+                chunk.bad.push(BadRecord::new(
+                    &source,
+                    None,
+                    None,
+                    format!("read failed: {error}; the rest of this input is unread"),
+                ));
+                break;
+            }
+            Err(error) => {
+                let (line, index) = match &error {
+                    FrameError::Syntax { line, index, .. }
+                    | FrameError::TooLarge { line, index, .. }
+                    | FrameError::Truncated { line, index } => (Some(*line), Some(*index)),
+                    FrameError::Io(_) => (None, None),
+                };
+                let reason = error.to_string();
+                let reason = reason
+                    .split_once(": ")
+                    .map_or(reason.clone(), |(_, rest)| rest.to_string());
+                chunk.bad.push(BadRecord::new(&source, line, index, reason));
+            }
+        }
+        if chunk.is_full(options.batch_size) && sender.send(std::mem::take(&mut chunk)).is_err() {
+            return;
+        }
+    }
+    let _ = sender.send(chunk);
+}
+
+fn handle_item(
+    item: Item<'_>,
+    source: &str,
+    line: u64,
+    index: u64,
+    detector: &Detector,
+    now: i64,
+    chunk: &mut Chunk,
+) {
+    match item {
+        Item::Record(record) => {
+            chunk.records += 1;
+            match process_record(&record, detector, now) {
+                Outcome::Pass => {}
+                Outcome::Skipped(api) => chunk.skipped.push(api),
+                Outcome::Incident(incident) => chunk.incidents.push(*incident),
+            }
+        }
+        Item::Problem {
+            problem,
+            nested_index,
+            raw,
+        } => {
+            let (line, reason) = match (&problem, nested_index) {
+                // Point at the line in the file, not in the value.
+                (
+                    Problem::InvalidJson {
+                        line: inner,
+                        column,
+                        message,
+                    },
+                    None,
+                ) => (
+                    line + *inner as u64 - 1,
+                    format!("invalid JSON at column {column}: {message}"),
+                ),
+                _ => (line, problem.to_string()),
+            };
+            let mut bad = BadRecord::new(source, Some(line), Some(index), reason).with_raw(raw);
+            bad.nested = nested_index;
+            chunk.bad.push(bad);
+        }
+        Item::SubscriptionConfirmation { .. } | Item::Ignored { .. } => chunk.ignored += 1,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+use super::*;
+use iamwatch_store::SqliteStore;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Default)]
+struct Recorder {
+    incidents: Vec<(String, bool)>,
+    bad: Vec<String>,
+}
+
+impl ScanSink for Recorder {
+    fn incident(&mut self, stored: &Stored) {
+        self.incidents
+            .push((stored.incident.event_id.clone(), stored.created));
+    }
+    fn bad_record(&mut self, bad: &BadRecord) {
+        self.bad.push(bad.to_string());
+    }
+}
+
+fn record(event_id: &str, name: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.09", "eventTime": "2024-06-01T00:00:05Z", "eventSource": "iam.amazonaws.com",
+        "eventName": name, "awsRegion": "us-east-1", "eventID": event_id, "readOnly": false,
+        "recipientAccountId": "111122223333", "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0 Python/3.11 Linux/6.1",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+        "requestParameters": {"userName": format!("user-{event_id}")}
+    })
+    .to_string()
+}
+
+fn write_file(directory: &std::path::Path, name: &str, content: &str) -> PathBuf {
+    let path = directory.join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(content.as_bytes())
+        .unwrap();
+    path
+}
+
+fn run(
+    inputs: &[Input],
+    jobs: usize,
+    window: usize,
+    store: &SqliteStore,
+) -> (ScanReport, Recorder) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut recorder = Recorder::default();
+    let options = ScanOptions {
+        jobs,
+        window,
+        batch_size: 3,
+        ..ScanOptions::default()
+    };
+    let report = scan(inputs, &options, store, runtime.handle(), &mut recorder).unwrap();
+    (report, recorder)
+}
+
+#[test]
+fn output_follows_input_order_whatever_the_number_of_workers() {
+    let directory = tempfile::tempdir().unwrap();
+    let inputs: Vec<Input> = (0..12)
+        .map(|file| {
+            let records: Vec<String> = (0..(1 + file % 4) * 5)
+                .map(|n| record(&format!("f{file}-r{n}"), "CreateUser"))
+                .collect();
+            Input::File(write_file(
+                directory.path(),
+                &format!("{file:02}.json"),
+                &format!("{{\"Records\":[{}]}}", records.join(",")),
+            ))
+        })
+        .collect();
+    let single = run(
+        &inputs,
+        1,
+        1,
+        &SqliteStore::open(directory.path().join("one.db")).unwrap(),
+    );
+    let parallel = run(
+        &inputs,
+        4,
+        2,
+        &SqliteStore::open(directory.path().join("four.db")).unwrap(),
+    );
+    assert_eq!(single.1.incidents, parallel.1.incidents);
+    assert_eq!(single.0, parallel.0);
+    assert_eq!(single.0.records, 150);
+    assert_eq!(single.0.incidents_created, 150);
+}
+
+#[test]
+fn rescanning_creates_nothing_twice_and_bad_input_is_reported_with_its_place() {
+    let directory = tempfile::tempdir().unwrap();
+    let good = write_file(
+        directory.path(),
+        "good.jsonl",
+        &format!(
+            "{}\n{}\n",
+            record("a", "DeleteUser"),
+            record("b", "CreateAccessKey")
+        ),
+    );
+    let bad = write_file(
+        directory.path(),
+        "bad.jsonl",
+        &format!(
+            "{}\n{{\"eventName\": oops}}\n42\n",
+            record("c", "DeleteUser")
+        ),
+    );
+    let inputs = vec![Input::File(good), Input::File(bad.clone())];
+    let store = SqliteStore::open(directory.path().join("db.sqlite")).unwrap();
+
+    let (first, recorder) = run(&inputs, 2, 2, &store);
+    assert_eq!(
+        (first.records, first.incidents_created, first.bad_records),
+        (3, 2, 2)
+    );
+    assert_eq!(first.skipped.get("CreateAccessKey"), Some(&1));
+    let bad_name = bad.display().to_string();
+    assert_eq!(
+        recorder.bad[0],
+        format!("{bad_name}:2: record 1: invalid JSON at column 15: expected value")
+    );
+    assert_eq!(
+        recorder.bad[1],
+        format!("{bad_name}:3: record 2: expected a JSON object, found a number")
+    );
+
+    let (second, recorder) = run(&inputs, 2, 2, &store);
+    assert_eq!(
+        (second.incidents_created, second.incidents_existing),
+        (0, 2)
+    );
+    assert!(recorder.incidents.iter().all(|(_, created)| !created));
+}
