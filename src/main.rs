@@ -1,1 +1,42 @@
-fn main() {}
+//! `iamwatch`: the command line. Glue only; the work is in the crates under `crates/`.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "iamwatch",
+    version,
+    about = "Watches AWS IAM activity in CloudTrail and turns it into incidents"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan CloudTrail logs (files, directories, `-` for stdin) and store the incidents found
+    Scan(commands::scan::ScanArgs),
+    /// List, show and work on stored incidents
+    #[command(subcommand)]
+    Incidents(commands::incidents::IncidentsCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => commands::scan::run(args),
+        Command::Incidents(command) => commands::incidents::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

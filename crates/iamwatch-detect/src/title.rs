@@ -42,3 +42,12 @@ pub fn with_lead(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Loc
         ko: format!("{lead_ko} — {}", standard.ko),
     }
 }
+
+/// "Failed console sign-in: judy" / "콘솔 로그인 실패: judy": the lead says it all.
+pub fn lead_and_target(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Localized {
+    let resource = &context.target.id;
+    Localized {
+        en: format!("{lead_en}: {resource}"),
+        ko: format!("{lead_ko}: {resource}"),
+    }
+}

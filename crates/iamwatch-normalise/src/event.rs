@@ -173,6 +173,14 @@ fn identity_of<'r>(item: &'r RecordItem<'r>) -> Identity<'r> {
     let name: Cow<'r, str> = match identity_type {
         "Root" => Cow::Borrowed("root"),
         "IAMUser" if !user_name.is_empty() => Cow::Borrowed(user_name),
+        // IAM Identity Center sessions: the person, then the permission set they used.
+        "AssumedRole" if issuer_name.starts_with("AWSReservedSSO_") => {
+            let permission_set = issuer_name
+                .trim_start_matches("AWSReservedSSO_")
+                .rsplit_once('_')
+                .map_or(issuer_name, |(permission_set, _suffix)| permission_set);
+            Cow::Owned(format!("{arn_tail} (SSO {permission_set})"))
+        }
         "AssumedRole" if !issuer_name.is_empty() => Cow::Owned(format!("{issuer_name}/{arn_tail}")),
         "AWSService" => Cow::Borrowed(user.invoked_by.or_empty()),
         _ if !user_name.is_empty() => Cow::Borrowed(user_name),
@@ -271,6 +279,16 @@ mod tests {
                 ("111122223333", "us-east-1", false)
             );
             assert!(event.notes.is_empty());
+        });
+    }
+
+    #[test]
+    fn sso_sessions_are_named_by_person_and_permission_set() {
+        let json = r#"{"eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"e",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/AWSReservedSSO_PowerUserAccess_5b7c9d1e3f2a4b68/bob@example.com",
+            "sessionContext":{"sessionIssuer":{"userName":"AWSReservedSSO_PowerUserAccess_5b7c9d1e3f2a4b68"}}}}"#;
+        with_event(json, |event| {
+            assert_eq!(event.identity.name, "bob@example.com (SSO PowerUserAccess)")
         });
     }
 

@@ -60,15 +60,15 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         Low
     };
     let title = if failed {
-        title::with_lead(context, "Failed console sign-in", "콘솔 로그인 실패")
+        title::lead_and_target(context, "Failed console sign-in", "콘솔 로그인 실패")
     } else if own_password && mfa_used == Some(false) {
-        title::with_lead(
+        title::lead_and_target(
             context,
             "Console sign-in without MFA",
             "MFA 없이 콘솔 로그인",
         )
     } else {
-        title::standard(context)
+        title::lead_and_target(context, "Console sign-in", "콘솔 로그인")
     };
     Some(Detection {
         rule_id: "signin.console_login",

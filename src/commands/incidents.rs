@@ -1,0 +1,152 @@
+//! `iamwatch incidents …`: read and work on the stored incidents.
+
+use super::StoreArgs;
+use crate::output::{self, Format};
+use anyhow::{bail, Context};
+use iamwatch_core::{time::now_ms, IncidentStatus, Lang, Severity};
+use iamwatch_store::{IncidentChange, IncidentQuery, IncidentStore};
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum IncidentsCommand {
+    /// List incidents, newest event first
+    List(ListArgs),
+    /// Show one incident with its raw event and history
+    Show(ShowArgs),
+    /// Acknowledge: someone is looking at it
+    Ack(ChangeArgs),
+    /// Resolve: handled
+    Resolve(ChangeArgs),
+    /// Mark as a false positive
+    FalsePositive(ChangeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Only these severities (repeatable or comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    severity: Vec<Severity>,
+    /// Only these statuses (repeatable or comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    status: Vec<IncidentStatus>,
+    #[arg(long)]
+    account: Option<String>,
+    #[arg(long)]
+    rule: Option<String>,
+    /// Text to look for in titles, resources, event names and meta
+    #[arg(long)]
+    text: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
+    lang: Lang,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    id: String,
+    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
+    lang: Lang,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    id: String,
+    /// Why, for the history
+    #[arg(long)]
+    note: Option<String>,
+    /// Who is making the change (default: $USER)
+    #[arg(long, env = "USER", default_value = "cli")]
+    actor: String,
+    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
+    lang: Lang,
+}
+
+pub fn run(command: IncidentsCommand) -> anyhow::Result<ExitCode> {
+    let runtime = super::runtime()?;
+    match command {
+        IncidentsCommand::List(args) => runtime.block_on(list(args)),
+        IncidentsCommand::Show(args) => runtime.block_on(show(args)),
+        IncidentsCommand::Ack(args) => runtime.block_on(change(args, IncidentStatus::Acknowledged)),
+        IncidentsCommand::Resolve(args) => runtime.block_on(change(args, IncidentStatus::Resolved)),
+        IncidentsCommand::FalsePositive(args) => {
+            runtime.block_on(change(args, IncidentStatus::FalsePositive))
+        }
+    }
+}
+
+async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let store = args.store.open()?;
+    let query = IncidentQuery {
+        severities: args.severity,
+        statuses: args.status,
+        account: args.account,
+        rule_id: args.rule,
+        text: args.text,
+        limit: args.limit,
+        ..IncidentQuery::default()
+    };
+    let page = store.list(&query).await.context("cannot list incidents")?;
+    let mut out = io::stdout().lock();
+    if args.format == Format::Table {
+        writeln!(out, "{}", output::table_header(args.lang))?;
+    }
+    for incident in &page.incidents {
+        match args.format {
+            Format::Jsonl => output::write_jsonl(&mut out, incident, args.lang)?,
+            Format::Table => writeln!(out, "{}", output::table_row(incident, args.lang, false))?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let store = args.store.open()?;
+    let Some(incident) = store.get(&args.id).await.context("cannot read incident")? else {
+        bail!("no incident {}", args.id);
+    };
+    let history = store
+        .history(&args.id)
+        .await
+        .context("cannot read incident history")?;
+    let mut document = serde_json::to_value(incident.view(args.lang))?;
+    document["event_time"] = output::localized_time(incident.event_time_ms, args.lang).into();
+    document["history"] = serde_json::to_value(&history)?;
+    document["raw"] = incident
+        .raw
+        .as_deref()
+        .and_then(|raw| serde_json::from_str(raw).ok())
+        .unwrap_or(serde_json::Value::Null);
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn change(args: ChangeArgs, status: IncidentStatus) -> anyhow::Result<ExitCode> {
+    let store = args.store.open()?;
+    let change = IncidentChange {
+        status: Some(status),
+        note: args.note,
+        actor: args.actor,
+        at_ms: now_ms(),
+        ..Default::default()
+    };
+    let incident = store
+        .update(&args.id, change)
+        .await
+        .with_context(|| format!("cannot change incident {}", args.id))?;
+    let message = match args.lang {
+        Lang::En => format!("{} is now {}", incident.incident_id, incident.status),
+        Lang::Ko => format!("{} 상태: {}", incident.incident_id, incident.status),
+    };
+    println!("{message}");
+    Ok(ExitCode::SUCCESS)
+}

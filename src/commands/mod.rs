@@ -1,0 +1,29 @@
+pub mod incidents;
+pub mod scan;
+
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Options every command that touches the store shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// SQLite database file
+    #[arg(long, env = "IAMWATCH_DB", default_value = "iamwatch.db")]
+    pub db: PathBuf,
+}
+
+impl StoreArgs {
+    pub fn open(&self) -> anyhow::Result<iamwatch_store::SqliteStore> {
+        iamwatch_store::SqliteStore::open(&self.db)
+            .with_context(|| format!("cannot open the incident store {}", self.db.display()))
+    }
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

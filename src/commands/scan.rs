@@ -1,0 +1,321 @@
+//! `iamwatch scan`: CloudTrail logs in, incidents stored and printed.
+
+use super::StoreArgs;
+use crate::output::{self, Format};
+use anyhow::Context;
+use iamwatch_core::Lang;
+use iamwatch_detect::{Detector, DetectorConfig};
+use iamwatch_pipeline::{BadRecord, ScanOptions, ScanReport, ScanSink};
+use iamwatch_store::Stored;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Inputs above this size get a progress bar (when stderr is a terminal).
+const PROGRESS_BAR_BYTES: u64 = 64 * 1024 * 1024;
+/// Bad records printed on stderr; the rest are only in the dead-letter file.
+const SHOWN_BAD_RECORDS: u64 = 20;
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// CloudTrail log files or directories (walked recursively); `-` reads standard input
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `jsonl` prints one incident JSON object per line on stdout and nothing else
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Language of labels, titles and the summary
+    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
+    pub lang: Lang,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Where unreadable records are kept, one JSON object per line
+    #[arg(long, default_value = "iamwatch-deadletter.jsonl")]
+    pub dead_letter: PathBuf,
+    /// APIs the generic IAM rule records as skipped instead of raising (comma-separated;
+    /// empty for none)
+    #[arg(long, default_value = "CreateAccessKey", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Worker threads (default: one per core)
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Exit with status 3 when any record could not be read
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let discovered = iamwatch_sources::discover(&args.paths)?;
+    let store = args.store.open()?;
+    let runtime = super::runtime()?;
+    let skip_events = args
+        .skip
+        .iter()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let options = ScanOptions {
+        detector: Detector::new(DetectorConfig { skip_events }),
+        jobs: args.jobs,
+        ..ScanOptions::default()
+    };
+    let total_bytes: u64 = discovered
+        .inputs
+        .iter()
+        .filter_map(|input| input.size())
+        .sum();
+    let progress = (io::stderr().is_terminal() && total_bytes > PROGRESS_BAR_BYTES).then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut sink = CliSink {
+        format: args.format,
+        lang: args.lang,
+        out: BufWriter::new(io::stdout().lock()),
+        dead_letter_path: args.dead_letter.clone(),
+        dead_letter: None,
+        bad_shown: 0,
+        progress,
+        header_written: false,
+        failure: None,
+    };
+    let started = Instant::now();
+    let report = iamwatch_pipeline::scan(
+        &discovered.inputs,
+        &options,
+        &store,
+        runtime.handle(),
+        &mut sink,
+    )
+    .context("scan stopped")?;
+    if let Some(bar) = &sink.progress {
+        bar.finish_and_clear();
+    }
+    if let Some(failure) = sink.failure.take() {
+        if failure.kind() != io::ErrorKind::BrokenPipe {
+            return Err(failure).context("cannot write output");
+        }
+    }
+    flush(&mut sink)?;
+    print_summary(
+        &report,
+        &discovered.passed_over,
+        started.elapsed().as_secs_f64(),
+        &args,
+    );
+    Ok(if args.strict && report.bad_records > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+struct CliSink<'a> {
+    format: Format,
+    lang: Lang,
+    out: BufWriter<io::StdoutLock<'a>>,
+    dead_letter_path: PathBuf,
+    dead_letter: Option<BufWriter<File>>,
+    bad_shown: u64,
+    progress: Option<indicatif::ProgressBar>,
+    header_written: bool,
+    /// The first output error; output stops there (a closed pipe ends output, not the scan).
+    failure: Option<io::Error>,
+}
+
+impl CliSink<'_> {
+    fn write_incident(&mut self, stored: &Stored) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => output::write_jsonl(&mut self.out, &stored.incident, self.lang),
+            Format::Table => {
+                if !self.header_written {
+                    self.header_written = true;
+                    writeln!(self.out, "{}", output::table_header(self.lang))?;
+                }
+                writeln!(
+                    self.out,
+                    "{}",
+                    output::table_row(&stored.incident, self.lang, !stored.created)
+                )
+            }
+        }
+    }
+
+    fn write_dead_letter(&mut self, bad: &BadRecord) -> io::Result<()> {
+        if self.dead_letter.is_none() {
+            let file = File::options()
+                .create(true)
+                .append(true)
+                .open(&self.dead_letter_path)?;
+            self.dead_letter = Some(BufWriter::new(file));
+        }
+        if let Some(writer) = self.dead_letter.as_mut() {
+            serde_json::to_writer(&mut *writer, bad).map_err(io::Error::other)?;
+            writer.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl ScanSink for CliSink<'_> {
+    fn incident(&mut self, stored: &Stored) {
+        if self.failure.is_none() {
+            if let Err(error) = self.write_incident(stored) {
+                self.failure = Some(error);
+            }
+        }
+    }
+
+    fn bad_record(&mut self, bad: &BadRecord) {
+        if self.bad_shown < SHOWN_BAD_RECORDS {
+            self.bad_shown += 1;
+            let line = format!("warning: {bad}");
+            match &self.progress {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        if let Err(error) = self.write_dead_letter(bad) {
+            eprintln!(
+                "error: cannot write dead-letter file {}: {error}",
+                self.dead_letter_path.display()
+            );
+        }
+    }
+
+    fn progress(&mut self, bytes_read: u64) {
+        if let Some(bar) = &self.progress {
+            bar.set_position(bytes_read);
+        }
+        if self.failure.is_none() {
+            if let Err(error) = self.out.flush() {
+                self.failure = Some(error);
+            }
+        }
+    }
+}
+
+fn flush(sink: &mut CliSink<'_>) -> anyhow::Result<()> {
+    if let Some(writer) = sink.dead_letter.as_mut() {
+        writer
+            .flush()
+            .with_context(|| format!("cannot write {}", sink.dead_letter_path.display()))?;
+    }
+    match sink.out.flush() {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            Err(error).context("cannot write output")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print_summary(report: &ScanReport, passed_over: &[PathBuf], seconds: f64, args: &ScanArgs) {
+    let rate = if seconds > 0.0 {
+        report.records as f64 / seconds
+    } else {
+        0.0
+    };
+    let severities: Vec<String> = iamwatch_core::Severity::ALL
+        .iter()
+        .filter_map(|severity| {
+            report
+                .by_severity
+                .get(severity.as_str())
+                .map(|count| format!("{} {count}", severity.as_str()))
+        })
+        .collect();
+    let skipped: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|(api, count)| format!("{api} {count}"))
+        .collect();
+    let mut lines = Vec::new();
+    match args.lang {
+        Lang::En => {
+            lines.push(format!(
+                "scanned {} input(s), {} record(s) in {seconds:.2} s ({rate:.0} records/s)",
+                report.inputs, report.records
+            ));
+            lines.push(format!(
+                "incidents: {} new, {} already stored{}",
+                report.incidents_created,
+                report.incidents_existing,
+                if severities.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", severities.join(", "))
+                }
+            ));
+            if !skipped.is_empty() {
+                lines.push(format!("skipped by the skip list: {}", skipped.join(", ")));
+            }
+            if report.bad_records > 0 {
+                lines.push(format!(
+                    "unreadable records: {} (kept in {})",
+                    report.bad_records,
+                    args.dead_letter.display()
+                ));
+            }
+            if report.ignored > 0 {
+                lines.push(format!("ignored (no events): {}", report.ignored));
+            }
+            if !passed_over.is_empty() {
+                lines.push(format!(
+                    "passed over {} file(s) that are not logs (e.g. {})",
+                    passed_over.len(),
+                    passed_over[0].display()
+                ));
+            }
+            lines.push(format!("store: {}", args.store.db.display()));
+        }
+        Lang::Ko => {
+            lines.push(format!(
+                "입력 {}개, 레코드 {}건 검사 ({seconds:.2}초, 초당 {rate:.0}건)",
+                report.inputs, report.records
+            ));
+            lines.push(format!(
+                "인시던트: 신규 {}건, 기존 {}건{}",
+                report.incidents_created,
+                report.incidents_existing,
+                if severities.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", severities.join(", "))
+                }
+            ));
+            if !skipped.is_empty() {
+                lines.push(format!("건너뛴 이벤트: {}", skipped.join(", ")));
+            }
+            if report.bad_records > 0 {
+                lines.push(format!(
+                    "읽을 수 없는 레코드: {}건 ({}에 보관)",
+                    report.bad_records,
+                    args.dead_letter.display()
+                ));
+            }
+            if report.ignored > 0 {
+                lines.push(format!("이벤트 없는 입력: {}건", report.ignored));
+            }
+            if !passed_over.is_empty() {
+                lines.push(format!(
+                    "로그가 아닌 파일 {}개 제외 (예: {})",
+                    passed_over.len(),
+                    passed_over[0].display()
+                ));
+            }
+            lines.push(format!("저장소: {}", args.store.db.display()));
+        }
+    }
+    let mut stderr = io::stderr().lock();
+    for line in lines {
+        let _ = writeln!(stderr, "{line}");
+    }
+}
