@@ -6,7 +6,7 @@ use iamwatch_core::Localized;
 /// "Delete access key AKIA… (by olivia)" / "액세스 키 삭제: AKIA… (수행자: olivia)".
 /// A failed call is titled as an attempt.
 pub fn standard(context: &RuleContext<'_>) -> Localized {
-    let resource = &context.target.id;
+    let resource = shown_resource(context);
     let actor = context.event.identity.name.as_ref();
     let actor = if actor.is_empty() { "unknown" } else { actor };
     let (attempt_en, attempt_ko) = if context.event.failed() {
@@ -45,9 +45,27 @@ pub fn with_lead(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Loc
 
 /// "Failed console sign-in: judy" / "콘솔 로그인 실패: judy": the lead says it all.
 pub fn lead_and_target(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Localized {
-    let resource = &context.target.id;
+    let resource = shown_resource(context);
     Localized {
         en: format!("{lead_en}: {resource}"),
         ko: format!("{lead_ko}: {resource}"),
+    }
+}
+
+/// The target as a title shows it: the resource part of an ARN (`policy/AdministratorAccess`,
+/// `mfa/dave`), and the user, role or group it belongs to in brackets. The full identifier
+/// stays in the incident's `resource`.
+fn shown_resource(context: &RuleContext<'_>) -> String {
+    let target = context.target;
+    let id = target.id.as_str();
+    let short = if id.starts_with("arn:") {
+        id.splitn(6, ':').nth(5).unwrap_or(id)
+    } else {
+        id
+    };
+    if target.principal.is_empty() {
+        short.to_string()
+    } else {
+        format!("{short} [{}]", target.principal)
     }
 }

@@ -91,12 +91,31 @@ pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
     let event_name = doc.event_name.or_empty();
     let api = strip_api_version(event_name);
     let read_only = doc.read_only.0.unwrap_or_else(|| looks_read_only(api));
+    let event_source = match doc
+        .event_source
+        .as_str()
+        .filter(|source| !source.is_empty())
+    {
+        Some(source) => source,
+        None => match crate::catalog::source_of(api) {
+            Some(inferred) => {
+                notes.push(format!(
+                    "eventSource missing; {inferred} inferred from eventName"
+                ));
+                inferred
+            }
+            None => {
+                notes.push("eventSource missing".to_string());
+                ""
+            }
+        },
+    };
     Event {
         item,
         event_id,
         event_name,
         api,
-        event_source: doc.event_source.or_empty(),
+        event_source,
         time_ms,
         account,
         region,

@@ -19,6 +19,9 @@ pub struct Document<'a> {
     /// Logstash and similar pipelines replace `eventTime` with `@timestamp`.
     #[serde(borrow, rename = "@timestamp")]
     pub at_timestamp: Text<'a>,
+    /// Panther's normalised event time, on its exports.
+    #[serde(borrow, rename = "p_event_time")]
+    pub p_event_time: Text<'a>,
     #[serde(borrow, rename = "eventSource", alias = "eventsource")]
     pub event_source: Text<'a>,
     #[serde(borrow, rename = "eventName", alias = "eventname")]
@@ -157,9 +160,15 @@ pub struct SessionAttributes<'a> {
 }
 
 impl Document<'_> {
-    /// True when the document carries CloudTrail record fields (as opposed to an envelope).
+    /// True when the document carries CloudTrail record fields rather than an envelope: an
+    /// `eventName` and none of the envelope keys. Exports that drop `eventSource` or `eventID`
+    /// are still records; normalisation fills in what it can.
     pub fn looks_like_record(&self) -> bool {
-        self.event_name.is_some() && (self.event_source.is_some() || self.event_id.is_some())
+        self.event_name.is_some()
+            && self.detail.is_none()
+            && self.sns.is_none()
+            && !self.body.is_some()
+            && self.records.is_none()
     }
 
     /// The identity type (`IAMUser`, `AssumedRole`, `Root`, …), or `""`.

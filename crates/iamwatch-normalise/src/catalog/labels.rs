@@ -207,6 +207,50 @@ fn known_label(api: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// The CloudTrail `eventSource` of a written label's API, for records that lost theirs.
+pub fn source_of(api: &str) -> Option<&'static str> {
+    known_label(api)?;
+    Some(match api {
+        "ConsoleLogin"
+        | "ConsoleLogout"
+        | "CheckMfa"
+        | "SwitchRole"
+        | "ExitRole"
+        | "RenewRole"
+        | "GetSigninToken"
+        | "PasswordRecoveryRequested"
+        | "PasswordRecoveryCompleted"
+        | "CredentialChallenge"
+        | "CredentialVerification"
+        | "UserAuthentication" => "signin.amazonaws.com",
+        "AssumeRole"
+        | "AssumeRoleWithSAML"
+        | "AssumeRoleWithWebIdentity"
+        | "AssumeRoot"
+        | "GetSessionToken"
+        | "GetFederationToken"
+        | "GetCallerIdentity"
+        | "DecodeAuthorizationMessage" => "sts.amazonaws.com",
+        "StopLogging" | "StartLogging" | "DeleteTrail" | "UpdateTrail" | "CreateTrail"
+        | "PutEventSelectors" => "cloudtrail.amazonaws.com",
+        "DeleteDetector" => "guardduty.amazonaws.com",
+        "StopConfigurationRecorder" | "DeleteConfigurationRecorder" | "DeleteDeliveryChannel" => {
+            "config.amazonaws.com"
+        }
+        "LeaveOrganization" => "organizations.amazonaws.com",
+        "DisableKey" | "ScheduleKeyDeletion" => "kms.amazonaws.com",
+        "GetSecretValue" | "BatchGetSecretValue" => "secretsmanager.amazonaws.com",
+        "PutBucketPolicy" | "DeleteBucketPolicy" | "PutBucketAcl" => "s3.amazonaws.com",
+        "DeleteFlowLogs"
+        | "ModifySnapshotAttribute"
+        | "ModifyImageAttribute"
+        | "AuthorizeSecurityGroupIngress"
+        | "GetPasswordData" => "ec2.amazonaws.com",
+        "ModifyDBSnapshotAttribute" => "rds.amazonaws.com",
+        _ => "iam.amazonaws.com",
+    })
+}
+
 const VERBS: &[(&str, &str, &str)] = &[
     ("Create", "Create", "생성"),
     ("Delete", "Delete", "삭제"),
@@ -332,6 +376,14 @@ mod tests {
             label("UpdateAssumeRolePolicy").en,
             "Update role trust policy"
         );
+    }
+
+    #[test]
+    fn event_sources_are_inferred_only_for_written_labels() {
+        assert_eq!(source_of("CreateUser"), Some("iam.amazonaws.com"));
+        assert_eq!(source_of("ConsoleLogin"), Some("signin.amazonaws.com"));
+        assert_eq!(source_of("StopLogging"), Some("cloudtrail.amazonaws.com"));
+        assert_eq!(source_of("CreateAccount"), None);
     }
 
     #[test]

@@ -3,5 +3,5 @@
 mod labels;
 mod services;
 
-pub use labels::{label, Label};
+pub use labels::{label, source_of, Label};
 pub use services::service_name;
