@@ -1,0 +1,143 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(name)
+}
+
+/// `../shared/corpus`, beside the project (CI clones it there).
+pub fn corpus() -> PathBuf {
+    let path = repo_root().join("../shared/corpus");
+    assert!(
+        path.is_dir(),
+        "the shared corpus is expected at {}",
+        path.display()
+    );
+    path
+}
+
+/// A temporary folder with a database path in it.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path("iamwatch.db")
+    }
+
+    pub fn write(&self, name: &str, content: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::File::create(&path)
+            .and_then(|mut file| file.write_all(content))
+            .expect("write file");
+        path
+    }
+
+    /// `iamwatch <args> --db <db> --dead-letter <dl>` for the scan command.
+    pub fn scan(&self, extra: &[&str], paths: &[&Path]) -> Output {
+        let mut command = iamwatch();
+        command
+            .arg("scan")
+            .arg("--db")
+            .arg(self.db())
+            .arg("--dead-letter")
+            .arg(self.path("dead-letter.jsonl"));
+        command.args(extra).args(paths);
+        command.output().expect("run iamwatch")
+    }
+
+    pub fn incidents(&self, args: &[&str]) -> Output {
+        let mut command = iamwatch();
+        command
+            .arg("incidents")
+            .arg(args[0])
+            .arg("--db")
+            .arg(self.db())
+            .args(&args[1..]);
+        command.output().expect("run iamwatch")
+    }
+}
+
+pub fn iamwatch() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iamwatch"));
+    command
+        .env_remove("IAMWATCH_DB")
+        .env_remove("IAMWATCH_LANG");
+    command
+}
+
+/// Runs a scan reading `stdin_bytes` from standard input (`-`).
+pub fn scan_stdin(workspace: &Workspace, extra: &[&str], stdin_bytes: &[u8]) -> Output {
+    let mut child = iamwatch()
+        .arg("scan")
+        .arg("--db")
+        .arg(workspace.db())
+        .arg("--dead-letter")
+        .arg(workspace.path("dead-letter.jsonl"))
+        .args(extra)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn iamwatch");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin_bytes)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for iamwatch")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "iamwatch failed ({:?}): {}",
+        output.status,
+        stderr(output)
+    );
+}
+
+/// Incident JSON objects printed by `--format jsonl`.
+pub fn incidents_of(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+        })
+        .collect()
+}
+
+/// Seed fixture records, one JSON value per record.
+pub fn seed_records() -> Vec<serde_json::Value> {
+    std::fs::read_to_string(fixture("seed_events.jsonl"))
+        .expect("seed fixture")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("fixture line is JSON"))
+        .collect()
+}

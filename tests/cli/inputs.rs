@@ -1,0 +1,164 @@
+//! Every way AWS delivers CloudTrail gives the same incidents.
+
+use crate::helpers::*;
+use flate2::write::GzEncoder;
+use serde_json::{json, Value};
+use std::io::Write;
+
+/// (event id, rule, severity, resource) of each incident, in order.
+fn summary(output: &std::process::Output) -> Vec<(String, String, String, String)> {
+    incidents_of(output)
+        .iter()
+        .map(|incident| {
+            let field = |name: &str| incident[name].as_str().unwrap_or_default().to_string();
+            (
+                field("event_id"),
+                field("rule_id"),
+                field("severity"),
+                field("resource"),
+            )
+        })
+        .collect()
+}
+
+fn eventbridge(record: &Value) -> Value {
+    let sign_in = record["eventSource"] == "signin.amazonaws.com";
+    json!({
+        "version": "0",
+        "id": format!("eb-{}", record["eventID"].as_str().unwrap()),
+        "detail-type": if sign_in { "AWS Console Sign In via CloudTrail" } else { "AWS API Call via CloudTrail" },
+        "source": format!("aws.{}", record["eventSource"].as_str().unwrap().trim_end_matches(".amazonaws.com")),
+        "account": "111122223333",
+        "time": record["eventTime"],
+        "region": "us-east-1",
+        "resources": [],
+        "detail": record,
+    })
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn every_delivery_shape_yields_the_same_incidents() {
+    let records = seed_records();
+    let baseline_workspace = Workspace::new();
+    let baseline =
+        baseline_workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&baseline);
+    let expected = summary(&baseline);
+    assert!(expected.len() > 40);
+
+    let log_file = json!({ "Records": records }).to_string();
+    let events: Vec<Value> = records.iter().map(eventbridge).collect();
+    let sns_lambda = json!({
+        "Records": events.iter().map(|event| json!({
+            "EventSource": "aws:sns", "EventVersion": "1.0",
+            "Sns": {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:111122223333:iam-events", "Message": event.to_string()}
+        })).collect::<Vec<_>>()
+    });
+    let sqs_lambda = json!({
+        "Records": events.iter().map(|event| json!({
+            "messageId": "q", "eventSource": "aws:sqs",
+            "body": json!({"Type": "Notification", "Message": event.to_string()}).to_string()
+        })).collect::<Vec<_>>()
+    });
+    let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "gzipped CloudTrail log file",
+            gzip(log_file.as_bytes()),
+            "cloudtrail_file",
+        ),
+        (
+            "CloudTrail log file without .gz but gzipped",
+            gzip(log_file.as_bytes()),
+            "cloudtrail_file",
+        ),
+        (
+            "EventBridge JSON Lines",
+            events
+                .iter()
+                .map(|event| event.to_string() + "\n")
+                .collect::<String>()
+                .into_bytes(),
+            "eventbridge",
+        ),
+        (
+            "JSON array of EventBridge events",
+            serde_json::to_vec_pretty(&events).unwrap(),
+            "eventbridge",
+        ),
+        (
+            "SNS Lambda event",
+            sns_lambda.to_string().into_bytes(),
+            "sns",
+        ),
+        (
+            "SQS Lambda event",
+            sqs_lambda.to_string().into_bytes(),
+            "sqs",
+        ),
+        (
+            "bare JSON array (Stratus style)",
+            serde_json::to_vec_pretty(&records).unwrap(),
+            "bare",
+        ),
+    ];
+    for (index, (shape, bytes, envelope)) in shapes.into_iter().enumerate() {
+        let workspace = Workspace::new();
+        let name = if index == 0 {
+            "111122223333_CloudTrail_us-east-1_20240601T0900Z_abc.json.gz".to_string()
+        } else {
+            format!("input-{index}.json")
+        };
+        let path = workspace.write(&name, &bytes);
+        let output = workspace.scan(&["--format", "jsonl"], &[&path]);
+        assert_success(&output);
+        assert_eq!(summary(&output), expected, "{shape}");
+        assert!(
+            incidents_of(&output)
+                .iter()
+                .all(|incident| incident["meta"]["envelope"] == envelope),
+            "{shape}"
+        );
+        assert!(
+            stderr(&output).contains(&format!("{} record(s)", records.len())),
+            "{shape}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn standard_input_and_directories_are_read() {
+    let workspace = Workspace::new();
+    let bytes = std::fs::read(fixture("seed_events.jsonl")).unwrap();
+    let piped = scan_stdin(&workspace, &["--format", "jsonl"], &gzip(&bytes));
+    assert_success(&piped);
+    let from_stdin = summary(&piped);
+
+    let tree = Workspace::new();
+    let records = seed_records();
+    std::fs::create_dir_all(tree.path("trail/2024/06/01")).unwrap();
+    let (first, second) = records.split_at(20);
+    tree.write(
+        "trail/2024/06/01/a.json.gz",
+        &gzip(json!({ "Records": first }).to_string().as_bytes()),
+    );
+    tree.write(
+        "trail/2024/06/01/b.json",
+        json!({ "Records": second }).to_string().as_bytes(),
+    );
+    tree.write("trail/README.md", b"# not a log\n");
+    let walked = tree.scan(&["--format", "jsonl"], &[&tree.path("trail")]);
+    assert_success(&walked);
+    assert_eq!(summary(&walked), from_stdin);
+    assert!(
+        stderr(&walked).contains("passed over 1 file(s)"),
+        "{}",
+        stderr(&walked)
+    );
+}

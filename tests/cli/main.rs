@@ -1,0 +1,8 @@
+//! Integration tests: the real `iamwatch` binary on real files and a real SQLite database.
+
+mod corpus;
+mod golden;
+mod helpers;
+mod incidents;
+mod inputs;
+mod scan;

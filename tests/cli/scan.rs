@@ -1,0 +1,207 @@
+//! Scan behaviour: deduplication, bad input, errors, output discipline.
+
+use crate::helpers::*;
+
+#[test]
+fn scanning_the_same_events_twice_creates_each_incident_once() {
+    let workspace = Workspace::new();
+    let first = workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&first);
+    let second = workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&second);
+    let ids = |output| {
+        incidents_of(output)
+            .iter()
+            .map(|incident| incident["incident_id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let first_ids = ids(&first);
+    assert_eq!(
+        first_ids,
+        ids(&second),
+        "a re-scan reports the same stored incidents"
+    );
+    assert!(
+        stderr(&second).contains(&format!(
+            "incidents: 0 new, {} already stored",
+            first_ids.len()
+        )),
+        "{}",
+        stderr(&second)
+    );
+
+    let listed = workspace.incidents(&["list", "--format", "jsonl", "--limit", "1000"]);
+    assert_success(&listed);
+    assert_eq!(incidents_of(&listed).len(), first_ids.len());
+}
+
+#[test]
+fn jsonl_output_is_only_incidents_and_the_summary_goes_to_stderr() {
+    let workspace = Workspace::new();
+    let output = workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&output);
+    for line in stdout(&output).lines() {
+        let incident: serde_json::Value = serde_json::from_str(line).unwrap();
+        for field in [
+            "incident_id",
+            "event_id",
+            "event_name",
+            "event_type",
+            "rule_id",
+            "title",
+            "resource",
+            "severity",
+            "status",
+            "meta",
+            "source",
+            "account",
+            "region",
+            "event_time_ms",
+            "created_at",
+            "updated_at",
+        ] {
+            assert!(incident.get(field).is_some(), "{field} missing in {line}");
+        }
+    }
+    assert!(
+        stderr(&output).starts_with("scanned 1 input(s), 48 record(s)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_records_are_reported_with_file_line_and_reason_kept_and_counted() {
+    let workspace = Workspace::new();
+    let good = std::fs::read_to_string(fixture("seed_events.jsonl")).unwrap();
+    let first_good = good.lines().nth(2).unwrap();
+    let content = format!(
+        "{first_good}\n{{\"eventName\": \"DeleteUser\", \"eventSource\": }}\n[1, 2]\n{{\"actor\": \"okta\"}}\nthis is not json\n{first_good_again}\n{{\"Records\": [{{\"eventName\": \"CreateUser\"",
+        first_good_again = good.lines().nth(3).unwrap()
+    );
+    let path = workspace.write("mixed.jsonl", content.as_bytes());
+    let output = workspace.scan(&["--format", "jsonl"], &[&path]);
+    assert_success(&output);
+    let errors = stderr(&output);
+    let name = path.display().to_string();
+    assert!(
+        errors.contains(&format!(
+            "warning: {name}:2: record 1: invalid JSON at column"
+        )),
+        "{errors}"
+    );
+    // A top-level array is a list of records: each element is judged on its own.
+    assert!(
+        errors.contains(&format!(
+            "warning: {name}:3: record 2: expected a JSON object, found a number"
+        )),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!(
+            "warning: {name}:3: record 3: expected a JSON object, found a number"
+        )),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!("warning: {name}:4: record 4: no eventName")),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!("warning: {name}:5: record 5: not JSON")),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(&format!(
+            "warning: {name}:7: record 7: input ends inside a value"
+        )),
+        "{errors}"
+    );
+    assert!(errors.contains("unreadable records: 6"), "{errors}");
+    assert_eq!(
+        incidents_of(&output).len(),
+        2,
+        "the good records around the bad ones are still scanned"
+    );
+
+    let dead: Vec<serde_json::Value> = std::fs::read_to_string(workspace.path("dead-letter.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 6);
+    assert_eq!(dead[0]["line"], 2);
+    assert_eq!(
+        dead[0]["raw"],
+        "{\"eventName\": \"DeleteUser\", \"eventSource\": }"
+    );
+    assert!(dead
+        .iter()
+        .all(|entry| entry["source"] == name.as_str() && entry["reason"].is_string()));
+
+    let strict = workspace.scan(&["--strict"], &[&path]);
+    assert_eq!(strict.status.code(), Some(3), "{}", stderr(&strict));
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let workspace = Workspace::new();
+    let missing = workspace.path("no-such-trail.json.gz");
+    let output = workspace.scan(&[], &[&missing]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim(),
+        format!("error: {}: no such file or directory", missing.display())
+    );
+}
+
+#[test]
+fn corrupt_gzip_is_reported_and_the_other_inputs_still_scanned() {
+    let workspace = Workspace::new();
+    let mut corrupt = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff];
+    corrupt.extend_from_slice(b"definitely not deflate data");
+    let bad = workspace.write("broken.json.gz", &corrupt);
+    let output = workspace.scan(
+        &["--format", "jsonl"],
+        &[&bad, &fixture("seed_events.jsonl")],
+    );
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains(&format!("warning: {}: read failed", bad.display())),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(incidents_of(&output).len(), 46);
+}
+
+#[test]
+fn korean_table_shows_times_in_kst() {
+    let workspace = Workspace::new();
+    let output = workspace.scan(&["--lang", "ko"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&output);
+    let table = stdout(&output);
+    assert!(table.starts_with("시각 (KST)"), "{table}");
+    // 2024-06-01T09:00:14Z is 18:00:14 in Seoul.
+    assert!(table.contains("2024-06-01 18:00:14  심각"), "{table}");
+    assert!(
+        stderr(&output).contains("인시던트: 신규 46건"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn skip_list_is_configurable() {
+    let workspace = Workspace::new();
+    let output = workspace.scan(
+        &["--format", "jsonl", "--skip", ""],
+        &[&fixture("seed_events.jsonl")],
+    );
+    assert_success(&output);
+    let creates = incidents_of(&output)
+        .into_iter()
+        .filter(|incident| incident["event_name"] == "CreateAccessKey")
+        .count();
+    assert_eq!(creates, 2);
+    assert!(!stderr(&output).contains("skipped"), "{}", stderr(&output));
+}
