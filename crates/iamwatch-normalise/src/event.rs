@@ -133,15 +133,16 @@ impl Event<'_> {
     /// Parses request parameters, response elements and additional event data. Unreadable
     /// parts become `Null`.
     pub fn details(&self) -> Details {
-        let parse = |raw: Option<&serde_json::value::RawValue>| {
-            raw.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        let parse = |raw: &Option<iamwatch_sources::Raw<'_>>| {
+            raw.as_ref()
+                .and_then(|raw| serde_json::from_str::<Value>(raw.as_raw_str()).ok())
                 .unwrap_or(Value::Null)
         };
         let doc = self.item.doc;
         Details {
-            request: parse(doc.request_parameters),
-            response: parse(doc.response_elements),
-            additional: parse(doc.additional_event_data),
+            request: parse(&doc.request_parameters),
+            response: parse(&doc.response_elements),
+            additional: parse(&doc.additional_event_data),
         }
     }
 

@@ -3,10 +3,15 @@
 //! [`crate::envelope`] then decides what it is.
 //!
 //! Keys also accept the lower-cased spelling some log exports write (`eventname`).
+//!
+//! Parsing uses sonic-rs (SIMD) on the hot path; it is serde-compatible, so the same derive
+//! serves serde_json where a slower, more forgiving path is wanted.
 
 use crate::lenient::{Flag, Text};
 use serde::Deserialize;
-use serde_json::value::RawValue;
+/// A JSON value left unparsed: its raw text, borrowed from the input. Request parameters and
+/// response elements are parsed only for the few events that become incidents.
+pub type Raw<'a> = sonic_rs::LazyValue<'a>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -35,11 +40,11 @@ pub struct Document<'a> {
     #[serde(borrow, rename = "userIdentity", alias = "useridentity")]
     pub user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow, rename = "requestParameters", alias = "requestparameters")]
-    pub request_parameters: Option<&'a RawValue>,
+    pub request_parameters: Option<Raw<'a>>,
     #[serde(borrow, rename = "responseElements", alias = "responseelements")]
-    pub response_elements: Option<&'a RawValue>,
+    pub response_elements: Option<Raw<'a>>,
     #[serde(borrow, rename = "additionalEventData", alias = "additionaleventdata")]
-    pub additional_event_data: Option<&'a RawValue>,
+    pub additional_event_data: Option<Raw<'a>>,
     #[serde(borrow, rename = "errorCode", alias = "errorcode")]
     pub error_code: Text<'a>,
     #[serde(borrow, rename = "errorMessage", alias = "errormessage")]
@@ -61,7 +66,7 @@ pub struct Document<'a> {
     #[serde(borrow, rename = "detail-type")]
     pub detail_type: Text<'a>,
     #[serde(borrow)]
-    pub detail: Option<&'a RawValue>,
+    pub detail: Option<Raw<'a>>,
     #[serde(borrow)]
     pub source: Text<'a>,
     #[serde(borrow)]
@@ -90,11 +95,11 @@ pub struct Document<'a> {
 
     // Nested records: a Lambda event, or an S3 notification.
     #[serde(borrow, rename = "Records")]
-    pub records: Option<&'a RawValue>,
+    pub records: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub s3: Option<&'a RawValue>,
+    pub s3: Option<Raw<'a>>,
     #[serde(borrow, rename = "s3ObjectKey")]
-    pub s3_object_key: Option<&'a RawValue>,
+    pub s3_object_key: Option<Raw<'a>>,
     #[serde(borrow, rename = "digestPublicKeyFingerprint")]
     pub digest_fingerprint: Text<'a>,
 }

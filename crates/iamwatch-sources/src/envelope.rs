@@ -154,10 +154,10 @@ fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Ite
         });
         return;
     }
-    match serde_json::from_slice::<Document>(bytes) {
+    match sonic_rs::from_slice::<Document>(bytes) {
         Ok(doc) => dispatch(&doc, bytes, context, depth, &[], sink),
         Err(first_error) => match repair(bytes) {
-            Ok((repaired, notes)) => match serde_json::from_slice::<Document>(&repaired) {
+            Ok((repaired, notes)) => match sonic_rs::from_slice::<Document>(&repaired) {
                 Ok(doc) => dispatch(&doc, bytes, context, depth, &notes, sink),
                 Err(_) => sink(Item::Problem {
                     problem: Problem::Unrecognised {
@@ -205,7 +205,7 @@ fn dispatch(
         }));
         return;
     }
-    if let Some(detail) = doc.detail {
+    if let Some(detail) = &doc.detail {
         if !doc.detail_type.is_some() && !doc.source.is_some() {
             return problem(unrecognised(), sink);
         }
@@ -218,7 +218,7 @@ fn dispatch(
             }),
             ..context
         };
-        let detail_bytes = detail.get().as_bytes();
+        let detail_bytes = detail.as_raw_str().as_bytes();
         // An EventBridge event from another service (a GuardDuty finding, say) is not a
         // CloudTrail record: say which it is instead of a generic complaint.
         if !detail_bytes.starts_with(b"{") {
@@ -306,8 +306,8 @@ fn dispatch(
             sink,
         );
     }
-    if let Some(records) = doc.records {
-        return match serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+    if let Some(records) = &doc.records {
+        return match serde_json::from_str::<Vec<&RawValue>>(records.as_raw_str()) {
             Ok(elements) => {
                 for (position, element) in elements.iter().enumerate() {
                     let inner = Context {

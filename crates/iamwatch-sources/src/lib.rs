@@ -17,7 +17,7 @@ pub mod framer;
 pub mod input;
 mod lenient;
 
-pub use document::{Document, SessionContext, UserIdentity};
+pub use document::{Document, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
 pub use framer::{Frame, FrameError, Framer};
 pub use input::{discover, open_input, open_reader, Discovered, Input, InputError};

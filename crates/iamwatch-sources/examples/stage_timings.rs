@@ -1,0 +1,73 @@
+//! Profiling aid: how long each stage of reading takes on one core, cumulatively
+//! (gunzip; + framing; + typed parse). Usage: stage_timings DIR [MAX_FILES]
+
+use iamwatch_sources::{open_input, visit_document, Framer, Input, Item};
+use std::io::Read;
+use std::time::Instant;
+
+fn main() {
+    let directory = std::env::args()
+        .nth(1)
+        .expect("usage: stage_timings DIR [MAX_FILES]");
+    let limit: usize = std::env::args()
+        .nth(2)
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut paths: Vec<_> = std::fs::read_dir(&directory)
+        .expect("dir")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
+    paths.sort();
+    paths.truncate(limit);
+
+    let started = Instant::now();
+    let mut bytes = 0usize;
+    let mut buffer = vec![0u8; 256 * 1024];
+    for path in &paths {
+        let mut reader = open_input(&Input::File(path.clone())).expect("open");
+        loop {
+            let count = reader.read(&mut buffer).expect("read");
+            if count == 0 {
+                break;
+            }
+            bytes += count;
+        }
+    }
+    println!(
+        "gunzip              {:>7.3} s  ({} MB)",
+        started.elapsed().as_secs_f64(),
+        bytes / 1_000_000
+    );
+
+    let started = Instant::now();
+    let mut frames = 0usize;
+    for path in &paths {
+        let mut framer = Framer::new(open_input(&Input::File(path.clone())).expect("open"));
+        while let Some(frame) = framer.next_frame() {
+            frame.expect("frame");
+            frames += 1;
+        }
+    }
+    println!(
+        "+ framing           {:>7.3} s  ({frames} records)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let mut records = 0usize;
+    for path in &paths {
+        let mut framer = Framer::new(open_input(&Input::File(path.clone())).expect("open"));
+        while let Some(frame) = framer.next_frame() {
+            let frame = frame.expect("frame");
+            visit_document(frame.bytes, frame.in_records, &mut |item| {
+                if let Item::Record(_) = item {
+                    records += 1;
+                }
+            });
+        }
+    }
+    println!(
+        "+ typed parse       {:>7.3} s  ({records} records)",
+        started.elapsed().as_secs_f64()
+    );
+}
