@@ -11,7 +11,9 @@ use crate::process::{process_record, Outcome};
 use iamwatch_core::{time::now_ms, Incident};
 use iamwatch_detect::Detector;
 use iamwatch_sources::{
-    envelope::Problem, input::open_reader, visit_document, FrameError, Framer, Input, Item,
+    envelope::Problem,
+    input::{open_file, open_reader, WHOLE_FILE_INFLATE_LIMIT},
+    visit_document, FrameError, Framer, Input, InputData, Item,
 };
 use iamwatch_store::{IncidentStore, StoreError, Stored};
 use serde::Serialize;
@@ -20,13 +22,14 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
     pub detector: Detector,
     /// Worker threads; 0 means one per core.
     pub jobs: usize,
-    /// Incidents per store transaction, at most.
+    /// Incidents per store transaction (one durable commit each).
     pub batch_size: usize,
     /// How many inputs workers may run ahead of the collector.
     pub window: usize,
@@ -37,7 +40,7 @@ impl Default for ScanOptions {
         Self {
             detector: Detector::default(),
             jobs: 0,
-            batch_size: 512,
+            batch_size: 2048,
             window: 8,
         }
     }
@@ -146,15 +149,12 @@ pub fn scan(
             });
         }
         drop(register);
-        let result = collect(
-            inputs,
-            store,
-            runtime,
-            sink,
-            &window,
-            &registrations,
-            &bytes_read,
-        );
+        let plumbing = Plumbing {
+            window: &window,
+            registrations: &registrations,
+            bytes_read: &bytes_read,
+        };
+        let result = collect(inputs, store, runtime, sink, &plumbing, options.batch_size);
         window.abort.store(true, Ordering::SeqCst);
         window.moved.notify_all();
         drop(registrations);
@@ -184,15 +184,23 @@ fn collect(
     store: &dyn IncidentStore,
     runtime: &tokio::runtime::Handle,
     sink: &mut dyn ScanSink,
-    window: &Window,
-    registrations: &Receiver<(usize, Receiver<Chunk>)>,
-    bytes_read: &AtomicU64,
+    plumbing: &Plumbing<'_>,
+    batch_size: usize,
 ) -> Result<ScanReport, ScanError> {
+    let Plumbing {
+        window,
+        registrations,
+        bytes_read,
+    } = plumbing;
     let mut report = ScanReport {
         inputs: inputs.len() as u64,
         ..ScanReport::default()
     };
     let mut registered: HashMap<usize, Receiver<Chunk>> = HashMap::new();
+    // Incidents wait here until a batch is worth a commit: a durable commit costs an fsync, and
+    // CloudTrail files are small, so committing per file would make the disk the bottleneck.
+    let mut pending: Vec<Incident> = Vec::new();
+    let mut last_commit = Instant::now();
     for (index, input) in inputs.iter().enumerate() {
         let chunks = loop {
             if let Some(chunks) = registered.remove(&index) {
@@ -215,20 +223,12 @@ fn collect(
                 report.bad_records += 1;
                 sink.bad_record(bad);
             }
-            if !chunk.incidents.is_empty() {
-                let stored = runtime.block_on(store.insert_batch(chunk.incidents))?;
-                for entry in &stored {
-                    if entry.created {
-                        report.incidents_created += 1;
-                    } else {
-                        report.incidents_existing += 1;
-                    }
-                    *report
-                        .by_severity
-                        .entry(entry.incident.severity.as_str().to_string())
-                        .or_default() += 1;
-                    sink.incident(entry);
-                }
+            pending.extend(chunk.incidents);
+            if pending.len() >= batch_size
+                || (!pending.is_empty() && last_commit.elapsed() >= MAX_COMMIT_DELAY)
+            {
+                commit(&mut pending, store, runtime, sink, &mut report)?;
+                last_commit = Instant::now();
             }
             sink.progress(bytes_read.load(Ordering::Relaxed));
         }
@@ -237,8 +237,45 @@ fn collect(
         }
         window.moved.notify_all();
     }
+    commit(&mut pending, store, runtime, sink, &mut report)?;
     report.bytes_read = bytes_read.load(Ordering::Relaxed);
     Ok(report)
+}
+
+/// What the collector shares with the workers.
+struct Plumbing<'a> {
+    window: &'a Window,
+    registrations: &'a Receiver<(usize, Receiver<Chunk>)>,
+    bytes_read: &'a AtomicU64,
+}
+
+/// Incidents found are stored (and shown) at most this long after they were found.
+const MAX_COMMIT_DELAY: Duration = Duration::from_secs(1);
+
+fn commit(
+    pending: &mut Vec<Incident>,
+    store: &dyn IncidentStore,
+    runtime: &tokio::runtime::Handle,
+    sink: &mut dyn ScanSink,
+    report: &mut ScanReport,
+) -> Result<(), ScanError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let stored = runtime.block_on(store.insert_batch(std::mem::take(pending)))?;
+    for entry in &stored {
+        if entry.created {
+            report.incidents_created += 1;
+        } else {
+            report.incidents_existing += 1;
+        }
+        *report
+            .by_severity
+            .entry(entry.incident.severity.as_str().to_string())
+            .or_default() += 1;
+        sink.incident(entry);
+    }
+    Ok(())
 }
 
 /// Counts bytes as they are read, before decompression.
@@ -258,31 +295,43 @@ impl<R: Read> Read for CountingReader<R> {
 fn open_counted(
     input: &Input,
     counter: &Arc<AtomicU64>,
-) -> Result<Box<dyn Read + Send>, iamwatch_sources::InputError> {
+) -> Result<InputData, iamwatch_sources::InputError> {
     let name = input.name();
-    let raw: Box<dyn Read + Send> = match input {
-        Input::Stdin => Box::new(std::io::stdin()),
+    match input {
+        Input::Stdin => open_reader(
+            Box::new(CountingReader {
+                inner: std::io::stdin(),
+                counter: Arc::clone(counter),
+            }),
+            &name,
+        )
+        .map(InputData::Stream),
         Input::File(path) => {
-            Box::new(
-                std::fs::File::open(path).map_err(|source| match source.kind() {
-                    std::io::ErrorKind::NotFound => {
-                        iamwatch_sources::InputError::NotFound { path: name.clone() }
-                    }
-                    _ => iamwatch_sources::InputError::Unreadable {
-                        path: name.clone(),
-                        source,
-                    },
-                })?,
+            let file = std::fs::File::open(path).map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => {
+                    iamwatch_sources::InputError::NotFound { path: name.clone() }
+                }
+                _ => iamwatch_sources::InputError::Unreadable {
+                    path: name.clone(),
+                    source,
+                },
+            })?;
+            let size = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+            if size <= WHOLE_FILE_INFLATE_LIMIT as u64 {
+                // Read whole (and inflated whole when gzip): count it at once.
+                counter.fetch_add(size, Ordering::Relaxed);
+                return open_file(file, &name);
+            }
+            open_reader(
+                Box::new(CountingReader {
+                    inner: file,
+                    counter: Arc::clone(counter),
+                }),
+                &name,
             )
+            .map(InputData::Stream)
         }
-    };
-    open_reader(
-        Box::new(CountingReader {
-            inner: raw,
-            counter: Arc::clone(counter),
-        }),
-        &name,
-    )
+    }
 }
 
 /// Reads one input to the end, sending chunks; stops early if the collector has gone.
@@ -305,7 +354,7 @@ fn scan_input(
         }
     };
     let now = now_ms();
-    let mut framer = Framer::new(reader);
+    let mut framer = Framer::for_input(reader);
     while let Some(frame) = framer.next_frame() {
         match frame {
             Ok(frame) => {

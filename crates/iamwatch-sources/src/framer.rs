@@ -9,6 +9,7 @@
 //! It only finds boundaries (strings, escapes, nesting); whether a value is valid JSON is the
 //! parser's business, which then reports it with the line the framer recorded.
 
+use crate::input::InputData;
 use memchr::{memchr2, memchr_iter};
 use std::io::{self, Read};
 
@@ -72,6 +73,18 @@ enum Mode {
     Done,
 }
 
+impl Framer<Box<dyn Read + Send>> {
+    /// Frames an opened input, taking an in-memory one as the buffer itself.
+    pub fn for_input(data: InputData) -> Self {
+        match data {
+            InputData::Memory(bytes) => {
+                Self::with_buffer(Box::new(io::empty()), bytes, DEFAULT_MAX_VALUE_BYTES)
+            }
+            InputData::Stream(reader) => Self::new(reader),
+        }
+    }
+}
+
 /// Where a partly scanned value stands, kept across buffer refills.
 #[derive(Clone, Copy, Debug, Default)]
 struct ScanState {
@@ -106,6 +119,17 @@ enum Scan {
 impl<R: Read> Framer<R> {
     pub fn new(reader: R) -> Self {
         Self::with_limit(reader, DEFAULT_MAX_VALUE_BYTES)
+    }
+
+    /// A framer over bytes already in memory followed by `reader` (often `io::empty()`): the
+    /// bytes become the buffer, so a whole file inflated in memory is framed without a copy.
+    pub fn with_buffer(reader: R, buffered: Vec<u8>, max_value: usize) -> Self {
+        let end = buffered.len();
+        Self {
+            buf: buffered,
+            end,
+            ..Self::with_limit(reader, max_value)
+        }
     }
 
     pub fn with_limit(reader: R, max_value: usize) -> Self {
