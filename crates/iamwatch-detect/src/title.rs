@@ -7,8 +7,12 @@ use iamwatch_core::Localized;
 /// A failed call is titled as an attempt.
 pub fn standard(context: &RuleContext<'_>) -> Localized {
     let resource = shown_resource(context);
-    let actor = context.event.identity.name.as_ref();
-    let actor = if actor.is_empty() { "unknown" } else { actor };
+    let name = context.event.identity.name();
+    let actor = if name.is_empty() {
+        "unknown"
+    } else {
+        name.as_ref()
+    };
     let (attempt_en, attempt_ko) = if context.event.failed() {
         (
             format!("Failed attempt ({}): ", context.event.error_code),

@@ -10,8 +10,9 @@ use std::borrow::Cow;
 pub struct Identity<'r> {
     /// `IAMUser`, `AssumedRole`, `Root`, `AWSService`, `FederatedUser`, … (`""` when absent).
     pub identity_type: &'r str,
-    /// A readable name: the user name, `root`, `role/session` for an assumed role, the service.
-    pub name: Cow<'r, str>,
+    /// The role an assumed-role session came from (`sessionIssuer.userName`).
+    pub issuer_name: &'r str,
+    pub principal_id: &'r str,
     pub arn: &'r str,
     pub account_id: &'r str,
     pub access_key_id: &'r str,
@@ -21,9 +22,36 @@ pub struct Identity<'r> {
     pub invoked_by: &'r str,
 }
 
-impl Identity<'_> {
+impl<'r> Identity<'r> {
     pub fn is_root(&self) -> bool {
         self.identity_type == "Root"
+    }
+
+    /// A readable name: the user name, `root`, `role/session` for an assumed role, the person
+    /// and permission set for an IAM Identity Center session, the service. Built on demand:
+    /// only incidents need it, and most records are assumed-role sessions whose name is a
+    /// fresh string.
+    pub fn name(&self) -> Cow<'r, str> {
+        let arn_tail = self.arn.rsplit(['/', ':']).next().unwrap_or("");
+        let issuer_name = self.issuer_name;
+        match self.identity_type {
+            "Root" => Cow::Borrowed("root"),
+            "IAMUser" if !self.user_name.is_empty() => Cow::Borrowed(self.user_name),
+            "AssumedRole" if issuer_name.starts_with("AWSReservedSSO_") => {
+                let permission_set = issuer_name
+                    .trim_start_matches("AWSReservedSSO_")
+                    .rsplit_once('_')
+                    .map_or(issuer_name, |(permission_set, _suffix)| permission_set);
+                Cow::Owned(format!("{arn_tail} (SSO {permission_set})"))
+            }
+            "AssumedRole" if !issuer_name.is_empty() => {
+                Cow::Owned(format!("{issuer_name}/{arn_tail}"))
+            }
+            "AWSService" => Cow::Borrowed(self.invoked_by),
+            _ if !self.user_name.is_empty() => Cow::Borrowed(self.user_name),
+            _ if !arn_tail.is_empty() => Cow::Borrowed(arn_tail),
+            _ => Cow::Borrowed(self.principal_id),
+        }
     }
 }
 
@@ -189,27 +217,10 @@ fn identity_of<'r>(item: &'r RecordItem<'r>) -> Identity<'r> {
     let issuer_name = session
         .and_then(|session| session.session_issuer.as_ref())
         .map_or("", |issuer| issuer.user_name.or_empty());
-    let arn_tail = arn.rsplit(['/', ':']).next().unwrap_or("");
-    let name: Cow<'r, str> = match identity_type {
-        "Root" => Cow::Borrowed("root"),
-        "IAMUser" if !user_name.is_empty() => Cow::Borrowed(user_name),
-        // IAM Identity Center sessions: the person, then the permission set they used.
-        "AssumedRole" if issuer_name.starts_with("AWSReservedSSO_") => {
-            let permission_set = issuer_name
-                .trim_start_matches("AWSReservedSSO_")
-                .rsplit_once('_')
-                .map_or(issuer_name, |(permission_set, _suffix)| permission_set);
-            Cow::Owned(format!("{arn_tail} (SSO {permission_set})"))
-        }
-        "AssumedRole" if !issuer_name.is_empty() => Cow::Owned(format!("{issuer_name}/{arn_tail}")),
-        "AWSService" => Cow::Borrowed(user.invoked_by.or_empty()),
-        _ if !user_name.is_empty() => Cow::Borrowed(user_name),
-        _ if !arn_tail.is_empty() => Cow::Borrowed(arn_tail),
-        _ => Cow::Borrowed(user.principal_id.or_empty()),
-    };
     Identity {
         identity_type,
-        name,
+        issuer_name,
+        principal_id: user.principal_id.or_empty(),
         arn,
         account_id: user.account_id.or_empty(),
         access_key_id: user.access_key_id.or_empty(),
@@ -292,7 +303,7 @@ mod tests {
             "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/ci-deploy/GitHubActions","accountId":"111122223333","sessionContext":{"sessionIssuer":{"userName":"ci-deploy"},"attributes":{"mfaAuthenticated":"false"}}}}"#;
         with_event(json, |event| {
             assert_eq!(event.time_ms, 1_717_200_005_000);
-            assert_eq!(event.identity.name, "ci-deploy/GitHubActions");
+            assert_eq!(event.identity.name(), "ci-deploy/GitHubActions");
             assert_eq!(event.identity.mfa_authenticated, Some(false));
             assert_eq!(
                 (event.account, event.region, event.read_only),
@@ -308,7 +319,10 @@ mod tests {
             "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/AWSReservedSSO_PowerUserAccess_5b7c9d1e3f2a4b68/bob@example.com",
             "sessionContext":{"sessionIssuer":{"userName":"AWSReservedSSO_PowerUserAccess_5b7c9d1e3f2a4b68"}}}}"#;
         with_event(json, |event| {
-            assert_eq!(event.identity.name, "bob@example.com (SSO PowerUserAccess)")
+            assert_eq!(
+                event.identity.name(),
+                "bob@example.com (SSO PowerUserAccess)"
+            )
         });
     }
 

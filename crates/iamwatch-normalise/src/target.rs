@@ -81,11 +81,8 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
         } else {
             event.identity.user_name
         };
-        let id = if who.is_empty() {
-            event.identity.name.as_ref()
-        } else {
-            who
-        };
+        let name = event.identity.name();
+        let id = if who.is_empty() { name.as_ref() } else { who };
         if !id.is_empty() {
             return Target {
                 kind: "user".to_string(),
@@ -118,7 +115,7 @@ pub fn access_key_meta(event: &Event<'_>, details: &Details) -> Option<AccessKey
     // Without userName, IAM acts on the caller's own keys.
     let owner = lookup(&details.request, "userName")
         .or_else(|| from_response("userName"))
-        .unwrap_or_else(|| event.identity.name.to_string());
+        .unwrap_or_else(|| event.identity.name().into_owned());
     let status = lookup(&details.request, "status")
         .or_else(|| from_response("status"))
         .unwrap_or_else(|| match event.api {

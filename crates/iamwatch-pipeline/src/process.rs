@@ -51,7 +51,7 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         access_key,
         actor: Actor {
             identity_type: event.identity.identity_type.to_string(),
-            name: event.identity.name.to_string(),
+            name: event.identity.name().into_owned(),
             arn: event.identity.arn.to_string(),
             account_id: event.identity.account_id.to_string(),
             access_key_id: event.identity.access_key_id.to_string(),

@@ -41,7 +41,7 @@ impl Default for ScanOptions {
             detector: Detector::default(),
             jobs: 0,
             batch_size: 2048,
-            window: 8,
+            window: 32,
         }
     }
 }
@@ -141,7 +141,7 @@ pub fn scan(
                 if index >= inputs.len() || !wait_for_turn(window, index, options.window.max(1)) {
                     return;
                 }
-                let (sender, receiver) = mpsc::sync_channel(4);
+                let (sender, receiver) = mpsc::sync_channel(16);
                 if register.send((index, receiver)).is_err() {
                     return;
                 }
