@@ -85,4 +85,50 @@ fn main() {
         "+ typed parse       {:>7.3} s  ({records} records)",
         started.elapsed().as_secs_f64()
     );
+    head_parse(&paths);
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Head<'a> {
+    #[serde(borrow, rename = "eventName")]
+    event_name: Option<&'a str>,
+    #[serde(borrow, rename = "eventSource")]
+    event_source: Option<&'a str>,
+    #[serde(rename = "readOnly")]
+    read_only: Option<bool>,
+    #[serde(borrow, rename = "userIdentity")]
+    user_identity: Option<HeadIdentity<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct HeadIdentity<'a> {
+    #[serde(borrow, rename = "type")]
+    identity_type: Option<&'a str>,
+    #[serde(borrow, rename = "invokedBy")]
+    invoked_by: Option<&'a str>,
+}
+
+pub fn head_parse(paths: &[std::path::PathBuf]) {
+    let started = Instant::now();
+    let mut roots = 0usize;
+    for path in paths {
+        let mut framer = Framer::for_input(open_input(&Input::File(path.clone())).expect("open"));
+        while let Some(frame) = framer.next_frame() {
+            let frame = frame.expect("frame");
+            let head: Head = sonic_rs::from_slice(frame.bytes).expect("head");
+            if head
+                .user_identity
+                .and_then(|identity| identity.identity_type)
+                == Some("Root")
+            {
+                roots += 1;
+            }
+        }
+    }
+    println!(
+        "+ head-only parse   {:>7.3} s  ({roots} root)",
+        started.elapsed().as_secs_f64()
+    );
 }
