@@ -24,6 +24,9 @@ enum Command {
     /// List, show and work on stored incidents
     #[command(subcommand)]
     Incidents(commands::incidents::IncidentsCommand),
+    /// EventBridge event patterns
+    #[command(subcommand)]
+    Pattern(commands::pattern::PatternCommand),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::Incidents(command) => commands::incidents::run(command),
+        Command::Pattern(command) => commands::pattern::run(command),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,5 @@
 pub mod incidents;
+pub mod pattern;
 pub mod scan;
 
 use anyhow::Context;

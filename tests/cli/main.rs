@@ -5,4 +5,5 @@ mod golden;
 mod helpers;
 mod incidents;
 mod inputs;
+mod pattern;
 mod scan;

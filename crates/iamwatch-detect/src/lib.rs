@@ -9,6 +9,7 @@
 
 pub mod builtin;
 mod detection;
+pub mod eventbridge;
 pub mod policy;
 mod title;
 

@@ -1,0 +1,94 @@
+//! `wildcard` patterns: `*` is any run of characters, `\*` a literal star, `\\` a backslash.
+
+const MAX_STARS: usize = 5;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wildcard {
+    /// Literal pieces between stars; a star sits between each two.
+    pieces: Vec<String>,
+}
+
+impl Wildcard {
+    /// # Errors
+    /// A reason when the pattern has `**` or an escape other than `\*` and `\\`.
+    pub fn parse(pattern: &str) -> Result<Self, String> {
+        let mut pieces = Vec::new();
+        let mut current = String::new();
+        let mut characters = pattern.chars();
+        let mut previous_was_star = false;
+        while let Some(character) = characters.next() {
+            let is_star = character == '*';
+            match character {
+                '*' if previous_was_star => {
+                    return Err(format!("wildcard {pattern:?} has consecutive stars"))
+                }
+                '*' => pieces.push(std::mem::take(&mut current)),
+                '\\' => match characters.next() {
+                    Some(escaped @ ('*' | '\\')) => current.push(escaped),
+                    _ => return Err(format!("wildcard {pattern:?} has an invalid escape")),
+                },
+                other => current.push(other),
+            }
+            previous_was_star = is_star;
+        }
+        pieces.push(current);
+        Ok(Self { pieces })
+    }
+
+    /// [`Wildcard::parse`] plus EventBridge's complexity limit. AWS rejects wildcards "too
+    /// complex" by a measure it does not publish (event-ruler's default accepts them); the AWS
+    /// vectors reject six stars and its documentation shows three, so more than five is refused.
+    ///
+    /// # Errors
+    /// As [`Wildcard::parse`], or when the pattern has more than five stars.
+    pub fn parse_checked(pattern: &str) -> Result<Self, String> {
+        let parsed = Self::parse(pattern)?;
+        if parsed.pieces.len() > MAX_STARS + 1 {
+            return Err(format!(
+                "wildcard {pattern:?} is too complex: use at most {MAX_STARS} stars"
+            ));
+        }
+        Ok(parsed)
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        let (first, rest) = match self.pieces.split_first() {
+            Some(split) => split,
+            None => return text.is_empty(),
+        };
+        let Some(mut remaining) = text.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        let Some((last, middle)) = rest.split_last() else {
+            return remaining.is_empty();
+        };
+        for piece in middle {
+            match remaining.find(piece.as_str()) {
+                Some(position) => remaining = &remaining[position + piece.len()..],
+                None => return false,
+            }
+        }
+        remaining.len() >= last.len() && remaining.ends_with(last.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wildcard;
+
+    #[test]
+    fn stars_match_any_run_and_escapes_are_literal() {
+        let bus = Wildcard::parse("arn:aws:events:*:*:event-bus/*").unwrap();
+        assert!(bus.matches("arn:aws:events:us-east-1:1:event-bus/default"));
+        assert!(!bus.matches("arn:aws:events:us-east-1:1:rule/x"));
+        assert!(Wildcard::parse("a\\*b").unwrap().matches("a*b"));
+        assert!(!Wildcard::parse("a\\*b").unwrap().matches("axb"));
+        assert!(Wildcard::parse("*").unwrap().matches(""));
+        assert!(Wildcard::parse("").unwrap().matches(""));
+        assert!(!Wildcard::parse("").unwrap().matches("x"));
+        assert!(Wildcard::parse("ab*ab").unwrap().matches("abab"));
+        assert!(!Wildcard::parse("ab*ab").unwrap().matches("aba"));
+        assert!(Wildcard::parse("a**b").is_err());
+        assert!(Wildcard::parse("a\\b").is_err());
+    }
+}
