@@ -27,6 +27,9 @@ enum Command {
     /// EventBridge event patterns
     #[command(subcommand)]
     Pattern(commands::pattern::PatternCommand),
+    /// Detection rules: list, test, lint
+    #[command(subcommand)]
+    Rules(commands::rules::RulesCommand),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args),
         Command::Incidents(command) => commands::incidents::run(command),
         Command::Pattern(command) => commands::pattern::run(command),
+        Command::Rules(command) => commands::rules::run(command),
     };
     match result {
         Ok(code) => code,

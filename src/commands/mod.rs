@@ -1,5 +1,6 @@
 pub mod incidents;
 pub mod pattern;
+pub mod rules;
 pub mod scan;
 
 use anyhow::Context;

@@ -31,6 +31,8 @@ pub struct ScanArgs {
     pub lang: Lang,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub rules: super::rules::RuleArgs,
     /// Where unreadable records are kept, one JSON object per line
     #[arg(long, default_value = "iamwatch-deadletter.jsonl")]
     pub dead_letter: PathBuf,
@@ -57,7 +59,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .filter(|name| !name.is_empty())
         .collect();
     let options = ScanOptions {
-        detector: Detector::new(DetectorConfig { skip_events }),
+        detector: Detector::new(
+            DetectorConfig { skip_events },
+            std::sync::Arc::new(args.rules.load()?),
+        ),
         jobs: args.jobs,
         ..ScanOptions::default()
     };

@@ -54,6 +54,15 @@ pub struct ErrorInfo {
     pub message: String,
 }
 
+/// First actions for a responder, in each language.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runbook {
+    #[serde(default)]
+    pub en: Vec<String>,
+    #[serde(default)]
+    pub ko: Vec<String>,
+}
+
 /// Context a responder needs without opening the raw event.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -85,6 +94,15 @@ pub struct Meta {
     /// Why the severity is what it is, in plain words (e.g. "grants AdministratorAccess").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// MITRE ATT&CK techniques of the rules that matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// What to do first (from the incident's rule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<Runbook>,
+    /// The incident's rule's grouping key, filled in from the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
     /// What could not be read from the record, rather than dropping it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,

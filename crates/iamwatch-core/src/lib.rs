@@ -11,7 +11,9 @@ pub mod severity;
 pub mod status;
 pub mod time;
 
-pub use incident::{AccessKeyMeta, Actor, Device, ErrorInfo, Incident, IncidentView, Meta, Target};
+pub use incident::{
+    AccessKeyMeta, Actor, Device, ErrorInfo, Incident, IncidentView, Meta, Runbook, Target,
+};
 pub use lang::{Lang, Localized};
 pub use severity::Severity;
 pub use status::{IncidentStatus, TransitionError};

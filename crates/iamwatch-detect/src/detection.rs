@@ -1,18 +1,40 @@
 use crate::builtin::{self, RuleContext};
-use iamwatch_core::{AccessKeyMeta, Localized, Severity, Target};
+use crate::rules::shape::eventbridge_event;
+use crate::rules::RuleSet;
+use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
 use iamwatch_normalise::target::{access_key_meta, target};
 use iamwatch_normalise::{Details, Event};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// One rule's verdict on one event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Detection {
-    pub rule_id: &'static str,
+    pub rule_id: String,
     pub severity: Severity,
     pub title: Localized,
     /// Why this severity, in plain words.
     pub reasons: Vec<String>,
+    /// ATT&CK techniques (rule files carry them).
+    pub tags: Vec<String>,
+    pub runbook: Option<Runbook>,
+    pub dedup_key: Option<String>,
+}
+
+impl Detection {
+    /// A detection of a built-in code rule (no tags, runbook or dedup key).
+    pub fn new(rule_id: &str, severity: Severity, title: Localized, reasons: Vec<String>) -> Self {
+        Self {
+            rule_id: rule_id.to_string(),
+            severity,
+            title,
+            reasons,
+            tags: Vec::new(),
+            runbook: None,
+            dedup_key: None,
+        }
+    }
 }
 
 /// Everything detection learnt about an event that becomes an incident.
@@ -21,8 +43,10 @@ pub struct Finding {
     /// The worst detection; its rule names the incident.
     pub primary: Detection,
     /// Every rule that matched, the primary first.
-    pub rule_ids: Vec<&'static str>,
+    pub rule_ids: Vec<String>,
     pub reasons: Vec<String>,
+    /// ATT&CK techniques of every rule that matched.
+    pub tags: Vec<String>,
     pub label: Label,
     pub target: Target,
     pub access_key: Option<AccessKeyMeta>,
@@ -54,19 +78,68 @@ impl Default for DetectorConfig {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Detector {
     config: DetectorConfig,
+    rules: Arc<RuleSet>,
+}
+
+impl Default for Detector {
+    /// The seed rules and the built-in rule pack.
+    fn default() -> Self {
+        Self::new(DetectorConfig::default(), Arc::new(builtin_rules()))
+    }
+}
+
+/// The built-in rule pack; a test proves it loads, so failing here is a build defect.
+pub fn builtin_rules() -> RuleSet {
+    RuleSet::builtin()
+        .unwrap_or_else(|error| panic!("the built-in rule pack does not load: {error}"))
 }
 
 impl Detector {
-    pub fn new(config: DetectorConfig) -> Self {
-        Self { config }
+    pub fn new(config: DetectorConfig, rules: Arc<RuleSet>) -> Self {
+        Self { config, rules }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// True when some rule could match. Looks only at fields already normalised; no parsing.
     pub fn is_candidate(&self, event: &Event<'_>) -> bool {
         builtin::is_candidate(event)
+            || self
+                .rules
+                .may_match(event.event_name, event.event_source, event.error_code)
+    }
+
+    /// Rule-file detections: the record, shaped as EventBridge delivers it, through the rule set.
+    fn rule_detections(&self, context: &RuleContext<'_>) -> Vec<Detection> {
+        let event = context.event;
+        if !self
+            .rules
+            .may_match(event.event_name, event.event_source, event.error_code)
+        {
+            return Vec::new();
+        }
+        let Ok(record) = serde_json::from_slice::<serde_json::Value>(event.item.raw) else {
+            return Vec::new();
+        };
+        let shaped = eventbridge_event(record);
+        self.rules
+            .evaluate(&shaped)
+            .into_iter()
+            .map(|(rule, severity)| Detection {
+                rule_id: rule.id.clone(),
+                severity,
+                title: crate::title::rule_title(context, &rule.title),
+                reasons: vec![rule.title.en.clone()],
+                tags: rule.tags.clone(),
+                runbook: rule.runbook.clone(),
+                dedup_key: rule.dedup_key(&shaped),
+            })
+            .collect()
     }
 
     /// Runs every rule on a candidate event.
@@ -84,7 +157,9 @@ impl Detector {
             label: &label,
         };
         let skipped = self.config.skip_events.contains(event.api);
-        let mut detections = builtin::run(&context, skipped);
+        // Rule files first: on equal severity the more specific rule names the incident.
+        let mut detections = self.rule_detections(&context);
+        detections.extend(builtin::run(&context, skipped));
         if detections.is_empty() {
             return if skipped && builtin::iam_change_applies(event) {
                 Verdict::Skipped
@@ -96,8 +171,14 @@ impl Detector {
         detections.sort_by(|left, right| right.severity.cmp(&left.severity));
         let rule_ids = detections
             .iter()
-            .map(|detection| detection.rule_id)
+            .map(|detection| detection.rule_id.clone())
             .collect();
+        let mut tags: Vec<String> = detections
+            .iter()
+            .flat_map(|detection| detection.tags.iter().cloned())
+            .collect();
+        tags.sort();
+        tags.dedup();
         let mut reasons: Vec<String> = Vec::new();
         for reason in detections
             .iter()
@@ -113,6 +194,7 @@ impl Detector {
             primary,
             rule_ids,
             reasons,
+            tags,
             label,
             target,
             access_key,

@@ -11,9 +11,10 @@ pub mod builtin;
 mod detection;
 pub mod eventbridge;
 pub mod policy;
+pub mod rules;
 mod title;
 
-pub use detection::{Detection, Detector, DetectorConfig, Finding, Verdict};
+pub use detection::{builtin_rules, Detection, Detector, DetectorConfig, Finding, Verdict};
 
 #[cfg(test)]
 mod tests;

@@ -73,3 +73,27 @@ fn shown_resource(context: &RuleContext<'_>) -> String {
         format!("{short} [{}]", target.principal)
     }
 }
+
+/// A rule file's title, then the target and the actor: "Backdoor access key: AKIA… [user/bob] (by alice)".
+pub fn rule_title(context: &RuleContext<'_>, title: &Localized) -> Localized {
+    let resource = shown_resource(context);
+    let name = context.event.identity.name();
+    let actor = if name.is_empty() {
+        "unknown"
+    } else {
+        name.as_ref()
+    };
+    let show_resource = context.target.kind != "event";
+    let (en, ko) = if show_resource {
+        (
+            format!("{}: {resource} (by {actor})", title.en),
+            format!("{}: {resource} (수행자: {actor})", title.ko),
+        )
+    } else {
+        (
+            format!("{} (by {actor})", title.en),
+            format!("{} (수행자: {actor})", title.ko),
+        )
+    };
+    Localized { en, ko }
+}

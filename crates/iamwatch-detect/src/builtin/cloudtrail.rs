@@ -32,10 +32,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     if event.failed() {
         reasons.push(format!("the call failed: {}", event.error_code));
     }
-    Some(Detection {
-        rule_id: "cloudtrail.logging_tampered",
+    Some(Detection::new(
+        "cloudtrail.logging_tampered",
         severity,
-        title: title::standard(context),
+        title::standard(context),
         reasons,
-    })
+    ))
 }

@@ -163,10 +163,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     if event.failed() {
         reasons.push(format!("the call failed: {}", event.error_code));
     }
-    Some(Detection {
+    Some(Detection::new(
         rule_id,
         severity,
-        title: title::standard(context),
+        title::standard(context),
         reasons,
-    })
+    ))
 }

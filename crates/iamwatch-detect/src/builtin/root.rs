@@ -25,10 +25,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         High
     };
     let reasons = vec!["performed by the root user".to_string()];
-    Some(Detection {
-        rule_id: "root.activity",
+    Some(Detection::new(
+        "root.activity",
         severity,
-        title: title::with_lead(context, "Root account used", "루트 계정 사용"),
+        title::with_lead(context, "Root account used", "루트 계정 사용"),
         reasons,
-    })
+    ))
 }

@@ -19,12 +19,12 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
             "PasswordRecoveryRequested" | "PasswordRecoveryCompleted" => High,
             _ => Low,
         };
-        return Some(Detection {
-            rule_id: "signin.activity",
+        return Some(Detection::new(
+            "signin.activity",
             severity,
-            title: title::standard(context),
-            reasons: Vec::new(),
-        });
+            title::standard(context),
+            Vec::new(),
+        ));
     }
     let details = context.details;
     let outcome = details
@@ -70,10 +70,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     } else {
         title::lead_and_target(context, "Console sign-in", "콘솔 로그인")
     };
-    Some(Detection {
-        rule_id: "signin.console_login",
+    Some(Detection::new(
+        "signin.console_login",
         severity,
         title,
         reasons,
-    })
+    ))
 }

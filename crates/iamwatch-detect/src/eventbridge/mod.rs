@@ -71,12 +71,42 @@ impl EventPattern {
         })
     }
 
-    /// The paths the pattern looks at, for indexing rule sets.
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.alternatives
-            .iter()
-            .flatten()
-            .map(|rule| rule.path.as_str())
+    /// The exact strings the pattern requires at `path`, when every alternative requires one
+    /// of a fixed set there; `None` otherwise. Rule sets index on this.
+    pub fn required_strings(&self, path: &str) -> Option<Vec<String>> {
+        let mut required = Vec::new();
+        for rules in &self.alternatives {
+            let rule = rules.iter().find(|rule| rule.path == path)?;
+            for condition in &rule.conditions {
+                match condition {
+                    Condition::Equals(condition::Literal::Text(text)) => {
+                        required.push(text.clone())
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        required.sort();
+        required.dedup();
+        Some(required)
+    }
+
+    /// Whether the pattern matches a pre-flattened event (for running many patterns on one).
+    pub fn matches_flattened(&self, event: &FlatEvent<'_>) -> bool {
+        self.matches_leaves(&event.leaves)
+    }
+}
+
+/// An event flattened once, to be matched by many patterns.
+pub struct FlatEvent<'e> {
+    leaves: Vec<Leaf<'e>>,
+}
+
+impl<'e> FlatEvent<'e> {
+    pub fn new(event: &'e Value) -> Self {
+        Self {
+            leaves: flatten(event),
+        }
     }
 }
 

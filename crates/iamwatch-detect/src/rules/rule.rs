@@ -1,0 +1,181 @@
+//! One compiled rule.
+
+use super::conditions::Condition;
+use super::file::{RuleFile, RuleTest, SeveritySpec};
+use super::shape::{eventbridge_event, lookup};
+use crate::eventbridge::{EventPattern, FlatEvent, PatternError};
+use iamwatch_core::{Localized, Runbook, Severity};
+use serde_json::Value;
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: Localized,
+    pub description: Localized,
+    pub severity: Severity,
+    severity_when: Vec<(When, Severity)>,
+    pub pattern: EventPattern,
+    conditions: Vec<Condition>,
+    pub tags: Vec<String>,
+    pub runbook: Option<Runbook>,
+    pub dedup: Option<String>,
+    pub enabled: bool,
+    pub tests: Vec<RuleTest>,
+    /// Where the rule came from (`builtin:cloudtrail.yml`, a file path).
+    pub origin: String,
+}
+
+#[derive(Clone, Debug)]
+enum When {
+    Pattern(EventPattern),
+    Condition(Condition),
+}
+
+fn note(problems: &mut Vec<String>, place: &str, error: PatternError) {
+    problems.push(format!("{place}: {error}"));
+}
+
+/// An inline test whose outcome differs from what it expects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestFailure {
+    pub rule_id: String,
+    pub test: String,
+    pub reason: String,
+}
+
+impl Rule {
+    /// Compiles a rule file. Every problem in it is reported, each with its place.
+    ///
+    /// # Errors
+    /// The list of problems (`pattern: $.detail.eventName[0]: …`).
+    pub fn compile(file: RuleFile, origin: &str) -> Result<Self, Vec<String>> {
+        let mut problems = Vec::new();
+        let pattern = EventPattern::from_value(&file.pattern)
+            .map_err(|error| note(&mut problems, "pattern", error))
+            .ok();
+        let mut conditions = Vec::new();
+        for (index, spec) in file.conditions.iter().enumerate() {
+            match Condition::compile(spec) {
+                Ok(condition) => conditions.push(condition),
+                Err(error) => note(&mut problems, &format!("conditions[{index}]"), error),
+            }
+        }
+        let (severity, mut severity_when) = match &file.severity {
+            SeveritySpec::Fixed(severity) => (*severity, Vec::new()),
+            SeveritySpec::Conditional { default, when } => {
+                let mut compiled = Vec::new();
+                for (index, entry) in when.iter().enumerate() {
+                    let place = format!("severity.when[{index}]");
+                    match (&entry.pattern, &entry.condition) {
+                        (Some(pattern), None) => match EventPattern::from_value(pattern) {
+                            Ok(pattern) => compiled.push((When::Pattern(pattern), entry.severity)),
+                            Err(error) => note(&mut problems, &place, error),
+                        },
+                        (None, Some(spec)) => match Condition::compile(spec) {
+                            Ok(condition) => {
+                                compiled.push((When::Condition(condition), entry.severity))
+                            }
+                            Err(error) => note(&mut problems, &place, error),
+                        },
+                        _ => {
+                            problems.push(format!("{place}: give either a pattern or a condition"))
+                        }
+                    }
+                }
+                (*default, compiled)
+            }
+        };
+        if file.id.trim().is_empty() {
+            problems.push("id: empty".to_string());
+        }
+        match pattern {
+            Some(pattern) if problems.is_empty() => Ok(Self {
+                id: file.id,
+                title: file.title,
+                description: file.description,
+                severity,
+                severity_when: std::mem::take(&mut severity_when),
+                pattern,
+                conditions,
+                tags: file.tags,
+                runbook: file.runbook,
+                dedup: file.dedup,
+                enabled: file.enabled,
+                tests: file.tests,
+                origin: origin.to_string(),
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The rule's severity for an EventBridge-shaped event, or `None` when it does not match.
+    pub fn evaluate(&self, event: &Value, flat: &FlatEvent<'_>) -> Option<Severity> {
+        if !self.pattern.matches_flattened(flat)
+            || !self
+                .conditions
+                .iter()
+                .all(|condition| condition.holds(event))
+        {
+            return None;
+        }
+        let chosen = self.severity_when.iter().find(|(when, _)| match when {
+            When::Pattern(pattern) => pattern.matches_flattened(flat),
+            When::Condition(condition) => condition.holds(event),
+        });
+        Some(chosen.map_or(self.severity, |(_, severity)| *severity))
+    }
+
+    /// Forces a severity (a configuration override).
+    pub fn override_severity(&mut self, severity: Severity) {
+        self.severity = severity;
+        self.severity_when.clear();
+    }
+
+    /// The dedup key with its `{path}` placeholders filled in from the event.
+    pub fn dedup_key(&self, event: &Value) -> Option<String> {
+        let template = self.dedup.as_ref()?;
+        let mut key = String::new();
+        let mut rest = template.as_str();
+        while let Some(open) = rest.find('{') {
+            key.push_str(&rest[..open]);
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let path = &rest[open + 1..open + close];
+            match lookup(event, path) {
+                Some(Value::String(text)) => key.push_str(text),
+                Some(other) => key.push_str(&other.to_string()),
+                None => {}
+            }
+            rest = &rest[open + close + 1..];
+        }
+        key.push_str(rest);
+        Some(key)
+    }
+
+    /// Runs the rule's inline tests.
+    pub fn run_tests(&self) -> Vec<TestFailure> {
+        let mut failures = Vec::new();
+        for test in &self.tests {
+            let event = eventbridge_event(test.event.clone());
+            let flat = FlatEvent::new(&event);
+            let outcome = self.evaluate(&event, &flat);
+            let failure = |reason: String| TestFailure {
+                rule_id: self.id.clone(),
+                test: test.name.clone(),
+                reason,
+            };
+            match (outcome, test.expect_match) {
+                (Some(_), false) => failures.push(failure("matched, but should not".to_string())),
+                (None, true) => failures.push(failure("did not match".to_string())),
+                (Some(severity), true) => {
+                    if let Some(expected) = test.severity.filter(|expected| *expected != severity) {
+                        failures.push(failure(format!("severity {severity}, expected {expected}")));
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+        failures
+    }
+}

@@ -1,0 +1,285 @@
+//! A compiled, indexed set of rules.
+
+use super::file::RuleFile;
+use super::rule::Rule;
+use super::shape::eventbridge_event;
+use crate::eventbridge::FlatEvent;
+use iamwatch_core::Severity;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// A rule file that could not be loaded, with every problem in it.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {}", problems.join("; "))]
+pub struct RuleError {
+    pub origin: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    by_event_name: HashMap<String, Vec<usize>>,
+    by_event_source: HashMap<String, Vec<usize>>,
+    by_error_code: HashMap<String, Vec<usize>>,
+    /// Rules whose pattern pins none of those: evaluated on every event.
+    unindexed: Vec<usize>,
+}
+
+impl RuleSet {
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Builds a set; a rule with the id of an earlier one replaces it (so a rule directory can
+    /// redefine a built-in rule).
+    pub fn new(rules: Vec<Rule>) -> Self {
+        let mut by_id: Vec<Rule> = Vec::with_capacity(rules.len());
+        for rule in rules {
+            match by_id.iter_mut().find(|existing| existing.id == rule.id) {
+                Some(existing) => *existing = rule,
+                None => by_id.push(rule),
+            }
+        }
+        let mut set = Self {
+            rules: by_id,
+            ..Self::default()
+        };
+        set.reindex();
+        set
+    }
+
+    fn reindex(&mut self) {
+        self.by_event_name.clear();
+        self.by_event_source.clear();
+        self.by_error_code.clear();
+        self.unindexed.clear();
+        for (index, rule) in self.rules.iter().enumerate() {
+            if !rule.enabled {
+                continue;
+            }
+            if let Some(names) = rule.pattern.required_strings("detail.eventName") {
+                for name in names {
+                    self.by_event_name.entry(name).or_default().push(index);
+                }
+            } else if let Some(sources) = rule.pattern.required_strings("detail.eventSource") {
+                for source in sources {
+                    self.by_event_source.entry(source).or_default().push(index);
+                }
+            } else if let Some(codes) = rule.pattern.required_strings("detail.errorCode") {
+                for code in codes {
+                    self.by_error_code.entry(code).or_default().push(index);
+                }
+            } else if let Some(sources) = rule.pattern.required_strings("source") {
+                for source in sources {
+                    let event_source = format!(
+                        "{}.amazonaws.com",
+                        source.strip_prefix("aws.").unwrap_or(&source)
+                    );
+                    self.by_event_source
+                        .entry(event_source)
+                        .or_default()
+                        .push(index);
+                }
+            } else {
+                self.unindexed.push(index);
+            }
+        }
+    }
+
+    /// The rules built into iamwatch.
+    ///
+    /// # Errors
+    /// [`RuleError`] for a built-in file that does not load (a test keeps that from shipping).
+    pub fn builtin() -> Result<Self, RuleError> {
+        let mut rules = Vec::new();
+        for (name, text) in super::builtin::FILES {
+            rules.extend(parse_file(text, &format!("builtin:{name}"))?);
+        }
+        Ok(Self::new(rules))
+    }
+
+    /// Loads every `.yml`/`.yaml` file under `directory`, reporting all failing files at once.
+    ///
+    /// # Errors
+    /// One [`RuleError`] per file that does not load.
+    pub fn load_dir(directory: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
+        let mut paths = Vec::new();
+        collect_yaml(directory, &mut paths).map_err(|error| {
+            vec![RuleError {
+                origin: directory.display().to_string(),
+                problems: vec![error.to_string()],
+            }]
+        })?;
+        paths.sort();
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for path in paths {
+            let origin = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => match parse_file(&text, &origin) {
+                    Ok(loaded) => rules.extend(loaded),
+                    Err(error) => errors.push(error),
+                },
+                Err(error) => errors.push(RuleError {
+                    origin,
+                    problems: vec![error.to_string()],
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(rules)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Adds rules (replacing same-id ones).
+    pub fn extend(&mut self, rules: Vec<Rule>) {
+        let mut all = std::mem::take(&mut self.rules);
+        all.extend(rules);
+        *self = Self::new(all);
+    }
+
+    /// Disables rules and overrides severities by id; returns the ids that name no rule.
+    pub fn configure(
+        &mut self,
+        disabled: &BTreeSet<String>,
+        severities: &BTreeMap<String, Severity>,
+    ) -> Vec<String> {
+        let mut unknown: Vec<String> = disabled
+            .iter()
+            .chain(severities.keys())
+            .filter(|id| !self.rules.iter().any(|rule| &rule.id == *id))
+            .cloned()
+            .collect();
+        unknown.dedup();
+        for rule in &mut self.rules {
+            if disabled.contains(&rule.id) {
+                rule.enabled = false;
+            }
+            if let Some(severity) = severities.get(&rule.id) {
+                rule.override_severity(*severity);
+            }
+        }
+        self.reindex();
+        unknown
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Whether any enabled rule could match an event with this name, source and error code.
+    pub fn may_match(&self, event_name: &str, event_source: &str, error_code: &str) -> bool {
+        !self.unindexed.is_empty()
+            || self.by_event_name.contains_key(event_name)
+            || self.by_event_source.contains_key(event_source)
+            || (!error_code.is_empty() && self.by_error_code.contains_key(error_code))
+    }
+
+    /// The rules an event must be checked against.
+    fn candidates(&self, event_name: &str, event_source: &str, error_code: &str) -> Vec<usize> {
+        let mut indices: Vec<usize> = self
+            .by_event_name
+            .get(event_name)
+            .into_iter()
+            .chain(self.by_event_source.get(event_source))
+            .chain(self.by_error_code.get(error_code))
+            .flatten()
+            .chain(&self.unindexed)
+            .copied()
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+    }
+
+    /// Every enabled rule that matches a CloudTrail record (or EventBridge event), with the
+    /// severity it gives. `event` is EventBridge-shaped ([`eventbridge_event`]).
+    pub fn evaluate(&self, event: &Value) -> Vec<(&Rule, Severity)> {
+        let name = event
+            .pointer("/detail/eventName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let source = event
+            .pointer("/detail/eventSource")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let error_code = event
+            .pointer("/detail/errorCode")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let candidates = self.candidates(name, source, error_code);
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        let flat = FlatEvent::new(event);
+        candidates
+            .into_iter()
+            .filter_map(|index| {
+                let rule = &self.rules[index];
+                rule.evaluate(event, &flat).map(|severity| (rule, severity))
+            })
+            .collect()
+    }
+
+    /// [`RuleSet::evaluate`] for a plain CloudTrail record.
+    pub fn evaluate_record(&self, record: Value) -> (Value, Vec<(String, Severity)>) {
+        let event = eventbridge_event(record);
+        let matched = self
+            .evaluate(&event)
+            .into_iter()
+            .map(|(rule, severity)| (rule.id.clone(), severity))
+            .collect();
+        (event, matched)
+    }
+}
+
+fn collect_yaml(directory: &Path, paths: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(directory)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, paths)?;
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "yml" || extension == "yaml")
+        {
+            paths.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// One file may hold several rules as YAML documents separated by `---`.
+fn parse_file(text: &str, origin: &str) -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    let mut problems = Vec::new();
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let file = match <RuleFile as serde::Deserialize>::deserialize(document) {
+            Ok(file) => file,
+            Err(error) => {
+                problems.push(format!("document {}: {error}", index + 1));
+                continue;
+            }
+        };
+        let id = file.id.clone();
+        match Rule::compile(file, origin) {
+            Ok(rule) => rules.push(rule),
+            Err(rule_problems) => problems.extend(
+                rule_problems
+                    .into_iter()
+                    .map(|problem| format!("rule {id}: {problem}")),
+            ),
+        }
+    }
+    if problems.is_empty() {
+        Ok(rules)
+    } else {
+        Err(RuleError {
+            origin: origin.to_string(),
+            problems,
+        })
+    }
+}

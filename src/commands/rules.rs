@@ -1,0 +1,213 @@
+//! `iamwatch rules …`: the rule pack and user rule directories.
+
+use anyhow::{bail, Context};
+use iamwatch_core::{Lang, Severity};
+use iamwatch_detect::builtin_rules;
+use iamwatch_detect::rules::{Rule, RuleSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Rule selection every command that detects shares.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RuleArgs {
+    /// A directory of YAML rule files, on top of the built-in pack (repeatable); a rule with a
+    /// built-in rule's id replaces it
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
+    /// Turn a rule off by id (repeatable)
+    #[arg(long = "disable-rule", value_name = "ID")]
+    pub disabled: Vec<String>,
+    /// Override a rule's severity: ID=SEVERITY (repeatable)
+    #[arg(long = "rule-severity", value_name = "ID=SEVERITY", value_parser = parse_override)]
+    pub severities: Vec<(String, Severity)>,
+}
+
+fn parse_override(text: &str) -> Result<(String, Severity), String> {
+    let (id, severity) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not ID=SEVERITY"))?;
+    Ok((
+        id.to_string(),
+        severity
+            .parse()
+            .map_err(|error: iamwatch_core::severity::ParseSeverityError| error.to_string())?,
+    ))
+}
+
+impl RuleArgs {
+    /// The built-in pack, the directories' rules, and the overrides.
+    pub fn load(&self) -> anyhow::Result<RuleSet> {
+        let mut set = builtin_rules();
+        for directory in &self.rule_dirs {
+            set.extend(load_directory(directory)?);
+        }
+        let disabled: BTreeSet<String> = self.disabled.iter().cloned().collect();
+        let severities: BTreeMap<String, Severity> = self.severities.iter().cloned().collect();
+        let unknown = set.configure(&disabled, &severities);
+        if !unknown.is_empty() {
+            bail!("no rule has the id {}", unknown.join(", "));
+        }
+        Ok(set)
+    }
+}
+
+fn load_directory(directory: &PathBuf) -> anyhow::Result<Vec<Rule>> {
+    RuleSet::load_dir(directory).map_err(|errors| {
+        let listed: Vec<String> = errors.iter().map(|error| format!("  {error}")).collect();
+        anyhow::anyhow!("rule files do not load:\n{}", listed.join("\n"))
+    })
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the rules in force
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
+        lang: Lang,
+    },
+    /// Run every rule's inline tests (the built-in pack, and DIR's rules); exit 1 on a failure
+    Test {
+        /// A rule directory to test (default: only the built-in pack)
+        dir: Option<PathBuf>,
+    },
+    /// Check rule files: they load, have texts in both languages, positive and negative
+    /// tests, and patterns the index can use
+    Lint { dir: Option<PathBuf> },
+}
+
+pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        RulesCommand::List { rules, lang } => {
+            let set = rules.load()?;
+            println!(
+                "{:<48}  {:<8}  {:<7}  {:<22}  TITLE",
+                "ID", "SEVERITY", "ENABLED", "TAGS"
+            );
+            for rule in set.rules() {
+                println!(
+                    "{:<48}  {:<8}  {:<7}  {:<22}  {}",
+                    rule.id,
+                    rule.severity.as_str(),
+                    if rule.enabled { "yes" } else { "no" },
+                    rule.tags.join(","),
+                    rule.title.get(lang)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Test { dir } => {
+            let rules = selected(dir)?;
+            let mut tests = 0;
+            let mut failures = Vec::new();
+            for rule in &rules {
+                tests += rule.tests.len();
+                failures.extend(rule.run_tests());
+            }
+            for failure in &failures {
+                println!(
+                    "FAIL {} / {}: {}",
+                    failure.rule_id, failure.test, failure.reason
+                );
+            }
+            println!(
+                "{} rules, {} tests: {} passed, {} failed",
+                rules.len(),
+                tests,
+                tests - failures.len(),
+                failures.len()
+            );
+            Ok(if failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        RulesCommand::Lint { dir } => {
+            let rules = selected(dir)?;
+            let mut problems = Vec::new();
+            let mut ids = BTreeSet::new();
+            for rule in &rules {
+                problems.extend(
+                    lint(rule)
+                        .into_iter()
+                        .map(|problem| format!("{} ({}): {problem}", rule.id, rule.origin)),
+                );
+                if !ids.insert(rule.id.clone()) {
+                    problems.push(format!(
+                        "{} ({}): the id is used twice",
+                        rule.id, rule.origin
+                    ));
+                }
+            }
+            for problem in &problems {
+                println!("{problem}");
+            }
+            println!(
+                "{} rules checked, {} problem(s)",
+                rules.len(),
+                problems.len()
+            );
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn selected(dir: Option<PathBuf>) -> anyhow::Result<Vec<Rule>> {
+    match dir {
+        Some(directory) => load_directory(&directory),
+        None => Ok(builtin_rules().rules().to_vec()),
+    }
+    .context("cannot load rules")
+}
+
+/// What a good rule has beyond loading.
+fn lint(rule: &Rule) -> Vec<String> {
+    let mut problems = Vec::new();
+    let has_hangul = |text: &str| {
+        text.chars()
+            .any(|character| ('가'..='힣').contains(&character))
+    };
+    if rule.title.en.trim().is_empty() || rule.description.en.trim().is_empty() {
+        problems.push("title and description need English text".to_string());
+    }
+    if !has_hangul(&rule.title.ko) || !has_hangul(&rule.description.ko) {
+        problems.push("title and description need Korean text".to_string());
+    }
+    if !rule.tests.iter().any(|test| test.expect_match) {
+        problems.push("no test that should match".to_string());
+    }
+    if !rule.tests.iter().any(|test| !test.expect_match) {
+        problems.push("no test that should not match".to_string());
+    }
+    let indexed = rule.pattern.required_strings("detail.eventName").is_some()
+        || rule
+            .pattern
+            .required_strings("detail.eventSource")
+            .is_some()
+        || rule.pattern.required_strings("detail.errorCode").is_some()
+        || rule.pattern.required_strings("source").is_some();
+    if !indexed {
+        problems.push(
+            "the pattern pins neither detail.eventName nor an event source: it runs on every event"
+                .to_string(),
+        );
+    }
+    for tag in &rule.tags {
+        let valid = tag.len() >= 5
+            && tag.starts_with('T')
+            && tag[1..5].bytes().all(|byte| byte.is_ascii_digit());
+        if !valid {
+            problems.push(format!(
+                "tag {tag:?} is not an ATT&CK technique id (T1234 or T1234.001)"
+            ));
+        }
+    }
+    problems
+}
