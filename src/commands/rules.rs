@@ -2,7 +2,6 @@
 
 use anyhow::{bail, Context};
 use iamwatch_core::{Lang, Severity};
-use iamwatch_detect::builtin_rules;
 use iamwatch_detect::rules::{Rule, RuleSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -38,7 +37,7 @@ fn parse_override(text: &str) -> Result<(String, Severity), String> {
 impl RuleArgs {
     /// The built-in pack, the directories' rules, and the overrides.
     pub fn load(&self) -> anyhow::Result<RuleSet> {
-        let mut set = builtin_rules();
+        let mut set = RuleSet::builtin()?;
         for directory in &self.rule_dirs {
             set.extend(load_directory(directory)?);
         }
@@ -162,7 +161,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
 fn selected(dir: Option<PathBuf>) -> anyhow::Result<Vec<Rule>> {
     match dir {
         Some(directory) => load_directory(&directory),
-        None => Ok(builtin_rules().rules().to_vec()),
+        None => Ok(RuleSet::builtin()?.rules().to_vec()),
     }
     .context("cannot load rules")
 }

@@ -18,26 +18,32 @@ pub enum Condition {
 
 impl Condition {
     pub fn compile(spec: &ConditionSpec) -> Result<Self, PatternError> {
-        Ok(match spec {
-            ConditionSpec::FieldsDiffer([first, second]) => {
-                Self::FieldsDiffer(first.clone(), second.clone())
-            }
-            ConditionSpec::FieldsEqual([first, second]) => {
-                Self::FieldsEqual(first.clone(), second.clone())
-            }
-            ConditionSpec::AccountDiffers { arn, account } => Self::AccountDiffers {
-                arn: arn.clone(),
-                account: account.clone(),
-            },
-            ConditionSpec::PolicyGrants { path, at_least } => Self::PolicyGrants {
-                path: path.clone(),
-                at_least: *at_least,
-            },
-            ConditionSpec::TrustAllowsExternal { path } => {
-                Self::TrustAllowsExternal { path: path.clone() }
-            }
-            ConditionSpec::Not(pattern) => Self::Not(EventPattern::from_value(pattern)?),
-        })
+        let mut compiled = Vec::new();
+        if let Some([first, second]) = &spec.fields_differ {
+            compiled.push(Self::FieldsDiffer(first.clone(), second.clone()));
+        }
+        if let Some([first, second]) = &spec.fields_equal {
+            compiled.push(Self::FieldsEqual(first.clone(), second.clone()));
+        }
+        if let Some(differs) = &spec.account_differs {
+            compiled.push(Self::AccountDiffers { arn: differs.arn.clone(), account: differs.account.clone() });
+        }
+        if let Some(grants) = &spec.policy_grants {
+            compiled.push(Self::PolicyGrants { path: grants.path.clone(), at_least: grants.at_least });
+        }
+        if let Some(path) = &spec.trust_allows_external {
+            compiled.push(Self::TrustAllowsExternal { path: path.clone() });
+        }
+        if let Some(pattern) = &spec.not {
+            compiled.push(Self::Not(EventPattern::from_value(pattern)?));
+        }
+        match (compiled.pop(), compiled.is_empty()) {
+            (Some(condition), true) => Ok(condition),
+            _ => Err(PatternError::new(
+                "$",
+                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, not",
+            )),
+        }
     }
 
     pub fn holds(&self, event: &Value) -> bool {

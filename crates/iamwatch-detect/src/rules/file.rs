@@ -71,23 +71,44 @@ pub struct SeverityWhen {
     pub severity: Severity,
 }
 
-/// Checks a pattern cannot express. Paths are dot-joined, into the EventBridge-shaped event.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum ConditionSpec {
+/// Checks a pattern cannot express; exactly one of the keys is given. Paths are dot-joined,
+/// into the EventBridge-shaped event.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
     /// The first field is present, and the second is absent or holds a different value.
-    FieldsDiffer([String; 2]),
+    #[serde(default)]
+    pub fields_differ: Option<[String; 2]>,
     /// Both fields are present and hold the same value.
-    FieldsEqual([String; 2]),
+    #[serde(default)]
+    pub fields_equal: Option<[String; 2]>,
     /// The account in the ARN at `arn` differs from the account at `account`.
-    AccountDiffers { arn: String, account: String },
-    /// The policy at `path` (an ARN of a managed policy, or a policy document) grants at least
+    #[serde(default)]
+    pub account_differs: Option<AccountDiffers>,
+    /// The policy at `path` (a managed policy's ARN, or a policy document) grants at least
     /// `at_least`.
-    PolicyGrants { path: String, at_least: GrantLevel },
-    /// The trust policy document at `path` lets principals outside the event's account in.
-    TrustAllowsExternal { path: String },
+    #[serde(default)]
+    pub policy_grants: Option<PolicyGrants>,
+    /// The trust policy document at this path lets principals outside the event's account in.
+    #[serde(default)]
+    pub trust_allows_external: Option<String>,
     /// The event does not match this pattern (an allow-list).
-    Not(Value),
+    #[serde(default)]
+    pub not: Option<Value>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDiffers {
+    pub arn: String,
+    pub account: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyGrants {
+    pub path: String,
+    pub at_least: GrantLevel,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
