@@ -130,7 +130,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
             let mut ids = BTreeSet::new();
             for rule in &rules {
                 problems.extend(
-                    lint(rule)
+                    rule.lint()
                         .into_iter()
                         .map(|problem| format!("{} ({}): {problem}", rule.id, rule.origin)),
                 );
@@ -164,49 +164,4 @@ fn selected(dir: Option<PathBuf>) -> anyhow::Result<Vec<Rule>> {
         None => Ok(RuleSet::builtin()?.rules().to_vec()),
     }
     .context("cannot load rules")
-}
-
-/// What a good rule has beyond loading.
-fn lint(rule: &Rule) -> Vec<String> {
-    let mut problems = Vec::new();
-    let has_hangul = |text: &str| {
-        text.chars()
-            .any(|character| ('가'..='힣').contains(&character))
-    };
-    if rule.title.en.trim().is_empty() || rule.description.en.trim().is_empty() {
-        problems.push("title and description need English text".to_string());
-    }
-    if !has_hangul(&rule.title.ko) || !has_hangul(&rule.description.ko) {
-        problems.push("title and description need Korean text".to_string());
-    }
-    if !rule.tests.iter().any(|test| test.expect_match) {
-        problems.push("no test that should match".to_string());
-    }
-    if !rule.tests.iter().any(|test| !test.expect_match) {
-        problems.push("no test that should not match".to_string());
-    }
-    let indexed = rule.pattern.required_strings("detail.eventName").is_some()
-        || rule
-            .pattern
-            .required_strings("detail.eventSource")
-            .is_some()
-        || rule.pattern.required_strings("detail.errorCode").is_some()
-        || rule.pattern.required_strings("source").is_some();
-    if !indexed {
-        problems.push(
-            "the pattern pins neither detail.eventName nor an event source: it runs on every event"
-                .to_string(),
-        );
-    }
-    for tag in &rule.tags {
-        let valid = tag.len() >= 5
-            && tag.starts_with('T')
-            && tag[1..5].bytes().all(|byte| byte.is_ascii_digit());
-        if !valid {
-            problems.push(format!(
-                "tag {tag:?} is not an ATT&CK technique id (T1234 or T1234.001)"
-            ));
-        }
-    }
-    problems
 }

@@ -102,3 +102,35 @@ fn every_panther_test_record_is_read_or_kept_as_unreadable() {
     let dead = std::fs::read_to_string(workspace.path("dead-letter.jsonl")).unwrap();
     assert_eq!(dead.lines().count() as u64, unreadable);
 }
+
+/// Each Stratus Red Team technique's detonation log (`../shared/corpus/raw_logs/stratus-red-team`)
+/// raises at least one incident of MEDIUM or above.
+#[test]
+fn every_stratus_technique_raises_a_medium_or_worse_incident() {
+    let folder = corpus().join("raw_logs/stratus-red-team");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    let mut quiet = Vec::new();
+    for file in &files {
+        let workspace = Workspace::new();
+        let output = workspace.scan(&["--format", "jsonl"], &[file]);
+        assert_success(&output);
+        let raised = incidents_of(&output).iter().any(|incident| {
+            matches!(
+                incident["severity"].as_str(),
+                Some("MEDIUM" | "HIGH" | "CRITICAL")
+            )
+        });
+        if !raised {
+            quiet.push(file.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert_eq!(files.len(), 35);
+    assert!(
+        quiet.is_empty(),
+        "techniques without a MEDIUM+ incident: {quiet:?}"
+    );
+}

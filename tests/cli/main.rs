@@ -6,4 +6,5 @@ mod helpers;
 mod incidents;
 mod inputs;
 mod pattern;
+mod rules;
 mod scan;

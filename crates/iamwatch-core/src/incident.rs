@@ -56,6 +56,7 @@ pub struct ErrorInfo {
 
 /// First actions for a responder, in each language.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Runbook {
     #[serde(default)]
     pub en: Vec<String>,

@@ -38,6 +38,7 @@ impl FromStr for Lang {
 
 /// The same text in every language iamwatch speaks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Localized {
     pub en: String,
     pub ko: String,

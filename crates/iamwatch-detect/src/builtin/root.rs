@@ -8,7 +8,12 @@ use iamwatch_normalise::Event;
 
 pub fn applies(event: &Event<'_>) -> bool {
     // Services acting for the account appear as root with `invokedBy`; that is not a person.
-    event.identity.is_root() && event.identity.invoked_by.is_empty()
+    // Root working in the console carries `invokedBy: signin.amazonaws.com`, and is one.
+    let by_a_person = matches!(
+        event.identity.invoked_by,
+        "" | "signin.amazonaws.com" | "console.amazonaws.com"
+    );
+    event.identity.is_root() && by_a_person
 }
 
 pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {

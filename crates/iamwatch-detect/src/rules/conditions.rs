@@ -13,6 +13,7 @@ pub enum Condition {
     AccountDiffers { arn: String, account: String },
     PolicyGrants { path: String, at_least: GrantLevel },
     TrustAllowsExternal { path: String },
+    ResourcePolicyPublic(Vec<String>),
     Not(EventPattern),
 }
 
@@ -26,13 +27,22 @@ impl Condition {
             compiled.push(Self::FieldsEqual(first.clone(), second.clone()));
         }
         if let Some(differs) = &spec.account_differs {
-            compiled.push(Self::AccountDiffers { arn: differs.arn.clone(), account: differs.account.clone() });
+            compiled.push(Self::AccountDiffers {
+                arn: differs.arn.clone(),
+                account: differs.account.clone(),
+            });
         }
         if let Some(grants) = &spec.policy_grants {
-            compiled.push(Self::PolicyGrants { path: grants.path.clone(), at_least: grants.at_least });
+            compiled.push(Self::PolicyGrants {
+                path: grants.path.clone(),
+                at_least: grants.at_least,
+            });
         }
         if let Some(path) = &spec.trust_allows_external {
             compiled.push(Self::TrustAllowsExternal { path: path.clone() });
+        }
+        if let Some(paths) = &spec.resource_policy_public {
+            compiled.push(Self::ResourcePolicyPublic(paths.clone()));
         }
         if let Some(pattern) = &spec.not {
             compiled.push(Self::Not(EventPattern::from_value(pattern)?));
@@ -41,7 +51,7 @@ impl Condition {
             (Some(condition), true) => Ok(condition),
             _ => Err(PatternError::new(
                 "$",
-                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, not",
+                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, resource_policy_public, not",
             )),
         }
     }
@@ -88,7 +98,69 @@ impl Condition {
                 let account = text("account").unwrap_or("");
                 text(path).is_some_and(|document| trust_exposure(document, account).is_some())
             }
+            Self::ResourcePolicyPublic(paths) => paths
+                .iter()
+                .filter_map(|path| lookup(event, path))
+                .any(policy_is_public),
             Self::Not(pattern) => !pattern.matches(event),
         }
+    }
+}
+
+/// Allow with `Principal: "*"` (or `{"AWS": "*"}`) and no `Condition`: public. Policies arrive
+/// as JSON text or, in some services' events, as objects.
+fn policy_is_public(policy: &Value) -> bool {
+    let parsed;
+    let document = match policy {
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(value) => {
+                parsed = value;
+                &parsed
+            }
+            Err(_) => return false,
+        },
+        other => other,
+    };
+    let statements = match document.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect::<Vec<_>>(),
+        Some(single @ Value::Object(_)) => vec![single],
+        _ => return false,
+    };
+    statements.into_iter().any(|statement| {
+        let allows = statement.get("Effect").and_then(Value::as_str) == Some("Allow");
+        let wildcard = |value: &Value| match value {
+            Value::String(text) => text == "*",
+            Value::Array(items) => items.iter().any(|item| item == "*"),
+            _ => false,
+        };
+        let anyone = match statement.get("Principal") {
+            Some(Value::Object(members)) => members.get("AWS").is_some_and(wildcard),
+            Some(other) => wildcard(other),
+            None => false,
+        };
+        allows && anyone && statement.get("Condition").is_none()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::policy_is_public;
+    use serde_json::json;
+
+    #[test]
+    fn wildcard_principals_without_conditions_are_public() {
+        assert!(policy_is_public(
+            &json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"}]})
+        ));
+        assert!(policy_is_public(&json!("{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Action\":\"sqs:*\"}}")));
+        assert!(!policy_is_public(
+            &json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]})
+        ));
+        assert!(!policy_is_public(
+            &json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:*"}]})
+        ));
+        assert!(!policy_is_public(
+            &json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*"}]})
+        ));
     }
 }

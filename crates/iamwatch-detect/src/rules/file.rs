@@ -92,6 +92,10 @@ pub struct ConditionSpec {
     /// The trust policy document at this path lets principals outside the event's account in.
     #[serde(default)]
     pub trust_allows_external: Option<String>,
+    /// A resource policy at one of these paths (a JSON string or object) allows a wildcard
+    /// principal in a statement without conditions: anyone may use the resource.
+    #[serde(default)]
+    pub resource_policy_public: Option<Vec<String>>,
     /// The event does not match this pattern (an allow-list).
     #[serde(default)]
     pub not: Option<Value>,

@@ -15,3 +15,50 @@ pub mod shape;
 
 pub use rule::{Rule, TestFailure};
 pub use set::{RuleError, RuleSet};
+
+#[cfg(test)]
+mod tests {
+    use super::RuleSet;
+
+    #[test]
+    fn builtin_pack_loads_passes_its_inline_tests_and_lints_clean() {
+        let set = RuleSet::builtin().expect("the built-in pack loads");
+        assert!(set.rules().len() >= 70, "{} rules", set.rules().len());
+        let failures: Vec<_> = set
+            .rules()
+            .iter()
+            .flat_map(|rule| rule.run_tests())
+            .collect();
+        assert!(failures.is_empty(), "{failures:#?}");
+        let problems: Vec<String> = set
+            .rules()
+            .iter()
+            .flat_map(|rule| {
+                rule.lint()
+                    .into_iter()
+                    .map(move |problem| format!("{}: {problem}", rule.id))
+            })
+            .collect();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_rule_with_a_broken_pattern_reports_every_problem_with_its_place() {
+        let directory = std::env::temp_dir().join(format!("iamwatch-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(
+            directory.join("broken.yml"),
+            "id: x\ntitle: {en: X, ko: 엑스}\ndescription: {en: X, ko: 엑스}\nseverity: HIGH\npattern: {detail: {eventName: [{NUMERIC: [\">\", 1]}]}}\nconditions:\n  - {fields_differ: [a, b], not: {a: [1]}}\n",
+        )
+        .unwrap();
+        let errors = RuleSet::load_dir(&directory).unwrap_err();
+        let text = errors[0].to_string();
+        assert!(text.contains("broken.yml"), "{text}");
+        assert!(
+            text.contains("pattern: $.detail.eventName[0].NUMERIC: unknown operator"),
+            "{text}"
+        );
+        assert!(text.contains("conditions[0]"), "{text}");
+        std::fs::remove_dir_all(directory).unwrap();
+    }
+}

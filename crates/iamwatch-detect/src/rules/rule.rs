@@ -153,6 +153,50 @@ impl Rule {
         Some(key)
     }
 
+    /// What a good rule has beyond loading: texts in both languages, a test that should match
+    /// and one that should not, a pattern the index can use, and ATT&CK ids as tags.
+    pub fn lint(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let has_hangul = |text: &str| {
+            text.chars()
+                .any(|character| ('가'..='힣').contains(&character))
+        };
+        if self.title.en.trim().is_empty() || self.description.en.trim().is_empty() {
+            problems.push("title and description need English text".to_string());
+        }
+        if !has_hangul(&self.title.ko) || !has_hangul(&self.description.ko) {
+            problems.push("title and description need Korean text".to_string());
+        }
+        if !self.tests.iter().any(|test| test.expect_match) {
+            problems.push("no test that should match".to_string());
+        }
+        if !self.tests.iter().any(|test| !test.expect_match) {
+            problems.push("no test that should not match".to_string());
+        }
+        let indexed = [
+            "detail.eventName",
+            "detail.eventSource",
+            "detail.errorCode",
+            "source",
+        ]
+        .iter()
+        .any(|path| self.pattern.required_strings(path).is_some());
+        if !indexed {
+            problems.push("the pattern pins neither detail.eventName, an event source nor an error code: it runs on every event".to_string());
+        }
+        for tag in &self.tags {
+            let valid = tag.len() >= 5
+                && tag.starts_with('T')
+                && tag[1..5].bytes().all(|byte| byte.is_ascii_digit());
+            if !valid {
+                problems.push(format!(
+                    "tag {tag:?} is not an ATT&CK technique id (T1234 or T1234.001)"
+                ));
+            }
+        }
+        problems
+    }
+
     /// Runs the rule's inline tests.
     pub fn run_tests(&self) -> Vec<TestFailure> {
         let mut failures = Vec::new();
