@@ -64,7 +64,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             std::sync::Arc::new(args.rules.load()?),
         ),
         jobs: args.jobs,
-        ..ScanOptions::default()
+        // Not `..Default::default()`: that would build (and compile the rule pack for) a
+        // detector only to drop it.
+        batch_size: ScanOptions::DEFAULT_BATCH_SIZE,
+        window: ScanOptions::DEFAULT_WINDOW,
     };
     let total_bytes: u64 = discovered
         .inputs

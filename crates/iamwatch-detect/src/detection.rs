@@ -1,5 +1,5 @@
 use crate::builtin::{self, RuleContext};
-use crate::rules::shape::eventbridge_event;
+use crate::rules::shape::{eventbridge_event, Head};
 use crate::rules::RuleSet;
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
@@ -62,6 +62,13 @@ pub enum Verdict {
     Incident(Box<Finding>),
 }
 
+/// A rule file's match, before the incident's context (target, title) is known.
+struct RuleMatch<'r> {
+    rule: &'r crate::rules::Rule,
+    severity: Severity,
+    dedup_key: Option<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct DetectorConfig {
     /// APIs the generic IAM-change rule records as skipped instead of raising. The seed skips
@@ -115,36 +122,47 @@ impl Detector {
     }
 
     /// Rule-file detections: the record, shaped as EventBridge delivers it, through the rule set.
-    fn rule_detections(&self, context: &RuleContext<'_>) -> Vec<Detection> {
-        let event = context.event;
+    fn rule_matches(&self, event: &Event<'_>) -> Vec<RuleMatch<'_>> {
         if !self
             .rules
             .may_match(event.event_name, event.event_source, event.error_code)
         {
             return Vec::new();
         }
-        let Ok(record) = serde_json::from_slice::<serde_json::Value>(event.item.raw) else {
+        let head = Head {
+            event_source: event.event_source,
+            event_name: event.event_name,
+            error_code: event.error_code,
+            identity_type: event.identity.identity_type,
+            user_agent: event.user_agent,
+            source_ip: event.source_ip,
+            // The record's own field: the normalised region may come from an envelope.
+            region: event.item.doc.aws_region.or_empty(),
+        };
+        if !self.rules.may_match_head(&head) {
+            return Vec::new();
+        }
+        let Ok(record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
             return Vec::new();
         };
         let shaped = eventbridge_event(record);
         self.rules
             .evaluate(&shaped)
             .into_iter()
-            .map(|(rule, severity)| Detection {
-                rule_id: rule.id.clone(),
+            .map(|(rule, severity)| RuleMatch {
+                rule,
                 severity,
-                title: crate::title::rule_title(context, &rule.title),
-                reasons: vec![rule.title.en.clone()],
-                tags: rule.tags.clone(),
-                runbook: rule.runbook.clone(),
                 dedup_key: rule.dedup_key(&shaped),
             })
             .collect()
     }
 
-    /// Runs every rule on a candidate event.
+    /// Runs every rule on a candidate event. Rule files run first, on the raw record, so that
+    /// an event no rule wants costs no parsing of its request and response.
     pub fn evaluate(&self, event: &Event<'_>) -> Verdict {
-        if !self.is_candidate(event) {
+        let seed_candidate = builtin::is_candidate(event);
+        let matches = self.rule_matches(event);
+        if !seed_candidate && matches.is_empty() {
             return Verdict::Pass;
         }
         let details = event.details();
@@ -156,9 +174,21 @@ impl Detector {
             target: &target,
             label: &label,
         };
+        // Rule files first: on equal severity the more specific rule names the incident.
+        let mut detections: Vec<Detection> = matches
+            .into_iter()
+            .map(|matched| Detection {
+                rule_id: matched.rule.id.clone(),
+                severity: matched.severity,
+                title: crate::title::rule_title(&context, &matched.rule.title),
+                reasons: vec![matched.rule.title.en.clone()],
+                tags: matched.rule.tags.clone(),
+                runbook: matched.rule.runbook.clone(),
+                dedup_key: matched.dedup_key,
+            })
+            .collect();
         let skipped = self.config.skip_events.contains(event.api);
         // Rule files first: on equal severity the more specific rule names the incident.
-        let mut detections = self.rule_detections(&context);
         detections.extend(builtin::run(&context, skipped));
         if detections.is_empty() {
             return if skipped && builtin::iam_change_applies(event) {

@@ -35,13 +35,18 @@ pub struct ScanOptions {
     pub window: usize,
 }
 
+impl ScanOptions {
+    pub const DEFAULT_BATCH_SIZE: usize = 2048;
+    pub const DEFAULT_WINDOW: usize = 32;
+}
+
 impl Default for ScanOptions {
     fn default() -> Self {
         Self {
             detector: Detector::default(),
             jobs: 0,
-            batch_size: 2048,
-            window: 32,
+            batch_size: Self::DEFAULT_BATCH_SIZE,
+            window: Self::DEFAULT_WINDOW,
         }
     }
 }

@@ -16,9 +16,8 @@ mod wildcard;
 
 pub use compile::PatternError;
 use condition::Condition;
-use event::{flatten, Leaf};
+use event::{extract, Leaf, Leaves};
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// A compiled event pattern.
 #[derive(Clone, Debug)]
@@ -56,18 +55,40 @@ impl EventPattern {
 
     /// Whether `event` (a JSON object) matches.
     pub fn matches(&self, event: &Value) -> bool {
-        let leaves = flatten(event);
-        self.matches_leaves(&leaves)
+        let leaves = extract(event, self.paths());
+        self.matches_extracted(&leaves)
     }
 
-    fn matches_leaves(&self, leaves: &[Leaf<'_>]) -> bool {
-        let mut by_path: HashMap<&str, Vec<&Leaf<'_>>> = HashMap::new();
-        for leaf in leaves {
-            by_path.entry(leaf.path.as_str()).or_default().push(leaf);
-        }
+    /// The same pattern with only the field rules on `paths` kept: a weaker pattern, so when it
+    /// does not match an event, the whole pattern cannot either. Rule sets use it to reject
+    /// events on a few cheap fields before parsing them whole.
+    pub fn restricted_to(&self, paths: &[&str]) -> EventPattern {
+        let alternatives = self
+            .alternatives
+            .iter()
+            .map(|rules| {
+                rules
+                    .iter()
+                    .filter(|rule| paths.contains(&rule.path.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        EventPattern { alternatives }
+    }
+
+    /// Every path the pattern looks at.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.alternatives
+            .iter()
+            .flatten()
+            .map(|rule| rule.path.as_str())
+    }
+
+    fn matches_extracted(&self, leaves: &Leaves<'_, '_>) -> bool {
         self.alternatives.iter().any(|rules| {
             let mut chosen: Vec<&Leaf<'_>> = Vec::with_capacity(rules.len());
-            satisfy(rules, &by_path, &mut chosen)
+            satisfy(rules, leaves, &mut chosen)
         })
     }
 
@@ -91,21 +112,22 @@ impl EventPattern {
         Some(required)
     }
 
-    /// Whether the pattern matches a pre-flattened event (for running many patterns on one).
-    pub fn matches_flattened(&self, event: &FlatEvent<'_>) -> bool {
-        self.matches_leaves(&event.leaves)
+    /// Whether the pattern matches an event prepared once for many patterns.
+    pub fn matches_flattened(&self, event: &FlatEvent<'_, '_>) -> bool {
+        self.matches_extracted(&event.leaves)
     }
 }
 
-/// An event flattened once, to be matched by many patterns.
-pub struct FlatEvent<'e> {
-    leaves: Vec<Leaf<'e>>,
+/// An event's leaves at the paths a set of patterns looks at, extracted once and matched by
+/// many patterns.
+pub struct FlatEvent<'e, 'p> {
+    leaves: Leaves<'e, 'p>,
 }
 
-impl<'e> FlatEvent<'e> {
-    pub fn new(event: &'e Value) -> Self {
+impl<'e, 'p> FlatEvent<'e, 'p> {
+    pub fn new(event: &'e Value, paths: impl IntoIterator<Item = &'p str>) -> Self {
         Self {
-            leaves: flatten(event),
+            leaves: extract(event, paths),
         }
     }
 }
@@ -113,14 +135,14 @@ impl<'e> FlatEvent<'e> {
 /// Backtracking over field rules: picks, for each, a leaf consistent with those already picked.
 fn satisfy<'l>(
     rules: &[FieldRule],
-    by_path: &HashMap<&str, Vec<&'l Leaf<'l>>>,
+    leaves: &'l Leaves<'l, '_>,
     chosen: &mut Vec<&'l Leaf<'l>>,
 ) -> bool {
     let Some((rule, rest)) = rules.split_first() else {
         return true;
     };
     let mut present = false;
-    for &leaf in by_path
+    for leaf in leaves
         .get(rule.path.as_str())
         .map_or(&[][..], Vec::as_slice)
     {
@@ -136,13 +158,13 @@ fn satisfy<'l>(
             continue;
         }
         chosen.push(leaf);
-        if satisfy(rest, by_path, chosen) {
+        if satisfy(rest, leaves, chosen) {
             return true;
         }
         chosen.pop();
     }
     // exists:false holds when nothing is at the path in the array elements chosen so far.
-    !present && rule.conditions.iter().any(Condition::is_absence) && satisfy(rest, by_path, chosen)
+    !present && rule.conditions.iter().any(Condition::is_absence) && satisfy(rest, leaves, chosen)
 }
 
 #[cfg(test)]

@@ -56,6 +56,14 @@ impl Condition {
         }
     }
 
+    /// The pattern an exclusion condition matches, if it is one.
+    pub fn pattern(&self) -> Option<&EventPattern> {
+        match self {
+            Self::Not(pattern) => Some(pattern),
+            _ => None,
+        }
+    }
+
     pub fn holds(&self, event: &Value) -> bool {
         let text = |path: &str| lookup(event, path).and_then(Value::as_str);
         match self {

@@ -15,6 +15,8 @@ pub struct Rule {
     pub severity: Severity,
     severity_when: Vec<(When, Severity)>,
     pub pattern: EventPattern,
+    /// `pattern` restricted to the head fields ([`super::shape::HEAD_PATHS`]).
+    head_pattern: EventPattern,
     conditions: Vec<Condition>,
     pub tags: Vec<String>,
     pub runbook: Option<Runbook>,
@@ -95,6 +97,7 @@ impl Rule {
                 description: file.description,
                 severity,
                 severity_when: std::mem::take(&mut severity_when),
+                head_pattern: pattern.restricted_to(super::shape::HEAD_PATHS),
                 pattern,
                 conditions,
                 tags: file.tags,
@@ -109,7 +112,7 @@ impl Rule {
     }
 
     /// The rule's severity for an EventBridge-shaped event, or `None` when it does not match.
-    pub fn evaluate(&self, event: &Value, flat: &FlatEvent<'_>) -> Option<Severity> {
+    pub fn evaluate(&self, event: &Value, flat: &FlatEvent<'_, '_>) -> Option<Severity> {
         if !self.pattern.matches_flattened(flat)
             || !self
                 .conditions
@@ -123,6 +126,27 @@ impl Rule {
             When::Condition(condition) => condition.holds(event),
         });
         Some(chosen.map_or(self.severity, |(_, severity)| *severity))
+    }
+
+    /// False when the event's head fields alone rule a match out.
+    pub fn may_match_head(&self, head: &Value) -> bool {
+        self.head_pattern.matches(head)
+    }
+
+    /// Every event path the rule's patterns look at.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        let when_patterns = self
+            .severity_when
+            .iter()
+            .filter_map(|(when, _)| match when {
+                When::Pattern(pattern) => Some(pattern),
+                When::Condition(condition) => condition.pattern(),
+            });
+        let condition_patterns = self.conditions.iter().filter_map(Condition::pattern);
+        std::iter::once(&self.pattern)
+            .chain(when_patterns)
+            .chain(condition_patterns)
+            .flat_map(EventPattern::paths)
     }
 
     /// Forces a severity (a configuration override).
@@ -202,7 +226,7 @@ impl Rule {
         let mut failures = Vec::new();
         for test in &self.tests {
             let event = eventbridge_event(test.event.clone());
-            let flat = FlatEvent::new(&event);
+            let flat = FlatEvent::new(&event, self.paths());
             let outcome = self.evaluate(&event, &flat);
             let failure = |reason: String| TestFailure {
                 rule_id: self.id.clone(),

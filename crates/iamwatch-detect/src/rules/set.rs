@@ -196,6 +196,19 @@ impl RuleSet {
         indices
     }
 
+    /// Whether some enabled rule could match an event with this head: the index first, then
+    /// each candidate's pattern restricted to head fields. False means no parse is needed.
+    pub fn may_match_head(&self, head: &super::shape::Head<'_>) -> bool {
+        let candidates = self.candidates(head.event_name, head.event_source, head.error_code);
+        if candidates.is_empty() {
+            return false;
+        }
+        let event = super::shape::head_event(head);
+        candidates
+            .into_iter()
+            .any(|index| self.rules[index].may_match_head(&event))
+    }
+
     /// Every enabled rule that matches a CloudTrail record (or EventBridge event), with the
     /// severity it gives. `event` is EventBridge-shaped ([`eventbridge_event`]).
     pub fn evaluate(&self, event: &Value) -> Vec<(&Rule, Severity)> {
@@ -215,7 +228,11 @@ impl RuleSet {
         if candidates.is_empty() {
             return Vec::new();
         }
-        let flat = FlatEvent::new(event);
+        let paths: Vec<&str> = candidates
+            .iter()
+            .flat_map(|index| self.rules[*index].paths())
+            .collect();
+        let flat = FlatEvent::new(event, paths);
         candidates
             .into_iter()
             .filter_map(|index| {

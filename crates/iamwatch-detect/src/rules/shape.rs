@@ -1,9 +1,10 @@
 //! A CloudTrail record as the EventBridge event that carries it. Rule patterns are written
 //! against this shape, as users write them for EventBridge.
 
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 /// Wraps a CloudTrail record; an EventBridge event (it has `detail`) is returned unchanged.
+/// The record is moved into `detail`, not copied: this runs for every event a rule may want.
 pub fn eventbridge_event(record: Value) -> Value {
     if record.get("detail").is_some()
         && (record.get("detail-type").is_some() || record.get("source").is_some())
@@ -38,17 +39,73 @@ pub fn eventbridge_event(record: Value) -> Value {
                 .map(str::to_string)
         })
         .unwrap_or_default();
-    json!({
-        "version": "0",
-        "id": text("eventID"),
-        "detail-type": detail_type,
-        "source": source,
-        "account": account,
-        "time": text("eventTime"),
-        "region": text("awsRegion"),
-        "resources": [],
-        "detail": record,
-    })
+    let mut event = Map::with_capacity(9);
+    event.insert("version".into(), Value::String("0".into()));
+    event.insert("id".into(), Value::String(text("eventID")));
+    event.insert("detail-type".into(), Value::String(detail_type.into()));
+    event.insert("source".into(), Value::String(source));
+    event.insert("account".into(), Value::String(account));
+    event.insert("time".into(), Value::String(text("eventTime")));
+    event.insert("region".into(), Value::String(text("awsRegion")));
+    event.insert("resources".into(), Value::Array(Vec::new()));
+    event.insert("detail".into(), record);
+    Value::Object(event)
+}
+
+/// Fields every record's normalised head has, as their EventBridge paths. A rule's pattern
+/// restricted to these is checked before the record is parsed whole.
+pub const HEAD_PATHS: &[&str] = &[
+    "source",
+    "detail.eventSource",
+    "detail.eventName",
+    "detail.errorCode",
+    "detail.userIdentity.type",
+    "detail.userAgent",
+    "detail.sourceIPAddress",
+    "detail.awsRegion",
+];
+
+/// Head fields of a record, as far as they are present (absent ones stay absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Head<'h> {
+    pub event_source: &'h str,
+    pub event_name: &'h str,
+    pub error_code: &'h str,
+    pub identity_type: &'h str,
+    pub user_agent: &'h str,
+    pub source_ip: &'h str,
+    pub region: &'h str,
+}
+
+/// The head as a small EventBridge-shaped event.
+pub fn head_event(head: &Head<'_>) -> Value {
+    let mut detail = Map::new();
+    let mut put = |key: &str, value: &str| {
+        if !value.is_empty() {
+            detail.insert(key.to_string(), Value::String(value.to_string()));
+        }
+    };
+    put("eventSource", head.event_source);
+    put("eventName", head.event_name);
+    put("errorCode", head.error_code);
+    put("userAgent", head.user_agent);
+    put("sourceIPAddress", head.source_ip);
+    put("awsRegion", head.region);
+    if !head.identity_type.is_empty() {
+        let mut identity = Map::new();
+        identity.insert("type".into(), Value::String(head.identity_type.to_string()));
+        detail.insert("userIdentity".into(), Value::Object(identity));
+    }
+    let source = format!(
+        "aws.{}",
+        head.event_source
+            .strip_suffix(".amazonaws.com")
+            .unwrap_or(head.event_source)
+    );
+    let mut event = Map::new();
+    event.insert("source".into(), Value::String(source));
+    event.insert("detail".into(), Value::Object(detail));
+    Value::Object(event)
 }
 
 /// The value at a dot-joined path (`detail.requestParameters.userName`).
@@ -59,6 +116,7 @@ pub fn lookup<'v>(event: &'v Value, path: &str) -> Option<&'v Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn cloudtrail_records_take_the_eventbridge_shape() {
