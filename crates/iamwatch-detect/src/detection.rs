@@ -122,12 +122,14 @@ impl Detector {
     }
 
     /// Rule-file detections: the record, shaped as EventBridge delivers it, through the rule set.
-    fn rule_matches(&self, event: &Event<'_>) -> Vec<RuleMatch<'_>> {
+    /// Rule-file matches, and the record parsed whole if the rules needed it (so that the
+    /// incident's details can be taken from it rather than parsed again).
+    fn rule_matches(&self, event: &Event<'_>) -> (Vec<RuleMatch<'_>>, Option<serde_json::Value>) {
         if !self
             .rules
             .may_match(event.event_name, event.event_source, event.error_code)
         {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let head = Head {
             event_source: event.event_source,
@@ -140,13 +142,14 @@ impl Detector {
             region: event.item.doc.aws_region.or_empty(),
         };
         if !self.rules.may_match_head(&head) {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let Ok(record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let shaped = eventbridge_event(record);
-        self.rules
+        let matches = self
+            .rules
             .evaluate(&shaped)
             .into_iter()
             .map(|(rule, severity)| RuleMatch {
@@ -154,18 +157,34 @@ impl Detector {
                 severity,
                 dedup_key: rule.dedup_key(&shaped),
             })
-            .collect()
+            .collect();
+        (matches, Some(shaped))
     }
 
     /// Runs every rule on a candidate event. Rule files run first, on the raw record, so that
     /// an event no rule wants costs no parsing of its request and response.
     pub fn evaluate(&self, event: &Event<'_>) -> Verdict {
         let seed_candidate = builtin::is_candidate(event);
-        let matches = self.rule_matches(event);
+        let (matches, parsed) = self.rule_matches(event);
         if !seed_candidate && matches.is_empty() {
             return Verdict::Pass;
         }
-        let details = event.details();
+        let details = match parsed {
+            Some(mut shaped) => {
+                let mut take = |key: &str| {
+                    shaped["detail"]
+                        .get_mut(key)
+                        .map(serde_json::Value::take)
+                        .unwrap_or_default()
+                };
+                Details {
+                    request: take("requestParameters"),
+                    response: take("responseElements"),
+                    additional: take("additionalEventData"),
+                }
+            }
+            None => event.details(),
+        };
         let target = target(event, &details);
         let label = label(event.api);
         let context = RuleContext {

@@ -163,7 +163,7 @@ impl Event<'_> {
     pub fn details(&self) -> Details {
         let parse = |raw: &Option<iamwatch_sources::Raw<'_>>| {
             raw.as_ref()
-                .and_then(|raw| serde_json::from_str::<Value>(raw.as_raw_str()).ok())
+                .and_then(|raw| sonic_rs::from_str::<Value>(raw.as_raw_str()).ok())
                 .unwrap_or(Value::Null)
         };
         let doc = self.item.doc;
