@@ -1,4 +1,5 @@
 use crate::builtin::{self, RuleContext};
+use crate::eventbridge::FlatEvent;
 use crate::rules::shape::{eventbridge_event, Head};
 use crate::rules::RuleSet;
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
@@ -60,6 +61,21 @@ pub enum Verdict {
     /// Would have been an incident of the generic IAM rule, but its API is on the skip list.
     Skipped,
     Incident(Box<Finding>),
+}
+
+/// The EventBridge envelope fields of a record (source, account, region, time, …), without
+/// its body: what patterns outside `detail` look at.
+fn envelope_shell(event: &Event<'_>) -> serde_json::Value {
+    let doc = event.item.doc;
+    eventbridge_event(serde_json::json!({
+        "eventSource": event.event_source,
+        "eventType": doc.event_type.or_empty(),
+        "eventID": event.event_id,
+        "eventTime": doc.event_time.or_empty(),
+        "awsRegion": doc.aws_region.or_empty(),
+        "recipientAccountId": doc.recipient_account_id.or_empty(),
+        "userIdentity": {"accountId": event.identity.account_id},
+    }))
 }
 
 /// A rule file's match, before the incident's context (target, title) is known.
@@ -141,16 +157,46 @@ impl Detector {
             // The record's own field: the normalised region may come from an envelope.
             region: event.item.doc.aws_region.or_empty(),
         };
-        if !self.rules.may_match_head(&head) {
+        let candidates = self.rules.candidates_for_head(&head);
+        if candidates.is_empty() {
             return (Vec::new(), None);
+        }
+        if !self.rules.need_whole_event(&candidates) {
+            // Patterns only: read the leaves they name from the raw record, no whole parse.
+            let Ok(raw) = std::str::from_utf8(event.item.raw) else {
+                return (Vec::new(), None);
+            };
+            // The envelope fields are built only when a rule looks outside `detail`.
+            let outside_detail = self
+                .rules
+                .paths_of(&candidates)
+                .any(|path| !path.starts_with("detail."));
+            let shell = if outside_detail {
+                envelope_shell(event)
+            } else {
+                serde_json::Value::Null
+            };
+            let flat = FlatEvent::from_raw_record(raw, &shell, self.rules.paths_of(&candidates));
+            let matches = self
+                .rules
+                .evaluate_candidates(&candidates, None, &flat)
+                .into_iter()
+                .map(|(rule, severity)| RuleMatch {
+                    rule,
+                    severity,
+                    dedup_key: None,
+                })
+                .collect();
+            return (matches, None);
         }
         let Ok(record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
             return (Vec::new(), None);
         };
         let shaped = eventbridge_event(record);
+        let flat = FlatEvent::new(&shaped, self.rules.paths_of(&candidates));
         let matches = self
             .rules
-            .evaluate(&shaped)
+            .evaluate_candidates(&candidates, Some(&shaped), &flat)
             .into_iter()
             .map(|(rule, severity)| RuleMatch {
                 rule,

@@ -131,8 +131,13 @@ fn main() {
         "{} real API names pinned by the synthetic rules",
         names.len()
     );
-    let small = run("10 rules", ten, &inputs);
-    let large = run("500 rules", five_hundred, &inputs);
+    // Best of two runs each, alternating, so that one noisy run does not decide the ratio.
+    let mut small: f64 = 0.0;
+    let mut large: f64 = 0.0;
+    for _ in 0..2 {
+        small = small.max(run("10 rules", ten.clone(), &inputs));
+        large = large.max(run("500 rules", five_hundred.clone(), &inputs));
+    }
     println!(
         "500-rule throughput is {:.0}% of the 10-rule throughput (target: at least 50%)",
         large / small * 100.0

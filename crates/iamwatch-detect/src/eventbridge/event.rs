@@ -6,11 +6,13 @@
 //! key that itself contains dots (`{"state.status": …}` is at path `state.status`), as in AWS.
 
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 #[derive(Debug)]
 pub struct Leaf<'e> {
-    pub value: &'e Value,
+    /// Borrowed from a parsed event, or owned when read from raw JSON.
+    pub value: Cow<'e, Value>,
     /// `(array identity, element index)` for every array around the value, outermost first.
     /// An array's identity is its address in the event, unique while the event lives.
     pub arrays: Vec<(usize, u32)>,
@@ -82,10 +84,89 @@ fn walk<'e>(
         }
         Value::Object(_) => {}
         scalar if rest.is_empty() => found.push(Leaf {
-            value: scalar,
+            value: Cow::Borrowed(scalar),
             arrays: arrays.clone(),
         }),
         _ => {}
+    }
+}
+
+/// Leaves at `paths` of a JSON document read from its raw text, without parsing it whole: one
+/// lazy pass over each object level for all paths at once; only the scalars wanted are parsed.
+/// Array identities are the arrays' positions in the text.
+pub fn extract_raw<'p>(raw: &str, paths: impl IntoIterator<Item = &'p str>) -> Leaves<'static, 'p> {
+    let mut wanted: Vec<&'p str> = paths.into_iter().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found: Vec<Vec<Leaf<'static>>> = wanted.iter().map(|_| Vec::new()).collect();
+    let rests: Vec<(&str, usize)> = wanted
+        .iter()
+        .enumerate()
+        .map(|(index, path)| (*path, index))
+        .collect();
+    walk_raw(raw, &rests, &mut Vec::new(), &mut found);
+    wanted.into_iter().zip(found).collect()
+}
+
+fn walk_raw(
+    raw: &str,
+    wanted: &[(&str, usize)],
+    arrays: &mut Vec<(usize, u32)>,
+    found: &mut [Vec<Leaf<'static>>],
+) {
+    match raw.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let identity = raw.as_ptr() as usize;
+            for (index, element) in sonic_rs::to_array_iter(raw).enumerate() {
+                let Ok(element) = element else { return };
+                arrays.push((identity, index as u32));
+                walk_raw(element.as_raw_str(), wanted, arrays, found);
+                arrays.pop();
+            }
+        }
+        Some(b'{') => {
+            if wanted.iter().all(|(rest, _)| rest.is_empty()) {
+                return;
+            }
+            for member in sonic_rs::to_object_iter(raw) {
+                let Ok((key, value)) = member else { return };
+                let key: &str = &key;
+                let deeper: Vec<(&str, usize)> = wanted
+                    .iter()
+                    .filter_map(|(rest, index)| {
+                        if *rest == key {
+                            Some(("", *index))
+                        } else {
+                            rest.strip_prefix(key)
+                                .and_then(|tail| tail.strip_prefix('.'))
+                                .map(|tail| (tail, *index))
+                        }
+                    })
+                    .collect();
+                if !deeper.is_empty() {
+                    walk_raw(value.as_raw_str(), &deeper, arrays, found);
+                }
+            }
+        }
+        Some(_) => {
+            let leaf_targets: Vec<usize> = wanted
+                .iter()
+                .filter(|(rest, _)| rest.is_empty())
+                .map(|(_, index)| *index)
+                .collect();
+            if leaf_targets.is_empty() {
+                return;
+            }
+            if let Ok(value) = serde_json::from_str::<Value>(raw) {
+                for index in leaf_targets {
+                    found[index].push(Leaf {
+                        value: Cow::Owned(value.clone()),
+                        arrays: arrays.clone(),
+                    });
+                }
+            }
+        }
+        None => {}
     }
 }
 
@@ -101,11 +182,11 @@ mod tests {
         assert_eq!(
             leaves["a.b"]
                 .iter()
-                .map(|leaf| leaf.value.clone())
+                .map(|leaf| leaf.value.clone().into_owned())
                 .collect::<Vec<_>>(),
             vec![json!(1), json!(3)]
         );
-        assert_eq!(leaves["a.b.c"][0].value, &json!(2));
+        assert_eq!(*leaves["a.b.c"][0].value, json!(2));
         let mut dotted: Vec<String> = leaves["x.y"]
             .iter()
             .map(|leaf| leaf.value.as_str().unwrap().to_string())
@@ -114,5 +195,37 @@ mod tests {
         assert_eq!(dotted, vec!["dotted", "nested"]);
         assert!(leaves["missing.path"].is_empty());
         assert_eq!(leaves["a.b"][1].arrays.len(), 2, "3 sits in two arrays");
+    }
+
+    #[test]
+    fn raw_extraction_finds_what_value_extraction_finds() {
+        let event = json!({"a": {"b": [1, {"c": 2, "d": [true, null]}, [3, "x"]]}, "x.y": "dotted", "x": {"y": "nested", "z": {"k": 1}}, "e": "esc\"aped"});
+        let paths = ["a.b", "a.b.c", "a.b.d", "x.y", "x.z", "e", "nope"];
+        let text = event.to_string();
+        let parsed = extract(&event, paths);
+        let raw = extract_raw(&text, paths);
+        for path in paths {
+            let mut from_value: Vec<Value> = parsed[path]
+                .iter()
+                .map(|leaf| leaf.value.clone().into_owned())
+                .collect();
+            let mut from_raw: Vec<Value> = raw[path]
+                .iter()
+                .map(|leaf| leaf.value.clone().into_owned())
+                .collect();
+            from_value.sort_by_key(Value::to_string);
+            from_raw.sort_by_key(Value::to_string);
+            assert_eq!(from_value, from_raw, "{path}");
+            let depth = |leaves: &Vec<Leaf<'_>>| {
+                leaves
+                    .iter()
+                    .map(|leaf| leaf.arrays.len())
+                    .collect::<Vec<_>>()
+            };
+            let (mut value_depths, mut raw_depths) = (depth(&parsed[path]), depth(&raw[path]));
+            value_depths.sort();
+            raw_depths.sort();
+            assert_eq!(value_depths, raw_depths, "{path}");
+        }
     }
 }

@@ -16,7 +16,7 @@ mod wildcard;
 
 pub use compile::PatternError;
 use condition::Condition;
-use event::{extract, Leaf, Leaves};
+use event::{extract, extract_raw, Leaf, Leaves};
 use serde_json::Value;
 
 /// A compiled event pattern.
@@ -130,6 +130,46 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
             leaves: extract(event, paths),
         }
     }
+
+    /// Leaves given directly: one string value per path (fields already normalised).
+    pub fn from_strings(values: impl IntoIterator<Item = (&'p str, String)>) -> Self {
+        let leaves = values
+            .into_iter()
+            .map(|(path, text)| {
+                (
+                    path,
+                    vec![Leaf {
+                        value: std::borrow::Cow::Owned(Value::String(text)),
+                        arrays: Vec::new(),
+                    }],
+                )
+            })
+            .collect();
+        Self { leaves }
+    }
+
+    /// Reads the paths from a CloudTrail record's raw JSON (paths under `detail.`) and from a
+    /// small parsed shell holding the EventBridge envelope fields (the other paths).
+    pub fn from_raw_record(
+        record: &str,
+        shell: &'e Value,
+        paths: impl IntoIterator<Item = &'p str>,
+    ) -> Self {
+        let (detail_paths, envelope_paths): (Vec<&'p str>, Vec<&'p str>) = paths
+            .into_iter()
+            .partition(|path| path.starts_with("detail."));
+        let mut leaves = extract(shell, envelope_paths);
+        let mut inner = extract_raw(
+            record,
+            detail_paths.iter().map(|path| &path["detail.".len()..]),
+        );
+        for path in detail_paths {
+            if let Some(found) = inner.remove(&path["detail.".len()..]) {
+                leaves.insert(path, found);
+            }
+        }
+        Self { leaves }
+    }
 }
 
 /// Backtracking over field rules: picks, for each, a leaf consistent with those already picked.
@@ -153,7 +193,7 @@ fn satisfy<'l>(
         if !rule
             .conditions
             .iter()
-            .any(|condition| condition.matches(leaf.value))
+            .any(|condition| condition.matches(&leaf.value))
         {
             continue;
         }

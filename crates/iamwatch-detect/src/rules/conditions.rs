@@ -56,6 +56,27 @@ impl Condition {
         }
     }
 
+    /// Whether checking needs the whole event (every kind but an exclusion pattern, which the
+    /// extracted leaves answer).
+    pub fn needs_whole_event(&self) -> bool {
+        !matches!(self, Self::Not(_))
+    }
+
+    /// Checks the condition on extracted leaves, with the whole event when there is one.
+    /// Without it, only exclusion patterns can hold; callers parse the event whole when a rule
+    /// [`needs_whole_event`](Self::needs_whole_event).
+    pub fn holds_on(
+        &self,
+        whole: Option<&Value>,
+        flat: &crate::eventbridge::FlatEvent<'_, '_>,
+    ) -> bool {
+        match (self, whole) {
+            (Self::Not(pattern), _) => !pattern.matches_flattened(flat),
+            (_, Some(event)) => self.holds(event),
+            (_, None) => false,
+        }
+    }
+
     /// The pattern an exclusion condition matches, if it is one.
     pub fn pattern(&self) -> Option<&EventPattern> {
         match self {

@@ -14,7 +14,7 @@ mod set;
 pub mod shape;
 
 pub use rule::{Rule, TestFailure};
-pub use set::{RuleError, RuleSet};
+pub use set::{Candidates, RuleError, RuleSet};
 
 #[cfg(test)]
 mod tests {

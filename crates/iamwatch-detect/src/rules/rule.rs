@@ -111,26 +111,45 @@ impl Rule {
         }
     }
 
-    /// The rule's severity for an EventBridge-shaped event, or `None` when it does not match.
-    pub fn evaluate(&self, event: &Value, flat: &FlatEvent<'_, '_>) -> Option<Severity> {
-        if !self.pattern.matches_flattened(flat)
-            || !self
-                .conditions
-                .iter()
-                .all(|condition| condition.holds(event))
+    /// The rule's severity for an event, or `None` when it does not match. `flat` holds the
+    /// event's leaves at the rule's [`paths`](Self::paths); `whole` is the EventBridge-shaped
+    /// event, needed when the rule [`needs_whole_event`](Self::needs_whole_event).
+    pub fn evaluate(&self, whole: Option<&Value>, flat: &FlatEvent<'_, '_>) -> Option<Severity> {
+        if !self.pattern.matches_flattened(flat) {
+            return None;
+        }
+        if !self
+            .conditions
+            .iter()
+            .all(|condition| condition.holds_on(whole, flat))
         {
             return None;
         }
         let chosen = self.severity_when.iter().find(|(when, _)| match when {
             When::Pattern(pattern) => pattern.matches_flattened(flat),
-            When::Condition(condition) => condition.holds(event),
+            When::Condition(condition) => condition.holds_on(whole, flat),
         });
         Some(chosen.map_or(self.severity, |(_, severity)| *severity))
     }
 
+    /// Whether the rule reads more than leaves: conditions on whole values, or a dedup key.
+    pub fn needs_whole_event(&self) -> bool {
+        self.dedup.is_some()
+            || self.conditions.iter().any(Condition::needs_whole_event)
+            || self
+                .severity_when
+                .iter()
+                .any(|(when, _)| matches!(when, When::Condition(condition) if condition.needs_whole_event()))
+    }
+
+    /// The head paths the rule's head check reads.
+    pub fn head_paths(&self) -> impl Iterator<Item = &str> {
+        self.head_pattern.paths()
+    }
+
     /// False when the event's head fields alone rule a match out.
-    pub fn may_match_head(&self, head: &Value) -> bool {
-        self.head_pattern.matches(head)
+    pub fn may_match_head(&self, head: &FlatEvent<'_, '_>) -> bool {
+        self.head_pattern.matches_flattened(head)
     }
 
     /// Every event path the rule's patterns look at.
@@ -227,7 +246,7 @@ impl Rule {
         for test in &self.tests {
             let event = eventbridge_event(test.event.clone());
             let flat = FlatEvent::new(&event, self.paths());
-            let outcome = self.evaluate(&event, &flat);
+            let outcome = self.evaluate(Some(&event), &flat);
             let failure = |reason: String| TestFailure {
                 rule_id: self.id.clone(),
                 test: test.name.clone(),

@@ -17,6 +17,16 @@ pub struct RuleError {
     pub problems: Vec<String>,
 }
 
+/// Rules an event must be checked against (indices into a [`RuleSet`]).
+#[derive(Clone, Debug, Default)]
+pub struct Candidates(Vec<usize>);
+
+impl Candidates {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
@@ -196,17 +206,64 @@ impl RuleSet {
         indices
     }
 
-    /// Whether some enabled rule could match an event with this head: the index first, then
-    /// each candidate's pattern restricted to head fields. False means no parse is needed.
-    pub fn may_match_head(&self, head: &super::shape::Head<'_>) -> bool {
+    /// The rules that could match an event with this head: the index first, then each
+    /// candidate's pattern restricted to head fields. Empty means no parsing is needed.
+    pub fn candidates_for_head(&self, head: &super::shape::Head<'_>) -> Candidates {
         let candidates = self.candidates(head.event_name, head.event_source, head.error_code);
         if candidates.is_empty() {
-            return false;
+            return Candidates(candidates);
         }
-        let event = super::shape::head_event(head);
+        // Leaves only for the head paths these rules use; a field the record lacks stays absent.
+        let mut paths: Vec<&str> = candidates
+            .iter()
+            .flat_map(|index| self.rules[*index].head_paths())
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let flat = FlatEvent::from_strings(
+            paths
+                .into_iter()
+                .filter_map(|path| head.value_at(path).map(|value| (path, value))),
+        );
+        Candidates(
+            candidates
+                .into_iter()
+                .filter(|index| self.rules[*index].may_match_head(&flat))
+                .collect(),
+        )
+    }
+
+    /// Whether any of these rules reads whole values (so the event must be parsed whole).
+    pub fn need_whole_event(&self, candidates: &Candidates) -> bool {
         candidates
-            .into_iter()
-            .any(|index| self.rules[index].may_match_head(&event))
+            .0
+            .iter()
+            .any(|index| self.rules[*index].needs_whole_event())
+    }
+
+    /// Every path these rules look at.
+    pub fn paths_of<'s>(&'s self, candidates: &'s Candidates) -> impl Iterator<Item = &'s str> {
+        candidates
+            .0
+            .iter()
+            .flat_map(|index| self.rules[*index].paths())
+    }
+
+    /// The candidates that match, with their severities.
+    pub fn evaluate_candidates(
+        &self,
+        candidates: &Candidates,
+        whole: Option<&Value>,
+        flat: &FlatEvent<'_, '_>,
+    ) -> Vec<(&Rule, Severity)> {
+        candidates
+            .0
+            .iter()
+            .filter_map(|index| {
+                let rule = &self.rules[*index];
+                rule.evaluate(whole, flat).map(|severity| (rule, severity))
+            })
+            .collect()
     }
 
     /// Every enabled rule that matches a CloudTrail record (or EventBridge event), with the
@@ -237,7 +294,8 @@ impl RuleSet {
             .into_iter()
             .filter_map(|index| {
                 let rule = &self.rules[index];
-                rule.evaluate(event, &flat).map(|severity| (rule, severity))
+                rule.evaluate(Some(event), &flat)
+                    .map(|severity| (rule, severity))
             })
             .collect()
     }

@@ -77,6 +77,30 @@ pub struct Head<'h> {
     pub region: &'h str,
 }
 
+impl Head<'_> {
+    /// The head field at an EventBridge path, when the record has it.
+    pub fn value_at(&self, path: &str) -> Option<String> {
+        let text = match path {
+            "source" => {
+                let prefix = self
+                    .event_source
+                    .strip_suffix(".amazonaws.com")
+                    .unwrap_or(self.event_source);
+                return (!self.event_source.is_empty()).then(|| format!("aws.{prefix}"));
+            }
+            "detail.eventSource" => self.event_source,
+            "detail.eventName" => self.event_name,
+            "detail.errorCode" => self.error_code,
+            "detail.userIdentity.type" => self.identity_type,
+            "detail.userAgent" => self.user_agent,
+            "detail.sourceIPAddress" => self.source_ip,
+            "detail.awsRegion" => self.region,
+            _ => return None,
+        };
+        (!text.is_empty()).then(|| text.to_string())
+    }
+}
+
 /// The head as a small EventBridge-shaped event.
 pub fn head_event(head: &Head<'_>) -> Value {
     let mut detail = Map::new();
