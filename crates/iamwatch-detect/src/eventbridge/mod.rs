@@ -131,6 +131,14 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
         }
     }
 
+    /// The first value at a path, if any.
+    pub fn first(&self, path: &str) -> Option<&Value> {
+        self.leaves
+            .get(path)
+            .and_then(|leaves| leaves.first())
+            .map(|leaf| leaf.value.as_ref())
+    }
+
     /// Leaves given directly: one string value per path (fields already normalised).
     pub fn from_strings(values: impl IntoIterator<Item = (&'p str, String)>) -> Self {
         let leaves = values

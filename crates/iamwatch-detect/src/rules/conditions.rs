@@ -86,18 +86,23 @@ impl Condition {
     }
 
     pub fn holds(&self, event: &Value) -> bool {
-        let text = |path: &str| lookup(event, path).and_then(Value::as_str);
+        if let Self::Not(pattern) = self {
+            return !pattern.matches(event);
+        }
+        self.holds_with(|path| lookup(event, path))
+    }
+
+    /// The check itself, reading values through `value_at`.
+    fn holds_with<'v>(&self, value_at: impl Fn(&str) -> Option<&'v Value>) -> bool {
+        let text = |path: &str| value_at(path).and_then(Value::as_str);
         match self {
             // The second field missing counts as different: a role (which has no userName)
             // creating a key for a user is acting on another identity.
-            Self::FieldsDiffer(first, second) => {
-                match (lookup(event, first), lookup(event, second)) {
-                    (Some(left), right) => !left.is_null() && right != Some(left),
-                    (None, _) => false,
-                }
-            }
-            Self::FieldsEqual(first, second) => match (lookup(event, first), lookup(event, second))
-            {
+            Self::FieldsDiffer(first, second) => match (value_at(first), value_at(second)) {
+                (Some(left), right) => !left.is_null() && right != Some(left),
+                (None, _) => false,
+            },
+            Self::FieldsEqual(first, second) => match (value_at(first), value_at(second)) {
                 (Some(left), Some(right)) => left == right,
                 _ => false,
             },
@@ -129,9 +134,10 @@ impl Condition {
             }
             Self::ResourcePolicyPublic(paths) => paths
                 .iter()
-                .filter_map(|path| lookup(event, path))
+                .filter_map(|path| value_at(path))
                 .any(policy_is_public),
-            Self::Not(pattern) => !pattern.matches(event),
+            // Answered by the callers, which hold the event or its leaves.
+            Self::Not(_) => false,
         }
     }
 }

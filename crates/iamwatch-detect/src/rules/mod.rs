@@ -43,6 +43,39 @@ mod tests {
     }
 
     #[test]
+    fn raw_record_evaluation_agrees_with_whole_event_evaluation_on_every_inline_test() {
+        use crate::eventbridge::FlatEvent;
+        use crate::rules::shape::eventbridge_event;
+        let set = RuleSet::builtin().unwrap();
+        let mut compared = 0;
+        for rule in set.rules().iter().filter(|rule| !rule.needs_whole_event()) {
+            for test in &rule.tests {
+                let record_text = test.event.to_string();
+                let shaped = eventbridge_event(test.event.clone());
+                let whole = rule.evaluate(Some(&shaped), &FlatEvent::new(&shaped, rule.paths()));
+                let raw = rule.evaluate(
+                    None,
+                    &FlatEvent::from_raw_record(&record_text, &shaped, rule.paths()),
+                );
+                assert_eq!(whole, raw, "{} / {}", rule.id, test.name);
+                assert_eq!(
+                    rule.dedup_key(&shaped),
+                    rule.dedup_key_from(&FlatEvent::from_raw_record(
+                        &record_text,
+                        &shaped,
+                        rule.paths()
+                    )),
+                    "{} / {}",
+                    rule.id,
+                    test.name
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 140, "{compared} tests compared");
+    }
+
+    #[test]
     fn a_rule_with_a_broken_pattern_reports_every_problem_with_its_place() {
         let directory = std::env::temp_dir().join(format!("iamwatch-rules-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();

@@ -33,6 +33,14 @@ enum When {
     Condition(Condition),
 }
 
+/// The `{path}` placeholders of a dedup template.
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|piece| piece.split_once('}').map(|(path, _)| path))
+}
+
 fn note(problems: &mut Vec<String>, place: &str, error: PatternError) {
     problems.push(format!("{place}: {error}"));
 }
@@ -132,10 +140,9 @@ impl Rule {
         Some(chosen.map_or(self.severity, |(_, severity)| *severity))
     }
 
-    /// Whether the rule reads more than leaves: conditions on whole values, or a dedup key.
+    /// Whether the rule reads more than leaves (a condition on whole objects).
     pub fn needs_whole_event(&self) -> bool {
-        self.dedup.is_some()
-            || self.conditions.iter().any(Condition::needs_whole_event)
+        self.conditions.iter().any(Condition::needs_whole_event)
             || self
                 .severity_when
                 .iter()
@@ -172,6 +179,21 @@ impl Rule {
     pub fn override_severity(&mut self, severity: Severity) {
         self.severity = severity;
         self.severity_when.clear();
+    }
+
+    /// The dedup key with its `{path}` placeholders filled in from the event's leaves.
+    pub fn dedup_key_from(&self, flat: &FlatEvent<'_, '_>) -> Option<String> {
+        let template = self.dedup.as_ref()?;
+        let mut key = template.clone();
+        for path in placeholders(template) {
+            let value = match flat.first(path) {
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            key = key.replace(&format!("{{{path}}}"), &value);
+        }
+        Some(key)
     }
 
     /// The dedup key with its `{path}` placeholders filled in from the event.
