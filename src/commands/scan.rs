@@ -240,90 +240,88 @@ fn print_summary(report: &ScanReport, passed_over: &[PathBuf], seconds: f64, arg
                 .map(|count| format!("{} {count}", severity.as_str()))
         })
         .collect();
+    let by_severity = if severities.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", severities.join(", "))
+    };
     let skipped: Vec<String> = report
         .skipped
         .iter()
         .map(|(api, count)| format!("{api} {count}"))
         .collect();
-    let mut lines = Vec::new();
-    match args.lang {
-        Lang::En => {
-            lines.push(format!(
+    let dead_letter = args.dead_letter.display();
+    // Each line in both languages; the reader's is printed.
+    let mut lines: Vec<(String, String)> = vec![
+        (
+            format!(
                 "scanned {} input(s), {} record(s) in {seconds:.2} s ({rate:.0} records/s)",
                 report.inputs, report.records
-            ));
-            lines.push(format!(
-                "incidents: {} new, {} already stored{}",
-                report.incidents_created,
-                report.incidents_existing,
-                if severities.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", severities.join(", "))
-                }
-            ));
-            if !skipped.is_empty() {
-                lines.push(format!("skipped by the skip list: {}", skipped.join(", ")));
-            }
-            if report.bad_records > 0 {
-                lines.push(format!(
-                    "unreadable records: {} (kept in {})",
-                    report.bad_records,
-                    args.dead_letter.display()
-                ));
-            }
-            if report.ignored > 0 {
-                lines.push(format!("ignored (no events): {}", report.ignored));
-            }
-            if !passed_over.is_empty() {
-                lines.push(format!(
-                    "passed over {} file(s) that are not logs (e.g. {})",
-                    passed_over.len(),
-                    passed_over[0].display()
-                ));
-            }
-            lines.push(format!("store: {}", args.store.db.display()));
-        }
-        Lang::Ko => {
-            lines.push(format!(
+            ),
+            format!(
                 "입력 {}개, 레코드 {}건 검사 ({seconds:.2}초, 초당 {rate:.0}건)",
                 report.inputs, report.records
-            ));
-            lines.push(format!(
-                "인시던트: 신규 {}건, 기존 {}건{}",
-                report.incidents_created,
-                report.incidents_existing,
-                if severities.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", severities.join(", "))
-                }
-            ));
-            if !skipped.is_empty() {
-                lines.push(format!("건너뛴 이벤트: {}", skipped.join(", ")));
-            }
-            if report.bad_records > 0 {
-                lines.push(format!(
-                    "읽을 수 없는 레코드: {}건 ({}에 보관)",
-                    report.bad_records,
-                    args.dead_letter.display()
-                ));
-            }
-            if report.ignored > 0 {
-                lines.push(format!("이벤트 없는 입력: {}건", report.ignored));
-            }
-            if !passed_over.is_empty() {
-                lines.push(format!(
-                    "로그가 아닌 파일 {}개 제외 (예: {})",
-                    passed_over.len(),
-                    passed_over[0].display()
-                ));
-            }
-            lines.push(format!("저장소: {}", args.store.db.display()));
-        }
+            ),
+        ),
+        (
+            format!(
+                "incidents: {} new, {} already stored{by_severity}",
+                report.incidents_created, report.incidents_existing
+            ),
+            format!(
+                "인시던트: 신규 {}건, 기존 {}건{by_severity}",
+                report.incidents_created, report.incidents_existing
+            ),
+        ),
+    ];
+    if !skipped.is_empty() {
+        lines.push((
+            format!("skipped by the skip list: {}", skipped.join(", ")),
+            format!("건너뛴 이벤트: {}", skipped.join(", ")),
+        ));
     }
+    if report.bad_records > 0 {
+        lines.push((
+            format!(
+                "unreadable records: {} (kept in {dead_letter})",
+                report.bad_records
+            ),
+            format!(
+                "읽을 수 없는 레코드: {}건 ({dead_letter}에 보관)",
+                report.bad_records
+            ),
+        ));
+    }
+    if report.ignored > 0 {
+        lines.push((
+            format!("ignored (no events): {}", report.ignored),
+            format!("이벤트 없는 입력: {}건", report.ignored),
+        ));
+    }
+    if let Some(example) = passed_over.first() {
+        lines.push((
+            format!(
+                "passed over {} file(s) that are not logs (e.g. {})",
+                passed_over.len(),
+                example.display()
+            ),
+            format!(
+                "로그가 아닌 파일 {}개 제외 (예: {})",
+                passed_over.len(),
+                example.display()
+            ),
+        ));
+    }
+    lines.push((
+        format!("store: {}", args.store.db.display()),
+        format!("저장소: {}", args.store.db.display()),
+    ));
     let mut stderr = io::stderr().lock();
-    for line in lines {
+    for (english, korean) in lines {
+        let line = match args.lang {
+            Lang::En => english,
+            Lang::Ko => korean,
+        };
         let _ = writeln!(stderr, "{line}");
     }
 }
