@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use iamwatch_core::{Lang, Severity};
 use iamwatch_detect::rules::{Rule, RuleSet};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Rule selection every command that detects shares.
@@ -51,7 +51,7 @@ impl RuleArgs {
     }
 }
 
-fn load_directory(directory: &PathBuf) -> anyhow::Result<Vec<Rule>> {
+fn load_directory(directory: &Path) -> anyhow::Result<Vec<Rule>> {
     RuleSet::load_dir(directory).map_err(|errors| {
         let listed: Vec<String> = errors.iter().map(|error| format!("  {error}")).collect();
         anyhow::anyhow!("rule files do not load:\n{}", listed.join("\n"))

@@ -50,12 +50,12 @@ impl IncidentStatus {
     /// [`TransitionError`] when the move is not allowed, including a move to the same status.
     pub fn transition(self, to: IncidentStatus) -> Result<IncidentStatus, TransitionError> {
         use IncidentStatus::*;
-        let allowed = match (self, to) {
-            (New, Acknowledged | Resolved | FalsePositive) => true,
-            (Acknowledged, Resolved | FalsePositive) => true,
-            (Resolved | FalsePositive, Acknowledged) => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (self, to),
+            (New, Acknowledged | Resolved | FalsePositive)
+                | (Acknowledged, Resolved | FalsePositive)
+                | (Resolved | FalsePositive, Acknowledged)
+        );
         if allowed {
             Ok(to)
         } else {

@@ -263,7 +263,7 @@ impl Detector {
             };
         }
         // Worst first; among equals, the rule listed first (the more specific) wins.
-        detections.sort_by(|left, right| right.severity.cmp(&left.severity));
+        detections.sort_by_key(|detection| std::cmp::Reverse(detection.severity));
         let rule_ids = detections
             .iter()
             .map(|detection| detection.rule_id.clone())

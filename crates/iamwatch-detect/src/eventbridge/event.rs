@@ -68,7 +68,6 @@ fn walk<'e>(
             // Every split of `rest` at a dot whose head is a key of this object.
             for (position, _) in rest
                 .match_indices('.')
-                .map(|(position, dot)| (position, dot))
                 .chain(std::iter::once((rest.len(), "")))
             {
                 let head = &rest[..position];

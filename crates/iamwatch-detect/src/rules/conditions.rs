@@ -122,11 +122,10 @@ impl Condition {
                 } else {
                     document_grant(policy)
                 };
-                match (grant, at_least) {
-                    (Grant::Admin, _) => true,
-                    (Grant::Broad(_), GrantLevel::Broad) => true,
-                    _ => false,
-                }
+                matches!(
+                    (grant, at_least),
+                    (Grant::Admin, _) | (Grant::Broad(_), GrantLevel::Broad)
+                )
             }
             Self::TrustAllowsExternal { path } => {
                 let account = text("account").unwrap_or("");
