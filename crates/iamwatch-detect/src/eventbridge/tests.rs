@@ -144,3 +144,37 @@ fn every_invalid_pattern_is_rejected() {
         accepted.join("\n")
     );
 }
+
+/// Arbitrary JSON, biased towards the shapes patterns and events take.
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|number| Value::from(number)),
+        prop::sample::select(vec!["prefix", "suffix", "exists", "numeric", "anything-but", "wildcard", "cidr", "equals-ignore-case", "$or", "a", "b", "*", "", "10.0.0.0/8", ">", "<=", "a*b"]).prop_map(|text| Value::String(text.to_string())),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(vec!["prefix", "suffix", "exists", "numeric", "anything-but", "wildcard", "cidr", "equals-ignore-case", "$or", "a", "b", "c"]), inner), 0..4)
+                .prop_map(|members| Value::Object(members.into_iter().map(|(key, value)| (key.to_string(), value)).collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn compiling_and_matching_arbitrary_json_never_panics(pattern in arbitrary_json(), event in arbitrary_json()) {
+        if let Ok(compiled) = EventPattern::from_value(&pattern) {
+            let _ = compiled.matches(&event);
+            let text = event.to_string();
+            let _ = compiled.matches_flattened(&FlatEvent::from_raw_record(&text, &event, compiled.paths()));
+        }
+    }
+
+    #[test]
+    fn parsing_arbitrary_text_as_a_pattern_never_panics(text in "\\PC{0,80}") {
+        let _ = EventPattern::parse(&text);
+    }
+}

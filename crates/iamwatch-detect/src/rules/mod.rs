@@ -95,3 +95,20 @@ mod tests {
         std::fs::remove_dir_all(directory).unwrap();
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    proptest::proptest! {
+        #[test]
+        fn loading_arbitrary_yaml_as_rules_never_panics(text in "(id: x\ntitle: \\{en: a, ko: 가\\}\n)?[ -~\n]{0,200}") {
+            let _ = super::set::parse_file(&text, "fuzz.yml");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_is_reported_once_and_loading_stops() {
+        let error = super::set::parse_file("id: x\n  title: [\n", "broken.yml").unwrap_err();
+        assert_eq!(error.problems.len(), 1, "{:?}", error.problems);
+        assert!(error.problems[0].contains("document 1"), "{:?}", error.problems);
+    }
+}

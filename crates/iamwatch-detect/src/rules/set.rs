@@ -328,14 +328,22 @@ fn collect_yaml(directory: &Path, paths: &mut Vec<std::path::PathBuf>) -> std::i
 }
 
 /// One file may hold several rules as YAML documents separated by `---`.
-fn parse_file(text: &str, origin: &str) -> Result<Vec<Rule>, RuleError> {
+pub(super) fn parse_file(text: &str, origin: &str) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut problems = Vec::new();
+    // After a syntax error the YAML document iterator keeps yielding that same error forever
+    // (found by the fuzz test below): stop at the first error that repeats the previous one.
+    let mut previous_error = String::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let file = match <RuleFile as serde::Deserialize>::deserialize(document) {
             Ok(file) => file,
             Err(error) => {
+                let error = error.to_string();
+                if error == previous_error {
+                    break;
+                }
                 problems.push(format!("document {}: {error}", index + 1));
+                previous_error = error;
                 continue;
             }
         };
