@@ -30,6 +30,8 @@ enum Command {
     /// Detection rules: list, test, lint
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Run the live server: authenticated ingest, incident API, WebSocket stream, dashboard
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Incidents(command) => commands::incidents::run(command),
         Command::Pattern(command) => commands::pattern::run(command),
         Command::Rules(command) => commands::rules::run(command),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(code) => code,

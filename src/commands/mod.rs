@@ -2,6 +2,7 @@ pub mod incidents;
 pub mod pattern;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 
 use anyhow::Context;
 use std::path::PathBuf;

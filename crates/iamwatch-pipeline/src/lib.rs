@@ -7,9 +7,13 @@
 //! whatever the number of cores. Memory is bounded by a window of files in flight.
 
 pub mod bad_record;
+pub mod body;
 pub mod process;
 pub mod scan;
 
 pub use bad_record::BadRecord;
+pub use body::read_body;
 pub use process::{build_incident, process_record, Outcome};
-pub use scan::{scan, ScanError, ScanOptions, ScanReport, ScanSink};
+pub use scan::{
+    scan, Chunk, ScanError, ScanOptions, ScanReport, ScanSink, SubscriptionConfirmation,
+};

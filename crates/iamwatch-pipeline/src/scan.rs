@@ -87,13 +87,26 @@ pub enum ScanError {
     Worker(String),
 }
 
-#[derive(Default)]
-struct Chunk {
-    incidents: Vec<Incident>,
-    skipped: Vec<String>,
-    bad: Vec<BadRecord>,
-    records: u64,
-    ignored: u64,
+/// What one stretch of input held.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub incidents: Vec<Incident>,
+    /// APIs the skip list passed over, one entry per record.
+    pub skipped: Vec<String>,
+    pub bad: Vec<BadRecord>,
+    /// CloudTrail records read.
+    pub records: u64,
+    /// Valid values holding no event (digest files, SNS handshakes).
+    pub ignored: u64,
+    /// SNS subscription handshakes seen.
+    pub confirmations: Vec<SubscriptionConfirmation>,
+}
+
+/// An SNS HTTP(S) subscription waiting to be confirmed by a GET of `subscribe_url`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubscriptionConfirmation {
+    pub topic_arn: String,
+    pub subscribe_url: String,
 }
 
 impl Chunk {
@@ -358,6 +371,29 @@ fn scan_input(
             return;
         }
     };
+    let finished = read_input(
+        reader,
+        &source,
+        &options.detector,
+        &mut chunk,
+        &mut |chunk| {
+            !chunk.is_full(options.batch_size) || sender.send(std::mem::take(chunk)).is_ok()
+        },
+    );
+    if finished {
+        let _ = sender.send(chunk);
+    }
+}
+
+/// Frames and processes one opened input into `chunk`. After each value `flush` may hand the
+/// chunk on; when it answers false reading stops and this returns false.
+pub(crate) fn read_input(
+    reader: InputData,
+    source: &str,
+    detector: &Detector,
+    chunk: &mut Chunk,
+    flush: &mut dyn FnMut(&mut Chunk) -> bool,
+) -> bool {
     let now = now_ms();
     let mut framer = Framer::for_input(reader);
     while let Some(frame) = framer.next_frame() {
@@ -365,20 +401,12 @@ fn scan_input(
             Ok(frame) => {
                 let (line, index) = (frame.line, frame.index);
                 visit_document(frame.bytes, frame.in_records, &mut |item| {
-                    handle_item(
-                        item,
-                        &source,
-                        line,
-                        index,
-                        &options.detector,
-                        now,
-                        &mut chunk,
-                    )
+                    handle_item(item, source, line, index, detector, now, chunk)
                 });
             }
             Err(FrameError::Io(error)) => {
                 chunk.bad.push(BadRecord::new(
-                    &source,
+                    source,
                     None,
                     None,
                     format!("read failed: {error}; the rest of this input is unread"),
@@ -396,14 +424,14 @@ fn scan_input(
                 let reason = reason
                     .split_once(": ")
                     .map_or(reason.clone(), |(_, rest)| rest.to_string());
-                chunk.bad.push(BadRecord::new(&source, line, index, reason));
+                chunk.bad.push(BadRecord::new(source, line, index, reason));
             }
         }
-        if chunk.is_full(options.batch_size) && sender.send(std::mem::take(&mut chunk)).is_err() {
-            return;
+        if !flush(chunk) {
+            return false;
         }
     }
-    let _ = sender.send(chunk);
+    true
 }
 
 fn handle_item(
@@ -448,7 +476,17 @@ fn handle_item(
             bad.nested = nested_index;
             chunk.bad.push(bad);
         }
-        Item::SubscriptionConfirmation { .. } | Item::Ignored { .. } => chunk.ignored += 1,
+        Item::SubscriptionConfirmation {
+            topic_arn,
+            subscribe_url,
+        } => {
+            chunk.ignored += 1;
+            chunk.confirmations.push(SubscriptionConfirmation {
+                topic_arn: topic_arn.to_string(),
+                subscribe_url: subscribe_url.to_string(),
+            });
+        }
+        Item::Ignored { .. } => chunk.ignored += 1,
     }
 }
 

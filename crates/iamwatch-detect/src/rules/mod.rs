@@ -109,6 +109,10 @@ mod fuzz {
     fn a_syntax_error_is_reported_once_and_loading_stops() {
         let error = super::set::parse_file("id: x\n  title: [\n", "broken.yml").unwrap_err();
         assert_eq!(error.problems.len(), 1, "{:?}", error.problems);
-        assert!(error.problems[0].contains("document 1"), "{:?}", error.problems);
+        assert!(
+            error.problems[0].contains("document 1"),
+            "{:?}",
+            error.problems
+        );
     }
 }

@@ -1,0 +1,88 @@
+//! One delivered body read whole: an HTTP ingest request or a Lambda invocation's payload.
+//!
+//! Everything `scan` reads is accepted here too (detection is by content), gzip included, and
+//! bad records are reported exactly as a scan reports them.
+
+use crate::scan::{read_input, Chunk};
+use iamwatch_detect::Detector;
+use iamwatch_sources::input::open_reader;
+use iamwatch_sources::InputData;
+
+/// Reads `body` and returns what it held. `source` names the delivery in bad-record reports
+/// (a request id, say).
+pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
+    let mut chunk = Chunk::default();
+    let data = if body.starts_with(&[0x1f, 0x8b]) {
+        match open_reader(Box::new(std::io::Cursor::new(body)), source) {
+            Ok(reader) => InputData::Stream(reader),
+            Err(error) => {
+                chunk
+                    .bad
+                    .push(crate::BadRecord::new(source, None, None, error.to_string()));
+                return chunk;
+            }
+        }
+    } else {
+        InputData::Memory(body)
+    };
+    read_input(data, source, detector, &mut chunk, &mut |_| true);
+    chunk
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const RECORD: &str = r#"{"eventVersion":"1.08","eventTime":"2024-05-01T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"DeleteUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.17.0","requestParameters":{"userName":"bob"},"eventID":"e1","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","userName":"alice","accountId":"111122223333"}}"#;
+
+    #[test]
+    fn an_eventbridge_event_yields_its_incident() {
+        let body = format!(
+            r#"{{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","account":"111122223333","time":"2024-05-01T10:00:00Z","region":"us-east-1","resources":[],"detail":{RECORD}}}"#
+        );
+        let chunk = read_body(body.into_bytes(), "request-1", &Detector::default());
+        assert_eq!(chunk.records, 1);
+        assert_eq!(chunk.incidents.len(), 1);
+        assert_eq!(chunk.incidents[0].event_id, "e1");
+        assert!(chunk.bad.is_empty());
+    }
+
+    #[test]
+    fn a_gzipped_log_file_is_inflated() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        write!(encoder, r#"{{"Records":[{RECORD}]}}"#).unwrap();
+        let chunk = read_body(encoder.finish().unwrap(), "request-2", &Detector::default());
+        assert_eq!((chunk.records, chunk.incidents.len()), (1, 1));
+    }
+
+    #[test]
+    fn an_sns_handshake_is_returned_for_confirmation() {
+        let body = r#"{"Type":"SubscriptionConfirmation","MessageId":"m","Token":"t","TopicArn":"arn:aws:sns:us-east-1:111122223333:trail","Message":"You have chosen to subscribe","SubscribeURL":"https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t","Timestamp":"2024-05-01T10:00:00.000Z","SignatureVersion":"1","Signature":"s","SigningCertURL":"https://x"}"#;
+        let chunk = read_body(body.as_bytes().to_vec(), "request-3", &Detector::default());
+        assert_eq!(chunk.confirmations.len(), 1, "{chunk:?}");
+        assert_eq!(
+            chunk.confirmations[0].topic_arn,
+            "arn:aws:sns:us-east-1:111122223333:trail"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_record_naming_the_request() {
+        let chunk = read_body(
+            b"{\"Records\": [ {\"eventName\": }".to_vec(),
+            "request-4",
+            &Detector::default(),
+        );
+        assert_eq!(chunk.records, 0);
+        assert!(!chunk.bad.is_empty());
+        assert!(
+            chunk.bad.iter().all(|bad| bad.source == "request-4"),
+            "{chunk:?}"
+        );
+        assert!(
+            chunk.bad[0].reason.contains("invalid JSON at column 15"),
+            "{chunk:?}"
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! The incident API: list with filters and cursor pagination, one incident with its history,
+//! lifecycle changes. Every route needs the token.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use iamwatch_core::{Incident, IncidentStatus, Severity};
+use iamwatch_store::{IncidentChange, IncidentQuery};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.auth.allows(headers) {
+        Ok(())
+    } else {
+        state
+            .metrics
+            .requests_unauthorized
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Query string of `GET /v1/incidents`. Lists are comma-separated.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub severity: Option<String>,
+    pub status: Option<String>,
+    pub account: Option<String>,
+    pub rule: Option<String>,
+    pub text: Option<String>,
+    /// Epoch milliseconds or an RFC 3339 time.
+    pub since: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl ListParams {
+    /// # Errors
+    /// [`ApiError::BadRequest`] naming the parameter that does not parse.
+    pub fn to_query(&self) -> Result<IncidentQuery, ApiError> {
+        fn list<T: std::str::FromStr>(text: &Option<String>, name: &str) -> Result<Vec<T>, ApiError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            text.iter()
+                .flat_map(|text| text.split(','))
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| {
+                    item.parse()
+                        .map_err(|error| ApiError::bad_request(format!("{name}: {error}")))
+                })
+                .collect()
+        }
+        let since_ms = match &self.since {
+            None => None,
+            Some(text) => Some(parse_since(text).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "since: {text:?} is neither epoch milliseconds nor an RFC 3339 time"
+                ))
+            })?),
+        };
+        let non_empty = |text: &Option<String>| text.clone().filter(|text| !text.is_empty());
+        Ok(IncidentQuery {
+            severities: list::<Severity>(&self.severity, "severity")?,
+            statuses: list::<IncidentStatus>(&self.status, "status")?,
+            account: non_empty(&self.account),
+            rule_id: non_empty(&self.rule),
+            text: non_empty(&self.text),
+            since_ms,
+            cursor: non_empty(&self.cursor),
+            limit: self.limit.unwrap_or(0),
+        })
+    }
+}
+
+pub fn parse_since(text: &str) -> Option<i64> {
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| iamwatch_core::time::parse_timestamp_ms(text))
+}
+
+/// An incident as the API shows it: everything stored, both languages.
+pub fn incident_json(incident: &Incident) -> Value {
+    serde_json::to_value(incident).unwrap_or(Value::Null)
+}
+
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let Query(params) = query.map_err(|error| ApiError::bad_request(error.body_text()))?;
+    let page = state.store.list(&params.to_query()?).await?;
+    Ok(Json(json!({
+        "incidents": page.incidents.iter().map(|incident| {
+            // Lists stay light: the raw event is on the incident's own page.
+            let mut value = incident_json(incident);
+            if let Some(object) = value.as_object_mut() { object.remove("raw"); }
+            value
+        }).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor,
+    })))
+}
+
+pub async fn get_incident(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let incident = state
+        .store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
+    let history = state.store.history(&id).await?;
+    let mut value = incident_json(&incident);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("history".to_string(), json!(history));
+    }
+    Ok(Json(value))
+}
+
+/// Body of `PATCH /v1/incidents/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    pub status: Option<IncidentStatus>,
+    /// A name, or null to clear.
+    #[serde(default, with = "double_option")]
+    pub assignee: Option<Option<String>>,
+    pub note: Option<String>,
+    /// Who is making the change; defaults to `api`.
+    pub actor: Option<String>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(Some)
+    }
+}
+
+pub async fn patch_incident(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<PatchBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let Json(body) = body.map_err(|error| ApiError::bad_request(error.body_text()))?;
+    if body.status.is_none() && body.assignee.is_none() && body.note.is_none() {
+        return Err(ApiError::bad_request(
+            "nothing to change: send status, assignee or note",
+        ));
+    }
+    let change = IncidentChange {
+        status: body.status,
+        assignee: body.assignee,
+        note: body.note,
+        actor: body
+            .actor
+            .filter(|actor| !actor.trim().is_empty())
+            .unwrap_or_else(|| "api".to_string()),
+        at_ms: iamwatch_core::time::now_ms(),
+    };
+    let incident = state.store.update(&id, change).await?;
+    state
+        .hub
+        .publish(crate::stream::message("incident.updated", &incident));
+    let history = state.store.history(&id).await?;
+    let mut value = incident_json(&incident);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("history".to_string(), json!(history));
+    }
+    Ok(Json(value))
+}
+
+pub const OPENAPI: &str = include_str!("../assets/openapi.json");
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.check().await {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(error) => ApiError::Unavailable(format!("store: {error}")).into_response(),
+    }
+}
+
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(&state.hub),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_parameters_parse_and_name_what_is_wrong() {
+        let params = ListParams {
+            severity: Some("HIGH,critical".to_string()),
+            status: Some("NEW".to_string()),
+            since: Some("2024-05-01T00:00:00Z".to_string()),
+            ..ListParams::default()
+        };
+        let query = params.to_query().unwrap();
+        assert_eq!(query.severities, vec![Severity::High, Severity::Critical]);
+        assert_eq!(query.since_ms, Some(1_714_521_600_000));
+        let bad = ListParams {
+            severity: Some("HUGE".to_string()),
+            ..ListParams::default()
+        };
+        assert!(bad
+            .to_query()
+            .unwrap_err()
+            .to_string()
+            .starts_with("severity:"));
+        let bad = ListParams {
+            since: Some("yesterday".to_string()),
+            ..ListParams::default()
+        };
+        assert!(bad
+            .to_query()
+            .unwrap_err()
+            .to_string()
+            .starts_with("since:"));
+    }
+
+    #[test]
+    fn patch_distinguishes_a_cleared_assignee_from_none() {
+        let cleared: PatchBody = serde_json::from_str(r#"{"assignee":null}"#).unwrap();
+        assert_eq!(cleared.assignee, Some(None));
+        let untouched: PatchBody = serde_json::from_str(r#"{"note":"x"}"#).unwrap();
+        assert_eq!(untouched.assignee, None);
+        assert!(serde_json::from_str::<PatchBody>(r#"{"stauts":"NEW"}"#).is_err());
+    }
+}

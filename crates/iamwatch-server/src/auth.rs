@@ -1,0 +1,111 @@
+//! Token check for every API route. The token may come as a bearer token, as `x-api-key`
+//! (what EventBridge API destinations send), as the password of HTTP basic auth (what SNS
+//! HTTPS subscriptions send), or — for the WebSocket stream only, where browsers cannot set
+//! headers — as a `token` query parameter. Comparison is constant-time.
+
+use axum::http::{header, HeaderMap};
+use base64::Engine;
+use subtle::ConstantTimeEq;
+
+#[derive(Clone, Debug)]
+pub struct Auth {
+    /// `None` only for a loopback-bound server started without a token.
+    token: Option<crate::config::Secret>,
+}
+
+impl Auth {
+    pub fn new(token: Option<crate::config::Secret>) -> Self {
+        Self {
+            token: token.filter(|token| !token.expose().is_empty()),
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.token.is_none()
+    }
+
+    /// Whether the request carries the token in a header.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        self.allows_with_query(headers, None)
+    }
+
+    /// Like [`Auth::allows`], also accepting `query_token`.
+    pub fn allows_with_query(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
+        let Some(token) = &self.token else {
+            return true;
+        };
+        let expected = token.expose().as_bytes();
+        let matches = |offered: &[u8]| -> bool { offered.ct_eq(expected).into() };
+        let mut allowed = false;
+        // Check every offered credential (no early exit): timing says nothing about which.
+        for offered in offered_tokens(headers) {
+            allowed |= matches(&offered);
+        }
+        if let Some(offered) = query_token {
+            allowed |= matches(offered.as_bytes());
+        }
+        allowed
+    }
+}
+
+fn offered_tokens(headers: &HeaderMap) -> Vec<Vec<u8>> {
+    let mut offered = Vec::new();
+    for value in headers.get_all(header::AUTHORIZATION) {
+        let Ok(value) = value.to_str() else { continue };
+        let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            offered.push(credentials.trim().as_bytes().to_vec());
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            if let Ok(decoded) =
+                base64::engine::general_purpose::STANDARD.decode(credentials.trim())
+            {
+                if let Some(colon) = decoded.iter().position(|byte| *byte == b':') {
+                    offered.push(decoded[colon + 1..].to_vec());
+                }
+            }
+        }
+    }
+    for value in headers.get_all("x-api-key") {
+        offered.push(value.as_bytes().to_vec());
+    }
+    offered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use axum::http::HeaderValue;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn every_accepted_carrier_works_and_wrong_tokens_do_not() {
+        let auth = Auth::new(Some(Secret::new("s3cret")));
+        assert!(auth.allows(&headers("authorization", "Bearer s3cret")));
+        assert!(auth.allows(&headers("authorization", "bearer  s3cret ")));
+        assert!(auth.allows(&headers("x-api-key", "s3cret")));
+        let basic = base64::engine::general_purpose::STANDARD.encode("iamwatch:s3cret");
+        assert!(auth.allows(&headers("authorization", &format!("Basic {basic}"))));
+        assert!(auth.allows_with_query(&HeaderMap::new(), Some("s3cret")));
+
+        assert!(!auth.allows(&HeaderMap::new()));
+        assert!(!auth.allows(&headers("authorization", "Bearer s3cre")));
+        assert!(!auth.allows(&headers("authorization", "Bearer s3cret2")));
+        assert!(!auth.allows(&headers("authorization", "s3cret")));
+        assert!(!auth.allows(&headers("x-api-key", "")));
+        assert!(!auth.allows_with_query(&HeaderMap::new(), Some("")));
+        // The query token is only honoured where the caller asks for it.
+        assert!(!auth.allows(&headers("x-token", "s3cret")));
+    }
+
+    #[test]
+    fn an_empty_token_means_open_only_when_configured_so() {
+        assert!(Auth::new(Some(Secret::new(""))).is_open());
+        assert!(Auth::new(None).allows(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,123 @@
+//! Group commit. Ingest requests hand their incidents to one task that stores everything
+//! waiting in one transaction, so a thousand concurrent requests cost one fsync, not a
+//! thousand; each request is answered only after its incidents are durable. New incidents are
+//! broadcast the moment they are stored.
+
+use crate::metrics::Metrics;
+use iamwatch_core::Incident;
+use iamwatch_live::Hub;
+use iamwatch_store::{IncidentStore, Stored};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Incidents per transaction, at most (one request's incidents are never split).
+const MAX_BATCH: usize = 4096;
+
+pub type CommitResult = Result<Vec<Stored>, String>;
+
+struct Job {
+    incidents: Vec<Incident>,
+    reply: oneshot::Sender<CommitResult>,
+}
+
+#[derive(Clone)]
+pub struct Committer {
+    sender: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+}
+
+/// The commit queue is full: the caller should answer 503 with Retry-After.
+#[derive(Debug)]
+pub struct Overloaded;
+
+impl Committer {
+    /// Starts the commit task. It ends once every [`Committer`] clone is dropped and the
+    /// queue is drained, so in-flight work finishes on shutdown.
+    pub fn start(
+        store: Arc<dyn IncidentStore>,
+        hub: Hub,
+        metrics: Arc<Metrics>,
+        capacity: usize,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let task = tokio::spawn(run(receiver, store, hub, Arc::clone(&metrics)));
+        (Self { sender, metrics }, task)
+    }
+
+    /// Queues `incidents`; the receiver yields them as stored.
+    ///
+    /// # Errors
+    /// [`Overloaded`] when the queue is full (or the committer has stopped).
+    pub fn submit(
+        &self,
+        incidents: Vec<Incident>,
+    ) -> Result<oneshot::Receiver<CommitResult>, Overloaded> {
+        let (reply, receiver) = oneshot::channel();
+        self.sender
+            .try_send(Job { incidents, reply })
+            .map_err(|_| Overloaded)?;
+        self.metrics
+            .commit_queue_depth
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(receiver)
+    }
+}
+
+async fn run(
+    mut receiver: mpsc::Receiver<Job>,
+    store: Arc<dyn IncidentStore>,
+    hub: Hub,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut total = first.incidents.len();
+        let mut jobs = vec![first];
+        while total < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    total += job.incidents.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        metrics
+            .commit_queue_depth
+            .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
+        let sizes: Vec<usize> = jobs.iter().map(|job| job.incidents.len()).collect();
+        let mut batch = Vec::with_capacity(total);
+        let mut replies = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            batch.extend(job.incidents);
+            replies.push(job.reply);
+        }
+        let started = Instant::now();
+        let result = store.insert_batch(batch).await;
+        metrics.commit_latency.observe(started.elapsed());
+        match result {
+            Ok(stored) => {
+                for entry in &stored {
+                    if entry.created {
+                        metrics.count_incident(entry.incident.severity);
+                        hub.publish(crate::stream::message("incident.created", &entry.incident));
+                    } else {
+                        metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                let mut stored = stored.into_iter();
+                for (reply, size) in replies.into_iter().zip(sizes) {
+                    let _ = reply.send(Ok(stored.by_ref().take(size).collect()));
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, incidents = total, "cannot store incidents");
+                let text = format!("the incident store failed: {error}");
+                for reply in replies {
+                    let _ = reply.send(Err(text.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! `iamwatch.toml`: every setting of `serve`, with environment overrides for the ones
+//! deployments set per host (`IAMWATCH_TOKEN`, `IAMWATCH_LISTEN`, `IAMWATCH_DB`).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error(
+        "no API token is set and {listen} is not a loopback address: anyone who can reach it \
+         could post events and read incidents.\n  Set one with `export IAMWATCH_TOKEN=$(openssl \
+         rand -hex 32)` or `token = \"…\"` in the config file, or listen on 127.0.0.1."
+    )]
+    TokenRequired { listen: SocketAddr },
+}
+
+/// A secret: never printed, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    pub token: Option<Secret>,
+    /// Unreadable input is kept here, one JSON object per line.
+    pub dead_letter: PathBuf,
+    /// `text` or `json` logs.
+    pub log_format: LogFormat,
+    pub ingest: IngestConfig,
+    pub stream: StreamConfig,
+    pub rules: RulesConfig,
+    pub sns: SnsConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Largest request body accepted (bytes, as sent: a gzipped body counts compressed).
+    pub max_body_bytes: usize,
+    /// Requests waiting for the store before new ones are turned away with 503.
+    pub commit_queue: usize,
+    /// Bodies parsed at once before new ones are turned away with 429.
+    pub max_parsing: usize,
+    /// APIs the generic IAM rule records as skipped instead of raising.
+    pub skip: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Messages that may wait for one WebSocket client before it is disconnected.
+    pub client_queue: usize,
+    /// Seconds between pings; a client that has not answered for two intervals is dropped.
+    pub ping_interval_secs: u64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Directories of YAML rules on top of the built-in pack.
+    pub dirs: Vec<PathBuf>,
+    /// Rule ids turned off.
+    pub disable: Vec<String>,
+    /// Rule id → severity.
+    pub severity: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnsConfig {
+    /// Topic ARNs whose HTTP subscriptions are confirmed automatically. Handshakes from other
+    /// topics are logged with their SubscribeURL and left alone.
+    pub confirm_topics: Vec<String>,
+    /// Where SubscribeURLs may point. Default: `https://sns.<region>.amazonaws.com/`.
+    pub subscribe_url_prefixes: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("iamwatch.db"),
+            token: None,
+            dead_letter: PathBuf::from("iamwatch-deadletter.jsonl"),
+            log_format: LogFormat::Text,
+            ingest: IngestConfig::default(),
+            stream: StreamConfig::default(),
+            rules: RulesConfig::default(),
+            sns: SnsConfig::default(),
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 10 * 1024 * 1024,
+            commit_queue: 4096,
+            max_parsing: 64,
+            skip: vec!["CreateAccessKey".to_string()],
+        }
+    }
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            client_queue: 1024,
+            ping_interval_secs: 15,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (when given) and applies the environment overrides.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and what is wrong in it.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => Self::parse(
+                &std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+                &path.display().to_string(),
+            )?,
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// # Errors
+    /// [`ConfigError::Invalid`] with the TOML parser's line and column.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|error| ConfigError::Invalid {
+            path: origin.to_string(),
+            message: error.to_string(),
+        })
+    }
+
+    /// Environment overrides; `lookup` is `std::env::var` outside tests.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an unparsable `IAMWATCH_LISTEN`.
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(token) = lookup("IAMWATCH_TOKEN").filter(|token| !token.is_empty()) {
+            self.token = Some(Secret(token));
+        }
+        if let Some(listen) = lookup("IAMWATCH_LISTEN") {
+            self.listen = listen.parse().map_err(|_| ConfigError::Invalid {
+                path: "IAMWATCH_LISTEN".to_string(),
+                message: format!("{listen:?} is not an address like 127.0.0.1:8080"),
+            })?;
+        }
+        if let Some(db) = lookup("IAMWATCH_DB") {
+            self.db = PathBuf::from(db);
+        }
+        Ok(())
+    }
+
+    /// Refuses to run open to the network without a token.
+    ///
+    /// # Errors
+    /// [`ConfigError::TokenRequired`].
+    pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        let empty = self
+            .token
+            .as_ref()
+            .is_none_or(|token| token.expose().is_empty());
+        if empty && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::TokenRequired {
+                listen: self.listen,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../../iamwatch.example.toml");
+        let config = Config::parse(text, "iamwatch.example.toml").unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert!(config.token.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_place() {
+        let error = Config::parse(
+            "listen = \"127.0.0.1:1\"\n[ingest]\nmax_body = 3\n",
+            "x.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("x.toml:"), "{error}");
+        assert!(error.contains("max_body"), "{error}");
+        assert!(error.contains("line 3"), "{error}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut config = Config::parse("token = \"from-file\"\n", "x.toml").unwrap();
+        config
+            .apply_env(|name| match name {
+                "IAMWATCH_TOKEN" => Some("from-env".to_string()),
+                "IAMWATCH_LISTEN" => Some("0.0.0.0:9000".to_string()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.token.unwrap().expose(), "from-env");
+        assert_eq!(config.listen.port(), 9000);
+    }
+
+    #[test]
+    fn no_token_is_refused_off_loopback_only() {
+        let mut config = Config::default();
+        assert!(config.check_exposure().is_ok());
+        config.listen = "0.0.0.0:8080".parse().unwrap();
+        let error = config.check_exposure().unwrap_err().to_string();
+        assert!(error.contains("IAMWATCH_TOKEN"), "{error}");
+        config.token = Some(Secret::new("t"));
+        assert!(config.check_exposure().is_ok());
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let config = Config {
+            token: Some(Secret::new("hunter2")),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

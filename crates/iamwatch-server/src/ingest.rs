@@ -1,0 +1,224 @@
+//! `POST /v1/events`: anything `scan` reads, answered 202 once its incidents are durable.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use iamwatch_pipeline::{BadRecord, Chunk};
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Bad records listed in a response, at most (all of them go to the dead-letter file).
+const ERRORS_SHOWN: usize = 20;
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// CloudTrail records read.
+    pub accepted: u64,
+    /// New incidents stored.
+    pub incidents: u64,
+    /// Incidents whose event was already stored.
+    pub duplicates: u64,
+    /// Records that could not be read (kept in the dead-letter file).
+    pub rejected: u64,
+    pub skipped: u64,
+    /// Values holding no event (digest files, SNS handshakes).
+    pub ignored: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Ids of the incidents found (new or already stored), in input order.
+    pub incident_ids: Vec<String>,
+}
+
+pub async fn post_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    if !state.auth.allows(&headers) {
+        state
+            .metrics
+            .requests_unauthorized
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::Unauthorized);
+    }
+    let Ok(permit) = state.parsing.clone().try_acquire_owned() else {
+        state
+            .metrics
+            .requests_overloaded
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(ApiError::Overloaded {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            reason: "too many requests are being read at once",
+        });
+    };
+    let body = axum::body::to_bytes(body, state.config.ingest.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::TooLarge {
+            limit: state.config.ingest.max_body_bytes,
+        })?;
+    let request = state.next_request.fetch_add(1, Ordering::Relaxed);
+    let source = format!("POST /v1/events #{request}");
+    let summary = ingest_body(&state, body, source, Some(permit)).await;
+    match summary {
+        Ok(summary) => {
+            state.metrics.ingest_latency.observe(started.elapsed());
+            state
+                .metrics
+                .requests_accepted
+                .fetch_add(1, Ordering::Relaxed);
+            Ok((StatusCode::ACCEPTED, Json(summary)).into_response())
+        }
+        Err(error) => {
+            if matches!(error, ApiError::BadRequest { .. }) {
+                state
+                    .metrics
+                    .requests_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Reads, detects, stores and broadcasts one body. Shared by the HTTP route and the demo.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] when nothing in the body can be read; [`ApiError::Overloaded`]
+/// when the commit queue is full; [`ApiError::Unavailable`] when the store fails.
+pub async fn ingest_body(
+    state: &AppState,
+    body: Bytes,
+    source: String,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<IngestSummary, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest {
+            message:
+                "the body is empty; send an EventBridge event, a CloudTrail log file or records"
+                    .to_string(),
+            errors: Vec::new(),
+        });
+    }
+    state.metrics.parsing.fetch_add(1, Ordering::Relaxed);
+    let detector = state.detector.clone();
+    let dead_letter = state.dead_letter.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut chunk = iamwatch_pipeline::read_body(body.to_vec(), &source, &detector);
+        let unreadable = chunk.records == 0 && chunk.ignored == 0;
+        if unreadable && chunk.bad.is_empty() {
+            chunk.bad.push(BadRecord::new(
+                &source,
+                None,
+                None,
+                "no CloudTrail event found",
+            ));
+        }
+        if unreadable {
+            // Keep the whole request, not only the pieces the framer could cut out.
+            let whole = BadRecord::new(
+                &source,
+                None,
+                None,
+                "request rejected: nothing in it could be read",
+            )
+            .with_raw(&body);
+            chunk.bad.push(whole);
+        }
+        let kept = dead_letter.keep(&chunk.bad);
+        (chunk, unreadable, kept)
+    })
+    .await;
+    state.metrics.parsing.fetch_sub(1, Ordering::Relaxed);
+    drop(permit);
+    let (chunk, unreadable, kept) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
+    if let Err(error) = kept {
+        tracing::error!(path = %state.dead_letter.path().display(), %error, "cannot write the dead-letter file");
+        return Err(ApiError::Unavailable(format!(
+            "cannot keep unreadable input: {error}"
+        )));
+    }
+    for bad in &chunk.bad {
+        tracing::warn!(bad = %bad, "unreadable input kept in the dead-letter file");
+    }
+    let rejected = if unreadable {
+        chunk.bad.len() - 1
+    } else {
+        chunk.bad.len()
+    } as u64;
+    state
+        .metrics
+        .records
+        .fetch_add(chunk.records, Ordering::Relaxed);
+    state
+        .metrics
+        .bad_records
+        .fetch_add(rejected, Ordering::Relaxed);
+    state
+        .metrics
+        .skipped
+        .fetch_add(chunk.skipped.len() as u64, Ordering::Relaxed);
+    if unreadable {
+        return Err(ApiError::BadRequest {
+            message: "nothing in the body could be read as CloudTrail".to_string(),
+            errors: describe(&chunk.bad[..chunk.bad.len() - 1]),
+        });
+    }
+    for confirmation in &chunk.confirmations {
+        crate::sns::confirm(state, confirmation.clone());
+    }
+    let Chunk {
+        incidents,
+        skipped,
+        bad,
+        records,
+        ignored,
+        confirmations: _,
+    } = chunk;
+    let mut summary = IngestSummary {
+        accepted: records,
+        rejected,
+        skipped: skipped.len() as u64,
+        ignored,
+        errors: describe(&bad),
+        ..IngestSummary::default()
+    };
+    if incidents.is_empty() {
+        return Ok(summary);
+    }
+    let receiver = state.committer.submit(incidents).map_err(|_| {
+        state
+            .metrics
+            .requests_overloaded
+            .fetch_add(1, Ordering::Relaxed);
+        ApiError::Overloaded {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            reason: "the commit queue is full",
+        }
+    })?;
+    let stored = receiver
+        .await
+        .map_err(|_| ApiError::Unavailable("the committer stopped".to_string()))?
+        .map_err(ApiError::Unavailable)?;
+    for entry in stored {
+        if entry.created {
+            summary.incidents += 1;
+        } else {
+            summary.duplicates += 1;
+        }
+        summary.incident_ids.push(entry.incident.incident_id);
+    }
+    Ok(summary)
+}
+
+fn describe(bad: &[BadRecord]) -> Vec<String> {
+    bad.iter()
+        .take(ERRORS_SHOWN)
+        .map(ToString::to_string)
+        .collect()
+}

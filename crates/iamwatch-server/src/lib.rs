@@ -1,0 +1,197 @@
+//! `iamwatch serve`: one process that takes CloudTrail events over HTTP, turns them into
+//! incidents with the same pipeline as `scan`, stores them durably, and pushes them live to
+//! every open dashboard.
+//!
+//! Data flow: `POST /v1/events` → [`ingest`] (parse + detect on the blocking pool) →
+//! [`committer`] (group commit to the store) → [`iamwatch_live::Hub`] → [`stream`] (one task
+//! per WebSocket client). The [`api`] reads and changes stored incidents; [`dashboard`] is the
+//! page that uses both.
+
+pub mod api;
+pub mod auth;
+pub mod committer;
+pub mod config;
+pub mod dashboard;
+pub mod dead_letter;
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod sns;
+pub mod state;
+pub mod stream;
+
+pub use config::{Config, ConfigError, LogFormat, Secret};
+
+use axum::routing::{get, post};
+use axum::Router;
+use iamwatch_detect::Detector;
+use iamwatch_store::IncidentStore;
+use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {listen}: {source}")]
+    Bind {
+        listen: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// What `serve` runs with, beyond the config file.
+pub struct Options {
+    pub config: Config,
+    pub detector: Detector,
+    pub store: Arc<dyn IncidentStore>,
+    /// Replay the bundled samples at this interval.
+    pub demo: Option<Duration>,
+}
+
+/// The routes, documented in `assets/openapi.json` (a test keeps the two in step).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("post", "/v1/events"),
+    ("get", "/v1/incidents"),
+    ("get", "/v1/incidents/{id}"),
+    ("patch", "/v1/incidents/{id}"),
+    ("get", "/v1/stream"),
+    ("get", "/v1/openapi.json"),
+];
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(dashboard::index))
+        .route("/app.js", get(dashboard::script))
+        .route("/app.css", get(dashboard::style))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/v1/events", post(ingest::post_events))
+        .route("/v1/incidents", get(api::list_incidents))
+        .route(
+            "/v1/incidents/{id}",
+            get(api::get_incident).patch(api::patch_incident),
+        )
+        .route("/v1/stream", get(stream::stream))
+        .route("/v1/openapi.json", get(api::openapi))
+        // The ingest route reads its body itself, with the configured limit.
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
+        .with_state(state)
+}
+
+/// Runs until `shutdown` resolves, then stops accepting, closes live streams, finishes
+/// in-flight requests and commits. `ready` is told the bound address (port 0 picks one).
+///
+/// # Errors
+/// [`ServerError`] when the config is unsafe, the address cannot be bound, or serving fails.
+pub async fn serve(
+    options: Options,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let Options {
+        config,
+        detector,
+        store,
+        demo,
+    } = options;
+    config.check_exposure()?;
+    let auth = auth::Auth::new(config.token.clone());
+    if auth.is_open() {
+        tracing::warn!(listen = %config.listen, "no API token set: anyone on this machine can use the API (loopback only)");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            listen: config.listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ServerError::Serve)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let hub = iamwatch_live::Hub::new(config.stream.client_queue);
+    let (committer, commit_task) = committer::Committer::start(
+        Arc::clone(&store),
+        hub.clone(),
+        Arc::clone(&metrics),
+        config.ingest.commit_queue,
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        dead_letter: dead_letter::DeadLetter::new(config.dead_letter.clone()),
+        parsing: Arc::new(tokio::sync::Semaphore::new(
+            config.ingest.max_parsing.max(1),
+        )),
+        config: Arc::new(config),
+        store,
+        detector,
+        hub,
+        committer,
+        metrics,
+        auth,
+        next_request: Arc::default(),
+        shutdown: stopped,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default(),
+    };
+    let demo_task = demo.map(|interval| tokio::spawn(demo::run(state.clone(), interval)));
+    let app = router(state.clone());
+    drop(state);
+    ready(local);
+    tracing::info!(listen = %local, "serving");
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            // Live streams would hold the graceful shutdown open; tell them to close.
+            let _ = stop.send(true);
+        })
+        .await;
+    if let Some(task) = demo_task {
+        let _ = task.await;
+    }
+    // Every handler (and so every committer handle) is gone: the commit task drains and ends.
+    if tokio::time::timeout(Duration::from_secs(30), commit_task)
+        .await
+        .is_err()
+    {
+        tracing::error!("the commit queue did not drain within 30 s");
+    }
+    result.map_err(ServerError::Serve)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        let document: serde_json::Value = serde_json::from_str(super::api::OPENAPI).unwrap();
+        assert_eq!(
+            document["openapi"].as_str().unwrap().chars().next(),
+            Some('3')
+        );
+        let mut documented = Vec::new();
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            for method in operations.as_object().unwrap().keys() {
+                if method != "parameters" {
+                    documented.push((method.clone(), path.clone()));
+                }
+            }
+        }
+        documented.sort();
+        let mut routed: Vec<_> = super::ROUTES
+            .iter()
+            .map(|(method, path)| (method.to_string(), path.to_string()))
+            .collect();
+        routed.sort();
+        assert_eq!(documented, routed);
+    }
+}

@@ -1,0 +1,233 @@
+//! Prometheus text exposition, written by hand: a few counters, gauges and histograms do not
+//! need a metrics framework.
+
+use iamwatch_core::Severity;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Histogram bucket bounds in seconds.
+const BOUNDS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BOUNDS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn write(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, bucket) in BOUNDS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub requests_accepted: AtomicU64,
+    pub requests_unauthorized: AtomicU64,
+    pub requests_rejected: AtomicU64,
+    pub requests_overloaded: AtomicU64,
+    pub records: AtomicU64,
+    pub bad_records: AtomicU64,
+    pub skipped: AtomicU64,
+    pub duplicates: AtomicU64,
+    /// New incidents, by severity rank (index = rank - 1).
+    pub incidents: [AtomicU64; 4],
+    pub commit_queue_depth: AtomicU64,
+    pub parsing: AtomicU64,
+    pub ingest_latency: Histogram,
+    pub commit_latency: Histogram,
+}
+
+impl Metrics {
+    pub fn count_incident(&self, severity: Severity) {
+        let index = (severity.rank().clamp(1, 4) - 1) as usize;
+        self.incidents[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text; `hub` supplies the live-stream figures.
+    pub fn render(&self, hub: &iamwatch_live::Hub) -> String {
+        let mut out = String::with_capacity(4096);
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        };
+        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP iamwatch_ingest_requests_total Ingest requests by outcome.\n# TYPE iamwatch_ingest_requests_total counter"
+        );
+        for (outcome, value) in [
+            ("accepted", &self.requests_accepted),
+            ("unauthorized", &self.requests_unauthorized),
+            ("rejected", &self.requests_rejected),
+            ("overloaded", &self.requests_overloaded),
+        ] {
+            let _ = writeln!(
+                out,
+                "iamwatch_ingest_requests_total{{outcome=\"{outcome}\"}} {}",
+                load(value)
+            );
+        }
+        counter(
+            &mut out,
+            "iamwatch_events_total",
+            "CloudTrail records received.",
+            load(&self.records),
+        );
+        counter(
+            &mut out,
+            "iamwatch_bad_records_total",
+            "Records that could not be read (kept in the dead-letter file).",
+            load(&self.bad_records),
+        );
+        counter(
+            &mut out,
+            "iamwatch_skipped_total",
+            "Records passed over by the skip list.",
+            load(&self.skipped),
+        );
+        counter(
+            &mut out,
+            "iamwatch_duplicates_total",
+            "Incidents found again for an event already stored.",
+            load(&self.duplicates),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP iamwatch_incidents_total New incidents by severity.\n# TYPE iamwatch_incidents_total counter"
+        );
+        for severity in [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            let index = (severity.rank() - 1) as usize;
+            let _ = writeln!(
+                out,
+                "iamwatch_incidents_total{{severity=\"{}\"}} {}",
+                severity.as_str(),
+                load(&self.incidents[index])
+            );
+        }
+        gauge(
+            &mut out,
+            "iamwatch_commit_queue_depth",
+            "Ingest requests waiting for a durable commit.",
+            load(&self.commit_queue_depth),
+        );
+        gauge(
+            &mut out,
+            "iamwatch_parsing",
+            "Request bodies being parsed.",
+            load(&self.parsing),
+        );
+        gauge(
+            &mut out,
+            "iamwatch_ws_clients",
+            "Connected live-stream clients.",
+            hub.subscribers() as u64,
+        );
+        gauge(
+            &mut out,
+            "iamwatch_ws_queued_messages",
+            "Messages waiting in live-stream client queues.",
+            hub.queued() as u64,
+        );
+        let counters = hub.counters();
+        counter(
+            &mut out,
+            "iamwatch_ws_messages_total",
+            "Messages queued to live-stream clients.",
+            load(&counters.delivered),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP iamwatch_ws_dropped_total Live-stream clients disconnected, by reason.\n# TYPE iamwatch_ws_dropped_total counter\niamwatch_ws_dropped_total{{reason=\"slow\"}} {}\niamwatch_ws_dropped_total{{reason=\"closed\"}} {}",
+            load(&counters.dropped_slow),
+            load(&counters.dropped_closed)
+        );
+        self.ingest_latency.write(
+            &mut out,
+            "iamwatch_ingest_seconds",
+            "Ingest request time, receipt to durable commit.",
+        );
+        self.commit_latency.write(
+            &mut out,
+            "iamwatch_commit_seconds",
+            "Store commit time per batch.",
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let histogram = Histogram::default();
+        histogram.observe(Duration::from_micros(300));
+        histogram.observe(Duration::from_millis(7));
+        let mut out = String::new();
+        histogram.write(&mut out, "x", "help");
+        assert!(out.contains("x_bucket{le=\"0.0005\"} 1\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"0.01\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"+Inf\"} 2\n"), "{out}");
+        assert!(out.contains("x_count 2\n"), "{out}");
+    }
+
+    #[test]
+    fn incidents_are_counted_by_severity() {
+        let metrics = Metrics::default();
+        metrics.count_incident(Severity::Critical);
+        metrics.count_incident(Severity::Critical);
+        metrics.count_incident(Severity::Low);
+        let text = metrics.render(&iamwatch_live::Hub::new(1));
+        assert!(
+            text.contains("iamwatch_incidents_total{severity=\"CRITICAL\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("iamwatch_incidents_total{severity=\"LOW\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("iamwatch_ws_clients 0\n"), "{text}");
+    }
+}

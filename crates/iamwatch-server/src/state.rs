@@ -1,0 +1,30 @@
+use crate::auth::Auth;
+use crate::committer::Committer;
+use crate::config::Config;
+use crate::dead_letter::DeadLetter;
+use crate::metrics::Metrics;
+use iamwatch_detect::Detector;
+use iamwatch_live::Hub;
+use iamwatch_store::IncidentStore;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use tokio::sync::{watch, Semaphore};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn IncidentStore>,
+    pub detector: Detector,
+    pub hub: Hub,
+    pub committer: Committer,
+    pub metrics: Arc<Metrics>,
+    pub auth: Auth,
+    pub dead_letter: DeadLetter,
+    /// Bodies being read and parsed at once; beyond that requests get 429.
+    pub parsing: Arc<Semaphore>,
+    pub next_request: Arc<AtomicU64>,
+    /// Becomes true when the server is shutting down (live streams close).
+    pub shutdown: watch::Receiver<bool>,
+    pub http: reqwest::Client,
+}

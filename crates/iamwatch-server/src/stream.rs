@@ -1,0 +1,173 @@
+//! `GET /v1/stream`: the live WebSocket. Each client gets every new or changed incident as
+//! `{"type":"incident.created"|"incident.updated","incident":{…}}` through its own bounded
+//! queue in the [`iamwatch_live::Hub`]. A client that falls behind, stops answering pings, or
+//! stops draining its socket is disconnected (close code 1008 or 1011) and resyncs with
+//! `since`; the others never wait for it.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use iamwatch_core::Incident;
+use iamwatch_live::{Ended, Subscription};
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// A socket write that takes longer than this means the client is not reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The message for one incident event, serialised once for every client. The raw CloudTrail
+/// record stays out (clients fetch it with the incident).
+pub fn message(kind: &str, incident: &Incident) -> iamwatch_live::Message {
+    let mut value = crate::api::incident_json(incident);
+    if let Some(object) = value.as_object_mut() {
+        object.remove("raw");
+    }
+    let text = serde_json::json!({ "type": kind, "incident": value }).to_string();
+    text.into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamParams {
+    /// The token, for clients that cannot set headers (browsers).
+    pub token: Option<String>,
+    /// Resync: first send every incident created or updated at or after this time.
+    pub since: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<StreamParams>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if !state
+        .auth
+        .allows_with_query(&headers, params.token.as_deref())
+    {
+        state
+            .metrics
+            .requests_unauthorized
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::Unauthorized);
+    }
+    let since = match &params.since {
+        None => None,
+        Some(text) => Some(
+            crate::api::parse_since(text)
+                .ok_or_else(|| ApiError::bad_request(format!("since: {text:?} is not a time")))?,
+        ),
+    };
+    // Subscribe before the upgrade completes so nothing published meanwhile is missed.
+    let subscription = state.hub.subscribe();
+    Ok(upgrade.on_upgrade(move |socket| run(socket, state, subscription, since)))
+}
+
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = send(socket, Message::Close(Some(frame))).await;
+}
+
+async fn run(
+    mut socket: WebSocket,
+    state: AppState,
+    mut subscription: Subscription,
+    since: Option<i64>,
+) {
+    let hello = serde_json::json!({
+        "type": "hello",
+        "server_time_ms": iamwatch_core::time::now_ms(),
+        "client": subscription.id(),
+    });
+    if !send(&mut socket, Message::Text(hello.to_string().into())).await {
+        return;
+    }
+    if let Some(since) = since {
+        if !resync(&mut socket, &state, since).await {
+            return;
+        }
+    }
+    let interval = Duration::from_secs(state.config.stream.ping_interval_secs.max(1));
+    let mut ping = tokio::time::interval(interval);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            next = subscription.next() => match next {
+                Ok(message) => {
+                    if !send(&mut socket, Message::Text(message.to_string().into())).await {
+                        tracing::info!(client = subscription.id(), "live client not draining its socket; disconnected");
+                        return;
+                    }
+                }
+                Err(Ended::TooSlow) => {
+                    tracing::info!(client = subscription.id(), "live client too slow; disconnected");
+                    close(&mut socket, 1008, "too slow: reconnect with since to resync").await;
+                    return;
+                }
+                Err(Ended::Closed) => {
+                    close(&mut socket, 1001, "server going away").await;
+                    return;
+                }
+            },
+            received = socket.recv() => match received {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => last_heard = Instant::now(),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > interval * 2 {
+                    tracing::info!(client = subscription.id(), "live client stopped answering pings; disconnected");
+                    return;
+                }
+                if !send(&mut socket, Message::Ping(Vec::new().into())).await {
+                    return;
+                }
+            }
+            _ = shutdown.changed() => {
+                close(&mut socket, 1001, "server shutting down").await;
+                return;
+            }
+        }
+    }
+}
+
+/// Sends every incident created or updated since `since`, oldest page first is not needed:
+/// clients key incidents by id, so order within the resync does not matter.
+async fn resync(socket: &mut WebSocket, state: &AppState, since: i64) -> bool {
+    let mut query = iamwatch_store::IncidentQuery {
+        since_ms: Some(since),
+        limit: iamwatch_store::IncidentQuery::MAX_LIMIT,
+        ..Default::default()
+    };
+    loop {
+        let Ok(page) = state.store.list(&query).await else {
+            close(socket, 1011, "store unavailable").await;
+            return false;
+        };
+        for incident in &page.incidents {
+            let text = message("incident.updated", incident);
+            if !send(socket, Message::Text(text.to_string().into())).await {
+                return false;
+            }
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let done = serde_json::json!({"type": "resync.done", "since": since});
+    send(socket, Message::Text(done.to_string().into())).await
+}

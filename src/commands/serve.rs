@@ -1,0 +1,133 @@
+//! `iamwatch serve`: the live server (see the `iamwatch-server` crate).
+
+use anyhow::Context;
+use iamwatch_detect::{Detector, DetectorConfig};
+use iamwatch_server::{Config, LogFormat, Options};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// TOML config file (see iamwatch.example.toml); IAMWATCH_* variables override it
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// SQLite database file (overrides the config and IAMWATCH_DB)
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one)
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub rules: super::rules::RuleArgs,
+    /// Replay the bundled sample events so incidents arrive on the dashboard
+    #[arg(long)]
+    pub demo: bool,
+    /// Time between demo events, in milliseconds
+    #[arg(long, default_value_t = 1500)]
+    pub demo_interval_ms: u64,
+    /// Log lines as JSON objects
+    #[arg(long)]
+    pub json_logs: bool,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(db) = &args.db {
+        config.db.clone_from(db);
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if args.json_logs {
+        config.log_format = LogFormat::Json;
+    }
+    init_logging(config.log_format);
+    config.check_exposure()?;
+
+    let mut rules = args.rules;
+    rules
+        .rule_dirs
+        .splice(0..0, config.rules.dirs.iter().cloned());
+    rules.disabled.extend(config.rules.disable.iter().cloned());
+    for (id, severity) in &config.rules.severity {
+        let severity = severity
+            .parse()
+            .with_context(|| format!("[rules.severity] {id}"))?;
+        rules.severities.insert(0, (id.clone(), severity));
+    }
+    let skip_events = config
+        .ingest
+        .skip
+        .iter()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let detector = Detector::new(DetectorConfig { skip_events }, Arc::new(rules.load()?));
+    let store = iamwatch_store::SqliteStore::open(&config.db)
+        .with_context(|| format!("cannot open the incident store {}", config.db.display()))?;
+    let has_token = config.token.is_some();
+    let options = Options {
+        config,
+        detector,
+        store: Arc::new(store),
+        demo: args
+            .demo
+            .then(|| Duration::from_millis(args.demo_interval_ms.max(10))),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(iamwatch_server::serve(
+        options,
+        |address| {
+            // Tests and scripts read this line to find the port.
+            eprintln!("iamwatch serve: listening on http://{address}");
+            eprintln!("  dashboard: http://{address}/");
+            if has_token {
+                eprintln!(
+                    "  the dashboard asks for the API token once and keeps it in this browser"
+                );
+            }
+        },
+        shutdown_signal(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
