@@ -1,1 +1,8 @@
+//! `iamwatch serve` end to end: the real binary on a free port with a temporary SQLite store,
+//! real HTTP and WebSocket clients.
 
+mod api;
+mod ingest;
+mod live;
+mod server;
+mod shutdown;

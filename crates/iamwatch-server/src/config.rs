@@ -82,7 +82,9 @@ pub struct IngestConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StreamConfig {
-    /// Messages that may wait for one WebSocket client before it is disconnected.
+    /// Messages that may wait for one WebSocket client before it is disconnected. Messages
+    /// are shared, so a slot costs a pointer; keep it above one commit batch (4,096), which
+    /// arrives as one burst.
     pub client_queue: usize,
     /// Seconds between pings; a client that has not answered for two intervals is dropped.
     pub ping_interval_secs: u64,
@@ -147,7 +149,7 @@ impl Default for IngestConfig {
 impl Default for StreamConfig {
     fn default() -> Self {
         Self {
-            client_queue: 1024,
+            client_queue: 8192,
             ping_interval_secs: 15,
         }
     }

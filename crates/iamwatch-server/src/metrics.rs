@@ -60,6 +60,10 @@ pub struct Metrics {
     /// New incidents, by severity rank (index = rank - 1).
     pub incidents: [AtomicU64; 4],
     pub commit_queue_depth: AtomicU64,
+    /// Live clients whose socket stopped draining (a send timed out).
+    pub ws_stalled: AtomicU64,
+    /// Live clients that stopped answering pings.
+    pub ws_unresponsive: AtomicU64,
     pub parsing: AtomicU64,
     pub ingest_latency: Histogram,
     pub commit_latency: Histogram,
@@ -178,8 +182,9 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP iamwatch_ws_dropped_total Live-stream clients disconnected, by reason.\n# TYPE iamwatch_ws_dropped_total counter\niamwatch_ws_dropped_total{{reason=\"slow\"}} {}\niamwatch_ws_dropped_total{{reason=\"closed\"}} {}",
-            load(&counters.dropped_slow),
+            "# HELP iamwatch_ws_dropped_total Live-stream clients disconnected, by reason.\n# TYPE iamwatch_ws_dropped_total counter\niamwatch_ws_dropped_total{{reason=\"slow\"}} {}\niamwatch_ws_dropped_total{{reason=\"unresponsive\"}} {}\niamwatch_ws_dropped_total{{reason=\"closed\"}} {}",
+            load(&counters.dropped_slow) + load(&self.ws_stalled),
+            load(&self.ws_unresponsive),
             load(&counters.dropped_closed)
         );
         self.ingest_latency.write(

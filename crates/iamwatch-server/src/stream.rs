@@ -109,6 +109,7 @@ async fn run(
             next = subscription.next() => match next {
                 Ok(message) => {
                     if !send(&mut socket, Message::Text(message.to_string().into())).await {
+                        state.metrics.ws_stalled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         tracing::info!(client = subscription.id(), "live client not draining its socket; disconnected");
                         return;
                     }
@@ -129,6 +130,7 @@ async fn run(
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > interval * 2 {
+                    state.metrics.ws_unresponsive.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(client = subscription.id(), "live client stopped answering pings; disconnected");
                     return;
                 }

@@ -1,0 +1,325 @@
+use crate::server::{self, eventbridge_event, post, start, TOKEN};
+use serde_json::json;
+use std::io::{Read, Write};
+
+#[tokio::test]
+async fn an_event_is_stored_and_reaches_two_live_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let mut first = server::connect(&server).await;
+    let mut second = server::connect(&server).await;
+
+    let (status, summary) = post(
+        &server,
+        eventbridge_event("ev-1", "DeleteUser", "bob").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(summary["accepted"], 1);
+    assert_eq!(summary["incidents"], 1);
+    assert_eq!(summary["duplicates"], 0);
+    let id = summary["incident_ids"][0].as_str().unwrap().to_string();
+
+    for socket in [&mut first, &mut second] {
+        let message = server::next_json(socket).await.expect("incident message");
+        assert_eq!(message["type"], "incident.created");
+        assert_eq!(message["incident"]["incident_id"], id.as_str());
+        assert_eq!(message["incident"]["event_id"], "ev-1");
+        assert_eq!(message["incident"]["resource"], "bob");
+        assert_eq!(message["incident"]["event_type"]["ko"], "사용자 삭제");
+        assert!(message["incident"].get("raw").is_none());
+    }
+    let (status, stored) = server::get(&server, &format!("/v1/incidents/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(stored["status"], "NEW");
+    assert!(stored["raw"].as_str().unwrap().contains("\"ev-1\""));
+}
+
+#[tokio::test]
+async fn the_same_event_id_makes_one_incident_however_often_it_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let body = eventbridge_event("dup-1", "DeleteUser", "bob").to_string();
+    let (_, first) = post(&server, body.clone()).await;
+    assert_eq!(first["incidents"], 1);
+    // Again, and ten times at once (in the same group commit, most likely).
+    let posts = (0..10).map(|_| post(&server, body.clone()));
+    let results = futures_util::future::join_all(posts).await;
+    for (status, summary) in &results {
+        assert_eq!(*status, 202);
+        assert_eq!(summary["incidents"], 0, "{summary}");
+        assert_eq!(summary["duplicates"], 1, "{summary}");
+        assert_eq!(summary["incident_ids"], first["incident_ids"]);
+    }
+    // A log file holding it again with a new event makes exactly one more.
+    let mut records =
+        serde_json::from_str::<serde_json::Value>(&server::log_file("other", 2)).unwrap();
+    records["Records"][0]["eventID"] = json!("dup-1");
+    let (_, summary) = post(&server, records.to_string()).await;
+    assert_eq!(
+        (
+            summary["incidents"].as_u64(),
+            summary["duplicates"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let (_, page) = server::get(&server, "/v1/incidents").await;
+    assert_eq!(page["incidents"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_token_is_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let client = server::client();
+    let body = eventbridge_event("ev-auth", "DeleteUser", "bob").to_string();
+    let attempts = [
+        client.post(server.url("/v1/events")).body(body.clone()),
+        client
+            .post(server.url("/v1/events"))
+            .bearer_auth("wrong")
+            .body(body.clone()),
+        client
+            .post(server.url("/v1/events"))
+            .header("x-api-key", format!("{TOKEN}x"))
+            .body(body.clone()),
+        client.get(server.url("/v1/incidents")),
+        client
+            .get(server.url("/v1/incidents"))
+            .bearer_auth(&TOKEN[..TOKEN.len() - 1]),
+        client.get(server.url("/v1/incidents/inc-x")),
+        client
+            .patch(server.url("/v1/incidents/inc-x"))
+            .json(&json!({"status": "ACKNOWLEDGED"})),
+        client.get(server.url("/metrics")),
+    ];
+    for attempt in attempts {
+        let response = attempt.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        assert!(response.headers().contains_key("www-authenticate"));
+    }
+    let refused =
+        tokio_tungstenite::connect_async(format!("ws://{}/v1/stream?token=nope", server.address))
+            .await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 401)
+        }
+        other => panic!("the stream accepted a wrong token: {:?}", other.map(|_| ())),
+    }
+    // Nothing got in.
+    let (_, page) = server::get(&server, "/v1/incidents").await;
+    assert_eq!(page["incidents"], json!([]));
+    // The right token works as basic-auth password too (SNS HTTPS subscriptions).
+    let response = client
+        .post(server.url("/v1/events"))
+        .basic_auth("sns", Some(TOKEN))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    // The page itself and the health check need no token.
+    assert_eq!(
+        client
+            .get(server.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400_naming_the_problem_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "[ingest]\nmax_body_bytes = 100000\n");
+    let (status, answer) = post(&server, "{\"Records\": [ {\"eventName\": }").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON at column 15"),
+        "{answer}"
+    );
+    let (status, _) = post(&server, "").await;
+    assert_eq!(status, 400);
+    // Part good, part bad: the good part is stored, the bad counted and named.
+    let body = format!(
+        "{}\nnot json\n",
+        eventbridge_event("ev-mixed", "DeleteUser", "bob")
+    );
+    let (status, summary) = post(&server, body).await;
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(
+        (summary["incidents"].as_u64(), summary["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        summary["errors"][0].as_str().unwrap().contains(":2:"),
+        "{summary}"
+    );
+    // Too large.
+    let (status, answer) = post(&server, "x".repeat(100_001)).await;
+    assert_eq!(status, 413, "{answer}");
+    // Everything unreadable is in the dead-letter file, the raw text with it.
+    let kept = std::fs::read_to_string(dir.path().join("deadletter.jsonl")).unwrap();
+    assert!(kept.contains("invalid JSON at column 15"), "{kept}");
+    assert!(kept.contains("not json"), "{kept}");
+    assert!(kept
+        .lines()
+        .all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()));
+}
+
+#[tokio::test]
+async fn gzipped_log_files_and_sns_notifications_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder
+        .write_all(server::log_file("gz", 3).as_bytes())
+        .unwrap();
+    let (status, summary) = post(&server, encoder.finish().unwrap()).await;
+    assert_eq!(
+        (status, summary["incidents"].as_u64()),
+        (202, Some(3)),
+        "{summary}"
+    );
+
+    let notification = json!({
+        "Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:111122223333:trail",
+        "Message": eventbridge_event("sns-1", "DeleteLoginProfile", "carol").to_string(),
+        "Timestamp": "2024-06-01T09:00:01.000Z", "SignatureVersion": "1", "Signature": "x", "SigningCertURL": "https://x"
+    });
+    let (status, summary) = post(&server, notification.to_string()).await;
+    assert_eq!(
+        (status, summary["incidents"].as_u64()),
+        (202, Some(1)),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn an_sns_subscription_is_confirmed_for_a_configured_topic_only() {
+    // A real local HTTP receiver stands in for SNS's SubscribeURL endpoint.
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    let (visited, visits) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in receiver.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 2048];
+            let length = stream.read(&mut request).unwrap();
+            let line = String::from_utf8_lossy(&request[..length])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let _ = visited.send(line);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[sns]\nconfirm_topics = [\"arn:aws:sns:us-east-1:111122223333:trail\"]\nsubscribe_url_prefixes = [\"http://127.0.0.1:{port}/\"]\n"
+    );
+    let server = start(dir.path(), &config);
+    let handshake = |topic: &str, token: &str| {
+        json!({
+        "Type": "SubscriptionConfirmation", "MessageId": "m", "Token": token, "TopicArn": topic,
+        "Message": "You have chosen to subscribe to the topic",
+        "SubscribeURL": format!("http://127.0.0.1:{port}/?Action=ConfirmSubscription&Token={token}"),
+        "Timestamp": "2024-06-01T09:00:00.000Z", "SignatureVersion": "1", "Signature": "x", "SigningCertURL": "https://x"
+    }).to_string()
+    };
+    let (status, summary) = post(
+        &server,
+        handshake("arn:aws:sns:us-east-1:999999999999:other", "unlisted"),
+    )
+    .await;
+    assert_eq!(status, 202, "{summary}");
+    let (status, summary) = post(
+        &server,
+        handshake("arn:aws:sns:us-east-1:111122223333:trail", "listed"),
+    )
+    .await;
+    assert_eq!(
+        (status, summary["ignored"].as_u64()),
+        (202, Some(1)),
+        "{summary}"
+    );
+    let visit = visits
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("SubscribeURL visited");
+    assert!(
+        visit.starts_with("GET /?Action=ConfirmSubscription&Token=listed "),
+        "{visit}"
+    );
+    assert!(
+        visits
+            .recv_timeout(std::time::Duration::from_millis(500))
+            .is_err(),
+        "an unlisted topic was confirmed"
+    );
+    assert!(server.log().contains("not confirmed automatically"));
+}
+
+#[tokio::test]
+async fn requests_beyond_the_parsing_limit_get_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "[ingest]\nmax_parsing = 1\n");
+    // Hold the only slot: a request whose body never finishes arriving.
+    let mut held = tokio::net::TcpStream::connect(server.address)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {TOKEN}\r\ncontent-length: 1000\r\n\r\n{{\"Records\":["
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut held, head.as_bytes())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = server::client()
+            .post(server.url("/v1/events"))
+            .bearer_auth(TOKEN)
+            .body(eventbridge_event("ev-busy", "DeleteUser", "bob").to_string())
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 429 {
+            assert_eq!(response.headers()["retry-after"], "1");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never refused: {}",
+            response.status()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(held);
+    assert!(
+        server::metric(
+            &server,
+            "iamwatch_ingest_requests_total{outcome=\"overloaded\"}"
+        )
+        .await
+            >= 1.0
+    );
+}

@@ -1,0 +1,124 @@
+use crate::server::{self, post, start};
+use futures_util::StreamExt;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_and_the_others_keep_receiving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let stalled = server::connect(&server).await;
+    let mut reading = server::connect(&server).await;
+    // Enough incidents to fill the stalled client's socket buffers and then its queue.
+    let reader = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < 6000 {
+            match server::next_json(&mut reading).await {
+                Some(message) if message["type"] == "incident.created" => seen += 1,
+                Some(_) => {}
+                None => break,
+            }
+        }
+        seen
+    });
+    for batch in 0..12 {
+        let (status, summary) = post(&server, server::log_file(&format!("slow{batch}"), 500)).await;
+        assert_eq!(
+            (status, summary["incidents"].as_u64()),
+            (202, Some(500)),
+            "{summary}"
+        );
+    }
+    assert_eq!(
+        reader.await.unwrap(),
+        6000,
+        "the reading client missed incidents"
+    );
+    // The stalled one is gone from the registry.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server::metric(&server, "iamwatch_ws_clients").await != 0.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled client was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(server::metric(&server, "iamwatch_ws_dropped_total{reason=\"slow\"}").await >= 1.0);
+    // Its stream ends short of everything.
+    let received = stalled
+        .filter_map(|message| async move { message.ok() })
+        .count();
+    let received = tokio::time::timeout(Duration::from_secs(20), received)
+        .await
+        .unwrap();
+    assert!(received < 6000, "{received}");
+}
+
+#[tokio::test]
+async fn closed_clients_leave_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let clients: Vec<_> =
+        futures_util::future::join_all((0..20).map(|_| server::connect(&server))).await;
+    assert_eq!(server::metric(&server, "iamwatch_ws_clients").await, 20.0);
+    drop(clients); // without a close handshake: the TCP connections just go
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // Publishing finds them gone if reading has not noticed already.
+        post(
+            &server,
+            server::eventbridge_event(
+                &format!("ev-{}", Instant::now().elapsed().as_nanos()),
+                "DeleteUser",
+                "x",
+            )
+            .to_string(),
+        )
+        .await;
+        if server::metric(&server, "iamwatch_ws_clients").await == 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "closed clients stayed registered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_resyncs_with_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let since = iamwatch_now_ms();
+    let (_, summary) = post(&server, server::log_file("missed", 3)).await;
+    assert_eq!(summary["incidents"], 3);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(server.stream_url(&format!("&since={since}")))
+            .await
+            .unwrap();
+    let mut resynced = Vec::new();
+    loop {
+        let message = server::next_json(&mut socket)
+            .await
+            .expect("resync message");
+        match message["type"].as_str() {
+            Some("incident.updated") => resynced.push(
+                message["incident"]["event_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ),
+            Some("resync.done") => break,
+            _ => {}
+        }
+    }
+    resynced.sort();
+    assert_eq!(resynced, ["missed-0", "missed-1", "missed-2"]);
+}
+
+fn iamwatch_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

@@ -1,0 +1,246 @@
+//! A real `iamwatch serve` process on a free port with a temporary store, and clients for it.
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+pub const TOKEN: &str = "test-token-5f1c0a9e";
+
+pub struct Server {
+    child: Child,
+    pub address: SocketAddr,
+    /// Everything the server wrote to stderr so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+/// Extra config lines, written to the config file after the defaults below.
+pub fn start(dir: &Path, config: &str) -> Server {
+    let config_path = dir.join("iamwatch.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "dead_letter = {:?}\n{config}\n",
+            dir.join("deadletter.jsonl").display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config_path)
+        .arg("--db")
+        .arg(dir.join("incidents.db"))
+        .env("IAMWATCH_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start iamwatch serve");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (found, address) = std::sync::mpsc::channel();
+    let shared = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.strip_prefix("iamwatch serve: listening on http://") {
+                let _ = found.send(rest.parse::<SocketAddr>().unwrap());
+            }
+            let mut log = shared.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let address = match address.recv_timeout(Duration::from_secs(30)) {
+        Ok(address) => address,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("serve did not start:\n{}", log.lock().unwrap());
+        }
+    };
+    Server {
+        child,
+        address,
+        log,
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn stream_url(&self, query: &str) -> String {
+        format!("ws://{}/v1/stream?token={TOKEN}{query}", self.address)
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub async fn post(server: &Server, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let response = client()
+        .post(server.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn get(server: &Server, path: &str) -> (u16, Value) {
+    let response = client()
+        .get(server.url(path))
+        .header("x-api-key", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn patch(server: &Server, path: &str, body: Value) -> (u16, Value) {
+    let response = client()
+        .patch(server.url(path))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn metric(server: &Server, name: &str) -> f64 {
+    let text = client()
+        .get(server.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A live-stream client, past its hello.
+pub async fn connect(server: &Server) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(server.stream_url(""))
+        .await
+        .expect("connect to the live stream");
+    let hello = next_json(&mut socket).await.expect("hello");
+    assert_eq!(hello["type"], "hello");
+    socket
+}
+
+/// The next JSON text message, or `None` when the stream ends or 10 s pass.
+pub async fn next_json(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).ok(),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// One CloudTrail record as an EventBridge event, with the given id.
+pub fn eventbridge_event(event_id: &str, event_name: &str, user: &str) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": format!("eb-{event_id}"),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": "111122223333",
+        "time": "2024-06-01T09:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": record(event_id, event_name, user),
+    })
+}
+
+pub fn record(event_id: &str, event_name: &str, user: &str) -> Value {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333", "accessKeyId": "AKIAEXAMPLEALICE0001", "userName": "alice"},
+        "eventTime": "2024-06-01T09:00:00Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.23",
+        "userAgent": "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0",
+        "requestParameters": {"userName": user},
+        "responseElements": null,
+        "requestID": format!("req-{event_id}"),
+        "eventID": event_id,
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "111122223333",
+        "eventCategory": "Management"
+    })
+}
+
+/// A CloudTrail log file of `count` DeleteUser records with ids `{prefix}-{n}`.
+pub fn log_file(prefix: &str, count: usize) -> String {
+    let records: Vec<Value> = (0..count)
+        .map(|n| record(&format!("{prefix}-{n}"), "DeleteUser", &format!("user{n}")))
+        .collect();
+    serde_json::json!({ "Records": records }).to_string()
+}

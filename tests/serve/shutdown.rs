@@ -1,0 +1,64 @@
+use crate::server::{self, post, start};
+use futures_util::StreamExt;
+use std::process::Command;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn kill_9_after_202_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let posts = (0..20).map(|batch| post(&server, server::log_file(&format!("k{batch}"), 50)));
+    let mut acknowledged = Vec::new();
+    for (status, summary) in futures_util::future::join_all(posts).await {
+        assert_eq!(status, 202, "{summary}");
+        acknowledged.extend(
+            summary["incident_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(acknowledged.len(), 1000);
+    server.kill();
+    let server = start(dir.path(), "");
+    for id in &acknowledged {
+        let (status, _) = server::get(&server, &format!("/v1/incidents/{id}")).await;
+        assert_eq!(status, 200, "{id} lost");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let mut watcher = server::connect(&server).await;
+    post(&server, server::log_file("t", 10)).await;
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    // The live client is told with a close frame ("going away"), not cut off.
+    let mut close_code = None;
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), watcher.next()).await
+    {
+        if let Message::Close(frame) = message {
+            close_code = frame.map(|frame| u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(close_code, Some(1001));
+}
+
+#[test]
+fn without_a_token_serve_refuses_a_non_loopback_address() {
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--db"])
+        .arg(std::env::temp_dir().join("iamwatch-never-created.db"))
+        .env_remove("IAMWATCH_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("IAMWATCH_TOKEN"), "{stderr}");
+    assert!(stderr.contains("0.0.0.0"), "{stderr}");
+}
