@@ -2,6 +2,7 @@
 //! real HTTP and WebSocket clients.
 
 mod api;
+mod browser;
 mod ingest;
 mod live;
 mod server;

@@ -1,0 +1,123 @@
+// End-to-end: the dashboard in headless Chromium against a running `iamwatch serve`.
+// Usage: IAMWATCH_URL=http://127.0.0.1:PORT IAMWATCH_TOKEN=... SCREENSHOT_DIR=dir node dashboard.mjs
+// Exits non-zero (with the reason) when any step fails. Run by tests/serve/browser.rs.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const url = process.env.IAMWATCH_URL;
+const token = process.env.IAMWATCH_TOKEN;
+const screenshots = process.env.SCREENSHOT_DIR || "target/browser";
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+mkdirSync(screenshots, { recursive: true });
+
+function record(eventId) {
+  return {
+    eventVersion: "1.09",
+    userIdentity: { type: "IAMUser", principalId: "AIDAEXAMPLE", arn: "arn:aws:iam::111122223333:user/mallory", accountId: "111122223333", accessKeyId: "AKIAEXAMPLEMALLORY01", userName: "mallory" },
+    eventTime: new Date().toISOString(),
+    eventSource: "iam.amazonaws.com",
+    eventName: "DeactivateMFADevice",
+    awsRegion: "us-east-1",
+    sourceIPAddress: "203.0.113.77",
+    userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    requestParameters: { userName: "<img src=x onerror=alert(1)>", serialNumber: "arn:aws:iam::111122223333:mfa/bob" },
+    responseElements: null,
+    eventID: eventId,
+    eventType: "AwsApiCall",
+    recipientAccountId: "111122223333",
+  };
+}
+
+async function post(body) {
+  const response = await fetch(`${url}/v1/events`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 202) throw new Error(`POST /v1/events answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+let failed = false;
+const pageErrors = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const first = await context.newPage();
+  const second = await context.newPage();
+  for (const page of [first, second]) {
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    page.on("dialog", (dialog) => { pageErrors.push(`a dialog opened: ${dialog.message()}`); dialog.dismiss(); });
+  }
+
+  // Without a token the page asks for one; a wrong one is refused.
+  await first.goto(url);
+  await first.waitForSelector("#token-form:not([hidden])");
+  await first.fill("#token-input", "wrong-token");
+  await first.click("#token-form button[type=submit]");
+  await first.waitForSelector("#token-error:not([hidden])");
+  await first.fill("#token-input", token);
+  await first.click("#token-form button[type=submit]");
+  await first.waitForSelector('#connection[data-state="connected"]', { timeout: 10000 });
+  if (await first.isVisible("#token-form")) throw new Error("the token form is still shown after connecting");
+  if (!(await first.isVisible("#incidents"))) throw new Error("the incident table is not shown");
+  // The second page gets the token in the fragment (shared context: it is also remembered).
+  await second.goto(`${url}/#token=${encodeURIComponent(token)}`);
+  await second.waitForSelector('#connection[data-state="connected"]', { timeout: 10000 });
+  if ((await second.evaluate(() => location.hash)) !== "") throw new Error("the token stayed in the URL");
+
+  // An event posted now appears on both pages without a reload.
+  const eventId = `browser-${Date.now()}`;
+  const summary = await post(record(eventId));
+  if (summary.incidents !== 1) throw new Error(`expected one incident: ${JSON.stringify(summary)}`);
+  const rowSelector = `tr[data-event-id="${eventId}"]`;
+  await first.waitForSelector(rowSelector, { timeout: 5000 });
+  await second.waitForSelector(rowSelector, { timeout: 5000 });
+  const severity = await first.textContent(`${rowSelector} .badge`);
+  if (!/critical|high/i.test(severity)) throw new Error(`unexpected severity badge ${severity}`);
+  const critical = Number(await first.textContent('[data-count="CRITICAL"]')) + Number(await first.textContent('[data-count="HIGH"]'));
+  if (critical < 1) throw new Error("the severity counts did not move");
+  if (await first.locator("#chart rect").count() < 1) throw new Error("the chart is empty");
+  // Attacker-chosen text is shown as text, never run.
+  await first.click(rowSelector);
+  await first.waitForSelector("#detail:not([hidden])");
+  const fields = await first.textContent("#detail-fields");
+  for (const expected of ["203.0.113.77", "Chrome 131", "macOS", "(IAMUser)"]) {
+    if (!fields.includes(expected)) throw new Error(`detail lacks ${expected}: ${fields}`);
+  }
+  if (/undefined|null|NaN/.test(fields)) throw new Error(`detail shows a missing value: ${fields}`);
+  const raw = await first.textContent("#detail-raw");
+  if (!raw.includes(eventId)) throw new Error("the raw event is not shown");
+  await first.screenshot({ path: `${screenshots}/dashboard-detail.png`, fullPage: true });
+
+  // Acknowledge on the first page; the status changes there and, live, on the second.
+  await first.click('[data-action="ACKNOWLEDGED"]');
+  await first.waitForSelector(`${rowSelector} td.status[data-status="ACKNOWLEDGED"]`, { timeout: 5000 });
+  await second.waitForSelector(`${rowSelector} td.status[data-status="ACKNOWLEDGED"]`, { timeout: 5000 });
+  await first.waitForSelector('[data-action="ACKNOWLEDGED"]:disabled');
+  const history = await first.textContent("#detail-history");
+  if (!history.includes("dashboard")) throw new Error(`history lacks the change: ${history}`);
+
+  // Korean: labels switch and times are shown in KST.
+  await second.click("#lang");
+  const statusText = await second.textContent(`${rowSelector} td.status`);
+  if (statusText.trim() !== "확인됨") throw new Error(`status not in Korean: ${statusText}`);
+  const time = await second.textContent(`${rowSelector} td.time`);
+  if (!time.includes("KST")) throw new Error(`time not in KST: ${time}`);
+  await second.screenshot({ path: `${screenshots}/dashboard-ko.png`, fullPage: true });
+
+  if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
+  console.log(`dashboard ok; screenshots in ${screenshots}`);
+} catch (error) {
+  failed = true;
+  console.error(`dashboard test failed: ${error.stack || error}`);
+  for (const [index, page] of browser.contexts().flatMap((context) => context.pages()).entries()) {
+    await page.screenshot({ path: `${screenshots}/failure-${index}.png`, fullPage: true }).catch(() => {});
+  }
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

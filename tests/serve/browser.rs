@@ -1,0 +1,43 @@
+//! The dashboard in headless Chromium (Debian `chromium`, driven by `playwright-core` from
+//! npm; `.ci/run` installs both). The script is tests/browser/dashboard.mjs; screenshots are
+//! kept in target/browser/.
+
+use crate::server::{start, TOKEN};
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn the_dashboard_shows_incidents_live_and_acknowledges_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    assert!(
+        Path::new(&chromium).exists(),
+        "Chromium is needed at {chromium} (apt-get install chromium, or set CHROMIUM)"
+    );
+    if !root.join("node_modules/playwright-core").is_dir() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(root)
+            .status()
+            .expect("npm is needed for the browser test");
+        assert!(status.success(), "npm ci failed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let output = Command::new("node")
+        .arg(root.join("tests/browser/dashboard.mjs"))
+        .current_dir(root)
+        .env("IAMWATCH_URL", format!("http://{}", server.address))
+        .env("IAMWATCH_TOKEN", TOKEN)
+        .env("SCREENSHOT_DIR", root.join("target/browser"))
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node is needed for the browser test");
+    assert!(
+        output.status.success(),
+        "{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        server.log()
+    );
+}
