@@ -76,6 +76,11 @@ impl Subscription {
         }
     }
 
+    /// The next message if one is already queued (never waits; `None` also when ended).
+    pub fn try_next(&mut self) -> Option<Message> {
+        self.receiver.try_recv().ok()
+    }
+
     /// Messages waiting in this subscriber's queue.
     pub fn backlog(&self) -> usize {
         self.receiver.len()

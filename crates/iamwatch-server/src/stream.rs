@@ -10,6 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::SinkExt;
 use iamwatch_core::Incident;
 use iamwatch_live::{Ended, Subscription};
 use serde::Deserialize;
@@ -72,6 +73,18 @@ async fn send(socket: &mut WebSocket, message: Message) -> bool {
     )
 }
 
+async fn send_all(socket: &mut WebSocket, batch: Vec<iamwatch_live::Message>) -> bool {
+    let write = async {
+        for message in batch {
+            socket
+                .feed(Message::Text(message.to_string().into()))
+                .await?;
+        }
+        socket.flush().await
+    };
+    matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(())))
+}
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
@@ -108,7 +121,16 @@ async fn run(
         tokio::select! {
             next = subscription.next() => match next {
                 Ok(message) => {
-                    if !send(&mut socket, Message::Text(message.to_string().into())).await {
+                    // A commit publishes its incidents in one burst: write what is already
+                    // queued together and flush once, not one syscall per message.
+                    let mut batch = vec![message];
+                    while batch.len() < 256 {
+                        match subscription.try_next() {
+                            Some(message) => batch.push(message),
+                            None => break,
+                        }
+                    }
+                    if !send_all(&mut socket, batch).await {
                         state.metrics.ws_stalled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         tracing::info!(client = subscription.id(), "live client not draining its socket; disconnected");
                         return;
