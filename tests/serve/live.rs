@@ -122,3 +122,26 @@ fn iamwatch_now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+#[tokio::test]
+async fn the_demo_replays_sample_events_as_new_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server::start_with(dir.path(), "", &["--demo", "--demo-interval-ms", "20"]);
+    let mut watcher = server::connect(&server).await;
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 5 {
+        let message = server::next_json(&mut watcher)
+            .await
+            .expect("demo incidents keep coming");
+        assert_eq!(message["type"], "incident.created");
+        let event_id = message["incident"]["event_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(event_id.starts_with("demo-"), "{event_id}");
+        // Replayed as happening now, not at the sample's 2024 time.
+        let age = iamwatch_now_ms() - message["incident"]["event_time_ms"].as_i64().unwrap();
+        assert!((0..60_000).contains(&age), "{age}");
+        seen.insert(event_id);
+    }
+}

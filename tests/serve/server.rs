@@ -21,6 +21,11 @@ pub struct Server {
 
 /// Extra config lines, written to the config file after the defaults below.
 pub fn start(dir: &Path, config: &str) -> Server {
+    start_with(dir, config, &[])
+}
+
+/// Like [`start`], with extra command-line arguments.
+pub fn start_with(dir: &Path, config: &str, extra: &[&str]) -> Server {
     let config_path = dir.join("iamwatch.toml");
     std::fs::write(
         &config_path,
@@ -35,6 +40,7 @@ pub fn start(dir: &Path, config: &str) -> Server {
         .arg(&config_path)
         .arg("--db")
         .arg(dir.join("incidents.db"))
+        .args(extra)
         .env("IAMWATCH_TOKEN", TOKEN)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
