@@ -8,10 +8,11 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_keep_receiving() 
     let server = start(dir.path(), "");
     let stalled = server::connect(&server).await;
     let mut reading = server::connect(&server).await;
-    // Enough incidents to fill the stalled client's socket buffers and then its queue.
+    // Enough incidents (about 18 MB of messages) to fill the stalled client's socket buffers
+    // (at most ~10 MB on Linux by default) and then its queue.
     let reader = tokio::spawn(async move {
         let mut seen = 0;
-        while seen < 6000 {
+        while seen < 10_000 {
             match server::next_json(&mut reading).await {
                 Some(message) if message["type"] == "incident.created" => seen += 1,
                 Some(_) => {}
@@ -20,7 +21,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_keep_receiving() 
         }
         seen
     });
-    for batch in 0..12 {
+    for batch in 0..20 {
         let (status, summary) = post(&server, server::log_file(&format!("slow{batch}"), 500)).await;
         assert_eq!(
             (status, summary["incidents"].as_u64()),
@@ -30,7 +31,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_keep_receiving() 
     }
     assert_eq!(
         reader.await.unwrap(),
-        6000,
+        10_000,
         "the reading client missed incidents"
     );
     // The stalled one is gone from the registry.
@@ -50,7 +51,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_keep_receiving() 
     let received = tokio::time::timeout(Duration::from_secs(20), received)
         .await
         .unwrap();
-    assert!(received < 6000, "{received}");
+    assert!(received < 10_000, "{received}");
 }
 
 #[tokio::test]
@@ -144,4 +145,40 @@ async fn the_demo_replays_sample_events_as_new_incidents() {
         assert!((0..60_000).contains(&age), "{age}");
         seen.insert(event_id);
     }
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "[stream]\nping_interval_secs = 1\n");
+    // Handshake done, then silence: this client never reads, so it never answers a ping.
+    let (_silent, _) = tokio_tungstenite::connect_async(server.stream_url(""))
+        .await
+        .unwrap();
+    let mut answering = server::connect(&server).await;
+    let answering_task = tokio::spawn(async move {
+        // Reading makes tungstenite answer pings.
+        while let Some(Ok(_)) = answering.next().await {}
+    });
+    assert_eq!(server::metric(&server, "iamwatch_ws_clients").await, 2.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server::metric(&server, "iamwatch_ws_clients").await != 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the silent client was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        server::metric(
+            &server,
+            "iamwatch_ws_dropped_total{reason=\"unresponsive\"}"
+        )
+        .await,
+        1.0
+    );
+    // The answering client is still there a few intervals later.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(server::metric(&server, "iamwatch_ws_clients").await, 1.0);
+    answering_task.abort();
 }
