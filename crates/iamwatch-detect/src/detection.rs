@@ -1,6 +1,6 @@
 use crate::builtin::{self, RuleContext};
 use crate::eventbridge::FlatEvent;
-use crate::rules::shape::{eventbridge_event, Head};
+use crate::rules::shape::{eventbridge_event, has_lowercased_keys, restore_cloudtrail_keys, Head};
 use crate::rules::RuleSet;
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
@@ -161,7 +161,8 @@ impl Detector {
         if candidates.is_empty() {
             return (Vec::new(), None);
         }
-        if !self.rules.need_whole_event(&candidates) {
+        let lowercased = has_lowercased_keys(event.item.raw);
+        if !lowercased && !self.rules.need_whole_event(&candidates) {
             // Patterns only: read the leaves they name from the raw record, no whole parse.
             let Ok(raw) = std::str::from_utf8(event.item.raw) else {
                 return (Vec::new(), None);
@@ -189,9 +190,12 @@ impl Detector {
                 .collect();
             return (matches, None);
         }
-        let Ok(record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
+        let Ok(mut record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
             return (Vec::new(), None);
         };
+        if lowercased {
+            restore_cloudtrail_keys(&mut record);
+        }
         let shaped = eventbridge_event(record);
         let flat = FlatEvent::new(&shaped, self.rules.paths_of(&candidates));
         let matches = self

@@ -159,7 +159,7 @@ impl Rule {
         self.head_pattern.matches_flattened(head)
     }
 
-    /// Every event path the rule's patterns look at.
+    /// Every event path the rule's patterns and its dedup key look at.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         let when_patterns = self
             .severity_when
@@ -173,6 +173,11 @@ impl Rule {
             .chain(when_patterns)
             .chain(condition_patterns)
             .flat_map(EventPattern::paths)
+            .chain(
+                self.dedup
+                    .iter()
+                    .flat_map(|template| placeholders(template)),
+            )
     }
 
     /// Forces a severity (a configuration override).

@@ -161,3 +161,116 @@ mod tests {
         );
     }
 }
+
+/// CloudTrail's own keys, for records from exports that lower-case every key (`eventname`).
+/// Service-specific keys under `requestParameters` and the like cannot be restored.
+const CLOUDTRAIL_KEYS: &[&str] = &[
+    "eventVersion",
+    "userIdentity",
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "sessionContext",
+    "sessionIssuer",
+    "attributes",
+    "mfaAuthenticated",
+    "creationDate",
+    "invokedBy",
+    "webIdFederationData",
+    "sourceIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "eventType",
+    "managementEvent",
+    "recipientAccountId",
+    "eventCategory",
+    "errorCode",
+    "errorMessage",
+    "resources",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "serviceEventDetails",
+    "tlsDetails",
+    "apiVersion",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+];
+
+/// Whether a raw record spells CloudTrail's keys in lower case (some exports do): such a
+/// record carries `"eventname"` and not `"eventName"`.
+pub fn has_lowercased_keys(raw: &[u8]) -> bool {
+    memchr::memmem::find(raw, b"\"eventName\"").is_none()
+        && memchr::memmem::find(raw, b"\"eventname\"").is_some()
+}
+
+/// Restores CloudTrail's spelling of its own keys at the top level and in `userIdentity`, so
+/// that patterns written against CloudTrail's documented names match lower-cased exports too.
+pub fn restore_cloudtrail_keys(record: &mut Value) {
+    fn restore(object: &mut serde_json::Map<String, Value>) {
+        let renames: Vec<(String, &str)> = object
+            .keys()
+            .filter_map(|key| {
+                CLOUDTRAIL_KEYS
+                    .iter()
+                    .find(|known| known.eq_ignore_ascii_case(key) && **known != key.as_str())
+                    .map(|known| (key.clone(), *known))
+            })
+            .collect();
+        for (from, to) in renames {
+            if !object.contains_key(to) {
+                if let Some(value) = object.remove(&from) {
+                    object.insert(to.to_string(), value);
+                }
+            }
+        }
+    }
+    if let Some(object) = record.as_object_mut() {
+        restore(object);
+        if let Some(Value::Object(identity)) = object.get_mut("userIdentity") {
+            restore(identity);
+            if let Some(Value::Object(session)) = identity.get_mut("sessionContext") {
+                restore(session);
+                for inner in ["sessionIssuer", "attributes"] {
+                    if let Some(Value::Object(inner)) = session.get_mut(inner) {
+                        restore(inner);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod lowercased_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lowercased_exports_get_cloudtrail_keys_back() {
+        let raw = br#"{"eventname":"CreateIPSet","eventsource":"guardduty.amazonaws.com","useridentity":{"type":"IAMUser","accountid":"1"}}"#;
+        assert!(has_lowercased_keys(raw));
+        assert!(!has_lowercased_keys(
+            br#"{"eventName":"X","note":"eventname"}"#
+        ));
+        let mut record: Value = serde_json::from_slice(raw).unwrap();
+        restore_cloudtrail_keys(&mut record);
+        assert_eq!(
+            record,
+            json!({"eventName":"CreateIPSet","eventSource":"guardduty.amazonaws.com","userIdentity":{"type":"IAMUser","accountId":"1"}})
+        );
+    }
+}
