@@ -128,3 +128,28 @@ async fn openapi_metrics_and_health_are_served() {
     let (status, health) = server::get(&server, "/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 }
+
+#[tokio::test]
+async fn rules_are_configured_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[rules]\ndisable = [\"ec2.image_created_or_copied\"]\n[rules.severity]\n\"s3.bucket_deleted\" = \"CRITICAL\"\n";
+    let server = start(dir.path(), config);
+    let mut deleted = server::record("cfg-1", "DeleteBucket", "x");
+    deleted["eventSource"] = json!("s3.amazonaws.com");
+    deleted["requestParameters"] = json!({"bucketName": "audit-logs"});
+    let (status, summary) = post(&server, deleted.to_string()).await;
+    assert_eq!(
+        (status, summary["incidents"].as_u64()),
+        (202, Some(1)),
+        "{summary}"
+    );
+    let id = summary["incident_ids"][0].as_str().unwrap();
+    let (_, incident) = server::get(&server, &format!("/v1/incidents/{id}")).await;
+    assert_eq!(incident["severity"], "CRITICAL", "{incident}");
+    assert_eq!(incident["rule_id"], "s3.bucket_deleted");
+
+    let mut image = server::record("cfg-2", "CreateImage", "x");
+    image["eventSource"] = json!("ec2.amazonaws.com");
+    let (_, summary) = post(&server, image.to_string()).await;
+    assert_eq!(summary["incidents"], 0, "a disabled rule fired: {summary}");
+}
