@@ -14,6 +14,7 @@ pub enum Condition {
     PolicyGrants { path: String, at_least: GrantLevel },
     TrustAllowsExternal { path: String },
     ResourcePolicyPublic(Vec<String>),
+    ResourceInOtherAccount,
     Not(EventPattern),
 }
 
@@ -25,6 +26,9 @@ impl Condition {
         }
         if let Some([first, second]) = &spec.fields_equal {
             compiled.push(Self::FieldsEqual(first.clone(), second.clone()));
+        }
+        if spec.resource_in_other_account == Some(true) {
+            compiled.push(Self::ResourceInOtherAccount);
         }
         if let Some(differs) = &spec.account_differs {
             compiled.push(Self::AccountDiffers {
@@ -135,6 +139,24 @@ impl Condition {
                 .iter()
                 .filter_map(|path| value_at(path))
                 .any(policy_is_public),
+            Self::ResourceInOtherAccount => {
+                let caller = text("detail.userIdentity.accountId")
+                    .filter(|account| !account.is_empty())
+                    .or_else(|| text("detail.recipientAccountId"));
+                let Some(caller) = caller.filter(|account| !account.is_empty()) else {
+                    return false;
+                };
+                value_at("detail.resources")
+                    .and_then(Value::as_array)
+                    .is_some_and(|resources| {
+                        resources.iter().any(|resource| {
+                            resource
+                                .get("accountId")
+                                .and_then(Value::as_str)
+                                .is_some_and(|account| !account.is_empty() && account != caller)
+                        })
+                    })
+            }
             // Answered by the callers, which hold the event or its leaves.
             Self::Not(_) => false,
         }

@@ -96,6 +96,10 @@ pub struct ConditionSpec {
     /// principal in a statement without conditions: anyone may use the resource.
     #[serde(default)]
     pub resource_policy_public: Option<Vec<String>>,
+    /// `true`: one of the event's `resources` belongs to another account than the caller's
+    /// (a copy into someone else's bucket, a share to a foreign key).
+    #[serde(default)]
+    pub resource_in_other_account: Option<bool>,
     /// The event does not match this pattern (an allow-list).
     #[serde(default)]
     pub not: Option<Value>,
