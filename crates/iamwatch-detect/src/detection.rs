@@ -156,14 +156,16 @@ impl Detector {
             source_ip: event.source_ip,
             // The record's own field: the normalised region may come from an envelope.
             region: event.item.doc.aws_region.or_empty(),
+            vpc_endpoint_id: event.item.doc.vpc_endpoint_id.or_empty(),
         };
         let candidates = self.rules.candidates_for_head(&head);
         if candidates.is_empty() {
             return (Vec::new(), None);
         }
         let lowercased = has_lowercased_keys(event.item.raw);
-        if !lowercased && !self.rules.need_whole_event(&candidates) {
-            // Patterns only: read the leaves they name from the raw record, no whole parse.
+        let mut candidates = candidates;
+        if !lowercased {
+            // Patterns first, on leaves read from the raw record: no whole parse.
             let Ok(raw) = std::str::from_utf8(event.item.raw) else {
                 return (Vec::new(), None);
             };
@@ -178,17 +180,27 @@ impl Detector {
                 serde_json::Value::Null
             };
             let flat = FlatEvent::from_raw_record(raw, &shell, self.rules.paths_of(&candidates));
-            let matches = self
-                .rules
-                .evaluate_candidates(&candidates, None, &flat)
-                .into_iter()
-                .map(|(rule, severity)| RuleMatch {
-                    rule,
-                    severity,
-                    dedup_key: None,
-                })
-                .collect();
-            return (matches, None);
+            if self.rules.need_whole_event(&candidates) {
+                // Conditions need the whole event; parse it only for rules whose pattern
+                // already matched (most events a broad rule is indexed under do not).
+                candidates = self.rules.retain_pattern_matches(candidates, &flat);
+                if candidates.is_empty() {
+                    return (Vec::new(), None);
+                }
+            }
+            if !self.rules.need_whole_event(&candidates) {
+                let matches = self
+                    .rules
+                    .evaluate_candidates(&candidates, None, &flat)
+                    .into_iter()
+                    .map(|(rule, severity)| RuleMatch {
+                        rule,
+                        severity,
+                        dedup_key: rule.dedup_key_from(&flat),
+                    })
+                    .collect();
+                return (matches, None);
+            }
         }
         let Ok(mut record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
             return (Vec::new(), None);

@@ -10,9 +10,32 @@ use iamwatch_core::Device;
 /// Builds the `device` part of an incident's meta.
 pub fn device(user_agent: &str) -> Device {
     Device {
-        summary: summarise(user_agent),
+        summary: cached_summary(user_agent),
         ua: user_agent.to_string(),
     }
+}
+
+/// User agents repeat heavily within a trail (a fleet runs the same SDK), and parsing a browser
+/// agent is the costliest part of building an incident: keep recent summaries per thread.
+fn cached_summary(user_agent: &str) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const CAPACITY: usize = 4096;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        if let Some(summary) = cache.borrow().get(user_agent) {
+            return summary.clone();
+        }
+        let summary = summarise(user_agent);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= CAPACITY {
+            cache.clear(); // crude, but bounded; a trail's agents refill it at once
+        }
+        cache.insert(user_agent.to_string(), summary.clone());
+        summary
+    })
 }
 
 /// The one-line summary of a user agent.
@@ -206,6 +229,23 @@ fn short_version(version: &str) -> String {
         .take_while(|character| character.is_ascii_alphanumeric() || *character == '.')
         .collect();
     clean.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+#[cfg(test)]
+mod cache_tests {
+    #[test]
+    fn cached_and_fresh_summaries_agree() {
+        let agents = ["aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "", "AWS Internal"];
+        for _ in 0..2 {
+            for agent in agents {
+                assert_eq!(
+                    super::device(agent).summary,
+                    super::summarise(agent),
+                    "{agent}"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,9 @@ pub struct Document<'a> {
     pub management_event: Flag,
     #[serde(borrow, rename = "eventCategory", alias = "eventcategory")]
     pub event_category: Text<'a>,
+    /// Set when the call came through a VPC endpoint.
+    #[serde(borrow, rename = "vpcEndpointId", alias = "vpcendpointid")]
+    pub vpc_endpoint_id: Text<'a>,
 
     // EventBridge event envelope.
     #[serde(borrow, rename = "detail-type")]

@@ -17,6 +17,9 @@ pub struct Rule {
     pub pattern: EventPattern,
     /// `pattern` restricted to the head fields ([`super::shape::HEAD_PATHS`]).
     head_pattern: EventPattern,
+    /// Exclusion conditions that read head fields only: one matching the head rules the
+    /// event out before anything is parsed.
+    head_exclusions: Vec<EventPattern>,
     conditions: Vec<Condition>,
     pub tags: Vec<String>,
     pub runbook: Option<Runbook>,
@@ -106,6 +109,16 @@ impl Rule {
                 severity,
                 severity_when: std::mem::take(&mut severity_when),
                 head_pattern: pattern.restricted_to(super::shape::HEAD_PATHS),
+                head_exclusions: conditions
+                    .iter()
+                    .filter_map(Condition::pattern)
+                    .filter(|exclusion| {
+                        exclusion
+                            .paths()
+                            .all(|path| super::shape::HEAD_PATHS.contains(&path))
+                    })
+                    .cloned()
+                    .collect(),
                 pattern,
                 conditions,
                 tags: file.tags,
@@ -151,12 +164,23 @@ impl Rule {
 
     /// The head paths the rule's head check reads.
     pub fn head_paths(&self) -> impl Iterator<Item = &str> {
-        self.head_pattern.paths()
+        self.head_pattern
+            .paths()
+            .chain(self.head_exclusions.iter().flat_map(EventPattern::paths))
     }
 
     /// False when the event's head fields alone rule a match out.
     pub fn may_match_head(&self, head: &FlatEvent<'_, '_>) -> bool {
         self.head_pattern.matches_flattened(head)
+            && !self
+                .head_exclusions
+                .iter()
+                .any(|exclusion| exclusion.matches_flattened(head))
+    }
+
+    /// Whether the rule's main pattern matches these leaves (its conditions aside).
+    pub fn pattern_matches(&self, flat: &FlatEvent<'_, '_>) -> bool {
+        self.pattern.matches_flattened(flat)
     }
 
     /// Every event path the rule's patterns and its dedup key look at.

@@ -233,6 +233,21 @@ impl RuleSet {
         )
     }
 
+    /// The candidates whose main pattern matches these leaves.
+    pub fn retain_pattern_matches(
+        &self,
+        candidates: Candidates,
+        flat: &FlatEvent<'_, '_>,
+    ) -> Candidates {
+        Candidates(
+            candidates
+                .0
+                .into_iter()
+                .filter(|index| self.rules[*index].pattern_matches(flat))
+                .collect(),
+        )
+    }
+
     /// Whether any of these rules reads whole values (so the event must be parsed whole).
     pub fn need_whole_event(&self, candidates: &Candidates) -> bool {
         candidates
@@ -242,7 +257,10 @@ impl RuleSet {
     }
 
     /// Every path these rules look at.
-    pub fn paths_of<'s>(&'s self, candidates: &'s Candidates) -> impl Iterator<Item = &'s str> {
+    pub fn paths_of<'s, 'c>(
+        &'s self,
+        candidates: &'c Candidates,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'c> {
         candidates
             .0
             .iter()

@@ -63,6 +63,7 @@ pub const HEAD_PATHS: &[&str] = &[
     "detail.userAgent",
     "detail.sourceIPAddress",
     "detail.awsRegion",
+    "detail.vpcEndpointId",
 ];
 
 /// Head fields of a record, as far as they are present (absent ones stay absent).
@@ -75,6 +76,7 @@ pub struct Head<'h> {
     pub user_agent: &'h str,
     pub source_ip: &'h str,
     pub region: &'h str,
+    pub vpc_endpoint_id: &'h str,
 }
 
 impl Head<'_> {
@@ -95,6 +97,7 @@ impl Head<'_> {
             "detail.userAgent" => self.user_agent,
             "detail.sourceIPAddress" => self.source_ip,
             "detail.awsRegion" => self.region,
+            "detail.vpcEndpointId" => self.vpc_endpoint_id,
             _ => return None,
         };
         (!text.is_empty()).then(|| text.to_string())
@@ -115,6 +118,7 @@ pub fn head_event(head: &Head<'_>) -> Value {
     put("userAgent", head.user_agent);
     put("sourceIPAddress", head.source_ip);
     put("awsRegion", head.region);
+    put("vpcEndpointId", head.vpc_endpoint_id);
     if !head.identity_type.is_empty() {
         let mut identity = Map::new();
         identity.insert("type".into(), Value::String(head.identity_type.to_string()));
