@@ -109,6 +109,16 @@ impl Server {
         }
     }
 
+    /// SIGTERM, then the exit status and everything logged.
+    pub fn terminate_keeping_log(self) -> (std::process::ExitStatus, String) {
+        let log = Arc::clone(&self.log);
+        let status = self.terminate();
+        // The reader thread may still be draining the last lines.
+        std::thread::sleep(Duration::from_millis(200));
+        let text = log.lock().unwrap().clone();
+        (status, text)
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }

@@ -62,3 +62,30 @@ fn without_a_token_serve_refuses_a_non_loopback_address() {
     assert!(stderr.contains("IAMWATCH_TOKEN"), "{stderr}");
     assert!(stderr.contains("0.0.0.0"), "{stderr}");
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_and_never_hold_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server::start_with(dir.path(), "", &["--json-logs"]);
+    // Something worth a warning: an unreadable record.
+    post(&server, "not json at all").await;
+    let status = server.terminate_keeping_log();
+    assert!(status.0.success());
+    let log = status.1;
+    let json_lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}")))
+        .collect();
+    assert!(
+        json_lines
+            .iter()
+            .any(|line| line["fields"]["message"] == "serving"),
+        "{log}"
+    );
+    assert!(
+        json_lines.iter().any(|line| line["level"] == "WARN"),
+        "{log}"
+    );
+    assert!(!log.contains(server::TOKEN), "the token was logged");
+}
