@@ -336,3 +336,94 @@ async fn requests_beyond_the_parsing_limit_get_429_with_retry_after() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_stalled_store_fills_the_commit_queue_and_gets_503_never_a_false_202() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "[ingest]\ncommit_queue = 1\n");
+    // Another process holds SQLite's write lock for a while: commits wait for it.
+    let db = dir.path().join("incidents.db");
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,time\nc=sqlite3.connect(sys.argv[1],isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked',flush=True)\ntime.sleep(3)\nc.execute('COMMIT')",
+        ])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with sqlite3");
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let first = tokio::spawn(post_owned(
+        server.url("/v1/events"),
+        eventbridge_event("stall-1", "DeleteUser", "a").to_string(),
+    ));
+    // The committer takes it (the queue is empty again) and waits for the lock.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    wait_for_metric(&server, "iamwatch_commit_queue_depth", 0.0).await;
+    let second = tokio::spawn(post_owned(
+        server.url("/v1/events"),
+        eventbridge_event("stall-2", "DeleteUser", "b").to_string(),
+    ));
+    // It fills the queue.
+    wait_for_metric(&server, "iamwatch_commit_queue_depth", 1.0).await;
+    let response = server::client()
+        .post(server.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .body(eventbridge_event("stall-3", "DeleteUser", "c").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+
+    // Once the lock goes, the two queued requests are stored and only then answered 202.
+    for request in [first, second] {
+        let (status, summary) = request.await.unwrap();
+        assert_eq!(status, 202, "{summary}");
+        let id = summary["incident_ids"][0].as_str().unwrap().to_string();
+        assert_eq!(
+            server::get(&server, &format!("/v1/incidents/{id}")).await.0,
+            200
+        );
+    }
+    assert!(holder.wait().unwrap().success());
+    // The refused one was not stored: the sender retries it.
+    let (_, page) = server::get(&server, "/v1/incidents").await;
+    let stored: Vec<&str> = page["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(!stored.contains(&"stall-3"), "{stored:?}");
+}
+
+async fn wait_for_metric(server: &crate::server::Server, name: &str, value: f64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server::metric(server, name).await != value {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never became {value}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn post_owned(url: String, body: String) -> (u16, serde_json::Value) {
+    let response = server::client()
+        .post(url)
+        .bearer_auth(TOKEN)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
