@@ -53,6 +53,11 @@ try {
     page.on("dialog", (dialog) => { pageErrors.push(`a dialog opened: ${dialog.message()}`); dialog.dismiss(); });
   }
 
+  // An older backlog: more than one page (200) of incidents before the page opens.
+  const backlog = Array.from({ length: 230 }, (_, index) => ({ ...record(`backlog-${Date.now()}-${index}`), eventName: "DeleteUser", eventTime: "2024-05-01T00:00:00Z", requestParameters: { userName: `old-user-${index}` } }));
+  const stored = await post({ Records: backlog });
+  if (stored.incidents !== 230) throw new Error(`backlog not stored: ${JSON.stringify(stored)}`);
+
   // Without a token the page asks for one; a wrong one is refused.
   await first.goto(url);
   await first.waitForSelector("#token-form:not([hidden])");
@@ -64,6 +69,11 @@ try {
   await first.waitForSelector('#connection[data-state="connected"]', { timeout: 10000 });
   if (await first.isVisible("#token-form")) throw new Error("the token form is still shown after connecting");
   if (!(await first.isVisible("#incidents"))) throw new Error("the incident table is not shown");
+  // The first page of the backlog, then the rest on request.
+  if ((await first.locator("#rows tr").count()) !== 200) throw new Error(`the first page is not 200 rows: ${await first.locator("#rows tr").count()}`);
+  await first.click("#load-more");
+  await first.waitForFunction(() => document.querySelectorAll("#rows tr").length === 230);
+  if (await first.isVisible("#load-more")) throw new Error("load more is still offered with nothing left");
   // The second page gets the token in the fragment (shared context: it is also remembered).
   await second.goto(`${url}/#token=${encodeURIComponent(token)}`);
   await second.waitForSelector('#connection[data-state="connected"]', { timeout: 10000 });

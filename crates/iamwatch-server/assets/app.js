@@ -10,7 +10,7 @@ const TEXT = {
     chartTitle: "Incidents over time", allSeverities: "All severities", allStatuses: "All statuses",
     searchPlaceholder: "Search title, resource, API, IP…", colTime: "Time", colSeverity: "Severity",
     colTitle: "Incident", colActor: "Actor", colIp: "IP", colStatus: "Status",
-    empty: "No incidents yet. They appear here the moment they are detected.",
+    empty: "No incidents yet. They appear here the moment they are detected.", loadMore: "Load older incidents",
     ack: "Acknowledge", resolve: "Resolve", falsePositive: "False positive",
     runbook: "First steps", history: "History", rawEvent: "Raw event", shown: (n) => `${n} shown`,
     fields: { event: "Event", api: "API", resource: "Resource", account: "Account", region: "Region",
@@ -26,7 +26,7 @@ const TEXT = {
     chartTitle: "시간대별 인시던트", allSeverities: "모든 심각도", allStatuses: "모든 상태",
     searchPlaceholder: "제목, 리소스, API, IP 검색…", colTime: "시각", colSeverity: "심각도",
     colTitle: "인시던트", colActor: "수행자", colIp: "IP", colStatus: "상태",
-    empty: "아직 인시던트가 없습니다. 탐지되는 즉시 여기에 표시됩니다.",
+    empty: "아직 인시던트가 없습니다. 탐지되는 즉시 여기에 표시됩니다.", loadMore: "이전 인시던트 더 보기",
     ack: "확인", resolve: "해결", falsePositive: "오탐",
     runbook: "초기 대응", history: "이력", rawEvent: "원본 이벤트", shown: (n) => `${n}건 표시`,
     fields: { event: "이벤트", api: "API", resource: "리소스", account: "계정", region: "리전",
@@ -45,7 +45,8 @@ const NEXT = {
   RESOLVED: ["ACKNOWLEDGED"],
   FALSE_POSITIVE: ["ACKNOWLEDGED"],
 };
-const MAX_ROWS = 2000;
+const MAX_ROWS = 5000;
+const PAGE_SIZE = 200;
 
 const state = {
   lang: localStorage.getItem("iamwatch.lang") || ((navigator.language || "en").startsWith("ko") ? "ko" : "en"),
@@ -53,6 +54,7 @@ const state = {
   incidents: new Map(), // id → incident
   selected: null,
   lastSeen: 0, // newest updated_at seen, for resync after a reconnect
+  nextCursor: null, // where the next page of the current filter starts
   socket: null,
   retry: 0,
 };
@@ -92,7 +94,7 @@ async function api(path, options = {}) {
 }
 
 function filterQuery() {
-  const params = new URLSearchParams({ limit: "500" });
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if ($("filter-severity").value) params.set("severity", $("filter-severity").value);
   if ($("filter-status").value) params.set("status", $("filter-status").value);
   if ($("filter-text").value.trim()) params.set("text", $("filter-text").value.trim());
@@ -103,9 +105,30 @@ async function load() {
   const page = await api(`/v1/incidents?${filterQuery()}`);
   state.incidents.clear();
   for (const incident of page.incidents) remember(incident);
+  state.nextCursor = page.next_cursor;
   $("token-form").hidden = true;
   $("app").hidden = false;
   render();
+}
+
+async function loadMore() {
+  if (!state.nextCursor) return;
+  const params = filterQuery();
+  params.set("cursor", state.nextCursor);
+  const page = await api(`/v1/incidents?${params}`);
+  for (const incident of page.incidents) remember(incident);
+  state.nextCursor = page.next_cursor;
+  render();
+}
+
+// Whether an incident sorts after every loaded one (newest event first, ties by id, as the
+// API pages them): it belongs to a page not loaded yet.
+function beforeLoaded(incident) {
+  for (const loaded of state.incidents.values()) {
+    if (loaded.event_time_ms < incident.event_time_ms) return false;
+    if (loaded.event_time_ms === incident.event_time_ms && loaded.incident_id <= incident.incident_id) return false;
+  }
+  return true;
 }
 
 function remember(incident) {
@@ -133,9 +156,13 @@ function connect() {
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "incident.created" || message.type === "incident.updated") {
-      const fresh = message.type === "incident.created" && !state.incidents.has(message.incident.incident_id);
+      const known = state.incidents.has(message.incident.incident_id);
+      // A change to an incident older than the loaded pages belongs to a page not shown yet
+      // ("load older" fetches it then); a resync after reconnecting sends many of those.
+      if (message.type === "incident.updated" && !known && state.nextCursor && beforeLoaded(message.incident)) return;
+      const fresh = message.type === "incident.created" && !known;
       remember(message.incident);
-      render(fresh ? message.incident.incident_id : null);
+      scheduleRender(fresh ? message.incident.incident_id : null);
       if (state.selected === message.incident.incident_id) showDetail(state.selected);
     }
   };
@@ -170,13 +197,28 @@ function sorted() {
     .slice(0, MAX_ROWS);
 }
 
-function render(freshId) {
+// A commit or a resync delivers incidents in bursts: render once per frame, not per message.
+let pendingFresh = null;
+function scheduleRender(freshId) {
+  if (pendingFresh === null) {
+    pendingFresh = new Set();
+    requestAnimationFrame(() => {
+      const fresh = pendingFresh;
+      pendingFresh = null;
+      render(fresh);
+    });
+  }
+  if (freshId) pendingFresh.add(freshId);
+}
+
+function render(fresh) {
   const rows = $("rows");
   const list = sorted();
   const fragment = document.createDocumentFragment();
-  for (const incident of list) fragment.appendChild(row(incident, incident.incident_id === freshId));
+  for (const incident of list) fragment.appendChild(row(incident, !!fresh && fresh.has(incident.incident_id)));
   rows.replaceChildren(fragment);
   $("empty").hidden = list.length > 0;
+  $("load-more").hidden = !state.nextCursor;
   $("shown").textContent = t().shown(list.length);
   renderCounts();
   renderChart(list);
@@ -396,6 +438,7 @@ function init() {
   $("filter-severity").addEventListener("change", reload);
   $("filter-status").addEventListener("change", reload);
   $("filter-text").addEventListener("input", reload);
+  $("load-more").addEventListener("click", () => loadMore().catch(() => {}));
   $("detail-close").addEventListener("click", () => {
     state.selected = null;
     $("detail").hidden = true;
