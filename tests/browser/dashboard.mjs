@@ -101,7 +101,7 @@ try {
   if (/undefined|null|NaN/.test(fields)) throw new Error(`detail shows a missing value: ${fields}`);
   const raw = await first.textContent("#detail-raw");
   if (!raw.includes(eventId)) throw new Error("the raw event is not shown");
-  await first.screenshot({ path: `${screenshots}/dashboard-detail.png`, fullPage: true });
+  await first.screenshot({ path: `${screenshots}/dashboard-detail.png` });
 
   // Acknowledge on the first page; the status changes there and, live, on the second.
   await first.click('[data-action="ACKNOWLEDGED"]');
@@ -117,7 +117,7 @@ try {
   if (statusText.trim() !== "확인됨") throw new Error(`status not in Korean: ${statusText}`);
   const time = await second.textContent(`${rowSelector} td.time`);
   if (!time.includes("KST")) throw new Error(`time not in KST: ${time}`);
-  await second.screenshot({ path: `${screenshots}/dashboard-ko.png`, fullPage: true });
+  await second.screenshot({ path: `${screenshots}/dashboard-ko.png` });
 
   if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
   console.log(`dashboard ok; screenshots in ${screenshots}`);
@@ -125,7 +125,7 @@ try {
   failed = true;
   console.error(`dashboard test failed: ${error.stack || error}`);
   for (const [index, page] of browser.contexts().flatMap((context) => context.pages()).entries()) {
-    await page.screenshot({ path: `${screenshots}/failure-${index}.png`, fullPage: true }).catch(() => {});
+    await page.screenshot({ path: `${screenshots}/failure-${index}.png` }).catch(() => {});
   }
 } finally {
   await browser.close();

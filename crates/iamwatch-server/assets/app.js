@@ -277,7 +277,8 @@ function renderChart(list) {
     let y = 160;
     for (const severity of ["LOW", "MEDIUM", "HIGH", "CRITICAL"]) {
       if (!bucket[severity]) continue;
-      const height = (bucket[severity] / tallest) * 150;
+      // At least 2 px, so that a single incident beside hundreds stays visible.
+      const height = Math.max(2, (bucket[severity] / tallest) * 150);
       y -= height;
       const rect = document.createElementNS(ns, "rect");
       rect.setAttribute("x", String(index * barWidth + 2));
