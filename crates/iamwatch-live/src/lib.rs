@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
-/// One message as every subscriber receives it (shared, serialised once).
+/// The default message: text serialised once and shared by every subscriber. Any cheaply
+/// cloned type works (the server uses its WebSocket frame type, so no copy per client).
 pub type Message = Arc<str>;
 
 #[derive(Debug, Default)]
@@ -24,22 +25,30 @@ pub struct HubCounters {
     pub dropped_closed: AtomicU64,
 }
 
-#[derive(Clone, Debug)]
-pub struct Hub {
-    inner: Arc<Inner>,
+#[derive(Debug)]
+pub struct Hub<M = Message> {
+    inner: Arc<Inner<M>>,
+}
+
+impl<M> Clone for Hub<M> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
 }
 
 #[derive(Debug)]
-struct Inner {
+struct Inner<M> {
     queue_capacity: usize,
     next_id: AtomicU64,
-    subscribers: Mutex<HashMap<u64, Slot>>,
+    subscribers: Mutex<HashMap<u64, Slot<M>>>,
     counters: HubCounters,
 }
 
 #[derive(Debug)]
-struct Slot {
-    sender: mpsc::Sender<Message>,
+struct Slot<M> {
+    sender: mpsc::Sender<M>,
     /// Set when the hub cut the subscriber loose, so its receiver can say why.
     too_slow: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -55,20 +64,20 @@ pub enum Ended {
 
 /// The receiving end of one subscription. Dropping it unsubscribes.
 #[derive(Debug)]
-pub struct Subscription {
+pub struct Subscription<M = Message> {
     id: u64,
-    receiver: mpsc::Receiver<Message>,
+    receiver: mpsc::Receiver<M>,
     too_slow: Arc<std::sync::atomic::AtomicBool>,
-    hub: std::sync::Weak<Inner>,
+    hub: std::sync::Weak<Inner<M>>,
 }
 
-impl Subscription {
+impl<M> Subscription<M> {
     pub fn id(&self) -> u64 {
         self.id
     }
 
     /// The next message, or why there will be none.
-    pub async fn next(&mut self) -> Result<Message, Ended> {
+    pub async fn next(&mut self) -> Result<M, Ended> {
         match self.receiver.recv().await {
             Some(message) => Ok(message),
             None if self.too_slow.load(Ordering::SeqCst) => Err(Ended::TooSlow),
@@ -77,7 +86,7 @@ impl Subscription {
     }
 
     /// The next message if one is already queued (never waits; `None` also when ended).
-    pub fn try_next(&mut self) -> Option<Message> {
+    pub fn try_next(&mut self) -> Option<M> {
         self.receiver.try_recv().ok()
     }
 
@@ -87,7 +96,7 @@ impl Subscription {
     }
 }
 
-impl Drop for Subscription {
+impl<M> Drop for Subscription<M> {
     fn drop(&mut self) {
         if let Some(hub) = self.hub.upgrade() {
             lock(&hub.subscribers).remove(&self.id);
@@ -100,7 +109,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Hub {
+impl<M: Clone> Hub<M> {
     /// `queue_capacity` messages may wait per subscriber before it is cut loose.
     pub fn new(queue_capacity: usize) -> Self {
         Self {
@@ -113,7 +122,7 @@ impl Hub {
         }
     }
 
-    pub fn subscribe(&self) -> Subscription {
+    pub fn subscribe(&self) -> Subscription<M> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = mpsc::channel(self.inner.queue_capacity);
         let too_slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -133,12 +142,12 @@ impl Hub {
     }
 
     /// Sends `message` to every subscriber without waiting; returns how many received it.
-    pub fn publish(&self, message: Message) -> usize {
+    pub fn publish(&self, message: M) -> usize {
         let counters = &self.inner.counters;
         counters.published.fetch_add(1, Ordering::Relaxed);
         let mut delivered = 0;
         lock(&self.inner.subscribers).retain(|_, slot| {
-            match slot.sender.try_send(Arc::clone(&message)) {
+            match slot.sender.try_send(message.clone()) {
                 Ok(()) => {
                     delivered += 1;
                     true

@@ -4,8 +4,8 @@
 //! broadcast the moment they are stored.
 
 use crate::metrics::Metrics;
+use crate::stream::LiveHub as Hub;
 use iamwatch_core::Incident;
-use iamwatch_live::Hub;
 use iamwatch_store::{IncidentStore, Stored};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -115,8 +115,15 @@ pub async fn serve(
             source,
         })?;
     let local = listener.local_addr().map_err(ServerError::Serve)?;
+    // Live messages are small writes; Nagle's algorithm would hold them back waiting for
+    // ACKs (tens of milliseconds with delayed ACKs).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let metrics = Arc::new(metrics::Metrics::default());
-    let hub = iamwatch_live::Hub::new(config.stream.client_queue);
+    let hub = stream::LiveHub::new(config.stream.client_queue);
     let (committer, commit_task) = committer::Committer::start(
         Arc::clone(&store),
         hub.clone(),

@@ -76,7 +76,7 @@ impl Metrics {
     }
 
     /// The exposition text; `hub` supplies the live-stream figures.
-    pub fn render(&self, hub: &iamwatch_live::Hub) -> String {
+    pub fn render(&self, hub: &crate::stream::LiveHub) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -224,7 +224,7 @@ mod tests {
         metrics.count_incident(Severity::Critical);
         metrics.count_incident(Severity::Critical);
         metrics.count_incident(Severity::Low);
-        let text = metrics.render(&iamwatch_live::Hub::new(1));
+        let text = metrics.render(&crate::stream::LiveHub::new(1));
         assert!(
             text.contains("iamwatch_incidents_total{severity=\"CRITICAL\"} 2\n"),
             "{text}"

@@ -6,7 +6,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -21,14 +21,20 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The message for one incident event, serialised once for every client. The raw CloudTrail
 /// record stays out (clients fetch it with the incident).
-pub fn message(kind: &str, incident: &Incident) -> iamwatch_live::Message {
+pub fn message(kind: &str, incident: &Incident) -> LiveMessage {
     let mut value = crate::api::incident_json(incident);
     if let Some(object) = value.as_object_mut() {
         object.remove("raw");
     }
     let text = serde_json::json!({ "type": kind, "incident": value }).to_string();
-    text.into()
+    Utf8Bytes::from(text)
 }
+
+/// A live message: a WebSocket text frame's payload, shared by every client (no copy each).
+pub type LiveMessage = Utf8Bytes;
+
+/// The hub the server publishes incidents to.
+pub type LiveHub = iamwatch_live::Hub<LiveMessage>;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StreamParams {
@@ -63,7 +69,11 @@ pub async fn stream(
     };
     // Subscribe before the upgrade completes so nothing published meanwhile is missed.
     let subscription = state.hub.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| run(socket, state, subscription, since)))
+    // Clients only send pongs and close frames. Keep the read buffer small: it is zeroed on
+    // every read attempt, and the loop below polls for reads after every message it sends.
+    Ok(upgrade
+        .read_buffer_size(4096)
+        .on_upgrade(move |socket| run(socket, state, subscription, since)))
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> bool {
@@ -73,12 +83,10 @@ async fn send(socket: &mut WebSocket, message: Message) -> bool {
     )
 }
 
-async fn send_all(socket: &mut WebSocket, batch: Vec<iamwatch_live::Message>) -> bool {
+async fn send_all(socket: &mut WebSocket, batch: Vec<LiveMessage>) -> bool {
     let write = async {
         for message in batch {
-            socket
-                .feed(Message::Text(message.to_string().into()))
-                .await?;
+            socket.feed(Message::Text(message)).await?;
         }
         socket.flush().await
     };
@@ -96,7 +104,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 async fn run(
     mut socket: WebSocket,
     state: AppState,
-    mut subscription: Subscription,
+    mut subscription: Subscription<LiveMessage>,
     since: Option<i64>,
 ) {
     let hello = serde_json::json!({
@@ -183,7 +191,7 @@ async fn resync(socket: &mut WebSocket, state: &AppState, since: i64) -> bool {
         };
         for incident in &page.incidents {
             let text = message("incident.updated", incident);
-            if !send(socket, Message::Text(text.to_string().into())).await {
+            if !send(socket, Message::Text(text)).await {
                 return false;
             }
         }

@@ -78,7 +78,7 @@ impl Framer<Box<dyn Read + Send>> {
     pub fn for_input(data: InputData) -> Self {
         match data {
             InputData::Memory(bytes) => {
-                Self::with_buffer(Box::new(io::empty()), bytes, DEFAULT_MAX_VALUE_BYTES)
+                Self::whole(bytes, Box::new(io::empty()), DEFAULT_MAX_VALUE_BYTES)
             }
             InputData::Stream(reader) => Self::new(reader),
         }
@@ -125,19 +125,19 @@ impl<R: Read> Framer<R> {
     /// bytes become the buffer, so a whole file inflated in memory is framed without a copy.
     pub fn with_buffer(reader: R, buffered: Vec<u8>, max_value: usize) -> Self {
         let end = buffered.len();
-        Self {
-            buf: buffered,
-            end,
-            ..Self::with_limit(reader, max_value)
-        }
+        Self::build(reader, buffered, end, max_value)
     }
 
     pub fn with_limit(reader: R, max_value: usize) -> Self {
+        Self::build(reader, vec![0; READ_CHUNK], 0, max_value)
+    }
+
+    fn build(reader: R, buf: Vec<u8>, end: usize, max_value: usize) -> Self {
         Self {
             reader,
-            buf: vec![0; READ_CHUNK],
+            buf,
             start: 0,
-            end: 0,
+            end,
             eof: false,
             line: 1,
             index: 0,
@@ -145,6 +145,14 @@ impl<R: Read> Framer<R> {
             max_value,
             at_stream_start: true,
         }
+    }
+
+    /// A framer over bytes that are the whole input: nothing more will be read, so the buffer
+    /// is never grown (and zeroed) to look for more.
+    pub fn whole(bytes: Vec<u8>, reader: R, max_value: usize) -> Self {
+        let mut framer = Self::with_buffer(reader, bytes, max_value);
+        framer.eof = true;
+        framer
     }
 
     /// The next value, an error about the input (after which framing goes on where it can), or
