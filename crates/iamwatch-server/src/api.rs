@@ -12,18 +12,6 @@ use iamwatch_store::{IncidentChange, IncidentQuery};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    if state.auth.allows(headers) {
-        Ok(())
-    } else {
-        state
-            .metrics
-            .requests_unauthorized
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Err(ApiError::Unauthorized)
-    }
-}
-
 /// Query string of `GET /v1/incidents`. Lists are comma-separated.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,9 +73,24 @@ pub fn parse_since(text: &str) -> Option<i64> {
         .or_else(|| iamwatch_core::time::parse_timestamp_ms(text))
 }
 
-/// An incident as the API shows it: everything stored, both languages.
-pub fn incident_json(incident: &Incident) -> Value {
-    serde_json::to_value(incident).unwrap_or(Value::Null)
+/// An incident as lists and the live stream show it: everything stored, both languages,
+/// except the raw event, which is on the incident's own page.
+pub fn incident_summary_json(incident: &Incident) -> Value {
+    let mut value = serde_json::to_value(incident).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.remove("raw");
+    }
+    value
+}
+
+/// An incident's own page: everything stored, raw event included, with its history.
+async fn incident_detail(state: &AppState, incident: &Incident) -> Result<Json<Value>, ApiError> {
+    let history = state.store.history(&incident.incident_id).await?;
+    let mut value = serde_json::to_value(incident).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("history".to_string(), json!(history));
+    }
+    Ok(Json(value))
 }
 
 pub async fn list_incidents(
@@ -95,16 +98,11 @@ pub async fn list_incidents(
     headers: HeaderMap,
     query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+    state.authorize(&headers, None)?;
     let Query(params) = query.map_err(|error| ApiError::bad_request(error.body_text()))?;
     let page = state.store.list(&params.to_query()?).await?;
     Ok(Json(json!({
-        "incidents": page.incidents.iter().map(|incident| {
-            // Lists stay light: the raw event is on the incident's own page.
-            let mut value = incident_json(incident);
-            if let Some(object) = value.as_object_mut() { object.remove("raw"); }
-            value
-        }).collect::<Vec<_>>(),
+        "incidents": page.incidents.iter().map(incident_summary_json).collect::<Vec<_>>(),
         "next_cursor": page.next_cursor,
     })))
 }
@@ -114,18 +112,13 @@ pub async fn get_incident(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+    state.authorize(&headers, None)?;
     let incident = state
         .store
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
-    let history = state.store.history(&id).await?;
-    let mut value = incident_json(&incident);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("history".to_string(), json!(history));
-    }
-    Ok(Json(value))
+    incident_detail(&state, &incident).await
 }
 
 /// Body of `PATCH /v1/incidents/{id}`.
@@ -157,7 +150,7 @@ pub async fn patch_incident(
     Path(id): Path<String>,
     body: Result<Json<PatchBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+    state.authorize(&headers, None)?;
     let Json(body) = body.map_err(|error| ApiError::bad_request(error.body_text()))?;
     if body.status.is_none() && body.assignee.is_none() && body.note.is_none() {
         return Err(ApiError::bad_request(
@@ -178,12 +171,7 @@ pub async fn patch_incident(
     state
         .hub
         .publish(crate::stream::message("incident.updated", &incident));
-    let history = state.store.history(&id).await?;
-    let mut value = incident_json(&incident);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("history".to_string(), json!(history));
-    }
-    Ok(Json(value))
+    incident_detail(&state, &incident).await
 }
 
 pub const OPENAPI: &str = include_str!("../assets/openapi.json");
@@ -203,7 +191,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
+    state.authorize(&headers, None)?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(&state.hub),

@@ -28,14 +28,17 @@ impl DeadLetter {
     ///
     /// # Errors
     /// The I/O error when the file cannot be opened or written.
-    pub fn keep(&self, records: &[BadRecord]) -> std::io::Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
+    pub fn keep<'r>(
+        &self,
+        records: impl IntoIterator<Item = &'r BadRecord>,
+    ) -> std::io::Result<()> {
         let mut text = Vec::new();
         for record in records {
             serde_json::to_writer(&mut text, record).map_err(std::io::Error::other)?;
             text.push(b'\n');
+        }
+        if text.is_empty() {
+            return Ok(());
         }
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         if guard.is_none() {

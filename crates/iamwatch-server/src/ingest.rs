@@ -40,13 +40,7 @@ pub async fn post_events(
     body: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    if !state.auth.allows(&headers) {
-        state
-            .metrics
-            .requests_unauthorized
-            .fetch_add(1, Ordering::Relaxed);
-        return Err(ApiError::Unauthorized);
-    }
+    state.authorize(&headers, None)?;
     let Ok(permit) = state.parsing.clone().try_acquire_owned() else {
         state
             .metrics
@@ -116,13 +110,22 @@ pub async fn ingest_body(
     };
     state.metrics.parsing.fetch_sub(1, Ordering::Relaxed);
     drop(permit);
-    let (chunk, unreadable) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let (mut chunk, mut whole) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
     if !chunk.bad.is_empty() {
+        // The records go to the blocking pool and come back: no copy of their raw text.
         let dead_letter = state.dead_letter.clone();
-        let bad = chunk.bad.clone();
-        let kept = tokio::task::spawn_blocking(move || dead_letter.keep(&bad))
-            .await
-            .map_err(|error| ApiError::Internal(error.to_string()))?;
+        let (bad, kept_whole) = (std::mem::take(&mut chunk.bad), whole.take());
+        let (bad, kept_whole, kept) = tokio::task::spawn_blocking(move || {
+            let kept = dead_letter.keep(bad.iter().chain(&kept_whole));
+            (bad, kept_whole, kept)
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        chunk.bad = bad;
+        whole = kept_whole;
+        for bad in chunk.bad.iter().chain(&whole) {
+            tracing::warn!(bad = %bad, "unreadable input kept in the dead-letter file");
+        }
         if let Err(error) = kept {
             tracing::error!(path = %state.dead_letter.path().display(), %error, "cannot write the dead-letter file");
             return Err(ApiError::Unavailable(format!(
@@ -130,14 +133,7 @@ pub async fn ingest_body(
             )));
         }
     }
-    for bad in &chunk.bad {
-        tracing::warn!(bad = %bad, "unreadable input kept in the dead-letter file");
-    }
-    let rejected = if unreadable {
-        chunk.bad.len() - 1
-    } else {
-        chunk.bad.len()
-    } as u64;
+    let rejected = chunk.bad.len() as u64;
     state
         .metrics
         .records
@@ -150,10 +146,10 @@ pub async fn ingest_body(
         .metrics
         .skipped
         .fetch_add(chunk.skipped.len() as u64, Ordering::Relaxed);
-    if unreadable {
+    if whole.is_some() {
         return Err(ApiError::BadRequest {
             message: "nothing in the body could be read as CloudTrail".to_string(),
-            errors: describe(&chunk.bad[..chunk.bad.len() - 1]),
+            errors: describe(&chunk.bad),
         });
     }
     for confirmation in &chunk.confirmations {
@@ -206,12 +202,18 @@ pub async fn ingest_body(
 /// Bodies up to this size are parsed on the async worker itself.
 const INLINE_PARSE_BYTES: usize = 64 * 1024;
 
-/// Reads a body; also says whether nothing in it could be read, in which case the whole
-/// request is added to the bad records (kept in full, not only the pieces the framer found).
-fn read(body: &[u8], source: String, detector: &iamwatch_detect::Detector) -> (Chunk, bool) {
+/// Reads a body. When nothing in it could be read, also returns the whole request as a bad
+/// record, to be kept in full (not only the pieces the framer found) but not counted.
+fn read(
+    body: &[u8],
+    source: String,
+    detector: &iamwatch_detect::Detector,
+) -> (Chunk, Option<BadRecord>) {
     let mut chunk = iamwatch_pipeline::read_body(body.to_vec(), &source, detector);
-    let unreadable = chunk.records == 0 && chunk.ignored == 0;
-    if unreadable && chunk.bad.is_empty() {
+    if chunk.records > 0 || chunk.ignored > 0 {
+        return (chunk, None);
+    }
+    if chunk.bad.is_empty() {
         chunk.bad.push(BadRecord::new(
             &source,
             None,
@@ -219,18 +221,14 @@ fn read(body: &[u8], source: String, detector: &iamwatch_detect::Detector) -> (C
             "no CloudTrail event found",
         ));
     }
-    if unreadable {
-        chunk.bad.push(
-            BadRecord::new(
-                &source,
-                None,
-                None,
-                "request rejected: nothing in it could be read",
-            )
-            .with_raw(body),
-        );
-    }
-    (chunk, unreadable)
+    let whole = BadRecord::new(
+        &source,
+        None,
+        None,
+        "request rejected: nothing in it could be read",
+    )
+    .with_raw(body);
+    (chunk, Some(whole))
 }
 
 fn describe(bad: &[BadRecord]) -> Vec<String> {

@@ -2,6 +2,7 @@ use crate::auth::Auth;
 use crate::committer::Committer;
 use crate::config::Config;
 use crate::dead_letter::DeadLetter;
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::stream::LiveHub as Hub;
 use iamwatch_detect::Detector;
@@ -27,4 +28,25 @@ pub struct AppState {
     /// Becomes true when the server is shutting down (live streams close).
     pub shutdown: watch::Receiver<bool>,
     pub http: reqwest::Client,
+}
+
+impl AppState {
+    /// Checks the request's token (and `query_token`, where a route accepts one), counting
+    /// refusals.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] without a valid token.
+    pub fn authorize(
+        &self,
+        headers: &axum::http::HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if self.auth.allows_with_query(headers, query_token) {
+            return Ok(());
+        }
+        self.metrics
+            .requests_unauthorized
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(ApiError::Unauthorized)
+    }
 }

@@ -22,10 +22,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// The message for one incident event, serialised once for every client. The raw CloudTrail
 /// record stays out (clients fetch it with the incident).
 pub fn message(kind: &str, incident: &Incident) -> LiveMessage {
-    let mut value = crate::api::incident_json(incident);
-    if let Some(object) = value.as_object_mut() {
-        object.remove("raw");
-    }
+    let value = crate::api::incident_summary_json(incident);
     let text = serde_json::json!({ "type": kind, "incident": value }).to_string();
     Utf8Bytes::from(text)
 }
@@ -50,16 +47,7 @@ pub async fn stream(
     Query(params): Query<StreamParams>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    if !state
-        .auth
-        .allows_with_query(&headers, params.token.as_deref())
-    {
-        state
-            .metrics
-            .requests_unauthorized
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(ApiError::Unauthorized);
-    }
+    state.authorize(&headers, params.token.as_deref())?;
     let since = match &params.since {
         None => None,
         Some(text) => Some(
