@@ -6,6 +6,7 @@
 //! (sources → normalise → detect → incidents → store/live/notify).
 
 pub mod incident;
+pub mod json;
 pub mod lang;
 pub mod severity;
 pub mod status;

@@ -7,6 +7,7 @@
 //! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
 
 use crate::document::Document;
+use iamwatch_core::json::kind_of;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -475,17 +476,6 @@ fn repair_object(map: &mut Map<String, Value>, path: &str, notes: &mut Vec<Strin
             }
             _ => {}
         }
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

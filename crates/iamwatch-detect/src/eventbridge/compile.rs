@@ -3,6 +3,7 @@
 use super::condition::{Cidr, Comparison, Condition, Excluded, Literal};
 use super::wildcard::Wildcard;
 use super::FieldRule;
+use iamwatch_core::json::kind_of;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -49,7 +50,7 @@ pub fn compile(pattern: &Value) -> Result<Vec<Vec<FieldRule>>, PatternError> {
         Value::Object(members) => compile_object(members, "", "$"),
         other => Err(PatternError::new(
             "$",
-            format!("a pattern must be a JSON object, not {}", kind(other)),
+            format!("a pattern must be a JSON object, not {}", kind_of(other)),
         )),
     }
 }
@@ -107,7 +108,7 @@ fn compile_object(
                     &member_path,
                     format!(
                         "must be an array of conditions or an object, not {}",
-                        kind(other)
+                        kind_of(other)
                     ),
                 ))
             }
@@ -273,7 +274,7 @@ fn literal(value: &Value, json_path: &str) -> Result<Literal, PatternError> {
         other => {
             return Err(PatternError::new(
                 json_path,
-                format!("expected a value, not {}", kind(other)),
+                format!("expected a value, not {}", kind_of(other)),
             ))
         }
     })
@@ -295,7 +296,7 @@ fn text<'v>(value: &'v Value, json_path: &str, operator: &str) -> Result<&'v str
     value.as_str().ok_or_else(|| {
         PatternError::new(
             json_path,
-            format!("{operator} takes a string, not {}", kind(value)),
+            format!("{operator} takes a string, not {}", kind_of(value)),
         )
     })
 }
@@ -344,7 +345,7 @@ fn compile_operator(
             Value::Bool(flag) => Ok(Condition::Exists(*flag)),
             other => Err(PatternError::new(
                 json_path,
-                format!("exists takes true or false, not {}", kind(other)),
+                format!("exists takes true or false, not {}", kind_of(other)),
             )),
         },
         other => Err(PatternError::new(
@@ -425,7 +426,7 @@ fn compile_anything_but(argument: &Value, json_path: &str) -> Result<Excluded, P
             json_path,
             format!(
                 "anything-but takes a string, a number or a list, not {}",
-                kind(other)
+                kind_of(other)
             ),
         )),
     }
@@ -443,7 +444,7 @@ fn strings(value: &Value, json_path: &str, operator: &str) -> Result<Vec<String>
             json_path,
             format!(
                 "{operator} takes a string or a list of strings, not {}",
-                kind(other)
+                kind_of(other)
             ),
         )),
     }
@@ -497,15 +498,4 @@ fn compile_numeric(
         }
     }
     Ok(bounds)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
