@@ -120,26 +120,10 @@ async fn a_wrong_or_missing_token_is_refused_everywhere() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 202);
     // The page itself and the health check need no token.
-    assert_eq!(
-        client
-            .get(server.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
-    assert_eq!(
-        client
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    for open_path in ["/", "/healthz"] {
+        let response = client.get(server.url(open_path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{open_path}");
+    }
 }
 
 #[tokio::test]
@@ -359,19 +343,19 @@ async fn a_stalled_store_fills_the_commit_queue_and_gets_503_never_a_false_202()
         .unwrap();
     assert_eq!(line.trim(), "locked");
 
-    let first = tokio::spawn(post_owned(
+    let first = tokio::spawn(server::post_to(
         server.url("/v1/events"),
         eventbridge_event("stall-1", "DeleteUser", "a").to_string(),
     ));
     // The committer takes it (the queue is empty again) and waits for the lock.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    wait_for_metric(&server, "iamwatch_commit_queue_depth", 0.0).await;
-    let second = tokio::spawn(post_owned(
+    server::wait_for_metric(&server, "iamwatch_commit_queue_depth", 0.0).await;
+    let second = tokio::spawn(server::post_to(
         server.url("/v1/events"),
         eventbridge_event("stall-2", "DeleteUser", "b").to_string(),
     ));
     // It fills the queue.
-    wait_for_metric(&server, "iamwatch_commit_queue_depth", 1.0).await;
+    server::wait_for_metric(&server, "iamwatch_commit_queue_depth", 1.0).await;
     let response = server::client()
         .post(server.url("/v1/events"))
         .bearer_auth(TOKEN)
@@ -403,27 +387,4 @@ async fn a_stalled_store_fills_the_commit_queue_and_gets_503_never_a_false_202()
         .collect();
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert!(!stored.contains(&"stall-3"), "{stored:?}");
-}
-
-async fn wait_for_metric(server: &crate::server::Server, name: &str, value: f64) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while server::metric(server, name).await != value {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{name} never became {value}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-async fn post_owned(url: String, body: String) -> (u16, serde_json::Value) {
-    let response = server::client()
-        .post(url)
-        .bearer_auth(TOKEN)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or_default())
 }

@@ -35,14 +35,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_keep_receiving() 
         "the reading client missed incidents"
     );
     // The stalled one is gone from the registry.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while server::metric(&server, "iamwatch_ws_clients").await != 0.0 {
-        assert!(
-            Instant::now() < deadline,
-            "the stalled client was never dropped"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    server::wait_for_metric(&server, "iamwatch_ws_clients", 0.0).await;
     assert!(server::metric(&server, "iamwatch_ws_dropped_total{reason=\"slow\"}").await >= 1.0);
     // Its stream ends short of everything.
     let received = stalled
@@ -161,14 +154,7 @@ async fn a_client_that_never_answers_pings_is_dropped() {
         while let Some(Ok(_)) = answering.next().await {}
     });
     assert_eq!(server::metric(&server, "iamwatch_ws_clients").await, 2.0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server::metric(&server, "iamwatch_ws_clients").await != 1.0 {
-        assert!(
-            Instant::now() < deadline,
-            "the silent client was never dropped"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    server::wait_for_metric(&server, "iamwatch_ws_clients", 1.0).await;
     assert_eq!(
         server::metric(
             &server,

@@ -139,8 +139,13 @@ pub fn client() -> reqwest::Client {
 }
 
 pub async fn post(server: &Server, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    post_to(server.url("/v1/events"), body).await
+}
+
+/// Like [`post`], with the ingest URL owned (for spawned tasks).
+pub async fn post_to(url: String, body: impl Into<reqwest::Body>) -> (u16, Value) {
     let response = client()
-        .post(server.url("/v1/events"))
+        .post(url)
         .bearer_auth(TOKEN)
         .body(body)
         .send()
@@ -186,6 +191,15 @@ pub async fn metric(server: &Server, name: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
+}
+
+/// Polls `/metrics` until `name` reads `value`; fails after 15 s.
+pub async fn wait_for_metric(server: &Server, name: &str, value: f64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while metric(server, name).await != value {
+        assert!(Instant::now() < deadline, "{name} never became {value}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 pub type Socket =

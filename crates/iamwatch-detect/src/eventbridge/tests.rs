@@ -145,63 +145,48 @@ fn every_invalid_pattern_is_rejected() {
     );
 }
 
+/// Object keys the fuzzer uses: the pattern operators, and a few plain field names.
+const FUZZ_KEYS: &[&str] = &[
+    "prefix",
+    "suffix",
+    "exists",
+    "numeric",
+    "anything-but",
+    "wildcard",
+    "cidr",
+    "equals-ignore-case",
+    "$or",
+    "a",
+    "b",
+    "c",
+];
+
 /// Arbitrary JSON, biased towards the shapes patterns and events take.
 fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
     use proptest::prelude::*;
+    // String leaves: the keys again (operators as values), and operands operators parse.
+    let texts: Vec<&str> = FUZZ_KEYS
+        .iter()
+        .copied()
+        .chain(["*", "", "10.0.0.0/8", ">", "<=", "a*b"])
+        .collect();
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i32>().prop_map(Value::from),
-        prop::sample::select(vec![
-            "prefix",
-            "suffix",
-            "exists",
-            "numeric",
-            "anything-but",
-            "wildcard",
-            "cidr",
-            "equals-ignore-case",
-            "$or",
-            "a",
-            "b",
-            "*",
-            "",
-            "10.0.0.0/8",
-            ">",
-            "<=",
-            "a*b"
-        ])
-        .prop_map(|text| Value::String(text.to_string())),
+        prop::sample::select(texts).prop_map(|text| Value::String(text.to_string())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec(
-                (
-                    prop::sample::select(vec![
-                        "prefix",
-                        "suffix",
-                        "exists",
-                        "numeric",
-                        "anything-but",
-                        "wildcard",
-                        "cidr",
-                        "equals-ignore-case",
-                        "$or",
-                        "a",
-                        "b",
-                        "c"
-                    ]),
-                    inner
-                ),
-                0..4
-            )
-            .prop_map(|members| Value::Object(
-                members
-                    .into_iter()
-                    .map(|(key, value)| (key.to_string(), value))
-                    .collect()
-            )),
+            prop::collection::vec((prop::sample::select(FUZZ_KEYS), inner), 0..4).prop_map(
+                |members| Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(key, value)| (key.to_string(), value))
+                        .collect()
+                )
+            ),
         ]
     })
 }
