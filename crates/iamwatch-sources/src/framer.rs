@@ -77,8 +77,15 @@ impl Framer<Box<dyn Read + Send>> {
     /// Frames an opened input, taking an in-memory one as the buffer itself.
     pub fn for_input(data: InputData) -> Self {
         match data {
+            // The bytes are the whole input and become the buffer, so a file inflated in
+            // memory is framed without a copy; at end of input the buffer is never grown
+            // (and zeroed) to look for more.
             InputData::Memory(bytes) => {
-                Self::whole(bytes, Box::new(io::empty()), DEFAULT_MAX_VALUE_BYTES)
+                let end = bytes.len();
+                let mut framer =
+                    Self::build(Box::new(io::empty()), bytes, end, DEFAULT_MAX_VALUE_BYTES);
+                framer.eof = true;
+                framer
             }
             InputData::Stream(reader) => Self::new(reader),
         }
@@ -121,13 +128,6 @@ impl<R: Read> Framer<R> {
         Self::with_limit(reader, DEFAULT_MAX_VALUE_BYTES)
     }
 
-    /// A framer over bytes already in memory followed by `reader` (often `io::empty()`): the
-    /// bytes become the buffer, so a whole file inflated in memory is framed without a copy.
-    pub fn with_buffer(reader: R, buffered: Vec<u8>, max_value: usize) -> Self {
-        let end = buffered.len();
-        Self::build(reader, buffered, end, max_value)
-    }
-
     pub fn with_limit(reader: R, max_value: usize) -> Self {
         Self::build(reader, vec![0; READ_CHUNK], 0, max_value)
     }
@@ -145,14 +145,6 @@ impl<R: Read> Framer<R> {
             max_value,
             at_stream_start: true,
         }
-    }
-
-    /// A framer over bytes that are the whole input: nothing more will be read, so the buffer
-    /// is never grown (and zeroed) to look for more.
-    pub fn whole(bytes: Vec<u8>, reader: R, max_value: usize) -> Self {
-        let mut framer = Self::with_buffer(reader, bytes, max_value);
-        framer.eof = true;
-        framer
     }
 
     /// The next value, an error about the input (after which framing goes on where it can), or
