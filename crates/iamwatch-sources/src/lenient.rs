@@ -105,10 +105,15 @@ impl<'de> Deserialize<'de> for Flag {
 }
 
 fn parse_flag(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" => Some(true),
-        "false" | "no" | "0" => Some(false),
-        _ => None,
+    // Compared in place: this runs for several fields of every record.
+    let text = text.trim();
+    let is = |word: &str| text.eq_ignore_ascii_case(word);
+    if is("true") || is("yes") || text == "1" {
+        Some(true)
+    } else if is("false") || is("no") || text == "0" {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -132,6 +137,8 @@ mod tests {
         for (json, expected) in [
             ("true", Some(true)),
             ("\"False\"", Some(false)),
+            ("\" YES \"", Some(true)),
+            ("0", Some(false)),
             ("null", None),
             ("\"maybe\"", None),
         ] {

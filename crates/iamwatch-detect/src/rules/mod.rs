@@ -9,6 +9,7 @@
 mod builtin;
 mod conditions;
 pub mod file;
+mod head_cache;
 mod rule;
 mod set;
 pub mod shape;

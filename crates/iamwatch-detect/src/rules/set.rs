@@ -1,8 +1,9 @@
 //! A compiled, indexed set of rules.
 
 use super::file::RuleFile;
+use super::head_cache::{self, HeadPlan, REPEATING_HEAD_PATHS};
 use super::rule::Rule;
-use super::shape::eventbridge_event;
+use super::shape::{eventbridge_event, Head};
 use crate::eventbridge::FlatEvent;
 use iamwatch_core::Severity;
 use serde_json::Value;
@@ -35,7 +36,14 @@ pub struct RuleSet {
     by_error_code: HashMap<String, Vec<usize>>,
     /// Rules whose pattern pins none of those: evaluated on every event.
     unindexed: Vec<usize>,
+    /// Per rule: whether its head patterns read a field that differs per record.
+    head_reads_per_record: Vec<bool>,
+    /// Tells this indexing apart from any other in the per-thread head cache.
+    id: u64,
 }
+
+/// Source of [`RuleSet`] ids.
+static NEXT_SET_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl RuleSet {
     pub fn empty() -> Self {
@@ -65,6 +73,15 @@ impl RuleSet {
         self.by_event_source.clear();
         self.by_error_code.clear();
         self.unindexed.clear();
+        self.id = NEXT_SET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.head_reads_per_record = self
+            .rules
+            .iter()
+            .map(|rule| {
+                rule.head_paths()
+                    .any(|path| !REPEATING_HEAD_PATHS.contains(&path))
+            })
+            .collect();
         for (index, rule) in self.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
@@ -208,28 +225,56 @@ impl RuleSet {
 
     /// The rules that could match an event with this head: the index first, then each
     /// candidate's pattern restricted to head fields. Empty means no parsing is needed.
-    pub fn candidates_for_head(&self, head: &super::shape::Head<'_>) -> Candidates {
-        let candidates = self.candidates(head.event_name, head.event_source, head.error_code);
-        if candidates.is_empty() {
-            return Candidates(candidates);
+    pub fn candidates_for_head(&self, head: &Head<'_>) -> Candidates {
+        head_cache::with_plan(
+            self.id,
+            head,
+            || self.head_plan(head),
+            |plan| {
+                let mut candidates = plan.decided.clone();
+                if !plan.per_record.is_empty() {
+                    let leaves = self.head_leaves(&plan.per_record, head);
+                    candidates.extend(
+                        plan.per_record
+                            .iter()
+                            .filter(|index| self.rules[**index].may_match_head(&leaves)),
+                    );
+                    candidates.sort_unstable();
+                }
+                Candidates(candidates)
+            },
+        )
+    }
+
+    /// The head check for the fields that repeat across records; rules that read other head
+    /// fields are left for a check per record.
+    fn head_plan(&self, head: &Head<'_>) -> HeadPlan {
+        let (per_record, repeating): (Vec<usize>, Vec<usize>) = self
+            .candidates(head.event_name, head.event_source, head.error_code)
+            .into_iter()
+            .partition(|index| self.head_reads_per_record[*index]);
+        let leaves = self.head_leaves(&repeating, head);
+        HeadPlan {
+            decided: repeating
+                .into_iter()
+                .filter(|index| self.rules[*index].may_match_head(&leaves))
+                .collect(),
+            per_record,
         }
-        // Leaves only for the head paths these rules use; a field the record lacks stays absent.
-        let mut paths: Vec<&str> = candidates
+    }
+
+    /// The head fields these rules read; a field the record lacks stays absent.
+    fn head_leaves(&self, rules: &[usize], head: &Head<'_>) -> FlatEvent<'static, '_> {
+        let mut paths: Vec<&str> = rules
             .iter()
             .flat_map(|index| self.rules[*index].head_paths())
             .collect();
         paths.sort_unstable();
         paths.dedup();
-        let flat = FlatEvent::from_strings(
+        FlatEvent::from_strings(
             paths
                 .into_iter()
                 .filter_map(|path| head.value_at(path).map(|value| (path, value))),
-        );
-        Candidates(
-            candidates
-                .into_iter()
-                .filter(|index| self.rules[*index].may_match_head(&flat))
-                .collect(),
         )
     }
 
