@@ -6,6 +6,11 @@ mod output;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// A scan allocates and frees small objects (parsed values, incident fields) on several threads
+// at once; glibc's allocator spent a tenth of a scan's instructions on that, mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "iamwatch",

@@ -180,7 +180,7 @@ impl Detector {
                 serde_json::Value::Null
             };
             let flat = FlatEvent::from_raw_record(raw, &shell, self.rules.paths_of(&candidates));
-            if self.rules.need_whole_event(&candidates) {
+            if self.rules.need_whole_event(&candidates, &flat) {
                 // Conditions need the whole event; parse it only for rules whose pattern
                 // already matched (most events a broad rule is indexed under do not).
                 candidates = self.rules.retain_pattern_matches(candidates, &flat);
@@ -188,7 +188,7 @@ impl Detector {
                     return (Vec::new(), None);
                 }
             }
-            if !self.rules.need_whole_event(&candidates) {
+            if !self.rules.need_whole_event(&candidates, &flat) {
                 let matches = self
                     .rules
                     .evaluate_candidates(&candidates, None, &flat)

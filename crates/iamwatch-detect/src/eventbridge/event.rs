@@ -5,9 +5,9 @@
 //! event costs what its rules look at rather than its size. A path segment may also match a
 //! key that itself contains dots (`{"state.status": …}` is at path `state.status`), as in AWS.
 
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 #[derive(Debug)]
 pub struct Leaf<'e> {
@@ -37,7 +37,7 @@ pub fn extract<'e, 'p>(
     event: &'e Value,
     paths: impl IntoIterator<Item = &'p str>,
 ) -> Leaves<'e, 'p> {
-    let mut leaves: Leaves<'e, 'p> = HashMap::new();
+    let mut leaves: Leaves<'e, 'p> = HashMap::default();
     for path in paths {
         if leaves.contains_key(path) {
             continue;

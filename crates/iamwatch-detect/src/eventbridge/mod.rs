@@ -139,6 +139,14 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
             .map(|leaf| leaf.value.as_ref())
     }
 
+    /// The value at a path when the event holds exactly one scalar there, outside any array.
+    pub fn single_scalar(&self, path: &str) -> Option<&Value> {
+        match self.leaves.get(path).map(Vec::as_slice) {
+            Some([leaf]) if leaf.arrays.is_empty() => Some(leaf.value.as_ref()),
+            _ => None,
+        }
+    }
+
     /// Leaves given directly: one string value per path (fields already normalised).
     pub fn from_strings(values: impl IntoIterator<Item = (&'p str, String)>) -> Self {
         let leaves = values

@@ -67,8 +67,10 @@ impl Condition {
     }
 
     /// Checks the condition on extracted leaves, with the whole event when there is one.
-    /// Without it, only exclusion patterns can hold; callers parse the event whole when a rule
-    /// [`needs_whole_event`](Self::needs_whole_event).
+    /// Without it, exclusion patterns and comparisons of plain values the leaves hold are
+    /// answered; callers parse the event whole for a rule that
+    /// [`needs_whole_event`](Self::needs_whole_event) unless [`holds_on_leaves`](Self::holds_on_leaves)
+    /// answers.
     pub fn holds_on(
         &self,
         whole: Option<&Value>,
@@ -77,8 +79,38 @@ impl Condition {
         match (self, whole) {
             (Self::Not(pattern), _) => !pattern.matches_flattened(flat),
             (_, Some(event)) => self.holds(event),
-            (_, None) => false,
+            (_, None) => self.holds_on_leaves(flat).unwrap_or(false),
         }
+    }
+
+    /// The paths a comparison reads, for the kinds that compare two plain values.
+    pub fn compared_paths(&self) -> Option<[&str; 2]> {
+        match self {
+            Self::FieldsDiffer(first, second) | Self::FieldsEqual(first, second) => {
+                Some([first, second])
+            }
+            Self::AccountDiffers { arn, account } => Some([arn, account]),
+            _ => None,
+        }
+    }
+
+    /// A comparison answered from the leaves alone: only when each value it reads is there as
+    /// one scalar outside any array, which is then exactly what the whole event holds at that
+    /// path. `None` when only the whole event can tell (a value missing, repeated, or an
+    /// object), and for the other kinds. Cross-account role assumption, the most common
+    /// condition by far, is answered this way without parsing the record whole.
+    pub fn holds_on_leaves(&self, flat: &crate::eventbridge::FlatEvent<'_, '_>) -> Option<bool> {
+        let [first, second] = self.compared_paths()?;
+        let values = [flat.single_scalar(first)?, flat.single_scalar(second)?];
+        Some(self.holds_with(|path| {
+            if path == first {
+                Some(values[0])
+            } else if path == second {
+                Some(values[1])
+            } else {
+                None
+            }
+        }))
     }
 
     /// The pattern an exclusion condition matches, if it is one.

@@ -49,10 +49,18 @@ mod tests {
         use crate::rules::shape::eventbridge_event;
         let set = RuleSet::builtin().unwrap();
         let mut compared = 0;
-        for rule in set.rules().iter().filter(|rule| !rule.needs_whole_event()) {
+        let mut answered_by_leaves = 0;
+        for rule in set.rules() {
             for test in &rule.tests {
                 let record_text = test.event.to_string();
                 let shaped = eventbridge_event(test.event.clone());
+                if rule.needs_whole_event() {
+                    let leaves = FlatEvent::from_raw_record(&record_text, &shaped, rule.paths());
+                    if !rule.decidable_on_leaves(&leaves) {
+                        continue;
+                    }
+                    answered_by_leaves += 1;
+                }
                 let whole = rule.evaluate(Some(&shaped), &FlatEvent::new(&shaped, rule.paths()));
                 let raw = rule.evaluate(
                     None,
@@ -74,6 +82,10 @@ mod tests {
             }
         }
         assert!(compared > 140, "{compared} tests compared");
+        assert!(
+            answered_by_leaves >= 10,
+            "comparisons answered from leaves: {answered_by_leaves}"
+        );
     }
 
     #[test]

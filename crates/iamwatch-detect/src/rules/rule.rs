@@ -162,6 +162,18 @@ impl Rule {
                 .any(|(when, _)| matches!(when, When::Condition(condition) if condition.needs_whole_event()))
     }
 
+    /// Whether the leaves answer every condition that otherwise needs the whole event.
+    pub fn decidable_on_leaves(&self, flat: &FlatEvent<'_, '_>) -> bool {
+        let decidable = |condition: &Condition| {
+            !condition.needs_whole_event() || condition.holds_on_leaves(flat).is_some()
+        };
+        self.conditions.iter().all(decidable)
+            && self.severity_when.iter().all(|(when, _)| match when {
+                When::Pattern(_) => true,
+                When::Condition(condition) => decidable(condition),
+            })
+    }
+
     /// The head paths the rule's head check reads.
     pub fn head_paths(&self) -> impl Iterator<Item = &str> {
         self.head_pattern
@@ -193,10 +205,24 @@ impl Rule {
                 When::Condition(condition) => condition.pattern(),
             });
         let condition_patterns = self.conditions.iter().filter_map(Condition::pattern);
+        let when_conditions = self
+            .severity_when
+            .iter()
+            .filter_map(|(when, _)| match when {
+                When::Condition(condition) => Some(condition),
+                When::Pattern(_) => None,
+            });
+        let compared = self
+            .conditions
+            .iter()
+            .chain(when_conditions)
+            .filter_map(Condition::compared_paths)
+            .flatten();
         std::iter::once(&self.pattern)
             .chain(when_patterns)
             .chain(condition_patterns)
             .flat_map(EventPattern::paths)
+            .chain(compared)
             .chain(
                 self.dedup
                     .iter()

@@ -6,8 +6,9 @@ use super::rule::Rule;
 use super::shape::{eventbridge_event, Head};
 use crate::eventbridge::FlatEvent;
 use iamwatch_core::Severity;
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A rule file that could not be loaded, with every problem in it.
@@ -293,12 +294,13 @@ impl RuleSet {
         )
     }
 
-    /// Whether any of these rules reads whole values (so the event must be parsed whole).
-    pub fn need_whole_event(&self, candidates: &Candidates) -> bool {
-        candidates
-            .0
-            .iter()
-            .any(|index| self.rules[*index].needs_whole_event())
+    /// Whether any of these rules needs the whole event for this one: a condition on whole
+    /// objects, or a comparison the leaves cannot answer.
+    pub fn need_whole_event(&self, candidates: &Candidates, flat: &FlatEvent<'_, '_>) -> bool {
+        candidates.0.iter().any(|index| {
+            let rule = &self.rules[*index];
+            rule.needs_whole_event() && !rule.decidable_on_leaves(flat)
+        })
     }
 
     /// Every path these rules look at.
