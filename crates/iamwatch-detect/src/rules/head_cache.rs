@@ -8,21 +8,10 @@
 //! on an event no rule wanted.
 
 use super::shape::Head;
+pub(super) use super::shape::REPEATING_HEAD_PATHS;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
-
-/// Head paths whose values repeat across records: a head check reading only these has the
-/// same verdict for every record with the same values.
-pub(super) const REPEATING_HEAD_PATHS: &[&str] = &[
-    "source",
-    "detail.eventSource",
-    "detail.eventName",
-    "detail.errorCode",
-    "detail.userIdentity.type",
-    "detail.awsRegion",
-    "detail.vpcEndpointId",
-];
 
 /// Combinations kept per thread before the cache starts over; an entry is a few hundred bytes.
 const CAPACITY: usize = 4096;

@@ -89,6 +89,37 @@ mod tests {
     }
 
     #[test]
+    fn head_checks_on_per_record_fields_run_per_record_and_only_where_repeating_fields_allow() {
+        use crate::rules::shape::Head;
+        let rules = super::set::parse_file(
+            "id: endpoint_from_public\ntitle: {en: X, ko: 엑스}\ndescription: {en: X, ko: 엑스}\nseverity: HIGH\n\
+             pattern: {detail: {eventSource: [s3.amazonaws.com], vpcEndpointId: [{exists: true}], sourceIPAddress: [{prefix: \"203.\"}]}}\n",
+            "test.yml",
+        )
+        .unwrap();
+        let set = RuleSet::new(rules);
+        let head = |vpc_endpoint_id, source_ip| Head {
+            event_source: "s3.amazonaws.com",
+            event_name: "GetObject",
+            vpc_endpoint_id,
+            source_ip,
+            ..Head::default()
+        };
+        // Same repeating fields, different addresses: the plan is shared, the verdict is not.
+        assert!(!set
+            .candidates_for_head(&head("vpce-1", "203.0.113.9"))
+            .is_empty());
+        assert!(set
+            .candidates_for_head(&head("vpce-1", "10.0.0.1"))
+            .is_empty());
+        assert!(!set
+            .candidates_for_head(&head("vpce-1", "203.0.113.10"))
+            .is_empty());
+        // No endpoint: out on the repeating fields, whatever the address.
+        assert!(set.candidates_for_head(&head("", "203.0.113.9")).is_empty());
+    }
+
+    #[test]
     fn a_rule_with_a_broken_pattern_reports_every_problem_with_its_place() {
         let directory = std::env::temp_dir().join(format!("iamwatch-rules-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();

@@ -17,6 +17,9 @@ pub struct Rule {
     pub pattern: EventPattern,
     /// `pattern` restricted to the head fields ([`super::shape::HEAD_PATHS`]).
     head_pattern: EventPattern,
+    /// `head_pattern` restricted to the head fields whose values repeat across records: a
+    /// necessary condition, decided once per combination of those values.
+    repeating_head_pattern: EventPattern,
     /// Exclusion conditions that read head fields only: one matching the head rules the
     /// event out before anything is parsed.
     head_exclusions: Vec<EventPattern>,
@@ -109,6 +112,7 @@ impl Rule {
                 severity,
                 severity_when: std::mem::take(&mut severity_when),
                 head_pattern: pattern.restricted_to(super::shape::HEAD_PATHS),
+                repeating_head_pattern: pattern.restricted_to(super::shape::REPEATING_HEAD_PATHS),
                 head_exclusions: conditions
                     .iter()
                     .filter_map(Condition::pattern)
@@ -188,6 +192,11 @@ impl Rule {
                 .head_exclusions
                 .iter()
                 .any(|exclusion| exclusion.matches_flattened(head))
+    }
+
+    /// False when the head fields that repeat across records already rule a match out.
+    pub fn may_match_repeating_head(&self, head: &FlatEvent<'_, '_>) -> bool {
+        self.repeating_head_pattern.matches_flattened(head)
     }
 
     /// Whether the rule's main pattern matches these leaves (its conditions aside).

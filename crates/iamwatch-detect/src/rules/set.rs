@@ -248,19 +248,23 @@ impl RuleSet {
     }
 
     /// The head check for the fields that repeat across records; rules that read other head
-    /// fields are left for a check per record.
+    /// fields are left for a check per record, unless the repeating fields already rule them
+    /// out (an S3 rule for calls through a VPC endpoint, on a call that came through none).
     fn head_plan(&self, head: &Head<'_>) -> HeadPlan {
-        let (per_record, repeating): (Vec<usize>, Vec<usize>) = self
-            .candidates(head.event_name, head.event_source, head.error_code)
+        let candidates = self.candidates(head.event_name, head.event_source, head.error_code);
+        let leaves = self.head_leaves(&candidates, head);
+        let (per_record, repeating): (Vec<usize>, Vec<usize>) = candidates
             .into_iter()
             .partition(|index| self.head_reads_per_record[*index]);
-        let leaves = self.head_leaves(&repeating, head);
         HeadPlan {
             decided: repeating
                 .into_iter()
                 .filter(|index| self.rules[*index].may_match_head(&leaves))
                 .collect(),
-            per_record,
+            per_record: per_record
+                .into_iter()
+                .filter(|index| self.rules[*index].may_match_repeating_head(&leaves))
+                .collect(),
         }
     }
 

@@ -66,6 +66,19 @@ pub const HEAD_PATHS: &[&str] = &[
     "detail.vpcEndpointId",
 ];
 
+/// Head paths whose values repeat across records (a few hundred APIs, a handful of identity
+/// types and regions): a head check reading only these has the same verdict for every record
+/// with the same values, so it is decided once per combination.
+pub const REPEATING_HEAD_PATHS: &[&str] = &[
+    "source",
+    "detail.eventSource",
+    "detail.eventName",
+    "detail.errorCode",
+    "detail.userIdentity.type",
+    "detail.awsRegion",
+    "detail.vpcEndpointId",
+];
+
 /// Head fields of a record, as far as they are present (absent ones stay absent).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Head<'h> {
