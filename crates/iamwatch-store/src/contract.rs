@@ -218,12 +218,8 @@ pub async fn lifecycle_changes_are_checked_and_recorded(store: &dyn IncidentStor
         IncidentStatus::Resolved
     );
     let history = store.history(&id).await.unwrap();
-    let moves: Vec<(Option<IncidentStatus>, Option<IncidentStatus>)> = history
-        .iter()
-        .map(|entry| (entry.from_status, entry.to_status))
-        .collect();
     assert_eq!(
-        moves,
+        status_moves(&history),
         vec![
             (None, Some(IncidentStatus::New)),
             (
@@ -351,4 +347,14 @@ pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
         .await
         .unwrap();
     assert!(nothing_new.incidents.is_empty());
+}
+
+/// Each history entry as the status move it records.
+pub fn status_moves(
+    history: &[crate::HistoryEntry],
+) -> Vec<(Option<IncidentStatus>, Option<IncidentStatus>)> {
+    history
+        .iter()
+        .map(|entry| (entry.from_status, entry.to_status))
+        .collect()
 }

@@ -462,15 +462,8 @@ mod tests {
             ..IncidentChange::default()
         };
         store.update(&legacy.incident_id, change).await.unwrap();
-        let moves: Vec<_> = store
-            .history(&legacy.incident_id)
-            .await
-            .unwrap()
-            .iter()
-            .map(|entry| (entry.from_status, entry.to_status))
-            .collect();
         assert_eq!(
-            moves,
+            crate::contract::status_moves(&store.history(&legacy.incident_id).await.unwrap()),
             vec![
                 (None, Some(IncidentStatus::New)),
                 (
@@ -499,21 +492,25 @@ mod tests {
         let reopened = SqliteStore::open(&path).unwrap();
         let found = reopened.get(&stored[0].incident.incident_id).await.unwrap();
         assert_eq!(found.as_ref(), Some(&stored[0].incident));
-        let journal: String = reopened
-            .reader
-            .lock()
-            .unwrap()
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(journal, "wal");
-        let page_size: i64 = reopened
-            .reader
-            .lock()
-            .unwrap()
-            .query_row("PRAGMA page_size", [], |row| row.get(0))
-            .unwrap();
+        let pragma = |name: &str| -> String {
+            reopened
+                .reader
+                .lock()
+                .unwrap()
+                .query_row(&format!("PRAGMA {name}"), [], |row| {
+                    row.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|value| match value {
+                    rusqlite::types::Value::Text(text) => text,
+                    rusqlite::types::Value::Integer(number) => number.to_string(),
+                    other => format!("{other:?}"),
+                })
+                .unwrap()
+        };
+        assert_eq!(pragma("journal_mode"), "wal");
         assert_eq!(
-            page_size, 32768,
+            pragma("page_size"),
+            "32768",
             "incidents are about 3 KB: small pages would hold one each"
         );
     }
