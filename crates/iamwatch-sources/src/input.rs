@@ -468,4 +468,51 @@ mod tests {
         assert_eq!(found.passed_over.len(), 2);
         std::fs::remove_dir_all(root).unwrap();
     }
+
+    fn gzip_bytes(text: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_gzip_never_panics_and_intact_gzip_reads_back(
+            text in proptest::collection::vec(proptest::num::u8::ANY, 0..2000),
+            flips in proptest::collection::vec((0usize..4000, 1u8..=255), 0..4),
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        ) {
+            let intact = gzip_bytes(&text);
+            let directory = tempfile_dir();
+            let path = directory.join("x.json.gz");
+            std::fs::write(&path, &intact).unwrap();
+            let mut read = Vec::new();
+            open_file(File::open(&path).unwrap(), "x").unwrap().read_to_end(&mut read).unwrap();
+            proptest::prop_assert_eq!(&read, &text);
+            // Flipped bytes and trailing junk: an error or some bytes, never a panic.
+            let mut damaged = intact.clone();
+            for (position, mask) in &flips {
+                let position = position % damaged.len();
+                damaged[position] ^= mask;
+            }
+            damaged.extend(&tail);
+            std::fs::write(&path, &damaged).unwrap();
+            if let Ok(mut data) = open_file(File::open(&path).unwrap(), "x") {
+                let _ = data.read_to_end(&mut Vec::new());
+            }
+            std::fs::remove_dir_all(directory).unwrap();
+        }
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let directory = std::env::temp_dir().join(format!(
+            "iamwatch-gzfuzz-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&directory).unwrap();
+        directory
+    }
 }
