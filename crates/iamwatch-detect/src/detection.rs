@@ -180,15 +180,17 @@ impl Detector {
                 serde_json::Value::Null
             };
             let flat = FlatEvent::from_raw_record(raw, &shell, self.rules.paths_of(&candidates));
-            if self.rules.need_whole_event(&candidates, &flat) {
+            let mut whole_needed = self.rules.need_whole_event(&candidates, &flat);
+            if whole_needed {
                 // Conditions need the whole event; parse it only for rules whose pattern
                 // already matched (most events a broad rule is indexed under do not).
                 candidates = self.rules.retain_pattern_matches(candidates, &flat);
                 if candidates.is_empty() {
                     return (Vec::new(), None);
                 }
+                whole_needed = self.rules.need_whole_event(&candidates, &flat);
             }
-            if !self.rules.need_whole_event(&candidates, &flat) {
+            if !whole_needed {
                 let matches = self
                     .rules
                     .evaluate_candidates(&candidates, None, &flat)

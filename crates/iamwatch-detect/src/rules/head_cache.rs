@@ -8,7 +8,6 @@
 //! on an event no rule wanted.
 
 use super::shape::Head;
-pub(super) use super::shape::REPEATING_HEAD_PATHS;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};

@@ -194,6 +194,13 @@ impl Rule {
                 .any(|exclusion| exclusion.matches_flattened(head))
     }
 
+    /// Whether the head check reads a field that differs from record to record (user agent,
+    /// source address), so that it cannot be decided once per combination of the others.
+    pub fn head_reads_per_record(&self) -> bool {
+        self.head_paths()
+            .any(|path| !super::shape::REPEATING_HEAD_PATHS.contains(&path))
+    }
+
     /// False when the head fields that repeat across records already rule a match out.
     pub fn may_match_repeating_head(&self, head: &FlatEvent<'_, '_>) -> bool {
         self.repeating_head_pattern.matches_flattened(head)

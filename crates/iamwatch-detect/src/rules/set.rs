@@ -1,7 +1,7 @@
 //! A compiled, indexed set of rules.
 
 use super::file::RuleFile;
-use super::head_cache::{self, HeadPlan, REPEATING_HEAD_PATHS};
+use super::head_cache::{self, HeadPlan};
 use super::rule::Rule;
 use super::shape::{eventbridge_event, Head};
 use crate::eventbridge::FlatEvent;
@@ -37,8 +37,6 @@ pub struct RuleSet {
     by_error_code: HashMap<String, Vec<usize>>,
     /// Rules whose pattern pins none of those: evaluated on every event.
     unindexed: Vec<usize>,
-    /// Per rule: whether its head patterns read a field that differs per record.
-    head_reads_per_record: Vec<bool>,
     /// Tells this indexing apart from any other in the per-thread head cache.
     id: u64,
 }
@@ -75,14 +73,6 @@ impl RuleSet {
         self.by_error_code.clear();
         self.unindexed.clear();
         self.id = NEXT_SET_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.head_reads_per_record = self
-            .rules
-            .iter()
-            .map(|rule| {
-                rule.head_paths()
-                    .any(|path| !REPEATING_HEAD_PATHS.contains(&path))
-            })
-            .collect();
         for (index, rule) in self.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
@@ -255,7 +245,7 @@ impl RuleSet {
         let leaves = self.head_leaves(&candidates, head);
         let (per_record, repeating): (Vec<usize>, Vec<usize>) = candidates
             .into_iter()
-            .partition(|index| self.head_reads_per_record[*index]);
+            .partition(|index| self.rules[*index].head_reads_per_record());
         HeadPlan {
             decided: repeating
                 .into_iter()
