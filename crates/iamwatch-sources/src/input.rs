@@ -222,8 +222,7 @@ fn inflate_whole(compressed: &[u8]) -> Option<Vec<u8>> {
     if let Some(inflated) = inflate_single_member(compressed) {
         return Some(inflated);
     }
-    let trailer_size = compressed.get(compressed.len().checked_sub(4)?..)?;
-    let size_hint = u32::from_le_bytes(trailer_size.try_into().ok()?) as usize;
+    let size_hint = trailer_size(compressed)?;
     let mut inflated = Vec::with_capacity(size_hint.min(WHOLE_FILE_INFLATE_LIMIT));
     let mut position = 0;
     while position < compressed.len() {
@@ -281,8 +280,7 @@ fn inflate_single_member(compressed: &[u8]) -> Option<Vec<u8>> {
     if memchr::memmem::find(&compressed[header..], &MAGIC).is_some() {
         return None;
     }
-    let trailer_size = compressed.get(compressed.len().checked_sub(4)?..)?;
-    let size = u32::from_le_bytes(trailer_size.try_into().ok()?) as usize;
+    let size = trailer_size(compressed)?;
     if size > WHOLE_FILE_INFLATE_LIMIT {
         return None;
     }
@@ -293,6 +291,12 @@ fn inflate_single_member(compressed: &[u8]) -> Option<Vec<u8>> {
         .gzip_decompress(compressed, &mut inflated)
         .ok()?;
     (written == size).then_some(inflated)
+}
+
+/// The size the last gzip trailer of `compressed` gives (of its member, modulo 4 GiB).
+fn trailer_size(compressed: &[u8]) -> Option<usize> {
+    let field = compressed.get(compressed.len().checked_sub(4)?..)?;
+    Some(u32::from_le_bytes(field.try_into().ok()?) as usize)
 }
 
 /// Length of the gzip member header at the start of `member` (RFC 1952), with its optional
@@ -483,8 +487,8 @@ mod tests {
             tail in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
         ) {
             let intact = gzip_bytes(&text);
-            let directory = tempfile_dir();
-            let path = directory.join("x.json.gz");
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("x.json.gz");
             std::fs::write(&path, &intact).unwrap();
             let mut read = Vec::new();
             open_file(File::open(&path).unwrap(), "x").unwrap().read_to_end(&mut read).unwrap();
@@ -500,19 +504,6 @@ mod tests {
             if let Ok(mut data) = open_file(File::open(&path).unwrap(), "x") {
                 let _ = data.read_to_end(&mut Vec::new());
             }
-            std::fs::remove_dir_all(directory).unwrap();
         }
-    }
-
-    fn tempfile_dir() -> PathBuf {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let directory = std::env::temp_dir().join(format!(
-            "iamwatch-gzfuzz-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&directory).unwrap();
-        directory
     }
 }
