@@ -286,13 +286,11 @@ async fn requests_beyond_the_parsing_limit_get_429_with_retry_after() {
             _ => continue, // answered already: it did not get the slot
         }
     };
-    let response = server::client()
-        .post(server.url("/v1/events"))
-        .bearer_auth(TOKEN)
-        .body(eventbridge_event("ev-busy", "DeleteUser", "bob").to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = server::post_response(
+        server.url("/v1/events"),
+        eventbridge_event("ev-busy", "DeleteUser", "bob").to_string(),
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers()["retry-after"], "1");
     drop(held);
@@ -356,13 +354,11 @@ async fn a_stalled_store_fills_the_commit_queue_and_gets_503_never_a_false_202()
     ));
     // It fills the queue.
     server::wait_for_metric(&server, "iamwatch_commit_queue_depth", 1.0).await;
-    let response = server::client()
-        .post(server.url("/v1/events"))
-        .bearer_auth(TOKEN)
-        .body(eventbridge_event("stall-3", "DeleteUser", "c").to_string())
-        .send()
-        .await
-        .unwrap();
+    let response = server::post_response(
+        server.url("/v1/events"),
+        eventbridge_event("stall-3", "DeleteUser", "c").to_string(),
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
 

@@ -144,15 +144,20 @@ pub async fn post(server: &Server, body: impl Into<reqwest::Body>) -> (u16, Valu
 
 /// Like [`post`], with the ingest URL owned (for spawned tasks).
 pub async fn post_to(url: String, body: impl Into<reqwest::Body>) -> (u16, Value) {
-    let response = client()
+    let response = post_response(url, body).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// An authenticated POST, answered as it came (for tests that read its headers).
+pub async fn post_response(url: String, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    client()
         .post(url)
         .bearer_auth(TOKEN)
         .body(body)
         .send()
         .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+        .unwrap()
 }
 
 pub async fn get(server: &Server, path: &str) -> (u16, Value) {
