@@ -87,6 +87,8 @@ pub enum ScanError {
     Store(#[from] StoreError),
     #[error("a scan worker stopped unexpectedly while reading {0}")]
     Worker(String),
+    #[error("the thread storing incidents stopped unexpectedly")]
+    StoreThread,
 }
 
 /// What one stretch of input held.
@@ -129,7 +131,8 @@ struct Window {
 /// Store calls run on `runtime`; call this from a thread that is not a runtime worker.
 ///
 /// # Errors
-/// [`ScanError::Store`] when the store fails (the scan stops; what was stored stays stored).
+/// [`ScanError::Store`] when the store fails (the scan stops; what was stored stays stored, and
+/// every batch stored before the failure has been reported to `sink`).
 /// Unreadable input is never an error: it is reported to the sink and counted.
 pub fn scan(
     inputs: &[Input],
@@ -169,15 +172,33 @@ pub fn scan(
             });
         }
         drop(register);
+        let (batches, batches_to_store) = mpsc::sync_channel::<Vec<Incident>>(1);
+        let (stored_sender, stored) = mpsc::channel();
+        scope.spawn(move || {
+            for batch in batches_to_store {
+                if stored_sender
+                    .send(runtime.block_on(store.insert_batch(batch)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
         let plumbing = Plumbing {
             window: &window,
             registrations: &registrations,
             bytes_read: &bytes_read,
         };
-        let result = collect(inputs, store, runtime, sink, &plumbing, options.batch_size);
+        let mut committer = Committer {
+            batches,
+            stored,
+            in_flight: false,
+        };
+        let result = collect(inputs, &mut committer, sink, &plumbing, options.batch_size);
         window.abort.store(true, Ordering::SeqCst);
         window.moved.notify_all();
         drop(registrations);
+        drop(committer);
         result
     })
 }
@@ -201,8 +222,7 @@ fn wait_for_turn(window: &Window, index: usize, size: usize) -> bool {
 
 fn collect(
     inputs: &[Input],
-    store: &dyn IncidentStore,
-    runtime: &tokio::runtime::Handle,
+    committer: &mut Committer,
     sink: &mut dyn ScanSink,
     plumbing: &Plumbing<'_>,
     batch_size: usize,
@@ -244,10 +264,15 @@ fn collect(
                 sink.bad_record(bad);
             }
             pending.extend(chunk.incidents);
-            if pending.len() >= batch_size
-                || (!pending.is_empty() && last_commit.elapsed() >= MAX_COMMIT_DELAY)
-            {
-                commit(&mut pending, store, runtime, sink, &mut report)?;
+            committer.poll(sink, &mut report)?;
+            let due = pending.len() >= batch_size
+                || (!pending.is_empty() && last_commit.elapsed() >= MAX_COMMIT_DELAY);
+            if due && committer.in_flight && pending.len() >= batch_size {
+                // The store is the slower side: wait for it, so memory stays bounded.
+                committer.wait(sink, &mut report)?;
+            }
+            if due && !committer.in_flight {
+                committer.send(&mut pending)?;
                 last_commit = Instant::now();
             }
             sink.progress(bytes_read.load(Ordering::Relaxed));
@@ -257,7 +282,11 @@ fn collect(
         }
         window.moved.notify_all();
     }
-    commit(&mut pending, store, runtime, sink, &mut report)?;
+    committer.wait(sink, &mut report)?;
+    if !pending.is_empty() {
+        committer.send(&mut pending)?;
+        committer.wait(sink, &mut report)?;
+    }
     report.bytes_read = bytes_read.load(Ordering::Relaxed);
     Ok(report)
 }
@@ -272,30 +301,71 @@ struct Plumbing<'a> {
 /// Incidents found are stored (and shown) at most this long after they were found.
 const MAX_COMMIT_DELAY: Duration = Duration::from_secs(1);
 
-fn commit(
-    pending: &mut Vec<Incident>,
-    store: &dyn IncidentStore,
-    runtime: &tokio::runtime::Handle,
-    sink: &mut dyn ScanSink,
-    report: &mut ScanReport,
-) -> Result<(), ScanError> {
-    if pending.is_empty() {
-        return Ok(());
+/// Stores batches on a thread of its own, one at a time, so the collector keeps draining the
+/// workers while a commit waits for its fsync; results are reported in the order sent.
+struct Committer {
+    batches: SyncSender<Vec<Incident>>,
+    stored: Receiver<Result<Vec<Stored>, StoreError>>,
+    /// A batch was sent and its result not yet reported.
+    in_flight: bool,
+}
+
+impl Committer {
+    fn send(&mut self, pending: &mut Vec<Incident>) -> Result<(), ScanError> {
+        debug_assert!(!self.in_flight, "one batch in flight at a time");
+        self.batches
+            .send(std::mem::take(pending))
+            .map_err(|_| ScanError::StoreThread)?;
+        self.in_flight = true;
+        Ok(())
     }
-    let stored = runtime.block_on(store.insert_batch(std::mem::take(pending)))?;
-    for entry in &stored {
-        if entry.created {
-            report.incidents_created += 1;
-        } else {
-            report.incidents_existing += 1;
+
+    /// Reports the batch in flight if it is stored by now.
+    fn poll(&mut self, sink: &mut dyn ScanSink, report: &mut ScanReport) -> Result<(), ScanError> {
+        if !self.in_flight {
+            return Ok(());
         }
-        *report
-            .by_severity
-            .entry(entry.incident.severity.as_str().to_string())
-            .or_default() += 1;
-        sink.incident(entry);
+        match self.stored.try_recv() {
+            Ok(result) => self.finish(result, sink, report),
+            Err(mpsc::TryRecvError::Empty) => Ok(()),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                Err(ScanError::StoreThread)
+            }
+        }
     }
-    Ok(())
+
+    /// Waits for the batch in flight, if any, and reports it.
+    fn wait(&mut self, sink: &mut dyn ScanSink, report: &mut ScanReport) -> Result<(), ScanError> {
+        if !self.in_flight {
+            return Ok(());
+        }
+        match self.stored.recv() {
+            Ok(result) => self.finish(result, sink, report),
+            Err(_) => Err(ScanError::StoreThread),
+        }
+    }
+
+    fn finish(
+        &mut self,
+        result: Result<Vec<Stored>, StoreError>,
+        sink: &mut dyn ScanSink,
+        report: &mut ScanReport,
+    ) -> Result<(), ScanError> {
+        self.in_flight = false;
+        for entry in &result? {
+            if entry.created {
+                report.incidents_created += 1;
+            } else {
+                report.incidents_existing += 1;
+            }
+            *report
+                .by_severity
+                .entry(entry.incident.severity.as_str().to_string())
+                .or_default() += 1;
+            sink.incident(entry);
+        }
+        Ok(())
+    }
 }
 
 /// Counts bytes as they are read, before decompression.

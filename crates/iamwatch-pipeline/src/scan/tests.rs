@@ -142,3 +142,98 @@ fn rescanning_creates_nothing_twice_and_bad_input_is_reported_with_its_place() {
     );
     assert!(recorder.incidents.iter().all(|(_, created)| !created));
 }
+
+/// The real SQLite store, failing every batch after the first `good_batches`.
+struct FailingAfter {
+    inner: SqliteStore,
+    good_batches: usize,
+    batches: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl IncidentStore for FailingAfter {
+    async fn insert_batch(&self, incidents: Vec<Incident>) -> Result<Vec<Stored>, StoreError> {
+        if self.batches.fetch_add(1, Ordering::SeqCst) >= self.good_batches {
+            return Err(StoreError::backend(
+                "disk full",
+                std::io::Error::other("no space left on device"),
+            ));
+        }
+        self.inner.insert_batch(incidents).await
+    }
+    async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError> {
+        self.inner.get(incident_id).await
+    }
+    async fn list(
+        &self,
+        query: &iamwatch_store::IncidentQuery,
+    ) -> Result<iamwatch_store::IncidentPage, StoreError> {
+        self.inner.list(query).await
+    }
+    async fn update(
+        &self,
+        incident_id: &str,
+        change: iamwatch_store::IncidentChange,
+    ) -> Result<Incident, StoreError> {
+        self.inner.update(incident_id, change).await
+    }
+    async fn history(
+        &self,
+        incident_id: &str,
+    ) -> Result<Vec<iamwatch_store::HistoryEntry>, StoreError> {
+        self.inner.history(incident_id).await
+    }
+    async fn check(&self) -> Result<(), StoreError> {
+        self.inner.check().await
+    }
+}
+
+#[test]
+fn a_store_failure_stops_the_scan_after_reporting_every_batch_stored_before_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let inputs: Vec<Input> = (0..8)
+        .map(|file| {
+            let records: Vec<String> = (0..6)
+                .map(|n| record(&format!("f{file}-r{n}"), "DeleteUser"))
+                .collect();
+            Input::File(write_file(
+                directory.path(),
+                &format!("{file:02}.json"),
+                &format!("{{\"Records\":[{}]}}", records.join(",")),
+            ))
+        })
+        .collect();
+    let store = FailingAfter {
+        inner: SqliteStore::open(directory.path().join("db.sqlite")).unwrap(),
+        good_batches: 2,
+        batches: Default::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut recorder = Recorder::default();
+    let options = ScanOptions {
+        jobs: 2,
+        window: 2,
+        batch_size: 3,
+        ..ScanOptions::default()
+    };
+    let error = scan(&inputs, &options, &store, runtime.handle(), &mut recorder).unwrap_err();
+    assert!(matches!(error, ScanError::Store(_)), "{error:?}");
+    // The two batches stored were reported, in input order, and nothing else was.
+    let stored = runtime
+        .block_on(store.inner.list(&iamwatch_store::IncidentQuery {
+            limit: 1000,
+            ..Default::default()
+        }))
+        .unwrap();
+    assert!(recorder.incidents.len() >= 6, "{:?}", recorder.incidents);
+    assert_eq!(stored.incidents.len(), recorder.incidents.len());
+    let expected: Vec<String> = (0..recorder.incidents.len())
+        .map(|n| format!("f{}-r{}", n / 6, n % 6))
+        .collect();
+    let reported: Vec<String> = recorder.incidents.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(reported, expected);
+}
