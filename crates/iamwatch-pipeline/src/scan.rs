@@ -328,9 +328,7 @@ impl Committer {
         match self.stored.try_recv() {
             Ok(result) => self.finish(result, sink, report),
             Err(mpsc::TryRecvError::Empty) => Ok(()),
-            Err(mpsc::TryRecvError::Disconnected) => {
-                Err(ScanError::StoreThread)
-            }
+            Err(mpsc::TryRecvError::Disconnected) => Err(ScanError::StoreThread),
         }
     }
 

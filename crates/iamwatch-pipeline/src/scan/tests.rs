@@ -234,6 +234,10 @@ fn a_store_failure_stops_the_scan_after_reporting_every_batch_stored_before_it()
     let expected: Vec<String> = (0..recorder.incidents.len())
         .map(|n| format!("f{}-r{}", n / 6, n % 6))
         .collect();
-    let reported: Vec<String> = recorder.incidents.iter().map(|(id, _)| id.clone()).collect();
+    let reported: Vec<String> = recorder
+        .incidents
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
     assert_eq!(reported, expected);
 }
