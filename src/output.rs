@@ -14,8 +14,9 @@ pub enum Format {
 const KST_OFFSET_MINUTES: i64 = 9 * 60;
 
 pub fn write_jsonl(out: &mut dyn Write, incident: &Incident, lang: Lang) -> io::Result<()> {
-    // Serialise first: an error from serde_json's writer hides the io error kind (BrokenPipe).
-    let mut line = serde_json::to_vec(&incident.view(lang)).map_err(io::Error::other)?;
+    // Serialise first: an error from a serialiser's writer hides the io error kind (BrokenPipe).
+    // sonic-rs escapes strings with SIMD; the raw event is most of a line and full of quotes.
+    let mut line = sonic_rs::to_vec(&incident.view(lang)).map_err(io::Error::other)?;
     line.push(b'\n');
     out.write_all(&line)
 }
