@@ -90,82 +90,74 @@ fn walk<'e>(
     }
 }
 
-/// Leaves at `paths` of a JSON document read from its raw text, without parsing it whole: one
-/// lazy pass over each object level for all paths at once; only the scalars wanted are parsed.
-/// Array identities are the arrays' positions in the text.
+/// Leaves at `paths` of a JSON document read from its raw text. The text is parsed into
+/// sonic-rs's own DOM, which is faster than walking it lazily (measured: a lazy iteration of a
+/// record's top level alone cost more than parsing it whole); only the scalars wanted become
+/// `serde_json` values. Array identities are the arrays' addresses in that DOM.
 pub fn extract_raw<'p>(raw: &str, paths: impl IntoIterator<Item = &'p str>) -> Leaves<'static, 'p> {
-    let mut wanted: Vec<&'p str> = paths.into_iter().collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut found: Vec<Vec<Leaf<'static>>> = wanted.iter().map(|_| Vec::new()).collect();
-    let rests: Vec<(&str, usize)> = wanted
-        .iter()
-        .enumerate()
-        .map(|(index, path)| (*path, index))
-        .collect();
-    walk_raw(raw, &rests, &mut Vec::new(), &mut found);
-    wanted.into_iter().zip(found).collect()
+    let document = sonic_rs::from_str::<sonic_rs::Value>(raw).ok();
+    let mut leaves: Leaves<'static, 'p> = HashMap::default();
+    for path in paths {
+        if leaves.contains_key(path) {
+            continue;
+        }
+        let mut found = Vec::new();
+        if let Some(document) = &document {
+            walk_dom(document, path, &mut Vec::new(), &mut found);
+        }
+        leaves.insert(path, found);
+    }
+    leaves
 }
 
-fn walk_raw(
-    raw: &str,
-    wanted: &[(&str, usize)],
+/// [`walk`] over sonic-rs's DOM. Every member whose key matches is followed, so a key that
+/// appears twice yields the leaves of both.
+fn walk_dom(
+    value: &sonic_rs::Value,
+    rest: &str,
     arrays: &mut Vec<(usize, u32)>,
-    found: &mut [Vec<Leaf<'static>>],
+    found: &mut Vec<Leaf<'static>>,
 ) {
-    match raw.trim_start().as_bytes().first() {
-        Some(b'[') => {
-            let identity = raw.as_ptr() as usize;
-            for (index, element) in sonic_rs::to_array_iter(raw).enumerate() {
-                let Ok(element) = element else { return };
-                arrays.push((identity, index as u32));
-                walk_raw(element.as_raw_str(), wanted, arrays, found);
-                arrays.pop();
-            }
+    use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+    if let Some(elements) = value.as_array() {
+        let identity = std::ptr::from_ref(elements) as usize;
+        for (index, element) in elements.iter().enumerate() {
+            arrays.push((identity, index as u32));
+            walk_dom(element, rest, arrays, found);
+            arrays.pop();
         }
-        Some(b'{') => {
-            if wanted.iter().all(|(rest, _)| rest.is_empty()) {
-                return;
-            }
-            for member in sonic_rs::to_object_iter(raw) {
-                let Ok((key, value)) = member else { return };
-                let key: &str = &key;
-                let deeper: Vec<(&str, usize)> = wanted
-                    .iter()
-                    .filter_map(|(rest, index)| {
-                        if *rest == key {
-                            Some(("", *index))
-                        } else {
-                            rest.strip_prefix(key)
-                                .and_then(|tail| tail.strip_prefix('.'))
-                                .map(|tail| (tail, *index))
-                        }
-                    })
-                    .collect();
-                if !deeper.is_empty() {
-                    walk_raw(value.as_raw_str(), &deeper, arrays, found);
+    } else if let Some(members) = value.as_object() {
+        if rest.is_empty() {
+            return;
+        }
+        for (key, member) in members.iter() {
+            let tail = if key == rest {
+                ""
+            } else {
+                match rest
+                    .strip_prefix(key)
+                    .and_then(|tail| tail.strip_prefix('.'))
+                {
+                    Some(tail) => tail,
+                    None => continue,
                 }
-            }
+            };
+            walk_dom(member, tail, arrays, found);
         }
-        Some(_) => {
-            let leaf_targets: Vec<usize> = wanted
-                .iter()
-                .filter(|(rest, _)| rest.is_empty())
-                .map(|(_, index)| *index)
-                .collect();
-            if leaf_targets.is_empty() {
-                return;
-            }
-            if let Ok(value) = serde_json::from_str::<Value>(raw) {
-                for index in leaf_targets {
-                    found[index].push(Leaf {
-                        value: Cow::Owned(value.clone()),
-                        arrays: arrays.clone(),
-                    });
-                }
-            }
-        }
-        None => {}
+    } else if rest.is_empty() {
+        let scalar = if let Some(text) = value.as_str() {
+            Value::String(text.to_string())
+        } else if let Some(flag) = value.as_bool() {
+            Value::Bool(flag)
+        } else if let Some(number) = value.as_number() {
+            serde_json::to_value(number).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        found.push(Leaf {
+            value: Cow::Owned(scalar),
+            arrays: arrays.clone(),
+        });
     }
 }
 
