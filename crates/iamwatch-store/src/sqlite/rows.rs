@@ -3,6 +3,7 @@
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::sync::LazyLock;
 
 pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
      resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
@@ -11,9 +12,14 @@ pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, eve
 pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<bool> {
     // sonic-rs: the same JSON as serde_json, with strings escaped by SIMD.
     let meta = sonic_rs::to_string(&incident.meta).unwrap_or_else(|_| "{}".to_string());
-    let mut statement = connection.prepare_cached(&format!(
-        "INSERT INTO incidents ({COLUMNS}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING"
-    ))?;
+    // Built once: a bulk scan inserts a row per incident, and the statement cache is keyed by
+    // this text.
+    static INSERT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO incidents ({COLUMNS}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING"
+        )
+    });
+    let mut statement = connection.prepare_cached(&INSERT)?;
     let changed = statement.execute(params![
         incident.incident_id,
         incident.event_id,
@@ -50,10 +56,11 @@ pub fn by_id(connection: &Connection, incident_id: &str) -> rusqlite::Result<Opt
 }
 
 pub fn by_event_id(connection: &Connection, event_id: &str) -> rusqlite::Result<Option<Incident>> {
+    // Built once: a re-scan looks up every incident it finds.
+    static SELECT: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {COLUMNS} FROM incidents WHERE event_id = ?1"));
     connection
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM incidents WHERE event_id = ?1"
-        ))?
+        .prepare_cached(&SELECT)?
         .query_row([event_id], from_row)
         .optional()
 }
