@@ -141,24 +141,68 @@ pub fn scan(
     runtime: &tokio::runtime::Handle,
     sink: &mut dyn ScanSink,
 ) -> Result<ScanReport, ScanError> {
-    let jobs = match options.jobs {
+    let cores = match options.jobs {
         0 => std::thread::available_parallelism().map_or(2, usize::from),
         jobs => jobs,
-    }
-    .min(inputs.len().max(1));
-    let window = Window {
-        base: Mutex::new(0),
-        moved: Condvar::new(),
-        abort: AtomicBool::new(false),
     };
-    let next_input = AtomicUsize::new(0);
     let bytes_read = Arc::new(AtomicU64::new(0));
+    std::thread::scope(|scope| {
+        let (batches, batches_to_store) = mpsc::sync_channel::<Vec<Incident>>(1);
+        let (stored_sender, stored) = mpsc::channel();
+        scope.spawn(move || {
+            for batch in batches_to_store {
+                if stored_sender
+                    .send(runtime.block_on(store.insert_batch(batch)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let mut collector = Collector {
+            committer: Committer {
+                batches,
+                stored,
+                in_flight: false,
+            },
+            sink,
+            report: ScanReport {
+                inputs: inputs.len() as u64,
+                ..ScanReport::default()
+            },
+            pending: Vec::new(),
+            last_commit: Instant::now(),
+            batch_size: options.batch_size,
+            bytes_read: &bytes_read,
+        };
+        match inputs {
+            // One input has no files to spread: its records are spread instead.
+            [input] if cores > 1 => {
+                stream::scan_one(input, options, cores, &mut collector, &bytes_read)?
+            }
+            _ => scan_files(inputs, options, cores, &mut collector, &bytes_read)?,
+        }
+        collector.finish()
+    })
+}
+
+/// Files spread over `cores` workers, one file at a time each.
+fn scan_files(
+    inputs: &[Input],
+    options: &ScanOptions,
+    cores: usize,
+    collector: &mut Collector<'_>,
+    bytes_read: &Arc<AtomicU64>,
+) -> Result<(), ScanError> {
+    let jobs = cores.min(inputs.len().max(1));
+    let window = Window::new();
+    let next_input = AtomicUsize::new(0);
     let (register, registrations) = mpsc::channel::<(usize, Receiver<Chunk>)>();
 
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let register = register.clone();
-            let (window, next_input, bytes_read) = (&window, &next_input, Arc::clone(&bytes_read));
+            let (window, next_input, bytes_read) = (&window, &next_input, Arc::clone(bytes_read));
             scope.spawn(move || loop {
                 let index = next_input.fetch_add(1, Ordering::SeqCst);
                 if index >= inputs.len() || !wait_for_turn(window, index, options.window.max(1)) {
@@ -172,35 +216,35 @@ pub fn scan(
             });
         }
         drop(register);
-        let (batches, batches_to_store) = mpsc::sync_channel::<Vec<Incident>>(1);
-        let (stored_sender, stored) = mpsc::channel();
-        scope.spawn(move || {
-            for batch in batches_to_store {
-                if stored_sender
-                    .send(runtime.block_on(store.insert_batch(batch)))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        });
-        let plumbing = Plumbing {
-            window: &window,
-            registrations: &registrations,
-            bytes_read: &bytes_read,
-        };
-        let mut committer = Committer {
-            batches,
-            stored,
-            in_flight: false,
-        };
-        let result = collect(inputs, &mut committer, sink, &plumbing, options.batch_size);
-        window.abort.store(true, Ordering::SeqCst);
-        window.moved.notify_all();
+        let result = collect(inputs, collector, &window, &registrations);
+        window.abort();
         drop(registrations);
-        drop(committer);
         result
     })
+}
+
+impl Window {
+    fn new() -> Self {
+        Self {
+            base: Mutex::new(0),
+            moved: Condvar::new(),
+            abort: AtomicBool::new(false),
+        }
+    }
+
+    /// The collector has taken everything before `index`.
+    fn advance_to(&self, index: usize) {
+        if let Ok(mut base) = self.base.lock() {
+            *base = index;
+        }
+        self.moved.notify_all();
+    }
+
+    /// Wakes every waiting worker to stop.
+    fn abort(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+        self.moved.notify_all();
+    }
 }
 
 /// Blocks until input `index` is within the window; false when the scan is aborting.
@@ -222,25 +266,11 @@ fn wait_for_turn(window: &Window, index: usize, size: usize) -> bool {
 
 fn collect(
     inputs: &[Input],
-    committer: &mut Committer,
-    sink: &mut dyn ScanSink,
-    plumbing: &Plumbing<'_>,
-    batch_size: usize,
-) -> Result<ScanReport, ScanError> {
-    let Plumbing {
-        window,
-        registrations,
-        bytes_read,
-    } = plumbing;
-    let mut report = ScanReport {
-        inputs: inputs.len() as u64,
-        ..ScanReport::default()
-    };
+    collector: &mut Collector<'_>,
+    window: &Window,
+    registrations: &Receiver<(usize, Receiver<Chunk>)>,
+) -> Result<(), ScanError> {
     let mut registered: HashMap<usize, Receiver<Chunk>> = HashMap::new();
-    // Incidents wait here until a batch is worth a commit: a durable commit costs an fsync, and
-    // CloudTrail files are small, so committing per file would make the disk the bottleneck.
-    let mut pending: Vec<Incident> = Vec::new();
-    let mut last_commit = Instant::now();
     for (index, input) in inputs.iter().enumerate() {
         let chunks = loop {
             if let Some(chunks) = registered.remove(&index) {
@@ -254,48 +284,67 @@ fn collect(
             }
         };
         for chunk in chunks.iter() {
-            report.records += chunk.records;
-            report.ignored += chunk.ignored;
-            for api in chunk.skipped {
-                *report.skipped.entry(api).or_default() += 1;
-            }
-            for bad in &chunk.bad {
-                report.bad_records += 1;
-                sink.bad_record(bad);
-            }
-            pending.extend(chunk.incidents);
-            committer.poll(sink, &mut report)?;
-            let due = pending.len() >= batch_size
-                || (!pending.is_empty() && last_commit.elapsed() >= MAX_COMMIT_DELAY);
-            if due && committer.in_flight && pending.len() >= batch_size {
-                // The store is the slower side: wait for it, so memory stays bounded.
-                committer.wait(sink, &mut report)?;
-            }
-            if due && !committer.in_flight {
-                committer.send(&mut pending)?;
-                last_commit = Instant::now();
-            }
-            sink.progress(bytes_read.load(Ordering::Relaxed));
+            collector.absorb(chunk)?;
         }
-        if let Ok(mut base) = window.base.lock() {
-            *base = index + 1;
-        }
-        window.moved.notify_all();
+        window.advance_to(index + 1);
     }
-    committer.wait(sink, &mut report)?;
-    if !pending.is_empty() {
-        committer.send(&mut pending)?;
-        committer.wait(sink, &mut report)?;
-    }
-    report.bytes_read = bytes_read.load(Ordering::Relaxed);
-    Ok(report)
+    Ok(())
 }
 
-/// What the collector shares with the workers.
-struct Plumbing<'a> {
-    window: &'a Window,
-    registrations: &'a Receiver<(usize, Receiver<Chunk>)>,
-    bytes_read: &'a AtomicU64,
+/// The collector's state between chunks: the report so far, the incidents waiting to fill a
+/// batch, and the store thread.
+struct Collector<'c> {
+    committer: Committer,
+    sink: &'c mut dyn ScanSink,
+    report: ScanReport,
+    /// Incidents wait here until a batch is worth a commit: a durable commit costs an fsync,
+    /// and CloudTrail files are small, so committing per file would make the disk the
+    /// bottleneck.
+    pending: Vec<Incident>,
+    last_commit: Instant,
+    batch_size: usize,
+    bytes_read: &'c AtomicU64,
+}
+
+impl Collector<'_> {
+    /// Takes the next chunk in input order.
+    fn absorb(&mut self, chunk: Chunk) -> Result<(), ScanError> {
+        let report = &mut self.report;
+        report.records += chunk.records;
+        report.ignored += chunk.ignored;
+        for api in chunk.skipped {
+            *report.skipped.entry(api).or_default() += 1;
+        }
+        for bad in &chunk.bad {
+            report.bad_records += 1;
+            self.sink.bad_record(bad);
+        }
+        self.pending.extend(chunk.incidents);
+        self.committer.poll(self.sink, &mut self.report)?;
+        let due = self.pending.len() >= self.batch_size
+            || (!self.pending.is_empty() && self.last_commit.elapsed() >= MAX_COMMIT_DELAY);
+        if due && self.committer.in_flight && self.pending.len() >= self.batch_size {
+            // The store is the slower side: wait for it, so memory stays bounded.
+            self.committer.wait(self.sink, &mut self.report)?;
+        }
+        if due && !self.committer.in_flight {
+            self.committer.send(&mut self.pending)?;
+            self.last_commit = Instant::now();
+        }
+        self.sink.progress(self.bytes_read.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    /// Stores what is left and returns the report.
+    fn finish(mut self) -> Result<ScanReport, ScanError> {
+        self.committer.wait(self.sink, &mut self.report)?;
+        if !self.pending.is_empty() {
+            self.committer.send(&mut self.pending)?;
+            self.committer.wait(self.sink, &mut self.report)?;
+        }
+        self.report.bytes_read = self.bytes_read.load(Ordering::Relaxed);
+        Ok(self.report)
+    }
 }
 
 /// Incidents found are stored (and shown) at most this long after they were found.
@@ -474,27 +523,12 @@ pub(crate) fn read_input(
                     handle_item(item, source, line, index, detector, now, chunk)
                 });
             }
-            Err(FrameError::Io(error)) => {
-                chunk.bad.push(BadRecord::new(
-                    source,
-                    None,
-                    None,
-                    format!("read failed: {error}; the rest of this input is unread"),
-                ));
-                break;
-            }
             Err(error) => {
-                let (line, index) = match &error {
-                    FrameError::Syntax { line, index, .. }
-                    | FrameError::TooLarge { line, index, .. }
-                    | FrameError::Truncated { line, index } => (Some(*line), Some(*index)),
-                    FrameError::Io(_) => (None, None),
-                };
-                let reason = error.to_string();
-                let reason = reason
-                    .split_once(": ")
-                    .map_or(reason.clone(), |(_, rest)| rest.to_string());
-                chunk.bad.push(BadRecord::new(source, line, index, reason));
+                let read_failed = matches!(error, FrameError::Io(_));
+                chunk.bad.push(frame_problem(source, error));
+                if read_failed {
+                    break;
+                }
             }
         }
         if !flush(chunk) {
@@ -502,6 +536,29 @@ pub(crate) fn read_input(
         }
     }
     true
+}
+
+/// The bad record for input the framer could not frame. A read failure ends the input.
+fn frame_problem(source: &str, error: FrameError) -> BadRecord {
+    if let FrameError::Io(error) = error {
+        return BadRecord::new(
+            source,
+            None,
+            None,
+            format!("read failed: {error}; the rest of this input is unread"),
+        );
+    }
+    let (line, index) = match &error {
+        FrameError::Syntax { line, index, .. }
+        | FrameError::TooLarge { line, index, .. }
+        | FrameError::Truncated { line, index } => (Some(*line), Some(*index)),
+        FrameError::Io(_) => (None, None),
+    };
+    let reason = error.to_string();
+    let reason = reason
+        .split_once(": ")
+        .map_or(reason.clone(), |(_, rest)| rest.to_string());
+    BadRecord::new(source, line, index, reason)
 }
 
 fn handle_item(
@@ -560,5 +617,6 @@ fn handle_item(
     }
 }
 
+mod stream;
 #[cfg(test)]
 mod tests;

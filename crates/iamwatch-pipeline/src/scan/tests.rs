@@ -241,3 +241,48 @@ fn a_store_failure_stops_the_scan_after_reporting_every_batch_stored_before_it()
         .collect();
     assert_eq!(reported, expected);
 }
+
+#[test]
+fn one_input_spread_over_workers_reads_as_one_worker_reads_it() {
+    // More frames than one batch holds, with bad lines in several batches.
+    let directory = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for n in 0..1500 {
+        lines.push(match n % 250 {
+            7 => "{\"eventName\": oops}".to_string(),
+            8 => "42".to_string(),
+            _ => record(&format!("r{n}"), "DeleteUser"),
+        });
+    }
+    let path = write_file(directory.path(), "day.jsonl", &(lines.join("\n") + "\n"));
+    let inputs = vec![Input::File(path)];
+    let runs: Vec<(ScanReport, Recorder)> = [1, 2, 3]
+        .into_iter()
+        .map(|jobs| {
+            let store =
+                SqliteStore::open(directory.path().join(format!("jobs{jobs}.sqlite"))).unwrap();
+            run(&inputs, jobs, 4, &store)
+        })
+        .collect();
+    let (single, single_seen) = &runs[0];
+    assert_eq!(single.records, 1488);
+    assert_eq!(single.bad_records, 12);
+    assert_eq!(single.incidents_created, 1488);
+    assert!(
+        single_seen.bad[0]
+            .ends_with("day.jsonl:8: record 7: invalid JSON at column 15: expected value"),
+        "{}",
+        single_seen.bad[0]
+    );
+    for (report, seen) in &runs[1..] {
+        assert_eq!(report, single);
+        assert_eq!(
+            seen.incidents, single_seen.incidents,
+            "incidents in input order"
+        );
+        assert_eq!(
+            seen.bad, single_seen.bad,
+            "bad records, in order, with their places"
+        );
+    }
+}
