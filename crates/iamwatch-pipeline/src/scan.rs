@@ -2,9 +2,11 @@
 //!
 //! Workers claim inputs in order and process one at a time, sending their results in small
 //! chunks over a bounded channel of their own. The collector (the caller's thread) drains the
-//! inputs' channels strictly in order, stores each chunk's incidents in one transaction, and
-//! reports them. A worker may run at most [`ScanOptions::window`] inputs ahead of the collector,
-//! so memory stays bounded whatever the number or size of inputs.
+//! inputs' channels strictly in order, gathers incidents into batches, and hands each batch to
+//! a store thread (one commit in flight), reporting the incidents once stored. A worker may run
+//! at most [`ScanOptions::window`] inputs ahead of the collector, so memory stays bounded
+//! whatever the number or size of inputs. A single input is spread over the workers in batches
+//! of records instead ([`stream`]).
 
 use crate::bad_record::BadRecord;
 use crate::process::{process_record, Outcome};
@@ -31,7 +33,8 @@ pub struct ScanOptions {
     pub jobs: usize,
     /// Incidents per store transaction (one durable commit each).
     pub batch_size: usize,
-    /// How many inputs workers may run ahead of the collector.
+    /// How many inputs workers may run ahead of the collector. (A single input is spread in
+    /// batches instead, two in flight per worker.)
     pub window: usize,
 }
 
