@@ -6,7 +6,7 @@
 //! a store thread (one commit in flight), reporting the incidents once stored. A worker may run
 //! at most [`ScanOptions::window`] inputs ahead of the collector, so memory stays bounded
 //! whatever the number or size of inputs. A single input is spread over the workers in batches
-//! of records instead ([`stream`]).
+//! of records instead (see `scan/stream.rs`).
 
 use crate::bad_record::BadRecord;
 use crate::process::{process_record, Outcome};
