@@ -45,6 +45,17 @@ fn run(
     window: usize,
     store: &SqliteStore,
 ) -> (ScanReport, Recorder) {
+    let (report, recorder) = scan_with(inputs, jobs, window, store);
+    (report.unwrap(), recorder)
+}
+
+/// Scans with small store batches (3 incidents), so that any input makes several.
+fn scan_with(
+    inputs: &[Input],
+    jobs: usize,
+    window: usize,
+    store: &dyn IncidentStore,
+) -> (Result<ScanReport, ScanError>, Recorder) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -57,25 +68,41 @@ fn run(
         batch_size: 3,
         ..ScanOptions::default()
     };
-    let report = scan(inputs, &options, store, runtime.handle(), &mut recorder).unwrap();
+    let report = scan(inputs, &options, store, runtime.handle(), &mut recorder);
     (report, recorder)
+}
+
+/// `count` CloudTrail files; file `n` holds `records_in(n)` records of `event_name`, with event
+/// ids `f{file}-r{record}`.
+fn cloudtrail_files(
+    directory: &std::path::Path,
+    count: usize,
+    records_in: impl Fn(usize) -> usize,
+    event_name: &str,
+) -> Vec<Input> {
+    (0..count)
+        .map(|file| {
+            let records: Vec<String> = (0..records_in(file))
+                .map(|n| record(&format!("f{file}-r{n}"), event_name))
+                .collect();
+            Input::File(write_file(
+                directory,
+                &format!("{file:02}.json"),
+                &format!("{{\"Records\":[{}]}}", records.join(",")),
+            ))
+        })
+        .collect()
 }
 
 #[test]
 fn output_follows_input_order_whatever_the_number_of_workers() {
     let directory = tempfile::tempdir().unwrap();
-    let inputs: Vec<Input> = (0..12)
-        .map(|file| {
-            let records: Vec<String> = (0..(1 + file % 4) * 5)
-                .map(|n| record(&format!("f{file}-r{n}"), "CreateUser"))
-                .collect();
-            Input::File(write_file(
-                directory.path(),
-                &format!("{file:02}.json"),
-                &format!("{{\"Records\":[{}]}}", records.join(",")),
-            ))
-        })
-        .collect();
+    let inputs = cloudtrail_files(
+        directory.path(),
+        12,
+        |file| (1 + file % 4) * 5,
+        "CreateUser",
+    );
     let single = run(
         &inputs,
         1,
@@ -191,39 +218,19 @@ impl IncidentStore for FailingAfter {
 #[test]
 fn a_store_failure_stops_the_scan_after_reporting_every_batch_stored_before_it() {
     let directory = tempfile::tempdir().unwrap();
-    let inputs: Vec<Input> = (0..8)
-        .map(|file| {
-            let records: Vec<String> = (0..6)
-                .map(|n| record(&format!("f{file}-r{n}"), "DeleteUser"))
-                .collect();
-            Input::File(write_file(
-                directory.path(),
-                &format!("{file:02}.json"),
-                &format!("{{\"Records\":[{}]}}", records.join(",")),
-            ))
-        })
-        .collect();
+    let inputs = cloudtrail_files(directory.path(), 8, |_| 6, "DeleteUser");
     let store = FailingAfter {
         inner: SqliteStore::open(directory.path().join("db.sqlite")).unwrap(),
         good_batches: 2,
         batches: Default::default(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut recorder = Recorder::default();
-    let options = ScanOptions {
-        jobs: 2,
-        window: 2,
-        batch_size: 3,
-        ..ScanOptions::default()
-    };
-    let error = scan(&inputs, &options, &store, runtime.handle(), &mut recorder).unwrap_err();
+    let (result, recorder) = scan_with(&inputs, 2, 2, &store);
+    let error = result.unwrap_err();
     assert!(matches!(error, ScanError::Store(_)), "{error:?}");
     // The two batches stored were reported, in input order, and nothing else was.
-    let stored = runtime
+    let stored = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
         .block_on(store.inner.list(&iamwatch_store::IncidentQuery {
             limit: 1000,
             ..Default::default()
