@@ -3,10 +3,10 @@
 //! frames it and hands the frames out in batches, workers parse and detect, and the collector
 //! takes the batches' results back in order.
 
-use super::{
-    frame_problem, handle_item, open_counted, wait_for_turn, Chunk, Collector, ScanError,
-    ScanOptions, Window,
-};
+use super::collector::Collector;
+use super::read::{frame_problem, handle_item, open_counted};
+use super::window::Window;
+use super::{Chunk, ScanError, ScanOptions};
 use crate::bad_record::BadRecord;
 use iamwatch_core::time::now_ms;
 use iamwatch_detect::Detector;
@@ -110,7 +110,7 @@ pub(super) fn scan_one(
                 let Some((sequence, batch)) = next else {
                     return;
                 };
-                if !wait_for_turn(window, sequence, in_flight) {
+                if !window.wait_for_turn(sequence, in_flight) {
                     return;
                 }
                 let mut batch = batch;

@@ -2,6 +2,7 @@ use super::*;
 use iamwatch_store::SqliteStore;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 #[derive(Default)]
 struct Recorder {

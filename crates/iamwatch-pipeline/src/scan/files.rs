@@ -1,0 +1,77 @@
+//! Many inputs: workers claim files in order and process one at a time, sending their results
+//! in small chunks over a bounded channel of their own; the collector drains the files'
+//! channels strictly in order.
+
+use super::collector::Collector;
+use super::read::scan_input;
+use super::window::Window;
+use super::{Chunk, ScanError, ScanOptions};
+use iamwatch_sources::Input;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+
+/// Files spread over `cores` workers, one file at a time each.
+pub(super) fn scan_files(
+    inputs: &[Input],
+    options: &ScanOptions,
+    cores: usize,
+    collector: &mut Collector<'_>,
+    bytes_read: &Arc<AtomicU64>,
+) -> Result<(), ScanError> {
+    let jobs = cores.min(inputs.len().max(1));
+    let window = Window::new();
+    let next_input = AtomicUsize::new(0);
+    let (register, registrations) = mpsc::channel::<(usize, Receiver<Chunk>)>();
+
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let register = register.clone();
+            let (window, next_input, bytes_read) = (&window, &next_input, Arc::clone(bytes_read));
+            scope.spawn(move || loop {
+                let index = next_input.fetch_add(1, Ordering::SeqCst);
+                if index >= inputs.len() || !window.wait_for_turn(index, options.window.max(1)) {
+                    return;
+                }
+                let (sender, receiver) = mpsc::sync_channel(16);
+                if register.send((index, receiver)).is_err() {
+                    return;
+                }
+                scan_input(&inputs[index], options, &sender, &bytes_read);
+            });
+        }
+        drop(register);
+        let result = collect(inputs, collector, &window, &registrations);
+        window.abort();
+        drop(registrations);
+        result
+    })
+}
+
+fn collect(
+    inputs: &[Input],
+    collector: &mut Collector<'_>,
+    window: &Window,
+    registrations: &Receiver<(usize, Receiver<Chunk>)>,
+) -> Result<(), ScanError> {
+    let mut registered: HashMap<usize, Receiver<Chunk>> = HashMap::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let chunks = loop {
+            if let Some(chunks) = registered.remove(&index) {
+                break chunks;
+            }
+            match registrations.recv() {
+                Ok((claimed, chunks)) => {
+                    registered.insert(claimed, chunks);
+                }
+                Err(_) => return Err(ScanError::Worker(input.name())),
+            }
+        };
+        for chunk in chunks.iter() {
+            collector.absorb(chunk)?;
+        }
+        window.advance_to(index + 1);
+    }
+    Ok(())
+}
