@@ -92,7 +92,7 @@ impl Committer {
             return Ok(());
         }
         match self.stored.try_recv() {
-            Ok(result) => self.finish(result, sink, report),
+            Ok(result) => self.report_stored(result, sink, report),
             Err(mpsc::TryRecvError::Empty) => Ok(()),
             Err(mpsc::TryRecvError::Disconnected) => Err(ScanError::StoreThread),
         }
@@ -104,12 +104,13 @@ impl Committer {
             return Ok(());
         }
         match self.stored.recv() {
-            Ok(result) => self.finish(result, sink, report),
+            Ok(result) => self.report_stored(result, sink, report),
             Err(_) => Err(ScanError::StoreThread),
         }
     }
 
-    fn finish(
+    /// Reports a stored batch (or its failure) and frees the slot for the next one.
+    fn report_stored(
         &mut self,
         result: Result<Vec<Stored>, StoreError>,
         sink: &mut dyn ScanSink,
