@@ -124,6 +124,20 @@ fn oversized_value_is_reported_and_framing_resumes() {
 
 proptest::proptest! {
     #[test]
+    fn the_word_at_a_time_search_finds_the_first_quote_or_backslash(
+        bytes in proptest::collection::vec(proptest::prop_oneof![
+            4 => proptest::num::u8::ANY,
+            1 => proptest::strategy::Just(b'"'),
+            1 => proptest::strategy::Just(b'\\'),
+            1 => proptest::strategy::Just(0u8),
+            1 => proptest::strategy::Just(0x80u8),
+        ], 0..100),
+    ) {
+        let expected = bytes.iter().position(|byte| *byte == b'"' || *byte == b'\\');
+        proptest::prop_assert_eq!(find_quote_or_backslash(&bytes), expected);
+    }
+
+    #[test]
     fn framing_arbitrary_bytes_never_panics_and_terminates(input in proptest::collection::vec(proptest::num::u8::ANY, 0..400), chunk in 1usize..50) {
         let frames = frames_of(&input, chunk);
         proptest::prop_assert!(frames.len() <= input.len() + 1);
