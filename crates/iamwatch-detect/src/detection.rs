@@ -1,5 +1,6 @@
 use crate::builtin::{self, RuleContext};
-use crate::eventbridge::FlatEvent;
+use crate::eventbridge::{FlatEvent, Part};
+use crate::record_parts::RecordParts;
 use crate::rules::shape::{eventbridge_event, has_lowercased_keys, restore_cloudtrail_keys, Head};
 use crate::rules::RuleSet;
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
@@ -179,7 +180,18 @@ impl Detector {
             } else {
                 serde_json::Value::Null
             };
-            let flat = FlatEvent::from_raw_record(raw, &shell, self.rules.paths_of(&candidates));
+            // Paths the typed parse already answers are read from it, not from a second parse.
+            let parts = RecordParts::new(event.item);
+            let flat = FlatEvent::from_record_parts(
+                raw,
+                &shell,
+                self.rules.paths_of(&candidates),
+                |path| {
+                    parts
+                        .as_ref()
+                        .map_or(Part::Unknown, |parts| parts.part(path))
+                },
+            );
             let mut whole_needed = self.rules.need_whole_event(&candidates, &flat);
             if whole_needed {
                 // Conditions need the whole event; parse it only for rules whose pattern

@@ -11,6 +11,7 @@ pub mod builtin;
 mod detection;
 pub mod eventbridge;
 pub mod policy;
+mod record_parts;
 pub mod rules;
 mod title;
 

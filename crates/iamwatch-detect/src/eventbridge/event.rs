@@ -110,6 +110,66 @@ pub fn extract_raw<'p>(raw: &str, paths: impl IntoIterator<Item = &'p str>) -> L
     leaves
 }
 
+/// Where a path of a record can be read without parsing the record whole.
+#[derive(Debug, PartialEq)]
+pub enum Part<'r, 'p> {
+    /// Nothing is at the path.
+    Missing,
+    /// One string, already read.
+    Text(&'r str),
+    /// Inside a member given as its raw JSON text; `rest` is the path within it (`""` for the
+    /// member itself).
+    Within { text: &'r str, rest: &'p str },
+    /// Only the record parsed whole can tell.
+    Unknown,
+}
+
+/// Leaves at `paths` read from parts of a record already at hand (see [`Part`]), or `None` when
+/// some path needs the record parsed whole. A member is parsed once however many paths look
+/// into it, and every member parsed stays alive until all paths are walked, so that array
+/// identities (addresses) stay unique across them.
+pub fn extract_parts<'r, 'p>(
+    paths: impl IntoIterator<Item = &'p str>,
+    mut part_of: impl FnMut(&'p str) -> Part<'r, 'p>,
+) -> Option<Leaves<'static, 'p>> {
+    let mut parts: Vec<(&'p str, Part<'r, 'p>)> = Vec::new();
+    for path in paths {
+        if parts.iter().any(|(seen, _)| *seen == path) {
+            continue;
+        }
+        match part_of(path) {
+            Part::Unknown => return None,
+            part => parts.push((path, part)),
+        }
+    }
+    let identity = |text: &str| (text.as_ptr() as usize, text.len());
+    let mut members: Vec<((usize, usize), sonic_rs::Value)> = Vec::new();
+    for (_, part) in &parts {
+        if let Part::Within { text, .. } = part {
+            if !members.iter().any(|(seen, _)| *seen == identity(text)) {
+                members.push((identity(text), sonic_rs::from_str(text).ok()?));
+            }
+        }
+    }
+    let mut leaves: Leaves<'static, 'p> = HashMap::default();
+    for (path, part) in parts {
+        let mut found = Vec::new();
+        match part {
+            Part::Missing | Part::Unknown => {}
+            Part::Text(text) => found.push(Leaf {
+                value: Cow::Owned(Value::String(text.to_string())),
+                arrays: Vec::new(),
+            }),
+            Part::Within { text, rest } => {
+                let (_, member) = members.iter().find(|(seen, _)| *seen == identity(text))?;
+                walk_dom(member, rest, &mut Vec::new(), &mut found);
+            }
+        }
+        leaves.insert(path, found);
+    }
+    Some(leaves)
+}
+
 /// [`walk`] over sonic-rs's DOM. Every member whose key matches is followed, so a key that
 /// appears twice yields the leaves of both.
 fn walk_dom(

@@ -16,7 +16,9 @@ mod wildcard;
 
 pub use compile::PatternError;
 use condition::Condition;
-use event::{extract, extract_raw, Leaf, Leaves};
+pub use event::Part;
+use event::{extract, Leaf};
+pub(crate) use event::{extract_parts, extract_raw, Leaves};
 use serde_json::Value;
 
 /// A compiled event pattern.
@@ -171,14 +173,25 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
         shell: &'e Value,
         paths: impl IntoIterator<Item = &'p str>,
     ) -> Self {
+        Self::from_record_parts(record, shell, paths, |_| Part::Unknown)
+    }
+
+    /// [`Self::from_raw_record`], reading first what `part_of` can tell of a path under
+    /// `detail.` (given without that prefix) from parts of the record already parsed; the
+    /// record is parsed whole only when some path is [`Part::Unknown`].
+    pub fn from_record_parts<'r>(
+        record: &str,
+        shell: &'e Value,
+        paths: impl IntoIterator<Item = &'p str>,
+        part_of: impl FnMut(&'p str) -> Part<'r, 'p>,
+    ) -> Self {
         let (detail_paths, envelope_paths): (Vec<&'p str>, Vec<&'p str>) = paths
             .into_iter()
             .partition(|path| path.starts_with("detail."));
         let mut leaves = extract(shell, envelope_paths);
-        let mut inner = extract_raw(
-            record,
-            detail_paths.iter().map(|path| &path["detail.".len()..]),
-        );
+        let inner_paths = || detail_paths.iter().map(|path| &path["detail.".len()..]);
+        let mut inner = extract_parts(inner_paths(), part_of)
+            .unwrap_or_else(|| extract_raw(record, inner_paths()));
         for path in detail_paths {
             if let Some(found) = inner.remove(&path["detail.".len()..]) {
                 leaves.insert(path, found);

@@ -1,0 +1,166 @@
+//! A record's fields as patterns look at them, read from what its typed parse already holds.
+//!
+//! Rule patterns mostly look at a few top-level strings (`eventName`, `errorCode`), at
+//! `userIdentity` and into `requestParameters`. Parsing the whole record again to walk those
+//! paths cost a second parse of every record a rule was indexed under; here a path is answered
+//! from the typed [`Document`] and from the raw text of the one member it leads into.
+//!
+//! The answer must be the one a walk over the whole record gives, so a path is left
+//! [`Part::Unknown`] (and the record parsed whole) whenever the typed parse could have read it
+//! differently: a value read under a lower-cased alias, a value that was not a plain string, a
+//! key that may be spelt with `\u` escapes or with dots (`{"userIdentity.type": …}` is also at
+//! path `userIdentity.type`), a field the typed parse does not keep, or a record repaired to be
+//! read at all.
+
+use crate::eventbridge::Part;
+use iamwatch_sources::{Document, Raw, RecordItem, Text};
+use memchr::memmem;
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+pub struct RecordParts<'r> {
+    doc: &'r Document<'r>,
+    raw: &'r [u8],
+    /// Whether the raw text holds `\u` escapes, which could spell a key that the byte searches
+    /// below would miss. Found when first needed.
+    escapes: OnceCell<bool>,
+}
+
+impl<'r> RecordParts<'r> {
+    /// `None` for a repaired record: its typed fields were read from repaired text, not from
+    /// its raw text.
+    pub fn new(item: &'r RecordItem<'r>) -> Option<Self> {
+        item.notes.is_empty().then_some(Self {
+            doc: item.doc,
+            raw: item.raw,
+            escapes: OnceCell::new(),
+        })
+    }
+
+    /// What the record holds at `path` (a path inside the record, without `detail.`).
+    pub fn part<'p>(&self, path: &'p str) -> Part<'r, 'p> {
+        let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+        if !rest.is_empty() && !self.surely_absent(&[b"\"", head.as_bytes(), b"."]) {
+            return Part::Unknown;
+        }
+        let doc = self.doc;
+        match head {
+            "requestParameters" => self.member(doc.request_parameters.as_ref(), head, rest),
+            "responseElements" => self.member(doc.response_elements.as_ref(), head, rest),
+            "additionalEventData" => self.member(doc.additional_event_data.as_ref(), head, rest),
+            "userIdentity" => self.identity(rest),
+            _ if !rest.is_empty() => Part::Unknown,
+            "eventName" => self.text(&doc.event_name, head),
+            "eventSource" => self.text(&doc.event_source, head),
+            "errorCode" => self.text(&doc.error_code, head),
+            "errorMessage" => self.text(&doc.error_message, head),
+            "eventType" => self.text(&doc.event_type, head),
+            "eventCategory" => self.text(&doc.event_category, head),
+            "sourceIPAddress" => self.text(&doc.source_ip_address, head),
+            "userAgent" => self.text(&doc.user_agent, head),
+            "awsRegion" => self.text(&doc.aws_region, head),
+            "recipientAccountId" => self.text(&doc.recipient_account_id, head),
+            "vpcEndpointId" => self.text(&doc.vpc_endpoint_id, head),
+            _ => Part::Unknown,
+        }
+    }
+
+    fn identity<'p>(&self, rest: &'p str) -> Part<'r, 'p> {
+        let Some(identity) = &self.doc.user_identity else {
+            // Absent or null (any other shape fails the typed parse): nothing inside it.
+            return if rest.is_empty() {
+                Part::Unknown
+            } else {
+                Part::Missing
+            };
+        };
+        let field = match rest {
+            // An object is no leaf.
+            "" => return Part::Missing,
+            "type" => &identity.identity_type,
+            "principalId" => &identity.principal_id,
+            "arn" => &identity.arn,
+            "accountId" => &identity.account_id,
+            "accessKeyId" => &identity.access_key_id,
+            "userName" => &identity.user_name,
+            "invokedBy" => &identity.invoked_by,
+            _ => return Part::Unknown,
+        };
+        self.text(field, rest)
+    }
+
+    /// A typed string field read under `key`.
+    fn text<'p>(&self, field: &'r Text<'r>, key: &str) -> Part<'r, 'p> {
+        match &field.0 {
+            // Borrowed: a JSON string without escapes, read under `key` or its alias.
+            Some(Cow::Borrowed(text)) if !text.is_empty() => {
+                match self.offset_of(text.as_bytes()) {
+                    Some(start) if start > 0 && self.raw[start - 1] == b'"' => {
+                        if self.keyed_by(start - 1, key) {
+                            Part::Text(text)
+                        } else {
+                            Part::Unknown
+                        }
+                    }
+                    _ => Part::Unknown,
+                }
+            }
+            Some(_) => Part::Unknown,
+            // Absent or null (or read under an alias, which a walk does not see either): surely
+            // nothing there when the key is nowhere in the record.
+            None if self.surely_absent(&[b"\"", key.as_bytes(), b"\""]) => Part::Missing,
+            None => Part::Unknown,
+        }
+    }
+
+    /// A member kept as raw JSON text.
+    fn member<'p>(&self, value: Option<&'r Raw<'r>>, key: &str, rest: &'p str) -> Part<'r, 'p> {
+        match value {
+            Some(value) => {
+                let text = value.as_raw_str();
+                match self.offset_of(text.as_bytes()) {
+                    Some(start) if !text.is_empty() && self.keyed_by(start, key) => {
+                        Part::Within { text, rest }
+                    }
+                    _ => Part::Unknown,
+                }
+            }
+            // Absent or null: nothing inside it.
+            None if !rest.is_empty() => Part::Missing,
+            None => Part::Unknown,
+        }
+    }
+
+    /// Where `text` starts in the raw record, when it is a slice of it.
+    fn offset_of(&self, text: &[u8]) -> Option<usize> {
+        let start = (text.as_ptr() as usize).checked_sub(self.raw.as_ptr() as usize)?;
+        (start + text.len() <= self.raw.len()).then_some(start)
+    }
+
+    /// Whether the value starting at `start` is the value of the member named exactly `key`
+    /// rather than of an alias: the text before it reads `key"`, a colon, and nothing but
+    /// whitespace between. (The typed parse read it under `key` or a lower-cased alias, so these
+    /// bytes end a key, and no alias ends as its key does.)
+    fn keyed_by(&self, start: usize, key: &str) -> bool {
+        let before = self.raw[..start].trim_ascii_end();
+        let Some(before) = before.strip_suffix(b":") else {
+            return false;
+        };
+        let Some(before) = before.trim_ascii_end().strip_suffix(b"\"") else {
+            return false;
+        };
+        before.ends_with(key.as_bytes())
+    }
+
+    /// True only when the concatenated `pieces` appear nowhere in the raw record and no `\u`
+    /// escape could spell them.
+    fn surely_absent(&self, pieces: &[&[u8]]) -> bool {
+        let escapes = *self
+            .escapes
+            .get_or_init(|| memmem::find(self.raw, b"\\u").is_some());
+        !escapes && memmem::find(self.raw, &pieces.concat()).is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests;
