@@ -367,14 +367,16 @@ mod tests {
         text
     }
 
+    /// `text` as one gzip member.
+    fn gzip(text: impl AsRef<[u8]>) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(text.as_ref()).unwrap();
+        encoder.finish().unwrap()
+    }
+
     #[test]
     fn gzip_is_detected_by_content_and_members_are_concatenated() {
-        let mut bytes = Vec::new();
-        for part in ["{\"a\":1}\n", "{\"b\":2}\n"] {
-            let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-            encoder.write_all(part.as_bytes()).unwrap();
-            bytes.extend(encoder.finish().unwrap());
-        }
+        let bytes = [gzip("{\"a\":1}\n"), gzip("{\"b\":2}\n")].concat();
         let reader = open_reader(Box::new(io::Cursor::new(bytes)), "x").unwrap();
         assert_eq!(read_all(reader), "{\"a\":1}\n{\"b\":2}\n");
         let plain = open_reader(Box::new(io::Cursor::new(b"{}".to_vec())), "x").unwrap();
@@ -385,11 +387,6 @@ mod tests {
     fn small_gzip_files_inflate_whole_and_multi_member_files_still_read() {
         let directory = std::env::temp_dir().join(format!("iamwatch-gz-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();
-        let gzip = |text: &str| {
-            let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-            encoder.write_all(text.as_bytes()).unwrap();
-            encoder.finish().unwrap()
-        };
         let single = directory.join("single.json.gz");
         std::fs::write(&single, gzip("{\"Records\":[]}")).unwrap();
         let multi = directory.join("multi.gz");
@@ -410,7 +407,7 @@ mod tests {
         assert_eq!(text_of(&padded), "{\"Records\":[]}");
         assert_eq!(text_of(&multi), "{\"a\":1}\n{\"b\":2}\n");
         assert_eq!(text_of(&plain), "{}");
-        let mut corrupt = gzip(&"{\"Records\":[]}".repeat(50));
+        let mut corrupt = gzip("{\"Records\":[]}".repeat(50));
         let middle = corrupt.len() / 2;
         corrupt[middle] ^= 0xff;
         let broken = directory.join("broken.json.gz");
@@ -473,12 +470,6 @@ mod tests {
         std::fs::remove_dir_all(root).unwrap();
     }
 
-    fn gzip_bytes(text: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-        encoder.write_all(text).unwrap();
-        encoder.finish().unwrap()
-    }
-
     proptest::proptest! {
         #[test]
         fn damaged_gzip_never_panics_and_intact_gzip_reads_back(
@@ -486,7 +477,7 @@ mod tests {
             flips in proptest::collection::vec((0usize..4000, 1u8..=255), 0..4),
             tail in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
         ) {
-            let intact = gzip_bytes(&text);
+            let intact = gzip(&text);
             let directory = tempfile::tempdir().unwrap();
             let path = directory.path().join("x.json.gz");
             std::fs::write(&path, &intact).unwrap();
