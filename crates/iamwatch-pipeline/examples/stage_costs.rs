@@ -8,7 +8,7 @@ use iamwatch_core::time::now_ms;
 use iamwatch_detect::Detector;
 use iamwatch_normalise::normalise;
 use iamwatch_pipeline::{process_record, Outcome};
-use iamwatch_sources::{input::open_file, visit_document, Framer, InputData, Item};
+use iamwatch_sources::{discover, open_input, visit_document, Framer, InputData, Item};
 use std::time::Instant;
 
 fn main() {
@@ -21,23 +21,18 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
-    let mut paths: Vec<_> = std::fs::read_dir(&directory)
+    // Walked as the scan walks it: log files only, in name order.
+    let mut inputs = discover(&[directory.into()])
         .expect("readable directory")
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    paths.sort();
-    paths.truncate(limit);
+        .inputs;
+    inputs.truncate(limit);
 
     let started = Instant::now();
-    let files: Vec<Vec<u8>> = paths
+    let files: Vec<Vec<u8>> = inputs
         .iter()
-        .map(|path| {
-            let file = std::fs::File::open(path).expect("open");
-            match open_file(file, &path.to_string_lossy()).expect("readable") {
-                InputData::Memory(bytes) => bytes,
-                InputData::Stream(_) => panic!("{} is not a small gzip file", path.display()),
-            }
+        .map(|input| match open_input(input).expect("readable") {
+            InputData::Memory(bytes) => bytes,
+            InputData::Stream(_) => panic!("{} is not a small gzip file", input.name()),
         })
         .collect();
     let inflate = started.elapsed().as_secs_f64();

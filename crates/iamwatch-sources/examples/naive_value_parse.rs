@@ -5,6 +5,7 @@
 //! Usage: naive_value_parse DIR
 
 use flate2::read::MultiGzDecoder;
+use iamwatch_sources::{discover, Input};
 use std::io::Read;
 use std::time::Instant;
 
@@ -13,15 +14,14 @@ fn main() {
         eprintln!("usage: naive_value_parse DIR");
         std::process::exit(2);
     };
-    let mut paths: Vec<_> = std::fs::read_dir(&directory)
+    // The same files the scan reads (log files, in name order); only the listing is shared.
+    let inputs = discover(&[directory.into()])
         .expect("readable directory")
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    paths.sort();
+        .inputs;
     let started = Instant::now();
     let mut records = 0usize;
-    for path in &paths {
+    for input in &inputs {
+        let Input::File(path) = input else { continue };
         let mut text = Vec::new();
         MultiGzDecoder::new(std::fs::File::open(path).expect("open"))
             .read_to_end(&mut text)
