@@ -93,15 +93,10 @@ impl<'r> RecordParts<'r> {
     fn text<'p>(&self, field: &'r Text<'r>, key: &str) -> Part<'r, 'p> {
         match &field.0 {
             // Borrowed: a JSON string without escapes, read under `key` or its alias.
+            // (The byte before a string's text is its opening quote.)
             Some(Cow::Borrowed(text)) if !text.is_empty() => {
                 match self.offset_of(text.as_bytes()) {
-                    Some(start) if start > 0 && self.raw[start - 1] == b'"' => {
-                        if self.keyed_by(start - 1, key) {
-                            Part::Text(text)
-                        } else {
-                            Part::Unknown
-                        }
-                    }
+                    Some(start) if self.keyed_by(start.saturating_sub(1), key) => Part::Text(text),
                     _ => Part::Unknown,
                 }
             }

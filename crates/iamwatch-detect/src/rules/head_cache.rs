@@ -122,31 +122,15 @@ mod tests {
             }
         };
         let set_id = 0xfeed_0001;
-        let first = with_plan(
-            set_id,
-            &head("CreateUser", "aws-cli/2"),
-            || plan(1),
-            |p| p.decided.clone(),
-        );
-        let again = with_plan(
-            set_id,
-            &head("CreateUser", "Boto3/1"),
-            || plan(2),
-            |p| p.decided.clone(),
-        );
+        // The candidates decided for `head` in `set`, planning them as `fresh` if needed.
+        let decided = |set: u64, head: Head<'_>, fresh: usize| {
+            with_plan(set, &head, || plan(fresh), |p| p.decided.clone())
+        };
+        let first = decided(set_id, head("CreateUser", "aws-cli/2"), 1);
+        let again = decided(set_id, head("CreateUser", "Boto3/1"), 2);
         assert_eq!((first, again, planned.get()), (vec![1], vec![1], 1));
-        let other_api = with_plan(
-            set_id,
-            &head("DeleteUser", ""),
-            || plan(3),
-            |p| p.decided.clone(),
-        );
-        let other_set = with_plan(
-            set_id + 1,
-            &head("CreateUser", ""),
-            || plan(4),
-            |p| p.decided.clone(),
-        );
+        let other_api = decided(set_id, head("DeleteUser", ""), 3);
+        let other_set = decided(set_id + 1, head("CreateUser", ""), 4);
         assert_eq!((other_api, other_set, planned.get()), (vec![3], vec![4], 3));
     }
 
