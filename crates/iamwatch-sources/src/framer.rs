@@ -147,6 +147,11 @@ impl<R: Read> Framer<R> {
         }
     }
 
+    /// The buffer, for reuse once the input is done (see [`crate::spare`]).
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// The next value, an error about the input (after which framing goes on where it can), or
     /// `None` at the end.
     #[allow(clippy::should_implement_trait)]

@@ -284,13 +284,17 @@ fn inflate_single_member(compressed: &[u8]) -> Option<Vec<u8>> {
     if size > WHOLE_FILE_INFLATE_LIMIT {
         return None;
     }
-    let mut inflated = vec![0; size];
+    let mut inflated = crate::spare::take(size);
     // Padding after the member, or content over 4 GiB, makes the size wrong: the call fails
     // for want of space or writes less, and the careful path takes over.
     let written = libdeflater::Decompressor::new()
         .gzip_decompress(compressed, &mut inflated)
-        .ok()?;
-    (written == size).then_some(inflated)
+        .ok();
+    if written == Some(size) {
+        return Some(inflated);
+    }
+    crate::spare::give_back(inflated);
+    None
 }
 
 /// The size the last gzip trailer of `compressed` gives (of its member, modulo 4 GiB).

@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod framer;
 pub mod input;
 mod lenient;
+pub mod spare;
 
 pub use document::{Document, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};

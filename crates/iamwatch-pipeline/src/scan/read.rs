@@ -116,7 +116,10 @@ pub(crate) fn read_input(
 ) -> bool {
     let now = now_ms();
     let mut framer = Framer::for_input(reader);
-    while let Some(frame) = framer.next_frame() {
+    let finished = loop {
+        let Some(frame) = framer.next_frame() else {
+            break true;
+        };
         match frame {
             Ok(frame) => {
                 let (line, index) = (frame.line, frame.index);
@@ -128,15 +131,17 @@ pub(crate) fn read_input(
                 let read_failed = matches!(error, FrameError::Io(_));
                 chunk.bad.push(frame_problem(source, error));
                 if read_failed {
-                    break;
+                    break true;
                 }
             }
         }
         if !flush(chunk) {
-            return false;
+            break false;
         }
-    }
-    true
+    };
+    // The next input on this thread inflates into the same memory.
+    iamwatch_sources::spare::give_back(framer.into_buffer());
+    finished
 }
 
 /// The bad record for input the framer could not frame. A read failure ends the input.

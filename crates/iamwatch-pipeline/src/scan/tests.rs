@@ -294,3 +294,24 @@ fn one_input_spread_over_workers_reads_as_one_worker_reads_it() {
         );
     }
 }
+
+#[test]
+fn an_input_read_in_memory_leaves_its_buffer_for_the_next_one() {
+    let content = format!("{{\"Records\":[{}]}}", record("e-spare", "CreateUser"));
+    let bytes = content.into_bytes();
+    let address = bytes.as_ptr();
+    let mut chunk = Chunk::default();
+    let finished = read::read_input(
+        iamwatch_sources::InputData::Memory(bytes),
+        "memory",
+        &Detector::default(),
+        &mut chunk,
+        &mut |_| true,
+    );
+    assert!(finished);
+    assert_eq!(chunk.records, 1);
+    assert_eq!(chunk.incidents.len(), 1);
+    // The next file inflated on this thread lands in the same memory.
+    let spare = iamwatch_sources::spare::take(16);
+    assert_eq!(spare.as_ptr(), address);
+}
