@@ -18,7 +18,7 @@ pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
             Err(error) => {
                 chunk
                     .bad
-                    .push(crate::BadRecord::new(source, None, None, error.to_string()));
+                    .push(crate::BadRecord::new(source, None, None, error.reason()));
                 return chunk;
             }
         }

@@ -65,6 +65,18 @@ pub enum InputError {
     Unsupported { path: String, what: &'static str },
 }
 
+impl InputError {
+    /// What went wrong, without the path (for messages that name the input already), with
+    /// the system's own words when reading failed.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::NotFound { .. } => "no such file or directory".to_string(),
+            Self::Unreadable { source, .. } => format!("cannot read: {source}"),
+            Self::Unsupported { what, .. } => format!("{what} is not read; extract it first"),
+        }
+    }
+}
+
 /// What [`discover`] found: inputs to read, in a stable order, and files it passed over.
 #[derive(Debug, Default)]
 pub struct Discovered {
@@ -445,6 +457,24 @@ mod tests {
             error.to_string(),
             "/no/such/trail.json: no such file or directory"
         );
+    }
+
+    #[test]
+    fn a_reason_leaves_the_path_to_the_message_that_names_the_input() {
+        let missing = discover(&[PathBuf::from("/no/such/trail.json")]).unwrap_err();
+        assert_eq!(missing.reason(), "no such file or directory");
+        let unreadable = InputError::Unreadable {
+            path: "trail.json".into(),
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        assert_eq!(unreadable.reason(), "cannot read: permission denied");
+        let zip = open_reader(
+            Box::new(io::Cursor::new(b"PK\x03\x04".to_vec())),
+            "logs.zip",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(zip.reason(), "a zip archive is not read; extract it first");
     }
 
     #[test]

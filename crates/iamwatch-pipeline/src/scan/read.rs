@@ -86,7 +86,7 @@ pub(super) fn scan_input(
         Err(error) => {
             chunk
                 .bad
-                .push(BadRecord::new(&source, None, None, error.to_string()));
+                .push(BadRecord::new(&source, None, None, error.reason()));
             let _ = sender.send(chunk);
             return;
         }

@@ -83,7 +83,7 @@ pub(super) fn scan_one(
             let mut chunk = Chunk::default();
             chunk
                 .bad
-                .push(BadRecord::new(&source, None, None, error.to_string()));
+                .push(BadRecord::new(&source, None, None, error.reason()));
             return collector.absorb(chunk);
         }
     };

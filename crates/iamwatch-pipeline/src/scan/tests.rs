@@ -315,3 +315,23 @@ fn an_input_read_in_memory_leaves_its_buffer_for_the_next_one() {
     let spare = iamwatch_sources::spare::take(16);
     assert_eq!(spare.as_ptr(), address);
 }
+
+#[test]
+fn an_input_gone_before_it_is_read_is_reported_once_by_its_path() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(directory.path().join("gone.db")).unwrap();
+    let kept = write_file(
+        directory.path(),
+        "kept.json",
+        &format!("{{\"Records\":[{}]}}", record("e-kept", "CreateUser")),
+    );
+    let gone = directory.path().join("gone.json");
+    let expected = format!("{}: no such file or directory", gone.display());
+    // One worker, and one input alone (spread over the workers by another path).
+    let inputs = [Input::File(kept), Input::File(gone.clone())];
+    for inputs in [&inputs[..], &inputs[1..]] {
+        let (report, recorder) = run(inputs, 2, 4, &store);
+        assert_eq!(report.bad_records, 1);
+        assert_eq!(recorder.bad, [expected.clone()]);
+    }
+}
