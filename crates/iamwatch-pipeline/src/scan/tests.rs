@@ -332,6 +332,6 @@ fn an_input_gone_before_it_is_read_is_reported_once_by_its_path() {
     for inputs in [&inputs[..], &inputs[1..]] {
         let (report, recorder) = run(inputs, 2, 4, &store);
         assert_eq!(report.bad_records, 1);
-        assert_eq!(recorder.bad, [expected.clone()]);
+        assert_eq!(recorder.bad, std::slice::from_ref(&expected));
     }
 }
