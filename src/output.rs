@@ -3,6 +3,7 @@
 
 use iamwatch_core::{time, Incident, Lang};
 use std::io::{self, Write};
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -21,44 +22,167 @@ pub fn write_jsonl(out: &mut dyn Write, incident: &Incident, lang: Lang) -> io::
     out.write_all(&line)
 }
 
-pub fn table_header(lang: Lang) -> String {
-    match lang {
-        Lang::En => format!(
-            "{:<19}  {:<8}  {:<30}  {:<28}  {}",
-            "TIME (UTC)", "SEVERITY", "RULE", "INCIDENT", "TITLE"
-        ),
-        Lang::Ko => format!(
-            "{:<19}  {:<8}  {:<30}  {:<28}  {}",
-            "시각 (KST)", "심각도", "규칙", "인시던트", "제목"
-        ),
-    }
+/// The incident table for people. Columns are padded by display width, not by characters: a
+/// Korean character takes two terminal columns, so padding by characters left Korean rows out
+/// of line. The rule column is as wide as the longest rule id that can appear in it, known
+/// before the first row (the rules in force for a scan, the page for a listing).
+pub struct Table {
+    lang: Lang,
+    rule_width: usize,
 }
 
-pub fn table_row(incident: &Incident, lang: Lang, existing: bool) -> String {
-    let when = match lang {
-        Lang::En => time::format_local(incident.event_time_ms, 0),
-        Lang::Ko => time::format_local(incident.event_time_ms, KST_OFFSET_MINUTES),
-    };
-    let severity = match lang {
-        Lang::En => incident.severity.as_str(),
-        Lang::Ko => incident.severity.label_ko(),
-    };
-    let marker = match (existing, lang) {
-        (false, _) => "",
-        (true, Lang::En) => " [already stored]",
-        (true, Lang::Ko) => " [이미 저장됨]",
-    };
-    format!(
-        "{when:<19}  {severity:<8}  {:<30}  {:<28}  {}{marker}",
-        incident.rule_id,
-        incident.incident_id,
-        incident.title.get(lang)
-    )
+const TIME_WIDTH: usize = 19;
+const SEVERITY_WIDTH: usize = 8;
+/// `inc-YYYYMMDD-HHMMSS-XXXXXX`.
+const INCIDENT_WIDTH: usize = 26;
+/// The code rules' ids (`iam.signing_certificate_change`, …) are at most this wide; rule files
+/// can make the column wider.
+const CODE_RULE_ID_WIDTH: usize = 30;
+
+impl Table {
+    pub fn new<'r>(lang: Lang, rule_ids: impl IntoIterator<Item = &'r str>) -> Self {
+        let rule_width = rule_ids
+            .into_iter()
+            .map(UnicodeWidthStr::width)
+            .fold(CODE_RULE_ID_WIDTH, usize::max);
+        Self { lang, rule_width }
+    }
+
+    fn headings(lang: Lang) -> [&'static str; 5] {
+        match lang {
+            Lang::En => ["TIME (UTC)", "SEVERITY", "RULE", "INCIDENT", "TITLE"],
+            Lang::Ko => ["시각 (KST)", "심각도", "규칙", "인시던트", "제목"],
+        }
+    }
+
+    pub fn header(&self) -> String {
+        let [time, severity, rule, incident, title] = Self::headings(self.lang);
+        self.line([time, severity, rule, incident, title])
+    }
+
+    pub fn row(&self, incident: &Incident, existing: bool) -> String {
+        let when = match self.lang {
+            Lang::En => time::format_local(incident.event_time_ms, 0),
+            Lang::Ko => time::format_local(incident.event_time_ms, KST_OFFSET_MINUTES),
+        };
+        let severity = match self.lang {
+            Lang::En => incident.severity.as_str(),
+            Lang::Ko => incident.severity.label_ko(),
+        };
+        let marker = match (existing, self.lang) {
+            (false, _) => "",
+            (true, Lang::En) => " [already stored]",
+            (true, Lang::Ko) => " [이미 저장됨]",
+        };
+        let title = format!("{}{marker}", incident.title.get(self.lang));
+        self.line([
+            &when,
+            severity,
+            &incident.rule_id,
+            &incident.incident_id,
+            &title,
+        ])
+    }
+
+    fn line(&self, cells: [&str; 5]) -> String {
+        let widths = [
+            TIME_WIDTH,
+            SEVERITY_WIDTH,
+            self.rule_width,
+            INCIDENT_WIDTH,
+            0,
+        ];
+        let mut line = String::new();
+        for (index, (cell, width)) in cells.into_iter().zip(widths).enumerate() {
+            if index > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if index + 1 < cells.len() {
+                let padding = width.saturating_sub(cell.width());
+                line.extend(std::iter::repeat_n(' ', padding));
+            }
+        }
+        line
+    }
 }
 
 pub fn localized_time(epoch_ms: i64, lang: Lang) -> String {
     match lang {
         Lang::En => format!("{} UTC", time::format_local(epoch_ms, 0)),
         Lang::Ko => format!("{} KST", time::format_local(epoch_ms, KST_OFFSET_MINUTES)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iamwatch_core::Severity;
+    use iamwatch_store::contract::sample_incident_for;
+
+    /// Where each column starts, in terminal columns (a Korean character takes two).
+    fn column_starts(line: &str) -> Vec<usize> {
+        let mut starts = vec![0];
+        let mut column = 0;
+        let mut previous = ' ';
+        let mut spaces = 0;
+        for character in line.chars() {
+            if character == ' ' {
+                spaces += 1;
+            } else {
+                if spaces >= 2 && previous == ' ' {
+                    starts.push(column);
+                }
+                spaces = 0;
+            }
+            column += character.to_string().width();
+            previous = character;
+        }
+        starts
+    }
+
+    #[test]
+    fn korean_rows_line_up_with_their_header_in_terminal_columns() {
+        let table = Table::new(Lang::Ko, ["iam.access_key_change"]);
+        let incident = sample_incident_for("e-1", 1_717_200_000_000, Severity::Critical, "1");
+        let header = table.header();
+        let row = table.row(&incident, true);
+        // "시각 (KST)" is ten columns wide: nine spaces fill it to nineteen, two separate.
+        let expected = format!("시각 (KST){}심각도{}규칙", " ".repeat(11), " ".repeat(4));
+        assert!(header.starts_with(&expected), "{header}");
+        assert!(row.contains(" [이미 저장됨]"), "{row}");
+        let header_starts = column_starts(&header);
+        assert_eq!(header_starts.len(), 5, "{header}");
+        assert_eq!(header_starts, column_starts(&row)[..5], "{header}\n{row}");
+        // Severity is two Korean characters, four columns wide, padded to eight.
+        assert_eq!(header_starts[2] - header_starts[1], SEVERITY_WIDTH + 2);
+    }
+
+    #[test]
+    fn the_rule_column_is_as_wide_as_the_longest_rule_id_it_can_hold() {
+        let long = "secretsmanager.secrets_read_in_bulk_or_by_a_person";
+        let table = Table::new(Lang::En, ["short", long]);
+        let mut incident = sample_incident_for("e-2", 1_717_200_000_000, Severity::Low, "1");
+        let header = table.header();
+        let short_row = table.row(&incident, false);
+        incident.rule_id = long.to_string();
+        let long_row = table.row(&incident, false);
+        assert_eq!(column_starts(&header), column_starts(&short_row));
+        assert_eq!(column_starts(&header), column_starts(&long_row));
+        assert_eq!(
+            column_starts(&header)[3] - column_starts(&header)[2],
+            long.len() + 2
+        );
+    }
+
+    #[test]
+    fn without_longer_rule_files_the_code_rules_still_fit() {
+        let table = Table::new(Lang::En, []);
+        let mut incident = sample_incident_for("e-3", 1_717_200_000_000, Severity::High, "1");
+        incident.rule_id = "iam.signing_certificate_change".to_string();
+        assert_eq!(
+            column_starts(&table.header()),
+            column_starts(&table.row(&incident, false))
+        );
     }
 }

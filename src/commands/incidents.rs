@@ -97,13 +97,19 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     };
     let page = store.list(&query).await.context("cannot list incidents")?;
     let mut out = io::stdout().lock();
+    let table = output::Table::new(
+        args.lang,
+        page.incidents
+            .iter()
+            .map(|incident| incident.rule_id.as_str()),
+    );
     if args.format == Format::Table {
-        writeln!(out, "{}", output::table_header(args.lang))?;
+        writeln!(out, "{}", table.header())?;
     }
     for incident in &page.incidents {
         match args.format {
             Format::Jsonl => output::write_jsonl(&mut out, incident, args.lang)?,
-            Format::Table => writeln!(out, "{}", output::table_row(incident, args.lang, false))?,
+            Format::Table => writeln!(out, "{}", table.row(incident, false))?,
         }
     }
     Ok(ExitCode::SUCCESS)

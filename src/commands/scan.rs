@@ -84,9 +84,19 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         );
         bar
     });
+    let table = output::Table::new(
+        args.lang,
+        options
+            .detector
+            .rules()
+            .rules()
+            .iter()
+            .map(|rule| rule.id.as_str()),
+    );
     let mut sink = CliSink {
         format: args.format,
         lang: args.lang,
+        table,
         out: BufWriter::new(io::stdout().lock()),
         dead_letter_path: args.dead_letter.clone(),
         dead_letter: None,
@@ -129,6 +139,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 struct CliSink<'a> {
     format: Format,
     lang: Lang,
+    table: output::Table,
     out: BufWriter<io::StdoutLock<'a>>,
     dead_letter_path: PathBuf,
     dead_letter: Option<BufWriter<File>>,
@@ -146,12 +157,12 @@ impl CliSink<'_> {
             Format::Table => {
                 if !self.header_written {
                     self.header_written = true;
-                    writeln!(self.out, "{}", output::table_header(self.lang))?;
+                    writeln!(self.out, "{}", self.table.header())?;
                 }
                 writeln!(
                     self.out,
                     "{}",
-                    output::table_row(&stored.incident, self.lang, !stored.created)
+                    self.table.row(&stored.incident, !stored.created)
                 )
             }
         }
