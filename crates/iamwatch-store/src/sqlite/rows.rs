@@ -47,10 +47,11 @@ pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<
 }
 
 pub fn by_id(connection: &Connection, incident_id: &str) -> rusqlite::Result<Option<Incident>> {
+    // Built once, like the other statements: the statement cache is keyed by this text.
+    static SELECT: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {COLUMNS} FROM incidents WHERE incident_id = ?1"));
     connection
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM incidents WHERE incident_id = ?1"
-        ))?
+        .prepare_cached(&SELECT)?
         .query_row([incident_id], from_row)
         .optional()
 }
