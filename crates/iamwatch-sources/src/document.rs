@@ -8,7 +8,11 @@
 //! serves serde_json where a slower, more forgiving path is wanted.
 
 use crate::lenient::{Flag, Text};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
 /// A JSON value left unparsed: its raw text, borrowed from the input. Request parameters and
 /// response elements are parsed only for the few events that become incidents.
 pub type Raw<'a> = sonic_rs::LazyValue<'a>;
@@ -37,7 +41,12 @@ pub struct Document<'a> {
     pub source_ip_address: Text<'a>,
     #[serde(borrow, rename = "userAgent", alias = "useragent")]
     pub user_agent: Text<'a>,
-    #[serde(borrow, rename = "userIdentity", alias = "useridentity")]
+    #[serde(
+        borrow,
+        rename = "userIdentity",
+        alias = "useridentity",
+        deserialize_with = "object_only"
+    )]
     pub user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow, rename = "requestParameters", alias = "requestparameters")]
     pub request_parameters: Option<Raw<'a>>,
@@ -80,7 +89,7 @@ pub struct Document<'a> {
     pub time: Text<'a>,
 
     // SNS as delivered to Lambda: {"EventSource":"aws:sns","Sns":{"Message":"…"}}.
-    #[serde(borrow, rename = "Sns")]
+    #[serde(borrow, rename = "Sns", deserialize_with = "object_only")]
     pub sns: Option<SnsPayload<'a>>,
     // SNS as delivered over HTTP, or the Sns object's own keys.
     #[serde(borrow, rename = "Type")]
@@ -134,16 +143,26 @@ pub struct UserIdentity<'a> {
     pub user_name: Text<'a>,
     #[serde(borrow, rename = "invokedBy", alias = "invokedby")]
     pub invoked_by: Text<'a>,
-    #[serde(borrow, rename = "sessionContext", alias = "sessioncontext")]
+    #[serde(
+        borrow,
+        rename = "sessionContext",
+        alias = "sessioncontext",
+        deserialize_with = "object_only"
+    )]
     pub session_context: Option<SessionContext<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SessionContext<'a> {
-    #[serde(borrow, rename = "sessionIssuer", alias = "sessionissuer")]
+    #[serde(
+        borrow,
+        rename = "sessionIssuer",
+        alias = "sessionissuer",
+        deserialize_with = "object_only"
+    )]
     pub session_issuer: Option<SessionIssuer<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "object_only")]
     pub attributes: Option<SessionAttributes<'a>>,
 }
 
@@ -165,6 +184,53 @@ pub struct SessionAttributes<'a> {
     pub mfa_authenticated: Flag,
     #[serde(borrow, rename = "creationDate", alias = "creationdate")]
     pub creation_date: Text<'a>,
+}
+
+impl<'a> Document<'a> {
+    /// Parses one JSON document. Only an object is a document (see [`ObjectOnly`]).
+    ///
+    /// # Errors
+    /// sonic-rs's error for anything else, or for JSON it cannot read.
+    pub fn parse(bytes: &'a [u8]) -> sonic_rs::Result<Self> {
+        sonic_rs::from_slice::<ObjectOnly<Self>>(bytes).map(|ObjectOnly(document)| document)
+    }
+}
+
+/// Reads `T` from a JSON object only. serde's derived structs also accept an array and fill
+/// their fields in the order they are declared, which read `["1.09", …, "DeleteUser"]` as a
+/// record and `"userIdentity": ["Root"]` as the root user. Refused here, such a record goes to
+/// the repair path, which notes the field and reads the rest.
+pub struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(ObjectOnly)
+    }
+}
+
+/// An optional member read with [`ObjectOnly`]; `null` is absent.
+fn object_only<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<ObjectOnly<T>>::deserialize(deserializer)?.map(|ObjectOnly(value)| value))
 }
 
 impl Document<'_> {

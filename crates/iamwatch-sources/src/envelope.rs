@@ -155,10 +155,10 @@ fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Ite
         });
         return;
     }
-    match sonic_rs::from_slice::<Document>(bytes) {
+    match Document::parse(bytes) {
         Ok(doc) => dispatch(&doc, bytes, context, depth, &[], sink),
         Err(first_error) => match repair(bytes) {
-            Ok((repaired, notes)) => match sonic_rs::from_slice::<Document>(&repaired) {
+            Ok((repaired, notes)) => match Document::parse(&repaired) {
                 Ok(doc) => dispatch(&doc, bytes, context, depth, &notes, sink),
                 Err(_) => sink(Item::Problem {
                     problem: Problem::Unrecognised {

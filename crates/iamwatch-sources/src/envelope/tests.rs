@@ -184,6 +184,60 @@ fn wrongly_typed_fields_are_repaired_with_a_note() {
 }
 
 #[test]
+fn arrays_are_never_read_as_records_position_by_position() {
+    // serde's derived structs also accept a sequence, filling fields in declaration order:
+    // this array would have been a DeleteUser record, and the identity below a root user.
+    let array = r#"["1.09","2024-06-01T00:00:00Z","","","iam.amazonaws.com","DeleteUser"]"#;
+    assert_eq!(
+        visit_all(array, true),
+        vec![Seen::Problem(
+            "expected a JSON object, found an array".into()
+        )]
+    );
+    let identity =
+        r#"{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","userIdentity":["Root"]}"#;
+    let mut identity_type = None;
+    let mut notes = Vec::new();
+    visit_document(identity.as_bytes(), false, &mut |item| {
+        if let Item::Record(record) = item {
+            identity_type = Some(record.doc.identity_type().to_string());
+            notes = record.notes.to_vec();
+        }
+    });
+    assert_eq!(identity_type.as_deref(), Some(""));
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.contains("userIdentity was an array")),
+        "{notes:?}"
+    );
+    for nested in [
+        r#"{"sessionContext":[]}"#,
+        r#"{"sessionContext":{"sessionIssuer":["Role"]}}"#,
+        r#"{"sessionContext":{"attributes":[true]}}"#,
+    ] {
+        let record = format!(r#"{{"eventName":"CreateUser","userIdentity":{nested}}}"#);
+        let seen = visit_all(&record, false);
+        let Seen::Record { notes, .. } = &seen[0] else {
+            panic!("{seen:?}")
+        };
+        assert!(
+            notes.iter().any(|note| note.contains("was an array")),
+            "{record}: {notes:?}"
+        );
+    }
+    // Read by position, the array's first string would have been the SNS message.
+    let sns = r#"{"Records":[{"EventSource":"aws:sns","Sns":["{\"eventName\":\"CreateUser\"}"]}]}"#;
+    assert!(
+        visit_all(sns, false)
+            .iter()
+            .all(|seen| matches!(seen, Seen::Problem(_))),
+        "{:?}",
+        visit_all(sns, false)
+    );
+}
+
+#[test]
 fn lower_cased_exports_are_read() {
     let lower = r#"{"eventname":"GetRecords","eventsource":"dynamodb.amazonaws.com","eventtime":"2023-01-10 21:04:02","useridentity":{"arn":"arn:aws:test_arn"}}"#;
     assert!(
