@@ -158,8 +158,11 @@ fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Ite
     match Document::parse(bytes) {
         Ok(doc) => dispatch(&doc, bytes, context, depth, &[], sink),
         Err(first_error) => match repair(bytes) {
-            Ok((repaired, notes)) => match Document::parse(&repaired) {
-                Ok(doc) => dispatch(&doc, bytes, context, depth, &notes, sink),
+            Ok((repaired, mut notes)) => match Document::parse(&repaired) {
+                Ok(doc) => {
+                    note_duplicate_key(&first_error, &mut notes);
+                    dispatch(&doc, bytes, context, depth, &notes, sink)
+                }
                 Err(_) => sink(Item::Problem {
                     problem: Problem::Unrecognised {
                         reason: format!("unreadable fields: {first_error}"),
@@ -174,6 +177,26 @@ fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Ite
                 raw: bytes,
             }),
         },
+    }
+}
+
+/// A key given twice is no CloudTrail record's doing, and two readers of such a record may
+/// disagree on its value: the typed parse refuses it, the repair keeps the last value (as
+/// serde_json does), and the incident says so. Only the first such key is known (the typed
+/// parse stops there); a lower-cased twin of a key is noted by the repair itself.
+fn note_duplicate_key(error: &sonic_rs::Error, notes: &mut Vec<String>) {
+    let message = error.to_string();
+    let Some((_, rest)) = message.split_once("duplicate field `") else {
+        return;
+    };
+    let Some((key, _)) = rest.split_once('`') else {
+        return;
+    };
+    if !notes
+        .iter()
+        .any(|note| note.starts_with("dropped duplicate key"))
+    {
+        notes.insert(0, format!("duplicate key {key}: the last value was read"));
     }
 }
 

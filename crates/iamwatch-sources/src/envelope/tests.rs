@@ -238,6 +238,30 @@ fn arrays_are_never_read_as_records_position_by_position() {
 }
 
 #[test]
+fn a_key_given_twice_is_read_as_its_last_value_with_a_note() {
+    let twice =
+        r#"{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventName":"DeleteUser"}"#;
+    assert_eq!(
+        visit_all(twice, false),
+        vec![Seen::Record {
+            name: "DeleteUser".into(),
+            envelope: EnvelopeKind::Bare,
+            time: None,
+            nested: None,
+            notes: vec!["duplicate key eventName: the last value was read".into()],
+        }]
+    );
+    // A lower-cased twin is the repair's to note: the canonical spelling is kept.
+    let twin = r#"{"eventName":"CreateUser","eventname":"DeleteUser"}"#;
+    let seen = visit_all(twin, false);
+    let Seen::Record { name, notes, .. } = &seen[0] else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(name, "CreateUser");
+    assert_eq!(notes, &["dropped duplicate key eventname".to_string()]);
+}
+
+#[test]
 fn lower_cased_exports_are_read() {
     let lower = r#"{"eventname":"GetRecords","eventsource":"dynamodb.amazonaws.com","eventtime":"2023-01-10 21:04:02","useridentity":{"arn":"arn:aws:test_arn"}}"#;
     assert!(
