@@ -111,6 +111,23 @@ pub fn parts(epoch_ms: i64, offset_minutes: i64) -> DateTimeParts {
     }
 }
 
+/// Reads a Unix epoch written as digits, as some exports write event times: ten digits are
+/// seconds, thirteen are milliseconds (what those exports write for any time from 2001 to
+/// 2286). Anything else is `None`: a shorter or longer number says nothing certain about its
+/// unit.
+pub fn parse_epoch_ms(text: &str) -> Option<i64> {
+    let digits = text.trim();
+    if !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let value: i64 = digits.parse().ok()?;
+    match digits.len() {
+        10 => Some(value * 1000),
+        13 => Some(value),
+        _ => None,
+    }
+}
+
 /// `2024-06-01T00:00:05.000Z`
 pub fn format_rfc3339_ms(epoch_ms: i64) -> String {
     let p = parts(epoch_ms, 0);
@@ -239,6 +256,23 @@ mod tests {
             "2023-01-10T24:00:00Z",
         ] {
             assert_eq!(parse_timestamp_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn epochs_in_seconds_or_milliseconds_are_read_and_other_numbers_are_not() {
+        assert_eq!(parse_epoch_ms("1717200005"), Some(1_717_200_005_000));
+        assert_eq!(parse_epoch_ms("1717200005123"), Some(1_717_200_005_123));
+        assert_eq!(parse_epoch_ms(" 1717200005 "), Some(1_717_200_005_000));
+        for unclear in [
+            "",
+            "0",
+            "17172000051",
+            "1717200005.5",
+            "-1717200005",
+            "2024-06-01",
+        ] {
+            assert_eq!(parse_epoch_ms(unclear), None, "{unclear}");
         }
     }
 

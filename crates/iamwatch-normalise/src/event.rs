@@ -1,6 +1,6 @@
 //! The normalised view of one record.
 
-use iamwatch_core::time::parse_timestamp_ms;
+use iamwatch_core::time::{parse_epoch_ms, parse_timestamp_ms};
 use iamwatch_sources::RecordItem;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -194,11 +194,16 @@ fn time_of(item: &RecordItem<'_>, notes: &mut Vec<String>) -> Option<i64> {
         if let Some(time_ms) = parse_timestamp_ms(text) {
             return Some(time_ms);
         }
+        if let Some(time_ms) = parse_epoch_ms(text) {
+            notes.push(format!("eventTime {text:?} read as a Unix epoch"));
+            return Some(time_ms);
+        }
         notes.push(format!("eventTime {text:?} is not a timestamp"));
     }
     for (field, candidate) in [
         ("EventBridge time", item.envelope_time),
         ("@timestamp", doc.at_timestamp.as_str()),
+        ("p_event_time", doc.p_event_time.as_str()),
     ] {
         if let Some(time_ms) = candidate.and_then(parse_timestamp_ms) {
             if doc.event_time.as_str().is_none() {
@@ -314,6 +319,33 @@ mod tests {
                 ("111122223333", "us-east-1", false)
             );
             assert!(event.notes.is_empty());
+        });
+    }
+
+    #[test]
+    fn event_times_written_as_epochs_or_only_by_panther_are_read_with_a_note() {
+        let epoch_ms = r#"{"eventTime":1717200005123,"eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"e"}"#;
+        with_event(epoch_ms, |event| {
+            assert_eq!(event.time_ms, 1_717_200_005_123);
+            assert_eq!(
+                event.notes,
+                ["eventTime \"1717200005123\" read as a Unix epoch"]
+            );
+        });
+        let epoch_s = r#"{"eventTime":"1717200005","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"e"}"#;
+        with_event(epoch_s, |event| {
+            assert_eq!(event.time_ms, 1_717_200_005_000)
+        });
+        let panther = r#"{"p_event_time":"2024-06-01 00:00:05.123456789","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"e"}"#;
+        with_event(panther, |event| {
+            assert_eq!(event.time_ms, 1_717_200_005_123);
+            assert_eq!(event.notes, ["eventTime missing; p_event_time used"]);
+        });
+        // A number of no certain unit is not guessed at.
+        let unclear = r#"{"eventTime":42,"eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventID":"e"}"#;
+        with_event(unclear, |event| {
+            assert_eq!(event.time_ms, 42);
+            assert_eq!(event.notes[0], "eventTime \"42\" is not a timestamp");
         });
     }
 
