@@ -6,6 +6,8 @@
 //! wrong JSON types is repaired (objects where text belongs are written out as text, a string
 //! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
 
+mod unreadable_text;
+
 use crate::document::Document;
 use iamwatch_core::json::kind_of;
 use serde_json::value::RawValue;
@@ -158,10 +160,15 @@ fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Ite
     match Document::parse(bytes) {
         Ok(doc) => dispatch(&doc, bytes, context, depth, &[], sink),
         Err(first_error) => match repair(bytes) {
-            Ok((repaired, mut notes)) => match Document::parse(&repaired) {
+            Ok(Repaired {
+                document,
+                mut notes,
+                raw,
+            }) => match Document::parse(&document) {
                 Ok(doc) => {
                     note_duplicate_key(&first_error, &mut notes);
-                    dispatch(&doc, bytes, context, depth, &notes, sink)
+                    let raw = raw.as_deref().unwrap_or(bytes);
+                    dispatch(&doc, raw, context, depth, &notes, sink)
                 }
                 Err(_) => sink(Item::Problem {
                     problem: Problem::Unrecognised {
@@ -427,9 +434,20 @@ const OBJECT_KEYS: &[&str] = &[
     "Sns",
 ];
 
+/// A record rewritten so that it parses.
+struct Repaired {
+    /// What the typed parse reads.
+    document: Vec<u8>,
+    /// Each change, in words.
+    notes: Vec<String>,
+    /// The record's own text with unreadable text replaced, when there was any: it stands for
+    /// the raw record from then on (rules parse it whole, incidents keep it).
+    raw: Option<Vec<u8>>,
+}
+
 /// Rewrites a record whose typed parse failed into one that parses, noting each change.
-fn repair(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), Problem> {
-    let mut value: Value = serde_json::from_slice(bytes).map_err(|error| Problem::InvalidJson {
+fn repair(bytes: &[u8]) -> Result<Repaired, Problem> {
+    let invalid_json = |error: serde_json::Error| Problem::InvalidJson {
         line: error.line(),
         column: error.column(),
         message: error
@@ -438,16 +456,29 @@ fn repair(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), Problem> {
             .next()
             .unwrap_or_default()
             .to_string(),
-    })?;
+    };
+    let (mut value, mut notes, raw): (Value, _, _) = match serde_json::from_slice(bytes) {
+        Ok(value) => (value, Vec::new(), None),
+        // The problem reported is the first one, at its place in the input as it came.
+        Err(error) => match unreadable_text::replace_unreadable_text(bytes) {
+            Some((replaced, notes)) => match serde_json::from_slice(&replaced) {
+                Ok(value) => (value, notes, Some(replaced)),
+                Err(_) => return Err(invalid_json(error)),
+            },
+            None => return Err(invalid_json(error)),
+        },
+    };
     let Value::Object(map) = &mut value else {
         return Err(Problem::NotAnObject {
             found: kind_of(&value),
         });
     };
-    let mut notes = Vec::new();
     repair_object(map, "", &mut notes);
-    let repaired = serde_json::to_vec(&value).unwrap_or_default();
-    Ok((repaired, notes))
+    Ok(Repaired {
+        document: serde_json::to_vec(&value).unwrap_or_default(),
+        notes,
+        raw,
+    })
 }
 
 fn repair_object(map: &mut Map<String, Value>, path: &str, notes: &mut Vec<String>) {

@@ -262,6 +262,43 @@ fn a_key_given_twice_is_read_as_its_last_value_with_a_note() {
 }
 
 #[test]
+fn unreadable_text_in_a_field_does_not_hide_the_record() {
+    // The user agent is the caller's to choose; one bad escape or byte must not turn the event
+    // into a dead letter.
+    for (record, note) in [
+        (
+            br#"{"eventName":"DeleteUser","eventSource":"iam.amazonaws.com","userAgent":"x\ud800"}"#.to_vec(),
+            "1 unpaired surrogate escape(s) (\\ud800 to \\udfff) replaced with U+FFFD",
+        ),
+        (
+            b"{\"eventName\":\"DeleteUser\",\"eventSource\":\"iam.amazonaws.com\",\"userAgent\":\"x\xff\"}".to_vec(),
+            "bytes that are not UTF-8 were replaced with U+FFFD",
+        ),
+    ] {
+        let mut seen = Vec::new();
+        visit_document(&record, true, &mut |item| match item {
+            Item::Record(record) => seen.push((
+                record.doc.event_name.or_empty().to_string(),
+                record.doc.user_agent.or_empty().to_string(),
+                record.notes.to_vec(),
+                // The raw record is the readable one: rules parse it whole.
+                serde_json::from_slice::<serde_json::Value>(record.raw).is_ok(),
+            )),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(
+            seen,
+            [(
+                "DeleteUser".to_string(),
+                "x\u{fffd}".to_string(),
+                vec![note.to_string()],
+                true
+            )]
+        );
+    }
+}
+
+#[test]
 fn lower_cased_exports_are_read() {
     let lower = r#"{"eventname":"GetRecords","eventsource":"dynamodb.amazonaws.com","eventtime":"2023-01-10 21:04:02","useridentity":{"arn":"arn:aws:test_arn"}}"#;
     assert!(
