@@ -243,6 +243,9 @@ impl Document<'_> {
             && self.sns.is_none()
             && !self.body.is_some()
             && self.records.is_none()
+            // An S3 event notification has an eventName too (`ObjectCreated:Put`).
+            && self.s3.is_none()
+            && self.s3_object_key.is_none()
     }
 
     /// The identity type (`IAMUser`, `AssumedRole`, `Root`, …), or `""`.

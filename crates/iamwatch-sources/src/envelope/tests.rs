@@ -160,6 +160,13 @@ fn problems_name_what_is_wrong() {
     assert!(
         matches!(&visit_all(s3, false)[0], Seen::Problem(text) if text.contains("S3 object notification"))
     );
+    // As S3 sends it: with an eventName, which alone made it pass for a CloudTrail record.
+    let s3 = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"AWSLogs/1/CloudTrail/x.json.gz"}}}]}"#;
+    assert!(
+        matches!(&visit_all(s3, false)[0], Seen::Problem(text) if text.contains("S3 object notification")),
+        "{:?}",
+        visit_all(s3, false)
+    );
 }
 
 #[test]
