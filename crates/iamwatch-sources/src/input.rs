@@ -150,9 +150,34 @@ fn is_log_file(path: &Path) -> bool {
     if name.contains("cloudtrail-digest") {
         return false;
     }
-    [".json", ".jsonl", ".ndjson", ".gz"]
+    if [".json", ".jsonl", ".ndjson", ".gz"]
         .iter()
         .any(|suffix| name.ends_with(suffix))
+    {
+        return true;
+    }
+    // Kinesis Data Firehose names what it delivers to S3 without an extension (and writes
+    // EventBridge events back to back in it): a file without one is read if it starts like
+    // JSON or gzip.
+    path.extension().is_none() && starts_like_a_log(path)
+}
+
+/// Whether the file's first bytes are gzip's magic number, or `{` or `[` after whitespace (and
+/// a byte-order mark).
+fn starts_like_a_log(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let Ok(length) = File::open(path).and_then(|mut file| read_up_to(&mut file, &mut head)) else {
+        return false;
+    };
+    let head = &head[..length];
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return true;
+    }
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    matches!(
+        text.iter().find(|byte| !byte.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
 }
 
 /// Opens an input for reading, transparently gunzipping gzip data (including concatenated
@@ -490,6 +515,11 @@ mod tests {
         ] {
             std::fs::write(root.join(name), b"{}").unwrap();
         }
+        // Firehose deliveries have no extension: read when they start like JSON or gzip.
+        std::fs::write(root.join("firehose-1-2024-06-01"), b"\n {\"a\":1}{\"a\":2}").unwrap();
+        std::fs::write(root.join("firehose-2-2024-06-01"), gzip("{}")).unwrap();
+        std::fs::write(root.join("LICENSE"), b"MIT License").unwrap();
+        std::fs::write(root.join("empty"), b"").unwrap();
         let found = discover(&[root.clone(), PathBuf::from("-")]).unwrap();
         let names: Vec<String> = found
             .inputs
@@ -498,9 +528,16 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec!["/a.json", "/b/2.json.gz", "/c.jsonl", "<stdin>"]
+            vec![
+                "/a.json",
+                "/b/2.json.gz",
+                "/c.jsonl",
+                "/firehose-1-2024-06-01",
+                "/firehose-2-2024-06-01",
+                "<stdin>"
+            ]
         );
-        assert_eq!(found.passed_over.len(), 2);
+        assert_eq!(found.passed_over.len(), 4);
         std::fs::remove_dir_all(root).unwrap();
     }
 
