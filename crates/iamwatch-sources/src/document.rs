@@ -114,6 +114,15 @@ pub struct Document<'a> {
     pub s3_object_key: Option<Raw<'a>>,
     #[serde(borrow, rename = "digestPublicKeyFingerprint")]
     pub digest_fingerprint: Text<'a>,
+
+    // CloudWatch Logs subscription: to Lambda `{"awslogs":{"data":"…"}}`; to Firehose the
+    // batch itself.
+    #[serde(borrow)]
+    pub awslogs: Option<Raw<'a>>,
+    #[serde(borrow, rename = "messageType")]
+    pub message_type: Text<'a>,
+    #[serde(borrow, rename = "logEvents")]
+    pub log_events: Option<Raw<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,6 +255,8 @@ impl Document<'_> {
             // An S3 event notification has an eventName too (`ObjectCreated:Put`).
             && self.s3.is_none()
             && self.s3_object_key.is_none()
+            && self.awslogs.is_none()
+            && self.log_events.is_none()
     }
 
     /// The identity type (`IAMUser`, `AssumedRole`, `Root`, …), or `""`.

@@ -6,6 +6,7 @@
 //! wrong JSON types is repaired (objects where text belongs are written out as text, a string
 //! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
 
+mod cloudwatch_logs;
 mod unreadable_text;
 
 use crate::document::Document;
@@ -24,6 +25,8 @@ pub enum EnvelopeKind {
     EventBridge,
     Sns,
     Sqs,
+    /// A CloudWatch Logs subscription's batch (the trail logs to a log group).
+    CloudWatchLogs,
     /// A record with no envelope: JSON Lines or a bare array.
     Bare,
 }
@@ -35,6 +38,7 @@ impl EnvelopeKind {
             Self::EventBridge => "eventbridge",
             Self::Sns => "sns",
             Self::Sqs => "sqs",
+            Self::CloudWatchLogs => "cloudwatch_logs",
             Self::Bare => "bare",
         }
     }
@@ -337,6 +341,9 @@ fn dispatch(
             sink,
         );
     }
+    if cloudwatch_logs::is_payload(doc) {
+        return cloudwatch_logs::visit_payload(doc, raw, context, depth, sink);
+    }
     if let Some(records) = &doc.records {
         return match serde_json::from_str::<Vec<&RawValue>>(records.as_raw_str()) {
             Ok(elements) => {
@@ -374,7 +381,7 @@ fn dispatch(
 
 fn unrecognised() -> Problem {
     Problem::Unrecognised {
-        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS or SQS message"
+        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message"
             .into(),
     }
 }

@@ -305,6 +305,78 @@ fn unreadable_text_in_a_field_does_not_hide_the_record() {
     }
 }
 
+/// A CloudWatch Logs subscription batch holding `messages` as its log events.
+fn log_batch(message_type: &str, messages: &[&str]) -> String {
+    let events: Vec<serde_json::Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(id, message)| serde_json::json!({"id": id.to_string(), "timestamp": 1_717_200_005_000_i64, "message": message}))
+        .collect();
+    serde_json::json!({
+        "messageType": message_type, "owner": "111122223333", "logGroup": "aws-cloudtrail-logs",
+        "logStream": "111122223333_CloudTrail_us-east-1", "subscriptionFilters": ["iamwatch"],
+        "logEvents": events,
+    })
+    .to_string()
+}
+
+fn nested_record(name: &str, index: u64) -> Seen {
+    Seen::Record {
+        name: name.into(),
+        envelope: EnvelopeKind::CloudWatchLogs,
+        time: None,
+        nested: Some(index),
+        notes: vec![],
+    }
+}
+
+#[test]
+fn cloudwatch_logs_batches_are_unwrapped_as_firehose_and_lambda_deliver_them() {
+    use base64::Engine;
+    use std::io::Write;
+    let other = RECORD.replace("CreateUser", "DeleteUser");
+    let batch = log_batch("DATA_MESSAGE", &[RECORD, &other]);
+    let expected = vec![
+        nested_record("CreateUser", 0),
+        nested_record("DeleteUser", 1),
+    ];
+    // Firehose: the batch itself.
+    assert_eq!(visit_all(&batch, false), expected);
+    // Lambda: the batch gzipped, base64-encoded, under awslogs.data.
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(batch.as_bytes()).unwrap();
+    let data = base64::engine::general_purpose::STANDARD.encode(gzip.finish().unwrap());
+    let lambda = serde_json::json!({"awslogs": {"data": data}}).to_string();
+    assert_eq!(visit_all(&lambda, false), expected);
+}
+
+#[test]
+fn cloudwatch_logs_control_messages_and_damaged_batches_are_told_apart() {
+    let control = log_batch(
+        "CONTROL_MESSAGE",
+        &["CWL CONTROL MESSAGE: Checking health of destination Firehose."],
+    );
+    assert_eq!(
+        visit_all(&control, false),
+        vec![Seen::Ignored("CloudWatch Logs control message")]
+    );
+    let not_base64 = r#"{"awslogs":{"data":"%%% not base64 %%%"}}"#;
+    assert!(
+        matches!(&visit_all(not_base64, false)[..], [Seen::Problem(text)] if text.contains("not base64")),
+        "{:?}",
+        visit_all(not_base64, false)
+    );
+    // A log group that also holds lines that are not CloudTrail records: each is reported at
+    // its place, and the records around it are read.
+    let mixed = log_batch("DATA_MESSAGE", &["START RequestId: 1", RECORD]);
+    let seen = visit_all(&mixed, false);
+    assert!(
+        matches!(&seen[0], Seen::Problem(text) if text.contains("invalid JSON")),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1], nested_record("CreateUser", 1));
+}
+
 #[test]
 fn lower_cased_exports_are_read() {
     let lower = r#"{"eventname":"GetRecords","eventsource":"dynamodb.amazonaws.com","eventtime":"2023-01-10 21:04:02","useridentity":{"arn":"arn:aws:test_arn"}}"#;

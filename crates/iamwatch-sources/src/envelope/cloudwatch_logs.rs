@@ -1,0 +1,101 @@
+//! CloudTrail delivered through CloudWatch Logs: a trail that logs to a log group, and a
+//! subscription filter that forwards the group to Lambda (`{"awslogs":{"data":"…"}}`, the
+//! batch gzipped and base64-encoded) or to Firehose (the batch itself, a `DATA_MESSAGE` whose
+//! `logEvents` each carry one CloudTrail record as their `message`).
+
+use super::{visit, Context, EnvelopeKind, Item, Problem};
+use crate::document::Document;
+use base64::Engine;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::io::Read;
+
+/// A decoded batch is at most this large: CloudWatch Logs sends at most 1 MB of events per
+/// batch, so anything larger is not a batch (and might be a decompression bomb).
+const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct LambdaPayload<'a> {
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct LogEvent<'a> {
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+}
+
+/// True when `doc` is a CloudWatch Logs subscription payload.
+pub(super) fn is_payload(doc: &Document<'_>) -> bool {
+    doc.awslogs.is_some() || doc.log_events.is_some()
+}
+
+/// Reports the records (or problems) of a subscription payload to `sink`.
+pub(super) fn visit_payload(
+    doc: &Document<'_>,
+    raw: &[u8],
+    context: Context<'_>,
+    depth: u8,
+    sink: &mut dyn FnMut(Item<'_>),
+) {
+    let problem = |problem: Problem, sink: &mut dyn FnMut(Item<'_>)| {
+        sink(Item::Problem {
+            problem,
+            nested_index: context.nested_index,
+            raw,
+        })
+    };
+    let inner = super::nested(context, EnvelopeKind::CloudWatchLogs);
+    if let Some(awslogs) = &doc.awslogs {
+        return match decode_lambda_payload(awslogs.as_raw_str()) {
+            Ok(batch) => visit(&batch, inner, depth + 1, sink),
+            Err(reason) => problem(Problem::Unrecognised { reason }, sink),
+        };
+    }
+    if doc.message_type.as_str() == Some("CONTROL_MESSAGE") {
+        return sink(Item::Ignored {
+            reason: "CloudWatch Logs control message",
+        });
+    }
+    let Some(log_events) = &doc.log_events else {
+        return;
+    };
+    match serde_json::from_str::<Vec<LogEvent<'_>>>(log_events.as_raw_str()) {
+        Ok(events) => {
+            for (position, event) in events.iter().enumerate() {
+                let element = Context {
+                    nested_index: Some(position as u64),
+                    ..inner
+                };
+                visit(event.message.as_bytes(), element, depth + 1, sink);
+            }
+        }
+        Err(error) => problem(
+            Problem::Unrecognised {
+                reason: format!("CloudWatch Logs logEvents unreadable: {error}"),
+            },
+            sink,
+        ),
+    }
+}
+
+/// The batch inside `{"data": "<base64 of gzip>"}`.
+fn decode_lambda_payload(payload: &str) -> Result<Vec<u8>, String> {
+    let payload: LambdaPayload<'_> = serde_json::from_str(payload)
+        .map_err(|error| format!("CloudWatch Logs awslogs without data: {error}"))?;
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(payload.data.as_bytes())
+        .map_err(|error| format!("CloudWatch Logs data is not base64: {error}"))?;
+    let mut batch = Vec::new();
+    flate2::read::MultiGzDecoder::new(compressed.as_slice())
+        .take(MAX_BATCH_BYTES + 1)
+        .read_to_end(&mut batch)
+        .map_err(|error| format!("CloudWatch Logs data is not gzip: {error}"))?;
+    if batch.len() as u64 > MAX_BATCH_BYTES {
+        return Err(format!(
+            "CloudWatch Logs data inflates to more than {MAX_BATCH_BYTES} bytes"
+        ));
+    }
+    Ok(batch)
+}
