@@ -66,7 +66,35 @@ fn every_delivery_shape_yields_the_same_incidents() {
             "body": json!({"Type": "Notification", "Message": event.to_string()}).to_string()
         })).collect::<Vec<_>>()
     });
+    // A trail logging to CloudWatch Logs, forwarded by a subscription filter: batches of log
+    // events whose messages are the records.
+    let log_batch = |records: &[Value]| {
+        json!({
+            "messageType": "DATA_MESSAGE", "owner": "111122223333", "logGroup": "aws-cloudtrail-logs-111122223333",
+            "logStream": "111122223333_CloudTrail_us-east-1", "subscriptionFilters": ["iamwatch"],
+            "logEvents": records.iter().enumerate().map(|(id, record)| json!({
+                "id": id.to_string(), "timestamp": 1_717_200_000_000_i64, "message": record.to_string()
+            })).collect::<Vec<_>>()
+        })
+        .to_string()
+    };
+    let (first, second) = records.split_at(records.len() / 2);
+    // Firehose writes batches back to back, gzipped; Lambda gets one, gzipped and base64-encoded.
+    let cloudwatch_firehose = gzip((log_batch(first) + &log_batch(second)).as_bytes());
+    let cloudwatch_lambda = json!({"awslogs": {
+        "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, gzip(log_batch(&records).as_bytes()))
+    }});
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "CloudWatch Logs batches as Firehose writes them",
+            cloudwatch_firehose,
+            "cloudwatch_logs",
+        ),
+        (
+            "CloudWatch Logs subscription Lambda event",
+            cloudwatch_lambda.to_string().into_bytes(),
+            "cloudwatch_logs",
+        ),
         (
             "gzipped CloudTrail log file",
             gzip(log_file.as_bytes()),
@@ -109,7 +137,7 @@ fn every_delivery_shape_yields_the_same_incidents() {
     ];
     for (index, (shape, bytes, envelope)) in shapes.into_iter().enumerate() {
         let workspace = Workspace::new();
-        let name = if index == 0 {
+        let name = if shape == "gzipped CloudTrail log file" {
             "111122223333_CloudTrail_us-east-1_20240601T0900Z_abc.json.gz".to_string()
         } else {
             format!("input-{index}.json")
