@@ -144,6 +144,43 @@ fn bad_records_are_reported_with_file_line_and_reason_kept_and_counted() {
 }
 
 #[test]
+fn a_json_line_cut_short_costs_that_line_alone_and_is_kept() {
+    let workspace = Workspace::new();
+    let good: Vec<String> = std::fs::read_to_string(fixture("seed_events.jsonl"))
+        .unwrap()
+        .lines()
+        .skip(2)
+        .take(4)
+        .map(str::to_string)
+        .collect();
+    // A shipper that died mid-write: the second line stops halfway.
+    let cut = &good[1][..good[1].len() / 2];
+    let content = format!("{}\n{cut}\n{}\n{}\n", good[0], good[2], good[3]);
+    let path = workspace.write("shipped.jsonl", content.as_bytes());
+    let output = workspace.scan(&["--format", "jsonl"], &[&path]);
+    assert_success(&output);
+    let errors = stderr(&output);
+    assert!(
+        errors.contains(&format!(
+            "warning: {}:2: record 1: the value does not end on its line",
+            path.display()
+        )),
+        "{errors}"
+    );
+    assert_eq!(incidents_of(&output).len(), 3, "{errors}");
+    let dead = std::fs::read_to_string(workspace.path("dead-letter.jsonl")).unwrap();
+    let dead: Vec<serde_json::Value> = dead
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0]["line"].as_u64(), dead[0]["raw"].as_str()),
+        (Some(2), Some(cut))
+    );
+}
+
+#[test]
 fn a_missing_file_is_a_clear_error() {
     let workspace = Workspace::new();
     let missing = workspace.path("no-such-trail.json.gz");

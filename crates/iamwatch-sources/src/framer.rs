@@ -17,6 +17,8 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Values above this are reported and skipped, never buffered whole. CloudTrail caps a record
 /// far below it; EventBridge caps an event at 256 KB.
 pub const DEFAULT_MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
+/// How much of a line cut short its error keeps.
+pub const KEPT_CUT_BYTES: usize = 1024 * 1024;
 
 /// One framed JSON value.
 #[derive(Debug)]
@@ -47,6 +49,16 @@ pub enum FrameError {
     },
     #[error("line {line}: input ends inside a value")]
     Truncated { line: u64, index: u64 },
+    /// A line of JSON Lines cut short: the next line starts a value of its own.
+    #[error(
+        "line {line}: the value does not end on its line, and the next line starts another; reading resumes there"
+    )]
+    CutShort {
+        line: u64,
+        index: u64,
+        /// The line as far as it goes (its first [`KEPT_CUT_BYTES`], for the dead letters).
+        text: Vec<u8>,
+    },
     #[error("read failed")]
     Io(#[source] io::Error),
 }
@@ -56,7 +68,8 @@ impl FrameError {
         match self {
             Self::Syntax { line, .. }
             | Self::TooLarge { line, .. }
-            | Self::Truncated { line, .. } => Some(*line),
+            | Self::Truncated { line, .. }
+            | Self::CutShort { line, .. } => Some(*line),
             Self::Io(_) => None,
         }
     }
@@ -90,6 +103,14 @@ impl Framer<Box<dyn Read + Send>> {
             InputData::Stream(reader) => Self::new(reader),
         }
     }
+}
+
+/// In JSON Lines a value that runs past its line into one that starts with `{` is a line cut
+/// short (a partial write): the next line is a record of its own. Pretty-printed JSON indents
+/// what it nests, so no line inside one top-level value starts with `{`. Returns the position
+/// of that newline.
+fn next_line_value(value: &[u8]) -> Option<usize> {
+    memchr::memmem::find(value, b"\n{")
 }
 
 /// Where a partly scanned value stands, kept across buffer refills.
@@ -218,11 +239,17 @@ impl<R: Read> Framer<R> {
         let line = self.line;
         let index = self.index;
         self.index += 1;
+        let top_level = self.mode == Mode::TopLevel;
         match self.scan_value().map_err(FrameError::Io)? {
             Scan::Complete(length) => {
                 let begin = self.start;
                 let value_end = begin + length;
                 let newlines = memchr_iter(b'\n', &self.buf[begin..value_end]).count() as u64;
+                if top_level && newlines > 0 {
+                    if let Some(cut) = next_line_value(&self.buf[begin..value_end]) {
+                        return Err(self.cut_at(cut, line, index));
+                    }
+                }
                 self.start = value_end;
                 self.line += newlines;
                 Ok(Frame {
@@ -239,10 +266,24 @@ impl<R: Read> Framer<R> {
                 limit: self.max_value,
             }),
             Scan::Truncated => {
+                if top_level {
+                    if let Some(cut) = next_line_value(&self.buf[self.start..self.end]) {
+                        return Err(self.cut_at(cut, line, index));
+                    }
+                }
+                self.consume(self.end - self.start);
                 self.mode = Mode::Done;
                 Err(FrameError::Truncated { line, index })
             }
         }
+    }
+
+    /// Gives up the value at `start` at its newline at `cut`, where the next line starts
+    /// another value, and resumes framing there.
+    fn cut_at(&mut self, cut: usize, line: u64, index: u64) -> FrameError {
+        let text = self.buf[self.start..self.start + cut.min(KEPT_CUT_BYTES)].to_vec();
+        self.consume(cut + 1);
+        FrameError::CutShort { line, index, text }
     }
 
     /// Finds the end of the value at `start`, reading more input as needed.
@@ -272,7 +313,7 @@ impl<R: Read> Framer<R> {
                 if state.started && state.depth == 0 && !state.in_string && pending > 0 {
                     return Ok(Scan::Complete(pending));
                 }
-                self.consume(pending);
+                // Left in the buffer: the caller may resume framing inside it.
                 return Ok(Scan::Truncated);
             }
         }

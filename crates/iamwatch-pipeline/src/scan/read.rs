@@ -157,14 +157,19 @@ pub(super) fn frame_problem(source: &str, error: FrameError) -> BadRecord {
     let (line, index) = match &error {
         FrameError::Syntax { line, index, .. }
         | FrameError::TooLarge { line, index, .. }
-        | FrameError::Truncated { line, index } => (Some(*line), Some(*index)),
+        | FrameError::Truncated { line, index }
+        | FrameError::CutShort { line, index, .. } => (Some(*line), Some(*index)),
         FrameError::Io(_) => (None, None),
     };
     let reason = error.to_string();
     let reason = reason
         .split_once(": ")
         .map_or(reason.clone(), |(_, rest)| rest.to_string());
-    BadRecord::new(source, line, index, reason)
+    let bad = BadRecord::new(source, line, index, reason);
+    match &error {
+        FrameError::CutShort { text, .. } => bad.with_raw(text),
+        _ => bad,
+    }
 }
 
 pub(super) fn handle_item(

@@ -112,6 +112,44 @@ fn truncated_input_is_reported_once() {
 }
 
 #[test]
+fn a_json_line_cut_short_costs_only_that_line() {
+    for chunk in [1, 3, 7, 64] {
+        // Cut after a key, and cut inside a string (whose quote the next line then closes).
+        for cut in ["{\"b\":", "{\"b\":\"x"] {
+            let input = format!("{{\"a\":1}}\n{cut}\n{{\"c\":3}}\r\n{{\"d\":4}}\n");
+            let frames = frames_of(input.as_bytes(), chunk);
+            assert_eq!(frames.len(), 4, "{input:?} {frames:?}");
+            assert_eq!(frames[0].as_ref().unwrap().0, "{\"a\":1}");
+            let error = frames[1].as_ref().unwrap_err();
+            assert!(
+                error.starts_with("line 2: the value does not end on its line"),
+                "{error}"
+            );
+            assert_eq!(frames[2].as_ref().unwrap().0, "{\"c\":3}");
+            assert_eq!(frames[3].as_ref().unwrap().0, "{\"d\":4}");
+            // Lines and positions stay true after the cut.
+            assert_eq!(frames[2].as_ref().unwrap().1, 3);
+            assert_eq!(frames[3].as_ref().unwrap().2, 3);
+        }
+    }
+    // The last line cut short is what it always was: the input ends inside it.
+    let frames = frames_of(b"{\"a\":1}\n{\"b\":", 3);
+    assert!(frames[1].as_ref().unwrap_err().contains("ends inside"));
+}
+
+#[test]
+fn pretty_printed_values_span_lines_as_they_always_did() {
+    let input = b"{\n  \"detail\": {\n    \"eventName\": \"A\"\n  },\n  \"resources\": [\n    {\"arn\": \"x\"}\n  ]\n}\n{\"next\": 1}\n";
+    assert_eq!(
+        values(input),
+        vec![
+            "{\n  \"detail\": {\n    \"eventName\": \"A\"\n  },\n  \"resources\": [\n    {\"arn\": \"x\"}\n  ]\n}",
+            "{\"next\": 1}"
+        ]
+    );
+}
+
+#[test]
 fn oversized_value_is_reported_and_framing_resumes() {
     let big = format!("[{{\"pad\":\"{}\"}},{{\"ok\":1}}]", "x".repeat(5000));
     let frames = frames_of(big.as_bytes(), 100);
@@ -141,6 +179,28 @@ proptest::proptest! {
     fn framing_arbitrary_bytes_never_panics_and_terminates(input in proptest::collection::vec(proptest::num::u8::ANY, 0..400), chunk in 1usize..50) {
         let frames = frames_of(&input, chunk);
         proptest::prop_assert!(frames.len() <= input.len() + 1);
+    }
+
+    #[test]
+    fn json_lines_with_one_line_cut_short_lose_only_that_line(
+        texts in proptest::collection::vec("[a-z\"\\\\{}\\[\\] ]{0,12}", 2..12),
+        which in 0usize..12,
+        keep in 0usize..40,
+        chunk in 1usize..40,
+    ) {
+        let values: Vec<String> = texts.iter().map(|text| serde_json::json!({ "k": text }).to_string()).collect();
+        let which = which % values.len();
+        // Cut the line anywhere inside it, but not so that it still ends the value.
+        let keep = 1 + keep % (values[which].len() - 1);
+        let mut lines = values.clone();
+        lines[which].truncate(keep);
+        let input = lines.join("\n");
+        let frames = frames_of(input.as_bytes(), chunk);
+        let framed: Vec<String> = frames.iter().filter_map(|item| item.as_ref().ok().map(|frame| frame.0.clone())).collect();
+        let mut expected = values.clone();
+        expected.remove(which);
+        proptest::prop_assert_eq!(framed, expected);
+        proptest::prop_assert_eq!(frames.iter().filter(|item| item.is_err()).count(), 1);
     }
 
     #[test]
