@@ -211,6 +211,15 @@ fn note_duplicate_key(error: &sonic_rs::Error, notes: &mut Vec<String>) {
     }
 }
 
+/// Reports `problem` with `raw`, at the place `context` gives.
+fn report(problem: Problem, context: Context<'_>, raw: &[u8], sink: &mut dyn FnMut(Item<'_>)) {
+    sink(Item::Problem {
+        problem,
+        nested_index: context.nested_index,
+        raw,
+    });
+}
+
 fn dispatch(
     doc: &Document<'_>,
     raw: &[u8],
@@ -219,13 +228,7 @@ fn dispatch(
     notes: &[String],
     sink: &mut dyn FnMut(Item<'_>),
 ) {
-    let problem = |problem: Problem, sink: &mut dyn FnMut(Item<'_>)| {
-        sink(Item::Problem {
-            problem,
-            nested_index: context.nested_index,
-            raw,
-        })
-    };
+    let problem = |problem, sink: &mut dyn FnMut(Item<'_>)| report(problem, context, raw, sink);
     if doc.looks_like_record() {
         let eventbridge = context.eventbridge;
         sink(Item::Record(RecordItem {

@@ -39,13 +39,8 @@ pub(super) fn visit_payload(
     depth: u8,
     sink: &mut dyn FnMut(Item<'_>),
 ) {
-    let problem = |problem: Problem, sink: &mut dyn FnMut(Item<'_>)| {
-        sink(Item::Problem {
-            problem,
-            nested_index: context.nested_index,
-            raw,
-        })
-    };
+    let problem =
+        |problem, sink: &mut dyn FnMut(Item<'_>)| super::report(problem, context, raw, sink);
     let inner = super::nested(context, EnvelopeKind::CloudWatchLogs);
     if let Some(awslogs) = &doc.awslogs {
         return match decode_lambda_payload(awslogs.as_raw_str()) {
