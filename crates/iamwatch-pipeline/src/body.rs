@@ -12,7 +12,7 @@ use iamwatch_sources::InputData;
 /// (a request id, say).
 pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
     let mut chunk = Chunk::default();
-    let data = if body.starts_with(&[0x1f, 0x8b]) {
+    let data = if iamwatch_sources::looks_gzipped(&body) {
         match open_reader(Box::new(std::io::Cursor::new(body)), source) {
             Ok(reader) => InputData::Stream(reader),
             Err(error) => {

@@ -170,7 +170,7 @@ fn starts_like_a_log(path: &Path) -> bool {
         return false;
     };
     let head = &head[..length];
-    if head.starts_with(&[0x1f, 0x8b]) {
+    if looks_gzipped(head) {
         return true;
     }
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
@@ -178,6 +178,11 @@ fn starts_like_a_log(path: &Path) -> bool {
         text.iter().find(|byte| !byte.is_ascii_whitespace()),
         Some(b'{' | b'[')
     )
+}
+
+/// Whether `head`, the first bytes of some input, starts like gzip (its magic number).
+pub fn looks_gzipped(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
 }
 
 /// Opens an input for reading, transparently gunzipping gzip data (including concatenated
@@ -221,7 +226,7 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
     let mut head = [0u8; 2];
     let head_length = read_up_to(&mut file, &mut head).map_err(unreadable)?;
     let is_small_gzip = head_length == 2
-        && head == [0x1f, 0x8b]
+        && looks_gzipped(&head)
         && compressed_size <= WHOLE_FILE_INFLATE_LIMIT as u64;
     if !is_small_gzip {
         let replayed = io::Cursor::new(head[..head_length].to_vec()).chain(file);
@@ -382,7 +387,7 @@ pub fn open_reader(
             path: name.to_string(),
             source,
         })?;
-    if head.starts_with(&[0x1f, 0x8b]) {
+    if looks_gzipped(head) {
         return Ok(Box::new(MultiGzDecoder::new(buffered)));
     }
     if head.starts_with(b"PK\x03\x04") {

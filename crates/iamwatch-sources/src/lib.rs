@@ -22,6 +22,7 @@ pub use document::{Document, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
 pub use framer::{Frame, FrameError, Framer};
 pub use input::{
-    discover, open_file, open_input, open_reader, Discovered, Input, InputData, InputError,
+    discover, looks_gzipped, open_file, open_input, open_reader, Discovered, Input, InputData,
+    InputError,
 };
 pub use lenient::{Flag, Text};
