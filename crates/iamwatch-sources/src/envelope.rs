@@ -344,8 +344,8 @@ fn dispatch(
             sink,
         );
     }
-    if cloudwatch_logs::is_payload(doc) {
-        return cloudwatch_logs::visit_payload(doc, raw, context, depth, sink);
+    if let Some(payload) = cloudwatch_logs::payload(doc) {
+        return cloudwatch_logs::visit_payload(payload, raw, context, depth, sink);
     }
     if let Some(records) = &doc.records {
         return match serde_json::from_str::<Vec<&RawValue>>(records.as_raw_str()) {

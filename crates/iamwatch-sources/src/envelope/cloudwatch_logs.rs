@@ -4,7 +4,7 @@
 //! `logEvents` each carry one CloudTrail record as their `message`).
 
 use super::{visit, Context, EnvelopeKind, Item, Problem};
-use crate::document::Document;
+use crate::document::{Document, Raw};
 use base64::Engine;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -26,14 +26,32 @@ struct LogEvent<'a> {
     message: Cow<'a, str>,
 }
 
-/// True when `doc` is a CloudWatch Logs subscription payload.
-pub(super) fn is_payload(doc: &Document<'_>) -> bool {
-    doc.awslogs.is_some() || doc.log_events.is_some()
+/// A CloudWatch Logs subscription payload, as it came.
+pub(super) enum Payload<'d> {
+    /// To Lambda: `awslogs`, holding the batch gzipped and base64-encoded.
+    Lambda(&'d Raw<'d>),
+    /// To Firehose: the batch itself, of this `messageType`, with its `logEvents`.
+    Batch {
+        message_type: &'d str,
+        log_events: &'d Raw<'d>,
+    },
+}
+
+/// The payload `doc` is, if it is one.
+pub(super) fn payload<'d>(doc: &'d Document<'d>) -> Option<Payload<'d>> {
+    match (&doc.awslogs, &doc.log_events) {
+        (Some(awslogs), _) => Some(Payload::Lambda(awslogs)),
+        (None, Some(log_events)) => Some(Payload::Batch {
+            message_type: doc.message_type.or_empty(),
+            log_events,
+        }),
+        (None, None) => None,
+    }
 }
 
 /// Reports the records (or problems) of a subscription payload to `sink`.
 pub(super) fn visit_payload(
-    doc: &Document<'_>,
+    payload: Payload<'_>,
     raw: &[u8],
     context: Context<'_>,
     depth: u8,
@@ -42,36 +60,36 @@ pub(super) fn visit_payload(
     let problem =
         |problem, sink: &mut dyn FnMut(Item<'_>)| super::report(problem, context, raw, sink);
     let inner = super::nested(context, EnvelopeKind::CloudWatchLogs);
-    if let Some(awslogs) = &doc.awslogs {
-        return match decode_lambda_payload(awslogs.as_raw_str()) {
+    match payload {
+        Payload::Lambda(awslogs) => match decode_lambda_payload(awslogs.as_raw_str()) {
             Ok(batch) => visit(&batch, inner, depth + 1, sink),
             Err(reason) => problem(Problem::Unrecognised { reason }, sink),
-        };
-    }
-    if doc.message_type.as_str() == Some("CONTROL_MESSAGE") {
-        return sink(Item::Ignored {
+        },
+        Payload::Batch {
+            message_type: "CONTROL_MESSAGE",
+            ..
+        } => sink(Item::Ignored {
             reason: "CloudWatch Logs control message",
-        });
-    }
-    let Some(log_events) = &doc.log_events else {
-        return;
-    };
-    match serde_json::from_str::<Vec<LogEvent<'_>>>(log_events.as_raw_str()) {
-        Ok(events) => {
-            for (position, event) in events.iter().enumerate() {
-                let element = Context {
-                    nested_index: Some(position as u64),
-                    ..inner
-                };
-                visit(event.message.as_bytes(), element, depth + 1, sink);
+        }),
+        Payload::Batch { log_events, .. } => {
+            match serde_json::from_str::<Vec<LogEvent<'_>>>(log_events.as_raw_str()) {
+                Ok(events) => {
+                    for (position, event) in events.iter().enumerate() {
+                        let element = Context {
+                            nested_index: Some(position as u64),
+                            ..inner
+                        };
+                        visit(event.message.as_bytes(), element, depth + 1, sink);
+                    }
+                }
+                Err(error) => problem(
+                    Problem::Unrecognised {
+                        reason: format!("CloudWatch Logs logEvents unreadable: {error}"),
+                    },
+                    sink,
+                ),
             }
         }
-        Err(error) => problem(
-            Problem::Unrecognised {
-                reason: format!("CloudWatch Logs logEvents unreadable: {error}"),
-            },
-            sink,
-        ),
     }
 }
 
