@@ -209,7 +209,7 @@ impl<'a> Document<'a> {
 /// their fields in the order they are declared, which read `["1.09", …, "DeleteUser"]` as a
 /// record and `"userIdentity": ["Root"]` as the root user. Refused here, such a record goes to
 /// the repair path, which notes the field and reads the rest.
-pub struct ObjectOnly<T>(pub T);
+struct ObjectOnly<T>(T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
