@@ -56,15 +56,11 @@ impl Table {
     }
 
     pub fn header(&self) -> String {
-        let [time, severity, rule, incident, title] = Self::headings(self.lang);
-        self.line([time, severity, rule, incident, title])
+        self.line(Self::headings(self.lang))
     }
 
     pub fn row(&self, incident: &Incident, existing: bool) -> String {
-        let when = match self.lang {
-            Lang::En => time::format_local(incident.event_time_ms, 0),
-            Lang::Ko => time::format_local(incident.event_time_ms, KST_OFFSET_MINUTES),
-        };
+        let when = time::format_local(incident.event_time_ms, offset_minutes(self.lang));
         let severity = match self.lang {
             Lang::En => incident.severity.as_str(),
             Lang::Ko => incident.severity.label_ko(),
@@ -107,11 +103,23 @@ impl Table {
     }
 }
 
-pub fn localized_time(epoch_ms: i64, lang: Lang) -> String {
+/// Readers of English see UTC, readers of Korean KST.
+fn offset_minutes(lang: Lang) -> i64 {
     match lang {
-        Lang::En => format!("{} UTC", time::format_local(epoch_ms, 0)),
-        Lang::Ko => format!("{} KST", time::format_local(epoch_ms, KST_OFFSET_MINUTES)),
+        Lang::En => 0,
+        Lang::Ko => KST_OFFSET_MINUTES,
     }
+}
+
+pub fn localized_time(epoch_ms: i64, lang: Lang) -> String {
+    let zone = match lang {
+        Lang::En => "UTC",
+        Lang::Ko => "KST",
+    };
+    format!(
+        "{} {zone}",
+        time::format_local(epoch_ms, offset_minutes(lang))
+    )
 }
 
 #[cfg(test)]
