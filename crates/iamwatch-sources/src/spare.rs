@@ -2,7 +2,7 @@
 //!
 //! A scan inflates thousands of small gzip files, each into a buffer of a megabyte or two.
 //! A fresh buffer per file is zeroed and then faulted in page by page; the profile showed the
-//! zeroing alone at 3% of a scan's instructions and the page faults as kernel time besides.
+//! zeroing alone at 2% of a scan's instructions and the page faults as kernel time besides.
 //! A buffer handed back here when its file is done is taken again by the next file on the
 //! same thread, and only the part the next file needs beyond it is zeroed.
 
