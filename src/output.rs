@@ -80,25 +80,18 @@ impl Table {
         ])
     }
 
-    fn line(&self, cells: [&str; 5]) -> String {
-        let widths = [
-            TIME_WIDTH,
-            SEVERITY_WIDTH,
-            self.rule_width,
-            INCIDENT_WIDTH,
-            0,
-        ];
+    /// Every cell but the title padded to its column's width, two spaces between columns.
+    fn line(&self, [time, severity, rule, incident, title]: [&str; 5]) -> String {
+        let widths = [TIME_WIDTH, SEVERITY_WIDTH, self.rule_width, INCIDENT_WIDTH];
         let mut line = String::new();
-        for (index, (cell, width)) in cells.into_iter().zip(widths).enumerate() {
-            if index > 0 {
-                line.push_str("  ");
-            }
+        for (cell, width) in [time, severity, rule, incident].into_iter().zip(widths) {
             line.push_str(cell);
-            if index + 1 < cells.len() {
-                let padding = width.saturating_sub(cell.width());
-                line.extend(std::iter::repeat_n(' ', padding));
-            }
+            line.extend(std::iter::repeat_n(
+                ' ',
+                width.saturating_sub(cell.width()) + 2,
+            ));
         }
+        line.push_str(title);
         line
     }
 }
