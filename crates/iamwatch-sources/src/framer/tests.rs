@@ -211,3 +211,64 @@ proptest::proptest! {
         proptest::prop_assert_eq!(framed, values);
     }
 }
+
+/// Bytes that matter to the scanner, often, among bytes that do not.
+fn json_ish_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+    proptest::prop_oneof![
+        4 => proptest::sample::select(b"{}[]\"\\".to_vec()),
+        1 => proptest::sample::select(b":, \n0a".to_vec()),
+        3 => proptest::num::u8::ANY,
+    ]
+}
+
+/// Scans `input` as it would arrive, `chunk` bytes more at each call.
+fn scan_growing(input: &[u8], chunk: usize, blocks: bool) -> (Option<usize>, usize, u32, bool) {
+    let mut state = ScanState::default();
+    let mut length = 0;
+    loop {
+        length = (length + chunk).min(input.len());
+        if let Some(end) = scan_with(&input[..length], &mut state, blocks) {
+            return (Some(end), state.offset, state.depth, state.in_string);
+        }
+        if length == input.len() {
+            return (None, state.offset, state.depth, state.in_string);
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The 64-byte fast path frames any input (JSON or not, read whole or in pieces) exactly
+    /// as the byte-by-byte scanner does.
+    #[test]
+    fn block_scanning_frames_as_the_byte_scanner_does(
+        opening in proptest::sample::select(b"{[\" a".to_vec()),
+        body in proptest::collection::vec(json_ish_byte(), 0..600),
+        chunk in 1usize..300,
+    ) {
+        let input = [&[opening][..], &body].concat();
+        proptest::prop_assert_eq!(
+            scan_growing(&input, chunk, true),
+            scan_growing(&input, chunk, false)
+        );
+    }
+}
+
+#[test]
+fn block_scanning_frames_real_records_as_the_byte_scanner_does() {
+    let records = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/seed_events.jsonl"
+    ))
+    .unwrap_or_default();
+    let mut checked = 0;
+    for line in records.lines().filter(|line| line.starts_with('{')) {
+        let input = format!("{line}\n{line}");
+        for chunk in [7, 64, 1000, input.len()] {
+            let blocks = scan_growing(input.as_bytes(), chunk, true);
+            assert_eq!(blocks, scan_growing(input.as_bytes(), chunk, false));
+            assert_eq!(blocks.0, Some(line.len()));
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "no records read");
+}
