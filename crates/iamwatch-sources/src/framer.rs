@@ -501,7 +501,6 @@ fn scan_with(window: &[u8], state: &mut ScanState, blocks: bool) -> Option<usize
         if position >= careful_until && state.started && state.depth > 0 {
             match scan_blocks(window, position, &mut state.depth, &mut state.in_string) {
                 Stop::End(end) => {
-                    state.in_string = false;
                     state.offset = end;
                     return Some(end);
                 }

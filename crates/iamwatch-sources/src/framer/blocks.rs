@@ -53,6 +53,8 @@ pub(super) fn scan_blocks(
             } else {
                 *depth -= 1;
                 if *depth == 0 {
+                    // A closing bracket outside a string: the value ends out of any string.
+                    *in_string = false;
                     return Stop::End(position + at as usize + 1);
                 }
             }
@@ -171,17 +173,13 @@ mod tests {
     #[test]
     fn a_value_ending_in_the_second_block_ends_there() {
         let text = format!(r#"{{"a":"{}","b":[1,{{"c":"}}"}}]}}"#, "x".repeat(70));
-        let mut window = text.into_bytes();
-        window.extend_from_slice(&[b' '; BLOCK]);
+        let window = [text.as_bytes(), &[b' '; BLOCK]].concat();
         let (mut depth, mut in_string) = (1, false);
-        let end = window
-            .iter()
-            .position(|&byte| byte == b']')
-            .map(|at| at + 2);
         assert_eq!(
             scan_blocks(&window, 1, &mut depth, &mut in_string),
-            Stop::End(end.unwrap())
+            Stop::End(text.len())
         );
+        assert_eq!((depth, in_string), (0, false));
     }
 
     #[test]
