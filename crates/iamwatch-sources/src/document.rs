@@ -13,6 +13,8 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 use std::marker::PhantomData;
+mod fast;
+
 /// A JSON value left unparsed: its raw text, borrowed from the input. Request parameters and
 /// response elements are parsed only for the few events that become incidents.
 pub type Raw<'a> = sonic_rs::LazyValue<'a>;
@@ -201,6 +203,14 @@ impl<'a> Document<'a> {
     /// # Errors
     /// sonic-rs's error for anything else, or for JSON it cannot read.
     pub fn parse(bytes: &'a [u8]) -> sonic_rs::Result<Self> {
+        if let Some(document) = fast::parse(bytes) {
+            return Ok(document);
+        }
+        Self::parse_with_serde(bytes)
+    }
+
+    /// The serde path: every spelling and shape this type accepts, and the errors.
+    fn parse_with_serde(bytes: &'a [u8]) -> sonic_rs::Result<Self> {
         sonic_rs::from_slice::<ObjectOnly<Self>>(bytes).map(|ObjectOnly(document)| document)
     }
 }

@@ -104,7 +104,7 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-fn parse_flag(text: &str) -> Option<bool> {
+pub(crate) fn parse_flag(text: &str) -> Option<bool> {
     // Compared in place: this runs for several fields of every record.
     let text = text.trim();
     let is = |word: &str| text.eq_ignore_ascii_case(word);

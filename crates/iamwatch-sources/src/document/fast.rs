@@ -1,0 +1,530 @@
+//! The common case of [`Document::parse`] without serde: a plain CloudTrail record, its keys
+//! spelt as CloudTrail spells them, its text fields strings without escapes.
+//!
+//! serde's derived visitor spent about 500 instructions per key (key matching through its
+//! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), a
+//! third of a scan. This reads the same record in place, by hand, in a third of that.
+//!
+//! It is a shortcut, not a second parser: anything unusual (an escape in a text field, a
+//! lower-cased or envelope key, a number where text belongs, a key given twice, nesting past
+//! the four levels of `userIdentity`) answers `None` and the caller takes the serde path, which stays the
+//! reference. So this path must accept only what the serde path accepts and read it the same;
+//! `tests::fast_path_reads_as_the_serde_path_does` holds it to that on random records.
+//! Request parameters and other raw members are still checked by sonic-rs itself, as before.
+
+use super::{Document, Raw, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
+use crate::lenient::{parse_flag, Flag, Text};
+use std::borrow::Cow;
+
+/// Deeper than any member of a CloudTrail record nests; deeper values are left to serde.
+const MAX_DEPTH: u32 = 64;
+
+/// Keys the serde path reads that this path leaves to it (lower-cased aliases, envelopes).
+/// `tests::every_key_serde_reads_is_read_here_or_left_to_serde` keeps the lists complete.
+const DOCUMENT_KEYS_LEFT: &[&str] = &[
+    "eventversion",
+    "eventtime",
+    "eventsource",
+    "eventname",
+    "awsregion",
+    "sourceipaddress",
+    "useragent",
+    "useridentity",
+    "requestparameters",
+    "responseelements",
+    "additionaleventdata",
+    "errorcode",
+    "errormessage",
+    "eventid",
+    "eventId",
+    "readonly",
+    "eventtype",
+    "recipientaccountid",
+    "managementevent",
+    "eventcategory",
+    "vpcendpointid",
+    "detail-type",
+    "detail",
+    "source",
+    "account",
+    "region",
+    "time",
+    "Sns",
+    "Type",
+    "Message",
+    "SubscribeURL",
+    "TopicArn",
+    "body",
+    "Records",
+    "s3",
+    "s3ObjectKey",
+    "digestPublicKeyFingerprint",
+    "awslogs",
+    "messageType",
+    "logEvents",
+];
+const IDENTITY_KEYS_LEFT: &[&str] = &[
+    "principalid",
+    "accountid",
+    "accesskeyid",
+    "username",
+    "invokedby",
+    "sessioncontext",
+];
+const SESSION_KEYS_LEFT: &[&str] = &["sessionissuer"];
+const ISSUER_KEYS_LEFT: &[&str] = &["username"];
+const ATTRIBUTES_KEYS_LEFT: &[&str] = &["mfaauthenticated", "creationdate"];
+
+/// Reads `bytes` as the serde path would, or answers `None` to leave it to that path.
+pub(super) fn parse(bytes: &[u8]) -> Option<Document<'_>> {
+    // Valid UTF-8 as a whole: then every slice cut at an ASCII byte is a `&str` too. (SIMD:
+    // std's check took a thousand instructions a record.)
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
+    let mut cursor = Cursor { text, at: 0 };
+    let mut doc = Document::default();
+    cursor.skip_space();
+    cursor.object(|cursor, seen, key| cursor.document_member(&mut doc, seen, key))?;
+    cursor.skip_space();
+    (cursor.at == text.len()).then_some(doc)
+}
+
+/// Which members of one object were read, to refuse a key given twice as serde does.
+#[derive(Default)]
+struct Seen(u64);
+
+impl Seen {
+    /// Marks member `index`; `None` when it was already read.
+    fn first(&mut self, index: u32) -> Option<()> {
+        let bit = 1u64 << index;
+        if self.0 & bit != 0 {
+            return None;
+        }
+        self.0 |= bit;
+        Some(())
+    }
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.skip_space();
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes().get(self.at..end)? == word.as_bytes()).then(|| self.at = end)
+    }
+
+    /// An object, each member's value read by `member` (called with the cursor on the value).
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &mut Seen, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        let mut seen = Seen::default();
+        self.eat(b'{')?;
+        self.skip_space();
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            self.skip_space();
+            let key = self.plain_string()?;
+            self.eat(b':')?;
+            self.skip_space();
+            member(self, &mut seen, key)?;
+            self.skip_space();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string without escapes or control characters, borrowed.
+    #[inline]
+    fn plain_string(&mut self) -> Option<&'a str> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at + 1;
+        let length = special_byte(&self.bytes()[start..])?;
+        if self.bytes()[start + length] != b'"' {
+            return None;
+        }
+        self.at = start + length + 1;
+        self.text.get(start..start + length)
+    }
+
+    /// A scalar read as [`Text`]: a plain string or `null`; anything else is left to serde.
+    fn text(&mut self) -> Option<Text<'a>> {
+        if self.peek()? == b'n' {
+            self.literal("null")?;
+            return Some(Text(None));
+        }
+        Some(Text(Some(Cow::Borrowed(self.plain_string()?))))
+    }
+
+    /// A [`Flag`]: a bool, `null`, or a plain string read as the serde path reads it.
+    fn flag(&mut self) -> Option<Flag> {
+        match self.peek()? {
+            b't' => self.literal("true").map(|()| Flag(Some(true))),
+            b'f' => self.literal("false").map(|()| Flag(Some(false))),
+            b'n' => self.literal("null").map(|()| Flag(None)),
+            b'"' => Some(Flag(parse_flag(self.plain_string()?))),
+            _ => None,
+        }
+    }
+
+    /// A member kept raw, read by sonic-rs as the serde path reads it. `null` is absent.
+    fn raw(&mut self) -> Option<Option<Raw<'a>>> {
+        if self.peek()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        self.lazy().map(Some)
+    }
+
+    /// A value no field wants, checked at least as strictly as the serde path checks it:
+    /// strings with `\u` escapes, numbers with exponents or more than 19 digits, and nesting
+    /// past [`MAX_DEPTH`] are left to serde. (sonic-rs itself costs a few hundred
+    /// instructions a call, and a record has about ten such members.)
+    fn skip_value(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.escaped_string(),
+            b'{' => self.object(|cursor, _, _| cursor.skip_value(depth + 1)),
+            b'[' => {
+                self.at += 1;
+                self.skip_space();
+                if self.peek()? == b']' {
+                    self.at += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip_space();
+                    self.skip_value(depth + 1)?;
+                    self.skip_space();
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// A string that may hold the one-character escapes (`\"`, `\\`, `\n`, …).
+    fn escaped_string(&mut self) -> Option<()> {
+        self.at += 1;
+        loop {
+            let length = special_byte(&self.bytes()[self.at..])?;
+            let special = self.bytes()[self.at + length];
+            self.at += length + 1;
+            match special {
+                b'"' => return Some(()),
+                b'\\' => match self.peek()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
+    /// An integer or decimal of up to 19 digits each side.
+    fn number(&mut self) -> Option<()> {
+        let bytes = self.bytes();
+        let mut at = self.at + usize::from(bytes[self.at] == b'-');
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at - from
+        };
+        let whole = digits(&mut at);
+        if !(1..=19).contains(&whole) || (whole > 1 && bytes[at - whole] == b'0') {
+            return None;
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            if !(1..=19).contains(&digits(&mut at)) {
+                return None;
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            return None;
+        }
+        self.at = at;
+        Some(())
+    }
+
+    /// One value read by sonic-rs (its checked skip, the one the serde path runs on raw
+    /// members), the cursor moved past it.
+    fn lazy(&mut self) -> Option<Raw<'a>> {
+        // From a `&str`: sonic-rs checks the UTF-8 of a byte slice it is given, all of it,
+        // on every call; this text was checked once.
+        let rest = self.text.get(self.at..)?;
+        let value: Raw<'a> = sonic_rs::Deserializer::from_str(rest).deserialize().ok()?;
+        let Cow::Borrowed(raw) = value.as_raw_cow() else {
+            return None;
+        };
+        // Where the value ends in `rest`: it is borrowed from it.
+        let offset = (raw.as_ptr() as usize).checked_sub(rest.as_ptr() as usize)?;
+        let end = offset
+            .checked_add(raw.len())
+            .filter(|end| *end <= rest.len())?;
+        self.at += end;
+        Some(value)
+    }
+
+    /// An object member read with `object_only`: `null` is absent, an object is read by
+    /// `read`, anything else is left to serde.
+    fn nested<T: Default>(
+        &mut self,
+        read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
+    ) -> Option<Option<T>> {
+        if self.peek()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        let mut value = T::default();
+        let mut read = read;
+        self.object(|cursor, seen, key| read(cursor, &mut value, seen, key))?;
+        Some(Some(value))
+    }
+
+    fn document_member(
+        &mut self,
+        doc: &mut Document<'a>,
+        seen: &mut Seen,
+        key: &'a str,
+    ) -> Option<()> {
+        // A bit per member, to refuse a key given twice.
+        let index = match key {
+            "eventVersion" => 0,
+            "eventTime" => 1,
+            "@timestamp" => 2,
+            "p_event_time" => 3,
+            "eventSource" => 4,
+            "eventName" => 5,
+            "awsRegion" => 6,
+            "sourceIPAddress" => 7,
+            "userAgent" => 8,
+            "userIdentity" => 9,
+            "requestParameters" => 10,
+            "responseElements" => 11,
+            "additionalEventData" => 12,
+            "errorCode" => 13,
+            "errorMessage" => 14,
+            "eventID" => 15,
+            "readOnly" => 16,
+            "eventType" => 17,
+            "recipientAccountId" => 18,
+            "managementEvent" => 19,
+            "eventCategory" => 20,
+            "vpcEndpointId" => 21,
+            _ if DOCUMENT_KEYS_LEFT.contains(&key) => return None,
+            _ => return self.skip_value(1),
+        };
+        seen.first(index)?;
+        match index {
+            0 => doc.event_version = self.text()?,
+            1 => doc.event_time = self.text()?,
+            2 => doc.at_timestamp = self.text()?,
+            3 => doc.p_event_time = self.text()?,
+            4 => doc.event_source = self.text()?,
+            5 => doc.event_name = self.text()?,
+            6 => doc.aws_region = self.text()?,
+            7 => doc.source_ip_address = self.text()?,
+            8 => doc.user_agent = self.text()?,
+            9 => doc.user_identity = self.nested(Self::identity_member)?,
+            10 => doc.request_parameters = self.raw()?,
+            11 => doc.response_elements = self.raw()?,
+            12 => doc.additional_event_data = self.raw()?,
+            13 => doc.error_code = self.text()?,
+            14 => doc.error_message = self.text()?,
+            15 => doc.event_id = self.text()?,
+            16 => doc.read_only = self.flag()?,
+            17 => doc.event_type = self.text()?,
+            18 => doc.recipient_account_id = self.text()?,
+            19 => doc.management_event = self.flag()?,
+            20 => doc.event_category = self.text()?,
+            _ => doc.vpc_endpoint_id = self.text()?,
+        }
+        Some(())
+    }
+
+    fn identity_member(
+        &mut self,
+        user: &mut UserIdentity<'a>,
+        seen: &mut Seen,
+        key: &'a str,
+    ) -> Option<()> {
+        let index = match key {
+            "type" => 0,
+            "principalId" => 1,
+            "arn" => 2,
+            "accountId" => 3,
+            "accessKeyId" => 4,
+            "userName" => 5,
+            "invokedBy" => 6,
+            "sessionContext" => 7,
+            _ if IDENTITY_KEYS_LEFT.contains(&key) => return None,
+            _ => return self.skip_value(1),
+        };
+        seen.first(index)?;
+        match index {
+            0 => user.identity_type = self.text()?,
+            1 => user.principal_id = self.text()?,
+            2 => user.arn = self.text()?,
+            3 => user.account_id = self.text()?,
+            4 => user.access_key_id = self.text()?,
+            5 => user.user_name = self.text()?,
+            6 => user.invoked_by = self.text()?,
+            _ => user.session_context = self.nested(Self::session_member)?,
+        }
+        Some(())
+    }
+
+    fn session_member(
+        &mut self,
+        session: &mut SessionContext<'a>,
+        seen: &mut Seen,
+        key: &'a str,
+    ) -> Option<()> {
+        match key {
+            "sessionIssuer" => {
+                seen.first(0)?;
+                session.session_issuer = self.nested(Self::issuer_member)?;
+            }
+            "attributes" => {
+                seen.first(1)?;
+                session.attributes = self.nested(Self::attributes_member)?;
+            }
+            _ if SESSION_KEYS_LEFT.contains(&key) => return None,
+            _ => return self.skip_value(1),
+        }
+        Some(())
+    }
+
+    fn issuer_member(
+        &mut self,
+        issuer: &mut SessionIssuer<'a>,
+        seen: &mut Seen,
+        key: &'a str,
+    ) -> Option<()> {
+        match key {
+            "type" => {
+                seen.first(0)?;
+                issuer.issuer_type = self.text()?;
+            }
+            "userName" => {
+                seen.first(1)?;
+                issuer.user_name = self.text()?;
+            }
+            "arn" => {
+                seen.first(2)?;
+                issuer.arn = self.text()?;
+            }
+            _ if ISSUER_KEYS_LEFT.contains(&key) => return None,
+            _ => return self.skip_value(1),
+        }
+        Some(())
+    }
+
+    fn attributes_member(
+        &mut self,
+        attributes: &mut SessionAttributes<'a>,
+        seen: &mut Seen,
+        key: &'a str,
+    ) -> Option<()> {
+        match key {
+            "mfaAuthenticated" => {
+                seen.first(0)?;
+                attributes.mfa_authenticated = self.flag()?;
+            }
+            "creationDate" => {
+                seen.first(1)?;
+                attributes.creation_date = self.text()?;
+            }
+            _ if ATTRIBUTES_KEYS_LEFT.contains(&key) => return None,
+            _ => return self.skip_value(1),
+        }
+        Some(())
+    }
+}
+
+/// Position of the first byte that ends a plain run of string: `"`, `\\` or a control
+/// character. Eight bytes at a time, as the framer looks for quotes (`framer/strings.rs`).
+#[inline]
+fn special_byte(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for word in &mut words {
+        // One load (building the word byte by byte cost twice the test itself).
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let word = u64::from_le_bytes(word);
+        let quotes = word ^ QUOTES;
+        let backslashes = word ^ BACKSLASHES;
+        // The zero-byte test marks the lowest matching byte exactly in each mask (a borrow
+        // only marks bytes above a match); bytes below 0x20 are those that borrow from 0x20.
+        let found = (quotes.wrapping_sub(ONES) & !quotes
+            | backslashes.wrapping_sub(ONES) & !backslashes
+            | word.wrapping_sub(ONES * 0x20) & !word)
+            & HIGHS;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))
+        .map(|found| offset + found)
+}
+
+#[cfg(test)]
+mod tests;

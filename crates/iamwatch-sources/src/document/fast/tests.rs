@@ -1,0 +1,294 @@
+//! The fast path is held to the serde path: whenever it reads a document, the serde path must
+//! read the same document (compared by their `Debug` text, which shows every field and every
+//! raw member's text).
+
+use super::super::{
+    Document, SessionAttributes, SessionContext, SessionIssuer, SnsPayload, UserIdentity,
+};
+use super::parse;
+use proptest::prelude::*;
+use serde::de::{self, Deserialize, Visitor};
+use std::path::Path;
+
+/// Fails unless the serde path reads `text` as the fast path did (when the fast path read it).
+/// Returns whether the fast path read it.
+fn check(text: &str) -> bool {
+    let Some(fast) = parse(text.as_bytes()) else {
+        return false;
+    };
+    match Document::parse_with_serde(text.as_bytes()) {
+        Ok(reference) => assert_eq!(
+            format!("{fast:#?}"),
+            format!("{reference:#?}"),
+            "the two paths read {text} differently"
+        ),
+        Err(error) => panic!("the fast path read {text}, the serde path refuses it: {error}"),
+    }
+    true
+}
+
+/// The keys serde's derive reads for a struct, aliases included: a deserializer that only
+/// records what `deserialize_struct` is told.
+fn serde_keys<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
+    struct Recorder<'k>(&'k mut Vec<&'static str>);
+
+    impl<'de> de::Deserializer<'de> for Recorder<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only structs"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend(fields);
+            Err(de::Error::custom("recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut keys = Vec::new();
+    let _ = T::deserialize(Recorder(&mut keys));
+    assert!(!keys.is_empty(), "serde's derive names its keys");
+    keys
+}
+
+/// Values of every shape, for every key.
+const VALUES: &[&str] = &[
+    r#""x""#,
+    r#""true""#,
+    r#""with \"escape\"""#,
+    "null",
+    "true",
+    "12",
+    "-1.5",
+    "{}",
+    r#"{"type":"Root","userName":"admin"}"#,
+    r#"{"sessionIssuer":{"userName":"deploy"},"attributes":{"mfaAuthenticated":"true"}}"#,
+    "[]",
+    r#"["a",{"b":null}]"#,
+];
+
+/// Wraps a member so that it lands in the struct it belongs to.
+fn within(path: &[&str], member: &str) -> String {
+    path.iter()
+        .rev()
+        .fold(format!("{{{member}}}"), |inner, key| {
+            format!(r#"{{"{key}":{inner}}}"#)
+        })
+}
+
+#[test]
+fn every_key_serde_reads_is_read_here_as_serde_reads_it_or_left_to_serde() {
+    let structs: [(&[&str], Vec<&str>); 6] = [
+        (&[], serde_keys::<Document>()),
+        (&["Sns"], serde_keys::<SnsPayload>()),
+        (&["userIdentity"], serde_keys::<UserIdentity>()),
+        (
+            &["userIdentity", "sessionContext"],
+            serde_keys::<SessionContext>(),
+        ),
+        (
+            &["userIdentity", "sessionContext", "sessionIssuer"],
+            serde_keys::<SessionIssuer>(),
+        ),
+        (
+            &["userIdentity", "sessionContext", "attributes"],
+            serde_keys::<SessionAttributes>(),
+        ),
+    ];
+    // The derive lists aliases too (a lower-cased key must not be skipped as unknown here).
+    assert!(structs[0].1.contains(&"eventname"), "{:?}", structs[0].1);
+    let mut read = 0;
+    for (path, keys) in &structs {
+        for key in keys {
+            for value in VALUES {
+                read += usize::from(check(&within(path, &format!(r#""{key}":{value}"#))));
+            }
+        }
+    }
+    // Most keys are read here with most values; a path that refused everything would pass the
+    // comparison above and do nothing.
+    assert!(
+        read > 100,
+        "the fast path read only {read} of the documents"
+    );
+}
+
+#[test]
+fn plain_records_are_read_here_and_unusual_ones_are_left_to_serde() {
+    let plain = r#"{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROA:s","arn":"arn:aws:sts::1:assumed-role/r/s","accountId":"1","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA","arn":"arn:aws:iam::1:role/r","accountId":"1","userName":"r"},"webIdFederationData":{},"attributes":{"creationDate":"2024-06-01T00:00:00Z","mfaAuthenticated":"false"}}},"eventTime":"2024-06-01T00:00:01Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.1","userAgent":"aws-cli/2.17","requestParameters":{"userName":"bob","tags":[{"key":"a\"b","value":"\u00e9"}]},"responseElements":null,"requestID":"r","eventID":"e","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"1","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","clientProvidedHostHeader":"iam.amazonaws.com"}}"#;
+    assert!(check(plain));
+    let doc = parse(plain.as_bytes()).unwrap();
+    assert_eq!(doc.event_name.or_empty(), "CreateUser");
+    assert_eq!(doc.read_only.0, Some(false));
+    let identity = doc.user_identity.as_ref().unwrap();
+    let session = identity.session_context.as_ref().unwrap();
+    assert_eq!(
+        session
+            .session_issuer
+            .as_ref()
+            .unwrap()
+            .user_name
+            .or_empty(),
+        "r"
+    );
+    assert_eq!(
+        session.attributes.as_ref().unwrap().mfa_authenticated.0,
+        Some(false)
+    );
+    assert!(doc
+        .request_parameters
+        .unwrap()
+        .as_raw_str()
+        .starts_with(r#"{"userName":"bob""#));
+
+    for unusual in [
+        // A key given twice: serde refuses it and the repair path notes it.
+        r#"{"eventName":"A","eventName":"B"}"#,
+        r#"{"userIdentity":{"type":"Root","type":"IAMUser"}}"#,
+        // Lower-cased keys, an escape in a text field, a number where text belongs.
+        r#"{"eventname":"CreateUser"}"#,
+        r#"{"eventName":"Create\u0055ser"}"#,
+        r#"{"eventName":"CreateUser","recipientAccountId":123}"#,
+        // Not an object, trailing text, a bad raw member, invalid UTF-8 is tested below.
+        r#"["eventName"]"#,
+        r#"{"eventName":"A"} x"#,
+        r#"{"eventName":"A","requestParameters":{"a":tru}}"#,
+        r#"{"eventName":"A","tlsDetails":[1,]}"#,
+        // A control character in a string.
+        "{\"eventName\":\"A\tB\"}",
+        // Envelopes.
+        r#"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"A"}}"#,
+    ] {
+        assert!(parse(unusual.as_bytes()).is_none(), "{unusual}");
+    }
+    assert!(parse(b"{\"eventName\":\"\xff\"}").is_none());
+}
+
+/// Real records: the seed fixtures, Panther's test records and the attack-simulation logs.
+fn real_records() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut records: Vec<String> =
+        std::fs::read_to_string(root.join("tests/fixtures/seed_events.jsonl"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+    let corpus = root.join("../shared/corpus");
+    if let Ok(panther) = std::fs::read_to_string(corpus.join("panther/tests.jsonl")) {
+        for line in panther.lines() {
+            let test: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(record) = test.get("record").filter(|record| record.is_object()) {
+                records.push(record.to_string());
+            }
+        }
+    }
+    if let Ok(files) = std::fs::read_dir(corpus.join("raw_logs/stratus-red-team")) {
+        for file in files {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            if let Ok(serde_json::Value::Array(array)) = serde_json::from_str(&text) {
+                records.extend(array.iter().map(ToString::to_string));
+            }
+        }
+    }
+    records
+}
+
+#[test]
+fn real_records_are_read_as_serde_reads_them_and_mostly_here() {
+    let records = real_records();
+    let read = records.iter().filter(|record| check(record)).count();
+    // The seed records alone are 48; the corpus adds hundreds when it is beside the project.
+    assert!(records.len() >= 48);
+    assert!(
+        read * 10 >= records.len() * 9,
+        "the fast path read {read} of {} real records",
+        records.len()
+    );
+}
+
+/// A JSON-like text: members drawn from the keys the structs read, unknown keys and every
+/// shape of value, nested where `userIdentity` nests.
+fn document_text() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "eventName",
+        "eventSource",
+        "eventTime",
+        "eventID",
+        "readOnly",
+        "managementEvent",
+        "userIdentity",
+        "sessionContext",
+        "sessionIssuer",
+        "attributes",
+        "mfaAuthenticated",
+        "type",
+        "userName",
+        "arn",
+        "requestParameters",
+        "responseElements",
+        "errorCode",
+        "eventname",
+        "detail",
+        "Sns",
+        "Records",
+        "tlsDetails",
+        "requestID",
+        "x",
+    ]);
+    let leaf = prop::sample::select(VALUES.to_vec()).prop_map(str::to_string);
+    let value = leaf.prop_recursive(3, 24, 6, move |inner| {
+        prop::collection::vec((key.clone(), inner), 0..6).prop_map(|members| {
+            let members: Vec<String> = members
+                .into_iter()
+                .map(|(key, value)| format!(r#""{key}":{value}"#))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+    });
+    value.prop_filter("an object", |text| text.starts_with('{'))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn fast_path_reads_as_the_serde_path_does(text in document_text()) {
+        check(&text);
+    }
+
+    #[test]
+    fn fast_path_never_reads_what_serde_refuses(
+        text in document_text(),
+        cut in any::<prop::sample::Index>(),
+        byte in prop::sample::select(b" {}[],:\"\\0n-".to_vec()),
+    ) {
+        // One byte changed: most such texts are invalid, and must be left to serde.
+        let mut bytes = text.into_bytes();
+        let at = cut.index(bytes.len());
+        bytes[at] = byte;
+        if let Ok(text) = String::from_utf8(bytes) {
+            check(&text);
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn special_byte_finds_the_first_quote_backslash_or_control_character(
+        bytes in prop::collection::vec(prop::sample::select(b"ab\"\\\t\x1f \x7f\xc3\xa9".to_vec()), 0..40),
+    ) {
+        let expected = bytes.iter().position(|byte| matches!(byte, b'"' | b'\\' | 0..=0x1f));
+        prop_assert_eq!(super::special_byte(&bytes), expected);
+    }
+}
