@@ -17,6 +17,7 @@ pub mod framer;
 pub mod input;
 mod lenient;
 pub mod spare;
+mod string_stops;
 
 pub use document::{Document, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};

@@ -2,78 +2,33 @@
 //! spelt as CloudTrail spells them, its text fields strings without escapes.
 //!
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
-//! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), a
-//! third of a scan. This reads the same record in place, by hand, in a third of that.
+//! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
+//! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
+//! by hand, it takes 13,300 (most of what is left is sonic-rs's checked skip of the raw members).
 //!
-//! It is a shortcut, not a second parser: anything unusual (an escape in a text field, a
-//! lower-cased or envelope key, a number where text belongs, a key given twice, nesting past
-//! the four levels of `userIdentity`) answers `None` and the caller takes the serde path, which stays the
-//! reference. So this path must accept only what the serde path accepts and read it the same;
-//! `tests::fast_path_reads_as_the_serde_path_does` holds it to that on random records.
-//! Request parameters and other raw members are still checked by sonic-rs itself, as before.
+//! It is a shortcut, not a second parser: anything unusual (an escape in a text field, a key
+//! serde reads but this path does not, such as a lower-cased alias or an envelope, a number
+//! where text belongs, a key given twice, an unknown member nested past [`MAX_DEPTH`]) answers
+//! `None` and the caller takes the serde path, which stays the reference. So this path must
+//! accept only what the serde path accepts and read it the same; the property tests in
+//! `tests.rs` hold it to that on random records. Raw members are still checked by sonic-rs.
 
 use super::{Document, Raw, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
 use crate::lenient::{parse_flag, Flag, Text};
+use crate::string_stops::first_stop;
+use serde_keys::Keys;
 use std::borrow::Cow;
 
 /// Deeper than any member of a CloudTrail record nests; deeper values are left to serde.
 const MAX_DEPTH: u32 = 64;
 
-/// Keys the serde path reads that this path leaves to it (lower-cased aliases, envelopes).
-/// `tests::every_key_serde_reads_is_read_here_or_left_to_serde` keeps the lists complete.
-const DOCUMENT_KEYS_LEFT: &[&str] = &[
-    "eventversion",
-    "eventtime",
-    "eventsource",
-    "eventname",
-    "awsregion",
-    "sourceipaddress",
-    "useragent",
-    "useridentity",
-    "requestparameters",
-    "responseelements",
-    "additionaleventdata",
-    "errorcode",
-    "errormessage",
-    "eventid",
-    "eventId",
-    "readonly",
-    "eventtype",
-    "recipientaccountid",
-    "managementevent",
-    "eventcategory",
-    "vpcendpointid",
-    "detail-type",
-    "detail",
-    "source",
-    "account",
-    "region",
-    "time",
-    "Sns",
-    "Type",
-    "Message",
-    "SubscribeURL",
-    "TopicArn",
-    "body",
-    "Records",
-    "s3",
-    "s3ObjectKey",
-    "digestPublicKeyFingerprint",
-    "awslogs",
-    "messageType",
-    "logEvents",
-];
-const IDENTITY_KEYS_LEFT: &[&str] = &[
-    "principalid",
-    "accountid",
-    "accesskeyid",
-    "username",
-    "invokedby",
-    "sessioncontext",
-];
-const SESSION_KEYS_LEFT: &[&str] = &["sessionissuer"];
-const ISSUER_KEYS_LEFT: &[&str] = &["username"];
-const ATTRIBUTES_KEYS_LEFT: &[&str] = &["mfaauthenticated", "creationdate"];
+/// Keys serde reads, per struct: those this path does not read are left to serde (lower-cased
+/// aliases, envelopes).
+static DOCUMENT_KEYS: Keys = Keys::new(serde_keys::of::<Document>);
+static IDENTITY_KEYS: Keys = Keys::new(serde_keys::of::<UserIdentity>);
+static SESSION_KEYS: Keys = Keys::new(serde_keys::of::<SessionContext>);
+static ISSUER_KEYS: Keys = Keys::new(serde_keys::of::<SessionIssuer>);
+static ATTRIBUTES_KEYS: Keys = Keys::new(serde_keys::of::<SessionAttributes>);
 
 /// Reads `bytes` as the serde path would, or answers `None` to leave it to that path.
 pub(super) fn parse(bytes: &[u8]) -> Option<Document<'_>> {
@@ -82,7 +37,6 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Document<'_>> {
     let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let mut cursor = Cursor { text, at: 0 };
     let mut doc = Document::default();
-    cursor.skip_space();
     cursor.object(|cursor, seen, key| cursor.document_member(&mut doc, seen, key))?;
     cursor.skip_space();
     (cursor.at == text.len()).then_some(doc)
@@ -171,7 +125,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.at + 1;
-        let length = special_byte(&self.bytes()[start..])?;
+        let length = first_stop::<true>(&self.bytes()[start..])?;
         if self.bytes()[start + length] != b'"' {
             return None;
         }
@@ -252,7 +206,7 @@ impl<'a> Cursor<'a> {
     fn escaped_string(&mut self) -> Option<()> {
         self.at += 1;
         loop {
-            let length = special_byte(&self.bytes()[self.at..])?;
+            let length = first_stop::<true>(&self.bytes()[self.at..])?;
             let special = self.bytes()[self.at + length];
             self.at += length + 1;
             match special {
@@ -317,14 +271,13 @@ impl<'a> Cursor<'a> {
     /// `read`, anything else is left to serde.
     fn nested<T: Default>(
         &mut self,
-        read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
+        mut read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
     ) -> Option<Option<T>> {
         if self.peek()? == b'n' {
             self.literal("null")?;
             return Some(None);
         }
         let mut value = T::default();
-        let mut read = read;
         self.object(|cursor, seen, key| read(cursor, &mut value, seen, key))?;
         Some(Some(value))
     }
@@ -359,7 +312,7 @@ impl<'a> Cursor<'a> {
             "managementEvent" => 19,
             "eventCategory" => 20,
             "vpcEndpointId" => 21,
-            _ if DOCUMENT_KEYS_LEFT.contains(&key) => return None,
+            _ if DOCUMENT_KEYS.contains(key) => return None,
             _ => return self.skip_value(1),
         };
         seen.first(index)?;
@@ -405,7 +358,7 @@ impl<'a> Cursor<'a> {
             "userName" => 5,
             "invokedBy" => 6,
             "sessionContext" => 7,
-            _ if IDENTITY_KEYS_LEFT.contains(&key) => return None,
+            _ if IDENTITY_KEYS.contains(key) => return None,
             _ => return self.skip_value(1),
         };
         seen.first(index)?;
@@ -437,7 +390,7 @@ impl<'a> Cursor<'a> {
                 seen.first(1)?;
                 session.attributes = self.nested(Self::attributes_member)?;
             }
-            _ if SESSION_KEYS_LEFT.contains(&key) => return None,
+            _ if SESSION_KEYS.contains(key) => return None,
             _ => return self.skip_value(1),
         }
         Some(())
@@ -462,7 +415,7 @@ impl<'a> Cursor<'a> {
                 seen.first(2)?;
                 issuer.arn = self.text()?;
             }
-            _ if ISSUER_KEYS_LEFT.contains(&key) => return None,
+            _ if ISSUER_KEYS.contains(key) => return None,
             _ => return self.skip_value(1),
         }
         Some(())
@@ -483,48 +436,14 @@ impl<'a> Cursor<'a> {
                 seen.first(1)?;
                 attributes.creation_date = self.text()?;
             }
-            _ if ATTRIBUTES_KEYS_LEFT.contains(&key) => return None,
+            _ if ATTRIBUTES_KEYS.contains(key) => return None,
             _ => return self.skip_value(1),
         }
         Some(())
     }
 }
 
-/// Position of the first byte that ends a plain run of string: `"`, `\\` or a control
-/// character. Eight bytes at a time, as the framer looks for quotes (`framer/strings.rs`).
-#[inline]
-fn special_byte(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const QUOTES: u64 = ONES * b'"' as u64;
-    const BACKSLASHES: u64 = ONES * b'\\' as u64;
-    let mut words = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for word in &mut words {
-        // One load (building the word byte by byte cost twice the test itself).
-        let Ok(word) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let word = u64::from_le_bytes(word);
-        let quotes = word ^ QUOTES;
-        let backslashes = word ^ BACKSLASHES;
-        // The zero-byte test marks the lowest matching byte exactly in each mask (a borrow
-        // only marks bytes above a match); bytes below 0x20 are those that borrow from 0x20.
-        let found = (quotes.wrapping_sub(ONES) & !quotes
-            | backslashes.wrapping_sub(ONES) & !backslashes
-            | word.wrapping_sub(ONES * 0x20) & !word)
-            & HIGHS;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))
-        .map(|found| offset + found)
-}
+mod serde_keys;
 
 #[cfg(test)]
 mod tests;

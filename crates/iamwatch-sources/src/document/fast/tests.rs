@@ -7,7 +7,7 @@ use super::super::{
 };
 use super::parse;
 use proptest::prelude::*;
-use serde::de::{self, Deserialize, Visitor};
+use serde::Deserialize;
 use std::path::Path;
 
 /// Fails unless the serde path reads `text` as the fast path did (when the fast path read it).
@@ -27,37 +27,9 @@ fn check(text: &str) -> bool {
     true
 }
 
-/// The keys serde's derive reads for a struct, aliases included: a deserializer that only
-/// records what `deserialize_struct` is told.
+/// The keys serde's derive reads for a struct, aliases included.
 fn serde_keys<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
-    struct Recorder<'k>(&'k mut Vec<&'static str>);
-
-    impl<'de> de::Deserializer<'de> for Recorder<'_> {
-        type Error = de::value::Error;
-
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-            Err(de::Error::custom("only structs"))
-        }
-
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Self::Error> {
-            self.0.extend(fields);
-            Err(de::Error::custom("recorded"))
-        }
-
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
-        }
-    }
-
-    let mut keys = Vec::new();
-    let _ = T::deserialize(Recorder(&mut keys));
+    let keys = super::serde_keys::recorded::<T>();
     assert!(!keys.is_empty(), "serde's derive names its keys");
     keys
 }
@@ -280,15 +252,5 @@ proptest! {
         if let Ok(text) = String::from_utf8(bytes) {
             check(&text);
         }
-    }
-}
-
-proptest! {
-    #[test]
-    fn special_byte_finds_the_first_quote_backslash_or_control_character(
-        bytes in prop::collection::vec(prop::sample::select(b"ab\"\\\t\x1f \x7f\xc3\xa9".to_vec()), 0..40),
-    ) {
-        let expected = bytes.iter().position(|byte| matches!(byte, b'"' | b'\\' | 0..=0x1f));
-        prop_assert_eq!(super::special_byte(&bytes), expected);
     }
 }
