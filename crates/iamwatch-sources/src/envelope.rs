@@ -161,8 +161,9 @@ fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Ite
         });
         return;
     }
-    match Document::parse(bytes) {
-        Ok(doc) => dispatch(&doc, bytes, context, depth, &[], sink),
+    let mut doc = Document::default();
+    match Document::parse_into(bytes, &mut doc) {
+        Ok(()) => dispatch(&doc, bytes, context, depth, &[], sink),
         Err(first_error) => match repair(bytes) {
             Ok(Repaired {
                 document,
