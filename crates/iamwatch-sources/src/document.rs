@@ -221,6 +221,16 @@ impl<'a> Document<'a> {
         Ok(())
     }
 
+    /// The object `text` starts with, read in place when it is a plain record (see
+    /// [`fast`]): its length and the newlines in it. `None` when it is not plain, or does not
+    /// end within `text`; `slot` is then left partly filled, and the object is for
+    /// [`Document::parse`] once framed. What follows the object is not looked at, so a framer
+    /// can read a `Records` array's elements with it, without scanning each for its end first.
+    pub fn parse_plain_prefix(text: &'a str, slot: &mut Self) -> Option<(usize, u64)> {
+        *slot = Self::default();
+        fast::parse_prefix_into(text, slot)
+    }
+
     /// The serde path: every spelling and shape this type accepts, and the errors.
     fn parse_with_serde(bytes: &'a [u8]) -> sonic_rs::Result<Self> {
         sonic_rs::from_slice::<ObjectOnly<Self>>(bytes).map(|ObjectOnly(document)| document)

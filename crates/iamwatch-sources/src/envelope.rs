@@ -139,17 +139,34 @@ struct EventBridgeFields<'e> {
 /// Parses one framed value and reports every record (or problem) inside it to `sink`.
 /// `in_records` says the value came from a CloudTrail file's `Records` array.
 pub fn visit_document(bytes: &[u8], in_records: bool, sink: &mut dyn FnMut(Item<'_>)) {
-    let context = Context {
-        envelope: None,
-        default_kind: if in_records {
-            EnvelopeKind::CloudTrailFile
-        } else {
-            EnvelopeKind::Bare
-        },
-        nested_index: None,
-        eventbridge: None,
-    };
-    visit(bytes, context, 0, sink);
+    visit(bytes, Context::top(in_records), 0, sink);
+}
+
+/// [`visit_document`] for a value already read into `doc` (by [`Document::parse_plain_prefix`]);
+/// `raw` is its text.
+pub fn visit_parsed(
+    doc: &Document<'_>,
+    raw: &[u8],
+    in_records: bool,
+    sink: &mut dyn FnMut(Item<'_>),
+) {
+    dispatch(doc, raw, Context::top(in_records), 0, &[], sink);
+}
+
+impl Context<'_> {
+    /// A framed value's context: no envelope around it yet.
+    fn top(in_records: bool) -> Self {
+        Self {
+            envelope: None,
+            default_kind: if in_records {
+                EnvelopeKind::CloudTrailFile
+            } else {
+                EnvelopeKind::Bare
+            },
+            nested_index: None,
+            eventbridge: None,
+        }
+    }
 }
 
 fn visit(bytes: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Item<'_>)) {

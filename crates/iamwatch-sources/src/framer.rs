@@ -133,6 +133,7 @@ pub struct Framer<R> {
     mode: Mode,
     max_value: usize,
     at_stream_start: bool,
+    in_place: in_place::InPlace,
 }
 
 enum Scan {
@@ -165,6 +166,7 @@ impl<R: Read> Framer<R> {
             mode: Mode::TopLevel,
             max_value,
             at_stream_start: true,
+            in_place: in_place::InPlace::default(),
         }
     }
 
@@ -573,7 +575,9 @@ fn scan_with(window: &[u8], state: &mut ScanState, blocks: bool) -> Option<usize
 }
 
 mod blocks;
+mod in_place;
 mod strings;
+pub use in_place::Position;
 #[cfg(test)]
 mod tests;
 

@@ -9,7 +9,7 @@ use iamwatch_detect::Detector;
 use iamwatch_sources::{
     envelope::Problem,
     input::{open_file, open_reader, WHOLE_FILE_INFLATE_LIMIT},
-    visit_document, FrameError, Framer, Input, InputData, Item,
+    FrameError, Framer, Input, InputData, Item,
 };
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,17 +117,13 @@ pub(crate) fn read_input(
     let now = now_ms();
     let mut framer = Framer::for_input(reader);
     let finished = loop {
-        let Some(frame) = framer.next_frame() else {
-            break true;
-        };
-        match frame {
-            Ok(frame) => {
-                let (line, index) = (frame.line, frame.index);
-                visit_document(frame.bytes, frame.in_records, &mut |item| {
-                    handle_item(item, source, line, index, detector, now, chunk)
-                });
-            }
-            Err(error) => {
+        let visited = framer.visit_next(&mut |item, at| {
+            handle_item(item, source, at.line, at.index, detector, now, chunk)
+        });
+        match visited {
+            None => break true,
+            Some(Ok(())) => {}
+            Some(Err(error)) => {
                 let read_failed = matches!(error, FrameError::Io(_));
                 chunk.bad.push(frame_problem(source, error));
                 if read_failed {

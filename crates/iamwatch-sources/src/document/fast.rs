@@ -37,10 +37,20 @@ pub(super) fn parse_into<'a>(bytes: &'a [u8], doc: &mut Document<'a>) -> Option<
     // Valid UTF-8 as a whole: then every slice cut at an ASCII byte is a `&str` too. (SIMD:
     // std's check took a thousand instructions a record.)
     let text = simdutf8::basic::from_utf8(bytes).ok()?;
-    let mut cursor = Cursor { text, at: 0 };
+    let mut cursor = Cursor::new(text);
     cursor.object(|cursor, seen, key| cursor.document_member(doc, seen, key))?;
     cursor.skip_space();
     (cursor.at == text.len()).then_some(())
+}
+
+/// Reads the object that `text` starts with into `doc` (a default document), as
+/// [`parse_into`] would read that object alone; what follows it is not looked at. Answers the
+/// object's length and how many newlines it holds, or `None` to leave the object to the framer
+/// and the serde path (also when it does not end within `text`).
+pub(super) fn parse_prefix_into<'a>(text: &'a str, doc: &mut Document<'a>) -> Option<(usize, u64)> {
+    let mut cursor = Cursor::new(text);
+    cursor.object(|cursor, seen, key| cursor.document_member(doc, seen, key))?;
+    Some((cursor.at, cursor.newlines))
 }
 
 /// Which members of one object were read, to refuse a key given twice as serde does.
@@ -62,9 +72,20 @@ impl Seen {
 struct Cursor<'a> {
     text: &'a str,
     at: usize,
+    /// Newlines passed (only whitespace holds them: a string with one is left to serde), so
+    /// that a caller framing records by this parse can keep its line count.
+    newlines: u64,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            at: 0,
+            newlines: 0,
+        }
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -74,7 +95,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_space(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+        while let Some(byte @ (b' ' | b'\n' | b'\r' | b'\t')) = self.peek() {
+            self.newlines += u64::from(byte == b'\n');
             self.at += 1;
         }
     }

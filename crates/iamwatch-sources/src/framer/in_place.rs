@@ -1,0 +1,126 @@
+//! Framing by reading: the elements of a `Records` array (or of a bare array) that are plain
+//! records are read where they lie, and the read itself finds where each one ends.
+//!
+//! Framing first scans a record for its end (strings, escapes, nesting), and the parse then
+//! reads the same bytes again; for a plain record the parse alone finds the end. An element
+//! the plain read does not take (an envelope, an escape in a text field, a record longer than
+//! the window, invalid UTF-8) is framed and visited as before, so this changes how much work a
+//! record costs, never what it yields.
+
+use super::{Framer, Mode};
+use crate::envelope::{visit_document, visit_parsed, Item};
+use crate::{Document, FrameError};
+use std::io::Read;
+
+/// Where a value starts in its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line.
+    pub line: u64,
+    /// 0-based position in its stream (elements of an array count one each).
+    pub index: u64,
+}
+
+/// How many bytes a plain read is given, as a multiple of the last record read: its UTF-8 is
+/// checked before the read, so the window is kept near a record's size.
+const WINDOW_PER_RECORD: usize = 3;
+const MIN_WINDOW: usize = 4096;
+const MAX_WINDOW: usize = 1 << 20;
+/// After this many elements in a row that the plain read did not take, an input is framed the
+/// usual way to its end: its records are not plain, and each attempt would be wasted.
+const MAX_MISSES: u32 = 16;
+
+/// The plain reads' state across elements.
+#[derive(Debug, Default)]
+pub(super) struct InPlace {
+    last_length: usize,
+    misses: u32,
+}
+
+impl<R: Read> Framer<R> {
+    /// Frames the next value and visits it: each record or problem in it goes to `sink` with
+    /// the value's position. An error about the input comes back as `Some(Err)` (framing then
+    /// goes on where it can); `None` is the end of input.
+    pub fn visit_next(
+        &mut self,
+        sink: &mut dyn FnMut(Item<'_>, Position),
+    ) -> Option<Result<(), FrameError>> {
+        if self.visit_in_place(sink) {
+            return Some(Ok(()));
+        }
+        let frame = match self.next_frame()? {
+            Ok(frame) => frame,
+            Err(error) => return Some(Err(error)),
+        };
+        let position = Position {
+            line: frame.line,
+            index: frame.index,
+        };
+        visit_document(frame.bytes, frame.in_records, &mut |item| {
+            sink(item, position)
+        });
+        Some(Ok(()))
+    }
+
+    /// Reads the next array element in place if it is a plain record already in the buffer;
+    /// false leaves it to [`Framer::next_frame`].
+    fn visit_in_place(&mut self, sink: &mut dyn FnMut(Item<'_>, Position)) -> bool {
+        let Mode::InArray { wrapper } = self.mode else {
+            return false;
+        };
+        if self.in_place.misses >= MAX_MISSES {
+            return false;
+        }
+        // What `next_frame` skips between elements: whitespace and commas.
+        let mut at = self.start;
+        while at < self.end {
+            match self.buf[at] {
+                b'\n' => self.line += 1,
+                b',' => {}
+                byte if byte.is_ascii_whitespace() => {}
+                _ => break,
+            }
+            at += 1;
+        }
+        self.start = at;
+        if at >= self.end || self.buf[at] != b'{' {
+            return false;
+        }
+        let window = (self.in_place.last_length * WINDOW_PER_RECORD)
+            .clamp(MIN_WINDOW, MAX_WINDOW)
+            .min(self.max_value);
+        let mut stop = (at + window).min(self.end);
+        // Cut at the first byte of a character: the window may end inside one.
+        while stop > at && stop < self.end && self.buf[stop] & 0xC0 == 0x80 {
+            stop -= 1;
+        }
+        let Ok(text) = simdutf8::basic::from_utf8(&self.buf[at..stop]) else {
+            self.in_place.misses += 1;
+            return false;
+        };
+        let mut doc = Document::default();
+        let Some((length, newlines)) = Document::parse_plain_prefix(text, &mut doc) else {
+            self.in_place.misses += 1;
+            return false;
+        };
+        let position = Position {
+            line: self.line,
+            index: self.index,
+        };
+        visit_parsed(&doc, &text.as_bytes()[..length], wrapper, &mut |item| {
+            sink(item, position)
+        });
+        drop(doc);
+        self.start = at + length;
+        self.line += newlines;
+        self.index += 1;
+        self.in_place = InPlace {
+            last_length: length,
+            misses: 0,
+        };
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests;
