@@ -14,10 +14,15 @@ pub enum Format {
 /// KST has no daylight saving: a fixed +09:00.
 const KST_OFFSET_MINUTES: i64 = 9 * 60;
 
+/// Most incident lines are 1 to 2 KB.
+const LINE_CAPACITY: usize = 4096;
+
 pub fn write_jsonl(out: &mut dyn Write, incident: &Incident, lang: Lang) -> io::Result<()> {
     // Serialise first: an error from a serialiser's writer hides the io error kind (BrokenPipe).
     // sonic-rs escapes strings with SIMD; the raw event is most of a line and full of quotes.
-    let mut line = sonic_rs::to_vec(&incident.view(lang)).map_err(io::Error::other)?;
+    // Into a buffer the size of a typical line: sonic-rs's own starts at 128 bytes.
+    let mut line = Vec::with_capacity(LINE_CAPACITY);
+    sonic_rs::to_writer(&mut line, &incident.view(lang)).map_err(io::Error::other)?;
     line.push(b'\n');
     out.write_all(&line)
 }

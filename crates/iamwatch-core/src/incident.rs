@@ -196,12 +196,15 @@ impl Incident {
         let mut hash =
             fnv1a64(event_id.as_bytes()) ^ u64::from(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         hash = splitmix64(hash);
-        let mut suffix = String::with_capacity(6);
+        let mut id = String::with_capacity(26);
+        id.push_str("inc-");
+        time::push_compact(&mut id, event_time_ms);
+        id.push('-');
         for _ in 0..6 {
-            suffix.push(ALPHABET[(hash & 31) as usize] as char);
+            id.push(ALPHABET[(hash & 31) as usize] as char);
             hash >>= 5;
         }
-        format!("inc-{}-{}", time::format_compact(event_time_ms), suffix)
+        id
     }
 }
 
