@@ -1,6 +1,6 @@
 //! The incident: one per CloudTrail event that deserves a person's attention.
 
-use crate::{time, IncidentStatus, Lang, Localized, Severity};
+use crate::{time, IncidentStatus, Lang, Localized, MetaJson, Severity};
 use serde::{Deserialize, Serialize};
 
 /// What the device that made the call was: `summary` is for people ("Chrome 131 on macOS",
@@ -135,6 +135,9 @@ pub struct Incident {
     /// The CloudTrail record as received (JSON text), for responders and re-detection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+    /// `meta` as JSON text, when written already (see [`MetaJson`]).
+    #[serde(skip)]
+    pub meta_json: MetaJson,
 }
 
 /// One reader's view of an incident: labels in their language, everything else as stored.

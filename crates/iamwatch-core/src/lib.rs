@@ -8,6 +8,7 @@
 pub mod incident;
 pub mod json;
 pub mod lang;
+mod meta_json;
 pub mod severity;
 pub mod status;
 pub mod time;
@@ -16,5 +17,6 @@ pub use incident::{
     AccessKeyMeta, Actor, Device, ErrorInfo, Incident, IncidentView, Meta, Runbook, Target,
 };
 pub use lang::{Lang, Localized};
+pub use meta_json::MetaJson;
 pub use severity::Severity;
 pub use status::{IncidentStatus, TransitionError};

@@ -1,6 +1,6 @@
 //! One record in, at most one incident out.
 
-use iamwatch_core::{Actor, ErrorInfo, Incident, IncidentStatus, Meta};
+use iamwatch_core::{Actor, ErrorInfo, Incident, IncidentStatus, Meta, MetaJson};
 use iamwatch_detect::{Detector, Finding, Verdict};
 use iamwatch_normalise::catalog::service_name;
 use iamwatch_normalise::{device, ip, normalise, Event};
@@ -73,6 +73,8 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         notes: event.notes.clone(),
         target: Some(target.clone()),
     };
+    // Written here, where the meta's strings are warm: the store and the JSON lines copy it.
+    let meta_json = MetaJson::of(&meta);
     Incident {
         incident_id: Incident::make_id(event.time_ms, &event.event_id, 0),
         event_id: event.event_id.to_string(),
@@ -92,5 +94,6 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         updated_at: now_ms,
         assignee: None,
         raw: Some(event.raw_text()),
+        meta_json,
     }
 }

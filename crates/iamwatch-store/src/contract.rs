@@ -4,7 +4,7 @@
 //! runs.
 
 use crate::{IncidentChange, IncidentQuery, IncidentStore, StoreErrorKind};
-use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, Severity};
+use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, MetaJson, Severity};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static RUN: AtomicU64 = AtomicU64::new(0);
@@ -63,6 +63,7 @@ pub fn sample_incident_for(
         updated_at: event_time_ms + 500,
         assignee: None,
         raw: Some(format!("{{\"eventID\":\"{event_id}\"}}")),
+        meta_json: MetaJson::default(),
     }
 }
 

@@ -1,27 +1,17 @@
 //! Incident ↔ row.
 
 use crate::HistoryEntry;
-use iamwatch_core::{Incident, Localized};
-use rusqlite::types::{ToSqlOutput, ValueRef};
+use iamwatch_core::{Incident, Localized, MetaJson};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::LazyLock;
 
 pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
      resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
 
-/// Most metas are 500 to 1,300 bytes of JSON.
-const META_CAPACITY: usize = 2048;
-
 /// Inserts unless the incident id or event id is taken; true when inserted.
 pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<bool> {
-    // sonic-rs: the same JSON as serde_json, with strings escaped by SIMD. Into a buffer the
-    // size of a typical meta: sonic-rs's own starts at 128 bytes and grew four times a row.
-    let mut meta = Vec::with_capacity(META_CAPACITY);
-    if sonic_rs::to_writer(&mut meta, &incident.meta).is_err() {
-        meta = b"{}".to_vec();
-    }
-    // Bound as text as it is (sonic-rs writes UTF-8), not checked again on its way.
-    let meta = ToSqlOutput::Borrowed(ValueRef::Text(&meta));
+    // Written by the pipeline where it built the incident, most often.
+    let meta = incident.meta_json.text_or_write(&incident.meta);
     // Built once: a bulk scan inserts a row per incident, and the statement cache is keyed by
     // this text.
     static INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -97,8 +87,9 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
             .map_err(|error: iamwatch_core::status::ParseStatusError| {
                 parse_failure(10, error.to_string())
             })?;
-    let meta = serde_json::from_str(&text_column(11)?)
-        .map_err(|error| parse_failure(11, error.to_string()))?;
+    let meta_text = text_column(11)?;
+    let meta =
+        serde_json::from_str(&meta_text).map_err(|error| parse_failure(11, error.to_string()))?;
     Ok(Incident {
         incident_id: row.get(0)?,
         event_id: row.get(1)?,
@@ -124,6 +115,7 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
         updated_at: row.get(17)?,
         assignee: row.get(18)?,
         raw: row.get(19)?,
+        meta_json: MetaJson::from_stored(meta_text),
     })
 }
 
