@@ -47,7 +47,13 @@ impl PartialEq for MetaJson {
 fn write(meta: &Meta) -> String {
     let mut json = Vec::with_capacity(CAPACITY);
     match sonic_rs::to_writer(&mut json, meta) {
-        Ok(()) => String::from_utf8(json).unwrap_or_else(|_| "{}".to_string()),
+        Ok(()) => {
+            let mut text = String::from_utf8(json).unwrap_or_else(|_| "{}".to_string());
+            // Held with its incident until stored and shown (thousands at a time): not with
+            // the buffer's spare kilobyte.
+            text.shrink_to_fit();
+            text
+        }
         // Strings and maps of strings: nothing in a meta fails to serialise.
         Err(_) => "{}".to_string(),
     }
