@@ -2,6 +2,7 @@
 
 use crate::{time, IncidentStatus, Lang, Localized, MetaJson, Severity};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What the device that made the call was: `summary` is for people ("Chrome 131 on macOS",
 /// "aws-cli 2.17 on Linux"), `ua` is the raw user agent for whoever needs the details.
@@ -100,7 +101,9 @@ pub struct Meta {
     pub tags: Vec<String>,
     /// What to do first (from the incident's rule).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub runbook: Option<Runbook>,
+    /// Shared with the rule and every incident it raised: cloning it for each incident cost
+    /// ten allocations, freed on other threads.
+    pub runbook: Option<Arc<Runbook>>,
     /// The incident's rule's grouping key, filled in from the event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedup_key: Option<String>,

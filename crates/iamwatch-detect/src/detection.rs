@@ -20,7 +20,7 @@ pub struct Detection {
     pub reasons: Vec<String>,
     /// ATT&CK techniques (rule files carry them).
     pub tags: Vec<String>,
-    pub runbook: Option<Runbook>,
+    pub runbook: Option<Arc<Runbook>>,
     pub dedup_key: Option<String>,
 }
 

@@ -67,7 +67,7 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         envelope: event.item.envelope.as_str().to_string(),
         rules: rule_ids,
         tags,
-        runbook: primary.runbook.clone(),
+        runbook: primary.runbook,
         dedup_key: primary.dedup_key.clone(),
         reasons,
         notes: event.notes.clone(),

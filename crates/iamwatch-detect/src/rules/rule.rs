@@ -6,6 +6,7 @@ use super::shape::{eventbridge_event, lookup};
 use crate::eventbridge::{EventPattern, FlatEvent, PatternError};
 use iamwatch_core::{Localized, Runbook, Severity};
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -25,7 +26,7 @@ pub struct Rule {
     head_exclusions: Vec<EventPattern>,
     conditions: Vec<Condition>,
     pub tags: Vec<String>,
-    pub runbook: Option<Runbook>,
+    pub runbook: Option<Arc<Runbook>>,
     pub dedup: Option<String>,
     pub enabled: bool,
     pub tests: Vec<RuleTest>,
@@ -126,7 +127,7 @@ impl Rule {
                 pattern,
                 conditions,
                 tags: file.tags,
-                runbook: file.runbook,
+                runbook: file.runbook.map(Arc::new),
                 dedup: file.dedup,
                 enabled: file.enabled,
                 tests: file.tests,
