@@ -45,6 +45,7 @@ impl<R: Read> Framer<R> {
         &mut self,
         sink: &mut dyn FnMut(Item<'_>, Position),
     ) -> Option<Result<(), FrameError>> {
+        self.open_array_in_memory();
         if self.visit_in_place(sink) {
             return Some(Ok(()));
         }
@@ -60,6 +61,29 @@ impl<R: Read> Framer<R> {
             sink(item, position)
         });
         Some(Ok(()))
+    }
+
+    /// At the top level of an input held whole, opens a `Records` array or a bare array as
+    /// [`Framer::next_frame`] would, so that its first element is read in place too (a
+    /// CloudTrail file often holds only a few records). Only when the whole input is in the
+    /// buffer: then opening it reads nothing, and so cannot fail.
+    fn open_array_in_memory(&mut self) {
+        if self.mode != Mode::TopLevel || !self.eof || self.skip_whitespace().is_err() {
+            return;
+        }
+        match self.buf[self.start..self.end].first() {
+            Some(b'[') => {
+                self.consume(1);
+                self.mode = Mode::InArray { wrapper: false };
+            }
+            Some(b'{') => {
+                if let Ok(Some(prefix)) = self.records_prefix_len() {
+                    self.consume(prefix);
+                    self.mode = Mode::InArray { wrapper: true };
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Reads the next array element in place if it is a plain record already in the buffer;
