@@ -208,26 +208,27 @@ impl<'a> Document<'a> {
         Ok(document)
     }
 
-    /// [`Document::parse`] into `slot`, which is overwritten: a plain record is read in place,
-    /// without copying the 1.4 KB document on its way out.
+    /// [`Document::parse`] into `slot`, a fresh [`Document::default`] (the plain read fills
+    /// only the fields it finds; each caller makes the slot just before, so it is not reset
+    /// here a second time): a plain record is read in place, without copying the 1.4 KB
+    /// document on its way out.
     ///
     /// # Errors
     /// As [`Document::parse`]; `slot` is then left in an unspecified state.
-    pub fn parse_into(bytes: &'a [u8], slot: &mut Self) -> sonic_rs::Result<()> {
-        *slot = Self::default();
+    pub(crate) fn parse_into(bytes: &'a [u8], slot: &mut Self) -> sonic_rs::Result<()> {
         if fast::parse_into(bytes, slot).is_none() {
             *slot = Self::parse_with_serde(bytes)?;
         }
         Ok(())
     }
 
-    /// The object `text` starts with, read in place when it is a plain record (see
-    /// [`fast`]): its length and the newlines in it. `None` when it is not plain, or does not
-    /// end within `text`; `slot` is then left partly filled, and the object is for
-    /// [`Document::parse`] once framed. What follows the object is not looked at, so a framer
-    /// can read a `Records` array's elements with it, without scanning each for its end first.
-    pub fn parse_plain_prefix(text: &'a str, slot: &mut Self) -> Option<(usize, u64)> {
-        *slot = Self::default();
+    /// The object `text` starts with, read into `slot` (a fresh [`Document::default`], as for
+    /// [`Document::parse_into`]) when it is a plain record (see [`fast`]): its length and the
+    /// newlines in it. `None` when it is not plain, or does not end within `text`; `slot` is
+    /// then left partly filled, and the object is for [`Document::parse`] once framed. What
+    /// follows the object is not looked at, so a framer can read a `Records` array's elements
+    /// with it, without scanning each for its end first.
+    pub(crate) fn parse_plain_prefix(text: &'a str, slot: &mut Self) -> Option<(usize, u64)> {
         fast::parse_prefix_into(text, slot)
     }
 

@@ -144,7 +144,7 @@ pub fn visit_document(bytes: &[u8], in_records: bool, sink: &mut dyn FnMut(Item<
 
 /// [`visit_document`] for a value already read into `doc` (by [`Document::parse_plain_prefix`]);
 /// `raw` is its text.
-pub fn visit_parsed(
+pub(crate) fn visit_parsed(
     doc: &Document<'_>,
     raw: &[u8],
     in_records: bool,

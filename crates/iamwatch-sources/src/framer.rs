@@ -200,16 +200,9 @@ impl<R: Read> Framer<R> {
             match self.mode {
                 Mode::Done => return None,
                 Mode::TopLevel => match byte {
-                    b'[' => {
-                        self.consume(1);
-                        self.mode = Mode::InArray { wrapper: false };
-                    }
-                    b'{' => match self.records_prefix_len() {
-                        Ok(Some(prefix)) => {
-                            self.consume(prefix);
-                            self.mode = Mode::InArray { wrapper: true };
-                        }
-                        Ok(None) => return Some(self.frame_value(false)),
+                    b'[' | b'{' => match self.enter_array() {
+                        Ok(true) => {}
+                        Ok(false) => return Some(self.frame_value(false)),
                         Err(error) => return Some(Err(FrameError::Io(error))),
                     },
                     b'"' | b'-' | b'0'..=b'9' => return Some(self.frame_value(false)),
@@ -369,49 +362,25 @@ impl<R: Read> Framer<R> {
                 }
                 self.at_stream_start = false;
             }
-            while self.start < self.end && self.buf[self.start].is_ascii_whitespace() {
-                if self.buf[self.start] == b'\n' {
-                    self.line += 1;
-                }
-                self.start += 1;
-            }
+            self.skip_buffered_space(false);
             if self.start < self.end || !self.fill()? {
                 return Ok(());
             }
         }
     }
 
-    /// If the object at `start` opens with `"Records"` holding an array, the length of
-    /// `{"Records":[`; `None` for any other object.
-    fn records_prefix_len(&mut self) -> io::Result<Option<usize>> {
-        const LOOKAHEAD: usize = 64;
-        while self.end - self.start < LOOKAHEAD && !self.eof {
-            if !self.fill()? {
-                break;
+    /// Skips the whitespace already in the buffer (and with `commas` the commas between array
+    /// elements too), counting lines; reads nothing.
+    fn skip_buffered_space(&mut self, commas: bool) {
+        while let Some(&byte) = self.buf[self.start..self.end].first() {
+            match byte {
+                b'\n' => self.line += 1,
+                b',' if commas => {}
+                byte if byte.is_ascii_whitespace() => {}
+                _ => return,
             }
+            self.start += 1;
         }
-        let window = &self.buf[self.start..self.end];
-        let mut position = 1;
-        let skip_ws = |position: &mut usize| {
-            while window.get(*position).is_some_and(u8::is_ascii_whitespace) {
-                *position += 1;
-            }
-        };
-        skip_ws(&mut position);
-        if !window[position..].starts_with(b"\"Records\"") {
-            return Ok(None);
-        }
-        position += b"\"Records\"".len();
-        skip_ws(&mut position);
-        if window.get(position) != Some(&b':') {
-            return Ok(None);
-        }
-        position += 1;
-        skip_ws(&mut position);
-        if window.get(position) != Some(&b'[') {
-            return Ok(None);
-        }
-        Ok(Some(position + 1))
     }
 
     /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
@@ -577,6 +546,7 @@ fn scan_with(window: &[u8], state: &mut ScanState, blocks: bool) -> Option<usize
 mod blocks;
 mod in_place;
 mod strings;
+mod top_level;
 pub use in_place::Position;
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ pub mod spare;
 mod string_stops;
 
 pub use document::{Document, Raw, SessionContext, UserIdentity};
-pub use envelope::{visit_document, visit_parsed, EnvelopeKind, Item, Problem, RecordItem};
+pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
 pub use framer::{Frame, FrameError, Framer, Position};
 pub use input::{
     discover, looks_gzipped, open_file, open_input, open_reader, Discovered, Input, InputData,

@@ -71,18 +71,9 @@ impl<R: Read> Framer<R> {
         if self.mode != Mode::TopLevel || !self.eof || self.skip_whitespace().is_err() {
             return;
         }
-        match self.buf[self.start..self.end].first() {
-            Some(b'[') => {
-                self.consume(1);
-                self.mode = Mode::InArray { wrapper: false };
-            }
-            Some(b'{') => {
-                if let Ok(Some(prefix)) = self.records_prefix_len() {
-                    self.consume(prefix);
-                    self.mode = Mode::InArray { wrapper: true };
-                }
-            }
-            _ => {}
+        if let Some(b'[' | b'{') = self.buf[self.start..self.end].first() {
+            // At the end of input nothing is read, so nothing can fail.
+            let _ = self.enter_array();
         }
     }
 
@@ -96,17 +87,8 @@ impl<R: Read> Framer<R> {
             return false;
         }
         // What `next_frame` skips between elements: whitespace and commas.
-        let mut at = self.start;
-        while at < self.end {
-            match self.buf[at] {
-                b'\n' => self.line += 1,
-                b',' => {}
-                byte if byte.is_ascii_whitespace() => {}
-                _ => break,
-            }
-            at += 1;
-        }
-        self.start = at;
+        self.skip_buffered_space(true);
+        let at = self.start;
         if at >= self.end || self.buf[at] != b'{' {
             return false;
         }

@@ -103,6 +103,19 @@ fn garbage_lines_are_reported_and_skipped() {
 }
 
 #[test]
+fn commas_are_skipped_between_array_elements_only() {
+    // Inside an array a stray comma is passed over; between top-level values it is garbage.
+    assert_eq!(
+        values(b"[{\"a\":1},,\n ,{\"b\":2}]"),
+        ["{\"a\":1}", "{\"b\":2}"]
+    );
+    let frames = frames_of(b"{\"a\":1}\n, {\"b\":2}\n{\"c\":3}", 4);
+    assert_eq!(frames[0].as_ref().unwrap().0, "{\"a\":1}");
+    assert!(frames[1].as_ref().unwrap_err().contains("line 2"));
+    assert_eq!(frames[2].as_ref().unwrap().0, "{\"c\":3}");
+}
+
+#[test]
 fn truncated_input_is_reported_once() {
     let frames = frames_of(b"{\"Records\":[{\"a\":1},{\"b\":", 4);
     assert_eq!(frames.len(), 2);

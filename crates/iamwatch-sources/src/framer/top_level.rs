@@ -1,0 +1,57 @@
+//! Opening an array at the top level: a bare array, or the `Records` array of a CloudTrail
+//! file, whose elements are then framed (or read in place) one by one.
+
+use super::{Framer, Mode};
+use std::io::{self, Read};
+
+impl<R: Read> Framer<R> {
+    /// At a `[` or `{` at the top level: opens a bare array, or the `Records` array of an
+    /// object that starts with one. False for any other object, which is a value of its own.
+    pub(super) fn enter_array(&mut self) -> io::Result<bool> {
+        let opened = if self.buf[self.start] == b'[' {
+            self.consume(1);
+            Mode::InArray { wrapper: false }
+        } else {
+            let Some(prefix) = self.records_prefix_len()? else {
+                return Ok(false);
+            };
+            self.consume(prefix);
+            Mode::InArray { wrapper: true }
+        };
+        self.mode = opened;
+        Ok(true)
+    }
+
+    /// If the object at `start` opens with `"Records"` holding an array, the length of
+    /// `{"Records":[`; `None` for any other object.
+    fn records_prefix_len(&mut self) -> io::Result<Option<usize>> {
+        const LOOKAHEAD: usize = 64;
+        while self.end - self.start < LOOKAHEAD && !self.eof {
+            if !self.fill()? {
+                break;
+            }
+        }
+        let window = &self.buf[self.start..self.end];
+        let mut position = 1;
+        let skip_ws = |position: &mut usize| {
+            while window.get(*position).is_some_and(u8::is_ascii_whitespace) {
+                *position += 1;
+            }
+        };
+        skip_ws(&mut position);
+        if !window[position..].starts_with(b"\"Records\"") {
+            return Ok(None);
+        }
+        position += b"\"Records\"".len();
+        skip_ws(&mut position);
+        if window.get(position) != Some(&b':') {
+            return Ok(None);
+        }
+        position += 1;
+        skip_ws(&mut position);
+        if window.get(position) != Some(&b'[') {
+            return Ok(None);
+        }
+        Ok(Some(position + 1))
+    }
+}
