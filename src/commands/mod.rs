@@ -20,6 +20,12 @@ impl StoreArgs {
         iamwatch_store::SqliteStore::open(&self.db)
             .with_context(|| format!("cannot open the incident store {}", self.db.display()))
     }
+
+    /// For a bulk load: call `sync` on the store when it is done.
+    pub fn open_bulk(&self) -> anyhow::Result<iamwatch_store::SqliteStore> {
+        iamwatch_store::SqliteStore::open_bulk(&self.db)
+            .with_context(|| format!("cannot open the incident store {}", self.db.display()))
+    }
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

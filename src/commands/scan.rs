@@ -50,7 +50,7 @@ pub struct ScanArgs {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let discovered = iamwatch_sources::discover(&args.paths)?;
-    let store = args.store.open()?;
+    let store = args.store.open_bulk()?;
     let runtime = super::runtime()?;
     let skip_events = args
         .skip
@@ -114,6 +114,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         &mut sink,
     )
     .context("scan stopped")?;
+    // Every incident reported is on disk before the summary says so.
+    store.sync().context("cannot sync the incident store")?;
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }

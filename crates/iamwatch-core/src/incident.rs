@@ -195,22 +195,44 @@ impl Incident {
     ///
     /// The seed used three random letters, which collide within a second at a few hundred
     /// incidents. Deriving the suffix from the event id keeps ids stable across re-scans and
-    /// unique at any rate in practice; a store that still sees a collision retries with the
-    /// next salt.
+    /// unique at any rate in practice; a store that still sees a collision retries with
+    /// [`Incident::resalted_id`]. The id is how a store knows an event it has seen: a record
+    /// with no readable time must pass a time of its own that does not change between
+    /// deliveries (the pipeline passes 0).
     pub fn make_id(event_time_ms: i64, event_id: &str, salt: u32) -> String {
-        const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-        let mut hash =
-            fnv1a64(event_id.as_bytes()) ^ u64::from(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        hash = splitmix64(hash);
-        let mut id = String::with_capacity(26);
+        let mut id = String::with_capacity(ID_LEN);
         id.push_str("inc-");
         time::push_compact(&mut id, event_time_ms);
         id.push('-');
-        for _ in 0..6 {
-            id.push(ALPHABET[(hash & 31) as usize] as char);
-            hash >>= 5;
-        }
+        push_suffix(&mut id, event_id, salt);
         id
+    }
+
+    /// The id for the next attempt after `id` (made by [`Incident::make_id`] with salt 0)
+    /// collided with another event's: the same time, the suffix drawn again with `salt`. An id
+    /// of another shape is kept as a prefix.
+    pub fn resalted_id(id: &str, event_id: &str, salt: u32) -> String {
+        let mut salted = match id.get(..ID_LEN - SUFFIX_LEN) {
+            Some(prefix) if id.len() == ID_LEN => prefix.to_string(),
+            _ => format!("{id}-"),
+        };
+        push_suffix(&mut salted, event_id, salt);
+        salted
+    }
+}
+
+/// `inc-YYYYMMDD-HHMMSS-XXXXXX`
+const ID_LEN: usize = 26;
+const SUFFIX_LEN: usize = 6;
+
+fn push_suffix(id: &mut String, event_id: &str, salt: u32) {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut hash =
+        fnv1a64(event_id.as_bytes()) ^ u64::from(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    hash = splitmix64(hash);
+    for _ in 0..SUFFIX_LEN {
+        id.push(ALPHABET[(hash & 31) as usize] as char);
+        hash >>= 5;
     }
 }
 
@@ -255,6 +277,25 @@ mod tests {
         assert_ne!(
             Incident::make_id(time_ms, "e", 0),
             Incident::make_id(time_ms, "e", 1)
+        );
+    }
+
+    #[test]
+    fn a_resalted_id_keeps_the_time_of_the_first() {
+        let first = Incident::make_id(1_717_200_005_000, "e", 0);
+        for salt in 1..4 {
+            assert_eq!(
+                Incident::resalted_id(&first, "e", salt),
+                Incident::make_id(1_717_200_005_000, "e", salt)
+            );
+        }
+        // Not the time the incident may carry: the one its first id was made with.
+        let untimed = Incident::make_id(0, "e", 0);
+        assert!(Incident::resalted_id(&untimed, "e", 1).starts_with("inc-19700101-000000-"));
+        let odd = Incident::resalted_id("custom", "e", 1);
+        assert!(
+            odd.starts_with("custom-") && odd.len() == "custom-".len() + 6,
+            "{odd}"
         );
     }
 }

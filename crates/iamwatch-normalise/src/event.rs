@@ -66,7 +66,10 @@ pub struct Event<'r> {
     /// `UpdateFunctionCode`).
     pub api: &'r str,
     pub event_source: &'r str,
+    /// The event's time; the ingestion time when the record has none that can be read.
     pub time_ms: i64,
+    /// Whether `time_ms` was read from the record (or its envelope).
+    pub time_known: bool,
     pub account: &'r str,
     pub region: &'r str,
     pub source_ip: &'r str,
@@ -92,7 +95,8 @@ pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
     let doc = item.doc;
     let mut notes: Vec<String> = item.notes.to_vec();
 
-    let time_ms = time_of(item, &mut notes).unwrap_or_else(|| {
+    let known_time = time_of(item, &mut notes);
+    let time_ms = known_time.unwrap_or_else(|| {
         notes.push("event time missing or unreadable; ingestion time used".to_string());
         now_ms
     });
@@ -145,6 +149,7 @@ pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
         api,
         event_source,
         time_ms,
+        time_known: known_time.is_some(),
         account,
         region,
         source_ip: doc.source_ip_address.or_empty(),

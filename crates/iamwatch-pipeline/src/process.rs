@@ -76,7 +76,13 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
     // Written here, where the meta's strings are warm: the store and the JSON lines copy it.
     let meta_json = MetaJson::of(&meta);
     Incident {
-        incident_id: Incident::make_id(event.time_ms, &event.event_id, 0),
+        // A record without a time gets the same id at every delivery: the id is how the store
+        // knows an event it has seen.
+        incident_id: Incident::make_id(
+            if event.time_known { event.time_ms } else { 0 },
+            &event.event_id,
+            0,
+        ),
         event_id: event.event_id.to_string(),
         event_name: event.event_name.to_string(),
         event_type: label.into(),

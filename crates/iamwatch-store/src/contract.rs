@@ -160,6 +160,7 @@ pub async fn colliding_incident_id_gets_a_fresh_one(store: &dyn IncidentStore) {
         "111122223333",
     );
     second.incident_id = first.incident_id.clone();
+    let second_again = second.clone();
     let stored = store
         .insert_batch(vec![first.clone(), second])
         .await
@@ -167,6 +168,13 @@ pub async fn colliding_incident_id_gets_a_fresh_one(store: &dyn IncidentStore) {
     assert!(stored[1].created);
     assert_ne!(stored[1].incident.incident_id, first.incident_id);
     assert!(stored[1].incident.incident_id.starts_with("inc-"));
+    // Delivered again with the id that collided, the second event is found where it went.
+    let again = store.insert_batch(vec![second_again]).await.unwrap();
+    assert!(!again[0].created);
+    assert_eq!(
+        again[0].incident.incident_id,
+        stored[1].incident.incident_id
+    );
 }
 
 pub async fn lifecycle_changes_are_checked_and_recorded(store: &dyn IncidentStore) {

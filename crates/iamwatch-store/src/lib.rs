@@ -1,7 +1,8 @@
 //! Incident storage.
 //!
 //! [`IncidentStore`] is the contract every backend keeps: one incident per CloudTrail event
-//! (a second insert of the same `event_id` returns the stored incident and creates nothing),
+//! (a second insert of the same event returns the stored incident and creates nothing; the
+//! incident id, derived from the event's time and id, is what tells it is the same),
 //! lifecycle changes checked against [`iamwatch_core::IncidentStatus::transition`] and recorded
 //! in a history, and a stable newest-first listing with cursor pagination. [`contract`] holds
 //! the tests that prove it, run against every backend.
@@ -23,8 +24,10 @@ use iamwatch_core::Incident;
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
     /// Stores new incidents in one transaction. For each input, in order, returns the incident
-    /// as stored and whether this call created it: an incident whose `event_id` is already
-    /// stored is returned as it is stored (status, id and all) with `created == false`.
+    /// as stored and whether this call created it: an incident of an event already stored is
+    /// returned as it is stored (status, id and all) with `created == false`. The same event
+    /// comes with the same `incident_id` ([`Incident::make_id`] of its time and id); an id
+    /// taken by another event is retried with [`Incident::resalted_id`].
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails; nothing of the batch is stored then.

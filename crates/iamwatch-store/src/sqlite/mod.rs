@@ -1,10 +1,14 @@
 //! SQLite: the embedded default. One file, WAL so readers never wait for the writer, and
 //! `synchronous=FULL` so that a batch reported stored survives a `kill -9` or a power cut.
+//! A bulk load ([`SqliteStore::open_bulk`]) syncs as it goes and once at the end instead.
 //!
 //! rusqlite is synchronous; each call runs on tokio's blocking pool behind a mutex, one
 //! connection for writes and one for reads.
 
+mod checkpoint;
 mod rows;
+
+use checkpoint::{CheckpointPolicy, Checkpointer};
 
 use crate::model::{decode_cursor, encode_cursor};
 use crate::{
@@ -16,15 +20,23 @@ use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/sqlite/0001_incidents.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/sqlite/0001_incidents.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_event_id_not_indexed.sql"),
+    ),
+];
 /// Attempts at a fresh incident id when one collides with a stored incident of another event.
 const ID_ATTEMPTS: u32 = 16;
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Bulk loads only. First, so that the thread ends before the connections close.
+    checkpointer: Option<Arc<Checkpointer>>,
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
     reader: Arc<Mutex<Connection>>,
@@ -44,7 +56,22 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError`] when the file cannot be opened or migrated.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), None)
+    }
+
+    /// Opens the store for a bulk load such as `iamwatch scan`: commits are not synced one by
+    /// one and a thread of its own copies the WAL into the database as the load goes (see
+    /// `checkpoint.rs`). Call [`SqliteStore::sync`] at the end; dropping the store syncs too,
+    /// without reporting a failure.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened or migrated, or the thread not started.
+    pub fn open_bulk(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path.as_ref(), Some(CheckpointPolicy::default()))
+    }
+
+    fn open_with(path: &Path, bulk: Option<CheckpointPolicy>) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -62,8 +89,24 @@ impl SqliteStore {
         })?;
         let reader =
             Connection::open(&path).map_err(|error| StoreError::backend(context.clone(), error))?;
-        configure(&reader).map_err(|error| StoreError::backend(context, error))?;
+        configure(&reader).map_err(|error| StoreError::backend(context.clone(), error))?;
+        let checkpointer = match bulk {
+            None => None,
+            Some(policy) => {
+                writer
+                    .execute_batch(BULK_WRITER)
+                    .map_err(|error| StoreError::backend(context.clone(), error))?;
+                let connection = Connection::open(&path)
+                    .map_err(|error| StoreError::backend(context.clone(), error))?;
+                configure(&connection).map_err(|error| StoreError::backend(context, error))?;
+                let checkpointer = Checkpointer::start(connection, policy).map_err(|error| {
+                    StoreError::backend("cannot start the checkpoint thread", error)
+                })?;
+                Some(Arc::new(checkpointer))
+            }
+        };
         Ok(Self {
+            checkpointer,
             path,
             writer: Arc::new(Mutex::new(writer)),
             reader: Arc::new(Mutex::new(reader)),
@@ -72,6 +115,26 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Ends a bulk load: stops the checkpoint thread, copies what is left of the WAL into the
+    /// database and syncs it, and gives the writer back SQLite's own checkpoints and synced
+    /// commits. Blocks; for a store not opened for bulk it only checkpoints.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the checkpoint fails.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
+        }
+        let writer = self.writer.lock().map_err(|_| poisoned())?;
+        // TRUNCATE waits for readers (up to the busy timeout), copies every frame, syncs the
+        // database and empties the WAL file.
+        checkpoint::checkpoint(&writer, "TRUNCATE")
+            .and_then(|_| writer.execute_batch(SYNCED_WRITER))
+            .map_err(|error| {
+                StoreError::backend(format!("cannot sync {}", self.path.display()), error)
+            })
     }
 
     async fn with_writer<T: Send + 'static>(
@@ -118,41 +181,80 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
     // page of its own and a third of the file was empty space. At 32 KB they pack densely and
     // a batch is written with a tenth of the system calls.
     //
-    // A bulk scan is bound by the bytes it writes (on a 2-core VM the disk took 250 MB/s and
-    // the cores waited): every commit writes each page it dirtied to the WAL again, and the
-    // event-id index, where each insert lands at a random place, dirties most of its pages in
-    // every batch. A checkpoint then copies each of those pages into the database once. At
-    // SQLite's default of a checkpoint every 1,000 pages (32 MB here) the scan of a million
-    // records wrote 1.3 GB for a 354 MB database; every 4,000 pages (125 MB of WAL at most)
-    // each index page is copied a quarter as often, and the scan took a quarter less time
-    // (with the cache below). An 8 MB page cache instead of 16 MB wrote the same bytes (a
+    // A bulk scan is bound by the bytes it writes (on a 2-core VM the disk took 250 to
+    // 400 MB/s and the cores waited): every commit writes each page it dirtied to the WAL
+    // again, and a checkpoint then copies each of those pages into the database once. (An
+    // index on the random event ids dirtied most of its pages in every batch; migration 2
+    // dropped it.) At SQLite's default of a checkpoint every 1,000 pages (32 MB here) the scan
+    // of a million records wrote 1.3 GB for a 354 MB database; every 4,000 pages (125 MB of WAL
+    // at most) each index page is copied a quarter as often, and the scan took a quarter less
+    // time (with the cache below). An 8 MB page cache instead of 16 MB wrote the same bytes (a
     // replay of the scan's inserts) and held the peak RSS of a re-scan at 77 to 80 MB instead
     // of 90; a page it lacks is read from the OS's cache.
     connection.execute_batch(
-        "PRAGMA page_size = 32768; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-         PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 4000;",
-    )
+        "PRAGMA page_size = 32768; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -8192;",
+    )?;
+    connection.execute_batch(SYNCED_WRITER)
 }
+
+/// A bulk writer: commits reach the OS, not the disk, and the checkpoint thread copies the WAL.
+const BULK_WRITER: &str = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
+/// Every connection's, and the writer's again after a bulk load.
+const SYNCED_WRITER: &str = "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 4000;";
 
 fn migrate(connection: &Connection) -> rusqlite::Result<()> {
     connection.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
-    for (version, sql) in MIGRATIONS {
-        let applied: bool = connection.query_row(
+    let applied = |version: i64| -> rusqlite::Result<bool> {
+        connection.query_row(
             "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
             [version],
             |row| row.get(0),
-        )?;
-        if !applied {
-            let transaction = connection.unchecked_transaction()?;
-            transaction.execute_batch(sql)?;
-            transaction.execute(
+        )
+    };
+    for (version, sql) in MIGRATIONS {
+        if applied(*version)? {
+            continue;
+        }
+        // A table rebuild drops the old table, which foreign keys would refuse; they can only
+        // be switched outside a transaction, and are checked before the migration commits.
+        connection.execute_batch("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;")?;
+        // Another process may have migrated while this one waited for the write lock.
+        let outcome = applied(*version).and_then(|done| {
+            if done {
+                return Ok(());
+            }
+            connection.execute_batch(sql)?;
+            let violations: i64 = connection.query_row(
+                "SELECT count(*) FROM pragma_foreign_key_check",
+                [],
+                |row| row.get(0),
+            )?;
+            if violations > 0 {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "migration {version} would leave {violations} rows without their incident"
+                    )),
+                ));
+            }
+            connection.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, iamwatch_core::time::now_ms()],
             )?;
-            transaction.commit()?;
-        }
+            Ok(())
+        });
+        let finished = match outcome {
+            Ok(()) => connection.execute_batch("COMMIT"),
+            Err(error) => {
+                let _ = connection.execute_batch("ROLLBACK");
+                Err(error)
+            }
+        };
+        connection.execute_batch("PRAGMA foreign_keys = ON")?;
+        finished?;
     }
     Ok(())
 }
@@ -178,14 +280,18 @@ fn insert_all(
     Ok(stored)
 }
 
+/// The incident id stands for the event: it is derived from the event's time and id, so a
+/// second delivery of an event comes with the id the first was stored under (or, after a
+/// collision, one of the ids [`Incident::resalted_id`] goes on to). A taken id holding the
+/// same event id is that event; holding another, the next salt is tried.
 fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
     mut incident: Incident,
 ) -> Result<Stored, StoreError> {
+    let first_id = incident.incident_id.clone();
     for salt in 0..ID_ATTEMPTS {
         if salt > 0 {
-            incident.incident_id =
-                Incident::make_id(incident.event_time_ms, &incident.event_id, salt);
+            incident.incident_id = Incident::resalted_id(&first_id, &incident.event_id, salt);
         }
         let inserted =
             rows::insert(transaction, &incident).map_err(sql_error("cannot insert incident"))?;
@@ -196,15 +302,14 @@ fn insert_one(
                 created: true,
             });
         }
-        if let Some(existing) = rows::by_event_id(transaction, &incident.event_id)
-            .map_err(sql_error("cannot read incident"))?
-        {
+        let holder = rows::by_id(transaction, &incident.incident_id)
+            .map_err(sql_error("cannot read incident"))?;
+        if let Some(existing) = holder.filter(|existing| existing.event_id == incident.event_id) {
             return Ok(Stored {
                 incident: existing,
                 created: false,
             });
         }
-        // Same incident id, different event: try the next salt.
     }
     Err(StoreError::Conflict(format!(
         "no free incident id for event {} after {ID_ATTEMPTS} attempts",
@@ -348,8 +453,13 @@ impl IncidentStore for SqliteStore {
         if incidents.is_empty() {
             return Ok(Vec::new());
         }
-        self.with_writer(move |connection| insert_all(connection, incidents))
-            .await
+        let stored = self
+            .with_writer(move |connection| insert_all(connection, incidents))
+            .await?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed(stored.iter().filter(|entry| entry.created).count());
+        }
+        Ok(stored)
     }
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError> {
@@ -394,140 +504,5 @@ impl IncidentStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// Looks an incident up by its event, for callers that only know the CloudTrail eventID.
-    ///
-    /// # Errors
-    /// [`StoreError`] when the read fails.
-    pub async fn get_by_event_id(&self, event_id: &str) -> Result<Option<Incident>, StoreError> {
-        let event_id = event_id.to_string();
-        self.with_reader(move |connection| {
-            rows::by_event_id(connection, &event_id).map_err(sql_error("cannot read incident"))
-        })
-        .await
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_store_keeps_the_incident_store_contract() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(directory.path().join("nested/iamwatch.db")).unwrap();
-        crate::contract::run_all(&store).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn creation_is_derived_once_and_a_stored_creation_row_is_not_repeated() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(directory.path().join("iamwatch.db")).unwrap();
-        let stored = store
-            .insert_batch(vec![
-                crate::contract::sample_incident(1),
-                crate::contract::sample_incident(2),
-            ])
-            .await
-            .unwrap();
-        let (derived, legacy) = (&stored[0].incident, &stored[1].incident);
-        let rows: i64 = store
-            .writer
-            .lock()
-            .unwrap()
-            .query_row("SELECT count(*) FROM incident_history", [], |row| {
-                row.get(0)
-            })
-            .unwrap();
-        assert_eq!(rows, 0, "creating an incident writes no history row");
-        let history = store.history(&derived.incident_id).await.unwrap();
-        assert_eq!(history.len(), 1);
-        assert_eq!(
-            (
-                history[0].at_ms,
-                history[0].actor.as_str(),
-                history[0].from_status,
-                history[0].to_status
-            ),
-            (
-                derived.created_at,
-                rows::CREATOR,
-                None,
-                Some(IncidentStatus::New)
-            )
-        );
-        // A database from before kept creation as a row.
-        store
-            .writer
-            .lock()
-            .unwrap()
-            .execute(
-                "INSERT INTO incident_history (incident_id, at_ms, actor, from_status, to_status) VALUES (?1, ?2, 'iamwatch', NULL, 'NEW')",
-                params![legacy.incident_id, legacy.created_at],
-            )
-            .unwrap();
-        let change = IncidentChange {
-            status: Some(IncidentStatus::Acknowledged),
-            actor: "alice".into(),
-            at_ms: legacy.created_at + 1,
-            ..IncidentChange::default()
-        };
-        store.update(&legacy.incident_id, change).await.unwrap();
-        assert_eq!(
-            crate::contract::status_moves(&store.history(&legacy.incident_id).await.unwrap()),
-            vec![
-                (None, Some(IncidentStatus::New)),
-                (
-                    Some(IncidentStatus::New),
-                    Some(IncidentStatus::Acknowledged)
-                )
-            ]
-        );
-        assert!(store
-            .history("inc-19700101-000000-NOPE00")
-            .await
-            .unwrap()
-            .is_empty());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn incidents_survive_reopening_and_migrations_run_once() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("iamwatch.db");
-        let store = SqliteStore::open(&path).unwrap();
-        let stored = store
-            .insert_batch(vec![crate::contract::sample_incident(1)])
-            .await
-            .unwrap();
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        let found = reopened.get(&stored[0].incident.incident_id).await.unwrap();
-        assert_eq!(found.as_ref(), Some(&stored[0].incident));
-        let pragma = |name: &str| -> String {
-            reopened
-                .reader
-                .lock()
-                .unwrap()
-                .query_row(&format!("PRAGMA {name}"), [], |row| {
-                    row.get::<_, rusqlite::types::Value>(0)
-                })
-                .map(|value| match value {
-                    rusqlite::types::Value::Text(text) => text,
-                    rusqlite::types::Value::Integer(number) => number.to_string(),
-                    other => format!("{other:?}"),
-                })
-                .unwrap()
-        };
-        assert_eq!(pragma("journal_mode"), "wal");
-        assert_eq!(
-            pragma("wal_autocheckpoint"),
-            "4000",
-            "a checkpoint every 1,000 pages rewrote the event-id index four times as often"
-        );
-        assert_eq!(
-            pragma("page_size"),
-            "32768",
-            "incidents are about 3 KB: small pages would hold one each"
-        );
-    }
-}
+mod tests;

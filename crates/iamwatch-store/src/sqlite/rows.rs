@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
      resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
 
-/// Inserts unless the incident id or event id is taken; true when inserted.
+/// Inserts unless the incident id is taken; true when inserted.
 pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<bool> {
     // Written by the pipeline where it built the incident, most often.
     let meta = incident.meta_json.text_or_write(&incident.meta);
@@ -53,16 +53,6 @@ pub fn by_id(connection: &Connection, incident_id: &str) -> rusqlite::Result<Opt
     connection
         .prepare_cached(&SELECT)?
         .query_row([incident_id], from_row)
-        .optional()
-}
-
-pub fn by_event_id(connection: &Connection, event_id: &str) -> rusqlite::Result<Option<Incident>> {
-    // Built once: a re-scan looks up every incident it finds.
-    static SELECT: LazyLock<String> =
-        LazyLock::new(|| format!("SELECT {COLUMNS} FROM incidents WHERE event_id = ?1"));
-    connection
-        .prepare_cached(&SELECT)?
-        .query_row([event_id], from_row)
         .optional()
 }
 

@@ -1,0 +1,286 @@
+use super::*;
+use std::path::PathBuf;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_keeps_the_incident_store_contract() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(directory.path().join("nested/iamwatch.db")).unwrap();
+    crate::contract::run_all(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creation_is_derived_once_and_a_stored_creation_row_is_not_repeated() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(directory.path().join("iamwatch.db")).unwrap();
+    let stored = store
+        .insert_batch(vec![
+            crate::contract::sample_incident(1),
+            crate::contract::sample_incident(2),
+        ])
+        .await
+        .unwrap();
+    let (derived, legacy) = (&stored[0].incident, &stored[1].incident);
+    let rows: i64 = store
+        .writer
+        .lock()
+        .unwrap()
+        .query_row("SELECT count(*) FROM incident_history", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(rows, 0, "creating an incident writes no history row");
+    let history = store.history(&derived.incident_id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (
+            history[0].at_ms,
+            history[0].actor.as_str(),
+            history[0].from_status,
+            history[0].to_status
+        ),
+        (
+            derived.created_at,
+            rows::CREATOR,
+            None,
+            Some(IncidentStatus::New)
+        )
+    );
+    // A database from before kept creation as a row.
+    store
+        .writer
+        .lock()
+        .unwrap()
+        .execute(
+            "INSERT INTO incident_history (incident_id, at_ms, actor, from_status, to_status) VALUES (?1, ?2, 'iamwatch', NULL, 'NEW')",
+            params![legacy.incident_id, legacy.created_at],
+        )
+        .unwrap();
+    let change = IncidentChange {
+        status: Some(IncidentStatus::Acknowledged),
+        actor: "alice".into(),
+        at_ms: legacy.created_at + 1,
+        ..IncidentChange::default()
+    };
+    store.update(&legacy.incident_id, change).await.unwrap();
+    assert_eq!(
+        crate::contract::status_moves(&store.history(&legacy.incident_id).await.unwrap()),
+        vec![
+            (None, Some(IncidentStatus::New)),
+            (
+                Some(IncidentStatus::New),
+                Some(IncidentStatus::Acknowledged)
+            )
+        ]
+    );
+    assert!(store
+        .history("inc-19700101-000000-NOPE00")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidents_survive_reopening_and_migrations_run_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("iamwatch.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let stored = store
+        .insert_batch(vec![crate::contract::sample_incident(1)])
+        .await
+        .unwrap();
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    let found = reopened.get(&stored[0].incident.incident_id).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&stored[0].incident));
+    let reader = reopened.reader.lock().unwrap();
+    assert_eq!(pragma(&reader, "journal_mode"), "wal");
+    assert_eq!(
+        pragma(&reader, "wal_autocheckpoint"),
+        "4000",
+        "a checkpoint every 1,000 pages copied the indexes four times as often"
+    );
+    assert_eq!(
+        pragma(&reader, "page_size"),
+        "32768",
+        "incidents are about 3 KB: small pages would hold one each"
+    );
+    assert_eq!(pragma(&reader, "synchronous"), "2", "FULL");
+}
+
+fn pragma(connection: &Connection, name: &str) -> String {
+    connection
+        .query_row(&format!("PRAGMA {name}"), [], |row| {
+            row.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|value| match value {
+            rusqlite::types::Value::Text(text) => text,
+            rusqlite::types::Value::Integer(number) => number.to_string(),
+            other => format!("{other:?}"),
+        })
+        .unwrap()
+}
+
+/// Unique indexes on `incidents` that cover `event_id`.
+fn unique_event_id_indexes(connection: &Connection) -> i64 {
+    connection
+        .query_row(
+            "SELECT count(*) FROM pragma_index_list('incidents') AS list, \
+             pragma_index_info(list.name) AS info WHERE list.\"unique\" = 1 AND info.name = 'event_id'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("v1.db");
+    let incident = crate::contract::sample_incident(7);
+    let id = incident.incident_id.clone();
+    {
+        // As version 1 left it: an incident, acknowledged, so with a history row.
+        let connection = Connection::open(&path).unwrap();
+        configure(&connection).unwrap();
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL); \
+                 {} INSERT INTO schema_migrations VALUES (1, 0);",
+                MIGRATIONS[0].1
+            ))
+            .unwrap();
+        assert!(rows::insert(&connection, &incident).unwrap());
+        connection
+            .execute(
+                "INSERT INTO incident_history (incident_id, at_ms, actor, from_status, to_status) \
+                 VALUES (?1, 1, 'alice', 'NEW', 'ACKNOWLEDGED')",
+                [&id],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "UPDATE incidents SET status = 'ACKNOWLEDGED' WHERE incident_id = ?1",
+                [&id],
+            )
+            .unwrap();
+        assert_eq!(unique_event_id_indexes(&connection), 1);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    {
+        let writer = store.writer.lock().unwrap();
+        assert_eq!(unique_event_id_indexes(&writer), 0);
+        assert_eq!(pragma(&writer, "foreign_keys"), "1", "switched back on");
+        let versions: Vec<i64> = writer
+            .prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(versions, vec![1, 2]);
+    }
+    let found = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(found.status, IncidentStatus::Acknowledged);
+    assert_eq!(store.history(&id).await.unwrap().len(), 2);
+    // The event is still known: delivered again, it is the stored incident.
+    let again = store.insert_batch(vec![incident]).await.unwrap();
+    assert!(!again[0].created);
+    assert_eq!(again[0].incident.status, IncidentStatus::Acknowledged);
+    drop(store);
+    assert!(SqliteStore::open(&path).is_ok(), "migrations run once");
+}
+
+/// `batches` commits of `per_batch` new incidents each, numbered from `first`.
+async fn load(store: &SqliteStore, first: u64, batches: u64, per_batch: u64) {
+    for batch in 0..batches {
+        let start = first + batch * per_batch;
+        let incidents = (start..start + per_batch)
+            .map(crate::contract::sample_incident)
+            .collect();
+        let stored = store.insert_batch(incidents).await.unwrap();
+        assert!(stored.iter().all(|entry| entry.created));
+    }
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
+}
+
+fn wal_of(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-wal", path.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_load_is_checkpointed_by_its_own_thread_and_synced_at_the_end() {
+    let directory = tempfile::tempdir().unwrap();
+    let often = CheckpointPolicy {
+        every_incidents: 50,
+        wal_cap_frames: i64::MAX,
+    };
+    let never = CheckpointPolicy {
+        every_incidents: usize::MAX,
+        ..often
+    };
+    let mut database_grew = Vec::new();
+    for (name, policy) in [("often.db", often), ("never.db", never)] {
+        let path = directory.path().join(name);
+        let store = SqliteStore::open_with(&path, Some(policy)).unwrap();
+        {
+            let writer = store.writer.lock().unwrap();
+            assert_eq!(pragma(&writer, "synchronous"), "1", "NORMAL");
+            assert_eq!(pragma(&writer, "wal_autocheckpoint"), "0");
+        }
+        let before = file_len(&path);
+        load(&store, 0, 20, 50).await;
+        // Waits until the thread has dealt with every commit.
+        store.checkpointer.as_ref().unwrap().stop();
+        // The writer never checkpoints: only the thread can have copied pages into the file.
+        database_grew.push(file_len(&path) > before);
+        store.sync().unwrap();
+        assert_eq!(file_len(&wal_of(&path)), 0, "{name}: the WAL is emptied");
+        {
+            let writer = store.writer.lock().unwrap();
+            assert_eq!(pragma(&writer, "synchronous"), "2", "{name}: FULL again");
+            assert_eq!(pragma(&writer, "wal_autocheckpoint"), "4000");
+        }
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        let count: i64 = reopened
+            .reader
+            .lock()
+            .unwrap()
+            .query_row("SELECT count(*) FROM incidents", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(count, 1000, "{name}");
+    }
+    assert_eq!(database_grew, vec![true, false]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_of_a_bulk_load_stays_bounded() {
+    let directory = tempfile::tempdir().unwrap();
+    let checkpointed = CheckpointPolicy {
+        every_incidents: 100,
+        wal_cap_frames: 8,
+    };
+    let never = CheckpointPolicy {
+        every_incidents: usize::MAX,
+        wal_cap_frames: i64::MAX,
+    };
+    let mut wal_lengths = Vec::new();
+    for (name, policy) in [("checkpointed.db", checkpointed), ("never.db", never)] {
+        let path = directory.path().join(name);
+        let store = SqliteStore::open_with(&path, Some(policy)).unwrap();
+        load(&store, 0, 60, 100).await;
+        store.checkpointer.as_ref().unwrap().stop();
+        // Frames written since the WAL last started from its beginning. (The file's length
+        // is its high-water mark, which depends on how far the thread fell behind.)
+        let frames = checkpoint::checkpoint(&store.reader.lock().unwrap(), "PASSIVE").unwrap();
+        wal_lengths.push(frames.in_wal);
+    }
+    let (checkpointed, never) = (wal_lengths[0], wal_lengths[1]);
+    assert!(
+        checkpointed * 4 < never,
+        "{checkpointed} frames in the WAL checkpointed, {never} never"
+    );
+}
