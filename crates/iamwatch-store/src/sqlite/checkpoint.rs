@@ -101,7 +101,10 @@ fn run(connection: &Connection, commits: &Receiver<usize>, policy: CheckpointPol
 /// Copies the WAL until a checkpoint finds nothing new to copy: then no commit landed while it
 /// ran, and the writer's next transaction starts the WAL again from its beginning. Only a WAL
 /// past the cap makes the writer wait.
-fn catch_up(connection: &Connection, policy: CheckpointPolicy) -> rusqlite::Result<Frames> {
+pub(crate) fn catch_up(
+    connection: &Connection,
+    policy: CheckpointPolicy,
+) -> rusqlite::Result<Frames> {
     let mut frames = checkpoint(connection, "PASSIVE")?;
     for _ in 0..MAX_CATCH_UP_ROUNDS {
         let again = checkpoint(connection, "PASSIVE")?;
