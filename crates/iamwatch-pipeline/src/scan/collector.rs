@@ -52,6 +52,22 @@ impl Collector<'_> {
         Ok(())
     }
 
+    /// Called when no chunk came for [`IDLE_TICK`]: reports a batch stored meanwhile, and
+    /// commits the incidents waiting once they have waited [`MAX_COMMIT_DELAY`]. Without it a
+    /// scan of a pipe that falls silent (`tail -f … | iamwatch scan -`) showed nothing more
+    /// until more input came.
+    pub(super) fn idle(&mut self) -> Result<(), ScanError> {
+        self.committer.poll(self.sink, &mut self.report)?;
+        if !self.pending.is_empty()
+            && !self.committer.in_flight
+            && self.last_commit.elapsed() >= MAX_COMMIT_DELAY
+        {
+            self.committer.send(&mut self.pending)?;
+            self.last_commit = Instant::now();
+        }
+        Ok(())
+    }
+
     /// Stores what is left and returns the report.
     pub(super) fn finish(mut self) -> Result<ScanReport, ScanError> {
         self.committer.wait(self.sink, &mut self.report)?;
@@ -66,6 +82,24 @@ impl Collector<'_> {
 
 /// Incidents found are stored (and shown) at most this long after they were found.
 const MAX_COMMIT_DELAY: Duration = Duration::from_secs(1);
+
+/// How long the collector waits for a chunk before it looks at the store and the clock.
+pub(super) const IDLE_TICK: Duration = Duration::from_millis(100);
+
+/// The next chunk from `chunks`, seeing to the collector whenever none comes for a while;
+/// `None` once the sender is gone.
+pub(super) fn next_chunk<T>(
+    chunks: &Receiver<T>,
+    collector: &mut Collector<'_>,
+) -> Result<Option<T>, ScanError> {
+    loop {
+        match chunks.recv_timeout(IDLE_TICK) {
+            Ok(chunk) => return Ok(Some(chunk)),
+            Err(mpsc::RecvTimeoutError::Timeout) => collector.idle()?,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
+        }
+    }
+}
 
 /// Stores batches on a thread of its own, one at a time, so the collector keeps draining the
 /// workers while a commit waits for its fsync; results are reported in the order sent.

@@ -2,7 +2,7 @@
 //! in small chunks over a bounded channel of their own; the collector drains the files'
 //! channels strictly in order.
 
-use super::collector::Collector;
+use super::collector::{next_chunk, Collector};
 use super::read::scan_input;
 use super::window::Window;
 use super::{Chunk, ScanError, ScanOptions};
@@ -68,7 +68,7 @@ fn collect(
                 Err(_) => return Err(ScanError::Worker(input.name())),
             }
         };
-        for chunk in chunks.iter() {
+        while let Some(chunk) = next_chunk(&chunks, collector)? {
             collector.absorb(chunk)?;
         }
         window.advance_to(index + 1);

@@ -3,7 +3,7 @@
 //! frames it and hands the frames out in batches, workers parse and detect, and the collector
 //! takes the batches' results back in order.
 
-use super::collector::Collector;
+use super::collector::{next_chunk, Collector};
 use super::read::{frame_problem, handle_item, open_counted};
 use super::window::Window;
 use super::{Chunk, ScanError, ScanOptions};
@@ -214,7 +214,7 @@ fn collect_in_order(
 ) -> Result<usize, ScanError> {
     let mut waiting: BTreeMap<usize, Chunk> = BTreeMap::new();
     let mut next = 0;
-    for (sequence, chunk) in collected.iter() {
+    while let Some((sequence, chunk)) = next_chunk(collected, collector)? {
         waiting.insert(sequence, chunk);
         while let Some(chunk) = waiting.remove(&next) {
             collector.absorb(chunk)?;
