@@ -38,19 +38,33 @@ fn repeating_fields<'h>(head: &Head<'h>) -> [&'h str; 6] {
 
 struct Entry {
     set_id: u64,
-    fields: [Box<str>; 6],
+    /// The repeating fields, each after its length ([`write_key`]).
+    key: Box<[u8]>,
     plan: HeadPlan,
 }
 
 #[derive(Default)]
 struct Cache {
-    /// By hash of set id and fields; collisions are told apart by comparing the fields.
+    /// By hash of set id and key; collisions are told apart by comparing the keys.
     entries: FxHashMap<u64, Vec<Entry>>,
     len: usize,
+    /// The key of the head being looked up, kept to be refilled.
+    key: Vec<u8>,
 }
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// The repeating fields as one byte string, each after its length so that no two combinations
+/// spell the same key: hashed in one pass and compared with one `memcmp` (six of each took 5%
+/// of a scan's CPU).
+fn write_key(head: &Head<'_>, key: &mut Vec<u8>) {
+    key.clear();
+    for field in repeating_fields(head) {
+        key.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        key.extend_from_slice(field.as_bytes());
+    }
 }
 
 /// Runs `then` on the plan for `head` in rule set `set_id`, computing it with `plan` the first
@@ -61,37 +75,30 @@ pub(super) fn with_plan<R>(
     plan: impl FnOnce() -> HeadPlan,
     then: impl FnOnce(&HeadPlan) -> R,
 ) -> R {
-    let fields = repeating_fields(head);
-    let mut hasher = rustc_hash::FxHasher::default();
-    set_id.hash(&mut hasher);
-    fields.hash(&mut hasher);
-    let hash = hasher.finish();
-    let same = |entry: &Entry| {
-        entry.set_id == set_id
-            && entry
-                .fields
-                .iter()
-                .zip(fields)
-                .all(|(stored, field)| &**stored == field)
-    };
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if let Some(entry) = cache
-            .entries
-            .get(&hash)
-            .and_then(|bucket| bucket.iter().find(|entry| same(entry)))
-        {
+        let Cache { entries, len, key } = &mut *cache;
+        write_key(head, key);
+        let mut hasher = rustc_hash::FxHasher::default();
+        set_id.hash(&mut hasher);
+        hasher.write(key);
+        let hash = hasher.finish();
+        if let Some(entry) = entries.get(&hash).and_then(|bucket| {
+            bucket
+                .iter()
+                .find(|entry| entry.set_id == set_id && *entry.key == key[..])
+        }) {
             return then(&entry.plan);
         }
-        if cache.len >= CAPACITY {
-            cache.entries.clear();
-            cache.len = 0;
+        if *len >= CAPACITY {
+            entries.clear();
+            *len = 0;
         }
-        cache.len += 1;
-        let bucket = cache.entries.entry(hash).or_default();
+        *len += 1;
+        let bucket = entries.entry(hash).or_default();
         bucket.push(Entry {
             set_id,
-            fields: fields.map(Box::from),
+            key: key.as_slice().into(),
             plan: plan(),
         });
         then(&bucket[bucket.len() - 1].plan)
@@ -132,6 +139,30 @@ mod tests {
         let other_api = decided(set_id, head("DeleteUser", ""), 3);
         let other_set = decided(set_id + 1, head("CreateUser", ""), 4);
         assert_eq!((other_api, other_set, planned.get()), (vec![3], vec![4], 3));
+    }
+
+    #[test]
+    fn fields_that_spell_the_same_bytes_together_are_told_apart() {
+        let set_id = 0xfeed_0003;
+        let source_and_name = |event_source, event_name| Head {
+            event_source,
+            event_name,
+            ..Head::default()
+        };
+        let planned = |head: Head<'_>, fresh: usize| {
+            with_plan(
+                set_id,
+                &head,
+                || HeadPlan {
+                    decided: vec![fresh],
+                    per_record: Vec::new(),
+                },
+                |plan| plan.decided.clone(),
+            )
+        };
+        assert_eq!(planned(source_and_name("iam.", "ListUsers"), 1), vec![1]);
+        assert_eq!(planned(source_and_name("iam.List", "Users"), 2), vec![2]);
+        assert_eq!(planned(source_and_name("iam.", "ListUsers"), 3), vec![1]);
     }
 
     #[test]
