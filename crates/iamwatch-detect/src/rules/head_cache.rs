@@ -57,8 +57,8 @@ thread_local! {
 }
 
 /// The repeating fields as one byte string, each after its length so that no two combinations
-/// spell the same key: hashed in one pass and compared with one `memcmp` (six of each took 5%
-/// of a scan's CPU).
+/// spell the same key: hashed in one pass and compared with one `memcmp`, one allocation per
+/// entry. Six hashes and compares over six allocations took 2 to 4% more of a scan's CPU.
 fn write_key(head: &Head<'_>, key: &mut Vec<u8>) {
     key.clear();
     for field in repeating_fields(head) {
