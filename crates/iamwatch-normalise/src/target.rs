@@ -50,12 +50,15 @@ const PRINCIPAL_KEYS: &[(&str, &str)] = &[
 
 /// The target of the call; the eventID (kind `event`) when nothing else identifies it.
 pub fn target(event: &Event<'_>, details: &Details) -> Target {
-    for (key, kind) in TARGET_KEYS {
-        let Some(id) =
-            lookup(&details.request, key).or_else(|| lookup_response(&details.response, key))
-        else {
-            continue;
-        };
+    // The keys the call has, ranked once, rather than every key of the list looked up in turn
+    // (a hash of the key each time): most calls have none of them, and a few keys each.
+    let found = first_target_key(details).and_then(|rank| {
+        let (key, kind) = &TARGET_KEYS[rank];
+        let id =
+            lookup(&details.request, key).or_else(|| lookup_response(&details.response, key))?;
+        Some((key, kind, id))
+    });
+    if let Some((key, kind, id)) = found {
         let principal = PRINCIPAL_KEYS
             .iter()
             .filter(|(principal_key, _)| principal_key != key)
@@ -74,6 +77,39 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
             principal,
         };
     }
+    fallback_target(event)
+}
+
+/// The rank in [`TARGET_KEYS`] of the first key holding an identifier, in the request or in the
+/// response (at its top or one level in): the key a lookup of each key in turn finds first.
+fn first_target_key(details: &Details) -> Option<usize> {
+    let rank = |key: &str| TARGET_KEYS.iter().position(|(target, _)| *target == key);
+    let ranks_in = |object: &Value| -> Option<usize> {
+        let Value::Object(members) = object else {
+            return None;
+        };
+        members
+            .iter()
+            .filter(|(_, value)| has_text(value))
+            .filter_map(|(key, _)| rank(key))
+            .min()
+    };
+    let nested = match &details.response {
+        Value::Object(members) => members.values().filter_map(ranks_in).min(),
+        _ => None,
+    };
+    [
+        ranks_in(&details.request),
+        ranks_in(&details.response),
+        nested,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+/// Who the call acted on when no key names it.
+fn fallback_target(event: &Event<'_>) -> Target {
     // Sign-ins and ChangePassword act on the caller itself.
     if event.event_source == "signin.amazonaws.com" || event.api == "ChangePassword" {
         let who = if event.identity.is_root() {
@@ -146,6 +182,15 @@ fn lookup_response(response: &Value, key: &str) -> Option<String> {
     })
 }
 
+/// Whether [`text`] reads an identifier from `value`.
+fn has_text(value: &Value) -> bool {
+    match value {
+        Value::String(text) => !text.is_empty(),
+        Value::Number(_) => true,
+        _ => false,
+    }
+}
+
 fn text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
@@ -158,6 +203,64 @@ fn text(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
     use crate::event::normalise;
+
+    /// The list looked up key by key, as before the ranking: the reference.
+    fn looked_up_in_turn(details: &Details) -> Option<(&'static str, String)> {
+        TARGET_KEYS.iter().find_map(|(key, _)| {
+            lookup(&details.request, key)
+                .or_else(|| lookup_response(&details.response, key))
+                .map(|id| (*key, id))
+        })
+    }
+
+    #[test]
+    fn ranking_the_keys_finds_what_looking_each_up_in_turn_finds() {
+        let cases = [
+            (json!({}), Value::Null),
+            (
+                json!({"userName": "bob", "accessKeyId": "AKIA1"}),
+                Value::Null,
+            ),
+            (
+                json!({"userName": ""}),
+                json!({"accessKey": {"userName": "x", "accessKeyId": "AKIA2"}}),
+            ),
+            (json!({"name": "n"}), json!({"roleName": "r"})),
+            (json!({"policyArn": 5}), Value::Null),
+            (
+                json!({"groupId": ["sg-0"]}),
+                json!({"x": {"groupId": "sg-1"}}),
+            ),
+            (json!("text"), json!([1, 2])),
+            (
+                json!({"instancesSet": {"items": [{"instanceId": "i-1"}]}}),
+                Value::Null,
+            ),
+            (
+                Value::Null,
+                json!({"a": {"userName": "u1"}, "b": {"userName": "u2", "roleName": "r"}}),
+            ),
+            (
+                json!({"bucketName": "b", "keyId": ""}),
+                json!({"keyId": "k"}),
+            ),
+        ];
+        for (request, response) in cases {
+            let details = Details {
+                request,
+                response,
+                additional: Value::Null,
+            };
+            let ranked = first_target_key(&details).map(|rank| {
+                let key = TARGET_KEYS[rank].0;
+                let id = lookup(&details.request, key)
+                    .or_else(|| lookup_response(&details.response, key))
+                    .expect("a ranked key holds an identifier");
+                (key, id)
+            });
+            assert_eq!(ranked, looked_up_in_turn(&details), "{details:?}");
+        }
+    }
     use iamwatch_sources::{visit_document, Item};
     use serde_json::json;
 
