@@ -113,8 +113,11 @@ pub(super) struct Committer {
 impl Committer {
     fn send(&mut self, pending: &mut Vec<Incident>) -> Result<(), ScanError> {
         debug_assert!(!self.in_flight, "one batch in flight at a time");
+        // The next batch gets the room this one had: incidents are about a kilobyte each, and
+        // a batch grown from nothing by doubling moved each of them again.
+        let room = pending.capacity();
         self.batches
-            .send(std::mem::take(pending))
+            .send(std::mem::replace(pending, Vec::with_capacity(room)))
             .map_err(|_| ScanError::StoreThread)?;
         self.in_flight = true;
         Ok(())
