@@ -167,7 +167,7 @@ impl Detector {
         let mut candidates = candidates;
         if !lowercased {
             // Patterns first, on leaves read from the raw record: no whole parse.
-            let Ok(raw) = std::str::from_utf8(event.item.raw) else {
+            let Ok(raw) = simdutf8::basic::from_utf8(event.item.raw) else {
                 return (Vec::new(), None);
             };
             // The envelope fields are built only when a rule looks outside `detail`.

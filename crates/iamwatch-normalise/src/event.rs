@@ -182,7 +182,7 @@ impl Event<'_> {
     /// The raw record as text (lossy only for bytes that were never valid UTF-8).
     pub fn raw_text(&self) -> String {
         // Valid UTF-8 is the rule: check it the fast way before the lossy conversion.
-        match std::str::from_utf8(self.item.raw) {
+        match simdutf8::basic::from_utf8(self.item.raw) {
             Ok(text) => text.to_owned(),
             Err(_) => String::from_utf8_lossy(self.item.raw).into_owned(),
         }
