@@ -274,10 +274,8 @@ fn insert_all(
     {
         let mut insert =
             rows::insert_statement(&transaction).map_err(sql_error("cannot insert incident"))?;
-        // Prepared at the first taken id: a re-scan looks up every incident.
-        let mut by_id = None;
         for incident in incidents {
-            stored.push(insert_one(&transaction, &mut insert, &mut by_id, incident)?);
+            stored.push(insert_one(&transaction, &mut insert, incident)?);
         }
     }
     transaction
@@ -290,10 +288,9 @@ fn insert_all(
 /// second delivery of an event comes with the id the first was stored under (or, after a
 /// collision, one of the ids [`Incident::resalted_id`] goes on to). A taken id holding the
 /// same event id is that event; holding another, the next salt is tried.
-fn insert_one<'t>(
-    transaction: &'t rusqlite::Transaction<'_>,
+fn insert_one(
+    transaction: &rusqlite::Transaction<'_>,
     insert: &mut rusqlite::Statement<'_>,
-    by_id: &mut Option<rusqlite::CachedStatement<'t>>,
     mut incident: Incident,
 ) -> Result<Stored, StoreError> {
     let first_id = incident.incident_id.clone();
@@ -310,13 +307,7 @@ fn insert_one<'t>(
                 created: true,
             });
         }
-        let statement = match by_id {
-            Some(statement) => statement,
-            None => by_id.insert(
-                rows::by_id_statement(transaction).map_err(sql_error("cannot read incident"))?,
-            ),
-        };
-        let holder = rows::by_id_with(statement, &incident.incident_id)
+        let holder = rows::by_id(transaction, &incident.incident_id)
             .map_err(sql_error("cannot read incident"))?;
         if let Some(existing) = holder.filter(|existing| existing.event_id == incident.event_id) {
             return Ok(Stored {

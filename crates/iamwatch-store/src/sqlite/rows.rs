@@ -52,22 +52,13 @@ pub fn insert(statement: &mut Statement<'_>, incident: &Incident) -> rusqlite::R
 }
 
 pub fn by_id(connection: &Connection, incident_id: &str) -> rusqlite::Result<Option<Incident>> {
-    by_id_with(&mut *by_id_statement(connection)?, incident_id)
-}
-
-/// The statement [`by_id_with`] runs, for callers that look up many incidents.
-pub fn by_id_statement(connection: &Connection) -> rusqlite::Result<CachedStatement<'_>> {
     // Built once, like the other statements: the statement cache is keyed by this text.
     static SELECT: LazyLock<String> =
         LazyLock::new(|| format!("SELECT {COLUMNS} FROM incidents WHERE incident_id = ?1"));
-    connection.prepare_cached(&SELECT)
-}
-
-pub fn by_id_with(
-    statement: &mut Statement<'_>,
-    incident_id: &str,
-) -> rusqlite::Result<Option<Incident>> {
-    statement.query_row([incident_id], from_row).optional()
+    connection
+        .prepare_cached(&SELECT)?
+        .query_row([incident_id], from_row)
+        .optional()
 }
 
 pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
