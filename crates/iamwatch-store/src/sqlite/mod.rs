@@ -271,12 +271,8 @@ fn insert_all(
         .transaction()
         .map_err(sql_error("cannot begin transaction"))?;
     let mut stored = Vec::with_capacity(incidents.len());
-    {
-        let mut insert =
-            rows::insert_statement(&transaction).map_err(sql_error("cannot insert incident"))?;
-        for incident in incidents {
-            stored.push(insert_one(&transaction, &mut insert, incident)?);
-        }
+    for incident in incidents {
+        stored.push(insert_one(&transaction, incident)?);
     }
     transaction
         .commit()
@@ -290,7 +286,6 @@ fn insert_all(
 /// same event id is that event; holding another, the next salt is tried.
 fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
-    insert: &mut rusqlite::Statement<'_>,
     mut incident: Incident,
 ) -> Result<Stored, StoreError> {
     let first_id = incident.incident_id.clone();
@@ -299,7 +294,7 @@ fn insert_one(
             incident.incident_id = Incident::resalted_id(&first_id, &incident.event_id, salt);
         }
         let inserted =
-            rows::insert(insert, &incident).map_err(sql_error("cannot insert incident"))?;
+            rows::insert(transaction, &incident).map_err(sql_error("cannot insert incident"))?;
         if inserted {
             // (Creation needs no history row: `rows::history` derives it from the incident.)
             return Ok(Stored {

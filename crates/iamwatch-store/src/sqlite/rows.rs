@@ -2,29 +2,24 @@
 
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized, MetaJson};
-use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row, Statement};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::LazyLock;
 
 pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
      resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
 
-/// The statement [`insert`] runs, prepared once per batch: the statement cache hashes the
-/// statement's text at every look-up.
-pub fn insert_statement(connection: &Connection) -> rusqlite::Result<CachedStatement<'_>> {
-    // Built once, like the other statements: the statement cache is keyed by this text.
+/// Inserts unless the incident id is taken; true when inserted.
+pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<bool> {
+    // Written by the pipeline where it built the incident, most often.
+    let meta = incident.meta_json.text_or_write(&incident.meta);
+    // Built once: a bulk scan inserts a row per incident, and the statement cache is keyed by
+    // this text.
     static INSERT: LazyLock<String> = LazyLock::new(|| {
         format!(
             "INSERT INTO incidents ({COLUMNS}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING"
         )
     });
-    connection.prepare_cached(&INSERT)
-}
-
-/// Inserts unless the incident id is taken; true when inserted. `statement` is
-/// [`insert_statement`]'s.
-pub fn insert(statement: &mut Statement<'_>, incident: &Incident) -> rusqlite::Result<bool> {
-    // Written by the pipeline where it built the incident, most often.
-    let meta = incident.meta_json.text_or_write(&incident.meta);
+    let mut statement = connection.prepare_cached(&INSERT)?;
     let changed = statement.execute(params![
         incident.incident_id,
         incident.event_id,

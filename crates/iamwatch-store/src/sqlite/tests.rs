@@ -149,9 +149,7 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
                 MIGRATIONS[0].1
             ))
             .unwrap();
-        assert!(
-            rows::insert(&mut rows::insert_statement(&connection).unwrap(), &incident).unwrap()
-        );
+        assert!(rows::insert(&connection, &incident).unwrap());
         connection
             .execute(
                 "INSERT INTO incident_history (incident_id, at_ms, actor, from_status, to_status) \
