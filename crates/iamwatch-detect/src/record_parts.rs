@@ -15,8 +15,10 @@
 use crate::eventbridge::Part;
 use iamwatch_sources::{Document, Raw, RecordItem, Text};
 use memchr::memmem;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::sync::LazyLock;
 
 pub struct RecordParts<'r> {
     doc: &'r Document<'r>,
@@ -150,11 +152,51 @@ impl<'r> RecordParts<'r> {
     /// True only when the concatenated `pieces` appear nowhere in the raw record and no `\u`
     /// escape could spell them.
     fn surely_absent(&self, pieces: &[&[u8]]) -> bool {
-        let escapes = *self
-            .escapes
-            .get_or_init(|| memmem::find(self.raw, b"\\u").is_some());
-        !escapes && memmem::find(self.raw, &pieces.concat()).is_none()
+        let escapes = *self.escapes.get_or_init(|| ESCAPE.find(self.raw).is_some());
+        !escapes && !contains(self.raw, pieces)
     }
+}
+
+/// A `\u` escape.
+static ESCAPE: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\\u"));
+
+/// Needles kept per thread before the table starts over; a rule set names a few dozen.
+const FINDERS_KEPT: usize = 1024;
+
+/// Whether `haystack` holds the concatenated `pieces`. The searcher for each needle is built once
+/// per thread: building it, and the needle, cost more than the search (a record is read for a
+/// few needles, which repeat from record to record).
+fn contains(haystack: &[u8], pieces: &[&[u8]]) -> bool {
+    #[derive(Default)]
+    struct Finders {
+        /// The needle being looked for, kept to be refilled.
+        needle: Vec<u8>,
+        by_needle: FxHashMap<Box<[u8]>, memmem::Finder<'static>>,
+    }
+    thread_local! {
+        static FINDERS: RefCell<Finders> = RefCell::new(Finders::default());
+    }
+    FINDERS.with(|finders| {
+        let mut finders = finders.borrow_mut();
+        let Finders {
+            needle,
+            by_needle: table,
+        } = &mut *finders;
+        needle.clear();
+        for piece in pieces {
+            needle.extend_from_slice(piece);
+        }
+        if let Some(finder) = table.get(needle.as_slice()) {
+            return finder.find(haystack).is_some();
+        }
+        if table.len() >= FINDERS_KEPT {
+            table.clear();
+        }
+        let finder = memmem::Finder::new(needle.as_slice()).into_owned();
+        let found = finder.find(haystack).is_some();
+        table.insert(needle.as_slice().into(), finder);
+        found
+    })
 }
 
 #[cfg(test)]

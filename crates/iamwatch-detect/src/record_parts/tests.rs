@@ -234,3 +234,18 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_needle_searcher_kept_from_an_earlier_record_answers_for_the_next() {
+    let pieces: &[&[u8]] = &[b"\"", b"errorCode", b"\""];
+    assert!(super::contains(br#"{"errorCode":"X"}"#, pieces));
+    assert!(!super::contains(br#"{"eventName":"X"}"#, pieces));
+    assert!(super::contains(br#"{"a":1,"errorCode":null}"#, pieces));
+    // Past the number of needles kept, the table starts over and still answers.
+    for n in 0..super::FINDERS_KEPT + 5 {
+        let key = format!("key{n}");
+        assert!(!super::contains(b"{}", &[b"\"", key.as_bytes(), b"\""]));
+    }
+    assert!(super::contains(br#"{"errorCode":"X"}"#, pieces));
+    assert!(!super::contains(br#"{"errorcode":"X"}"#, pieces));
+}
