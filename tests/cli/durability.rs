@@ -38,15 +38,7 @@ fn incident_ids(lines: &str) -> Vec<String> {
 fn a_scan_killed_part_way_keeps_every_incident_it_printed() {
     let workspace = Workspace::new();
     let records: Vec<String> = (0..RECORDS).map(delete_user).collect();
-    let mut child = iamwatch()
-        .arg("scan")
-        .arg("--db")
-        .arg(workspace.db())
-        .arg("--dead-letter")
-        .arg(workspace.path("dead-letter.jsonl"))
-        .args(["--format", "jsonl", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+    let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn iamwatch");

@@ -82,9 +82,10 @@ pub fn iamwatch() -> Command {
     command
 }
 
-/// Runs a scan reading `stdin_bytes` from standard input (`-`).
-pub fn scan_stdin(workspace: &Workspace, extra: &[&str], stdin_bytes: &[u8]) -> Output {
-    let mut child = iamwatch()
+/// `iamwatch scan <extra> -` on the workspace's store, standard input and output piped.
+pub fn scan_stdin_command(workspace: &Workspace, extra: &[&str]) -> Command {
+    let mut command = iamwatch();
+    command
         .arg("scan")
         .arg("--db")
         .arg(workspace.db())
@@ -93,7 +94,13 @@ pub fn scan_stdin(workspace: &Workspace, extra: &[&str], stdin_bytes: &[u8]) -> 
         .args(extra)
         .arg("-")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::piped());
+    command
+}
+
+/// Runs a scan reading `stdin_bytes` from standard input (`-`).
+pub fn scan_stdin(workspace: &Workspace, extra: &[&str], stdin_bytes: &[u8]) -> Output {
+    let mut child = scan_stdin_command(workspace, extra)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn iamwatch");
