@@ -99,10 +99,9 @@ pub struct Meta {
     /// MITRE ATT&CK techniques of the rules that matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// What to do first (from the incident's rule).
+    /// What to do first (from the incident's rule). Shared with the rule and every incident it
+    /// raised: cloning it for each incident cost ten allocations, freed on other threads.
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// Shared with the rule and every incident it raised: cloning it for each incident cost
-    /// ten allocations, freed on other threads.
     pub runbook: Option<Arc<Runbook>>,
     /// The incident's rule's grouping key, filled in from the event.
     #[serde(skip_serializing_if = "Option::is_none")]

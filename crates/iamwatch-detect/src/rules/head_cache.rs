@@ -10,7 +10,6 @@
 use super::shape::Head;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::hash::{Hash, Hasher};
 
 /// Combinations kept per thread before the cache starts over; an entry is a few hundred bytes.
 const CAPACITY: usize = 4096;
@@ -36,18 +35,10 @@ fn repeating_fields<'h>(head: &Head<'h>) -> [&'h str; 6] {
     ]
 }
 
-struct Entry {
-    set_id: u64,
-    /// The repeating fields, each after its length ([`write_key`]).
-    key: Box<[u8]>,
-    plan: HeadPlan,
-}
-
 #[derive(Default)]
 struct Cache {
-    /// By hash of set id and key; collisions are told apart by comparing the keys.
-    entries: FxHashMap<u64, Vec<Entry>>,
-    len: usize,
+    /// By key ([`write_key`]); the map hashes and compares the key's bytes.
+    plans: FxHashMap<Box<[u8]>, HeadPlan>,
     /// The key of the head being looked up, kept to be refilled.
     key: Vec<u8>,
 }
@@ -56,11 +47,13 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
-/// The repeating fields as one byte string, each after its length so that no two combinations
-/// spell the same key: hashed in one pass and compared with one `memcmp`, one allocation per
-/// entry. Six hashes and compares over six allocations took 2 to 4% more of a scan's CPU.
-fn write_key(head: &Head<'_>, key: &mut Vec<u8>) {
+/// The set id and the repeating fields as one byte string, each field after its length so that
+/// no two combinations spell the same key: hashed in one pass and compared with one `memcmp`,
+/// one allocation per entry. Six hashes and compares over six allocations took 2 to 4% more of
+/// a scan's CPU.
+fn write_key(set_id: u64, head: &Head<'_>, key: &mut Vec<u8>) {
     key.clear();
+    key.extend_from_slice(&set_id.to_le_bytes());
     for field in repeating_fields(head) {
         key.extend_from_slice(&(field.len() as u32).to_le_bytes());
         key.extend_from_slice(field.as_bytes());
@@ -77,31 +70,15 @@ pub(super) fn with_plan<R>(
 ) -> R {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        let Cache { entries, len, key } = &mut *cache;
-        write_key(head, key);
-        let mut hasher = rustc_hash::FxHasher::default();
-        set_id.hash(&mut hasher);
-        hasher.write(key);
-        let hash = hasher.finish();
-        if let Some(entry) = entries.get(&hash).and_then(|bucket| {
-            bucket
-                .iter()
-                .find(|entry| entry.set_id == set_id && *entry.key == key[..])
-        }) {
-            return then(&entry.plan);
+        let Cache { plans, key } = &mut *cache;
+        write_key(set_id, head, key);
+        if let Some(found) = plans.get(key.as_slice()) {
+            return then(found);
         }
-        if *len >= CAPACITY {
-            entries.clear();
-            *len = 0;
+        if plans.len() >= CAPACITY {
+            plans.clear();
         }
-        *len += 1;
-        let bucket = entries.entry(hash).or_default();
-        bucket.push(Entry {
-            set_id,
-            key: key.as_slice().into(),
-            plan: plan(),
-        });
-        then(&bucket[bucket.len() - 1].plan)
+        then(plans.entry(key.as_slice().into()).or_insert_with(plan))
     })
 }
 
@@ -172,7 +149,7 @@ mod tests {
         for name in &names {
             with_plan(set_id, &head(name, ""), HeadPlan::default, |_| ());
         }
-        let len = CACHE.with(|cache| cache.borrow().len);
+        let len = CACHE.with(|cache| cache.borrow().plans.len());
         assert!(len <= CAPACITY, "{len} entries");
         // The first combination was dropped: it is planned again.
         let mut planned = false;

@@ -37,31 +37,25 @@ impl Collector<'_> {
             self.sink.bad_record(bad);
         }
         self.pending.extend(chunk.incidents);
-        self.committer.poll(self.sink, &mut self.report)?;
-        let due = self.pending.len() >= self.batch_size
-            || (!self.pending.is_empty() && self.last_commit.elapsed() >= MAX_COMMIT_DELAY);
-        if due && self.committer.in_flight && self.pending.len() >= self.batch_size {
-            // The store is the slower side: wait for it, so memory stays bounded.
-            self.committer.wait(self.sink, &mut self.report)?;
-        }
-        if due && !self.committer.in_flight {
-            self.committer.send(&mut self.pending)?;
-            self.last_commit = Instant::now();
-        }
+        self.commit_when_due()?;
         self.sink.progress(self.bytes_read.load(Ordering::Relaxed));
         Ok(())
     }
 
-    /// Called when no chunk came for [`IDLE_TICK`]: reports a batch stored meanwhile, and
-    /// commits the incidents waiting once they have waited [`MAX_COMMIT_DELAY`]. Without it a
-    /// scan of a pipe that falls silent (`tail -f … | iamwatch scan -`) showed nothing more
-    /// until more input came.
-    pub(super) fn idle(&mut self) -> Result<(), ScanError> {
+    /// Reports a batch stored meanwhile, and sends the incidents waiting to the store once
+    /// they fill a batch or have waited [`MAX_COMMIT_DELAY`]. Called for every chunk, and when
+    /// no chunk came for [`IDLE_TICK`]: without that, a scan of a pipe that falls silent
+    /// (`tail -f … | iamwatch scan -`) showed nothing more until more input came.
+    pub(super) fn commit_when_due(&mut self) -> Result<(), ScanError> {
         self.committer.poll(self.sink, &mut self.report)?;
-        if !self.pending.is_empty()
-            && !self.committer.in_flight
-            && self.last_commit.elapsed() >= MAX_COMMIT_DELAY
-        {
+        let full = self.pending.len() >= self.batch_size;
+        if full && self.committer.in_flight {
+            // The store is the slower side: wait for it, so memory stays bounded.
+            self.committer.wait(self.sink, &mut self.report)?;
+        }
+        let due =
+            full || (!self.pending.is_empty() && self.last_commit.elapsed() >= MAX_COMMIT_DELAY);
+        if due && !self.committer.in_flight {
             self.committer.send(&mut self.pending)?;
             self.last_commit = Instant::now();
         }
@@ -95,7 +89,7 @@ pub(super) fn next_chunk<T>(
     loop {
         match chunks.recv_timeout(IDLE_TICK) {
             Ok(chunk) => return Ok(Some(chunk)),
-            Err(mpsc::RecvTimeoutError::Timeout) => collector.idle()?,
+            Err(mpsc::RecvTimeoutError::Timeout) => collector.commit_when_due()?,
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
         }
     }

@@ -80,26 +80,32 @@ impl SqliteStore {
                 StoreError::backend(format!("cannot create {}", parent.display()), error)
             })?;
         }
-        let context = format!("cannot open SQLite database {}", path.display());
-        let writer =
-            Connection::open(&path).map_err(|error| StoreError::backend(context.clone(), error))?;
-        configure(&writer).map_err(|error| StoreError::backend(context.clone(), error))?;
+        // Each connection opened and configured the same way.
+        let connect = || {
+            Connection::open(&path)
+                .and_then(|connection| configure(&connection).map(|()| connection))
+                .map_err(|error| {
+                    StoreError::backend(
+                        format!("cannot open SQLite database {}", path.display()),
+                        error,
+                    )
+                })
+        };
+        let writer = connect()?;
         migrate(&writer).map_err(|error| {
             StoreError::backend(format!("cannot migrate {}", path.display()), error)
         })?;
-        let reader =
-            Connection::open(&path).map_err(|error| StoreError::backend(context.clone(), error))?;
-        configure(&reader).map_err(|error| StoreError::backend(context.clone(), error))?;
+        let reader = connect()?;
         let checkpointer = match bulk {
             None => None,
             Some(policy) => {
-                writer
-                    .execute_batch(BULK_WRITER)
-                    .map_err(|error| StoreError::backend(context.clone(), error))?;
-                let connection = Connection::open(&path)
-                    .map_err(|error| StoreError::backend(context.clone(), error))?;
-                configure(&connection).map_err(|error| StoreError::backend(context, error))?;
-                let checkpointer = Checkpointer::start(connection, policy).map_err(|error| {
+                writer.execute_batch(BULK_WRITER).map_err(|error| {
+                    StoreError::backend(
+                        format!("cannot open SQLite database {}", path.display()),
+                        error,
+                    )
+                })?;
+                let checkpointer = Checkpointer::start(connect()?, policy).map_err(|error| {
                     StoreError::backend("cannot start the checkpoint thread", error)
                 })?;
                 Some(Arc::new(checkpointer))
