@@ -6,6 +6,7 @@ mod golden;
 mod helpers;
 mod incidents;
 mod inputs;
+mod live_pipe;
 mod pattern;
 mod rules;
 mod scan;

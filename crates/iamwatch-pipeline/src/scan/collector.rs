@@ -62,6 +62,15 @@ impl Collector<'_> {
         Ok(())
     }
 
+    /// What is done while no chunk comes: commits what is due, and shows what was stored (the
+    /// sink flushes its output on progress; without it, incidents reported here stayed in the
+    /// output buffer until more input came).
+    fn tick(&mut self) -> Result<(), ScanError> {
+        self.commit_when_due()?;
+        self.sink.progress(self.bytes_read.load(Ordering::Relaxed));
+        Ok(())
+    }
+
     /// Stores what is left and returns the report.
     pub(super) fn finish(mut self) -> Result<ScanReport, ScanError> {
         self.committer.wait(self.sink, &mut self.report)?;
@@ -89,7 +98,7 @@ pub(super) fn next_chunk<T>(
     loop {
         match chunks.recv_timeout(IDLE_TICK) {
             Ok(chunk) => return Ok(Some(chunk)),
-            Err(mpsc::RecvTimeoutError::Timeout) => collector.commit_when_due()?,
+            Err(mpsc::RecvTimeoutError::Timeout) => collector.tick()?,
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
         }
     }

@@ -3,7 +3,7 @@
 //! frames it and hands the frames out in batches, workers parse and detect, and the collector
 //! takes the batches' results back in order.
 
-use super::collector::{next_chunk, Collector};
+use super::collector::{next_chunk, Collector, IDLE_TICK};
 use super::read::{frame_problem, handle_item, open_counted};
 use super::window::Window;
 use super::{Chunk, ScanError, ScanOptions};
@@ -40,6 +40,13 @@ struct Batch {
 }
 
 impl Batch {
+    fn empty() -> Self {
+        Self {
+            bytes: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
     fn new() -> Self {
         Self {
             bytes: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
@@ -96,12 +103,22 @@ pub(super) fn scan_one(
     let queue = Arc::new(Mutex::new(queue));
     let (results, collected) = mpsc::channel::<(usize, Chunk)>();
     let (give_back, returned) = mpsc::channel::<Batch>();
-    let recycled = Recycled { returned };
+    let filling = Mutex::new(Filling {
+        batch: Batch::new(),
+        sequence: 0,
+        recycled: Recycled { returned },
+    });
     let sent = AtomicUsize::new(0);
+    let (stop_flusher, stop) = mpsc::channel::<()>();
 
     std::thread::scope(|scope| {
-        let (source, sent) = (&source, &sent);
-        scope.spawn(move || frame_batches(data, source, &batches, &recycled, sent));
+        let (source, sent, filling) = (&source, &sent, &filling);
+        let idle_batches = batches.clone();
+        scope.spawn(move || flush_when_idle(&idle_batches, filling, sent, &stop));
+        scope.spawn(move || {
+            frame_batches(data, source, &batches, filling, sent);
+            drop(stop_flusher);
+        });
         for _ in 0..cores {
             let (queue, results, window) = (Arc::clone(&queue), results.clone(), &window);
             let give_back = give_back.clone();
@@ -138,19 +155,50 @@ pub(super) fn scan_one(
     })
 }
 
-/// The reader: frames `data` into batches, numbered in input order.
+/// The batch the reader is filling, shared with the idle flusher.
+struct Filling {
+    batch: Batch,
+    /// The number the batch will be handed out under; batches handed out so far.
+    sequence: usize,
+    recycled: Recycled,
+}
+
+impl Filling {
+    /// Hands out the batch being filled, numbered, and starts the next one.
+    fn take(&mut self) -> (usize, Batch) {
+        let next = self.recycled.next();
+        let sequence = self.sequence;
+        self.sequence += 1;
+        (sequence, std::mem::replace(&mut self.batch, next))
+    }
+}
+
+/// The reader: frames `data` into batches, numbered in input order. A batch is handed out
+/// when full, at the end, and by [`flush_when_idle`] when the input falls silent.
 fn frame_batches(
     data: InputData,
     source: &str,
     batches: &SyncSender<(usize, Batch)>,
-    recycled: &Recycled,
+    filling: &Mutex<Filling>,
     sent: &AtomicUsize,
 ) {
+    let lock = || {
+        filling
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    let hand_out = |numbered: (usize, Batch)| {
+        let handed = batches.send(numbered).is_ok();
+        if handed {
+            sent.fetch_add(1, Ordering::SeqCst);
+        }
+        handed
+    };
     let mut framer = Framer::for_input(data);
-    let mut batch = recycled.next();
-    let mut sequence = 0;
     while let Some(frame) = framer.next_frame() {
         let mut read_failed = false;
+        let mut filling = lock();
+        let batch = &mut filling.batch;
         match frame {
             Ok(frame) => {
                 let start = batch.bytes.len();
@@ -171,18 +219,55 @@ fn frame_batches(
             break;
         }
         if batch.entries.len() >= BATCH_FRAMES || batch.bytes.len() >= BATCH_BYTES {
-            if batches
-                .send((sequence, std::mem::replace(&mut batch, recycled.next())))
-                .is_err()
-            {
+            let full = filling.take();
+            // Not holding the lock while the workers are busy: the flusher only looks.
+            drop(filling);
+            if !hand_out(full) {
                 return;
             }
-            sequence += 1;
-            sent.store(sequence, Ordering::SeqCst);
         }
     }
-    if !batch.entries.is_empty() && batches.send((sequence, batch)).is_ok() {
-        sent.store(sequence + 1, Ordering::SeqCst);
+    let mut filling = lock();
+    if !filling.batch.entries.is_empty() {
+        let last = filling.take();
+        drop(filling);
+        hand_out(last);
+    }
+}
+
+/// While the reader waits for input (a pipe fed as events happen), hands out the frames it
+/// has so far: once every [`IDLE_TICK`], a batch that has not grown since the tick before goes
+/// to an idle worker. Stops when `stop` is dropped (the reader is done).
+fn flush_when_idle(
+    batches: &SyncSender<(usize, Batch)>,
+    filling: &Mutex<Filling>,
+    sent: &AtomicUsize,
+    stop: &Receiver<()>,
+) {
+    // (batch number, frames in it) at the last tick.
+    let mut last_seen = (usize::MAX, 0);
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(IDLE_TICK) {
+        let Ok(mut filling) = filling.lock() else {
+            return;
+        };
+        let seen = (filling.sequence, filling.batch.entries.len());
+        let idle = seen == last_seen && seen.1 > 0;
+        last_seen = seen;
+        if !idle {
+            continue;
+        }
+        // Swapped for an empty batch (no allocation) until it is known to have gone.
+        let batch = std::mem::replace(&mut filling.batch, Batch::empty());
+        match batches.try_send((filling.sequence, batch)) {
+            Ok(()) => {
+                filling.sequence += 1;
+                filling.batch = filling.recycled.next();
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+            // The workers are busy, so they are not waiting for it: it goes with the next.
+            Err(mpsc::TrySendError::Full((_, batch))) => filling.batch = batch,
+            Err(mpsc::TrySendError::Disconnected(_)) => return,
+        }
     }
 }
 

@@ -1,0 +1,82 @@
+//! A pipe that stays open (`tail -f … | iamwatch scan -`): what has come in is judged and shown
+//! while the scan waits for more, not when the pipe closes or a batch fills.
+
+use crate::helpers::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A handful of records, far fewer than a batch of frames handed to the workers (512).
+const RECORDS: usize = 3;
+
+fn delete_user(n: usize) -> String {
+    serde_json::json!({
+        "eventVersion": "1.09", "eventTime": format!("2024-06-01T10:00:0{n}Z"),
+        "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
+        "eventID": format!("pipe-{n}"), "recipientAccountId": "111122223333",
+        "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0 Python/3.11 Linux/6.1",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+        "requestParameters": {"userName": format!("user-{n}")}
+    })
+    .to_string()
+}
+
+/// Reads `count` lines from the scan's output on a thread of its own; the lines, or `None` if
+/// they did not all come within `limit`.
+fn read_lines_within(
+    output: impl std::io::Read + Send + 'static,
+    count: usize,
+    limit: Duration,
+) -> Option<Vec<String>> {
+    let (lines_sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines().take(count) {
+            let Ok(line) = line else { return };
+            if lines_sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (0..count).map(|_| lines.recv_timeout(limit).ok()).collect()
+}
+
+#[test]
+fn records_on_an_open_pipe_are_shown_without_waiting_for_more() {
+    let workspace = Workspace::new();
+    let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iamwatch");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let records: Vec<String> = (0..RECORDS).map(delete_user).collect();
+    stdin
+        .write_all((records.join("\n") + "\n").as_bytes())
+        .expect("write stdin");
+    stdin.flush().expect("flush stdin");
+
+    // Standard input stays open: the incidents must come anyway, within seconds (a commit
+    // waits at most one second; the rest is slack for a loaded machine).
+    let shown = read_lines_within(
+        child.stdout.take().expect("stdout"),
+        RECORDS,
+        Duration::from_secs(20),
+    );
+    let _ = child.kill();
+    child.wait().expect("reap");
+    drop(stdin);
+    let shown = shown.expect("incidents for the records piped in, while the pipe is open");
+
+    let mut event_ids: Vec<String> = shown
+        .iter()
+        .map(|line| {
+            let incident: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            incident["event_id"]
+                .as_str()
+                .expect("an event id")
+                .to_string()
+        })
+        .collect();
+    event_ids.sort();
+    assert_eq!(event_ids, ["pipe-0", "pipe-1", "pipe-2"]);
+}
