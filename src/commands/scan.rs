@@ -97,7 +97,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         format: args.format,
         lang: args.lang,
         table,
-        out: BufWriter::new(io::stdout().lock()),
+        // Room for a chunk's incidents (about a CloudTrail file's): one write each, where 8 KB
+        // made twenty.
+        out: BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock()),
         dead_letter_path: args.dead_letter.clone(),
         dead_letter: None,
         bad_shown: 0,
@@ -137,6 +139,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+/// Bytes of output held before a write; flushed at each chunk and idle tick anyway.
+const OUTPUT_BUFFER: usize = 256 * 1024;
 
 struct CliSink<'a> {
     format: Format,
