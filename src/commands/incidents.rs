@@ -39,8 +39,15 @@ pub struct ListArgs {
     /// Text to look for in titles, resources, event names and meta
     #[arg(long)]
     text: Option<String>,
-    #[arg(long, default_value_t = 50)]
+    /// How many incidents to list; more than a page are read page by page
+    #[arg(long, default_value_t = 50, conflicts_with = "all")]
     limit: usize,
+    /// Every matching incident (`--format jsonl --all` exports the store)
+    #[arg(long)]
+    all: bool,
+    /// Go on from where an earlier list stopped (it prints the cursor on stderr)
+    #[arg(long)]
+    cursor: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
@@ -86,31 +93,54 @@ pub fn run(command: IncidentsCommand) -> anyhow::Result<ExitCode> {
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let store = args.store.open()?;
-    let query = IncidentQuery {
+    let wanted = if args.all { usize::MAX } else { args.limit };
+    let mut query = IncidentQuery {
         severities: args.severity,
         statuses: args.status,
         account: args.account,
         rule_id: args.rule,
         text: args.text,
-        limit: args.limit,
+        cursor: args.cursor,
         ..IncidentQuery::default()
     };
-    let page = store.list(&query).await.context("cannot list incidents")?;
-    let mut out = io::stdout().lock();
-    let table = output::Table::new(
-        args.lang,
-        page.incidents
-            .iter()
-            .map(|incident| incident.rule_id.as_str()),
-    );
-    if args.format == Format::Table {
-        writeln!(out, "{}", table.header())?;
-    }
-    for incident in &page.incidents {
-        match args.format {
-            Format::Jsonl => output::write_jsonl(&mut out, incident, args.lang)?,
-            Format::Table => writeln!(out, "{}", table.row(incident, false))?,
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut table = None;
+    let mut listed = 0;
+    // Page by page, so that memory stays a page whatever the store holds.
+    while listed < wanted {
+        query.limit = (wanted - listed).min(IncidentQuery::MAX_LIMIT);
+        let page = store.list(&query).await.context("cannot list incidents")?;
+        listed += page.incidents.len();
+        let table = match &mut table {
+            Some(table) => table,
+            // Column widths from the first page.
+            None => {
+                let first = output::Table::new(
+                    args.lang,
+                    page.incidents
+                        .iter()
+                        .map(|incident| incident.rule_id.as_str()),
+                );
+                if args.format == Format::Table {
+                    writeln!(out, "{}", first.header())?;
+                }
+                table.insert(first)
+            }
+        };
+        for incident in &page.incidents {
+            match args.format {
+                Format::Jsonl => output::write_jsonl(&mut out, incident, args.lang)?,
+                Format::Table => writeln!(out, "{}", table.row(incident, false))?,
+            }
         }
+        query.cursor = page.next_cursor;
+        if query.cursor.is_none() {
+            break;
+        }
+    }
+    out.flush()?;
+    if let Some(cursor) = &query.cursor {
+        eprintln!("more incidents: list them with --cursor {cursor}");
     }
     Ok(ExitCode::SUCCESS)
 }

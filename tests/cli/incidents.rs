@@ -50,3 +50,52 @@ fn incidents_are_listed_filtered_shown_and_moved_through_their_lifecycle() {
     let unknown = workspace.incidents(&["show", "inc-20000101-000000-NOSUCH"]);
     assert!(!unknown.status.success());
 }
+
+/// A DeleteUser record per `n`, one second apart.
+fn delete_user(n: usize) -> String {
+    serde_json::json!({
+        "eventTime": format!("2024-06-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60),
+        "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
+        "eventID": format!("page-{n}"), "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+        "requestParameters": {"userName": format!("user-{n}")}
+    })
+    .to_string()
+}
+
+fn listed_ids(output: &std::process::Output) -> Vec<String> {
+    assert_success(output);
+    incidents_of(output)
+        .iter()
+        .map(|incident| incident["incident_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_list_longer_than_a_page_is_read_page_by_page_and_can_be_continued() {
+    const RECORDS: usize = 2_500; // two and a half store pages of 1,000
+    let workspace = Workspace::new();
+    let records: Vec<String> = (0..RECORDS).map(delete_user).collect();
+    let file = workspace.write("users.jsonl", (records.join("\n") + "\n").as_bytes());
+    assert_success(&workspace.scan(&[], &[&file]));
+
+    let everything = listed_ids(&workspace.incidents(&["list", "--all", "--format", "jsonl"]));
+    assert_eq!(everything.len(), RECORDS);
+    let distinct: std::collections::BTreeSet<&String> = everything.iter().collect();
+    assert_eq!(distinct.len(), RECORDS, "an incident listed twice");
+
+    // More than a page, and the rest from the cursor it prints.
+    let first = workspace.incidents(&["list", "--limit", "1500", "--format", "jsonl"]);
+    let first_ids = listed_ids(&first);
+    assert_eq!(first_ids, everything[..1500]);
+    let hint = stderr(&first);
+    let cursor = hint
+        .trim()
+        .strip_prefix("more incidents: list them with --cursor ")
+        .unwrap_or_else(|| panic!("no cursor in {hint:?}"));
+    let rest = workspace.incidents(&[
+        "list", "--cursor", cursor, "--limit", "5000", "--format", "jsonl",
+    ]);
+    assert_eq!(listed_ids(&rest), everything[1500..]);
+    assert!(stderr(&rest).trim().is_empty(), "{}", stderr(&rest));
+}
