@@ -11,19 +11,6 @@ const RECORDS: usize = 3_000;
 /// Two store batches (1,024 incidents each) printed: two commits happened.
 const PRINTED_BEFORE_KILL: usize = 2_048;
 
-fn delete_user(n: usize) -> String {
-    serde_json::json!({
-        "eventVersion": "1.09",
-        "eventTime": format!("2024-06-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60),
-        "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
-        "eventID": format!("kill-{n}"), "recipientAccountId": "111122223333",
-        "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0 Python/3.11 Linux/6.1",
-        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
-        "requestParameters": {"userName": format!("user-{n}")}
-    })
-    .to_string()
-}
-
 fn incident_ids(lines: &str) -> Vec<String> {
     lines
         .lines()
@@ -37,7 +24,9 @@ fn incident_ids(lines: &str) -> Vec<String> {
 #[test]
 fn a_scan_killed_part_way_keeps_every_incident_it_printed() {
     let workspace = Workspace::new();
-    let records: Vec<String> = (0..RECORDS).map(delete_user).collect();
+    let records: Vec<String> = (0..RECORDS)
+        .map(|n| delete_user_record("kill", n))
+        .collect();
     let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
         .stderr(Stdio::null())
         .spawn()

@@ -10,6 +10,21 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
 
+/// A CloudTrail record of alice deleting a user, eventID `{prefix}-{n}`, `n` seconds after
+/// midnight on 2024-06-01: each `n` is its own event, and each becomes a MEDIUM incident.
+pub fn delete_user_record(prefix: &str, n: usize) -> String {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "eventTime": format!("2024-06-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60),
+        "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
+        "eventID": format!("{prefix}-{n}"), "recipientAccountId": "111122223333",
+        "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0 Python/3.11 Linux/6.1",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+        "requestParameters": {"userName": format!("user-{n}")}
+    })
+    .to_string()
+}
+
 /// `../shared/corpus`, beside the project (CI clones it there).
 pub fn corpus() -> PathBuf {
     let path = repo_root().join("../shared/corpus");

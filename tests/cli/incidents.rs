@@ -51,18 +51,6 @@ fn incidents_are_listed_filtered_shown_and_moved_through_their_lifecycle() {
     assert!(!unknown.status.success());
 }
 
-/// A DeleteUser record per `n`, one second apart.
-fn delete_user(n: usize) -> String {
-    serde_json::json!({
-        "eventTime": format!("2024-06-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60),
-        "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
-        "eventID": format!("page-{n}"), "recipientAccountId": "111122223333",
-        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
-        "requestParameters": {"userName": format!("user-{n}")}
-    })
-    .to_string()
-}
-
 fn listed_ids(output: &std::process::Output) -> Vec<String> {
     assert_success(output);
     incidents_of(output)
@@ -75,7 +63,9 @@ fn listed_ids(output: &std::process::Output) -> Vec<String> {
 fn a_list_longer_than_a_page_is_read_page_by_page_and_can_be_continued() {
     const RECORDS: usize = 2_500; // two and a half store pages of 1,000
     let workspace = Workspace::new();
-    let records: Vec<String> = (0..RECORDS).map(delete_user).collect();
+    let records: Vec<String> = (0..RECORDS)
+        .map(|n| delete_user_record("page", n))
+        .collect();
     let file = workspace.write("users.jsonl", (records.join("\n") + "\n").as_bytes());
     assert_success(&workspace.scan(&[], &[&file]));
 

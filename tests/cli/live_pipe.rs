@@ -10,18 +10,6 @@ use std::time::Duration;
 /// A handful of records, far fewer than a batch of frames handed to the workers (512).
 const RECORDS: usize = 3;
 
-fn delete_user(n: usize) -> String {
-    serde_json::json!({
-        "eventVersion": "1.09", "eventTime": format!("2024-06-01T10:00:0{n}Z"),
-        "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
-        "eventID": format!("pipe-{n}"), "recipientAccountId": "111122223333",
-        "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0 Python/3.11 Linux/6.1",
-        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
-        "requestParameters": {"userName": format!("user-{n}")}
-    })
-    .to_string()
-}
-
 /// Reads `count` lines from the scan's output on a thread of its own; the lines, or `None` if
 /// they did not all come within `limit`.
 fn read_lines_within(
@@ -49,7 +37,9 @@ fn records_on_an_open_pipe_are_shown_without_waiting_for_more() {
         .spawn()
         .expect("spawn iamwatch");
     let mut stdin = child.stdin.take().expect("stdin");
-    let records: Vec<String> = (0..RECORDS).map(delete_user).collect();
+    let records: Vec<String> = (0..RECORDS)
+        .map(|n| delete_user_record("pipe", n))
+        .collect();
     stdin
         .write_all((records.join("\n") + "\n").as_bytes())
         .expect("write stdin");
