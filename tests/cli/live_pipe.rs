@@ -31,8 +31,20 @@ fn read_lines_within(
 
 #[test]
 fn records_on_an_open_pipe_are_shown_without_waiting_for_more() {
+    incidents_come_while_the_pipe_is_open(&[]);
+}
+
+/// One core (`--jobs 1`, or a machine with one) takes the same way.
+#[test]
+fn records_on_an_open_pipe_are_shown_on_one_core_too() {
+    incidents_come_while_the_pipe_is_open(&["--jobs", "1"]);
+}
+
+fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
     let workspace = Workspace::new();
-    let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
+    let mut options = vec!["--format", "jsonl"];
+    options.extend_from_slice(jobs);
+    let mut child = scan_stdin_command(&workspace, &options)
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn iamwatch");

@@ -169,12 +169,23 @@ pub fn scan(
             batch_size: options.batch_size,
             bytes_read: &bytes_read,
         };
-        match inputs {
-            // One input has no files to spread: its records are spread instead.
-            [input] if cores > 1 => {
-                stream::scan_one(input, options, cores, &mut collector, &bytes_read)?
+        // In input order: standard input on its own (read by a thread that hands on what came
+        // in when the pipe falls silent, whatever the cores), the files between spread over the
+        // cores a file each, or a lone file's records spread over them.
+        let mut rest = inputs;
+        while !rest.is_empty() {
+            let files = rest
+                .iter()
+                .take_while(|input| !matches!(input, Input::Stdin))
+                .count();
+            let (run, after) = rest.split_at(files.max(1));
+            match run {
+                [input] if cores > 1 || matches!(input, Input::Stdin) => {
+                    stream::scan_one(input, options, cores, &mut collector, &bytes_read)?
+                }
+                _ => scan_files(run, options, cores, &mut collector, &bytes_read)?,
             }
-            _ => scan_files(inputs, options, cores, &mut collector, &bytes_read)?,
+            rest = after;
         }
         collector.finish()
     })

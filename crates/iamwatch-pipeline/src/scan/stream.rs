@@ -1,7 +1,9 @@
 //! One input on every core. Files are spread over the workers one file each, but a single input
 //! (a day of events piped into stdin, or one large file) has nothing to spread: a reader thread
 //! frames it and hands the frames out in batches, workers parse and detect, and the collector
-//! takes the batches' results back in order.
+//! takes the batches' results back in order. Standard input always comes this way, even on one
+//! core: the reader hands on what came in when the pipe falls silent, where a worker reading
+//! a file holds its results until a chunk fills.
 
 use super::collector::{next_chunk, Collector, IDLE_TICK};
 use super::read::{frame_problem, handle_item, open_counted};
