@@ -4,6 +4,8 @@ use crate::helpers::*;
 use flate2::write::GzEncoder;
 use serde_json::{json, Value};
 use std::io::Write;
+use std::path::PathBuf;
+use std::process::Stdio;
 
 /// (event id, rule, severity, resource) of each incident, in order.
 fn summary(output: &std::process::Output) -> Vec<(String, String, String, String)> {
@@ -189,4 +191,66 @@ fn standard_input_and_directories_are_read() {
         "{}",
         stderr(&walked)
     );
+}
+
+/// Standard input between files is read in its place: the incidents come in the order of the
+/// arguments, as when the same records are given as a file there.
+#[test]
+fn standard_input_among_files_keeps_its_place() {
+    let records = seed_records();
+    let (first, rest) = records.split_at(15);
+    let (middle, last) = rest.split_at(15);
+    let lines = |records: &[Value]| {
+        records
+            .iter()
+            .map(|record| record.to_string() + "\n")
+            .collect::<String>()
+    };
+    let event_ids = |output: &std::process::Output| -> Vec<String> {
+        assert_success(output);
+        incidents_of(output)
+            .iter()
+            .map(|incident| incident["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let piped = Workspace::new();
+    let before = piped.write("before.jsonl", lines(first).as_bytes());
+    let after = piped.write("after.jsonl", lines(last).as_bytes());
+    let mut child = iamwatch()
+        .arg("scan")
+        .arg("--db")
+        .arg(piped.db())
+        .arg("--dead-letter")
+        .arg(piped.path("dead-letter.jsonl"))
+        .args(["--format", "jsonl"])
+        .arg(&before)
+        .arg("-")
+        .arg(&after)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn iamwatch");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines(middle).as_bytes())
+        .expect("write stdin");
+    let from_pipe = child.wait_with_output().expect("wait for iamwatch");
+
+    let files = Workspace::new();
+    let paths = [
+        files.write("a.jsonl", lines(first).as_bytes()),
+        files.write("b.jsonl", lines(middle).as_bytes()),
+        files.write("c.jsonl", lines(last).as_bytes()),
+    ];
+    let from_files = files.scan(
+        &["--format", "jsonl"],
+        &paths.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    let expected = event_ids(&from_files);
+    assert!(expected.len() > 10, "{expected:?}");
+    assert_eq!(event_ids(&from_pipe), expected);
 }
