@@ -298,19 +298,20 @@ impl Detector {
             .iter()
             .map(|detection| detection.rule_id.clone())
             .collect();
+        // Tags and reasons are moved out: the incident keeps them only in these lists.
         let mut tags: Vec<String> = detections
-            .iter()
-            .flat_map(|detection| detection.tags.iter().cloned())
+            .iter_mut()
+            .flat_map(|detection| std::mem::take(&mut detection.tags))
             .collect();
         tags.sort();
         tags.dedup();
         let mut reasons: Vec<String> = Vec::new();
         for reason in detections
-            .iter()
-            .flat_map(|detection| detection.reasons.iter())
+            .iter_mut()
+            .flat_map(|detection| std::mem::take(&mut detection.reasons))
         {
-            if !reasons.contains(reason) {
-                reasons.push(reason.clone());
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
             }
         }
         let access_key = access_key_meta(event, &details);

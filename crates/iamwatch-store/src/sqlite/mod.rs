@@ -294,10 +294,12 @@ fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
     mut incident: Incident,
 ) -> Result<Stored, StoreError> {
-    let first_id = incident.incident_id.clone();
+    // Kept only once the first id is found taken (rarely): the retries derive from it.
+    let mut first_id: Option<String> = None;
     for salt in 0..ID_ATTEMPTS {
         if salt > 0 {
-            incident.incident_id = Incident::resalted_id(&first_id, &incident.event_id, salt);
+            let first = first_id.get_or_insert_with(|| incident.incident_id.clone());
+            incident.incident_id = Incident::resalted_id(first, &incident.event_id, salt);
         }
         let inserted =
             rows::insert(transaction, &incident).map_err(sql_error("cannot insert incident"))?;
