@@ -115,7 +115,12 @@ pub fn scan_stdin_command(workspace: &Workspace, extra: &[&str]) -> Command {
 
 /// Runs a scan reading `stdin_bytes` from standard input (`-`).
 pub fn scan_stdin(workspace: &Workspace, extra: &[&str], stdin_bytes: &[u8]) -> Output {
-    let mut child = scan_stdin_command(workspace, extra)
+    run_with_stdin(&mut scan_stdin_command(workspace, extra), stdin_bytes)
+}
+
+/// Runs `command` (its stdin and stdout piped) with `stdin_bytes` on its standard input.
+pub fn run_with_stdin(command: &mut Command, stdin_bytes: &[u8]) -> Output {
+    let mut child = command
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn iamwatch");

@@ -5,7 +5,6 @@ use flate2::write::GzEncoder;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 /// (event id, rule, severity, resource) of each incident, in order.
 fn summary(output: &std::process::Output) -> Vec<(String, String, String, String)> {
@@ -217,28 +216,12 @@ fn standard_input_among_files_keeps_its_place() {
     let piped = Workspace::new();
     let before = piped.write("before.jsonl", lines(first).as_bytes());
     let after = piped.write("after.jsonl", lines(last).as_bytes());
-    let mut child = iamwatch()
-        .arg("scan")
-        .arg("--db")
-        .arg(piped.db())
-        .arg("--dead-letter")
-        .arg(piped.path("dead-letter.jsonl"))
-        .args(["--format", "jsonl"])
-        .arg(&before)
-        .arg("-")
-        .arg(&after)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn iamwatch");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines(middle).as_bytes())
-        .expect("write stdin");
-    let from_pipe = child.wait_with_output().expect("wait for iamwatch");
+    let before = before.to_str().expect("a UTF-8 path");
+    // The command ends with `-` (stdin): the first file goes before it, the last after.
+    let from_pipe = run_with_stdin(
+        scan_stdin_command(&piped, &["--format", "jsonl", before]).arg(&after),
+        lines(middle).as_bytes(),
+    );
 
     let files = Workspace::new();
     let paths = [

@@ -5,6 +5,7 @@
 //! recogniser here, because browser parsers know nothing of `aws-cli/2.15.30 Python/3.11.8
 //! Darwin/23.4.0 …` or of the SDK user-agent grammar (`os/linux#5.10 lang/python#3.11`).
 
+use crate::kept::{kept_or_compute, Kept};
 use iamwatch_core::Device;
 
 /// Builds the `device` part of an incident's meta.
@@ -18,24 +19,10 @@ pub fn device(user_agent: &str) -> Device {
 /// User agents repeat heavily within a trail (a fleet runs the same SDK), and parsing a browser
 /// agent is the costliest part of building an incident: keep recent summaries per thread.
 fn cached_summary(user_agent: &str) -> String {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    const CAPACITY: usize = 4096;
     thread_local! {
-        static CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+        static SUMMARIES: Kept<String> = Kept::default();
     }
-    CACHE.with(|cache| {
-        if let Some(summary) = cache.borrow().get(user_agent) {
-            return summary.clone();
-        }
-        let summary = summarise(user_agent);
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= CAPACITY {
-            cache.clear(); // crude, but bounded; a trail's agents refill it at once
-        }
-        cache.insert(user_agent.to_string(), summary.clone());
-        summary
-    })
+    kept_or_compute(&SUMMARIES, 4096, user_agent, summarise)
 }
 
 /// The one-line summary of a user agent.

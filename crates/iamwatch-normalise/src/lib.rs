@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod device;
 pub mod event;
 pub mod ip;
+mod kept;
 pub mod target;
 
 pub use event::{normalise, Details, Event, Identity};

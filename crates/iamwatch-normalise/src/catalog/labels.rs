@@ -5,6 +5,7 @@
 //! the words split apart, and for Korean the verb translated and put last, as Korean puts it
 //! ("DeleteBucketPolicy" → "Bucket Policy 삭제").
 
+use crate::kept::{kept_or_compute, Kept};
 use iamwatch_core::Localized;
 
 /// A label, borrowed when it comes from the table.
@@ -33,8 +34,17 @@ pub fn label(api: &str) -> Label {
             ko: ko.to_string(),
             known: true,
         },
-        None => fallback(api),
+        None => cached_fallback(api),
     }
+}
+
+/// Fallback labels repeat (a trail calls a few hundred APIs), and building one splits,
+/// lower-cases and joins its words: the recent ones are kept per thread.
+fn cached_fallback(api: &str) -> Label {
+    thread_local! {
+        static FALLBACKS: Kept<Label> = Kept::default();
+    }
+    kept_or_compute(&FALLBACKS, 1024, api, fallback)
 }
 
 #[rustfmt::skip]
@@ -395,6 +405,27 @@ mod tests {
         assert_eq!(label("CreateSAMLThing").en, "Create SAML thing");
         assert_eq!(label("Frobnicate").ko, "Frobnicate");
         assert_eq!(label("").en, "Unknown event");
+    }
+
+    #[test]
+    fn a_kept_fallback_is_the_label_of_its_own_name() {
+        let names = [
+            "StopInstances",
+            "StartInstances",
+            "StopInstances",
+            "Frobnicate",
+        ];
+        for _ in 0..2 {
+            for name in names {
+                assert_eq!(label(name), fallback(name), "{name}");
+            }
+        }
+        // Past its capacity the cache starts over and still answers rightly.
+        for n in 0..1100 {
+            let name = format!("Describe{n}Things");
+            assert_eq!(label(&name), fallback(&name));
+        }
+        assert_eq!(label("StopInstances").en, "Stop instances");
     }
 
     #[test]
