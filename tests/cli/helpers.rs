@@ -64,17 +64,25 @@ impl Workspace {
         path
     }
 
-    /// `iamwatch <args> --db <db> --dead-letter <dl>` for the scan command.
-    pub fn scan(&self, extra: &[&str], paths: &[&Path]) -> Output {
+    /// `iamwatch scan --db <db> --dead-letter <dl> <extra>`, inputs still to be added.
+    pub fn scan_command(&self, extra: &[&str]) -> Command {
         let mut command = iamwatch();
         command
             .arg("scan")
             .arg("--db")
             .arg(self.db())
             .arg("--dead-letter")
-            .arg(self.path("dead-letter.jsonl"));
-        command.args(extra).args(paths);
-        command.output().expect("run iamwatch")
+            .arg(self.path("dead-letter.jsonl"))
+            .args(extra);
+        command
+    }
+
+    /// Runs a scan of `paths`.
+    pub fn scan(&self, extra: &[&str], paths: &[&Path]) -> Output {
+        self.scan_command(extra)
+            .args(paths)
+            .output()
+            .expect("run iamwatch")
     }
 
     pub fn incidents(&self, args: &[&str]) -> Output {
@@ -99,14 +107,8 @@ pub fn iamwatch() -> Command {
 
 /// `iamwatch scan <extra> -` on the workspace's store, standard input and output piped.
 pub fn scan_stdin_command(workspace: &Workspace, extra: &[&str]) -> Command {
-    let mut command = iamwatch();
+    let mut command = workspace.scan_command(extra);
     command
-        .arg("scan")
-        .arg("--db")
-        .arg(workspace.db())
-        .arg("--dead-letter")
-        .arg(workspace.path("dead-letter.jsonl"))
-        .args(extra)
         .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());

@@ -40,6 +40,32 @@ fn records_on_an_open_pipe_are_shown_on_one_core_too() {
     incidents_come_while_the_pipe_is_open(&["--jobs", "1"]);
 }
 
+/// A named pipe given as a path (`mkfifo`, or `<(tail -f …)`) is a stream too, also on one core.
+#[cfg(unix)]
+#[test]
+fn records_on_an_open_named_pipe_are_shown() {
+    let workspace = Workspace::new();
+    let fifo = workspace.path("events.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let child = workspace
+        .scan_command(&["--format", "jsonl", "--jobs", "1"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iamwatch");
+    // Opening a named pipe for writing waits until the scan opens it for reading.
+    let writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the pipe");
+    shown_while_open(child, writer);
+}
+
 fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
     let workspace = Workspace::new();
     let mut options = vec!["--format", "jsonl"];
@@ -48,16 +74,21 @@ fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn iamwatch");
-    let mut stdin = child.stdin.take().expect("stdin");
+    let stdin = child.stdin.take().expect("stdin");
+    shown_while_open(child, stdin);
+}
+
+/// Writes the records into `input` and keeps it open: their incidents must come anyway.
+fn shown_while_open(mut child: std::process::Child, mut input: impl Write) {
     let records: Vec<String> = (0..RECORDS)
         .map(|n| delete_user_record("pipe", n))
         .collect();
-    stdin
+    input
         .write_all((records.join("\n") + "\n").as_bytes())
-        .expect("write stdin");
-    stdin.flush().expect("flush stdin");
+        .expect("write the records");
+    input.flush().expect("flush the records");
 
-    // Standard input stays open: the incidents must come anyway, within seconds (a commit
+    // The input stays open: the incidents must come anyway, within seconds (a commit
     // waits at most one second; the rest is slack for a loaded machine).
     let shown = read_lines_within(
         child.stdout.take().expect("stdout"),
@@ -66,7 +97,7 @@ fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
     );
     let _ = child.kill();
     child.wait().expect("reap");
-    drop(stdin);
+    drop(input);
     let shown = shown.expect("incidents for the records piped in, while the pipe is open");
 
     let mut event_ids: Vec<String> = shown

@@ -169,23 +169,24 @@ pub fn scan(
             batch_size: options.batch_size,
             bytes_read: &bytes_read,
         };
-        // In input order: standard input on its own (read by a thread that hands on what came
-        // in when the pipe falls silent, whatever the cores), the files between spread over the
-        // cores a file each, or a lone file's records spread over them.
-        let mut rest = inputs;
-        while !rest.is_empty() {
-            let files = rest
+        // In input order: a stream (standard input, a named pipe) on its own, read by a thread
+        // that hands on what came in when the stream falls silent, whatever the cores; the
+        // files between spread over the cores a file each, or a lone file's records over them.
+        let streams: Vec<bool> = inputs.iter().map(Input::is_stream).collect();
+        let mut start = 0;
+        while start < inputs.len() {
+            let files = streams[start..]
                 .iter()
-                .take_while(|input| !matches!(input, Input::Stdin))
+                .take_while(|stream| !**stream)
                 .count();
-            let (run, after) = rest.split_at(files.max(1));
+            let run = &inputs[start..start + files.max(1)];
+            start += run.len();
             match run {
-                [input] if cores > 1 || matches!(input, Input::Stdin) => {
+                [input] if cores > 1 || streams[start - 1] => {
                     stream::scan_one(input, options, cores, &mut collector, &bytes_read)?
                 }
                 _ => scan_files(run, options, cores, &mut collector, &bytes_read)?,
             }
-            rest = after;
         }
         collector.finish()
     })

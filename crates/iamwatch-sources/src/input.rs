@@ -21,6 +21,15 @@ impl Input {
         }
     }
 
+    /// Whether the input's data comes as it is written, and may fall silent for a while:
+    /// standard input, or a path that is not a regular file (a named pipe, `<(tail -f …)`).
+    pub fn is_stream(&self) -> bool {
+        match self {
+            Self::Stdin => true,
+            Self::File(path) => std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file()),
+        }
+    }
+
     /// Size on disk, when known (for progress reporting).
     pub fn size(&self) -> Option<u64> {
         match self {
