@@ -106,7 +106,7 @@ pub(super) fn scan_one(
     let (results, collected) = mpsc::channel::<(usize, Chunk)>();
     let (give_back, returned) = mpsc::channel::<Batch>();
     let filling = Mutex::new(Filling {
-        batch: Batch::new(),
+        batch: Batch::empty(),
         sequence: 0,
         recycled: Recycled { returned },
     });
@@ -166,12 +166,26 @@ struct Filling {
 }
 
 impl Filling {
-    /// Hands out the batch being filled, numbered, and starts the next one.
+    /// The batch being filled, taken from the recycled ones at its first frame.
+    fn batch(&mut self) -> &mut Batch {
+        if self.batch.bytes.capacity() == 0 {
+            self.batch = self.recycled.next();
+        }
+        &mut self.batch
+    }
+
+    /// Hands out the batch being filled, numbered; the next starts empty (no allocation
+    /// until its first frame).
     fn take(&mut self) -> (usize, Batch) {
-        let next = self.recycled.next();
         let sequence = self.sequence;
         self.sequence += 1;
-        (sequence, std::mem::replace(&mut self.batch, next))
+        (sequence, std::mem::replace(&mut self.batch, Batch::empty()))
+    }
+
+    /// Takes back a batch handed out by [`Filling::take`] that could not be sent.
+    fn put_back(&mut self, (sequence, batch): (usize, Batch)) {
+        self.sequence = sequence;
+        self.batch = batch;
     }
 }
 
@@ -200,7 +214,7 @@ fn frame_batches(
     while let Some(frame) = framer.next_frame() {
         let mut read_failed = false;
         let mut filling = lock();
-        let batch = &mut filling.batch;
+        let batch = filling.batch();
         match frame {
             Ok(frame) => {
                 let start = batch.bytes.len();
@@ -258,16 +272,12 @@ fn flush_when_idle(
         if !idle {
             continue;
         }
-        // Swapped for an empty batch (no allocation) until it is known to have gone.
-        let batch = std::mem::replace(&mut filling.batch, Batch::empty());
-        match batches.try_send((filling.sequence, batch)) {
+        match batches.try_send(filling.take()) {
             Ok(()) => {
-                filling.sequence += 1;
-                filling.batch = filling.recycled.next();
                 sent.fetch_add(1, Ordering::SeqCst);
             }
             // The workers are busy, so they are not waiting for it: it goes with the next.
-            Err(mpsc::TrySendError::Full((_, batch))) => filling.batch = batch,
+            Err(mpsc::TrySendError::Full(taken)) => filling.put_back(taken),
             Err(mpsc::TrySendError::Disconnected(_)) => return,
         }
     }
