@@ -6,9 +6,11 @@
 //! connection for writes and one for reads.
 
 mod checkpoint;
+mod raw_codec;
 mod rows;
 
 use checkpoint::{CheckpointPolicy, Checkpointer};
+use raw_codec::RawCodec;
 
 use crate::model::{decode_cursor, encode_cursor};
 use crate::{
@@ -29,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_event_id_not_indexed.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_raw_dictionaries.sql"),
+    ),
 ];
 /// Attempts at a fresh incident id when one collides with a stored incident of another event.
 const ID_ATTEMPTS: u32 = 16;
@@ -40,6 +46,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
     reader: Arc<Mutex<Connection>>,
+    raw_codec: Arc<RawCodec>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -116,6 +123,7 @@ impl SqliteStore {
             path,
             writer: Arc::new(Mutex::new(writer)),
             reader: Arc::new(Mutex::new(reader)),
+            raw_codec: Arc::new(RawCodec::default()),
         })
     }
 
@@ -271,19 +279,36 @@ fn sql_error(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 
 fn insert_all(
     connection: &mut Connection,
+    codec: &RawCodec,
     incidents: Vec<Incident>,
 ) -> Result<Vec<Stored>, StoreError> {
+    // Immediate: the raw codec reads the dictionaries before the first insert, and a read
+    // snapshot taken before another process's commit could not be written from.
     let transaction = connection
-        .transaction()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_error("cannot begin transaction"))?;
-    let mut stored = Vec::with_capacity(incidents.len());
-    for incident in incidents {
-        stored.push(insert_one(&transaction, incident)?);
+    let mut encoder = codec
+        .for_batch(
+            &transaction,
+            incidents
+                .iter()
+                .filter_map(|incident| incident.raw.as_deref()),
+        )
+        .map_err(sql_error("cannot prepare raw events"))?;
+    let written = (|| {
+        let mut stored = Vec::with_capacity(incidents.len());
+        for incident in incidents {
+            stored.push(insert_one(&transaction, codec, &mut encoder, incident)?);
+        }
+        transaction
+            .commit()
+            .map_err(sql_error("cannot commit incidents"))?;
+        Ok(stored)
+    })();
+    if written.is_err() {
+        encoder.rolled_back();
     }
-    transaction
-        .commit()
-        .map_err(sql_error("cannot commit incidents"))?;
-    Ok(stored)
+    written
 }
 
 /// The incident id stands for the event: it is derived from the event's time and id, so a
@@ -292,8 +317,13 @@ fn insert_all(
 /// same event id is that event; holding another, the next salt is tried.
 fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
+    codec: &RawCodec,
+    encoder: &mut raw_codec::BatchEncoder<'_>,
     mut incident: Incident,
 ) -> Result<Stored, StoreError> {
+    // Moved out while the encoder borrows it, and back into the incident reported.
+    let raw_text = incident.raw.take();
+    let raw = raw_text.as_deref().map(|raw| encoder.encode(raw));
     // Kept only once the first id is found taken (rarely): the retries derive from it.
     let mut first_id: Option<String> = None;
     for salt in 0..ID_ATTEMPTS {
@@ -301,16 +331,17 @@ fn insert_one(
             let first = first_id.get_or_insert_with(|| incident.incident_id.clone());
             incident.incident_id = Incident::resalted_id(first, &incident.event_id, salt);
         }
-        let inserted =
-            rows::insert(transaction, &incident).map_err(sql_error("cannot insert incident"))?;
+        let inserted = rows::insert(transaction, &incident, raw)
+            .map_err(sql_error("cannot insert incident"))?;
         if inserted {
             // (Creation needs no history row: `rows::history` derives it from the incident.)
+            incident.raw = raw_text;
             return Ok(Stored {
                 incident,
                 created: true,
             });
         }
-        let holder = rows::by_id(transaction, &incident.incident_id)
+        let holder = rows::by_id(transaction, codec, &incident.incident_id)
             .map_err(sql_error("cannot read incident"))?;
         if let Some(existing) = holder.filter(|existing| existing.event_id == incident.event_id) {
             return Ok(Stored {
@@ -327,13 +358,14 @@ fn insert_one(
 
 fn apply_change(
     connection: &mut Connection,
+    codec: &RawCodec,
     incident_id: &str,
     change: IncidentChange,
 ) -> Result<Incident, StoreError> {
     let transaction = connection
         .transaction()
         .map_err(sql_error("cannot begin transaction"))?;
-    let mut incident = rows::by_id(&transaction, incident_id)
+    let mut incident = rows::by_id(&transaction, codec, incident_id)
         .map_err(sql_error("cannot read incident"))?
         .ok_or_else(|| StoreError::NotFound(incident_id.to_string()))?;
     let from_status = incident.status;
@@ -374,7 +406,11 @@ fn apply_change(
     Ok(incident)
 }
 
-fn list_page(connection: &Connection, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
+fn list_page(
+    connection: &Connection,
+    codec: &RawCodec,
+    query: &IncidentQuery,
+) -> Result<IncidentPage, StoreError> {
     let mut clauses: Vec<String> = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     let bind =
@@ -438,7 +474,9 @@ fn list_page(connection: &Connection, query: &IncidentQuery) -> Result<IncidentP
         .prepare_cached(&sql)
         .map_err(sql_error("cannot list incidents"))?;
     let mut incidents = statement
-        .query_map(rusqlite::params_from_iter(values), rows::from_row)
+        .query_map(rusqlite::params_from_iter(values), |row| {
+            rows::from_row(row, codec, connection)
+        })
         .and_then(|mapped| mapped.collect::<Result<Vec<_>, _>>())
         .map_err(sql_error("cannot list incidents"))?;
     let next_cursor = if incidents.len() > limit {
@@ -461,8 +499,9 @@ impl IncidentStore for SqliteStore {
         if incidents.is_empty() {
             return Ok(Vec::new());
         }
+        let codec = Arc::clone(&self.raw_codec);
         let stored = self
-            .with_writer(move |connection| insert_all(connection, incidents))
+            .with_writer(move |connection| insert_all(connection, &codec, incidents))
             .await?;
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.committed(stored.iter().filter(|entry| entry.created).count());
@@ -472,15 +511,17 @@ impl IncidentStore for SqliteStore {
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError> {
         let incident_id = incident_id.to_string();
+        let codec = Arc::clone(&self.raw_codec);
         self.with_reader(move |connection| {
-            rows::by_id(connection, &incident_id).map_err(sql_error("cannot read incident"))
+            rows::by_id(connection, &codec, &incident_id).map_err(sql_error("cannot read incident"))
         })
         .await
     }
 
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
         let query = query.clone();
-        self.with_reader(move |connection| list_page(connection, &query))
+        let codec = Arc::clone(&self.raw_codec);
+        self.with_reader(move |connection| list_page(connection, &codec, &query))
             .await
     }
 
@@ -490,7 +531,8 @@ impl IncidentStore for SqliteStore {
         change: IncidentChange,
     ) -> Result<Incident, StoreError> {
         let incident_id = incident_id.to_string();
-        self.with_writer(move |connection| apply_change(connection, &incident_id, change))
+        let codec = Arc::clone(&self.raw_codec);
+        self.with_writer(move |connection| apply_change(connection, &codec, &incident_id, change))
             .await
     }
 

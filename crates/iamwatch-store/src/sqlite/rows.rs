@@ -1,15 +1,22 @@
 //! Incident ↔ row.
 
+use super::raw_codec::RawCodec;
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized, MetaJson};
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::LazyLock;
 
 pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
      resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
 
-/// Inserts unless the incident id is taken; true when inserted.
-pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<bool> {
+/// Inserts unless the incident id is taken; true when inserted. `raw` is the incident's raw
+/// event as stored (see `raw_codec.rs`).
+pub fn insert(
+    connection: &Connection,
+    incident: &Incident,
+    raw: Option<ValueRef<'_>>,
+) -> rusqlite::Result<bool> {
     // Written by the pipeline where it built the incident, most often.
     let meta = incident.meta_json.text_or_write(&incident.meta);
     // Built once: a bulk scan inserts a row per incident, and the statement cache is keyed by
@@ -40,23 +47,33 @@ pub fn insert(connection: &Connection, incident: &Incident) -> rusqlite::Result<
         incident.created_at,
         incident.updated_at,
         incident.assignee,
-        incident.raw,
+        raw.map(rusqlite::types::ToSqlOutput::Borrowed),
         incident.severity.rank(),
     ])?;
     Ok(changed == 1)
 }
 
-pub fn by_id(connection: &Connection, incident_id: &str) -> rusqlite::Result<Option<Incident>> {
+pub fn by_id(
+    connection: &Connection,
+    codec: &RawCodec,
+    incident_id: &str,
+) -> rusqlite::Result<Option<Incident>> {
     // Built once, like the other statements: the statement cache is keyed by this text.
     static SELECT: LazyLock<String> =
         LazyLock::new(|| format!("SELECT {COLUMNS} FROM incidents WHERE incident_id = ?1"));
     connection
         .prepare_cached(&SELECT)?
-        .query_row([incident_id], from_row)
+        .query_row([incident_id], |row| from_row(row, codec, connection))
         .optional()
 }
 
-pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
+/// The incident in `row`; a compressed raw event is decompressed with `codec`, which reads its
+/// dictionary from `connection` the first time.
+pub fn from_row(
+    row: &Row<'_>,
+    codec: &RawCodec,
+    connection: &Connection,
+) -> rusqlite::Result<Incident> {
     let text_column = |index: usize| -> rusqlite::Result<String> { row.get(index) };
     let parse_failure = |index: usize, message: String| {
         rusqlite::Error::FromSqlConversionFailure(
@@ -64,6 +81,14 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
             rusqlite::types::Type::Text,
             message.into(),
         )
+    };
+    let raw = match row.get_ref(19)? {
+        ValueRef::Blob(frame) => Some(
+            codec
+                .decode(connection, frame)
+                .map_err(|message| parse_failure(19, message))?,
+        ),
+        _ => row.get(19)?,
     };
     let severity =
         text_column(9)?
@@ -104,7 +129,7 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Incident> {
         created_at: row.get(16)?,
         updated_at: row.get(17)?,
         assignee: row.get(18)?,
-        raw: row.get(19)?,
+        raw,
         meta_json: MetaJson::from_stored(meta_text),
     })
 }

@@ -1,4 +1,5 @@
 use super::*;
+use rusqlite::types::ValueRef;
 use std::path::PathBuf;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +150,11 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
                 MIGRATIONS[0].1
             ))
             .unwrap();
-        assert!(rows::insert(&connection, &incident).unwrap());
+        let raw = incident
+            .raw
+            .as_deref()
+            .map(|raw| ValueRef::Text(raw.as_bytes()));
+        assert!(rows::insert(&connection, &incident, raw).unwrap());
         connection
             .execute(
                 "INSERT INTO incident_history (incident_id, at_ms, actor, from_status, to_status) \
@@ -177,7 +182,9 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(versions, vec![1, 2]);
+        let all: Vec<i64> = MIGRATIONS.iter().map(|(version, _)| *version).collect();
+        assert_eq!(versions, all, "every migration applied once, in order");
+        assert_eq!(versions[..2], [1, 2]);
     }
     let found = store.get(&id).await.unwrap().unwrap();
     assert_eq!(found.status, IncidentStatus::Acknowledged);
@@ -289,4 +296,171 @@ async fn a_checkpoint_that_catches_up_starts_the_wal_again() {
         caught_up * 10 < never,
         "{caught_up} frames in the WAL after a catch-up, {never} without"
     );
+}
+
+/// A CloudTrail record as a trail writes it, different in each field an incident's records
+/// differ in (user, key, address, agent, ids).
+fn cloudtrail_record(number: u64, event_id: &str) -> String {
+    let user = number % 37;
+    let names = [
+        "CreateUser",
+        "AttachUserPolicy",
+        "DeleteAccessKey",
+        "PutUserPolicy",
+    ];
+    let name = names[(number % 4) as usize];
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","principalId":"AIDA{number:016X}","arn":"arn:aws:iam::123456789012:user/user-{user}","accountId":"123456789012","accessKeyId":"AKIA{:016X}","userName":"user-{user}"}},"eventTime":"2024-06-01T{:02}:{:02}:{:02}Z","eventSource":"iam.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.{}.{}","userAgent":"aws-cli/2.15.{} Python/3.11.8 Linux/6.3.0-1061-aws exe/x86_64.ubuntu.22 prompt/off command/iam.{name}","requestParameters":{{"userName":"user-{}"}},"responseElements":null,"requestID":"{:08x}-6f1e-4d3b-9a52-{number:012x}","eventID":"{event_id}","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"iam.amazonaws.com"}}}}"#,
+        number.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        number / 3600 % 24,
+        number / 60 % 60,
+        number % 60,
+        number % 256,
+        number * 7 % 256,
+        number % 40,
+        (number + 1) % 37,
+        number.wrapping_mul(2_654_435_761) as u32,
+    )
+}
+
+/// Incidents numbered from `first`, each with a realistic raw record.
+fn with_records(first: u64, count: u64) -> Vec<Incident> {
+    (first..first + count)
+        .map(|number| {
+            let mut incident = crate::contract::sample_incident(number);
+            incident.raw = Some(cloudtrail_record(number, &incident.event_id));
+            incident
+        })
+        .collect()
+}
+
+/// (rows whose raw is a compressed frame, rows whose raw is text, dictionaries stored)
+fn raw_storage(path: &Path) -> (i64, i64, i64) {
+    let connection = Connection::open(path).unwrap();
+    let count = |sql: &str| -> i64 { connection.query_row(sql, [], |row| row.get(0)).unwrap() };
+    (
+        count("SELECT count(*) FROM incidents WHERE typeof(raw) = 'blob'"),
+        count("SELECT count(*) FROM incidents WHERE typeof(raw) = 'text'"),
+        count("SELECT count(*) FROM raw_dictionaries"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_trains_a_dictionary_and_raw_events_read_back_as_they_were() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("raw.db");
+    let first = with_records(0, 300);
+    let raw_bytes: usize = first
+        .iter()
+        .map(|incident| incident.raw.as_ref().unwrap().len())
+        .sum();
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.insert_batch(first.clone()).await.unwrap();
+        assert_eq!(
+            raw_storage(&path),
+            (300, 0, 1),
+            "every raw event compressed, one dictionary"
+        );
+        let stored_bytes: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT sum(length(raw)) FROM incidents", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert!(
+            usize::try_from(stored_bytes).unwrap() * 3 < raw_bytes,
+            "{stored_bytes} bytes stored for {raw_bytes} of raw events"
+        );
+        for incident in &first {
+            let read = store.get(&incident.incident_id).await.unwrap().unwrap();
+            assert_eq!(read.raw, incident.raw, "{}", incident.incident_id);
+        }
+    }
+    // A new process: the dictionary is read from the database, and used for the next batches.
+    let store = SqliteStore::open(&path).unwrap();
+    let listed = store
+        .list(&IncidentQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.incidents.len(), 300);
+    for incident in &listed.incidents {
+        let original = first
+            .iter()
+            .find(|o| o.incident_id == incident.incident_id)
+            .unwrap();
+        assert_eq!(incident.raw, original.raw);
+    }
+    store.insert_batch(with_records(300, 20)).await.unwrap();
+    assert_eq!(
+        raw_storage(&path),
+        (320, 0, 1),
+        "a small batch after training is compressed too"
+    );
+    let again = store
+        .get(&with_records(310, 1)[0].incident_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.raw, with_records(310, 1)[0].raw);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_events_stay_text_until_a_batch_is_large_enough_to_train_on() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("raw.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .insert_batch(with_records(0, raw_codec::MIN_SAMPLES as u64 - 1))
+        .await
+        .unwrap();
+    let below = raw_codec::MIN_SAMPLES as i64 - 1;
+    assert_eq!(raw_storage(&path), (0, below, 0));
+    store
+        .insert_batch(with_records(1000, raw_codec::MIN_SAMPLES as u64))
+        .await
+        .unwrap();
+    assert_eq!(
+        raw_storage(&path),
+        (raw_codec::MIN_SAMPLES as i64, below, 1)
+    );
+    let text = store
+        .get(&with_records(5, 1)[0].incident_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        text.raw,
+        with_records(5, 1)[0].raw,
+        "text raw events read as before"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_whose_dictionary_is_gone_is_an_error_not_a_panic() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("raw.db");
+    let incidents = with_records(0, 300);
+    SqliteStore::open(&path)
+        .unwrap()
+        .insert_batch(incidents.clone())
+        .await
+        .unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM raw_dictionaries", [])
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    let error = store.get(&incidents[0].incident_id).await.unwrap_err();
+    assert!(
+        error.to_string().contains("cannot read incident"),
+        "{error}"
+    );
+    let source = std::error::Error::source(&error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(source.contains("is not in the database"), "{source}");
 }
