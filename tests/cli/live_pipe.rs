@@ -63,7 +63,34 @@ fn records_on_an_open_named_pipe_are_shown() {
         .write(true)
         .open(&fifo)
         .expect("open the pipe");
-    shown_while_open(child, writer);
+    shown_while_open(child, writer, Encoding::Plain);
+}
+
+/// A gzipped named pipe (`<(aws s3 cp s3://…/file.json.gz -)`) is inflated as it comes, not read
+/// whole first: its size on disk is 0, which once took it for a small file, so the scan read the
+/// stream to its end, holding all of it in memory, before it judged anything.
+#[cfg(unix)]
+#[test]
+fn records_on_an_open_gzipped_named_pipe_are_shown() {
+    let workspace = Workspace::new();
+    let fifo = workspace.path("events.json.gz.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let child = workspace
+        .scan_command(&["--format", "jsonl"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iamwatch");
+    let writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the pipe");
+    shown_while_open(child, writer, Encoding::Gzip);
 }
 
 fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
@@ -75,17 +102,32 @@ fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
         .spawn()
         .expect("spawn iamwatch");
     let stdin = child.stdin.take().expect("stdin");
-    shown_while_open(child, stdin);
+    shown_while_open(child, stdin, Encoding::Plain);
+}
+
+/// How the records are written into the pipe.
+enum Encoding {
+    Plain,
+    /// One whole gzip member; the pipe stays open after it.
+    Gzip,
 }
 
 /// Writes the records into `input` and keeps it open: their incidents must come anyway.
-fn shown_while_open(mut child: std::process::Child, mut input: impl Write) {
+fn shown_while_open(mut child: std::process::Child, mut input: impl Write, encoding: Encoding) {
     let records: Vec<String> = (0..RECORDS)
         .map(|n| delete_user_record("pipe", n))
         .collect();
-    input
-        .write_all((records.join("\n") + "\n").as_bytes())
-        .expect("write the records");
+    let lines = (records.join("\n") + "\n").into_bytes();
+    let bytes = match encoding {
+        Encoding::Plain => lines,
+        Encoding::Gzip => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&lines).expect("gzip the records");
+            encoder.finish().expect("gzip the records")
+        }
+    };
+    input.write_all(&bytes).expect("write the records");
     input.flush().expect("flush the records");
 
     // The input stays open: the incidents must come anyway, within seconds (a commit

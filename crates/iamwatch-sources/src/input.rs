@@ -231,11 +231,15 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
         path: name.to_string(),
         source,
     };
-    let compressed_size = file.metadata().map_err(unreadable)?.len();
+    let metadata = file.metadata().map_err(unreadable)?;
+    let compressed_size = metadata.len();
     let mut head = [0u8; 2];
     let head_length = read_up_to(&mut file, &mut head).map_err(unreadable)?;
+    // Only a regular file's size is its length: a named pipe says 0, and reading it whole would
+    // hold the stream in memory and judge nothing until it closed.
     let is_small_gzip = head_length == 2
         && looks_gzipped(&head)
+        && metadata.is_file()
         && compressed_size <= WHOLE_FILE_INFLATE_LIMIT as u64;
     if !is_small_gzip {
         let replayed = io::Cursor::new(head[..head_length].to_vec()).chain(file);
