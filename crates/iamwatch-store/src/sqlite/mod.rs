@@ -6,13 +6,15 @@
 //! connection for writes and one for reads.
 
 mod checkpoint;
+mod list;
 mod raw_codec;
 mod rows;
 
 use checkpoint::{CheckpointPolicy, Checkpointer};
+use list::{list_sql, ListSql};
 use raw_codec::RawCodec;
 
-use crate::model::{decode_cursor, encode_cursor};
+use crate::model::encode_cursor;
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
 };
@@ -34,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../migrations/sqlite/0003_raw_dictionaries.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_status_index_in_listing_order.sql"),
     ),
 ];
 /// Attempts at a fresh incident id when one collides with a stored incident of another event.
@@ -411,65 +417,8 @@ fn list_page(
     codec: &RawCodec,
     query: &IncidentQuery,
 ) -> Result<IncidentPage, StoreError> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
-    let bind =
-        |clause: &str, value: rusqlite::types::Value, values: &mut Vec<rusqlite::types::Value>| {
-            values.push(value);
-            clause.replace('?', &format!("?{}", values.len()))
-        };
-    if !query.severities.is_empty() {
-        let placeholders: Vec<String> = query
-            .severities
-            .iter()
-            .map(|severity| bind("?", severity.as_str().to_string().into(), &mut values))
-            .collect();
-        clauses.push(format!("severity IN ({})", placeholders.join(", ")));
-    }
-    if !query.statuses.is_empty() {
-        let placeholders: Vec<String> = query
-            .statuses
-            .iter()
-            .map(|status| bind("?", status.as_str().to_string().into(), &mut values))
-            .collect();
-        clauses.push(format!("status IN ({})", placeholders.join(", ")));
-    }
-    if let Some(account) = &query.account {
-        clauses.push(bind("account = ?", account.clone().into(), &mut values));
-    }
-    if let Some(rule_id) = &query.rule_id {
-        clauses.push(bind("rule_id = ?", rule_id.clone().into(), &mut values));
-    }
-    if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
-        clauses.push(bind(
-            "instr(lower(title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name || ' ' || meta), lower(?)) > 0",
-            text.clone().into(),
-            &mut values,
-        ));
-    }
-    if let Some(since_ms) = query.since_ms {
-        clauses.push(bind("updated_at >= ?", since_ms.into(), &mut values));
-    }
-    if let Some(cursor) = &query.cursor {
-        let (time, id) = decode_cursor(cursor)
-            .ok_or_else(|| StoreError::Invalid(format!("malformed cursor {cursor:?}")))?;
-        let time_placeholder = bind("?", time.into(), &mut values);
-        let id_placeholder = bind("?", id.to_string().into(), &mut values);
-        clauses.push(format!(
-            "(event_time_ms < {time_placeholder} OR (event_time_ms = {time_placeholder} AND incident_id < {id_placeholder}))"
-        ));
-    }
     let limit = query.effective_limit();
-    let where_clause = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT {} FROM incidents {where_clause} ORDER BY event_time_ms DESC, incident_id DESC LIMIT {}",
-        rows::COLUMNS,
-        limit + 1
-    );
+    let ListSql { sql, values } = list_sql(query)?;
     let mut statement = connection
         .prepare_cached(&sql)
         .map_err(sql_error("cannot list incidents"))?;

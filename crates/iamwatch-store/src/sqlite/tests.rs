@@ -1,3 +1,4 @@
+use super::list::{list_sql, ListSql};
 use super::*;
 use rusqlite::types::ValueRef;
 use std::path::PathBuf;
@@ -463,4 +464,59 @@ async fn a_frame_whose_dictionary_is_gone_is_an_error_not_a_panic() {
         .map(ToString::to_string)
         .unwrap_or_default();
     assert!(source.contains("is not in the database"), "{source}");
+}
+
+/// The plan SQLite picks for a listing's statement, a step per line.
+fn plan(connection: &Connection, query: &IncidentQuery) -> String {
+    let ListSql { sql, values } = list_sql(query).unwrap();
+    let mut statement = connection
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let steps = statement
+        .query_map(rusqlite::params_from_iter(values), |row| {
+            row.get::<_, String>(3)
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    steps.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_by_status_or_by_recent_change_read_an_index_not_the_whole_table() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("plans.db");
+    let store = SqliteStore::open(&path).unwrap();
+    load(&store, 0, 1, 20).await;
+    let connection = Connection::open(&path).unwrap();
+    let new = || IncidentQuery {
+        statuses: vec![IncidentStatus::New],
+        ..Default::default()
+    };
+    // A page of one status, the first and a later one: read in listing order, not sorted.
+    for query in [
+        new(),
+        IncidentQuery {
+            cursor: Some(crate::model::encode_cursor(
+                1_717_200_000_000,
+                "inc-20240601-000000-AAAAAA",
+            )),
+            ..new()
+        },
+    ] {
+        let steps = plan(&connection, &query);
+        assert!(
+            steps.contains("incidents_by_status") && !steps.contains("TEMP B-TREE"),
+            "{steps}"
+        );
+    }
+    // A live stream's resync: what changed since a moment, found by the update index.
+    let steps = plan(
+        &connection,
+        &IncidentQuery {
+            since_ms: Some(1_717_200_000_000),
+            ..Default::default()
+        },
+    );
+    assert!(steps.contains("incidents_by_updated"), "{steps}");
 }
