@@ -45,24 +45,7 @@ fn records_on_an_open_pipe_are_shown_on_one_core_too() {
 #[test]
 fn records_on_an_open_named_pipe_are_shown() {
     let workspace = Workspace::new();
-    let fifo = workspace.path("events.pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("run mkfifo");
-    assert!(made.success());
-    let child = workspace
-        .scan_command(&["--format", "jsonl", "--jobs", "1"])
-        .arg(&fifo)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn iamwatch");
-    // Opening a named pipe for writing waits until the scan opens it for reading.
-    let writer = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&fifo)
-        .expect("open the pipe");
+    let (child, writer) = scan_named_pipe(&workspace, &["--jobs", "1"]);
     shown_while_open(child, writer, Encoding::Plain);
 }
 
@@ -73,24 +56,37 @@ fn records_on_an_open_named_pipe_are_shown() {
 #[test]
 fn records_on_an_open_gzipped_named_pipe_are_shown() {
     let workspace = Workspace::new();
-    let fifo = workspace.path("events.json.gz.pipe");
+    let (child, writer) = scan_named_pipe(&workspace, &[]);
+    shown_while_open(child, writer, Encoding::Gzip);
+}
+
+/// A scan (JSON lines, with `options`) of a named pipe made for it, and the pipe's writing end.
+#[cfg(unix)]
+fn scan_named_pipe(
+    workspace: &Workspace,
+    options: &[&str],
+) -> (std::process::Child, std::fs::File) {
+    let fifo = workspace.path("events.pipe");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .expect("run mkfifo");
     assert!(made.success());
+    let mut arguments = vec!["--format", "jsonl"];
+    arguments.extend_from_slice(options);
     let child = workspace
-        .scan_command(&["--format", "jsonl"])
+        .scan_command(&arguments)
         .arg(&fifo)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn iamwatch");
+    // Opening a named pipe for writing waits until the scan opens it for reading.
     let writer = std::fs::OpenOptions::new()
         .write(true)
         .open(&fifo)
         .expect("open the pipe");
-    shown_while_open(child, writer, Encoding::Gzip);
+    (child, writer)
 }
 
 fn incidents_come_while_the_pipe_is_open(jobs: &[&str]) {
