@@ -69,8 +69,11 @@ impl RawCodec {
         raws: impl Iterator<Item = &'r str>,
     ) -> rusqlite::Result<BatchEncoder<'_>> {
         let mut encoder = self.encoder.lock().unwrap_or_else(|poison| {
-            // A panic mid-batch left it as it was before the batch or after; either is sound.
-            poison.into_inner()
+            // A panic mid-batch may have left a dictionary trained with a batch that rolled
+            // back: look in the database again.
+            let mut encoder = poison.into_inner();
+            *encoder = Encoder::Unknown;
+            encoder
         });
         if matches!(*encoder, Encoder::Unknown) {
             *encoder = latest(transaction)?;
@@ -81,10 +84,12 @@ impl RawCodec {
             if samples.len() >= MIN_SAMPLES {
                 // Another process may have trained one since this one looked.
                 *encoder = match latest(transaction)? {
-                    Encoder::Absent => train(transaction, &samples)?,
+                    Encoder::Absent => {
+                        trained = true;
+                        train(transaction, &samples)?
+                    }
                     stored => stored,
                 };
-                trained = true;
             }
         }
         Ok(BatchEncoder {
