@@ -1,4 +1,3 @@
-use super::list::{list_sql, ListSql};
 use super::*;
 use rusqlite::types::ValueRef;
 use std::path::PathBuf;
@@ -401,12 +400,9 @@ async fn a_large_batch_trains_a_dictionary_and_raw_events_read_back_as_they_were
         (320, 0, 1),
         "a small batch after training is compressed too"
     );
-    let again = store
-        .get(&with_records(310, 1)[0].incident_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(again.raw, with_records(310, 1)[0].raw);
+    let later = &with_records(310, 1)[0];
+    let again = store.get(&later.incident_id).await.unwrap().unwrap();
+    assert_eq!(again.raw, later.raw);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -428,16 +424,9 @@ async fn raw_events_stay_text_until_a_batch_is_large_enough_to_train_on() {
         raw_storage(&path),
         (raw_codec::MIN_SAMPLES as i64, below, 1)
     );
-    let text = store
-        .get(&with_records(5, 1)[0].incident_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        text.raw,
-        with_records(5, 1)[0].raw,
-        "text raw events read as before"
-    );
+    let early = &with_records(5, 1)[0];
+    let text = store.get(&early.incident_id).await.unwrap().unwrap();
+    assert_eq!(text.raw, early.raw, "text raw events read as before");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
