@@ -1,12 +1,14 @@
 //! What is computed from a string that repeats across a trail (a user agent, an API name),
 //! kept per thread for the next incident with the same string.
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::thread::LocalKey;
 
-/// A thread's kept values, by the string they were computed from.
-pub(crate) type Kept<V> = RefCell<HashMap<String, V>>;
+/// A thread's kept values, by the string they were computed from. Fx, not SipHash: the keys
+/// are user agents of a hundred bytes and more, hashed for every incident, and nothing here
+/// is worth a collision attack (the map is bounded and starts over when full).
+pub(crate) type Kept<V> = RefCell<FxHashMap<String, V>>;
 
 /// The value kept in `kept` for `key`, or `compute(key)` kept there first. The map starts over
 /// once it holds `capacity` keys: crude, but bounded, and a trail's strings refill it at once.
