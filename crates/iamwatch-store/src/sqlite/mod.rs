@@ -12,7 +12,7 @@ mod rows;
 
 use checkpoint::{CheckpointPolicy, Checkpointer};
 use list::{list_sql, ListSql};
-use raw_codec::RawCodec;
+use raw_codec::{RawCodec, StoredRaw};
 
 use crate::model::encode_cursor;
 use crate::{
@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../migrations/sqlite/0004_status_index_in_listing_order.sql"),
+    ),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_raw_blocks.sql"),
     ),
 ];
 /// Attempts at a fresh incident id when one collides with a stored incident of another event.
@@ -288,33 +292,27 @@ fn insert_all(
     codec: &RawCodec,
     incidents: Vec<Incident>,
 ) -> Result<Vec<Stored>, StoreError> {
-    // Immediate: the raw codec reads the dictionaries before the first insert, and a read
-    // snapshot taken before another process's commit could not be written from.
     let transaction = connection
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_error("cannot begin transaction"))?;
-    let mut encoder = codec
-        .for_batch(
-            &transaction,
-            incidents
-                .iter()
-                .filter_map(|incident| incident.raw.as_deref()),
-        )
-        .map_err(sql_error("cannot prepare raw events"))?;
-    let written = (|| {
-        let mut stored = Vec::with_capacity(incidents.len());
-        for incident in incidents {
-            stored.push(insert_one(&transaction, codec, &mut encoder, incident)?);
-        }
-        transaction
-            .commit()
-            .map_err(sql_error("cannot commit incidents"))?;
-        Ok(stored)
-    })();
-    if written.is_err() {
-        encoder.rolled_back();
+    let raws: Vec<Option<&str>> = incidents
+        .iter()
+        .map(|incident| incident.raw.as_deref())
+        .collect();
+    let stored_raws = codec
+        .write_blocks(&transaction, &raws)
+        .map_err(sql_error("cannot store raw events"))?;
+    let mut stored = Vec::with_capacity(incidents.len());
+    for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
+        stored.push(insert_one(&transaction, codec, incident, raw)?);
     }
-    written
+    let created: Vec<bool> = stored.iter().map(|entry| entry.created).collect();
+    RawCodec::drop_unused_blocks(&transaction, &stored_raws, &created)
+        .map_err(sql_error("cannot store raw events"))?;
+    transaction
+        .commit()
+        .map_err(sql_error("cannot commit incidents"))?;
+    Ok(stored)
 }
 
 /// The incident id stands for the event: it is derived from the event's time and id, so a
@@ -324,12 +322,12 @@ fn insert_all(
 fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
     codec: &RawCodec,
-    encoder: &mut raw_codec::BatchEncoder<'_>,
     mut incident: Incident,
+    stored_raw: &StoredRaw,
 ) -> Result<Stored, StoreError> {
-    // Moved out while the encoder borrows it, and back into the incident reported.
+    // Moved out while the row borrows it, and back into the incident reported.
     let raw_text = incident.raw.take();
-    let raw = raw_text.as_deref().map(|raw| encoder.encode(raw));
+    let raw = stored_raw.value(raw_text.as_deref());
     // Kept only once the first id is found taken (rarely): the retries derive from it.
     let mut first_id: Option<String> = None;
     for salt in 0..ID_ATTEMPTS {

@@ -1,57 +1,56 @@
-//! Raw events, compressed with a dictionary of the database's own.
+//! Raw events, stored compressed a batch at a time.
 //!
-//! The raw event is half of a stored incident's bytes (about 1.5 KB of 3 KB), and a bulk scan
-//! is bound by what it writes: every page goes to the WAL, then into the database. CloudTrail
-//! records repeat each other (field names, ARNs, account ids, user agents), but one record is
-//! too short for a compressor to learn that from: zstd alone makes it 57% of its size, lz4 75%.
-//! With a dictionary trained on a batch of the same trail, zstd makes it 14 to 16%. So the first
-//! batch holding at least [`MIN_SAMPLES`] raw events trains a dictionary, stored in
-//! `raw_dictionaries` in the same transaction, and every raw event stored after it is a zstd
-//! frame (a BLOB) whose header names its dictionary by id. Batches before that (a quiet
-//! `serve`, a short scan) store the event as text, as a database from before this did.
+//! The raw event is half of a stored incident's bytes, and a bulk scan is bound by what it
+//! writes and by the CPU. CloudTrail records repeat each other (field names, ARNs, account ids,
+//! user agents), but one record is too short for a compressor to learn that from. So the raw
+//! events of a batch are compressed together: one zstd frame, a row of `raw_blocks`, holds the
+//! batch's events one after another, and each incident's `raw` is a short BLOB reference to its
+//! bytes in that block, in ASCII so that the `sqlite3` shell shows it: `IWRB <block id>
+//! <offset> <length>`. On generated
+//! trails a block is 13% of its events (zstd level 1), and compressing a batch as one frame
+//! takes half the CPU that one frame per event took with a trained dictionary, which was this
+//! store's format before (still read: a zstd frame whose header names a row of
+//! `raw_dictionaries`). A batch of fewer than [`MIN_BLOCK_EVENTS`] events (a quiet `serve`)
+//! keeps them as text.
+//!
+//! Reading one incident decompresses its whole block (a millisecond for a batch of a thousand
+//! events); the last few blocks read are kept, so a page of a listing or a re-scan's stored
+//! incidents, which come a block at a time, decompress each block once. Block ids are random,
+//! never reused after a rollback, so a kept block is always the one an id names.
 
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use rusqlite::{Connection, OptionalExtension};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
 use zstd::bulk::{Compressor, Decompressor};
 use zstd::zstd_safe;
 
-/// Raw events a batch must hold for a dictionary to be trained on it, and the number it is
-/// trained on. Training time grows with them: on generated records, 256 took 23 ms and made
-/// frames of 15.0%, 1,024 took 81 ms for 14.4% (a fresh database's scan pays it once).
-pub const MIN_SAMPLES: usize = 256;
-/// On generated trails, 32 KB made frames a tenth smaller than 8 KB, for no slower compression.
-const DICTIONARY_BYTES: usize = 32 * 1024;
-/// Level 1 compressed at 670 MB/s to 14.4% on one core here; level 3 to 13.9% at 560 MB/s.
+/// Fewer raw events than this in a batch stay text: a block of a few compresses poorly.
+pub const MIN_BLOCK_EVENTS: usize = 8;
+/// Raw bytes per block at most (a batch of a thousand CloudTrail records is about 1.5 MB). An
+/// event longer than this has a block of its own.
+pub const MAX_BLOCK_BYTES: usize = 4 << 20;
+/// Level 1 compressed a generated trail's batch at about 800 MB/s to 13%; level 3 to 13% at
+/// 500 MB/s.
 const LEVEL: i32 = 1;
-/// A frame claiming more than this is corrupt: a CloudTrail record is at most a few hundred KB.
-const MAX_RAW_BYTES: u64 = 64 << 20;
+/// A frame or block claiming more than this is corrupt.
+const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
+/// How a block reference starts; a zstd frame starts with 28 B5 2F FD.
+pub const BLOCK_MAGIC: &[u8] = b"IWRB ";
+/// The longest reference: the magic, and three numbers and their separators.
+const MAX_REFERENCE_BYTES: usize = 64;
+/// Decompressed blocks kept for the next reads.
+const KEPT_BLOCKS: usize = 4;
 
-/// One per store: the writer's compressor and every connection's decompressors.
+/// One per store: the writer's compressor and the readers' decompressed blocks.
+#[derive(Default)]
 pub struct RawCodec {
-    encoder: Mutex<Encoder>,
-    decoders: Mutex<HashMap<u32, Decompressor<'static>>>,
-}
-
-enum Encoder {
-    /// The database not looked at yet, or the batch that trained a dictionary rolled back.
-    Unknown,
-    /// The database holds no dictionary, and this process has not trained one.
-    Absent,
-    /// Frames name the dictionary themselves (zstd writes its id in each frame's header).
-    Ready(Box<Compressor<'static>>),
-    /// Training failed; raw events stay text in this process.
-    Failed,
-}
-
-impl Default for RawCodec {
-    fn default() -> Self {
-        Self {
-            encoder: Mutex::new(Encoder::Unknown),
-            decoders: Mutex::new(HashMap::new()),
-        }
-    }
+    compressor: Mutex<Option<Compressor<'static>>>,
+    /// Decompressors of the dictionaries legacy frames name, by dictionary id.
+    dictionaries: Mutex<HashMap<u32, Decompressor<'static>>>,
+    /// Recently read blocks, newest last.
+    blocks: Mutex<VecDeque<(i64, Arc<Vec<u8>>)>>,
 }
 
 impl std::fmt::Debug for RawCodec {
@@ -60,60 +59,171 @@ impl std::fmt::Debug for RawCodec {
     }
 }
 
+/// How one incident's raw event is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoredRaw {
+    /// As text (or NULL when the incident has none).
+    Text,
+    /// A reference into a block of the batch.
+    Block { block: i64, reference: String },
+}
+
+impl StoredRaw {
+    /// The column value for `raw`, the incident's raw event.
+    pub fn value<'a>(&'a self, raw: Option<&'a str>) -> Option<ValueRef<'a>> {
+        match self {
+            Self::Block { reference, .. } => Some(ValueRef::Blob(reference.as_bytes())),
+            Self::Text => raw.map(|text| ValueRef::Text(text.as_bytes())),
+        }
+    }
+}
+
 impl RawCodec {
-    /// The encoder for a batch about to be written in `transaction`, which must hold the write
-    /// lock: the dictionary stored last, or one trained on `raws` and stored with the batch.
-    pub fn for_batch<'r>(
+    /// Writes the raw events of a batch as blocks in `transaction` when there are at least
+    /// [`MIN_BLOCK_EVENTS`], and answers how each incident's raw event is to be stored, in order.
+    pub fn write_blocks(
         &self,
         transaction: &Connection,
-        raws: impl Iterator<Item = &'r str>,
-    ) -> rusqlite::Result<BatchEncoder<'_>> {
-        let mut encoder = self.encoder.lock().unwrap_or_else(|poison| {
-            // A panic mid-batch may have left a dictionary trained with a batch that rolled
-            // back: look in the database again.
-            let mut encoder = poison.into_inner();
-            *encoder = Encoder::Unknown;
-            encoder
-        });
-        if matches!(*encoder, Encoder::Unknown) {
-            *encoder = latest(transaction)?;
+        raws: &[Option<&str>],
+    ) -> rusqlite::Result<Vec<StoredRaw>> {
+        let mut stored = vec![StoredRaw::Text; raws.len()];
+        if raws.iter().flatten().count() < MIN_BLOCK_EVENTS {
+            return Ok(stored);
         }
-        let mut trained = false;
-        if matches!(*encoder, Encoder::Absent) {
-            let samples: Vec<&[u8]> = raws.take(MIN_SAMPLES).map(str::as_bytes).collect();
-            if samples.len() >= MIN_SAMPLES {
-                // Another process may have trained one since this one looked.
-                *encoder = match latest(transaction)? {
-                    Encoder::Absent => {
-                        trained = true;
-                        train(transaction, &samples)?
-                    }
-                    stored => stored,
-                };
+        let mut compressor = self
+            .compressor
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if compressor.is_none() {
+            *compressor = Some(Compressor::new(LEVEL).map_err(compression_failed)?);
+        }
+        let Some(compressor) = compressor.as_mut() else {
+            return Ok(stored);
+        };
+        let mut block = Vec::new();
+        // (incident index, offset, length) of the events in `block`.
+        let mut members: Vec<(usize, u32, u32)> = Vec::new();
+        for (index, raw) in raws.iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            if !block.is_empty() && block.len() + raw.len() > MAX_BLOCK_BYTES {
+                write_block(transaction, compressor, &block, &members, &mut stored)?;
+                block.clear();
+                members.clear();
             }
+            // An event over 4 GB is cut off by the framer long before it gets here.
+            let (Ok(offset), Ok(length)) = (u32::try_from(block.len()), u32::try_from(raw.len()))
+            else {
+                continue;
+            };
+            members.push((index, offset, length));
+            block.extend_from_slice(raw.as_bytes());
         }
-        Ok(BatchEncoder {
-            encoder,
-            trained,
-            frame: Vec::new(),
-        })
+        if !members.is_empty() {
+            write_block(transaction, compressor, &block, &members, &mut stored)?;
+        }
+        Ok(stored)
     }
 
-    /// The raw event in `frame`, decompressed with the dictionary its header names (read from
-    /// `connection` the first time).
-    pub fn decode(&self, connection: &Connection, frame: &[u8]) -> Result<String, String> {
+    /// Deletes the blocks of a batch that no stored incident refers to: `created[i]` tells
+    /// whether the incident `stored[i]` was written for was stored (a re-scan stores none).
+    pub fn drop_unused_blocks(
+        transaction: &Connection,
+        stored: &[StoredRaw],
+        created: &[bool],
+    ) -> rusqlite::Result<()> {
+        let mut used: HashMap<i64, bool> = HashMap::new();
+        for (raw, created) in stored.iter().zip(created) {
+            if let StoredRaw::Block { block, .. } = raw {
+                *used.entry(*block).or_default() |= created;
+            }
+        }
+        for (block, _) in used.into_iter().filter(|(_, used)| !used) {
+            transaction.execute("DELETE FROM raw_blocks WHERE id = ?1", [block])?;
+        }
+        Ok(())
+    }
+
+    /// The raw event a BLOB `raw` stands for: a block reference, or a legacy zstd frame
+    /// naming its dictionary. Blocks and dictionaries are read from `connection`.
+    pub fn decode(&self, connection: &Connection, stored: &[u8]) -> Result<String, String> {
+        let bytes = if stored.starts_with(BLOCK_MAGIC) {
+            self.decode_reference(connection, stored)?
+        } else {
+            self.decode_frame(connection, stored)?
+        };
+        String::from_utf8(bytes).map_err(|_| "a decompressed raw event is not UTF-8".to_string())
+    }
+
+    fn decode_reference(
+        &self,
+        connection: &Connection,
+        reference: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let malformed = || "a raw event's block reference is malformed".to_string();
+        let (id, offset, length) = parse_reference(reference).ok_or_else(malformed)?;
+        let block = self.block(connection, id)?;
+        let start = usize::try_from(offset).map_err(|_| malformed())?;
+        let end = start
+            .checked_add(usize::try_from(length).map_err(|_| malformed())?)
+            .ok_or_else(malformed)?;
+        block
+            .get(start..end)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("a raw event lies outside its block {id}"))
+    }
+
+    /// Block `id` decompressed, from the kept blocks or the database.
+    fn block(&self, connection: &Connection, id: i64) -> Result<Arc<Vec<u8>>, String> {
+        let kept = |blocks: &VecDeque<(i64, Arc<Vec<u8>>)>| {
+            blocks
+                .iter()
+                .find(|(kept, _)| *kept == id)
+                .map(|(_, block)| Arc::clone(block))
+        };
+        if let Some(block) = kept(
+            &self
+                .blocks
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        ) {
+            return Ok(block);
+        }
+        let compressed: Vec<u8> = connection
+            .query_row("SELECT data FROM raw_blocks WHERE id = ?1", [id], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|error| format!("cannot read raw block {id}: {error}"))?
+            .ok_or_else(|| format!("raw block {id} is not in the database"))?;
+        let size = content_size(&compressed).ok_or_else(|| format!("raw block {id} is corrupt"))?;
+        let block = Arc::new(
+            zstd::bulk::decompress(&compressed, size)
+                .map_err(|error| format!("raw block {id} is corrupt: {error}"))?,
+        );
+        let mut blocks = self
+            .blocks
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if blocks.len() >= KEPT_BLOCKS {
+            blocks.pop_front();
+        }
+        blocks.push_back((id, Arc::clone(&block)));
+        Ok(block)
+    }
+
+    /// A frame of the format before blocks: one event, compressed with the dictionary its
+    /// header names (read from `connection` the first time).
+    fn decode_frame(&self, connection: &Connection, frame: &[u8]) -> Result<Vec<u8>, String> {
         let id = zstd_safe::get_dict_id_from_frame(frame)
             .ok_or("a compressed raw event names no dictionary")?
             .get();
-        let size = match zstd_safe::get_frame_content_size(frame) {
-            Ok(Some(size)) if size <= MAX_RAW_BYTES => size,
-            _ => return Err("a compressed raw event has no valid size".to_string()),
-        };
-        let mut decoders = self
-            .decoders
+        let size = content_size(frame)
+            .ok_or_else(|| "a compressed raw event has no valid size".to_string())?;
+        let mut dictionaries = self
+            .dictionaries
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let decoder = match decoders.entry(id) {
+        let decoder = match dictionaries.entry(id) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 let dictionary: Vec<u8> = connection
@@ -131,89 +241,112 @@ impl RawCodec {
                 )
             }
         };
-        // `size` is at most MAX_RAW_BYTES, which fits any usize this builds for.
-        let bytes = decoder
-            .decompress(frame, usize::try_from(size).unwrap_or(usize::MAX))
-            .map_err(|error| format!("a compressed raw event is corrupt: {error}"))?;
-        String::from_utf8(bytes).map_err(|_| "a decompressed raw event is not UTF-8".to_string())
+        decoder
+            .decompress(frame, size)
+            .map_err(|error| format!("a compressed raw event is corrupt: {error}"))
     }
 }
 
-/// The encoder while one batch is written.
-pub struct BatchEncoder<'c> {
-    encoder: MutexGuard<'c, Encoder>,
-    /// The dictionary was trained with this batch: it is stored only if the batch commits.
-    trained: bool,
-    frame: Vec<u8>,
+/// Compresses `block` and stores it under a fresh random id; the members' raw events become
+/// references into it.
+fn write_block(
+    transaction: &Connection,
+    compressor: &mut Compressor<'static>,
+    block: &[u8],
+    members: &[(usize, u32, u32)],
+    stored: &mut [StoredRaw],
+) -> rusqlite::Result<()> {
+    let compressed = compressor.compress(block).map_err(compression_failed)?;
+    let id = insert_block(transaction, &compressed, members.len())?;
+    let prefix = format!("IWRB {id} ");
+    for &(index, offset, length) in members {
+        stored[index] = StoredRaw::Block {
+            block: id,
+            reference: reference(&prefix, offset, length),
+        };
+    }
+    Ok(())
 }
 
-impl BatchEncoder<'_> {
-    /// The raw event as it is stored: a frame when a dictionary is ready and the frame is
-    /// smaller, the text otherwise.
-    pub fn encode<'a>(&'a mut self, raw: &'a str) -> ValueRef<'a> {
-        if let Encoder::Ready(compressor) = &mut *self.encoder {
-            self.frame.clear();
-            self.frame.reserve(zstd_safe::compress_bound(raw.len()));
-            if compressor
-                .compress_to_buffer(raw.as_bytes(), &mut self.frame)
-                .is_ok_and(|written| written < raw.len())
-            {
-                return ValueRef::Blob(&self.frame);
+/// Inserts a block under a random id, trying another on the rare collision.
+fn insert_block(
+    transaction: &Connection,
+    compressed: &[u8],
+    events: usize,
+) -> rusqlite::Result<i64> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO raw_blocks (id, data, events) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?;
+    loop {
+        let id = random_id();
+        if statement.execute(rusqlite::params![id, compressed, events])? == 1 {
+            return Ok(id);
+        }
+    }
+}
+
+/// A random positive id: SipHash of nothing under the fresh random keys each `RandomState`
+/// gets (std seeds them from the OS and varies them per instance).
+fn random_id() -> i64 {
+    let hash = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (hash >> 1) as i64
+}
+
+/// `prefix` (`IWRB <block id> `), then the offset and length. Digits are written by hand:
+/// `format!` cost 3,000 instructions a reference, 1% of a scan.
+fn reference(prefix: &str, offset: u32, length: u32) -> String {
+    fn push_decimal(out: &mut String, mut number: u32) {
+        let mut digits = [0u8; 10];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (number % 10) as u8;
+            number /= 10;
+            if number == 0 {
+                break;
             }
         }
-        ValueRef::Text(raw.as_bytes())
-    }
-
-    /// The batch did not commit: a dictionary trained with it is not stored either.
-    pub fn rolled_back(mut self) {
-        if self.trained {
-            *self.encoder = Encoder::Unknown;
+        for digit in &digits[start..] {
+            out.push(char::from(*digit));
         }
     }
+    let mut reference = String::with_capacity(prefix.len() + 21);
+    reference.push_str(prefix);
+    push_decimal(&mut reference, offset);
+    reference.push(' ');
+    push_decimal(&mut reference, length);
+    reference
 }
 
-/// The dictionary stored last, ready to compress with.
-fn latest(connection: &Connection) -> rusqlite::Result<Encoder> {
-    let stored: Option<Vec<u8>> = connection
-        .query_row(
-            "SELECT dictionary FROM raw_dictionaries ORDER BY created_at DESC, id DESC LIMIT 1",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(stored.map_or(Encoder::Absent, |dictionary| ready(&dictionary)))
-}
-
-fn ready(dictionary: &[u8]) -> Encoder {
-    Compressor::with_dictionary(LEVEL, dictionary).map_or(Encoder::Failed, |compressor| {
-        Encoder::Ready(Box::new(compressor))
-    })
-}
-
-/// Trains a dictionary on `samples` and stores it (in the caller's transaction). Training
-/// can fail on samples that share too little; the events then stay text.
-fn train(transaction: &Connection, samples: &[&[u8]]) -> rusqlite::Result<Encoder> {
-    let Ok(dictionary) = zstd::dict::from_samples(samples, DICTIONARY_BYTES) else {
-        return Ok(Encoder::Failed);
-    };
-    let Some(id) = zstd_safe::get_dict_id_from_dict(&dictionary) else {
-        return Ok(Encoder::Failed);
-    };
-    let id = i64::from(id.get());
-    let inserted = transaction.execute(
-        "INSERT INTO raw_dictionaries (id, dictionary, samples, created_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT DO NOTHING",
-        params![id, dictionary, samples.len(), iamwatch_core::time::now_ms()],
-    )?;
-    if inserted == 0 {
-        // Ids are random 32-bit numbers: another dictionary has this one. Frames must name
-        // the dictionary they were made with, so use that one.
-        let stored: Vec<u8> = transaction.query_row(
-            "SELECT dictionary FROM raw_dictionaries WHERE id = ?1",
-            [id],
-            |row| row.get(0),
-        )?;
-        return Ok(ready(&stored));
+/// The block id, offset and length a reference names.
+fn parse_reference(reference: &[u8]) -> Option<(i64, u32, u32)> {
+    if reference.len() > MAX_REFERENCE_BYTES {
+        return None;
     }
-    Ok(ready(&dictionary))
+    let text = std::str::from_utf8(reference.strip_prefix(BLOCK_MAGIC)?).ok()?;
+    let mut numbers = text.split(' ');
+    let parsed = (
+        numbers.next()?.parse().ok()?,
+        numbers.next()?.parse().ok()?,
+        numbers.next()?.parse().ok()?,
+    );
+    numbers.next().is_none().then_some(parsed)
 }
+
+/// The size a frame says it decompresses to, when it says one within bounds.
+fn content_size(frame: &[u8]) -> Option<usize> {
+    match zstd_safe::get_frame_content_size(frame) {
+        // At most 64 MB, which fits any usize this builds for.
+        Ok(Some(size)) if size <= MAX_DECOMPRESSED_BYTES => usize::try_from(size).ok(),
+        _ => None,
+    }
+}
+
+fn compression_failed(error: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(error))
+}
+
+#[cfg(test)]
+mod tests;
