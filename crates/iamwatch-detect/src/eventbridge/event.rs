@@ -151,7 +151,8 @@ pub fn extract_parts<'r, 'p>(
             }
         }
     }
-    let mut leaves: Leaves<'static, 'p> = HashMap::default();
+    let mut leaves: Leaves<'static, 'p> =
+        HashMap::with_capacity_and_hasher(parts.len(), Default::default());
     for (path, part) in parts {
         let mut found = Vec::new();
         match part {

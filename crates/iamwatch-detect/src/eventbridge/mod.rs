@@ -188,14 +188,20 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
         let (detail_paths, envelope_paths): (Vec<&'p str>, Vec<&'p str>) = paths
             .into_iter()
             .partition(|path| path.starts_with("detail."));
-        let mut leaves = extract(shell, envelope_paths);
-        let inner_paths = || detail_paths.iter().map(|path| &path["detail.".len()..]);
-        let mut inner = extract_parts(inner_paths(), part_of)
-            .unwrap_or_else(|| extract_raw(record, inner_paths()));
-        for path in detail_paths {
-            if let Some(found) = inner.remove(&path["detail.".len()..]) {
-                leaves.insert(path, found);
-            }
+        let inner = |path: &'p str| &path["detail.".len()..];
+        // Keyed by the whole path from the start: the parts are read under `detail.`'s paths
+        // directly, and only a record parsed whole is walked under the inner paths.
+        let mut part_of = part_of;
+        let mut leaves = extract_parts(detail_paths.iter().copied(), |path| part_of(inner(path)))
+            .unwrap_or_else(|| {
+                let mut whole = extract_raw(record, detail_paths.iter().map(|path| inner(path)));
+                detail_paths
+                    .iter()
+                    .filter_map(|path| Some((*path, whole.remove(inner(path))?)))
+                    .collect()
+            });
+        if !envelope_paths.is_empty() {
+            leaves.extend(extract(shell, envelope_paths));
         }
         Self { leaves }
     }

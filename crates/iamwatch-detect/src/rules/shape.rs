@@ -1,7 +1,9 @@
 //! A CloudTrail record as the EventBridge event that carries it. Rule patterns are written
 //! against this shape, as users write them for EventBridge.
 
+use memchr::memmem::Finder;
 use serde_json::{Map, Value};
+use std::sync::LazyLock;
 
 /// Wraps a CloudTrail record; an EventBridge event (it has `detail`) is returned unchanged.
 /// The record is moved into `detail`, not copied: this runs for every event a rule may want.
@@ -230,8 +232,10 @@ const CLOUDTRAIL_KEYS: &[&str] = &[
 /// Whether a raw record spells CloudTrail's keys in lower case (some exports do): such a
 /// record carries `"eventname"` and not `"eventName"`.
 pub fn has_lowercased_keys(raw: &[u8]) -> bool {
-    memchr::memmem::find(raw, b"\"eventName\"").is_none()
-        && memchr::memmem::find(raw, b"\"eventname\"").is_some()
+    // Searchers built once: `memmem::find` built one per call, costlier than the search.
+    static CLOUDTRAIL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"eventName\""));
+    static LOWERCASED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"eventname\""));
+    CLOUDTRAIL.find(raw).is_none() && LOWERCASED.find(raw).is_some()
 }
 
 /// Restores CloudTrail's spelling of its own keys at the top level and in `userIdentity`, so
