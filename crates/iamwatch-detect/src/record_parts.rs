@@ -42,7 +42,10 @@ impl<'r> RecordParts<'r> {
     /// What the record holds at `path` (a path inside the record, without `detail.`).
     pub fn part<'p>(&self, path: &'p str) -> Part<'r, 'p> {
         let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-        if !rest.is_empty() && !self.surely_absent(&[b"\"", head.as_bytes(), b"."]) {
+        if !rest.is_empty()
+            && !self.doc.surely_no_dotted_keys()
+            && !self.surely_absent(&[b"\"", head.as_bytes(), b"."])
+        {
             return Part::Unknown;
         }
         let doc = self.doc;
@@ -52,17 +55,17 @@ impl<'r> RecordParts<'r> {
             "additionalEventData" => self.member(doc.additional_event_data.as_ref(), head, rest),
             "userIdentity" => self.identity(rest),
             _ if !rest.is_empty() => Part::Unknown,
-            "eventName" => self.text(&doc.event_name, head),
-            "eventSource" => self.text(&doc.event_source, head),
-            "errorCode" => self.text(&doc.error_code, head),
-            "errorMessage" => self.text(&doc.error_message, head),
-            "eventType" => self.text(&doc.event_type, head),
-            "eventCategory" => self.text(&doc.event_category, head),
-            "sourceIPAddress" => self.text(&doc.source_ip_address, head),
-            "userAgent" => self.text(&doc.user_agent, head),
-            "awsRegion" => self.text(&doc.aws_region, head),
-            "recipientAccountId" => self.text(&doc.recipient_account_id, head),
-            "vpcEndpointId" => self.text(&doc.vpc_endpoint_id, head),
+            "eventName" => self.text(&doc.event_name, head, doc.lacks_key(head)),
+            "eventSource" => self.text(&doc.event_source, head, doc.lacks_key(head)),
+            "errorCode" => self.text(&doc.error_code, head, doc.lacks_key(head)),
+            "errorMessage" => self.text(&doc.error_message, head, doc.lacks_key(head)),
+            "eventType" => self.text(&doc.event_type, head, doc.lacks_key(head)),
+            "eventCategory" => self.text(&doc.event_category, head, doc.lacks_key(head)),
+            "sourceIPAddress" => self.text(&doc.source_ip_address, head, doc.lacks_key(head)),
+            "userAgent" => self.text(&doc.user_agent, head, doc.lacks_key(head)),
+            "awsRegion" => self.text(&doc.aws_region, head, doc.lacks_key(head)),
+            "recipientAccountId" => self.text(&doc.recipient_account_id, head, doc.lacks_key(head)),
+            "vpcEndpointId" => self.text(&doc.vpc_endpoint_id, head, doc.lacks_key(head)),
             _ => Part::Unknown,
         }
     }
@@ -88,11 +91,12 @@ impl<'r> RecordParts<'r> {
             "invokedBy" => &identity.invoked_by,
             _ => return Part::Unknown,
         };
-        self.text(field, rest)
+        self.text(field, rest, identity.lacks_key(rest))
     }
 
-    /// A typed string field read under `key`.
-    fn text<'p>(&self, field: &'r Text<'r>, key: &str) -> Part<'r, 'p> {
+    /// A typed string field read under `key`. `lacks` is what the typed parse knows of the
+    /// key's presence ([`Document::lacks_key`]); when it cannot tell, the raw text is searched.
+    fn text<'p>(&self, field: &'r Text<'r>, key: &str, lacks: Option<bool>) -> Part<'r, 'p> {
         match &field.0 {
             // Borrowed: a JSON string without escapes, read under `key` or its alias.
             // (The byte before a string's text is its opening quote.)
@@ -104,8 +108,12 @@ impl<'r> RecordParts<'r> {
             }
             Some(_) => Part::Unknown,
             // Absent or null (or read under an alias, which a walk does not see either): surely
-            // nothing there when the key is nowhere in the record.
-            None if self.surely_absent(&[b"\"", key.as_bytes(), b"\""]) => Part::Missing,
+            // nothing there when the plain read found no such key, or the key is nowhere in the
+            // record.
+            None if lacks == Some(true) => Part::Missing,
+            None if lacks.is_none() && self.surely_absent(&[b"\"", key.as_bytes(), b"\""]) => {
+                Part::Missing
+            }
             None => Part::Unknown,
         }
     }

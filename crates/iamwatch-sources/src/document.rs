@@ -125,6 +125,30 @@ pub struct Document<'a> {
     pub message_type: Text<'a>,
     #[serde(borrow, rename = "logEvents")]
     pub log_events: Option<Raw<'a>>,
+
+    /// Which keys the plain read (see [`fast`]) found; `None` when serde read the document.
+    #[serde(skip)]
+    pub keys_read: Option<KeysRead>,
+}
+
+/// The keys of a record read by the plain read, which reads keys only as written (no escapes,
+/// no lower-cased aliases) and refuses a key given twice: what it did not find at the top level
+/// is not there under any spelling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeysRead {
+    /// Bit `i`: the member of index `i` (`fast::document_member_index`) was present.
+    members: u64,
+    /// A top-level key it does not read had a dot in it (`{"userIdentity.type": …}` is at path
+    /// `userIdentity.type` for a pattern).
+    dotted: bool,
+}
+
+impl UserIdentity<'_> {
+    /// As [`Document::lacks_key`], for a member of `userIdentity`.
+    pub fn lacks_key(&self, key: &str) -> Option<bool> {
+        let bit = fast::identity_member_index(key)?;
+        self.keys_read.map(|read| read & (1 << bit) == 0)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +185,10 @@ pub struct UserIdentity<'a> {
         deserialize_with = "object_only"
     )]
     pub session_context: Option<SessionContext<'a>>,
+    /// Bit `i`: the member of index `i` (`fast::identity_member_index`) was present, when the
+    /// plain read read the object; `None` when serde did.
+    #[serde(skip)]
+    pub keys_read: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -290,6 +318,20 @@ impl Document<'_> {
             && self.s3_object_key.is_none()
             && self.awslogs.is_none()
             && self.log_events.is_none()
+    }
+
+    /// Whether the record surely has no top-level member `key`, under any spelling (`Some(true)`),
+    /// surely has one (`Some(false)`, perhaps `null`), or cannot tell (serde read it, or this is
+    /// not a key the plain read reads).
+    pub fn lacks_key(&self, key: &str) -> Option<bool> {
+        let bit = fast::document_member_index(key)?;
+        self.keys_read.map(|read| read.members & (1 << bit) == 0)
+    }
+
+    /// Whether the plain read saw no top-level key with a dot in it: then no key spells a path
+    /// of several steps at once. `false` when serde read the document.
+    pub fn surely_no_dotted_keys(&self) -> bool {
+        self.keys_read.is_some_and(|read| !read.dotted)
     }
 
     /// The identity type (`IAMUser`, `AssumedRole`, `Root`, …), or `""`.

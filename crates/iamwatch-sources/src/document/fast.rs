@@ -13,7 +13,9 @@
 //! accept only what the serde path accepts and read it the same; the property tests in
 //! `tests.rs` hold it to that on random records. Raw members are still checked by sonic-rs.
 
-use super::{Document, Raw, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
+use super::{
+    Document, KeysRead, Raw, SessionAttributes, SessionContext, SessionIssuer, UserIdentity,
+};
 use crate::lenient::{parse_flag, Flag, Text};
 use crate::string_stops::first_stop;
 use serde_keys::Keys;
@@ -38,7 +40,7 @@ pub(super) fn parse_into<'a>(bytes: &'a [u8], doc: &mut Document<'a>) -> Option<
     // std's check took a thousand instructions a record.)
     let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let mut cursor = Cursor::new(text);
-    cursor.object(|cursor, seen, key| cursor.document_member(doc, seen, key))?;
+    cursor.document(doc)?;
     cursor.skip_space();
     (cursor.at == text.len()).then_some(())
 }
@@ -49,7 +51,7 @@ pub(super) fn parse_into<'a>(bytes: &'a [u8], doc: &mut Document<'a>) -> Option<
 /// and the serde path (also when it does not end within `text`).
 pub(super) fn parse_prefix_into<'a>(text: &'a str, doc: &mut Document<'a>) -> Option<(usize, u64)> {
     let mut cursor = Cursor::new(text);
-    cursor.object(|cursor, seen, key| cursor.document_member(doc, seen, key))?;
+    cursor.document(doc)?;
     Some((cursor.at, cursor.newlines))
 }
 
@@ -112,16 +114,17 @@ impl<'a> Cursor<'a> {
     }
 
     /// An object, each member's value read by `member` (called with the cursor on the value).
+    /// Answers the members `member` marked as read.
     fn object(
         &mut self,
         mut member: impl FnMut(&mut Self, &mut Seen, &'a str) -> Option<()>,
-    ) -> Option<()> {
+    ) -> Option<Seen> {
         let mut seen = Seen::default();
         self.eat(b'{')?;
         self.skip_space();
         if self.peek()? == b'}' {
             self.at += 1;
-            return Some(());
+            return Some(seen);
         }
         loop {
             self.skip_space();
@@ -134,11 +137,35 @@ impl<'a> Cursor<'a> {
                 b',' => self.at += 1,
                 b'}' => {
                     self.at += 1;
-                    return Some(());
+                    return Some(seen);
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// A record (or what may be one), with an account of its keys for [`Document::keys_read`].
+    fn document(&mut self, doc: &mut Document<'a>) -> Option<()> {
+        let mut dotted = false;
+        let seen =
+            self.object(|cursor, seen, key| cursor.document_member(doc, seen, key, &mut dotted))?;
+        doc.keys_read = Some(KeysRead {
+            members: seen.0,
+            dotted,
+        });
+        Some(())
+    }
+
+    /// `userIdentity`, as [`Self::nested`] reads it, with an account of its keys.
+    fn identity(&mut self) -> Option<Option<UserIdentity<'a>>> {
+        if self.peek()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        let mut user = UserIdentity::default();
+        let seen = self.object(|cursor, seen, key| cursor.identity_member(&mut user, seen, key))?;
+        user.keys_read = Some(seen.0);
+        Some(Some(user))
     }
 
     /// A string without escapes or control characters, borrowed.
@@ -195,7 +222,9 @@ impl<'a> Cursor<'a> {
         }
         match self.peek()? {
             b'"' => self.escaped_string(),
-            b'{' => self.object(|cursor, _, _| cursor.skip_value(depth + 1)),
+            b'{' => self
+                .object(|cursor, _, _| cursor.skip_value(depth + 1))
+                .map(drop),
             b'[' => {
                 self.at += 1;
                 self.skip_space();
@@ -310,33 +339,15 @@ impl<'a> Cursor<'a> {
         doc: &mut Document<'a>,
         seen: &mut Seen,
         key: &'a str,
+        dotted: &mut bool,
     ) -> Option<()> {
         // A bit per member, to refuse a key given twice.
-        let index = match key {
-            "eventVersion" => 0,
-            "eventTime" => 1,
-            "@timestamp" => 2,
-            "p_event_time" => 3,
-            "eventSource" => 4,
-            "eventName" => 5,
-            "awsRegion" => 6,
-            "sourceIPAddress" => 7,
-            "userAgent" => 8,
-            "userIdentity" => 9,
-            "requestParameters" => 10,
-            "responseElements" => 11,
-            "additionalEventData" => 12,
-            "errorCode" => 13,
-            "errorMessage" => 14,
-            "eventID" => 15,
-            "readOnly" => 16,
-            "eventType" => 17,
-            "recipientAccountId" => 18,
-            "managementEvent" => 19,
-            "eventCategory" => 20,
-            "vpcEndpointId" => 21,
-            _ if DOCUMENT_KEYS.contains(key) => return None,
-            _ => return self.skip_value(1),
+        let Some(index) = document_member_index(key) else {
+            if DOCUMENT_KEYS.contains(key) {
+                return None;
+            }
+            *dotted |= key.contains('.');
+            return self.skip_value(1);
         };
         seen.first(index)?;
         match index {
@@ -349,7 +360,7 @@ impl<'a> Cursor<'a> {
             6 => doc.aws_region = self.text()?,
             7 => doc.source_ip_address = self.text()?,
             8 => doc.user_agent = self.text()?,
-            9 => doc.user_identity = self.nested(Self::identity_member)?,
+            9 => doc.user_identity = self.identity()?,
             10 => doc.request_parameters = self.raw()?,
             11 => doc.response_elements = self.raw()?,
             12 => doc.additional_event_data = self.raw()?,
@@ -372,17 +383,11 @@ impl<'a> Cursor<'a> {
         seen: &mut Seen,
         key: &'a str,
     ) -> Option<()> {
-        let index = match key {
-            "type" => 0,
-            "principalId" => 1,
-            "arn" => 2,
-            "accountId" => 3,
-            "accessKeyId" => 4,
-            "userName" => 5,
-            "invokedBy" => 6,
-            "sessionContext" => 7,
-            _ if IDENTITY_KEYS.contains(key) => return None,
-            _ => return self.skip_value(1),
+        let Some(index) = identity_member_index(key) else {
+            if IDENTITY_KEYS.contains(key) {
+                return None;
+            }
+            return self.skip_value(1);
         };
         seen.first(index)?;
         match index {
@@ -464,6 +469,50 @@ impl<'a> Cursor<'a> {
         }
         Some(())
     }
+}
+
+/// The bit a record member this path reads is marked with, in [`KeysRead::members`].
+pub(super) fn document_member_index(key: &str) -> Option<u32> {
+    Some(match key {
+        "eventVersion" => 0,
+        "eventTime" => 1,
+        "@timestamp" => 2,
+        "p_event_time" => 3,
+        "eventSource" => 4,
+        "eventName" => 5,
+        "awsRegion" => 6,
+        "sourceIPAddress" => 7,
+        "userAgent" => 8,
+        "userIdentity" => 9,
+        "requestParameters" => 10,
+        "responseElements" => 11,
+        "additionalEventData" => 12,
+        "errorCode" => 13,
+        "errorMessage" => 14,
+        "eventID" => 15,
+        "readOnly" => 16,
+        "eventType" => 17,
+        "recipientAccountId" => 18,
+        "managementEvent" => 19,
+        "eventCategory" => 20,
+        "vpcEndpointId" => 21,
+        _ => return None,
+    })
+}
+
+/// The bit a `userIdentity` member this path reads is marked with.
+pub(super) fn identity_member_index(key: &str) -> Option<u32> {
+    Some(match key {
+        "type" => 0,
+        "principalId" => 1,
+        "arn" => 2,
+        "accountId" => 3,
+        "accessKeyId" => 4,
+        "userName" => 5,
+        "invokedBy" => 6,
+        "sessionContext" => 7,
+        _ => return None,
+    })
 }
 
 mod serde_keys;

@@ -19,9 +19,15 @@ fn parse(bytes: &[u8]) -> Option<Document<'_>> {
 /// Fails unless the serde path reads `text` as the fast path did (when the fast path read it).
 /// Returns whether the fast path read it.
 fn check(text: &str) -> bool {
-    let Some(fast) = parse(text.as_bytes()) else {
+    let Some(mut fast) = parse(text.as_bytes()) else {
         return false;
     };
+    check_keys_read(text, &fast);
+    // Serde leaves the account of keys out; the rest must be the same.
+    fast.keys_read = None;
+    if let Some(identity) = fast.user_identity.as_mut() {
+        identity.keys_read = None;
+    }
     match Document::parse_with_serde(text.as_bytes()) {
         Ok(reference) => assert_eq!(
             format!("{fast:#?}"),
@@ -31,6 +37,54 @@ fn check(text: &str) -> bool {
         Err(error) => panic!("the fast path read {text}, the serde path refuses it: {error}"),
     }
     true
+}
+
+/// Fails unless the fast path's account of the keys of `text` (which it read into `fast`) is
+/// what the JSON holds: each member it reads present exactly when the object has the key, and
+/// a dotted top-level key noticed.
+fn check_keys_read(text: &str, fast: &Document<'_>) {
+    let value: serde_json::Value = serde_json::from_str(text).unwrap();
+    let object = value.as_object().unwrap();
+    let keys = [
+        "eventVersion",
+        "eventTime",
+        "@timestamp",
+        "eventName",
+        "errorCode",
+        "eventID",
+        "userIdentity",
+        "requestParameters",
+        "readOnly",
+        "vpcEndpointId",
+    ];
+    for key in keys {
+        assert_eq!(
+            fast.lacks_key(key),
+            Some(!object.contains_key(key)),
+            "{key} in {text}"
+        );
+    }
+    assert_eq!(fast.lacks_key("notAMemberItReads"), None);
+    let dotted = object.keys().any(|key| key.contains('.'));
+    assert_eq!(fast.surely_no_dotted_keys(), !dotted, "{text}");
+    if let (Some(identity), Some(serde_json::Value::Object(members))) =
+        (&fast.user_identity, object.get("userIdentity"))
+    {
+        for key in [
+            "type",
+            "arn",
+            "accountId",
+            "accessKeyId",
+            "userName",
+            "sessionContext",
+        ] {
+            assert_eq!(
+                identity.lacks_key(key),
+                Some(!members.contains_key(key)),
+                "{key} in {text}"
+            );
+        }
+    }
 }
 
 /// The keys serde's derive reads for a struct, aliases included.
@@ -259,4 +313,25 @@ proptest! {
             check(&text);
         }
     }
+}
+
+#[test]
+fn the_keys_read_tell_absent_from_null_and_notice_dotted_keys() {
+    let null_error =
+        r#"{"eventName":"CreateUser","errorCode":null,"userIdentity":{"type":"Root","arn":null}}"#;
+    assert!(check(null_error));
+    let doc = parse(null_error.as_bytes()).unwrap();
+    assert_eq!(doc.lacks_key("errorCode"), Some(false), "present, if null");
+    assert_eq!(doc.lacks_key("errorMessage"), Some(true));
+    let identity = doc.user_identity.as_ref().unwrap();
+    assert_eq!(identity.lacks_key("arn"), Some(false));
+    assert_eq!(identity.lacks_key("userName"), Some(true));
+    assert!(doc.surely_no_dotted_keys());
+    let dotted = r#"{"eventName":"CreateUser","userIdentity.type":"Root"}"#;
+    assert!(check(dotted));
+    assert!(!parse(dotted.as_bytes()).unwrap().surely_no_dotted_keys());
+    // Read by serde: nothing is known.
+    let serde_read = Document::parse_with_serde(null_error.as_bytes()).unwrap();
+    assert_eq!(serde_read.lacks_key("errorMessage"), None);
+    assert!(!serde_read.surely_no_dotted_keys());
 }
