@@ -54,6 +54,14 @@ fn raw_storage(path: &Path) -> (i64, i64, i64) {
     )
 }
 
+/// A store in a database of its own (kept while the directory lives).
+fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("raw.db");
+    let store = SqliteStore::open(&path).unwrap();
+    (directory, path, store)
+}
+
 /// Every incident of `incidents`, read back from `store`, holds its raw event as it came.
 async fn reads_back(store: &SqliteStore, incidents: &[Incident]) {
     for incident in incidents {
@@ -127,9 +135,7 @@ async fn a_batch_is_stored_as_one_block_and_its_raw_events_read_back_as_they_cam
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_events_of_a_batch_too_small_for_a_block_stay_text() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("raw.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let (_directory, path, store) = fresh_store();
     let few = with_records(0, MIN_BLOCK_EVENTS as u64 - 1);
     store.insert_batch(few.clone()).await.unwrap();
     let below = MIN_BLOCK_EVENTS as i64 - 1;
@@ -143,9 +149,7 @@ async fn raw_events_of_a_batch_too_small_for_a_block_stay_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_storing_nothing_new_leaves_no_block_behind() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("raw.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let (_directory, path, store) = fresh_store();
     let incidents = with_records(0, 50);
     store.insert_batch(incidents.clone()).await.unwrap();
     // A re-scan: every incident already stored.
@@ -168,9 +172,7 @@ async fn a_batch_storing_nothing_new_leaves_no_block_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_raw_events_are_spread_over_blocks_of_bounded_size() {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("raw.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let (_directory, path, store) = fresh_store();
     // A record is about a kilobyte: three such events fit a block, four do not.
     let padding = "x".repeat(MAX_BLOCK_BYTES / 3 - 4096);
     let incidents: Vec<Incident> = with_records(0, 10)
