@@ -46,7 +46,7 @@ const KEPT_BLOCKS: usize = 4;
 /// One per store: the writer's compressor and the readers' decompressed blocks.
 #[derive(Default)]
 pub struct RawCodec {
-    compressor: Mutex<Option<Compressor<'static>>>,
+    writer: Mutex<Option<BlockWriter>>,
     /// Decompressors of the dictionaries legacy frames name, by dictionary id.
     dictionaries: Mutex<HashMap<u32, Decompressor<'static>>>,
     /// Recently read blocks, newest last.
@@ -90,36 +90,46 @@ impl RawCodec {
         if raws.iter().flatten().count() < MIN_BLOCK_EVENTS {
             return Ok(stored);
         }
-        let mut compressor = self
-            .compressor
+        let mut writer = self
+            .writer
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if compressor.is_none() {
-            *compressor = Some(Compressor::new(LEVEL).map_err(compression_failed)?);
+        if writer.is_none() {
+            *writer = Some(BlockWriter {
+                compressor: Compressor::new(LEVEL).map_err(compression_failed)?,
+                block: Vec::new(),
+                compressed: Vec::new(),
+            });
         }
-        let Some(compressor) = compressor.as_mut() else {
+        let Some(writer) = writer.as_mut() else {
             return Ok(stored);
         };
-        let mut block = Vec::new();
-        // (incident index, offset, length) of the events in `block`.
+        writer.block.clear();
+        // (incident index, offset, length) of the events in the block.
         let mut members: Vec<(usize, u32, u32)> = Vec::new();
         for (index, raw) in raws.iter().enumerate() {
             let Some(raw) = raw else { continue };
-            if !block.is_empty() && block.len() + raw.len() > MAX_BLOCK_BYTES {
-                write_block(transaction, compressor, &block, &members, &mut stored)?;
-                block.clear();
+            if !writer.block.is_empty() && writer.block.len() + raw.len() > MAX_BLOCK_BYTES {
+                writer.write(transaction, &members, &mut stored)?;
+                writer.block.clear();
                 members.clear();
             }
             // An event over 4 GB is cut off by the framer long before it gets here.
-            let (Ok(offset), Ok(length)) = (u32::try_from(block.len()), u32::try_from(raw.len()))
+            let (Ok(offset), Ok(length)) =
+                (u32::try_from(writer.block.len()), u32::try_from(raw.len()))
             else {
                 continue;
             };
             members.push((index, offset, length));
-            block.extend_from_slice(raw.as_bytes());
+            writer.block.extend_from_slice(raw.as_bytes());
         }
         if !members.is_empty() {
-            write_block(transaction, compressor, &block, &members, &mut stored)?;
+            writer.write(transaction, &members, &mut stored)?;
+        }
+        // A block grown past the bound by one long event is not kept.
+        if writer.block.capacity() > 2 * MAX_BLOCK_BYTES {
+            writer.block = Vec::new();
+            writer.compressed = Vec::new();
         }
         Ok(stored)
     }
@@ -247,25 +257,40 @@ impl RawCodec {
     }
 }
 
-/// Compresses `block` and stores it under a fresh random id; the members' raw events become
-/// references into it.
-fn write_block(
-    transaction: &Connection,
-    compressor: &mut Compressor<'static>,
-    block: &[u8],
-    members: &[(usize, u32, u32)],
-    stored: &mut [StoredRaw],
-) -> rusqlite::Result<()> {
-    let compressed = compressor.compress(block).map_err(compression_failed)?;
-    let id = insert_block(transaction, &compressed, members.len())?;
-    let prefix = format!("IWRB {id} ");
-    for &(index, offset, length) in members {
-        stored[index] = StoredRaw::Block {
-            block: id,
-            reference: reference(&prefix, offset, length),
-        };
+/// The writer's compressor, and the block and its compressed frame, kept from batch to batch:
+/// each is a megabyte or two, and allocated afresh per batch they were mapped and zeroed by the
+/// kernel every time.
+struct BlockWriter {
+    compressor: Compressor<'static>,
+    block: Vec<u8>,
+    compressed: Vec<u8>,
+}
+
+impl BlockWriter {
+    /// Compresses the block and stores it under a fresh random id; its `members`' raw events
+    /// become references into it.
+    fn write(
+        &mut self,
+        transaction: &Connection,
+        members: &[(usize, u32, u32)],
+        stored: &mut [StoredRaw],
+    ) -> rusqlite::Result<()> {
+        self.compressed.clear();
+        self.compressed
+            .reserve(zstd_safe::compress_bound(self.block.len()));
+        self.compressor
+            .compress_to_buffer(&self.block, &mut self.compressed)
+            .map_err(compression_failed)?;
+        let id = insert_block(transaction, &self.compressed, members.len())?;
+        let prefix = format!("IWRB {id} ");
+        for &(index, offset, length) in members {
+            stored[index] = StoredRaw::Block {
+                block: id,
+                reference: reference(&prefix, offset, length),
+            };
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Inserts a block under a random id, trying another on the rare collision.
