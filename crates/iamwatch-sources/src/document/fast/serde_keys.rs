@@ -2,18 +2,18 @@
 //! a key the fast path does not read but serde does is left to serde, and the two lists cannot
 //! drift apart as hand-written ones would.
 
+use rustc_hash::FxHashSet;
 use serde::de::{self, Deserialize, Visitor};
 use std::sync::LazyLock;
 
-/// A struct's keys, sorted by length first: a lookup then compares lengths, and the bytes of
-/// a key only against keys of its length (a plain sort cost a `memcmp` per step, 1% of a scan).
-pub(super) struct SerdeKeys(Vec<&'static str>);
+/// A struct's keys, hashed: most keys looked up here are ones serde does not read either
+/// (`requestID`, `tlsDetails`, …), and a hash probe tells so without comparing bytes. (A binary
+/// search by length then bytes made eight `memcmp` calls a record; a plain sort, one per step.)
+pub(super) struct SerdeKeys(FxHashSet<&'static str>);
 
 impl SerdeKeys {
     pub(super) fn contains(&self, key: &str) -> bool {
-        self.0
-            .binary_search_by(|known| (known.len(), *known).cmp(&(key.len(), key)))
-            .is_ok()
+        self.0.contains(key)
     }
 }
 
@@ -21,9 +21,7 @@ impl SerdeKeys {
 pub(super) type Keys = LazyLock<SerdeKeys>;
 
 pub(super) fn of<'de, T: Deserialize<'de>>() -> SerdeKeys {
-    let mut keys = recorded::<T>();
-    keys.sort_unstable_by_key(|key| (key.len(), *key));
-    SerdeKeys(keys)
+    SerdeKeys(recorded::<T>().into_iter().collect())
 }
 
 /// What the derive tells `deserialize_struct`: its keys, aliases included.

@@ -335,3 +335,67 @@ fn the_keys_read_tell_absent_from_null_and_notice_dotted_keys() {
     assert_eq!(serde_read.lacks_key("errorMessage"), None);
     assert!(!serde_read.surely_no_dotted_keys());
 }
+
+#[test]
+fn members_are_indexed_one_bit_each_and_other_keys_not_at_all() {
+    let members = [
+        "eventVersion",
+        "eventTime",
+        "@timestamp",
+        "p_event_time",
+        "eventSource",
+        "eventName",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "userIdentity",
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "errorCode",
+        "errorMessage",
+        "eventID",
+        "readOnly",
+        "eventType",
+        "recipientAccountId",
+        "managementEvent",
+        "eventCategory",
+        "vpcEndpointId",
+    ];
+    for (index, key) in members.iter().enumerate() {
+        assert_eq!(
+            super::document_member_index(key),
+            Some(index as u32),
+            "{key}"
+        );
+    }
+    let identity = [
+        "type",
+        "principalId",
+        "arn",
+        "accountId",
+        "accessKeyId",
+        "userName",
+        "invokedBy",
+        "sessionContext",
+    ];
+    for (index, key) in identity.iter().enumerate() {
+        assert_eq!(
+            super::identity_member_index(key),
+            Some(index as u32),
+            "{key}"
+        );
+    }
+    for other in [
+        "",
+        "eventname",
+        "eventNamE",
+        "requestID",
+        "tlsDetails",
+        "types",
+        "arn ",
+    ] {
+        assert_eq!(super::document_member_index(other), None, "{other}");
+        assert_eq!(super::identity_member_index(other), None, "{other}");
+    }
+}
