@@ -158,14 +158,11 @@ impl<'a> Cursor<'a> {
 
     /// `userIdentity`, as [`Self::nested`] reads it, with an account of its keys.
     fn identity(&mut self) -> Option<Option<UserIdentity<'a>>> {
-        if self.peek()? == b'n' {
-            self.literal("null")?;
-            return Some(None);
-        }
-        let mut user = UserIdentity::default();
-        let seen = self.object(|cursor, seen, key| cursor.identity_member(&mut user, seen, key))?;
-        user.keys_read = Some(seen.0);
-        Some(Some(user))
+        let read = self.nested_with_keys(Self::identity_member)?;
+        Some(read.map(|(mut user, seen)| {
+            user.keys_read = Some(seen.0);
+            user
+        }))
     }
 
     /// A string without escapes or control characters, borrowed.
@@ -323,15 +320,23 @@ impl<'a> Cursor<'a> {
     /// `read`, anything else is left to serde.
     fn nested<T: Default>(
         &mut self,
-        mut read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
+        read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
     ) -> Option<Option<T>> {
+        Some(self.nested_with_keys(read)?.map(|(value, _)| value))
+    }
+
+    /// [`Self::nested`], with the members `read` marked as read.
+    fn nested_with_keys<T: Default>(
+        &mut self,
+        mut read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
+    ) -> Option<Option<(T, Seen)>> {
         if self.peek()? == b'n' {
             self.literal("null")?;
             return Some(None);
         }
         let mut value = T::default();
-        self.object(|cursor, seen, key| read(cursor, &mut value, seen, key))?;
-        Some(Some(value))
+        let seen = self.object(|cursor, seen, key| read(cursor, &mut value, seen, key))?;
+        Some(Some((value, seen)))
     }
 
     fn document_member(
