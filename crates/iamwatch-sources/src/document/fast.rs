@@ -158,11 +158,9 @@ impl<'a> Cursor<'a> {
 
     /// `userIdentity`, as [`Self::nested`] reads it, with an account of its keys.
     fn identity(&mut self) -> Option<Option<UserIdentity<'a>>> {
-        let read = self.nested_with_keys(Self::identity_member)?;
-        Some(read.map(|(mut user, seen)| {
+        self.nested_keeping(Self::identity_member, |user, seen| {
             user.keys_read = Some(seen.0);
-            user
-        }))
+        })
     }
 
     /// A string without escapes or control characters, borrowed.
@@ -322,21 +320,23 @@ impl<'a> Cursor<'a> {
         &mut self,
         read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
     ) -> Option<Option<T>> {
-        Some(self.nested_with_keys(read)?.map(|(value, _)| value))
+        self.nested_keeping(read, |_, _| ())
     }
 
-    /// [`Self::nested`], with the members `read` marked as read.
-    fn nested_with_keys<T: Default>(
+    /// [`Self::nested`], handing `keep` the value read and the members `read` marked as read.
+    fn nested_keeping<T: Default>(
         &mut self,
         mut read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
-    ) -> Option<Option<(T, Seen)>> {
+        keep: impl FnOnce(&mut T, Seen),
+    ) -> Option<Option<T>> {
         if self.peek()? == b'n' {
             self.literal("null")?;
             return Some(None);
         }
         let mut value = T::default();
         let seen = self.object(|cursor, seen, key| read(cursor, &mut value, seen, key))?;
-        Some(Some((value, seen)))
+        keep(&mut value, seen);
+        Some(Some(value))
     }
 
     fn document_member(
