@@ -49,25 +49,28 @@ impl<'r> RecordParts<'r> {
             return Part::Unknown;
         }
         let doc = self.doc;
-        match head {
-            "requestParameters" => self.member(doc.request_parameters.as_ref(), head, rest),
-            "responseElements" => self.member(doc.response_elements.as_ref(), head, rest),
-            "additionalEventData" => self.member(doc.additional_event_data.as_ref(), head, rest),
-            "userIdentity" => self.identity(rest),
-            _ if !rest.is_empty() => Part::Unknown,
-            "eventName" => self.text(&doc.event_name, head, doc.lacks_key(head)),
-            "eventSource" => self.text(&doc.event_source, head, doc.lacks_key(head)),
-            "errorCode" => self.text(&doc.error_code, head, doc.lacks_key(head)),
-            "errorMessage" => self.text(&doc.error_message, head, doc.lacks_key(head)),
-            "eventType" => self.text(&doc.event_type, head, doc.lacks_key(head)),
-            "eventCategory" => self.text(&doc.event_category, head, doc.lacks_key(head)),
-            "sourceIPAddress" => self.text(&doc.source_ip_address, head, doc.lacks_key(head)),
-            "userAgent" => self.text(&doc.user_agent, head, doc.lacks_key(head)),
-            "awsRegion" => self.text(&doc.aws_region, head, doc.lacks_key(head)),
-            "recipientAccountId" => self.text(&doc.recipient_account_id, head, doc.lacks_key(head)),
-            "vpcEndpointId" => self.text(&doc.vpc_endpoint_id, head, doc.lacks_key(head)),
-            _ => Part::Unknown,
-        }
+        let field = match head {
+            "requestParameters" => return self.member(doc.request_parameters.as_ref(), head, rest),
+            "responseElements" => return self.member(doc.response_elements.as_ref(), head, rest),
+            "additionalEventData" => {
+                return self.member(doc.additional_event_data.as_ref(), head, rest)
+            }
+            "userIdentity" => return self.identity(rest),
+            _ if !rest.is_empty() => return Part::Unknown,
+            "eventName" => &doc.event_name,
+            "eventSource" => &doc.event_source,
+            "errorCode" => &doc.error_code,
+            "errorMessage" => &doc.error_message,
+            "eventType" => &doc.event_type,
+            "eventCategory" => &doc.event_category,
+            "sourceIPAddress" => &doc.source_ip_address,
+            "userAgent" => &doc.user_agent,
+            "awsRegion" => &doc.aws_region,
+            "recipientAccountId" => &doc.recipient_account_id,
+            "vpcEndpointId" => &doc.vpc_endpoint_id,
+            _ => return Part::Unknown,
+        };
+        self.text(field, head, doc.lacks_key(head))
     }
 
     fn identity<'p>(&self, rest: &'p str) -> Part<'r, 'p> {
