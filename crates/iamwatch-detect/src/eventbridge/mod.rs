@@ -183,7 +183,7 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
         record: &str,
         shell: &'e Value,
         paths: impl IntoIterator<Item = &'p str>,
-        part_of: impl FnMut(&'p str) -> Part<'r, 'p>,
+        mut part_of: impl FnMut(&'p str) -> Part<'r, 'p>,
     ) -> Self {
         let (detail_paths, envelope_paths): (Vec<&'p str>, Vec<&'p str>) = paths
             .into_iter()
@@ -191,7 +191,6 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
         let inner = |path: &'p str| &path["detail.".len()..];
         // Keyed by the whole path from the start: the parts are read under `detail.`'s paths
         // directly, and only a record parsed whole is walked under the inner paths.
-        let mut part_of = part_of;
         let mut leaves = extract_parts(detail_paths.iter().copied(), |path| part_of(inner(path)))
             .unwrap_or_else(|| {
                 let mut whole = extract_raw(record, detail_paths.iter().map(|path| inner(path)));

@@ -292,6 +292,8 @@ fn insert_all(
     codec: &RawCodec,
     incidents: Vec<Incident>,
 ) -> Result<Vec<Stored>, StoreError> {
+    // Immediate: the batch writes from its first statement (its raw blocks), and a deferred
+    // transaction would find the write lock taken only then.
     let transaction = connection
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_error("cannot begin transaction"))?;
@@ -306,8 +308,8 @@ fn insert_all(
     for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
         stored.push(insert_one(&transaction, codec, incident, raw)?);
     }
-    let created: Vec<bool> = stored.iter().map(|entry| entry.created).collect();
-    RawCodec::drop_unused_blocks(&transaction, &stored_raws, &created)
+    let created = stored.iter().map(|entry| entry.created);
+    RawCodec::drop_unused_blocks(&transaction, &stored_raws, created)
         .map_err(sql_error("cannot store raw events"))?;
     transaction
         .commit()

@@ -136,12 +136,12 @@ impl RawCodec {
         Ok(stored)
     }
 
-    /// Deletes the blocks of a batch that no stored incident refers to: `created[i]` tells
-    /// whether the incident `stored[i]` was written for was stored (a re-scan stores none).
+    /// Deletes the blocks of a batch that no stored incident refers to: the `i`th of `created`
+    /// tells whether the incident `stored[i]` was written for was stored (a re-scan stores none).
     pub fn drop_unused_blocks(
         transaction: &Connection,
         stored: &[StoredRaw],
-        created: &[bool],
+        created: impl IntoIterator<Item = bool>,
     ) -> rusqlite::Result<()> {
         let mut used: HashMap<i64, bool> = HashMap::new();
         for (raw, created) in stored.iter().zip(created) {
