@@ -11,6 +11,7 @@ pub mod lang;
 mod meta_json;
 pub mod severity;
 pub mod status;
+pub mod text;
 pub mod time;
 
 pub use incident::{

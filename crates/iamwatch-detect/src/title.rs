@@ -1,6 +1,7 @@
 //! Incident titles in both languages, built the same way for every rule so they read alike.
 
 use crate::builtin::RuleContext;
+use iamwatch_core::text::concat;
 use iamwatch_core::Localized;
 
 /// "Delete access key AKIA… (by olivia)" / "액세스 키 삭제: AKIA… (수행자: olivia)".
@@ -14,26 +15,33 @@ pub fn standard(context: &RuleContext<'_>) -> Localized {
         name.as_ref()
     };
     let (attempt_en, attempt_ko) = if context.event.failed() {
+        let code = context.event.error_code;
         (
-            format!("Failed attempt ({}): ", context.event.error_code),
-            format!("실패한 시도({}): ", context.event.error_code),
+            concat(["Failed attempt (", code, "): "]),
+            concat(["실패한 시도(", code, "): "]),
         )
     } else {
         (String::new(), String::new())
     };
     let show_resource = context.target.kind != "event";
+    let (label_en, label_ko) = (context.label.en.as_str(), context.label.ko.as_str());
     let en = if show_resource {
-        format!("{attempt_en}{}: {resource} (by {actor})", context.label.en)
+        concat([&attempt_en, label_en, ": ", &resource, " (by ", actor, ")"])
     } else {
-        format!("{attempt_en}{} (by {actor})", context.label.en)
+        concat([&attempt_en, label_en, " (by ", actor, ")"])
     };
     let ko = if show_resource {
-        format!(
-            "{attempt_ko}{}: {resource} (수행자: {actor})",
-            context.label.ko
-        )
+        concat([
+            &attempt_ko,
+            label_ko,
+            ": ",
+            &resource,
+            " (수행자: ",
+            actor,
+            ")",
+        ])
     } else {
-        format!("{attempt_ko}{} (수행자: {actor})", context.label.ko)
+        concat([&attempt_ko, label_ko, " (수행자: ", actor, ")"])
     };
     Localized { en, ko }
 }
@@ -42,8 +50,8 @@ pub fn standard(context: &RuleContext<'_>) -> Localized {
 pub fn with_lead(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Localized {
     let standard = standard(context);
     Localized {
-        en: format!("{lead_en} — {}", standard.en),
-        ko: format!("{lead_ko} — {}", standard.ko),
+        en: concat([lead_en, " — ", &standard.en]),
+        ko: concat([lead_ko, " — ", &standard.ko]),
     }
 }
 
@@ -51,8 +59,8 @@ pub fn with_lead(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Loc
 pub fn lead_and_target(context: &RuleContext<'_>, lead_en: &str, lead_ko: &str) -> Localized {
     let resource = shown_resource(context);
     Localized {
-        en: format!("{lead_en}: {resource}"),
-        ko: format!("{lead_ko}: {resource}"),
+        en: concat([lead_en, ": ", &resource]),
+        ko: concat([lead_ko, ": ", &resource]),
     }
 }
 
@@ -70,7 +78,7 @@ fn shown_resource(context: &RuleContext<'_>) -> String {
     if target.principal.is_empty() {
         short.to_string()
     } else {
-        format!("{short} [{}]", target.principal)
+        concat([short, " [", &target.principal, "]"])
     }
 }
 
@@ -86,13 +94,13 @@ pub fn rule_title(context: &RuleContext<'_>, title: &Localized) -> Localized {
     let show_resource = context.target.kind != "event";
     let (en, ko) = if show_resource {
         (
-            format!("{}: {resource} (by {actor})", title.en),
-            format!("{}: {resource} (수행자: {actor})", title.ko),
+            concat([&title.en, ": ", &resource, " (by ", actor, ")"]),
+            concat([&title.ko, ": ", &resource, " (수행자: ", actor, ")"]),
         )
     } else {
         (
-            format!("{} (by {actor})", title.en),
-            format!("{} (수행자: {actor})", title.ko),
+            concat([&title.en, " (by ", actor, ")"]),
+            concat([&title.ko, " (수행자: ", actor, ")"]),
         )
     };
     Localized { en, ko }

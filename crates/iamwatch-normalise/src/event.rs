@@ -1,5 +1,6 @@
 //! The normalised view of one record.
 
+use iamwatch_core::text::concat;
 use iamwatch_core::time::{parse_epoch_ms, parse_timestamp_ms};
 use iamwatch_sources::RecordItem;
 use serde_json::Value;
@@ -42,10 +43,10 @@ impl<'r> Identity<'r> {
                     .trim_start_matches("AWSReservedSSO_")
                     .rsplit_once('_')
                     .map_or(issuer_name, |(permission_set, _suffix)| permission_set);
-                Cow::Owned(format!("{arn_tail} (SSO {permission_set})"))
+                Cow::Owned(concat([arn_tail, " (SSO ", permission_set, ")"]))
             }
             "AssumedRole" if !issuer_name.is_empty() => {
-                Cow::Owned(format!("{issuer_name}/{arn_tail}"))
+                Cow::Owned(concat([issuer_name, "/", arn_tail]))
             }
             "AWSService" => Cow::Borrowed(self.invoked_by),
             _ if !self.user_name.is_empty() => Cow::Borrowed(self.user_name),
@@ -168,7 +169,7 @@ impl Event<'_> {
     pub fn details(&self) -> Details {
         let parse = |raw: &Option<iamwatch_sources::Raw<'_>>| {
             raw.as_ref()
-                .and_then(|raw| sonic_rs::from_str::<Value>(raw.as_raw_str()).ok())
+                .and_then(|raw| serde_json::from_str::<Value>(raw.as_raw_str()).ok())
                 .unwrap_or(Value::Null)
         };
         let doc = self.item.doc;
