@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod framer;
 pub mod input;
 mod lenient;
+pub mod prefetch;
 pub mod spare;
 mod string_stops;
 
@@ -27,3 +28,4 @@ pub use input::{
     InputError,
 };
 pub use lenient::{Flag, Text};
+pub use prefetch::prefetch;
