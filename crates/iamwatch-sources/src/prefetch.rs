@@ -11,12 +11,17 @@ use crate::Input;
 
 /// Asks the kernel to start reading `input` into the page cache, and returns without waiting.
 /// A hint only: anything that goes wrong (a missing file, no permission) is left to the real
-/// open to report. Never blocks on a named pipe (opened non-blocking), and does nothing for
-/// standard input or on systems without `posix_fadvise`.
+/// open to report. Only regular files are opened: opening a named pipe, even without blocking,
+/// would let a writer waiting for a reader go on to write into a pipe about to close. Does
+/// nothing for standard input or on systems without `posix_fadvise`.
 pub fn prefetch(input: &Input) {
     #[cfg(target_os = "linux")]
     if let Input::File(path) = input {
         use rustix::fs::{fadvise, open, Advice, Mode, OFlags};
+        if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+            return;
+        }
+        // Non-blocking all the same: the path may have become a pipe since.
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
         if let Ok(file) = open(path.as_path(), flags, Mode::empty()) {
             // A pipe answers ESPIPE, which is as good as done.
@@ -61,7 +66,7 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_named_pipe_without_a_writer_does_not_block() {
+    fn a_named_pipe_is_left_alone_and_never_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("events.fifo");
         rustix::fs::mknodat(
@@ -72,7 +77,21 @@ mod tests {
             0,
         )
         .unwrap();
-        // A blocking open of a pipe waits for a writer: this would never return.
-        assert!(returns_promptly(Input::File(fifo)));
+        // A writer waiting for a reader, as `tail -f trail.json > events.fifo` does.
+        let (opened, writer_opened) = mpsc::channel();
+        let writer_path = fifo.clone();
+        std::thread::spawn(move || {
+            let writer = std::fs::OpenOptions::new().write(true).open(&writer_path);
+            let _ = opened.send(writer.is_ok());
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(returns_promptly(Input::File(fifo.clone())));
+        // Had the pipe been opened for reading, however briefly, the writer would be through.
+        assert!(writer_opened
+            .recv_timeout(Duration::from_millis(300))
+            .is_err());
+        // The scan's own open lets it through.
+        let _reader = std::fs::File::open(&fifo).unwrap();
+        assert_eq!(writer_opened.recv_timeout(Duration::from_secs(5)), Ok(true));
     }
 }
