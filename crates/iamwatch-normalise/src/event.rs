@@ -165,7 +165,8 @@ pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
 
 impl Event<'_> {
     /// Parses request parameters, response elements and additional event data. Unreadable
-    /// parts become `Null`.
+    /// parts become `Null`. By serde_json itself: sonic-rs feeding a `serde_json::Value` took
+    /// a fifth longer on objects this small (it is the faster one on a whole record).
     pub fn details(&self) -> Details {
         let parse = |raw: &Option<iamwatch_sources::Raw<'_>>| {
             raw.as_ref()

@@ -13,8 +13,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
 /// How many files ahead of the one a worker claims the kernel is asked to read (see
-/// `iamwatch_sources::prefetch`): at about 3 ms of work per file and worker, eight give a cold
-/// file some 10 ms to arrive before it is wanted.
+/// `iamwatch_sources::prefetch`): a worker spends about 6 ms on a file, so with two workers
+/// eight files ahead give a cold file some 25 ms to arrive before it is wanted.
 const READ_AHEAD: usize = 8;
 
 /// Files spread over `cores` workers, one file at a time each.
