@@ -7,43 +7,17 @@ use iamwatch_core::Localized;
 /// "Delete access key AKIA… (by olivia)" / "액세스 키 삭제: AKIA… (수행자: olivia)".
 /// A failed call is titled as an attempt.
 pub fn standard(context: &RuleContext<'_>) -> Localized {
-    let resource = shown_resource(context);
-    let name = context.event.identity.name();
-    let actor = if name.is_empty() {
-        "unknown"
-    } else {
-        name.as_ref()
-    };
+    let code = context.event.error_code;
     let (attempt_en, attempt_ko) = if context.event.failed() {
-        let code = context.event.error_code;
         (
-            concat(["Failed attempt (", code, "): "]),
-            concat(["실패한 시도(", code, "): "]),
+            ["Failed attempt (", code, "): "],
+            ["실패한 시도(", code, "): "],
         )
     } else {
-        (String::new(), String::new())
+        (["", "", ""], ["", "", ""])
     };
-    let show_resource = context.target.kind != "event";
-    let (label_en, label_ko) = (context.label.en.as_str(), context.label.ko.as_str());
-    let en = if show_resource {
-        concat([&attempt_en, label_en, ": ", &resource, " (by ", actor, ")"])
-    } else {
-        concat([&attempt_en, label_en, " (by ", actor, ")"])
-    };
-    let ko = if show_resource {
-        concat([
-            &attempt_ko,
-            label_ko,
-            ": ",
-            &resource,
-            " (수행자: ",
-            actor,
-            ")",
-        ])
-    } else {
-        concat([&attempt_ko, label_ko, " (수행자: ", actor, ")"])
-    };
-    Localized { en, ko }
+    let label = context.label;
+    titled(context, (attempt_en, &label.en), (attempt_ko, &label.ko))
 }
 
 /// A title with a lead phrase before the standard one ("Root account used — …").
@@ -84,24 +58,46 @@ fn shown_resource(context: &RuleContext<'_>) -> String {
 
 /// A rule file's title, then the target and the actor: "Backdoor access key: AKIA… [user/bob] (by alice)".
 pub fn rule_title(context: &RuleContext<'_>, title: &Localized) -> Localized {
+    let none = ["", "", ""];
+    titled(context, (none, &title.en), (none, &title.ko))
+}
+
+/// `{attempt}{head}: {resource} (by {actor})` in each language, each given as its attempt's
+/// pieces (empty when none) and its head; without the resource when the target is the event
+/// itself. One allocation per language.
+fn titled(
+    context: &RuleContext<'_>,
+    (attempt_en, head_en): ([&str; 3], &str),
+    (attempt_ko, head_ko): ([&str; 3], &str),
+) -> Localized {
     let resource = shown_resource(context);
+    let (separator, resource) = if context.target.kind == "event" {
+        ("", "")
+    } else {
+        (": ", resource.as_str())
+    };
     let name = context.event.identity.name();
     let actor = if name.is_empty() {
         "unknown"
     } else {
         name.as_ref()
     };
-    let show_resource = context.target.kind != "event";
-    let (en, ko) = if show_resource {
-        (
-            concat([&title.en, ": ", &resource, " (by ", actor, ")"]),
-            concat([&title.ko, ": ", &resource, " (수행자: ", actor, ")"]),
-        )
-    } else {
-        (
-            concat([&title.en, " (by ", actor, ")"]),
-            concat([&title.ko, " (수행자: ", actor, ")"]),
-        )
-    };
-    Localized { en, ko }
+    let [open_en, code_en, close_en] = attempt_en;
+    let [open_ko, code_ko, close_ko] = attempt_ko;
+    Localized {
+        en: concat([
+            open_en, code_en, close_en, head_en, separator, resource, " (by ", actor, ")",
+        ]),
+        ko: concat([
+            open_ko,
+            code_ko,
+            close_ko,
+            head_ko,
+            separator,
+            resource,
+            " (수행자: ",
+            actor,
+            ")",
+        ]),
+    }
 }

@@ -18,7 +18,7 @@ pub fn prefetch(input: &Input) {
     #[cfg(target_os = "linux")]
     if let Input::File(path) = input {
         use rustix::fs::{fadvise, open, Advice, Mode, OFlags};
-        if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+        if input.is_stream() {
             return;
         }
         // Non-blocking all the same: the path may have become a pipe since.
