@@ -4,14 +4,15 @@
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
 //! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
 //! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
-//! by hand, it takes 13,300 (most of what is left is sonic-rs's checked skip of the raw members).
+//! by hand, it takes about 10,400 (callgrind, generated records of 1.4 KB).
 //!
 //! It is a shortcut, not a second parser: anything unusual (an escape in a text field, a key
 //! serde reads but this path does not, such as a lower-cased alias or an envelope, a number
 //! where text belongs, a key given twice, an unknown member nested past [`MAX_DEPTH`]) answers
 //! `None` and the caller takes the serde path, which stays the reference. So this path must
 //! accept only what the serde path accepts and read it the same; the property tests in
-//! `tests.rs` hold it to that on random records. Raw members are still checked by sonic-rs.
+//! `tests.rs` hold it to that on random records. Raw members are checked by the same skip as
+//! members no field wants, and kept as their text.
 
 use super::{
     Document, KeysRead, Raw, SessionAttributes, SessionContext, SessionIssuer, UserIdentity,
@@ -198,7 +199,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A member kept raw, read by sonic-rs as the serde path reads it. `null` is absent.
+    /// A member kept raw, checked as strictly as the serde path checks it. `null` is absent.
     fn raw(&mut self) -> Option<Option<Raw<'a>>> {
         if self.peek()? == b'n' {
             self.literal("null")?;
@@ -207,10 +208,10 @@ impl<'a> Cursor<'a> {
         self.lazy().map(Some)
     }
 
-    /// A value no field wants, checked at least as strictly as the serde path checks it:
-    /// strings with `\u` escapes, numbers with exponents or more than 19 digits, and nesting
-    /// past [`MAX_DEPTH`] are left to serde. (sonic-rs itself costs a few hundred
-    /// instructions a call, and a record has about ten such members.)
+    /// A value no field wants, or a raw member, checked at least as strictly as the serde path
+    /// checks it: a `\u` escape without four hex digits, numbers with exponents or more than 19
+    /// digits, and nesting past [`MAX_DEPTH`] are left to serde. (sonic-rs itself costs a few
+    /// hundred instructions a call, and a record has about a dozen such members.)
     fn skip_value(&mut self, depth: u32) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
@@ -249,7 +250,8 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A string that may hold the one-character escapes (`\"`, `\\`, `\n`, …).
+    /// A string that may hold escapes: the one-character ones (`\"`, `\\`, `\n`, …) and `\u`
+    /// with four hex digits (sonic-rs, on the serde path, takes any four characters there).
     fn escaped_string(&mut self) -> Option<()> {
         self.at += 1;
         loop {
@@ -260,6 +262,13 @@ impl<'a> Cursor<'a> {
                 b'"' => return Some(()),
                 b'\\' => match self.peek()? {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
+                    b'u' => {
+                        let digits = self.bytes().get(self.at + 1..self.at + 5)?;
+                        if !digits.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        self.at += 5;
+                    }
                     _ => return None,
                 },
                 _ => return None,
@@ -295,23 +304,11 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
-    /// One value read by sonic-rs (its checked skip, the one the serde path runs on raw
-    /// members), the cursor moved past it.
+    /// One value, checked by [`Self::skip_value`], kept as its text.
     fn lazy(&mut self) -> Option<Raw<'a>> {
-        // From a `&str`: sonic-rs checks the UTF-8 of a byte slice it is given, all of it,
-        // on every call; this text was checked once.
-        let rest = self.text.get(self.at..)?;
-        let value: Raw<'a> = sonic_rs::Deserializer::from_str(rest).deserialize().ok()?;
-        let Cow::Borrowed(raw) = value.as_raw_cow() else {
-            return None;
-        };
-        // Where the value ends in `rest`: it is borrowed from it.
-        let offset = (raw.as_ptr() as usize).checked_sub(rest.as_ptr() as usize)?;
-        let end = offset
-            .checked_add(raw.len())
-            .filter(|end| *end <= rest.len())?;
-        self.at += end;
-        Some(value)
+        let start = self.at;
+        self.skip_value(1)?;
+        Some(Raw::checked(self.text.get(start..self.at)?))
     }
 
     /// An object member read with `object_only`: `null` is absent, an object is read by

@@ -21,9 +21,10 @@ pub struct Position {
     pub index: u64,
 }
 
-/// How many bytes a plain read is given, as a multiple of the last record read: its UTF-8 is
-/// checked before the read, so the window is kept near a record's size.
-const WINDOW_PER_RECORD: usize = 3;
+/// How many bytes a plain read is given, as a multiple of the last record read. The record cut
+/// at the window's end is read up to the cut and again in the next window: at 64 records a
+/// window that is 1% of the reading.
+const RECORDS_PER_WINDOW: usize = 64;
 const MIN_WINDOW: usize = 4096;
 const MAX_WINDOW: usize = 1 << 20;
 /// After this many elements in a row that the plain read did not take, an input is framed the
@@ -77,8 +78,12 @@ impl<R: Read> Framer<R> {
         }
     }
 
-    /// Reads the next array element in place if it is a plain record already in the buffer;
-    /// false leaves it to [`Framer::next_frame`].
+    /// Reads the next array elements in place while they are plain records already in the
+    /// buffer, up to a window's worth; false when it read none, leaving the next element to
+    /// [`Framer::next_frame`].
+    ///
+    /// The window's UTF-8 is checked once for all the records in it: checked per record, a
+    /// window three records long was checked three times over (1.4% of a scan).
     fn visit_in_place(&mut self, sink: &mut dyn FnMut(Item<'_>, Position)) -> bool {
         let Mode::InArray { wrapper } = self.mode else {
             return false;
@@ -92,23 +97,64 @@ impl<R: Read> Framer<R> {
         if at >= self.end || self.buf[at] != b'{' {
             return false;
         }
-        let window = (self.in_place.last_length * WINDOW_PER_RECORD)
-            .clamp(MIN_WINDOW, MAX_WINDOW)
-            .min(self.max_value);
+        let window = (self.in_place.last_length * RECORDS_PER_WINDOW).clamp(MIN_WINDOW, MAX_WINDOW);
         let mut stop = (at + window).min(self.end);
         // Cut at the first byte of a character: the window may end inside one.
         while stop > at && stop < self.end && self.buf[stop] & 0xC0 == 0x80 {
             stop -= 1;
         }
-        let Ok(text) = simdutf8::basic::from_utf8(&self.buf[at..stop]) else {
+        let window = &self.buf[at..stop];
+        let text = simdutf8::basic::from_utf8(window)
+            .or_else(|_| {
+                // Invalid UTF-8 further on: the records before it are still read here.
+                let valid =
+                    std::str::from_utf8(window).map_or_else(|error| error.valid_up_to(), str::len);
+                std::str::from_utf8(&window[..valid])
+            })
+            .unwrap_or("");
+        let mut read = 0;
+        let mut visited = false;
+        while let Some((length, newlines)) = self.read_plain(&text[read..], wrapper, sink) {
+            visited = true;
+            read += length;
+            self.line += newlines;
+            self.index += 1;
+            self.in_place.last_length = length;
+            // Up to the next element, as `skip_buffered_space` would go.
+            let rest = &text.as_bytes()[read..];
+            let gap = rest
+                .iter()
+                .position(|byte| *byte != b',' && !byte.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            self.line += rest[..gap].iter().filter(|byte| **byte == b'\n').count() as u64;
+            read += gap;
+        }
+        self.start = at + read;
+        if visited {
+            self.in_place.misses = 0;
+        } else {
             self.in_place.misses += 1;
-            return false;
-        };
+        }
+        visited
+    }
+
+    /// Reads one plain record at the start of `text` and visits it; answers its length and the
+    /// newlines in it, or `None` when it is not a plain record wholly in `text`.
+    fn read_plain(
+        &self,
+        text: &str,
+        wrapper: bool,
+        sink: &mut dyn FnMut(Item<'_>, Position),
+    ) -> Option<(usize, u64)> {
+        if !text.starts_with('{') {
+            return None;
+        }
         let mut doc = Document::default();
-        let Some((length, newlines)) = Document::parse_plain_prefix(text, &mut doc) else {
-            self.in_place.misses += 1;
-            return false;
-        };
+        let (length, newlines) = Document::parse_plain_prefix(text, &mut doc)?;
+        // A longer value is the framer's to refuse.
+        if length > self.max_value {
+            return None;
+        }
         let position = Position {
             line: self.line,
             index: self.index,
@@ -116,15 +162,7 @@ impl<R: Read> Framer<R> {
         visit_parsed(&doc, &text.as_bytes()[..length], wrapper, &mut |item| {
             sink(item, position)
         });
-        drop(doc);
-        self.start = at + length;
-        self.line += newlines;
-        self.index += 1;
-        self.in_place = InPlace {
-            last_length: length,
-            misses: 0,
-        };
-        true
+        Some((length, newlines))
     }
 }
 

@@ -99,6 +99,7 @@ const VALUES: &[&str] = &[
     r#""x""#,
     r#""true""#,
     r#""with \"escape\"""#,
+    r#""\u00e9 \u0041""#,
     "null",
     "true",
     "12",
@@ -197,6 +198,9 @@ fn plain_records_are_read_here_and_unusual_ones_are_left_to_serde() {
         r#"{"eventName":"A"} x"#,
         r#"{"eventName":"A","requestParameters":{"a":tru}}"#,
         r#"{"eventName":"A","tlsDetails":[1,]}"#,
+        // A `\u` escape without four hex digits (sonic-rs would take it; left to it).
+        r#"{"eventName":"A","requestParameters":{"a":"\u00zz"}}"#,
+        r#"{"eventName":"A","tlsDetails":"\u12"}"#,
         // A control character in a string.
         "{\"eventName\":\"A\tB\"}",
         // Envelopes.
@@ -303,7 +307,7 @@ proptest! {
     fn fast_path_never_reads_what_serde_refuses(
         text in document_text(),
         cut in any::<prop::sample::Index>(),
-        byte in prop::sample::select(b" {}[],:\"\\0n-".to_vec()),
+        byte in prop::sample::select(b" {}[],:\"\\0n-uf".to_vec()),
     ) {
         // One byte changed: most such texts are invalid, and must be left to serde.
         let mut bytes = text.into_bytes();

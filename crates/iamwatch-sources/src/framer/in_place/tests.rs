@@ -96,6 +96,32 @@ fn a_record_longer_than_the_window_is_framed_as_before() {
     assert_eq!(items, visited(input.as_bytes(), None, false));
 }
 
+#[test]
+fn the_records_of_a_window_are_read_at_once_up_to_invalid_utf8() {
+    let mut input = format!(
+        "{{\"Records\":[{},{},{},{{\"eventName\":\"?\"}}]}}",
+        plain_record("A", 0, false),
+        plain_record("B", 0, true),
+        plain_record("C", 0, false),
+    )
+    .into_bytes();
+    // The last record's name made invalid UTF-8: a lone continuation byte.
+    let at = input.iter().position(|byte| *byte == b'?').unwrap();
+    input[at] = 0xBF;
+    let mut framer = Framer::for_input(InputData::Memory(input.clone()));
+    let mut names = Vec::new();
+    let first = framer.visit_next(&mut |item, _| {
+        if let Item::Record(record) = item {
+            names.push(record.doc.event_name.or_empty().to_string());
+        }
+    });
+    assert!(matches!(first, Some(Ok(()))));
+    // One call read the three plain records, the bad UTF-8 after them notwithstanding.
+    assert_eq!(names, ["A", "B", "C"]);
+    assert_eq!(framer.in_place.misses, 0);
+    assert_eq!(visited(&input, None, true), visited(&input, None, false));
+}
+
 /// One element of a `Records` array, of every kind the plain read must take or leave alone.
 fn element() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
