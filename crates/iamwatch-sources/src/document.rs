@@ -31,11 +31,6 @@ impl<'a> Raw<'a> {
         &self.0
     }
 
-    /// The value's JSON text, borrowed from the input when it was.
-    pub fn as_raw_cow(&self) -> Cow<'a, str> {
-        self.0.clone()
-    }
-
     /// A value's text that the caller has checked is one whole JSON value.
     pub(crate) fn checked(text: &'a str) -> Self {
         Self(Cow::Borrowed(text))

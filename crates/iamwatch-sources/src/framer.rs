@@ -372,15 +372,9 @@ impl<R: Read> Framer<R> {
     /// Skips the whitespace already in the buffer (and with `commas` the commas between array
     /// elements too), counting lines; reads nothing.
     fn skip_buffered_space(&mut self, commas: bool) {
-        while let Some(&byte) = self.buf[self.start..self.end].first() {
-            match byte {
-                b'\n' => self.line += 1,
-                b',' if commas => {}
-                byte if byte.is_ascii_whitespace() => {}
-                _ => return,
-            }
-            self.start += 1;
-        }
+        let (length, newlines) = space_between(&self.buf[self.start..self.end], commas);
+        self.start += length;
+        self.line += newlines;
     }
 
     /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
@@ -548,6 +542,21 @@ mod in_place;
 mod strings;
 mod top_level;
 pub use in_place::Position;
+
+/// How long the run of whitespace (and commas, with `commas`) at the start of `bytes` is, and
+/// how many newlines it holds: what framing skips between the elements of an array.
+pub(super) fn space_between(bytes: &[u8], commas: bool) -> (usize, u64) {
+    let length = bytes
+        .iter()
+        .position(|&byte| !(byte.is_ascii_whitespace() || (commas && byte == b',')))
+        .unwrap_or(bytes.len());
+    let newlines = bytes[..length]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count();
+    (length, newlines as u64)
+}
+
 #[cfg(test)]
 mod tests;
 

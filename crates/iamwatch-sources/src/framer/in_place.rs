@@ -120,13 +120,8 @@ impl<R: Read> Framer<R> {
             self.line += newlines;
             self.index += 1;
             self.in_place.last_length = length;
-            // Up to the next element, as `skip_buffered_space` would go.
-            let rest = &text.as_bytes()[read..];
-            let gap = rest
-                .iter()
-                .position(|byte| *byte != b',' && !byte.is_ascii_whitespace())
-                .unwrap_or(rest.len());
-            self.line += rest[..gap].iter().filter(|byte| **byte == b'\n').count() as u64;
+            let (gap, newlines) = super::space_between(&text.as_bytes()[read..], true);
+            self.line += newlines;
             read += gap;
         }
         self.start = at + read;
