@@ -149,6 +149,18 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
         }
     }
 
+    /// What the event holds at a path, as far as its leaves tell, for a path they were read
+    /// at: `Some(Some(value))` for one scalar outside any array; `Some(None)` when no scalar is
+    /// there at all (the path is missing, or holds an object or array without any), which no
+    /// scalar equals; `None` when only the whole event can tell (several values, or arrays).
+    pub fn scalar_at(&self, path: &str) -> Option<Option<&Value>> {
+        match self.leaves.get(path).map(Vec::as_slice) {
+            None | Some([]) => Some(None),
+            Some([leaf]) if leaf.arrays.is_empty() => Some(Some(leaf.value.as_ref())),
+            Some(_) => None,
+        }
+    }
+
     /// Leaves given directly: one string value per path (fields already normalised).
     pub fn from_strings(values: impl IntoIterator<Item = (&'p str, String)>) -> Self {
         let leaves = values

@@ -83,30 +83,52 @@ impl Condition {
         }
     }
 
-    /// The paths a comparison reads, for the kinds that compare two plain values.
-    pub fn compared_paths(&self) -> Option<[&str; 2]> {
+    /// The paths the kinds that read plain values read, for the leaves to be extracted at;
+    /// the other kinds read objects and none.
+    pub fn leaf_paths(&self) -> [Option<&str>; 2] {
         match self {
             Self::FieldsDiffer(first, second) | Self::FieldsEqual(first, second) => {
-                Some([first, second])
+                [Some(first), Some(second)]
             }
-            Self::AccountDiffers { arn, account } => Some([arn, account]),
-            _ => None,
+            Self::AccountDiffers { arn, account } => [Some(arn), Some(account)],
+            Self::PolicyGrants { path, .. } => [Some(path), None],
+            Self::TrustAllowsExternal { path } => [Some(path), Some("account")],
+            Self::ResourcePolicyPublic(_) | Self::ResourceInOtherAccount | Self::Not(_) => {
+                [None, None]
+            }
         }
     }
 
-    /// A comparison answered from the leaves alone: only when each value it reads is there as
-    /// one scalar outside any array, which is then exactly what the whole event holds at that
-    /// path. `None` when only the whole event can tell (a value missing, repeated, or an
-    /// object), and for the other kinds. Cross-account role assumption, the most common
-    /// condition by far, is answered this way without parsing the record whole.
+    /// A condition answered from the leaves at its [`leaf_paths`](Self::leaf_paths) alone,
+    /// when they tell what the whole event holds there (see
+    /// [`FlatEvent::scalar_at`](crate::eventbridge::FlatEvent::scalar_at)); `None` when only
+    /// the whole event can tell, and for the kinds that read objects. Cross-account role
+    /// assumption, a user acting on another, and a policy document or trust policy given as
+    /// text are answered this way without parsing the record whole.
     pub fn holds_on_leaves(&self, flat: &crate::eventbridge::FlatEvent<'_, '_>) -> Option<bool> {
-        let [first, second] = self.compared_paths()?;
-        let values = [flat.single_scalar(first)?, flat.single_scalar(second)?];
+        let [first, second] = self.leaf_paths();
+        let first = first?;
+        let values = [
+            flat.scalar_at(first)?,
+            match second {
+                Some(path) => flat.scalar_at(path)?,
+                None => None,
+            },
+        ];
+        match (self, values) {
+            // No scalar at the first field may be an object there, which differs from the
+            // second field where a missing one does not.
+            (Self::FieldsDiffer(..), [None, _]) => return None,
+            // Neither a scalar: two objects may be equal.
+            (Self::FieldsEqual(..), [None, None]) => return None,
+            _ => {}
+        }
+        // The other kinds read text: what is no scalar is no text either.
         Some(self.holds_with(|path| {
             if path == first {
-                Some(values[0])
-            } else if path == second {
-                Some(values[1])
+                values[0]
+            } else if Some(path) == second {
+                values[1]
             } else {
                 None
             }
@@ -232,8 +254,104 @@ fn policy_is_public(policy: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::policy_is_public;
-    use serde_json::json;
+    use super::{policy_is_public, Condition};
+    use crate::eventbridge::FlatEvent;
+    use crate::rules::file::GrantLevel;
+    use crate::rules::shape::eventbridge_event;
+    use serde_json::{json, Value};
+
+    /// The condition's answer from the leaves of `record` (read from its text, as a scan
+    /// does), checked against its answer on the whole event whenever the leaves give one.
+    fn on_leaves(condition: &Condition, record: Value) -> Option<bool> {
+        let shaped = eventbridge_event(record.clone());
+        let paths: Vec<&str> = condition.leaf_paths().into_iter().flatten().collect();
+        let flat = FlatEvent::from_raw_record(&record.to_string(), &shaped, paths);
+        let answer = condition.holds_on_leaves(&flat);
+        if let Some(answer) = answer {
+            assert_eq!(
+                answer,
+                condition.holds(&shaped),
+                "{condition:?} on {record}"
+            );
+        }
+        answer
+    }
+
+    #[test]
+    fn leaves_answer_what_they_can_tell_and_leave_the_rest_to_the_whole_event() {
+        let differ = Condition::FieldsDiffer(
+            "detail.requestParameters.userName".into(),
+            "detail.userIdentity.userName".into(),
+        );
+        let by = |identity: Value, request: Value| {
+            json!({"eventSource": "iam.amazonaws.com", "eventName": "CreateLoginProfile",
+                   "userIdentity": identity, "requestParameters": request})
+        };
+        let role = json!({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/r/s"});
+        // A role has no userName: acting on a user is acting on another identity.
+        assert_eq!(
+            on_leaves(&differ, by(role.clone(), json!({"userName": "alice"}))),
+            Some(true)
+        );
+        assert_eq!(
+            on_leaves(
+                &differ,
+                by(json!({"userName": "alice"}), json!({"userName": "alice"}))
+            ),
+            Some(false)
+        );
+        // An object where the first field is, or values in an array: only the whole event tells.
+        assert_eq!(
+            on_leaves(&differ, by(role.clone(), json!({"userName": {"n": 1}}))),
+            None
+        );
+        assert_eq!(
+            on_leaves(&differ, by(role.clone(), json!({"userName": ["a"]}))),
+            None
+        );
+        let equal = Condition::FieldsEqual(
+            "detail.requestParameters.userName".into(),
+            "detail.userIdentity.userName".into(),
+        );
+        assert_eq!(
+            on_leaves(&equal, by(role.clone(), json!({"userName": "alice"}))),
+            Some(false)
+        );
+        assert_eq!(
+            on_leaves(&equal, by(json!({"userName": {}}), json!({"userName": {}}))),
+            None
+        );
+
+        let grants = Condition::PolicyGrants {
+            path: "detail.requestParameters.policyDocument".into(),
+            at_least: GrantLevel::Admin,
+        };
+        let document = |text: Value| by(role.clone(), json!({"policyDocument": text}));
+        let admin = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let narrow = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        assert_eq!(on_leaves(&grants, document(json!(admin))), Some(true));
+        assert_eq!(on_leaves(&grants, document(json!(narrow))), Some(false));
+        assert_eq!(on_leaves(&grants, by(role.clone(), json!({}))), Some(false));
+
+        let trust = Condition::TrustAllowsExternal {
+            path: "detail.requestParameters.policyDocument".into(),
+        };
+        let trusting = |account: &str| {
+            let mut record = document(json!(format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+            )));
+            record["recipientAccountId"] = json!("111122223333");
+            record
+        };
+        assert_eq!(on_leaves(&trust, trusting("999988887777")), Some(true));
+        assert_eq!(on_leaves(&trust, trusting("111122223333")), Some(false));
+
+        // Objects are read whole.
+        assert_eq!(
+            on_leaves(&Condition::ResourceInOtherAccount, by(role, json!({}))),
+            None
+        );
+    }
 
     #[test]
     fn wildcard_principals_without_conditions_are_public() {

@@ -233,7 +233,7 @@ impl Rule {
             .conditions
             .iter()
             .chain(when_conditions)
-            .filter_map(Condition::compared_paths)
+            .flat_map(Condition::leaf_paths)
             .flatten();
         std::iter::once(&self.pattern)
             .chain(when_patterns)
