@@ -229,7 +229,7 @@ impl Rule {
                 When::Condition(condition) => Some(condition),
                 When::Pattern(_) => None,
             });
-        let compared = self
+        let condition_leaves = self
             .conditions
             .iter()
             .chain(when_conditions)
@@ -239,7 +239,7 @@ impl Rule {
             .chain(when_patterns)
             .chain(condition_patterns)
             .flat_map(EventPattern::paths)
-            .chain(compared)
+            .chain(condition_leaves)
             .chain(
                 self.dedup
                     .iter()
