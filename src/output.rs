@@ -54,7 +54,7 @@ fn view_json(line: &mut Vec<u8>, incident: &Incident, lang: Lang) -> sonic_rs::R
     field(line, "severity", &view.severity)?;
     field(line, "status", &view.status)?;
     line.extend_from_slice(b",\"meta\":");
-    line.extend_from_slice(incident.meta_json.text_or_write(view.meta).as_bytes());
+    incident.meta_json.write_full(view.meta, line);
     field(line, "source", view.source)?;
     field(line, "account", view.account)?;
     field(line, "region", view.region)?;
@@ -199,7 +199,7 @@ mod tests {
             incident.meta.actor.name = "alice".into();
             incidents.push(incident.clone());
             // The meta written once by the pipeline, and an assignee.
-            incident.meta_json = iamwatch_core::MetaJson::of(&incident.meta);
+            incident.meta_json = iamwatch_core::MetaJson::of(&mut incident.meta);
             incident.assignee = Some("밥 <bob@example.com>".into());
             incidents.push(incident);
         }

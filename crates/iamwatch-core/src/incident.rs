@@ -55,7 +55,8 @@ pub struct ErrorInfo {
     pub message: String,
 }
 
-/// First actions for a responder, in each language.
+/// First actions for a responder, in each language. Shared, not changed: a rule's runbook is
+/// written as JSON once ([`Runbook::json`]) and shown in every incident the rule raises.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Runbook {
@@ -63,7 +64,49 @@ pub struct Runbook {
     pub en: Vec<String>,
     #[serde(default)]
     pub ko: Vec<String>,
+    #[serde(skip)]
+    json: RunbookJson,
 }
+
+impl Runbook {
+    pub fn new(en: Vec<String>, ko: Vec<String>) -> Self {
+        Self {
+            en,
+            ko,
+            json: RunbookJson::default(),
+        }
+    }
+
+    /// The runbook as JSON text (what serde_json writes), written the first time.
+    pub fn json(&self) -> &str {
+        self.json.0.get_or_init(|| {
+            // Lists of strings: nothing fails to serialise.
+            sonic_rs::to_string(self)
+                .unwrap_or_else(|_| "null".to_string())
+                .into_boxed_str()
+        })
+    }
+}
+
+/// [`Runbook::json`]'s text once written. A cache, not part of the runbook's value: equal
+/// runbooks compare equal whether or not theirs is written, and a clone writes its own (its
+/// steps may be changed).
+#[derive(Debug, Default)]
+struct RunbookJson(std::sync::OnceLock<Box<str>>);
+
+impl Clone for RunbookJson {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for RunbookJson {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for RunbookJson {}
 
 /// Context a responder needs without opening the raw event.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,16 +142,18 @@ pub struct Meta {
     /// MITRE ATT&CK techniques of the rules that matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// What to do first (from the incident's rule). Shared with the rule and every incident it
-    /// raised: cloning it for each incident cost ten allocations, freed on other threads.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runbook: Option<Arc<Runbook>>,
     /// The incident's rule's grouping key, filled in from the event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedup_key: Option<String>,
     /// What could not be read from the record, rather than dropping it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What to do first (from the incident's rule). Shared with the rule and every incident it
+    /// raised: cloning it for each incident cost ten allocations, freed on other threads.
+    /// Last, so that [`crate::MetaJson`] can keep the meta's text without it and append it
+    /// when shown: a store keeps each rule's runbook once, not in every incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<Arc<Runbook>>,
 }
 
 /// An incident as stored. Labels and titles are kept in every language; a reader's view picks
@@ -254,6 +299,19 @@ fn splitmix64(mut value: u64) -> u64 {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_runbook_is_written_once_and_its_text_is_not_part_of_its_value() {
+        let runbook = Runbook::new(vec!["Ask \"them\"".into()], vec!["확인합니다".into()]);
+        let unwritten = runbook.clone();
+        assert_eq!(runbook.json(), serde_json::to_string(&runbook).unwrap());
+        assert_eq!(runbook, unwritten, "written or not, equal");
+        let mut changed = runbook.clone();
+        changed.en.push("Then rotate".into());
+        assert_eq!(changed.json(), serde_json::to_string(&changed).unwrap());
+        let read: Runbook = serde_json::from_str(runbook.json()).unwrap();
+        assert_eq!(read, runbook);
+    }
 
     #[test]
     fn incident_id_has_the_seed_shape() {

@@ -43,7 +43,7 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         .get("MFAUsed")
         .and_then(|value| value.as_str())
         .map(|used| used.eq_ignore_ascii_case("yes"));
-    let meta = Meta {
+    let mut meta = Meta {
         device: device::device(event.user_agent),
         ip: event.source_ip.to_string(),
         ip_class: ip::classify(event.source_ip).to_string(),
@@ -74,7 +74,7 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         target: Some(target.clone()),
     };
     // Written here, where the meta's strings are warm: the store and the JSON lines copy it.
-    let meta_json = MetaJson::of(&meta);
+    let meta_json = MetaJson::of(&mut meta);
     Incident {
         // A record without a time gets the same id at every delivery: the id is how the store
         // knows an event it has seen.

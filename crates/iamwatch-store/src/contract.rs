@@ -4,8 +4,9 @@
 //! runs.
 
 use crate::{IncidentChange, IncidentQuery, IncidentStore, StoreErrorKind};
-use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, MetaJson, Severity};
+use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, MetaJson, Runbook, Severity};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 static RUN: AtomicU64 = AtomicU64::new(0);
 
@@ -53,6 +54,7 @@ pub fn sample_incident_for(
         meta: Meta {
             api: "DeleteAccessKey".to_string(),
             ip: "203.0.113.9".to_string(),
+            runbook: Some(Arc::new(sample_runbook("Ask the key's owner"))),
             ..Meta::default()
         },
         source: "IAM".to_string(),
@@ -67,9 +69,15 @@ pub fn sample_incident_for(
     }
 }
 
+/// A runbook of one step in each language.
+pub fn sample_runbook(step: &str) -> Runbook {
+    Runbook::new(vec![step.to_string()], vec![format!("{step} (확인합니다)")])
+}
+
 pub async fn run_all(store: &dyn IncidentStore) {
     store.check().await.expect("store answers");
     inserted_incident_reads_back_unchanged(store).await;
+    runbooks_read_back_with_their_incidents(store).await;
     same_event_twice_makes_one_incident(store).await;
     colliding_incident_id_gets_a_fresh_one(store).await;
     lifecycle_changes_are_checked_and_recorded(store).await;
@@ -93,6 +101,50 @@ pub async fn inserted_incident_reads_back_unchanged(store: &dyn IncidentStore) {
         store.get(&incident.incident_id).await.unwrap(),
         Some(incident)
     );
+}
+
+/// Runbooks shared among incidents, equal ones apart, different ones and none, in one batch
+/// and in the next: each incident reads back with its own.
+pub async fn runbooks_read_back_with_their_incidents(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let shared = Arc::new(sample_runbook("Deactivate the key"));
+    let runbooks = [
+        Some(Arc::clone(&shared)),
+        Some(Arc::clone(&shared)),
+        Some(Arc::new(sample_runbook("Deactivate the key"))),
+        Some(Arc::new(sample_runbook("Review \"recent\" sign-ins"))),
+        None,
+    ];
+    let mut expected = Vec::new();
+    for batch in 0..2 {
+        let incidents: Vec<Incident> = runbooks
+            .iter()
+            .enumerate()
+            .map(|(n, runbook)| {
+                let mut incident = sample_incident_for(
+                    &format!("{prefix}-{batch}-{n}"),
+                    1_717_200_000_000 + n as i64,
+                    Severity::Medium,
+                    "111122223333",
+                );
+                incident.meta.runbook = runbook.clone();
+                incident
+            })
+            .collect();
+        let stored = store.insert_batch(incidents.clone()).await.unwrap();
+        let stored: Vec<Incident> = stored.into_iter().map(|entry| entry.incident).collect();
+        assert_eq!(stored, incidents);
+        expected.extend(incidents);
+    }
+    for incident in expected {
+        let found = store.get(&incident.incident_id).await.unwrap().unwrap();
+        assert_eq!(
+            found.meta.runbook, incident.meta.runbook,
+            "{}",
+            incident.event_id
+        );
+        assert_eq!(found, incident);
+    }
 }
 
 pub async fn same_event_twice_makes_one_incident(store: &dyn IncidentStore) {

@@ -16,7 +16,8 @@ pub struct IncidentQuery {
     pub statuses: Vec<IncidentStatus>,
     pub account: Option<String>,
     pub rule_id: Option<String>,
-    /// Case-insensitive substring of title (either language), resource, event name or meta.
+    /// Case-insensitive substring of title (either language), resource, event name or meta
+    /// (its runbook included).
     pub text: Option<String>,
     /// Only incidents created or updated at or after this epoch-ms time.
     pub since_ms: Option<i64>,

@@ -40,7 +40,9 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
     }
     if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
         clauses.push(bind(
-            "instr(lower(title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name || ' ' || meta), lower(?)) > 0",
+            // The runbook too, kept apart from the meta since migration 0006.
+            "instr(lower(title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name || ' ' || meta || ' ' || \
+             coalesce((SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id), '')), lower(?)) > 0",
             text.clone().into(),
             &mut values,
         ));
@@ -72,7 +74,7 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
     };
     let sql = format!(
         "SELECT {} FROM incidents {where_clause} ORDER BY event_time_ms DESC, incident_id DESC LIMIT {}",
-        rows::COLUMNS,
+        rows::SELECT_COLUMNS,
         query.effective_limit() + 1
     );
     Ok(ListSql { sql, values })

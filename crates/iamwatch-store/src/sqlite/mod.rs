@@ -9,10 +9,12 @@ mod checkpoint;
 mod list;
 mod raw_codec;
 mod rows;
+mod runbooks;
 
 use checkpoint::{CheckpointPolicy, Checkpointer};
 use list::{list_sql, ListSql};
 use raw_codec::{RawCodec, StoredRaw};
+use runbooks::RunbookIds;
 
 use crate::model::encode_cursor;
 use crate::{
@@ -45,6 +47,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/sqlite/0005_raw_blocks.sql"),
     ),
+    (6, include_str!("../../migrations/sqlite/0006_runbooks.sql")),
 ];
 /// Attempts at a fresh incident id when one collides with a stored incident of another event.
 const ID_ATTEMPTS: u32 = 16;
@@ -305,8 +308,17 @@ fn insert_all(
         .write_blocks(&transaction, &raws)
         .map_err(sql_error("cannot store raw events"))?;
     let mut stored = Vec::with_capacity(incidents.len());
+    let mut runbook_ids = RunbookIds::default();
     for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
-        stored.push(insert_one(&transaction, codec, incident, raw)?);
+        let runbook_id = match &incident.meta.runbook {
+            Some(runbook) => Some(
+                runbook_ids
+                    .id(&transaction, runbook)
+                    .map_err(sql_error("cannot store runbook"))?,
+            ),
+            None => None,
+        };
+        stored.push(insert_one(&transaction, codec, incident, raw, runbook_id)?);
     }
     let created = stored.iter().map(|entry| entry.created);
     RawCodec::drop_unused_blocks(&transaction, &stored_raws, created)
@@ -326,6 +338,7 @@ fn insert_one(
     codec: &RawCodec,
     mut incident: Incident,
     stored_raw: &StoredRaw,
+    runbook_id: Option<i64>,
 ) -> Result<Stored, StoreError> {
     // Moved out while the row borrows it, and back into the incident reported.
     let raw_text = incident.raw.take();
@@ -337,7 +350,7 @@ fn insert_one(
             let first = first_id.get_or_insert_with(|| incident.incident_id.clone());
             incident.incident_id = Incident::resalted_id(first, &incident.event_id, salt);
         }
-        let inserted = rows::insert(transaction, &incident, raw)
+        let inserted = rows::insert(transaction, &incident, raw, runbook_id)
             .map_err(sql_error("cannot insert incident"))?;
         if inserted {
             // (Creation needs no history row: `rows::history` derives it from the incident.)

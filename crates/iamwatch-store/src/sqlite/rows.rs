@@ -1,6 +1,7 @@
 //! Incident ↔ row.
 
 use super::raw_codec::RawCodec;
+use super::runbooks;
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized, MetaJson};
 use rusqlite::types::ValueRef;
@@ -10,20 +11,28 @@ use std::sync::LazyLock;
 pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
      resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
 
+/// [`COLUMNS`], then the text of the incident's runbook (none for an incident stored with its
+/// runbook inside its meta, before migration 0006): what [`from_row`] reads.
+pub const SELECT_COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
+     resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw, \
+     (SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id)";
+
 /// Inserts unless the incident id is taken; true when inserted. `raw` is the incident's raw
-/// event as stored (see `raw_codec.rs`).
+/// event as stored (see `raw_codec.rs`), `runbook_id` its meta's runbook as stored (see
+/// `runbooks.rs`): the meta is kept without it.
 pub fn insert(
     connection: &Connection,
     incident: &Incident,
     raw: Option<ValueRef<'_>>,
+    runbook_id: Option<i64>,
 ) -> rusqlite::Result<bool> {
     // Written by the pipeline where it built the incident, most often.
-    let meta = incident.meta_json.text_or_write(&incident.meta);
+    let meta = incident.meta_json.stored_text(&incident.meta);
     // Built once: a bulk scan inserts a row per incident, and the statement cache is keyed by
     // this text.
     static INSERT: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "INSERT INTO incidents ({COLUMNS}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING"
+            "INSERT INTO incidents ({COLUMNS}, severity_rank, runbook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING"
         )
     });
     let mut statement = connection.prepare_cached(&INSERT)?;
@@ -49,6 +58,7 @@ pub fn insert(
         incident.assignee,
         raw.map(rusqlite::types::ToSqlOutput::Borrowed),
         incident.severity.rank(),
+        runbook_id,
     ])?;
     Ok(changed == 1)
 }
@@ -60,15 +70,15 @@ pub fn by_id(
 ) -> rusqlite::Result<Option<Incident>> {
     // Built once, like the other statements: the statement cache is keyed by this text.
     static SELECT: LazyLock<String> =
-        LazyLock::new(|| format!("SELECT {COLUMNS} FROM incidents WHERE incident_id = ?1"));
+        LazyLock::new(|| format!("SELECT {SELECT_COLUMNS} FROM incidents WHERE incident_id = ?1"));
     connection
         .prepare_cached(&SELECT)?
         .query_row([incident_id], |row| from_row(row, codec, connection))
         .optional()
 }
 
-/// The incident in `row`; a compressed raw event is decompressed with `codec`, which reads its
-/// dictionary from `connection` the first time.
+/// The incident in `row` (of [`SELECT_COLUMNS`]); a compressed raw event is decompressed with
+/// `codec`, which reads its dictionary from `connection` the first time.
 pub fn from_row(
     row: &Row<'_>,
     codec: &RawCodec,
@@ -103,8 +113,19 @@ pub fn from_row(
                 parse_failure(10, error.to_string())
             })?;
     let meta_text = text_column(11)?;
-    let meta =
+    let mut meta: iamwatch_core::Meta =
         serde_json::from_str(&meta_text).map_err(|error| parse_failure(11, error.to_string()))?;
+    let meta_json = match row.get_ref(20)?.as_str_or_null()? {
+        Some(runbook) => {
+            let runbook = runbooks::parse(runbook).map_err(|message| parse_failure(20, message))?;
+            meta.runbook = Some(std::sync::Arc::new(runbook));
+            MetaJson::from_stored(meta_text)
+        }
+        // Stored before 0006, the runbook (if any) inside the meta's text: that text is not
+        // the meta without its runbook, and is written anew when shown.
+        None if meta.runbook.is_some() => MetaJson::default(),
+        None => MetaJson::from_stored(meta_text),
+    };
     Ok(Incident {
         incident_id: row.get(0)?,
         event_id: row.get(1)?,
@@ -130,7 +151,7 @@ pub fn from_row(
         updated_at: row.get(17)?,
         assignee: row.get(18)?,
         raw,
-        meta_json: MetaJson::from_stored(meta_text),
+        meta_json,
     })
 }
 

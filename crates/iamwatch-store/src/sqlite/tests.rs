@@ -154,7 +154,7 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
             .raw
             .as_deref()
             .map(|raw| ValueRef::Text(raw.as_bytes()));
-        assert!(rows::insert(&connection, &incident, raw).unwrap());
+        insert_as_before_0006(&connection, &incident, raw);
         connection
             .execute(
                 "INSERT INTO incident_history (incident_id, at_ms, actor, from_status, to_status) \
@@ -188,6 +188,12 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
     }
     let found = store.get(&id).await.unwrap().unwrap();
     assert_eq!(found.status, IncidentStatus::Acknowledged);
+    assert_eq!(
+        found.meta, incident.meta,
+        "the runbook inside the meta reads back"
+    );
+    let shown = found.meta_json.full_text(&found.meta);
+    assert_eq!(shown.matches("\"runbook\"").count(), 1, "{shown}");
     assert_eq!(store.history(&id).await.unwrap().len(), 2);
     // The event is still known: delivered again, it is the stored incident.
     let again = store.insert_batch(vec![incident]).await.unwrap();
@@ -195,6 +201,101 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
     assert_eq!(again[0].incident.status, IncidentStatus::Acknowledged);
     drop(store);
     assert!(SqliteStore::open(&path).is_ok(), "migrations run once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_runbook_is_kept_once_and_metas_without_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(directory.path().join("runbooks.db")).unwrap();
+    let shared = std::sync::Arc::new(crate::contract::sample_runbook("Deactivate the key"));
+    for batch in 0..3u64 {
+        let incidents = (0..50)
+            .map(|n| {
+                let mut incident = crate::contract::sample_incident(batch * 100 + n);
+                incident.meta.runbook = Some(std::sync::Arc::clone(&shared));
+                incident
+            })
+            .collect();
+        store.insert_batch(incidents).await.unwrap();
+    }
+    // Text search still looks in the runbook, as it did when the runbook was in the meta.
+    let search = |text: &str| crate::IncidentQuery {
+        text: Some(text.to_string()),
+        limit: 1000,
+        ..crate::IncidentQuery::default()
+    };
+    assert_eq!(
+        store
+            .list(&search("DEACTIVATE the key"))
+            .await
+            .unwrap()
+            .incidents
+            .len(),
+        150
+    );
+    assert_eq!(
+        store
+            .list(&search("KEY (확인합니다)"))
+            .await
+            .unwrap()
+            .incidents
+            .len(),
+        150
+    );
+    assert!(store
+        .list(&search("no such step"))
+        .await
+        .unwrap()
+        .incidents
+        .is_empty());
+    let writer = store.writer.lock().unwrap();
+    let count = |sql: &str| -> i64 { writer.query_row(sql, [], |row| row.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM incidents"), 150);
+    assert_eq!(count("SELECT count(*) FROM runbooks"), 1);
+    assert_eq!(count("SELECT count(DISTINCT runbook_id) FROM incidents"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM incidents WHERE meta LIKE '%runbook%'"),
+        0
+    );
+}
+
+/// Inserts `incident` as binaries before migration 0006 did: its meta's text whole, the
+/// runbook inside it, and no runbook reference.
+fn insert_as_before_0006(connection: &Connection, incident: &Incident, raw: Option<ValueRef<'_>>) {
+    let meta = serde_json::to_string(&incident.meta).unwrap();
+    assert!(meta.contains("\"runbook\""), "{meta}");
+    let inserted = connection
+        .execute(
+            &format!(
+                "INSERT INTO incidents ({}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                rows::COLUMNS
+            ),
+            rusqlite::params![
+                incident.incident_id,
+                incident.event_id,
+                incident.event_name,
+                incident.event_type.en,
+                incident.event_type.ko,
+                incident.rule_id,
+                incident.title.en,
+                incident.title.ko,
+                incident.resource,
+                incident.severity.as_str(),
+                incident.status.as_str(),
+                meta,
+                incident.source,
+                incident.account,
+                incident.region,
+                incident.event_time_ms,
+                incident.created_at,
+                incident.updated_at,
+                incident.assignee,
+                raw.map(rusqlite::types::ToSqlOutput::Borrowed),
+                incident.severity.rank(),
+            ],
+        )
+        .unwrap();
+    assert_eq!(inserted, 1);
 }
 
 /// `batches` commits of `per_batch` new incidents each, numbered from `first`.
