@@ -310,14 +310,10 @@ fn insert_all(
     let mut stored = Vec::with_capacity(incidents.len());
     let mut runbook_ids = RunbookIds::default();
     for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
-        let runbook_id = match &incident.meta.runbook {
-            Some(runbook) => Some(
-                runbook_ids
-                    .id(&transaction, runbook)
-                    .map_err(sql_error("cannot store runbook"))?,
-            ),
-            None => None,
-        };
+        let runbook_id = (incident.meta.runbook.as_ref())
+            .map(|runbook| runbook_ids.id(&transaction, runbook))
+            .transpose()
+            .map_err(sql_error("cannot store runbook"))?;
         stored.push(insert_one(&transaction, codec, incident, raw, runbook_id)?);
     }
     let created = stored.iter().map(|entry| entry.created);

@@ -8,14 +8,22 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::LazyLock;
 
-pub const COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
-     resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw";
+/// The incident columns [`insert`] writes, as a literal that [`SELECT_COLUMNS`] extends.
+macro_rules! columns {
+    () => {
+        "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
+         resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw"
+    };
+}
+
+pub const COLUMNS: &str = columns!();
 
 /// [`COLUMNS`], then the text of the incident's runbook (none for an incident stored with its
 /// runbook inside its meta, before migration 0006): what [`from_row`] reads.
-pub const SELECT_COLUMNS: &str = "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
-     resource, severity, status, meta, source, account, region, event_time_ms, created_at, updated_at, assignee, raw, \
-     (SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id)";
+pub const SELECT_COLUMNS: &str = concat!(
+    columns!(),
+    ", (SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id)"
+);
 
 /// Inserts unless the incident id is taken; true when inserted. `raw` is the incident's raw
 /// event as stored (see `raw_codec.rs`), `runbook_id` its meta's runbook as stored (see
