@@ -57,7 +57,11 @@ impl MetaJson {
         }
         let mut whole = Vec::with_capacity(CAPACITY);
         self.write_full(meta, &mut whole);
-        Cow::Owned(String::from_utf8_lossy(&whole).into_owned())
+        // UTF-8 text and ASCII put together: taken as it is, without a second copy.
+        Cow::Owned(
+            String::from_utf8(whole)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+        )
     }
 
     /// [`Self::full_text`], appended to `out` (a line being written) without a copy between.

@@ -62,7 +62,7 @@ pub fn sample_incident_for(
         region: "us-east-1".to_string(),
         event_time_ms,
         created_at: event_time_ms + 500,
-        updated_at: event_time_ms + 500,
+        updated_at: event_time_ms + 700,
         assignee: None,
         raw: Some(format!("{{\"eventID\":\"{event_id}\"}}")),
         meta_json: MetaJson::default(),

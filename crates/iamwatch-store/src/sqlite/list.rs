@@ -40,9 +40,7 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
     }
     if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
         clauses.push(bind(
-            // The runbook too, kept apart from the meta since migration 0006.
-            "instr(lower(title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name || ' ' || meta || ' ' || \
-             coalesce((SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id), '')), lower(?)) > 0",
+            &format!("instr(lower({}), lower(?)) > 0", rows::SEARCHED_TEXT),
             text.clone().into(),
             &mut values,
         ));

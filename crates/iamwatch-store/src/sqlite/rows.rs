@@ -4,8 +4,8 @@ use super::raw_codec::RawCodec;
 use super::runbooks;
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized, MetaJson};
-use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use std::sync::LazyLock;
 
 /// The incident columns [`insert`] writes, as a literal that [`SELECT_COLUMNS`] extends.
@@ -16,13 +16,24 @@ macro_rules! columns {
     };
 }
 
+/// The text of an incident row's runbook: none for an incident stored with its runbook inside
+/// its meta, before migration 0006.
+macro_rules! runbook_of_row {
+    () => {
+        "(SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id)"
+    };
+}
+
 pub const COLUMNS: &str = columns!();
 
-/// [`COLUMNS`], then the text of the incident's runbook (none for an incident stored with its
-/// runbook inside its meta, before migration 0006): what [`from_row`] reads.
-pub const SELECT_COLUMNS: &str = concat!(
-    columns!(),
-    ", (SELECT runbook FROM runbooks WHERE runbooks.id = incidents.runbook_id)"
+/// [`COLUMNS`], then the text of the incident's runbook: what [`from_row`] reads.
+pub const SELECT_COLUMNS: &str = concat!(columns!(), ", ", runbook_of_row!());
+
+/// The text a listing's text search looks in: titles, resource, event name, meta and runbook.
+pub const SEARCHED_TEXT: &str = concat!(
+    "title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name || ' ' || meta || ' ' || coalesce(",
+    runbook_of_row!(),
+    ", '')"
 );
 
 /// Inserts unless the incident id is taken; true when inserted. `raw` is the incident's raw
@@ -40,35 +51,58 @@ pub fn insert(
     // this text.
     static INSERT: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "INSERT INTO incidents ({COLUMNS}, severity_rank, runbook_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING"
+            "INSERT INTO incidents ({COLUMNS}, severity_rank, runbook_id) VALUES ({}) ON CONFLICT DO NOTHING",
+            placeholders(VALUES + 1)
         )
     });
-    let mut statement = connection.prepare_cached(&INSERT)?;
-    let changed = statement.execute(params![
-        incident.incident_id,
-        incident.event_id,
-        incident.event_name,
-        incident.event_type.en,
-        incident.event_type.ko,
-        incident.rule_id,
-        incident.title.en,
-        incident.title.ko,
-        incident.resource,
-        incident.severity.as_str(),
-        incident.status.as_str(),
-        meta,
-        incident.source,
-        incident.account,
-        incident.region,
-        incident.event_time_ms,
-        incident.created_at,
-        incident.updated_at,
-        incident.assignee,
-        raw.map(rusqlite::types::ToSqlOutput::Borrowed),
-        incident.severity.rank(),
-        runbook_id,
-    ])?;
+    let values = values(incident, &meta, raw)?;
+    let runbook_id = runbook_id.to_sql()?;
+    let changed = connection
+        .prepare_cached(&INSERT)?
+        .execute(params_from_iter(values.iter().chain([&runbook_id])))?;
     Ok(changed == 1)
+}
+
+/// How many values [`values`] gives: [`COLUMNS`] and `severity_rank`.
+pub(super) const VALUES: usize = 21;
+
+/// `?1, ?2, …, ?count`.
+pub(super) fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The values of [`COLUMNS`], then `severity_rank`, of `incident` with `meta` as its meta's text.
+pub(super) fn values<'a>(
+    incident: &'a Incident,
+    meta: &'a str,
+    raw: Option<ValueRef<'a>>,
+) -> rusqlite::Result<[ToSqlOutput<'a>; VALUES]> {
+    Ok([
+        incident.incident_id.to_sql()?,
+        incident.event_id.to_sql()?,
+        incident.event_name.to_sql()?,
+        incident.event_type.en.to_sql()?,
+        incident.event_type.ko.to_sql()?,
+        incident.rule_id.to_sql()?,
+        incident.title.en.to_sql()?,
+        incident.title.ko.to_sql()?,
+        incident.resource.to_sql()?,
+        ToSqlOutput::from(incident.severity.as_str()),
+        ToSqlOutput::from(incident.status.as_str()),
+        ToSqlOutput::from(meta),
+        incident.source.to_sql()?,
+        incident.account.to_sql()?,
+        incident.region.to_sql()?,
+        ToSqlOutput::from(incident.event_time_ms),
+        ToSqlOutput::from(incident.created_at),
+        ToSqlOutput::from(incident.updated_at),
+        incident.assignee.to_sql()?,
+        raw.map_or(ToSqlOutput::Owned(Value::Null), ToSqlOutput::Borrowed),
+        ToSqlOutput::from(incident.severity.rank()),
+    ])
 }
 
 pub fn by_id(

@@ -264,36 +264,14 @@ async fn each_runbook_is_kept_once_and_metas_without_it() {
 fn insert_as_before_0006(connection: &Connection, incident: &Incident, raw: Option<ValueRef<'_>>) {
     let meta = serde_json::to_string(&incident.meta).unwrap();
     assert!(meta.contains("\"runbook\""), "{meta}");
+    let sql = format!(
+        "INSERT INTO incidents ({}, severity_rank) VALUES ({})",
+        rows::COLUMNS,
+        rows::placeholders(rows::VALUES)
+    );
+    let values = rows::values(incident, &meta, raw).unwrap();
     let inserted = connection
-        .execute(
-            &format!(
-                "INSERT INTO incidents ({}, severity_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-                rows::COLUMNS
-            ),
-            rusqlite::params![
-                incident.incident_id,
-                incident.event_id,
-                incident.event_name,
-                incident.event_type.en,
-                incident.event_type.ko,
-                incident.rule_id,
-                incident.title.en,
-                incident.title.ko,
-                incident.resource,
-                incident.severity.as_str(),
-                incident.status.as_str(),
-                meta,
-                incident.source,
-                incident.account,
-                incident.region,
-                incident.event_time_ms,
-                incident.created_at,
-                incident.updated_at,
-                incident.assignee,
-                raw.map(rusqlite::types::ToSqlOutput::Borrowed),
-                incident.severity.rank(),
-            ],
-        )
+        .execute(&sql, rusqlite::params_from_iter(values.iter()))
         .unwrap();
     assert_eq!(inserted, 1);
 }
