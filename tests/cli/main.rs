@@ -1,6 +1,7 @@
 //! Integration tests: the real `iamwatch` binary on real files and a real SQLite database.
 
 mod corpus;
+mod damaged;
 mod durability;
 mod golden;
 mod helpers;
