@@ -6,66 +6,17 @@
 //! cut out or repeated by a shipper, gzip streams cut short) so that a panic or a record lost
 //! between the stages shows here.
 
+use crate::damage::{damage, gzip, Random};
 use crate::helpers::*;
-use flate2::write::GzEncoder;
-use std::io::Write;
 
 /// Damaged variants scanned: each is a process start, a few milliseconds.
 const VARIANTS: u64 = 48;
-
-/// A small deterministic generator (SplitMix64): the same variants on every run, so that a
-/// failure names a variant that can be scanned again by hand.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
 
 /// The seed events as one CloudTrail log file, pretty-printed as CloudTrail's console download
 /// is (so that damage lands on lines of their own as well as inside them).
 fn trail() -> Vec<u8> {
     let records = serde_json::json!({ "Records": seed_records() });
     serde_json::to_vec_pretty(&records).expect("JSON")
-}
-
-/// `bytes` with 1 to 24 pieces of damage: a byte replaced by one that matters to a JSON
-/// reader (or breaks UTF-8), a run of bytes cut out, or a run repeated elsewhere.
-fn damage(bytes: &[u8], random: &mut Random) -> Vec<u8> {
-    const BYTES: &[u8] = b"{}[]\",:\\ \n\x00\xff\xc3tfn0-e.u";
-    let mut damaged = bytes.to_vec();
-    for _ in 0..1 + random.below(24) {
-        let at = random.below(damaged.len());
-        match random.below(3) {
-            0 => damaged[at] = BYTES[random.below(BYTES.len())],
-            1 => {
-                let end = (at + 1 + random.below(60)).min(damaged.len());
-                damaged.drain(at..end);
-            }
-            _ => {
-                let from = random.below(damaged.len());
-                let end = (from + 1 + random.below(90)).min(damaged.len());
-                let piece = damaged[from..end].to_vec();
-                damaged.splice(at..at, piece);
-            }
-        }
-    }
-    damaged
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).expect("gzip");
-    encoder.finish().expect("gzip")
 }
 
 /// The number a summary line starting with `prefix` gives, or 0 when there is no such line.
@@ -90,15 +41,12 @@ fn damaged_trails_are_scanned_to_the_end_and_nothing_unread_is_lost() {
     let mut random = Random(0x1a3_5eed);
     let mut unreadable_seen = 0;
     for variant in 0..VARIANTS {
-        let mut bytes = damage(&trail, &mut random);
+        let mut bytes = damage(&trail, 24, &mut random);
         let mut name = format!("variant-{variant}.json");
         if variant % 3 == 0 {
-            bytes = gzip(&bytes);
+            // Half of these are deliveries cut short.
+            bytes = gzip(&bytes, variant % 2 == 0, &mut random);
             name.push_str(".gz");
-            if variant % 2 == 0 {
-                // A delivery cut short: the gzip stream ends early.
-                bytes.truncate(bytes.len() / 2 + random.below(bytes.len() / 2));
-            }
         }
         let workspace = Workspace::new();
         let path = workspace.write(&name, &bytes);

@@ -1,6 +1,8 @@
 //! Integration tests: the real `iamwatch` binary on real files and a real SQLite database.
 
 mod corpus;
+#[path = "../shared/damage.rs"]
+mod damage;
 mod damaged;
 mod durability;
 mod golden;

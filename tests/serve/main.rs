@@ -3,6 +3,9 @@
 
 mod api;
 mod browser;
+#[path = "../shared/damage.rs"]
+mod damage;
+mod damaged;
 mod ingest;
 mod live;
 mod server;

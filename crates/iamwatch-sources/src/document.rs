@@ -286,7 +286,18 @@ impl<'a> Document<'a> {
     }
 
     /// The serde path: every spelling and shape this type accepts, and the errors.
+    ///
+    /// Text that is not UTF-8 is refused here, before sonic-rs sees it: sonic-rs checks the
+    /// strings it reads, but not the values it keeps raw (`LazyValue`, as [`Raw`] reads them),
+    /// and made a `&str` of whatever bytes were there (a debug assertion in sonic-rs, undefined
+    /// behaviour past it). A byte that is not UTF-8 inside `requestParameters`, or inside an
+    /// EventBridge `detail`, did that. The caller's repair path replaces such bytes and says so.
     fn parse_with_serde(bytes: &'a [u8]) -> sonic_rs::Result<Self> {
+        if simdutf8::basic::from_utf8(bytes).is_err() {
+            return Err(<sonic_rs::Error as serde::de::Error>::custom(
+                "the text is not UTF-8",
+            ));
+        }
         sonic_rs::from_slice::<ObjectOnly<Self>>(bytes).map(|ObjectOnly(document)| document)
     }
 }

@@ -127,6 +127,8 @@ struct Context<'e> {
     default_kind: EnvelopeKind,
     nested_index: Option<u64>,
     eventbridge: Option<EventBridgeFields<'e>>,
+    /// Repairs made to read the envelopes around the value: they hold for every record inside.
+    notes: &'e [String],
 }
 
 #[derive(Clone, Copy)]
@@ -165,6 +167,7 @@ impl Context<'_> {
             },
             nested_index: None,
             eventbridge: None,
+            notes: &[],
         }
     }
 }
@@ -246,6 +249,18 @@ fn dispatch(
     notes: &[String],
     sink: &mut dyn FnMut(Item<'_>),
 ) {
+    // What was repaired to read an envelope (a byte that is not UTF-8 in an EventBridge event,
+    // say) is said of each record inside it too: the record itself reads clean.
+    let joined;
+    let notes: &[String] = match (context.notes.is_empty(), notes.is_empty()) {
+        (true, _) => notes,
+        (false, true) => context.notes,
+        (false, false) => {
+            joined = [context.notes, notes].concat();
+            &joined
+        }
+    };
+    let context = Context { notes, ..context };
     let problem = |problem, sink: &mut dyn FnMut(Item<'_>)| report(problem, context, raw, sink);
     if doc.looks_like_record() {
         let eventbridge = context.eventbridge;

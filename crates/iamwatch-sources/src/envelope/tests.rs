@@ -393,3 +393,44 @@ proptest::proptest! {
         proptest::prop_assert!(items >= 1);
     }
 }
+
+#[test]
+fn bytes_that_are_not_utf8_inside_a_raw_member_or_an_eventbridge_detail_are_replaced() {
+    // sonic-rs keeps such members raw without checking their UTF-8: the serde path refuses the
+    // text first, and the repair replaces the bytes (in a debug build, sonic-rs's assertion
+    // failed here before).
+    let record = b"{\"eventName\":\"DeleteUser\",\"eventSource\":\"iam.amazonaws.com\",\"requestParameters\":{\"userName\":\"bo\xffb\"}}";
+    let mut event = b"{\"version\":\"0\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.iam\",\"detail\":".to_vec();
+    event.extend_from_slice(record);
+    event.push(b'}');
+    for (bytes, envelope) in [
+        (record.to_vec(), EnvelopeKind::Bare),
+        (event, EnvelopeKind::EventBridge),
+    ] {
+        let mut seen = Vec::new();
+        visit_document(&bytes, false, &mut |item| match item {
+            Item::Record(record) => seen.push((
+                record.doc.event_name.or_empty().to_string(),
+                record.envelope,
+                record
+                    .doc
+                    .request_parameters
+                    .as_ref()
+                    .map(|raw| raw.as_raw_str().to_string()),
+                record.notes.to_vec(),
+                std::str::from_utf8(record.raw).is_ok(),
+            )),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(
+            seen,
+            [(
+                "DeleteUser".to_string(),
+                envelope,
+                Some("{\"userName\":\"bo\u{fffd}b\"}".to_string()),
+                vec!["bytes that are not UTF-8 were replaced with U+FFFD".to_string()],
+                true,
+            )]
+        );
+    }
+}
