@@ -31,6 +31,12 @@ async fn the_lifecycle_is_enforced_kept_in_history_and_broadcast() {
     assert_eq!(status, 409, "{answer}");
     let (status, _) = patch(&server, &path, json!({"status": "DONE"})).await;
     assert_eq!(status, 400);
+    let (status, answer) = patch(&server, &path, json!({"assignee": "a".repeat(201)})).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"],
+        "assignee is 201 characters long; at most 200"
+    );
     let (status, _) = patch(
         &server,
         "/v1/incidents/inc-nope",

@@ -134,6 +134,31 @@ pub struct PatchBody {
     pub actor: Option<String>,
 }
 
+/// The longest assignee or actor name, in characters: names are shown in every listing, on
+/// the dashboard and in every live message of the incident.
+const MAX_NAME_CHARS: usize = 200;
+/// The longest note, in characters: notes are kept in the history for good.
+const MAX_NOTE_CHARS: usize = 10_000;
+
+impl PatchBody {
+    /// What is too long to keep, named, or `None`.
+    fn too_long(&self) -> Option<String> {
+        let fields = [
+            (
+                "assignee",
+                self.assignee.as_ref().and_then(Option::as_deref),
+                MAX_NAME_CHARS,
+            ),
+            ("actor", self.actor.as_deref(), MAX_NAME_CHARS),
+            ("note", self.note.as_deref(), MAX_NOTE_CHARS),
+        ];
+        fields.into_iter().find_map(|(field, text, most)| {
+            let chars = text?.chars().count();
+            (chars > most).then(|| format!("{field} is {chars} characters long; at most {most}"))
+        })
+    }
+}
+
 mod double_option {
     use serde::{Deserialize, Deserializer};
 
@@ -152,6 +177,9 @@ pub async fn patch_incident(
 ) -> Result<Json<Value>, ApiError> {
     state.authorize(&headers, None)?;
     let Json(body) = body.map_err(|error| ApiError::bad_request(error.body_text()))?;
+    if let Some(problem) = body.too_long() {
+        return Err(ApiError::bad_request(problem));
+    }
     if body.status.is_none() && body.assignee.is_none() && body.note.is_none() {
         return Err(ApiError::bad_request(
             "nothing to change: send status, assignee or note",
@@ -241,5 +269,26 @@ mod tests {
         let untouched: PatchBody = serde_json::from_str(r#"{"note":"x"}"#).unwrap();
         assert_eq!(untouched.assignee, None);
         assert!(serde_json::from_str::<PatchBody>(r#"{"stauts":"NEW"}"#).is_err());
+    }
+
+    #[test]
+    fn overlong_names_and_notes_are_named() {
+        let body = |json: serde_json::Value| serde_json::from_value::<PatchBody>(json).unwrap();
+        // Characters, not bytes: a Korean name of 200 characters is 600 bytes, and fits.
+        let fits = body(json!({"assignee": "김".repeat(200), "note": "x".repeat(10_000)}));
+        assert_eq!(fits.too_long(), None);
+        assert_eq!(
+            body(json!({"assignee": "a".repeat(201)})).too_long(),
+            Some("assignee is 201 characters long; at most 200".to_string())
+        );
+        assert_eq!(
+            body(json!({"note": "n", "actor": "b".repeat(300)})).too_long(),
+            Some("actor is 300 characters long; at most 200".to_string())
+        );
+        assert_eq!(
+            body(json!({"note": "x".repeat(10_001)})).too_long(),
+            Some("note is 10001 characters long; at most 10000".to_string())
+        );
+        assert_eq!(body(json!({"assignee": null})).too_long(), None);
     }
 }
