@@ -5,6 +5,7 @@ use iamwatch_detect::eventbridge::EventPattern;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
@@ -85,10 +86,27 @@ fn batch() -> anyhow::Result<ExitCode> {
         if line.trim().is_empty() {
             continue;
         }
-        writeln!(out, "{}", batch_result(&line))?;
+        writeln!(out, "{}", one_line(&batch_result(&line)))?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `result` on one line, its control characters escaped: a reason names the pattern's keys,
+/// a key may hold a newline (`"a\\nb"` in JSON), and the batch protocol is one answer per line.
+fn one_line(result: &str) -> Cow<'_, str> {
+    if !result.contains(char::is_control) {
+        return Cow::Borrowed(result);
+    }
+    let mut line = String::with_capacity(result.len() + 8);
+    for c in result.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    Cow::Owned(line)
 }
 
 /// `true`, `false` or `error: <reason>` for one batch line. Patterns are compiled from their

@@ -133,3 +133,23 @@ fn batch_lines_without_event_or_with_garbage_still_get_one_answer_each() {
     );
     assert_eq!(results[3], "error: the line has no pattern");
 }
+
+#[test]
+fn a_reason_naming_a_key_with_a_newline_stays_on_its_line() {
+    // The key `anyth\ng-but` is unknown as an operator, and the reason names it: the answer
+    // must not break the one-answer-per-line protocol.
+    let line = serde_json::json!({
+        "pattern": {"detail": {"path": [{"anyth\ng-but": {"wildcard": "*"}}]}},
+        "event": {"detail": {}}
+    });
+    let results = batch(&format!(
+        "{line}\n{{\"pattern\":{{\"a\":[1]}},\"event\":{{\"a\":1}}}}\n"
+    ));
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(
+        results[0].starts_with("error: $.detail.path[0].anyth\\ng-but: "),
+        "{}",
+        results[0]
+    );
+    assert_eq!(results[1], "true");
+}
