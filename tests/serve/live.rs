@@ -80,6 +80,36 @@ async fn closed_clients_leave_the_registry() {
 }
 
 #[tokio::test]
+async fn a_client_sending_a_large_message_is_cut_off_and_the_others_keep_receiving() {
+    use futures_util::SinkExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let mut bulky = server::connect(&server).await;
+    let mut quiet = server::connect(&server).await;
+    // Clients only ever send pongs and close frames; a megabyte is not buffered.
+    let big = "x".repeat(1 << 20);
+    let _ = bulky
+        .send(tokio_tungstenite::tungstenite::Message::Text(big.into()))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server::metric(&server, "iamwatch_ws_clients").await != 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the bulky client stayed connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server::next_json(&mut bulky).await, None);
+    post(
+        &server,
+        server::eventbridge_event("ev-after-bulky", "DeleteUser", "x").to_string(),
+    )
+    .await;
+    let message = server::next_json(&mut quiet).await.expect("an incident");
+    assert_eq!(message["incident"]["event_id"], "ev-after-bulky");
+}
+
+#[tokio::test]
 async fn a_reconnecting_client_resyncs_with_since() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), "");

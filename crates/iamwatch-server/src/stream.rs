@@ -41,6 +41,9 @@ pub struct StreamParams {
     pub since: Option<String>,
 }
 
+/// The largest message a live client may send: pongs and close frames are a few bytes.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -59,8 +62,12 @@ pub async fn stream(
     let subscription = state.hub.subscribe();
     // Clients only send pongs and close frames. Keep the read buffer small: it is zeroed on
     // every read attempt, and the loop below polls for reads after every message it sends.
+    // Anything larger than a client ever needs to send ends the connection (1009) instead of
+    // being buffered: the library's default takes messages up to 64 MB.
     Ok(upgrade
         .read_buffer_size(4096)
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| run(socket, state, subscription, since)))
 }
 
