@@ -92,7 +92,7 @@ pub fn run(command: IncidentsCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     let wanted = if args.all { usize::MAX } else { args.limit };
     let mut query = IncidentQuery {
         severities: args.severity,
@@ -146,7 +146,7 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     let Some(incident) = store.get(&args.id).await.context("cannot read incident")? else {
         bail!("no incident {}", args.id);
     };
@@ -167,7 +167,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn change(args: ChangeArgs, status: IncidentStatus) -> anyhow::Result<ExitCode> {
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     let change = IncidentChange {
         status: Some(status),
         note: args.note,

@@ -4,7 +4,7 @@ pub mod rules;
 pub mod scan;
 pub mod serve;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use std::path::PathBuf;
 
 /// Options every command that touches the store shares.
@@ -16,7 +16,16 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    pub fn open(&self) -> anyhow::Result<iamwatch_store::SqliteStore> {
+    /// The store of a command that works on incidents already stored (`incidents …`). A path
+    /// with no database is an error rather than a new, empty store: a mistyped `--db` listed
+    /// no incidents, as if there were none, and left an empty database behind.
+    pub fn open_existing(&self) -> anyhow::Result<iamwatch_store::SqliteStore> {
+        if !self.db.exists() {
+            bail!(
+                "no incident store at {}: `iamwatch scan` and `iamwatch serve` create one; --db or IAMWATCH_DB names it",
+                self.db.display()
+            );
+        }
         iamwatch_store::SqliteStore::open(&self.db)
             .with_context(|| format!("cannot open the incident store {}", self.db.display()))
     }

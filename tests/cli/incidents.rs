@@ -51,6 +51,29 @@ fn incidents_are_listed_filtered_shown_and_moved_through_their_lifecycle() {
     assert!(!unknown.status.success());
 }
 
+#[test]
+fn a_store_that_is_not_there_is_an_error_not_an_empty_list() {
+    let workspace = Workspace::new();
+    for args in [
+        &["list"][..],
+        &["show", "inc-20240601-000000-ABCDEF"],
+        &["ack", "inc-20240601-000000-ABCDEF"],
+    ] {
+        let output = workspace.incidents(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            stderr(&output).lines().next().unwrap_or_default(),
+            format!(
+                "error: no incident store at {}: `iamwatch scan` and `iamwatch serve` create one; --db or IAMWATCH_DB names it",
+                workspace.db().display()
+            )
+        );
+        assert!(stdout(&output).is_empty(), "{args:?}");
+        // Nothing left behind: a mistyped path does not become an empty store.
+        assert!(!workspace.db().exists(), "{args:?}");
+    }
+}
+
 fn listed_ids(output: &std::process::Output) -> Vec<String> {
     assert_success(output);
     incidents_of(output)
