@@ -1,0 +1,225 @@
+use super::*;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
+
+fn read_all(reader: impl Read) -> String {
+    let mut text = String::new();
+    let mut reader = reader;
+    reader.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// `text` as one gzip member.
+fn gzip(text: impl AsRef<[u8]>) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(text.as_ref()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn gzip_is_detected_by_content_and_members_are_concatenated() {
+    let bytes = [gzip("{\"a\":1}\n"), gzip("{\"b\":2}\n")].concat();
+    let reader = open_reader(Box::new(io::Cursor::new(bytes)), "x").unwrap();
+    assert_eq!(read_all(reader), "{\"a\":1}\n{\"b\":2}\n");
+    let plain = open_reader(Box::new(io::Cursor::new(b"{}".to_vec())), "x").unwrap();
+    assert_eq!(read_all(plain), "{}");
+}
+
+#[test]
+fn small_gzip_files_inflate_whole_and_multi_member_files_still_read() {
+    let directory = std::env::temp_dir().join(format!("iamwatch-gz-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let single = directory.join("single.json.gz");
+    std::fs::write(&single, gzip("{\"Records\":[]}")).unwrap();
+    let multi = directory.join("multi.gz");
+    std::fs::write(&multi, [gzip("{\"a\":1}\n"), gzip("{\"b\":2}\n")].concat()).unwrap();
+    let plain = directory.join("plain.json");
+    std::fs::write(&plain, "{}").unwrap();
+    let text_of =
+        |path: &std::path::Path| read_all(open_input(&Input::File(path.to_path_buf())).unwrap());
+    assert_eq!(text_of(&single), "{\"Records\":[]}");
+    // Identical members: the first one's CRC and size equal the file's last trailer, so
+    // only the search for a second header keeps the fast path from reading one of them.
+    let twice = directory.join("twice.gz");
+    std::fs::write(&twice, [gzip("{\"a\":1}\n"), gzip("{\"a\":1}\n")].concat()).unwrap();
+    assert_eq!(text_of(&twice), "{\"a\":1}\n{\"a\":1}\n");
+    let padded = directory.join("padded.json.gz");
+    std::fs::write(&padded, [gzip("{\"Records\":[]}"), vec![0; 16]].concat()).unwrap();
+    assert_eq!(text_of(&padded), "{\"Records\":[]}");
+    assert_eq!(text_of(&multi), "{\"a\":1}\n{\"b\":2}\n");
+    assert_eq!(text_of(&plain), "{}");
+    let mut corrupt = gzip("{\"Records\":[]}".repeat(50));
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xff;
+    let broken = directory.join("broken.json.gz");
+    std::fs::write(&broken, corrupt).unwrap();
+    let mut text = String::new();
+    let result = open_input(&Input::File(broken))
+        .unwrap()
+        .read_to_string(&mut text);
+    assert!(result.is_err(), "corruption is reported, not hidden");
+    std::fs::remove_dir_all(directory).unwrap();
+}
+
+#[test]
+fn zip_archives_are_refused_by_name() {
+    let error = open_reader(
+        Box::new(io::Cursor::new(b"PK\x03\x04rest".to_vec())),
+        "logs.zip",
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        error.to_string(),
+        "logs.zip: a zip archive is not read; extract it first"
+    );
+}
+
+#[test]
+fn missing_path_is_an_error_naming_it() {
+    let error = discover(&[PathBuf::from("/no/such/trail.json")]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "/no/such/trail.json: no such file or directory"
+    );
+}
+
+#[test]
+fn a_reason_leaves_the_path_to_the_message_that_names_the_input() {
+    let missing = discover(&[PathBuf::from("/no/such/trail.json")]).unwrap_err();
+    assert_eq!(missing.reason(), "no such file or directory");
+    let unreadable = InputError::Unreadable {
+        path: "trail.json".into(),
+        source: io::Error::from(io::ErrorKind::PermissionDenied),
+    };
+    assert_eq!(unreadable.reason(), "cannot read: permission denied");
+    let zip = open_reader(
+        Box::new(io::Cursor::new(b"PK\x03\x04".to_vec())),
+        "logs.zip",
+    )
+    .err()
+    .unwrap();
+    assert_eq!(zip.reason(), "a zip archive is not read; extract it first");
+}
+
+#[test]
+fn directories_are_walked_in_order_taking_only_log_files() {
+    let root = std::env::temp_dir().join(format!("iamwatch-walk-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("b/CloudTrail-Digest")).unwrap();
+    for name in [
+        "b/2.json.gz",
+        "a.json",
+        "README.md",
+        "b/CloudTrail-Digest/d.json.gz",
+        "c.jsonl",
+    ] {
+        std::fs::write(root.join(name), b"{}").unwrap();
+    }
+    // Firehose deliveries have no extension: read when they start like JSON or gzip.
+    std::fs::write(root.join("firehose-1-2024-06-01"), b"\n {\"a\":1}{\"a\":2}").unwrap();
+    std::fs::write(root.join("firehose-2-2024-06-01"), gzip("{}")).unwrap();
+    std::fs::write(root.join("LICENSE"), b"MIT License").unwrap();
+    std::fs::write(root.join("empty"), b"").unwrap();
+    let found = discover(&[root.clone(), PathBuf::from("-")]).unwrap();
+    let names: Vec<String> = found
+        .inputs
+        .iter()
+        .map(|input| input.name().replace(&root.display().to_string(), ""))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "/a.json",
+            "/b/2.json.gz",
+            "/c.jsonl",
+            "/firehose-1-2024-06-01",
+            "/firehose-2-2024-06-01",
+            "<stdin>"
+        ]
+    );
+    assert_eq!(found.passed_over.len(), 4);
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn a_walk_neither_waits_on_a_named_pipe_nor_goes_round_a_link_loop() {
+    use std::os::unix::fs::symlink;
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    std::fs::create_dir_all(root.join("logs/deeper")).unwrap();
+    std::fs::write(root.join("logs/a.json"), b"{}").unwrap();
+    std::fs::write(root.join("logs/deeper/b.json"), b"{}").unwrap();
+    // Opening a pipe waits for a writer: this one never gets one.
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("logs/pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Two links back up the tree: each turn of the loop would double the walk.
+    symlink("..", root.join("logs/deeper/up")).unwrap();
+    symlink("../..", root.join("logs/deeper/top")).unwrap();
+    symlink(root.join("nowhere"), root.join("logs/dangling.json")).unwrap();
+    // Run on a thread: a walk that hangs fails the test instead of hanging it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let logs = root.join("logs");
+    std::thread::spawn(move || sender.send(discover(&[logs])));
+    let found = receiver
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the walk finishes")
+        .unwrap();
+    let names: Vec<String> = found
+        .inputs
+        .iter()
+        .map(|input| input.name().replace(&root.display().to_string(), ""))
+        .collect();
+    assert_eq!(names, ["/logs/a.json", "/logs/deeper/b.json"]);
+    let mut passed_over: Vec<String> = found
+        .passed_over
+        .iter()
+        .map(|path| {
+            path.display()
+                .to_string()
+                .replace(&root.display().to_string(), "")
+        })
+        .collect();
+    passed_over.sort();
+    assert_eq!(
+        passed_over,
+        [
+            "/logs/dangling.json",
+            // `top` leads above the walk's root, which is walked once: its `logs` is the root.
+            "/logs/deeper/top/logs",
+            "/logs/deeper/up",
+            "/logs/pipe"
+        ]
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn damaged_gzip_never_panics_and_intact_gzip_reads_back(
+        text in proptest::collection::vec(proptest::num::u8::ANY, 0..2000),
+        flips in proptest::collection::vec((0usize..4000, 1u8..=255), 0..4),
+        tail in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+    ) {
+        let intact = gzip(&text);
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("x.json.gz");
+        std::fs::write(&path, &intact).unwrap();
+        let mut read = Vec::new();
+        open_file(File::open(&path).unwrap(), "x").unwrap().read_to_end(&mut read).unwrap();
+        proptest::prop_assert_eq!(&read, &text);
+        // Flipped bytes and trailing junk: an error or some bytes, never a panic.
+        let mut damaged = intact.clone();
+        for (position, mask) in &flips {
+            let position = position % damaged.len();
+            damaged[position] ^= mask;
+        }
+        damaged.extend(&tail);
+        std::fs::write(&path, &damaged).unwrap();
+        if let Ok(mut data) = open_file(File::open(&path).unwrap(), "x") {
+            let _ = data.read_to_end(&mut Vec::new());
+        }
+    }
+}
