@@ -298,8 +298,52 @@ impl<'a> Document<'a> {
                 "the text is not UTF-8",
             ));
         }
+        if nests_deeper_than(bytes, MAX_SERDE_DEPTH) {
+            return Err(<sonic_rs::Error as serde::de::Error>::custom(format!(
+                "arrays and objects nested more than {MAX_SERDE_DEPTH} deep"
+            )));
+        }
         sonic_rs::from_slice::<ObjectOnly<Self>>(bytes).map(|ObjectOnly(document)| document)
     }
+}
+
+/// The deepest nesting the serde path takes, as deep as the plain read goes: a CloudTrail
+/// record nests a dozen levels at most (policy documents come as strings). sonic-rs skips the
+/// values it does not keep by recursion, with no limit of its own: a value nested 30,000 deep
+/// overflowed a worker's stack and aborted the process, and in a debug build (the tests') 100
+/// levels did.
+const MAX_SERDE_DEPTH: usize = 64;
+
+/// Whether `bytes` nests arrays and objects deeper than `limit` (brackets inside strings do
+/// not count). Only text the plain read did not take comes here; one pass, no allocation.
+fn nests_deeper_than(bytes: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Reads `T` from a JSON object only. serde's derived structs also accept an array and fill

@@ -434,3 +434,40 @@ fn bytes_that_are_not_utf8_inside_a_raw_member_or_an_eventbridge_detail_are_repl
         );
     }
 }
+
+#[test]
+fn values_nested_past_any_record_are_a_problem_not_a_crash() {
+    // sonic-rs skipped such values by recursion without a limit: 30,000 levels overflowed the
+    // stack and aborted the process.
+    let deep = |open: &str, close: &str, inner: &str| {
+        format!("{}{inner}{}", open.repeat(100_000), close.repeat(100_000))
+    };
+    let inputs = [
+        deep("[", "]", ""),
+        format!(
+            r#"{{"eventName":"DeleteUser","eventSource":"iam.amazonaws.com","requestParameters":{}}}"#,
+            deep("[", "]", "")
+        ),
+        format!(
+            r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{{"eventName":"DeleteUser","requestParameters":{}}}}}"#,
+            deep(r#"{"x":"#, "}", "null")
+        ),
+    ];
+    for input in inputs {
+        let seen = visit_all(&input, false);
+        assert_eq!(seen.len(), 1, "{}", &input[..60]);
+        assert!(matches!(seen[0], Seen::Problem(_)), "{seen:?}");
+    }
+    // Nesting a record does have, and brackets inside strings, are read as before.
+    let fine = format!(
+        r#"{{"eventName":"DeleteUser","eventSource":"iam.amazonaws.com","userAgent":"{}","requestParameters":{}}}"#,
+        "[".repeat(500),
+        deep_enough(60)
+    );
+    assert!(matches!(visit_all(&fine, false)[0], Seen::Record { .. }));
+}
+
+/// An object nested `levels` deep.
+fn deep_enough(levels: usize) -> String {
+    format!("{}1{}", r#"{"a":"#.repeat(levels), "}".repeat(levels))
+}
