@@ -32,7 +32,7 @@ impl Auth {
     /// Like [`Auth::allows`], also accepting `query_token`.
     pub fn allows_with_query(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
         let Some(token) = &self.token else {
-            return true;
+            return is_local_request(headers);
         };
         let expected = token.expose().as_bytes();
         let matches = |offered: &[u8]| -> bool { offered.ct_eq(expected).into() };
@@ -46,6 +46,41 @@ impl Auth {
         }
         allowed
     }
+}
+
+/// For a server without a token (bound to loopback only): whether the request is not a web
+/// page's doing. A page in the user's own browser can still reach such a server, through a
+/// name of its own rebound to 127.0.0.1 (DNS rebinding: its Host header names that site) or
+/// by a cross-site request (its Origin header names that site); both are refused. curl,
+/// scripts and the dashboard itself send a loopback Host and no foreign Origin.
+fn is_local_request(headers: &HeaderMap) -> bool {
+    let host_is_local = headers
+        .get(header::HOST)
+        .is_none_or(|host| host.to_str().is_ok_and(is_loopback_authority));
+    let origin_is_local = headers.get(header::ORIGIN).is_none_or(|origin| {
+        origin.to_str().is_ok_and(|origin| {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                .is_some_and(is_loopback_authority)
+        })
+    });
+    host_is_local && origin_is_local
+}
+
+/// Whether `authority` (`host` or `host:port`) names this machine's loopback interface.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|byte| byte.is_ascii_digit()))
+            .map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 fn offered_tokens(headers: &HeaderMap) -> Vec<Vec<u8>> {
@@ -107,5 +142,45 @@ mod tests {
     fn an_empty_token_means_open_only_when_configured_so() {
         assert!(Auth::new(Some(Secret::new(""))).is_open());
         assert!(Auth::new(None).allows(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn an_open_server_refuses_what_a_web_page_sends_from_elsewhere() {
+        let open = Auth::new(None);
+        for host in [
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:80",
+            "[::1]:8080",
+            "127.1.2.3",
+        ] {
+            assert!(open.allows(&headers("host", host)), "{host}");
+        }
+        // DNS rebinding: the page's own name, now resolving to 127.0.0.1.
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "localhost.evil.example",
+            "10.0.0.1:8080",
+            "[::2]:80",
+        ] {
+            assert!(!open.allows(&headers("host", host)), "{host}");
+        }
+        // Cross-site requests from a page elsewhere; the dashboard's own origin passes.
+        assert!(open.allows(&headers("origin", "http://127.0.0.1:8080")));
+        assert!(open.allows(&headers("origin", "http://localhost:8080")));
+        for origin in [
+            "https://evil.example",
+            "null",
+            "http://evil.example:8080",
+            "file://",
+        ] {
+            assert!(!open.allows(&headers("origin", origin)), "{origin}");
+        }
+        // A token server judges the token alone (its clients may be anywhere).
+        let guarded = Auth::new(Some(Secret::new("s3cret")));
+        let mut remote = headers("host", "iamwatch.example:443");
+        remote.insert("authorization", HeaderValue::from_static("Bearer s3cret"));
+        assert!(guarded.allows(&remote));
     }
 }
