@@ -33,13 +33,11 @@ static SESSION_KEYS: Keys = Keys::new(serde_keys::of::<SessionContext>);
 static ISSUER_KEYS: Keys = Keys::new(serde_keys::of::<SessionIssuer>);
 static ATTRIBUTES_KEYS: Keys = Keys::new(serde_keys::of::<SessionAttributes>);
 
-/// Reads `bytes` into `doc` (a default document) as the serde path would, or answers `None` to
+/// Reads `text` into `doc` (a default document) as the serde path would, or answers `None` to
 /// leave it to that path, with `doc` then partly filled. In place: a document is 1.4 KB, and
-/// returning it by value copied it five times on its way to the caller.
-pub(super) fn parse_into<'a>(bytes: &'a [u8], doc: &mut Document<'a>) -> Option<()> {
-    // Valid UTF-8 as a whole: then every slice cut at an ASCII byte is a `&str` too. (SIMD:
-    // std's check took a thousand instructions a record.)
-    let text = simdutf8::basic::from_utf8(bytes).ok()?;
+/// returning it by value copied it five times on its way to the caller. Text, checked by the
+/// caller: every slice of it cut at an ASCII byte is a `&str` too.
+pub(super) fn parse_into<'a>(text: &'a str, doc: &mut Document<'a>) -> Option<()> {
     let mut cursor = Cursor::new(text);
     cursor.document(doc)?;
     cursor.skip_space();

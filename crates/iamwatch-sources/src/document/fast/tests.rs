@@ -10,10 +10,12 @@ use proptest::prelude::*;
 use serde::Deserialize;
 use std::path::Path;
 
-/// The fast path alone: the document, or `None` when it leaves the text to serde.
+/// The fast path alone, behind the UTF-8 check both paths share: the document, or `None` when
+/// it leaves the bytes to serde (or to the repair, when they are not text).
 fn parse(bytes: &[u8]) -> Option<Document<'_>> {
+    let text = super::super::utf8(bytes).ok()?;
     let mut doc = Document::default();
-    parse_into(bytes, &mut doc).map(|()| doc)
+    parse_into(text, &mut doc).map(|()| doc)
 }
 
 /// Fails unless the serde path reads `text` as the fast path did (when the fast path read it).
@@ -28,7 +30,7 @@ fn check(text: &str) -> bool {
     if let Some(identity) = fast.user_identity.as_mut() {
         identity.keys_read = None;
     }
-    match Document::parse_with_serde(text.as_bytes()) {
+    match Document::parse_with_serde(text) {
         Ok(reference) => assert_eq!(
             format!("{fast:#?}"),
             format!("{reference:#?}"),
@@ -335,7 +337,7 @@ fn the_keys_read_tell_absent_from_null_and_notice_dotted_keys() {
     assert!(check(dotted));
     assert!(!parse(dotted.as_bytes()).unwrap().surely_no_dotted_keys());
     // Read by serde: nothing is known.
-    let serde_read = Document::parse_with_serde(null_error.as_bytes()).unwrap();
+    let serde_read = Document::parse_with_serde(null_error).unwrap();
     assert_eq!(serde_read.lacks_key("errorMessage"), None);
     assert!(!serde_read.surely_no_dotted_keys());
 }
