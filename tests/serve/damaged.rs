@@ -3,8 +3,7 @@
 //! stored, once.
 
 use crate::damage::{damage, gzip, Random};
-use crate::server::{eventbridge_event, get, log_file, metric, post, start};
-use serde_json::json;
+use crate::server::{eventbridge_event, get, log_file, metric, post, sns_notification, start};
 
 /// Damaged bodies posted: each is one request, a millisecond or two.
 const VARIANTS: u64 = 60;
@@ -15,13 +14,10 @@ fn shapes() -> Vec<Vec<u8>> {
     (0..4)
         .flat_map(|n| {
             let event = eventbridge_event(&format!("dmg-eb-{n}"), "DeleteUser", "bob");
-            let notification = json!({
-                "Type": "Notification", "MessageId": format!("m-{n}"),
-                "TopicArn": "arn:aws:sns:us-east-1:111122223333:trail",
-                "Message": eventbridge_event(&format!("dmg-sns-{n}"), "DeleteLoginProfile", "carol").to_string(),
-                "Timestamp": "2024-06-01T09:00:01.000Z", "SignatureVersion": "1",
-                "Signature": "x", "SigningCertURL": "https://x"
-            });
+            let notification = sns_notification(
+                &format!("m-{n}"),
+                &eventbridge_event(&format!("dmg-sns-{n}"), "DeleteLoginProfile", "carol"),
+            );
             [
                 event.to_string().into_bytes(),
                 notification.to_string().into_bytes(),

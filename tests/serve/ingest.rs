@@ -183,11 +183,10 @@ async fn gzipped_log_files_and_sns_notifications_are_read() {
         "{summary}"
     );
 
-    let notification = json!({
-        "Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:111122223333:trail",
-        "Message": eventbridge_event("sns-1", "DeleteLoginProfile", "carol").to_string(),
-        "Timestamp": "2024-06-01T09:00:01.000Z", "SignatureVersion": "1", "Signature": "x", "SigningCertURL": "https://x"
-    });
+    let notification = server::sns_notification(
+        "m-1",
+        &eventbridge_event("sns-1", "DeleteLoginProfile", "carol"),
+    );
     let (status, summary) = post(&server, notification.to_string()).await;
     assert_eq!(
         (status, summary["incidents"].as_u64()),

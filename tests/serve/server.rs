@@ -250,6 +250,17 @@ pub fn eventbridge_event(event_id: &str, event_name: &str, user: &str) -> Value 
     })
 }
 
+/// An SNS HTTP notification (as a subscription delivers it) carrying `message`.
+pub fn sns_notification(message_id: &str, message: &Value) -> Value {
+    serde_json::json!({
+        "Type": "Notification", "MessageId": message_id,
+        "TopicArn": "arn:aws:sns:us-east-1:111122223333:trail",
+        "Message": message.to_string(),
+        "Timestamp": "2024-06-01T09:00:01.000Z", "SignatureVersion": "1",
+        "Signature": "x", "SigningCertURL": "https://x"
+    })
+}
+
 pub fn record(event_id: &str, event_name: &str, user: &str) -> Value {
     serde_json::json!({
         "eventVersion": "1.09",
