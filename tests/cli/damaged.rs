@@ -99,3 +99,100 @@ fn damaged_trails_are_scanned_to_the_end_and_nothing_unread_is_lost() {
     // The damage is real: records were lost to it, and kept.
     assert!(unreadable_seen > VARIANTS as usize, "{unreadable_seen}");
 }
+
+/// The dead letters of `workspace`'s last scan.
+fn dead_letters(workspace: &Workspace) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(workspace.path("dead-letter.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a dead letter is JSON"))
+        .collect()
+}
+
+/// A value over the 32 MB limit, and a JSON line cut short at over a megabyte, are reported
+/// where they are and kept as far as the cap goes (their first megabyte, marked truncated),
+/// whether they come on standard input or in a gzipped file read into memory; the records
+/// around them are read.
+#[test]
+fn oversized_and_long_cut_short_values_are_kept_in_part_and_marked_truncated() {
+    const MEGABYTE: usize = 1024 * 1024;
+    let oversized = delete_user_record("huge", 2).replace(
+        "\"requestParameters\":{",
+        &format!(
+            "\"requestParameters\":{{\"pad\":\"{}\",",
+            "x".repeat(33 * MEGABYTE)
+        ),
+    );
+    assert!(oversized.len() > 33 * MEGABYTE);
+    let cut_short = format!(
+        "{{\"eventVersion\":\"1.09\",\"pad\":\"{}",
+        "y".repeat(2 * MEGABYTE)
+    );
+    let lines = [
+        delete_user_record("ok", 1),
+        oversized.clone(),
+        cut_short.clone(),
+        delete_user_record("ok", 3),
+    ]
+    .join("\n")
+        + "\n";
+
+    let workspace = Workspace::new();
+    let gzipped = workspace.write(
+        "trail.json.gz",
+        &gzip(lines.as_bytes(), false, &mut crate::damage::Random(1)),
+    );
+    for how in ["stdin", "gzip"] {
+        // The dead-letter file is appended to: each scan is checked before the next.
+        let output = match how {
+            "stdin" => scan_stdin(&workspace, &["--format", "jsonl"], lines.as_bytes()),
+            _ => workspace.scan(&["--format", "jsonl"], &[&gzipped]),
+        };
+        assert_success(&output);
+        let errors = stderr(&output);
+        let printed: Vec<String> = incidents_of(&output)
+            .iter()
+            .map(|incident| {
+                incident["event_id"]
+                    .as_str()
+                    .expect("an event id")
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            printed.contains(&"ok-1".to_string()),
+            "{how}: {printed:?} {errors}"
+        );
+        assert!(
+            printed.contains(&"ok-3".to_string()),
+            "{how}: {printed:?} {errors}"
+        );
+        assert_eq!(
+            summary_count(&errors, "unreadable records:"),
+            2,
+            "{how}: {errors}"
+        );
+
+        let dead = dead_letters(&workspace);
+        assert_eq!(dead.len(), 2, "{how}");
+        let (too_large, cut) = (&dead[0], &dead[1]);
+        assert_eq!(too_large["line"], 2, "{how}");
+        assert!(
+            too_large["reason"]
+                .as_str()
+                .unwrap()
+                .contains("over the 33554432-byte limit"),
+            "{how}: {too_large:?}"
+        );
+        assert_eq!(cut["line"], 3, "{how}");
+        for (letter, whole) in [(too_large, &oversized), (cut, &cut_short)] {
+            let raw = letter["raw"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{how}: no raw kept"));
+            assert_eq!(raw.len(), MEGABYTE, "{how}");
+            assert!(whole.starts_with(raw), "{how}");
+            assert_eq!(letter["raw_truncated"], true, "{how}");
+        }
+        std::fs::remove_file(workspace.path("dead-letter.jsonl")).expect("remove dead letters");
+    }
+}

@@ -45,10 +45,16 @@ impl BadRecord {
         }
     }
 
-    pub fn with_raw(mut self, raw: &[u8]) -> Self {
-        let kept = &raw[..raw.len().min(MAX_KEPT_RAW_BYTES)];
+    pub fn with_raw(self, raw: &[u8]) -> Self {
+        self.with_raw_part(raw, raw.len())
+    }
+
+    /// [`Self::with_raw`] for a record of which only the start, `part`, is at hand: it is
+    /// `whole` bytes long, and marked truncated when `part` is shorter.
+    pub fn with_raw_part(mut self, part: &[u8], whole: usize) -> Self {
+        let kept = &part[..part.len().min(MAX_KEPT_RAW_BYTES)];
         self.raw = Some(String::from_utf8_lossy(kept).into_owned());
-        self.raw_truncated = raw.len() > MAX_KEPT_RAW_BYTES;
+        self.raw_truncated = whole > kept.len();
         self
     }
 }

@@ -17,7 +17,8 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Values above this are reported and skipped, never buffered whole. CloudTrail caps a record
 /// far below it; EventBridge caps an event at 256 KB.
 pub const DEFAULT_MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
-/// How much of a line cut short its error keeps.
+/// How much of a line cut short, or of a value over the limit, its error keeps (for the dead
+/// letters).
 pub const KEPT_CUT_BYTES: usize = 1024 * 1024;
 
 /// One framed JSON value.
@@ -46,6 +47,8 @@ pub enum FrameError {
         index: u64,
         size: usize,
         limit: usize,
+        /// The value's first [`KEPT_CUT_BYTES`] (of `size`).
+        text: Vec<u8>,
     },
     #[error("line {line}: input ends inside a value")]
     Truncated { line: u64, index: u64 },
@@ -58,6 +61,8 @@ pub enum FrameError {
         index: u64,
         /// The line as far as it goes (its first [`KEPT_CUT_BYTES`], for the dead letters).
         text: Vec<u8>,
+        /// The whole line's length: more than `text` holds when it was cut to the cap.
+        size: usize,
     },
     #[error("read failed")]
     Io(#[source] io::Error),
@@ -138,9 +143,11 @@ pub struct Framer<R> {
 
 enum Scan {
     Complete(usize),
-    /// The value is over the limit; `consumed` bytes of it were dropped while scanning on.
+    /// The value is over the limit: `size` bytes, of which `head` keeps the first
+    /// [`KEPT_CUT_BYTES`]; the rest was dropped while scanning on.
     Oversized {
         size: usize,
+        head: Vec<u8>,
     },
     Truncated,
 }
@@ -236,6 +243,20 @@ impl<R: Read> Framer<R> {
         self.index += 1;
         let top_level = self.mode == Mode::TopLevel;
         match self.scan_value().map_err(FrameError::Io)? {
+            // Whole in the buffer already (an input read into memory), but over the limit all
+            // the same: refused as a stream refuses it, so that where a value comes from does
+            // not decide whether it is read (a parse of it would take many times its size).
+            Scan::Complete(length) if length > self.max_value => {
+                let head = self.buf[self.start..self.start + KEPT_CUT_BYTES.min(length)].to_vec();
+                self.consume(length);
+                Err(FrameError::TooLarge {
+                    line,
+                    index,
+                    size: length,
+                    limit: self.max_value,
+                    text: head,
+                })
+            }
             Scan::Complete(length) => {
                 let begin = self.start;
                 let value_end = begin + length;
@@ -254,11 +275,12 @@ impl<R: Read> Framer<R> {
                     in_records,
                 })
             }
-            Scan::Oversized { size } => Err(FrameError::TooLarge {
+            Scan::Oversized { size, head } => Err(FrameError::TooLarge {
                 line,
                 index,
                 size,
                 limit: self.max_value,
+                text: head,
             }),
             Scan::Truncated => {
                 if top_level {
@@ -278,19 +300,27 @@ impl<R: Read> Framer<R> {
     fn cut_at(&mut self, cut: usize, line: u64, index: u64) -> FrameError {
         let text = self.buf[self.start..self.start + cut.min(KEPT_CUT_BYTES)].to_vec();
         self.consume(cut + 1);
-        FrameError::CutShort { line, index, text }
+        FrameError::CutShort {
+            line,
+            index,
+            text,
+            size: cut,
+        }
     }
 
     /// Finds the end of the value at `start`, reading more input as needed.
     fn scan_value(&mut self) -> io::Result<Scan> {
         let mut state = ScanState::default();
         let mut dropped = 0usize;
+        // The start of an oversized value, kept for the dead letters before it is dropped.
+        let mut head = Vec::new();
         loop {
             if let Some(length) = scan(&self.buf[self.start..self.end], &mut state) {
                 if dropped > 0 {
                     self.consume(length);
                     return Ok(Scan::Oversized {
                         size: dropped + length,
+                        head,
                     });
                 }
                 return Ok(Scan::Complete(length));
@@ -298,6 +328,9 @@ impl<R: Read> Framer<R> {
             if state.offset > self.max_value {
                 // Keep scanning for the end, but stop holding the value.
                 let held = state.offset;
+                if dropped == 0 {
+                    head = self.buf[self.start..self.start + held.min(KEPT_CUT_BYTES)].to_vec();
+                }
                 self.consume(held);
                 dropped += held;
                 state.offset = 0;

@@ -167,7 +167,9 @@ pub(super) fn frame_problem(source: &str, error: FrameError) -> BadRecord {
         .map_or(reason.clone(), |(_, rest)| rest.to_string());
     let bad = BadRecord::new(source, line, index, reason);
     match &error {
-        FrameError::CutShort { text, .. } => bad.with_raw(text),
+        FrameError::CutShort { text, size, .. } | FrameError::TooLarge { text, size, .. } => {
+            bad.with_raw_part(text, *size)
+        }
         _ => bad,
     }
 }

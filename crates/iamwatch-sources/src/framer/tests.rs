@@ -173,6 +173,52 @@ fn oversized_value_is_reported_and_framing_resumes() {
     assert_eq!(frames[1].as_ref().unwrap().0, "{\"ok\":1}");
 }
 
+/// The error for an oversized value keeps the value's start for the dead letters, in a
+/// stream and in memory alike, and framing goes on after it.
+#[test]
+fn an_oversized_value_keeps_its_start_and_is_refused_wherever_it_comes_from() {
+    let big = format!("{{\"pad\":\"{}\"}}\n{{\"ok\":1}}\n", "x".repeat(3000));
+    let streamed = {
+        let mut framer = Framer::with_limit(
+            SlowReader {
+                data: big.as_bytes(),
+                chunk: 100,
+            },
+            1024,
+        );
+        let error = framer.next_frame().unwrap().unwrap_err();
+        let next = framer.next_frame().unwrap().unwrap().bytes.to_vec();
+        (error, next)
+    };
+    let in_memory = {
+        let mut framer = Framer::build(
+            Box::new(io::empty()),
+            big.clone().into_bytes(),
+            big.len(),
+            1024,
+        );
+        framer.eof = true;
+        let error = framer.next_frame().unwrap().unwrap_err();
+        let next = framer.next_frame().unwrap().unwrap().bytes.to_vec();
+        (error, next)
+    };
+    for (error, next) in [streamed, in_memory] {
+        let FrameError::TooLarge {
+            line, size, text, ..
+        } = error
+        else {
+            panic!("not refused as too large: {error}");
+        };
+        assert_eq!((line, size), (1, 3010));
+        assert!(
+            text.len() >= 1024 && big.as_bytes().starts_with(&text),
+            "{}",
+            text.len()
+        );
+        assert_eq!(next, b"{\"ok\":1}");
+    }
+}
+
 proptest::proptest! {
     #[test]
     fn the_word_at_a_time_search_finds_the_first_quote_or_backslash(
