@@ -31,6 +31,9 @@ async fn the_lifecycle_is_enforced_kept_in_history_and_broadcast() {
     assert_eq!(status, 409, "{answer}");
     let (status, _) = patch(&server, &path, json!({"status": "DONE"})).await;
     assert_eq!(status, 400);
+    // The fields as an array, in the struct's order: not a documented body.
+    let (status, answer) = patch(&server, &path, json!(["RESOLVED", "mallory", null, null])).await;
+    assert_eq!(status, 400, "{answer}");
     let (status, answer) = patch(&server, &path, json!({"assignee": "a".repeat(201)})).await;
     assert_eq!(status, 400, "{answer}");
     assert_eq!(

@@ -121,9 +121,11 @@ pub async fn get_incident(
     incident_detail(&state, &incident).await
 }
 
-/// Body of `PATCH /v1/incidents/{id}`.
+/// Body of `PATCH /v1/incidents/{id}`: a JSON object. (serde's derive also takes a struct
+/// as an array of its fields in order, `["ACKNOWLEDGED", "alice", null, null]`, which the API does not
+/// document and a client should not come to rely on.)
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "serde_json::Map<String, Value>")]
 pub struct PatchBody {
     pub status: Option<IncidentStatus>,
     /// A name, or null to clear.
@@ -139,6 +141,31 @@ pub struct PatchBody {
 const MAX_NAME_CHARS: usize = 200;
 /// The longest note, in characters: notes are kept in the history for good.
 const MAX_NOTE_CHARS: usize = 10_000;
+
+/// [`PatchBody`]'s fields, read from the object.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchFields {
+    status: Option<IncidentStatus>,
+    #[serde(default, with = "double_option")]
+    assignee: Option<Option<String>>,
+    note: Option<String>,
+    actor: Option<String>,
+}
+
+impl TryFrom<serde_json::Map<String, Value>> for PatchBody {
+    type Error = serde_json::Error;
+
+    fn try_from(object: serde_json::Map<String, Value>) -> Result<Self, Self::Error> {
+        let fields: PatchFields = serde_json::from_value(Value::Object(object))?;
+        Ok(Self {
+            status: fields.status,
+            assignee: fields.assignee,
+            note: fields.note,
+            actor: fields.actor,
+        })
+    }
+}
 
 impl PatchBody {
     /// What is too long to keep, named, or `None`.
@@ -269,6 +296,18 @@ mod tests {
         let untouched: PatchBody = serde_json::from_str(r#"{"note":"x"}"#).unwrap();
         assert_eq!(untouched.assignee, None);
         assert!(serde_json::from_str::<PatchBody>(r#"{"stauts":"NEW"}"#).is_err());
+    }
+
+    #[test]
+    fn a_patch_body_is_an_object_only() {
+        let error = serde_json::from_str::<PatchBody>(r#"["ACKNOWLEDGED", "alice", null, null]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected a map"), "{error}");
+        let body: PatchBody =
+            serde_json::from_str(r#"{"status":"ACKNOWLEDGED","assignee":"alice"}"#).unwrap();
+        assert_eq!(body.status, Some(IncidentStatus::Acknowledged));
+        assert_eq!(body.assignee, Some(Some("alice".to_string())));
     }
 
     #[test]
