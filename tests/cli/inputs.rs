@@ -237,3 +237,57 @@ fn standard_input_among_files_keeps_its_place() {
     assert!(expected.len() > 10, "{expected:?}");
     assert_eq!(event_ids(&from_pipe), expected);
 }
+
+/// `text` as UTF-16 with a byte-order mark, as PowerShell 5's `>` and `Out-File` save it.
+fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
+    let mut bytes = if little_endian {
+        vec![0xFF, 0xFE]
+    } else {
+        vec![0xFE, 0xFF]
+    };
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    bytes
+}
+
+/// Events saved as UTF-16 (a Windows export) are read as the UTF-8 they stand for, from a
+/// plain file, a gzipped one and standard input, with the same line numbers in what is
+/// reported.
+#[test]
+fn utf16_exports_are_read_like_utf8() {
+    let workspace = Workspace::new();
+    let text = std::fs::read_to_string(fixture("seed_events.jsonl")).unwrap();
+    let baseline = workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&baseline);
+    let expected = summary(&baseline);
+
+    // A bad line among them: reported at its line, as in UTF-8.
+    let with_bad_line = format!("{text}{{\"eventID\": oops}}\r\n");
+    let bad_line = text.lines().count() + 1;
+    for (how, little_endian) in [("plain LE", true), ("gzip BE", false), ("stdin LE", true)] {
+        let scanned = Workspace::new();
+        let bytes = utf16(&with_bad_line, little_endian);
+        let output = match how {
+            "plain LE" => scanned.scan(
+                &["--format", "jsonl"],
+                &[&scanned.write("events.json", &bytes)],
+            ),
+            "gzip BE" => scanned.scan(
+                &["--format", "jsonl"],
+                &[&scanned.write("events.json.gz", &gzip(&bytes))],
+            ),
+            _ => scan_stdin(&scanned, &["--format", "jsonl"], &bytes),
+        };
+        assert_success(&output);
+        assert_eq!(summary(&output), expected, "{how}: {}", stderr(&output));
+        let dead_letters = std::fs::read_to_string(scanned.path("dead-letter.jsonl")).unwrap();
+        let dead: Value = serde_json::from_str(dead_letters.trim()).unwrap();
+        assert_eq!(dead["line"], bad_line, "{how}");
+        assert_eq!(dead["raw"], "{\"eventID\": oops}", "{how}");
+    }
+}

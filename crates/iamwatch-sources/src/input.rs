@@ -275,7 +275,7 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
     compressed.extend_from_slice(&head);
     file.read_to_end(&mut compressed).map_err(unreadable)?;
     match inflate_whole(&compressed) {
-        Some(inflated) => Ok(InputData::Memory(inflated)),
+        Some(inflated) => Ok(InputData::Memory(as_utf8(inflated))),
         // Several gzip members, a size over the limit, or corrupt data: the streaming decoder
         // handles the first two and reports the third where it happens.
         None => open_reader(Box::new(io::Cursor::new(compressed)), name).map(InputData::Stream),
@@ -426,7 +426,9 @@ pub fn open_reader(
             source,
         })?;
     if looks_gzipped(head) {
-        return Ok(Box::new(MultiGzDecoder::new(buffered)));
+        return Ok(Box::new(utf16::Sniffing::new(MultiGzDecoder::new(
+            buffered,
+        ))));
     }
     if head.starts_with(b"PK\x03\x04") {
         return Err(InputError::Unsupported {
@@ -434,8 +436,22 @@ pub fn open_reader(
             what: "a zip archive",
         });
     }
-    Ok(Box::new(buffered))
+    Ok(Box::new(utf16::Sniffing::new(buffered)))
 }
+
+/// `inflated`, as UTF-8 when it is UTF-16 with a BOM (see [`utf16`]).
+fn as_utf8(inflated: Vec<u8>) -> Vec<u8> {
+    match utf16::byte_order(&inflated) {
+        Some(order) => {
+            let decoded = utf16::decode_all(&inflated, order);
+            crate::spare::give_back(inflated);
+            decoded
+        }
+        None => inflated,
+    }
+}
+
+mod utf16;
 
 #[cfg(test)]
 mod tests;
