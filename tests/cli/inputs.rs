@@ -291,3 +291,39 @@ fn utf16_exports_are_read_like_utf8() {
         assert_eq!(dead["raw"], "{\"eventID\": oops}", "{how}");
     }
 }
+
+/// Files saved with a byte-order mark and joined with `cat` (a mark before each file's
+/// records) are read whole, plain or gzipped.
+#[test]
+fn files_joined_with_their_byte_order_marks_are_read_whole() {
+    let records = seed_records();
+    let (first, second) = records.split_at(20);
+    let mut joined = b"\xEF\xBB\xBF".to_vec();
+    for record in first {
+        joined.extend_from_slice(format!("{record}\r\n").as_bytes());
+    }
+    joined.extend_from_slice(b"\xEF\xBB\xBF");
+    joined.extend_from_slice(json!({ "Records": second }).to_string().as_bytes());
+
+    let baseline_workspace = Workspace::new();
+    let baseline =
+        baseline_workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&baseline);
+    for name in ["joined.json", "joined.json.gz"] {
+        let workspace = Workspace::new();
+        let bytes = if name.ends_with(".gz") {
+            gzip(&joined)
+        } else {
+            joined.clone()
+        };
+        let output = workspace.scan(&["--format", "jsonl"], &[&workspace.write(name, &bytes)]);
+        assert_success(&output);
+        assert_eq!(
+            summary(&output),
+            summary(&baseline),
+            "{name}: {}",
+            stderr(&output)
+        );
+        assert!(!workspace.path("dead-letter.jsonl").exists(), "{name}");
+    }
+}

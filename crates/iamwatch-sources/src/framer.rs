@@ -137,7 +137,6 @@ pub struct Framer<R> {
     index: u64,
     mode: Mode,
     max_value: usize,
-    at_stream_start: bool,
     in_place: in_place::InPlace,
 }
 
@@ -172,7 +171,6 @@ impl<R: Read> Framer<R> {
             index: 0,
             mode: Mode::TopLevel,
             max_value,
-            at_stream_start: true,
             in_place: in_place::InPlace::default(),
         }
     }
@@ -383,19 +381,23 @@ impl<R: Read> Framer<R> {
         self.start = until;
     }
 
+    /// Skips whitespace, and a UTF-8 byte-order mark before a value: at the start of the
+    /// input, or where files saved with one were joined (`cat a.json b.json`, or UTF-16 files
+    /// so joined, whose marks decode to this one).
     fn skip_whitespace(&mut self) -> io::Result<()> {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
         loop {
-            if self.at_stream_start {
-                if self.end - self.start < 3 && !self.eof {
+            self.skip_buffered_space(false);
+            if self.buf.get(self.start) == Some(&BOM[0]) && self.start < self.end {
+                if self.end - self.start < BOM.len() && !self.eof {
                     self.fill()?;
                     continue;
                 }
-                if self.buf[self.start..self.end].starts_with(b"\xEF\xBB\xBF") {
-                    self.start += 3;
+                if self.buf[self.start..self.end].starts_with(BOM) {
+                    self.start += BOM.len();
+                    continue;
                 }
-                self.at_stream_start = false;
             }
-            self.skip_buffered_space(false);
             if self.start < self.end || !self.fill()? {
                 return Ok(());
             }

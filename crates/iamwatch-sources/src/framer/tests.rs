@@ -84,6 +84,38 @@ fn json_lines_and_bare_arrays_and_single_documents() {
     assert_eq!(values(b"[1, \"two\", null]"), vec!["1", "\"two\"", "null"]);
 }
 
+/// Files saved with a byte-order mark and joined (`cat a.json b.json`) carry one before each
+/// value: each is passed over as the first one is, in a stream and in memory alike, and lines
+/// are still counted.
+#[test]
+fn byte_order_marks_between_values_are_passed_over() {
+    let joined = b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBF{\"Records\":[{\"b\":2}]}\n\xEF\xBB\xBF\xEF\xBB\xBF{\"c\":3}\n\xEF\xBB\xBF";
+    let expected = vec![
+        ("{\"a\":1}".to_string(), 1),
+        ("{\"b\":2}".to_string(), 2),
+        ("{\"c\":3}".to_string(), 3),
+    ];
+    for chunk in [1, 2, 3, 100] {
+        let streamed: Vec<(String, u64)> = frames_of(joined, chunk)
+            .into_iter()
+            .map(|frame| frame.map(|(text, line, ..)| (text, line)).unwrap())
+            .collect();
+        assert_eq!(streamed, expected, "read {chunk} bytes at a time");
+    }
+    let mut in_memory = Framer::for_input(InputData::Memory(joined.to_vec()));
+    let mut framed = Vec::new();
+    while let Some(frame) = in_memory.next_frame() {
+        let frame = frame.unwrap();
+        framed.push((
+            String::from_utf8_lossy(frame.bytes).into_owned(),
+            frame.line,
+        ));
+    }
+    assert_eq!(framed, expected);
+    // A mark cut short is not one: the input is reported, not lost.
+    assert!(frames_of(b"{\"a\":1}\n\xEF\xBB{\"b\":2}", 2)[1].is_err());
+}
+
 #[test]
 fn escaped_quotes_and_backslashes_do_not_end_strings() {
     let input = br#"[{"a":"he said \"}\" \\"},{"b":"\\\\"}]"#;
