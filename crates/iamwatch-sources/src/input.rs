@@ -197,7 +197,7 @@ fn is_log_file(path: &Path) -> bool {
 }
 
 /// Whether the file's first bytes are gzip's magic number, or `{` or `[` after whitespace (and
-/// a byte-order mark).
+/// a byte-order mark), in UTF-8 or in UTF-16 after its mark.
 fn starts_like_a_log(path: &Path) -> bool {
     let mut head = [0u8; 64];
     let Ok(length) = File::open(path).and_then(|mut file| read_up_to(&mut file, &mut head)) else {
@@ -207,6 +207,8 @@ fn starts_like_a_log(path: &Path) -> bool {
     if looks_gzipped(head) {
         return true;
     }
+    let decoded = utf16::byte_order(head).map(|order| utf16::decode_all(head, order));
+    let head = decoded.as_deref().unwrap_or(head);
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     matches!(
         text.iter().find(|byte| !byte.is_ascii_whitespace()),

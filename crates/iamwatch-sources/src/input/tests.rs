@@ -119,6 +119,9 @@ fn directories_are_walked_in_order_taking_only_log_files() {
     // Firehose deliveries have no extension: read when they start like JSON or gzip.
     std::fs::write(root.join("firehose-1-2024-06-01"), b"\n {\"a\":1}{\"a\":2}").unwrap();
     std::fs::write(root.join("firehose-2-2024-06-01"), gzip("{}")).unwrap();
+    // An export saved as UTF-16 (with its byte-order mark) without an extension.
+    std::fs::write(root.join("export"), b"\xFF\xFE \x00\n\x00[\x00]\x00").unwrap();
+    std::fs::write(root.join("notes"), b"\xFF\xFEh\x00i\x00").unwrap();
     std::fs::write(root.join("LICENSE"), b"MIT License").unwrap();
     std::fs::write(root.join("empty"), b"").unwrap();
     let found = discover(&[root.clone(), PathBuf::from("-")]).unwrap();
@@ -133,12 +136,17 @@ fn directories_are_walked_in_order_taking_only_log_files() {
             "/a.json",
             "/b/2.json.gz",
             "/c.jsonl",
+            "/export",
             "/firehose-1-2024-06-01",
             "/firehose-2-2024-06-01",
             "<stdin>"
         ]
     );
-    assert_eq!(found.passed_over.len(), 4);
+    assert_eq!(
+        found.passed_over.len(),
+        5,
+        "README.md, the digest, LICENSE, empty, notes"
+    );
     std::fs::remove_dir_all(root).unwrap();
 }
 
