@@ -85,7 +85,33 @@ fn every_delivery_shape_yields_the_same_incidents() {
     let cloudwatch_lambda = json!({"awslogs": {
         "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, gzip(log_batch(&records).as_bytes()))
     }});
+    // `aws cloudtrail lookup-events`: each event summarised, its record as text.
+    let lookup_events: Vec<Value> = records
+        .iter()
+        .map(|record| {
+            json!({
+                "EventId": record["eventID"], "EventName": record["eventName"], "ReadOnly": "false",
+                "EventTime": record["eventTime"], "EventSource": record["eventSource"],
+                "Username": "alice", "Resources": [], "CloudTrailEvent": record.to_string()
+            })
+        })
+        .collect();
+    let lookup_answer = json!({"Events": lookup_events, "NextToken": "page-2"});
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "LookupEvents answer (aws cloudtrail lookup-events)",
+            serde_json::to_vec_pretty(&lookup_answer).unwrap(),
+            "lookup_events",
+        ),
+        (
+            "LookupEvents events one per line (jq -c '.Events[]')",
+            lookup_events
+                .iter()
+                .map(|event| event.to_string() + "\n")
+                .collect::<String>()
+                .into_bytes(),
+            "lookup_events",
+        ),
         (
             "CloudWatch Logs batches as Firehose writes them",
             cloudwatch_firehose,

@@ -142,6 +142,13 @@ pub struct Document<'a> {
     #[serde(borrow, rename = "digestPublicKeyFingerprint")]
     pub digest_fingerprint: Text<'a>,
 
+    // `aws cloudtrail lookup-events` (the LookupEvents API, 90 days of management events
+    // without a trail): `{"Events":[{"EventId":"…","CloudTrailEvent":"<record>"}]}`.
+    #[serde(borrow, rename = "CloudTrailEvent")]
+    pub cloudtrail_event: Text<'a>,
+    #[serde(borrow, rename = "Events")]
+    pub events: Option<Raw<'a>>,
+
     // CloudWatch Logs subscription: to Lambda `{"awslogs":{"data":"…"}}`; to Firehose the
     // batch itself.
     #[serde(borrow)]

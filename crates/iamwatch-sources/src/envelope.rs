@@ -7,6 +7,7 @@
 //! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
 
 mod cloudwatch_logs;
+mod lookup_events;
 mod unreadable_text;
 
 use crate::document::Document;
@@ -27,6 +28,8 @@ pub enum EnvelopeKind {
     Sqs,
     /// A CloudWatch Logs subscription's batch (the trail logs to a log group).
     CloudWatchLogs,
+    /// The LookupEvents API's answer (`aws cloudtrail lookup-events`).
+    LookupEvents,
     /// A record with no envelope: JSON Lines or a bare array.
     Bare,
 }
@@ -39,6 +42,7 @@ impl EnvelopeKind {
             Self::Sns => "sns",
             Self::Sqs => "sqs",
             Self::CloudWatchLogs => "cloudwatch_logs",
+            Self::LookupEvents => "lookup_events",
             Self::Bare => "bare",
         }
     }
@@ -380,6 +384,9 @@ fn dispatch(
     if let Some(payload) = cloudwatch_logs::payload(doc) {
         return cloudwatch_logs::visit_payload(payload, raw, context, depth, sink);
     }
+    if lookup_events::visit_answer(doc, raw, context, depth, sink) {
+        return;
+    }
     if let Some(records) = &doc.records {
         return match serde_json::from_str::<Vec<&RawValue>>(records.as_raw_str()) {
             Ok(elements) => {
@@ -417,7 +424,7 @@ fn dispatch(
 
 fn unrecognised() -> Problem {
     Problem::Unrecognised {
-        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message"
+        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, or LookupEvents answer"
             .into(),
     }
 }
@@ -457,6 +464,7 @@ const TEXT_KEYS: &[&str] = &[
     "SubscribeURL",
     "TopicArn",
     "body",
+    "CloudTrailEvent",
     "digestPublicKeyFingerprint",
     "type",
     "principalId",

@@ -351,6 +351,51 @@ fn cloudwatch_logs_batches_are_unwrapped_as_firehose_and_lambda_deliver_them() {
 }
 
 #[test]
+fn lookup_events_answers_are_unwrapped_event_by_event() {
+    let event = |record: &str| serde_json::json!({"EventId": "e", "EventName": "x", "CloudTrailEvent": record});
+    let other = RECORD.replace("CreateUser", "DeleteUser");
+    let answer = serde_json::json!({
+        "Events": [event(RECORD), {"EventId": "no-record"}, event(&other)],
+        "NextToken": "n"
+    })
+    .to_string();
+    let in_answer = |name: &str, index| Seen::Record {
+        name: name.into(),
+        envelope: EnvelopeKind::LookupEvents,
+        time: None,
+        nested: Some(index),
+        notes: vec![],
+    };
+    let seen = visit_all(&answer, false);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(seen[0], in_answer("CreateUser", 0));
+    // An event without its record is reported at its place; the others are read.
+    assert!(
+        matches!(&seen[1], Seen::Problem(text) if text.contains("LookupEvents")),
+        "{seen:?}"
+    );
+    assert_eq!(seen[2], in_answer("DeleteUser", 2));
+    // One event alone (`jq -c '.Events[]'`), and one whose record was already parsed (`jq`'s
+    // `fromjson`): read, the second with a note.
+    let alone = event(RECORD).to_string();
+    assert_eq!(
+        visit_all(&alone, false),
+        vec![record("CreateUser", EnvelopeKind::LookupEvents)]
+    );
+    let parsed: serde_json::Value = serde_json::from_str(RECORD).unwrap();
+    let parsed = serde_json::json!({"EventId": "e", "CloudTrailEvent": parsed}).to_string();
+    let seen = visit_all(&parsed, false);
+    assert!(
+        matches!(&seen[..], [Seen::Record { name, notes, .. }] if name == "CreateUser" && notes[0].contains("CloudTrailEvent was an object")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        visit_all(r#"{"Events": 3}"#, false),
+        vec![Seen::Problem("\"Events\" is not an array".into())]
+    );
+}
+
+#[test]
 fn cloudwatch_logs_control_messages_and_damaged_batches_are_told_apart() {
     let control = log_batch(
         "CONTROL_MESSAGE",
