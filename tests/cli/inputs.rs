@@ -97,7 +97,39 @@ fn every_delivery_shape_yields_the_same_incidents() {
         })
         .collect();
     let lookup_answer = json!({"Events": lookup_events, "NextToken": "page-2"});
+    // Kinesis Data Streams to Lambda: a CloudWatch Logs subscription's batches (gzipped), or
+    // an EventBridge rule's events (JSON), each record's data base64-encoded.
+    let kinesis = |payloads: Vec<Vec<u8>>| {
+        json!({"Records": payloads.iter().enumerate().map(|(n, payload)| json!({
+            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "p", "sequenceNumber": n.to_string(),
+                        "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, payload)},
+            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": format!("shardId-000:{n}"),
+            "eventName": "aws:kinesis:record", "awsRegion": "us-east-1"
+        })).collect::<Vec<_>>()})
+        .to_string()
+        .into_bytes()
+    };
+    let kinesis_logs = kinesis(vec![
+        gzip(log_batch(first).as_bytes()),
+        gzip(log_batch(second).as_bytes()),
+    ]);
+    let kinesis_events = kinesis(
+        events
+            .iter()
+            .map(|event| event.to_string().into_bytes())
+            .collect(),
+    );
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "Kinesis Lambda event of CloudWatch Logs batches",
+            kinesis_logs,
+            "kinesis",
+        ),
+        (
+            "Kinesis Lambda event of EventBridge events",
+            kinesis_events,
+            "kinesis",
+        ),
         (
             "LookupEvents answer (aws cloudtrail lookup-events)",
             serde_json::to_vec_pretty(&lookup_answer).unwrap(),

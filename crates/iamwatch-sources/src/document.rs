@@ -149,6 +149,11 @@ pub struct Document<'a> {
     #[serde(borrow, rename = "Events")]
     pub events: Option<Raw<'a>>,
 
+    // A Kinesis Data Streams record as delivered to Lambda:
+    // `{"eventSource":"aws:kinesis","kinesis":{"data":"<base64>"}}`.
+    #[serde(borrow)]
+    pub kinesis: Option<Raw<'a>>,
+
     // CloudWatch Logs subscription: to Lambda `{"awslogs":{"data":"…"}}`; to Firehose the
     // batch itself.
     #[serde(borrow)]
@@ -408,6 +413,17 @@ impl Document<'_> {
             && self.s3_object_key.is_none()
             && self.awslogs.is_none()
             && self.log_events.is_none()
+            && self.kinesis.is_none()
+            // A Lambda event source's record (`aws:kinesis`, `aws:dynamodb`, …) has an
+            // eventName too; a CloudTrail record's source is a service's host name.
+            && !self.lambda_event_source()
+    }
+
+    /// Whether `eventSource` names a Lambda event source (`aws:…`) rather than a service.
+    pub fn lambda_event_source(&self) -> bool {
+        self.event_source
+            .as_str()
+            .is_some_and(|source| source.starts_with("aws:"))
     }
 
     /// Whether the record surely has no top-level member `key`, under any spelling (`Some(true)`),

@@ -7,6 +7,7 @@
 //! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
 
 mod cloudwatch_logs;
+mod lambda_sources;
 mod lookup_events;
 mod unreadable_text;
 
@@ -30,6 +31,9 @@ pub enum EnvelopeKind {
     CloudWatchLogs,
     /// The LookupEvents API's answer (`aws cloudtrail lookup-events`).
     LookupEvents,
+    /// A Kinesis Data Streams record (a CloudWatch Logs subscription or an EventBridge rule
+    /// writing to a stream, read by Lambda).
+    Kinesis,
     /// A record with no envelope: JSON Lines or a bare array.
     Bare,
 }
@@ -43,6 +47,7 @@ impl EnvelopeKind {
             Self::Sqs => "sqs",
             Self::CloudWatchLogs => "cloudwatch_logs",
             Self::LookupEvents => "lookup_events",
+            Self::Kinesis => "kinesis",
             Self::Bare => "bare",
         }
     }
@@ -387,6 +392,9 @@ fn dispatch(
     if lookup_events::visit_answer(doc, raw, context, depth, sink) {
         return;
     }
+    if let Some(record) = &doc.kinesis {
+        return lambda_sources::visit_kinesis(record, raw, context, depth, sink);
+    }
     if let Some(records) = &doc.records {
         return match serde_json::from_str::<Vec<&RawValue>>(records.as_raw_str()) {
             Ok(elements) => {
@@ -419,7 +427,10 @@ fn dispatch(
             reason: "CloudTrail digest file",
         });
     }
-    problem(unrecognised(), sink)
+    problem(
+        lambda_sources::other_source(doc).unwrap_or_else(unrecognised),
+        sink,
+    )
 }
 
 fn unrecognised() -> Problem {

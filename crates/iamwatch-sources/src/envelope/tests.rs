@@ -396,6 +396,52 @@ fn lookup_events_answers_are_unwrapped_event_by_event() {
 }
 
 #[test]
+fn kinesis_records_are_decoded_whether_logs_or_events() {
+    use base64::Engine;
+    use std::io::Write;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let kinesis = |data: String| {
+        serde_json::json!({"Records": [{
+            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "p", "data": data},
+            "eventSource": "aws:kinesis", "eventName": "aws:kinesis:record", "eventID": "shardId-0:1"
+        }]})
+        .to_string()
+    };
+    // A CloudWatch Logs subscription to a stream: the batch, gzipped.
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(log_batch("DATA_MESSAGE", &[RECORD]).as_bytes())
+        .unwrap();
+    let seen = visit_all(&kinesis(encode(&gzip.finish().unwrap())), false);
+    assert!(
+        matches!(&seen[..], [Seen::Record { name, envelope: EnvelopeKind::Kinesis, nested: Some(0), .. }] if name == "CreateUser"),
+        "{seen:?}"
+    );
+    // An EventBridge rule with the stream as its target: the event, as JSON.
+    let event = format!(
+        r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{RECORD}}}"#
+    );
+    let seen = visit_all(&kinesis(encode(event.as_bytes())), false);
+    assert!(
+        matches!(&seen[..], [Seen::Record { name, envelope: EnvelopeKind::Kinesis, .. }] if name == "CreateUser"),
+        "{seen:?}"
+    );
+    let seen = visit_all(&kinesis("%%%".into()), false);
+    assert!(
+        matches!(&seen[..], [Seen::Problem(text)] if text.contains("not base64")),
+        "{seen:?}"
+    );
+    // Another Lambda event source's record has an eventName too, and is no CloudTrail record:
+    // said so, not read as one.
+    let stream = r#"{"Records":[{"eventID":"1","eventName":"INSERT","eventSource":"aws:dynamodb","dynamodb":{}}]}"#;
+    assert_eq!(
+        visit_all(stream, false),
+        vec![Seen::Problem(
+            "a Lambda event record from aws:dynamodb, not a CloudTrail record".into()
+        )]
+    );
+}
+
+#[test]
 fn cloudwatch_logs_control_messages_and_damaged_batches_are_told_apart() {
     let control = log_batch(
         "CONTROL_MESSAGE",
