@@ -119,7 +119,16 @@ fn every_delivery_shape_yields_the_same_incidents() {
             .map(|event| event.to_string().into_bytes())
             .collect(),
     );
+    // `aws sqs receive-message` on a queue an EventBridge rule fills (a dead-letter queue, say).
+    let receive_message = json!({"Messages": events.iter().enumerate().map(|(n, event)| json!({
+        "MessageId": format!("m{n}"), "ReceiptHandle": "r", "MD5OfBody": "x", "Body": event.to_string()
+    })).collect::<Vec<_>>()});
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "ReceiveMessage answer (aws sqs receive-message)",
+            serde_json::to_vec_pretty(&receive_message).unwrap(),
+            "sqs",
+        ),
         (
             "Kinesis Lambda event of CloudWatch Logs batches",
             kinesis_logs,

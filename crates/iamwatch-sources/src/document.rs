@@ -128,9 +128,12 @@ pub struct Document<'a> {
     #[serde(borrow, rename = "TopicArn")]
     pub topic_arn: Text<'a>,
 
-    // SQS as delivered to Lambda: {"eventSource":"aws:sqs","body":"…"}.
-    #[serde(borrow)]
+    // SQS as delivered to Lambda: {"eventSource":"aws:sqs","body":"…"}; as ReceiveMessage
+    // answers: {"Messages":[{"MessageId":"…","Body":"…"}]}.
+    #[serde(borrow, alias = "Body")]
     pub body: Text<'a>,
+    #[serde(borrow, rename = "Messages")]
+    pub messages: Option<Raw<'a>>,
 
     // Nested records: a Lambda event, or an S3 notification.
     #[serde(borrow, rename = "Records")]

@@ -6,9 +6,9 @@
 //! wrong JSON types is repaired (objects where text belongs are written out as text, a string
 //! `userIdentity` becomes its `arn`) and carries a note saying so, rather than being dropped.
 
+mod api_answers;
 mod cloudwatch_logs;
 mod lambda_sources;
-mod lookup_events;
 mod unreadable_text;
 
 use crate::document::Document;
@@ -389,7 +389,7 @@ fn dispatch(
     if let Some(payload) = cloudwatch_logs::payload(doc) {
         return cloudwatch_logs::visit_payload(payload, raw, context, depth, sink);
     }
-    if lookup_events::visit_answer(doc, raw, context, depth, sink) {
+    if api_answers::visit_answer(doc, raw, context, depth, sink) {
         return;
     }
     if let Some(record) = &doc.kinesis {
@@ -435,7 +435,7 @@ fn dispatch(
 
 fn unrecognised() -> Problem {
     Problem::Unrecognised {
-        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, or LookupEvents answer"
+        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, or LookupEvents or ReceiveMessage answer"
             .into(),
     }
 }

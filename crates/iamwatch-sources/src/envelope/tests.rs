@@ -396,6 +396,32 @@ fn lookup_events_answers_are_unwrapped_event_by_event() {
 }
 
 #[test]
+fn receive_message_answers_are_read_message_by_message() {
+    let event = format!(
+        r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{RECORD}}}"#
+    );
+    let answer = serde_json::json!({"Messages": [
+        {"MessageId": "m1", "ReceiptHandle": "r", "MD5OfBody": "x", "Body": event},
+        {"MessageId": "m2", "Body": "not JSON"},
+    ]})
+    .to_string();
+    let seen = visit_all(&answer, false);
+    assert!(
+        matches!(&seen[0], Seen::Record { name, envelope: EnvelopeKind::Sqs, nested: Some(0), .. } if name == "CreateUser"),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(&seen[1], Seen::Problem(text) if text.contains("invalid JSON")),
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        visit_all(r#"{"Messages": {}}"#, false),
+        vec![Seen::Problem("\"Messages\" is not an array".into())]
+    );
+}
+
+#[test]
 fn kinesis_records_are_decoded_whether_logs_or_events() {
     use base64::Engine;
     use std::io::Write;
