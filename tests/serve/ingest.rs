@@ -193,6 +193,24 @@ async fn gzipped_log_files_and_sns_notifications_are_read() {
         (202, Some(1)),
         "{summary}"
     );
+
+    // A Kinesis stream's records, as a Lambda forwarding its batch would post them, and a
+    // LookupEvents answer.
+    let event = eventbridge_event("kinesis-1", "DeactivateMFADevice", "dave");
+    let data = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        event.to_string(),
+    );
+    let kinesis = json!({"Records": [{"kinesis": {"data": data}, "eventSource": "aws:kinesis", "eventName": "aws:kinesis:record"}]});
+    let lookup = json!({"Events": [{"EventId": "lookup-1", "CloudTrailEvent": eventbridge_event("lookup-1", "DeleteUser", "erin")["detail"].to_string()}]});
+    for body in [kinesis, lookup] {
+        let (status, summary) = post(&server, body.to_string()).await;
+        assert_eq!(
+            (status, summary["incidents"].as_u64()),
+            (202, Some(1)),
+            "{summary}"
+        );
+    }
 }
 
 #[tokio::test]
