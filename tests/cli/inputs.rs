@@ -37,6 +37,15 @@ fn eventbridge(record: &Value) -> Value {
     })
 }
 
+/// `values` as JSON Lines.
+fn json_lines(values: &[Value]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|value| value.to_string() + "\n")
+        .collect::<String>()
+        .into_bytes()
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes).unwrap();
@@ -146,11 +155,7 @@ fn every_delivery_shape_yields_the_same_incidents() {
         ),
         (
             "LookupEvents events one per line (jq -c '.Events[]')",
-            lookup_events
-                .iter()
-                .map(|event| event.to_string() + "\n")
-                .collect::<String>()
-                .into_bytes(),
+            json_lines(&lookup_events),
             "lookup_events",
         ),
         (
@@ -173,15 +178,7 @@ fn every_delivery_shape_yields_the_same_incidents() {
             gzip(log_file.as_bytes()),
             "cloudtrail_file",
         ),
-        (
-            "EventBridge JSON Lines",
-            events
-                .iter()
-                .map(|event| event.to_string() + "\n")
-                .collect::<String>()
-                .into_bytes(),
-            "eventbridge",
-        ),
+        ("EventBridge JSON Lines", json_lines(&events), "eventbridge"),
         (
             "JSON array of EventBridge events",
             serde_json::to_vec_pretty(&events).unwrap(),

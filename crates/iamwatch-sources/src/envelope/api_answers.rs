@@ -9,9 +9,8 @@
 //!   `{"Messages":[{"MessageId":…,"Body":"<event>"}]}`, each body read as a Lambda's SQS
 //!   message's is.
 
-use super::{nested, report, visit, Context, EnvelopeKind, Item, Problem};
+use super::{nested, visit, visit_elements, Context, EnvelopeKind, Item};
 use crate::document::Document;
-use serde_json::value::RawValue;
 
 /// Reports the records in `doc` if it is a LookupEvents answer or one of its events, or a
 /// ReceiveMessage answer, and says whether it was.
@@ -32,25 +31,6 @@ pub(super) fn visit_answer(
         (None, Some(messages)) => (messages, "Messages", EnvelopeKind::Sqs),
         (None, None) => return false,
     };
-    let inner = nested(context, kind);
-    match serde_json::from_str::<Vec<&RawValue>>(list.as_raw_str()) {
-        Ok(elements) => {
-            for (position, element) in elements.iter().enumerate() {
-                let element_context = Context {
-                    nested_index: Some(position as u64),
-                    ..inner
-                };
-                visit(element.get().as_bytes(), element_context, depth + 1, sink);
-            }
-        }
-        Err(_) => report(
-            Problem::Unrecognised {
-                reason: format!("{name:?} is not an array"),
-            },
-            context,
-            raw,
-            sink,
-        ),
-    }
+    visit_elements(list, name, nested(context, kind), context, raw, depth, sink);
     true
 }

@@ -3,22 +3,11 @@
 //! batch gzipped and base64-encoded) or to Firehose (the batch itself, a `DATA_MESSAGE` whose
 //! `logEvents` each carry one CloudTrail record as their `message`).
 
+use super::encoded;
 use super::{visit, Context, EnvelopeKind, Item, Problem};
 use crate::document::{Document, Raw};
-use base64::Engine;
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::io::Read;
-
-/// A decoded batch is at most this large: CloudWatch Logs sends at most 1 MB of events per
-/// batch, so anything larger is not a batch (and might be a decompression bomb).
-const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
-
-#[derive(Deserialize)]
-struct LambdaPayload<'a> {
-    #[serde(borrow)]
-    data: Cow<'a, str>,
-}
 
 #[derive(Deserialize)]
 struct LogEvent<'a> {
@@ -95,20 +84,6 @@ pub(super) fn visit_payload(
 
 /// The batch inside `{"data": "<base64 of gzip>"}`.
 fn decode_lambda_payload(payload: &str) -> Result<Vec<u8>, String> {
-    let payload: LambdaPayload<'_> = serde_json::from_str(payload)
-        .map_err(|error| format!("CloudWatch Logs awslogs without data: {error}"))?;
-    let compressed = base64::engine::general_purpose::STANDARD
-        .decode(payload.data.as_bytes())
-        .map_err(|error| format!("CloudWatch Logs data is not base64: {error}"))?;
-    let mut batch = Vec::new();
-    flate2::read::MultiGzDecoder::new(compressed.as_slice())
-        .take(MAX_BATCH_BYTES + 1)
-        .read_to_end(&mut batch)
-        .map_err(|error| format!("CloudWatch Logs data is not gzip: {error}"))?;
-    if batch.len() as u64 > MAX_BATCH_BYTES {
-        return Err(format!(
-            "CloudWatch Logs data inflates to more than {MAX_BATCH_BYTES} bytes"
-        ));
-    }
-    Ok(batch)
+    let compressed = encoded::base64_data(payload, "CloudWatch Logs awslogs", "CloudWatch Logs")?;
+    encoded::gunzip(&compressed, "CloudWatch Logs")
 }

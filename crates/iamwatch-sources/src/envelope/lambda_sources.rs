@@ -7,22 +7,8 @@
 //! target (the data is the event, as JSON). Either is decoded and read as if it had come on its
 //! own. Other sources' records (DynamoDB streams, …) are said to be what they are.
 
-use super::{nested, report, visit, Context, EnvelopeKind, Item, Problem};
+use super::{encoded, nested, report, visit, Context, EnvelopeKind, Item, Problem};
 use crate::document::{Document, Raw};
-use base64::Engine;
-use serde::Deserialize;
-use std::borrow::Cow;
-use std::io::Read;
-
-/// Decoded data is at most this large: a Kinesis record holds at most 1 MB (10 MB on
-/// on-demand streams), so anything larger is not one (and might be a decompression bomb).
-const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
-
-#[derive(Deserialize)]
-struct KinesisPayload<'a> {
-    #[serde(borrow)]
-    data: Cow<'a, str>,
-}
 
 /// Why `doc`, another Lambda event source's record, is not read; `None` when it is none.
 pub(super) fn other_source(doc: &Document<'_>) -> Option<Problem> {
@@ -55,23 +41,10 @@ pub(super) fn visit_kinesis(
 
 /// The bytes a record's `data` stands for: base64, then gunzipped when gzip.
 fn decode(record: &str) -> Result<Vec<u8>, String> {
-    let payload: KinesisPayload<'_> = serde_json::from_str(record)
-        .map_err(|error| format!("Kinesis record without data: {error}"))?;
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(payload.data.as_bytes())
-        .map_err(|error| format!("Kinesis data is not base64: {error}"))?;
-    if !crate::input::looks_gzipped(&data) {
-        return Ok(data);
+    let data = encoded::base64_data(record, "Kinesis record", "Kinesis")?;
+    if crate::input::looks_gzipped(&data) {
+        encoded::gunzip(&data, "Kinesis")
+    } else {
+        Ok(data)
     }
-    let mut inflated = Vec::new();
-    flate2::read::MultiGzDecoder::new(data.as_slice())
-        .take(MAX_DATA_BYTES + 1)
-        .read_to_end(&mut inflated)
-        .map_err(|error| format!("Kinesis data is not gzip: {error}"))?;
-    if inflated.len() as u64 > MAX_DATA_BYTES {
-        return Err(format!(
-            "Kinesis data inflates to more than {MAX_DATA_BYTES} bytes"
-        ));
-    }
-    Ok(inflated)
 }
