@@ -11,6 +11,7 @@ mod cloudwatch_logs;
 mod encoded;
 mod lambda_sources;
 mod repair;
+mod string_detail;
 
 use repair::{repair, Repaired};
 mod unreadable_text;
@@ -291,6 +292,17 @@ fn dispatch(
         if !doc.detail_type.is_some() && !doc.source.is_some() {
             return problem(unrecognised(), sink);
         }
+        // A forwarder that wrote the detail as a JSON string (an input transformer's `"<detail>"`,
+        // a `json.dumps` of it): the object inside is read, and each record says so.
+        let unquoted = string_detail::unquoted(detail.as_raw_str());
+        let with_note;
+        let notes = match unquoted {
+            Some(_) => {
+                with_note = [notes, &[string_detail::NOTE.to_string()]].concat();
+                &with_note[..]
+            }
+            None => notes,
+        };
         let inner = Context {
             envelope: context.envelope.or(Some(EnvelopeKind::EventBridge)),
             eventbridge: Some(EventBridgeFields {
@@ -298,9 +310,13 @@ fn dispatch(
                 account: doc.account.as_str(),
                 region: doc.region.as_str(),
             }),
+            notes,
             ..context
         };
-        let detail_bytes = detail.as_raw_str().as_bytes();
+        let detail_bytes = unquoted
+            .as_deref()
+            .unwrap_or(detail.as_raw_str())
+            .as_bytes();
         // An EventBridge event from another service (a GuardDuty finding, say) is not a
         // CloudTrail record: say which it is instead of a generic complaint.
         if !detail_bytes.starts_with(b"{") {
