@@ -196,3 +196,49 @@ fn oversized_and_long_cut_short_values_are_kept_in_part_and_marked_truncated() {
         std::fs::remove_file(workspace.path("dead-letter.jsonl")).expect("remove dead letters");
     }
 }
+
+/// A record is read when its JSON is, but a number past an `f64` (`1e400`) then fails serde's
+/// parse of its request, and of the whole record that some rules' conditions read. The incident
+/// says what could not be read, and by which rules, instead of the parts going missing without
+/// a word (its target fell back to the event id; the rules found nothing).
+#[test]
+fn parts_that_cannot_be_read_are_named_in_the_incident() {
+    let workspace = Workspace::new();
+    let record = serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice",
+                         "accountId": "123456789012", "userName": "alice"},
+        "eventTime": "2024-06-01T00:00:01Z", "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateAccessKey", "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.15.0",
+        "requestParameters": {"userName": "bob", "n": "NUMBER"},
+        "responseElements": null, "eventID": "f0000000-0000-0000-0000-000000000001",
+        "eventType": "AwsApiCall", "recipientAccountId": "123456789012",
+    });
+    let text = record.to_string().replace("\"NUMBER\"", "1e400");
+    let path = workspace.write("big-number.json", text.as_bytes());
+    // No skip list: the generic IAM rule raises the incident the notes are written in.
+    let output = workspace.scan(&["--format", "jsonl", "--skip", ""], &[&path]);
+    assert_success(&output);
+    let incidents = incidents_of(&output);
+    assert_eq!(incidents.len(), 1, "{}", stderr(&output));
+    let notes: Vec<&str> = incidents[0]["meta"]["notes"]
+        .as_array()
+        .map(|notes| notes.iter().filter_map(|note| note.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        notes
+            .iter()
+            .any(|note| note.contains("requestParameters could not be read")
+                && note.contains("number out of range")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(
+            |note| note.contains("iam.access_key_created_for_another_user")
+                && note.contains("could not be read whole")
+                && !note.contains('\n')
+        ),
+        "{notes:?}"
+    );
+}

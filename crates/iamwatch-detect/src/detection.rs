@@ -2,7 +2,7 @@ use crate::builtin::{self, RuleContext};
 use crate::eventbridge::{FlatEvent, Part};
 use crate::record_parts::RecordParts;
 use crate::rules::shape::{eventbridge_event, has_lowercased_keys, restore_cloudtrail_keys, Head};
-use crate::rules::RuleSet;
+use crate::rules::{Candidates, RuleSet};
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
 use iamwatch_normalise::target::{access_key_meta, target};
@@ -79,6 +79,15 @@ fn envelope_shell(event: &Event<'_>) -> serde_json::Value {
     }))
 }
 
+/// The record parsed whole for the rules whose conditions needed it.
+enum Whole {
+    /// No rule needed it.
+    NotParsed,
+    Parsed(serde_json::Value),
+    /// It could not be: what to say in the incident.
+    Unreadable(String),
+}
+
 /// A rule file's match, before the incident's context (target, title) is known.
 struct RuleMatch<'r> {
     rule: &'r crate::rules::Rule,
@@ -140,13 +149,13 @@ impl Detector {
 
     /// Rule-file detections: the record, shaped as EventBridge delivers it, through the rule set.
     /// Rule-file matches, and the record parsed whole if the rules needed it (so that the
-    /// incident's details can be taken from it rather than parsed again).
-    fn rule_matches(&self, event: &Event<'_>) -> (Vec<RuleMatch<'_>>, Option<serde_json::Value>) {
+    /// incident's details can be taken from it rather than parsed again), or why it could not be.
+    fn rule_matches(&self, event: &Event<'_>) -> (Vec<RuleMatch<'_>>, Whole) {
         if !self
             .rules
             .may_match(event.event_name, event.event_source, event.error_code)
         {
-            return (Vec::new(), None);
+            return (Vec::new(), Whole::NotParsed);
         }
         let head = Head {
             event_source: event.event_source,
@@ -161,14 +170,14 @@ impl Detector {
         };
         let candidates = self.rules.candidates_for_head(&head);
         if candidates.is_empty() {
-            return (Vec::new(), None);
+            return (Vec::new(), Whole::NotParsed);
         }
         let lowercased = has_lowercased_keys(event.item.raw);
         let mut candidates = candidates;
         if !lowercased {
             // Patterns first, on leaves read from the raw record: no whole parse.
             let Ok(raw) = simdutf8::basic::from_utf8(event.item.raw) else {
-                return (Vec::new(), None);
+                return (Vec::new(), Whole::NotParsed);
             };
             // The envelope fields are built only when a rule looks outside `detail`.
             let outside_detail = self
@@ -192,13 +201,17 @@ impl Detector {
                         .map_or(Part::Unknown, |parts| parts.part(path))
                 },
             );
+            let flat = match flat {
+                Ok(flat) => flat,
+                Err(error) => return (Vec::new(), self.unreadable(&candidates, &error)),
+            };
             let mut whole_needed = self.rules.need_whole_event(&candidates, &flat);
             if whole_needed {
                 // Conditions need the whole event; parse it only for rules whose pattern
                 // already matched (most events a broad rule is indexed under do not).
                 candidates = self.rules.retain_pattern_matches(candidates, &flat);
                 if candidates.is_empty() {
-                    return (Vec::new(), None);
+                    return (Vec::new(), Whole::NotParsed);
                 }
                 whole_needed = self.rules.need_whole_event(&candidates, &flat);
             }
@@ -213,11 +226,13 @@ impl Detector {
                         dedup_key: rule.dedup_key_from(&flat),
                     })
                     .collect();
-                return (matches, None);
+                return (matches, Whole::NotParsed);
             }
         }
-        let Ok(mut record) = sonic_rs::from_slice::<serde_json::Value>(event.item.raw) else {
-            return (Vec::new(), None);
+        // The record's read checked its JSON, but not that every number fits an `f64`.
+        let mut record = match sonic_rs::from_slice::<serde_json::Value>(event.item.raw) {
+            Ok(record) => record,
+            Err(error) => return (Vec::new(), self.unreadable(&candidates, &error)),
         };
         if lowercased {
             restore_cloudtrail_keys(&mut record);
@@ -234,19 +249,32 @@ impl Detector {
                 dedup_key: rule.dedup_key(&shaped),
             })
             .collect();
-        (matches, Some(shaped))
+        (matches, Whole::Parsed(shaped))
+    }
+
+    /// What to say of candidate rules that could not check a record sonic-rs cannot parse
+    /// (the record's own read checks its JSON, not that every number fits an `f64`).
+    fn unreadable(&self, candidates: &Candidates, error: &sonic_rs::Error) -> Whole {
+        let rules: Vec<&str> = self.rules.ids_of(candidates).collect();
+        // sonic-rs's message goes on to quote the text around the error, over lines of its own.
+        let error = error.to_string();
+        Whole::Unreadable(format!(
+            "rules {} could not check this record, which could not be read whole: {}",
+            rules.join(", "),
+            error.lines().next().unwrap_or_default()
+        ))
     }
 
     /// Runs every rule on a candidate event. Rule files run first, on the raw record, so that
     /// an event no rule wants costs no parsing of its request and response.
     pub fn evaluate(&self, event: &Event<'_>) -> Verdict {
         let seed_candidate = builtin::is_candidate(event);
-        let (matches, parsed) = self.rule_matches(event);
+        let (matches, whole) = self.rule_matches(event);
         if !seed_candidate && matches.is_empty() {
             return Verdict::Pass;
         }
-        let details = match parsed {
-            Some(mut shaped) => {
+        let details = match whole {
+            Whole::Parsed(mut shaped) => {
                 let mut take = |key: &str| {
                     shaped["detail"]
                         .get_mut(key)
@@ -257,9 +285,15 @@ impl Detector {
                     request: take("requestParameters"),
                     response: take("responseElements"),
                     additional: take("additionalEventData"),
+                    notes: Vec::new(),
                 }
             }
-            None => event.details(),
+            Whole::NotParsed => event.details(),
+            Whole::Unreadable(note) => {
+                let mut details = event.details();
+                details.notes.insert(0, note);
+                details
+            }
         };
         let target = target(event, &details);
         let label = label(event.api);

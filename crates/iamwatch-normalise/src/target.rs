@@ -249,7 +249,7 @@ mod tests {
             let details = Details {
                 request,
                 response,
-                additional: Value::Null,
+                ..Details::default()
             };
             let ranked = first_target_key(&details).map(|rank| {
                 let key = TARGET_KEYS[rank].0;

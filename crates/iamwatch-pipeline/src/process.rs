@@ -70,7 +70,7 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         runbook: primary.runbook,
         dedup_key: primary.dedup_key,
         reasons,
-        notes: event.notes.clone(),
+        notes: [&event.notes[..], &details.notes[..]].concat(),
         target: Some(target.clone()),
     };
     // Written here, where the meta's strings are warm: the store and the JSON lines copy it.

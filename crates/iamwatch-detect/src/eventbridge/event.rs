@@ -94,20 +94,23 @@ fn walk<'e>(
 /// sonic-rs's own DOM, which is faster than walking it lazily (measured: a lazy iteration of a
 /// record's top level alone cost more than parsing it whole); only the scalars wanted become
 /// `serde_json` values. Array identities are the arrays' addresses in that DOM.
-pub fn extract_raw<'p>(raw: &str, paths: impl IntoIterator<Item = &'p str>) -> Leaves<'static, 'p> {
-    let document = sonic_rs::from_str::<sonic_rs::Value>(raw).ok();
+/// A text that does not parse (a record can be read while a number in it is past an `f64`,
+/// which sonic-rs refuses) has no leaves: the error says why.
+pub fn extract_raw<'p>(
+    raw: &str,
+    paths: impl IntoIterator<Item = &'p str>,
+) -> Result<Leaves<'static, 'p>, sonic_rs::Error> {
+    let document = sonic_rs::from_str::<sonic_rs::Value>(raw)?;
     let mut leaves: Leaves<'static, 'p> = HashMap::default();
     for path in paths {
         if leaves.contains_key(path) {
             continue;
         }
         let mut found = Vec::new();
-        if let Some(document) = &document {
-            walk_dom(document, path, &mut Vec::new(), &mut found);
-        }
+        walk_dom(&document, path, &mut Vec::new(), &mut found);
         leaves.insert(path, found);
     }
-    leaves
+    Ok(leaves)
 }
 
 /// Where a path of a record can be read without parsing the record whole.
@@ -255,7 +258,7 @@ mod tests {
         let paths = ["a.b", "a.b.c", "a.b.d", "x.y", "x.z", "e", "nope"];
         let text = event.to_string();
         let parsed = extract(&event, paths);
-        let raw = extract_raw(&text, paths);
+        let raw = extract_raw(&text, paths).expect("valid JSON");
         for path in paths {
             let mut from_value: Vec<Value> = parsed[path]
                 .iter()

@@ -180,41 +180,56 @@ impl<'e, 'p> FlatEvent<'e, 'p> {
 
     /// Reads the paths from a CloudTrail record's raw JSON (paths under `detail.`) and from a
     /// small parsed shell holding the EventBridge envelope fields (the other paths).
+    /// A record that does not parse has no leaves under `detail.`.
     pub fn from_raw_record(
         record: &str,
         shell: &'e Value,
         paths: impl IntoIterator<Item = &'p str>,
     ) -> Self {
-        Self::from_record_parts(record, shell, paths, |_| Part::Unknown)
+        let paths: Vec<&'p str> = paths.into_iter().collect();
+        Self::from_record_parts(record, shell, paths.iter().copied(), |_| Part::Unknown)
+            .unwrap_or_else(|_| {
+                let envelope = paths
+                    .into_iter()
+                    .filter(|path| !path.starts_with("detail."));
+                Self {
+                    leaves: extract(shell, envelope),
+                }
+            })
     }
 
     /// [`Self::from_raw_record`], reading first what `part_of` can tell of a path under
     /// `detail.` (given without that prefix) from parts of the record already parsed; the
-    /// record is parsed whole only when some path is [`Part::Unknown`].
+    /// record is parsed whole only when some path is [`Part::Unknown`]. The error is sonic-rs's
+    /// when that parse fails: the leaves would not be there to say what the record holds.
     pub fn from_record_parts<'r>(
         record: &str,
         shell: &'e Value,
         paths: impl IntoIterator<Item = &'p str>,
         mut part_of: impl FnMut(&'p str) -> Part<'r, 'p>,
-    ) -> Self {
+    ) -> Result<Self, sonic_rs::Error> {
         let (detail_paths, envelope_paths): (Vec<&'p str>, Vec<&'p str>) = paths
             .into_iter()
             .partition(|path| path.starts_with("detail."));
         let inner = |path: &'p str| &path["detail.".len()..];
         // Keyed by the whole path from the start: the parts are read under `detail.`'s paths
         // directly, and only a record parsed whole is walked under the inner paths.
-        let mut leaves = extract_parts(detail_paths.iter().copied(), |path| part_of(inner(path)))
-            .unwrap_or_else(|| {
-                let mut whole = extract_raw(record, detail_paths.iter().map(|path| inner(path)));
+        let mut leaves = match extract_parts(detail_paths.iter().copied(), |path| {
+            part_of(inner(path))
+        }) {
+            Some(leaves) => leaves,
+            None => {
+                let mut whole = extract_raw(record, detail_paths.iter().map(|path| inner(path)))?;
                 detail_paths
                     .iter()
                     .filter_map(|path| Some((*path, whole.remove(inner(path))?)))
                     .collect()
-            });
+            }
+        };
         if !envelope_paths.is_empty() {
             leaves.extend(extract(shell, envelope_paths));
         }
-        Self { leaves }
+        Ok(Self { leaves })
     }
 }
 

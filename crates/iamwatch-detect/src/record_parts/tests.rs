@@ -53,7 +53,10 @@ fn compare(json: &str, paths: &[&str]) -> Vec<Compared> {
     visit_document(json.as_bytes(), false, &mut |item| {
         let Item::Record(record) = item else { return };
         let raw = std::str::from_utf8(record.raw).unwrap();
-        let whole = comparable(&extract_raw(raw, paths.iter().copied()), paths);
+        let whole = comparable(
+            &extract_raw(raw, paths.iter().copied()).unwrap_or_default(),
+            paths,
+        );
         let from_parts = RecordParts::new(&record).and_then(|parts| {
             extract_parts(paths.iter().copied(), |path| parts.part(path))
                 .map(|leaves| comparable(&leaves, paths))

@@ -308,6 +308,17 @@ impl RuleSet {
             .flat_map(|index| self.rules[*index].paths())
     }
 
+    /// The ids of the candidate rules.
+    pub fn ids_of<'s, 'c>(
+        &'s self,
+        candidates: &'c Candidates,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'c> {
+        candidates
+            .0
+            .iter()
+            .map(|index| self.rules[*index].id.as_str())
+    }
+
     /// The candidates that match, with their severities.
     pub fn evaluate_candidates(
         &self,
