@@ -1,5 +1,6 @@
 //! Integration tests: the real `iamwatch` binary on real files and a real SQLite database.
 
+mod archives;
 mod corpus;
 #[path = "../shared/damage.rs"]
 mod damage;

@@ -260,11 +260,15 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
     };
     let metadata = file.metadata().map_err(unreadable)?;
     let compressed_size = metadata.len();
-    let mut head = [0u8; 2];
-    let head_length = read_up_to(&mut file, &mut head).map_err(unreadable)?;
+    // Enough to tell an archive (see `archive`) as well as gzip; from a named pipe only
+    // gzip's two bytes, as a stream is read: a pipe fed a few records and left open would
+    // hold the read of more.
+    let mut head = [0u8; archive::HEAD];
+    let wanted = if metadata.is_file() { head.len() } else { 2 };
+    let head_length = read_up_to(&mut file, &mut head[..wanted]).map_err(unreadable)?;
     // Only a regular file's size is its length: a named pipe says 0, and reading it whole would
     // hold the stream in memory and judge nothing until it closed.
-    let is_small_gzip = head_length == 2
+    let is_small_gzip = head_length >= 2
         && looks_gzipped(&head)
         && metadata.is_file()
         && compressed_size <= WHOLE_FILE_INFLATE_LIMIT as u64;
@@ -274,10 +278,16 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
         return open_reader(Box::new(replayed), name).map(InputData::Stream);
     }
     let mut compressed = Vec::with_capacity(compressed_size as usize);
-    compressed.extend_from_slice(&head);
+    compressed.extend_from_slice(&head[..head_length]);
     file.read_to_end(&mut compressed).map_err(unreadable)?;
     match inflate_whole(&compressed) {
-        Some(inflated) => Ok(InputData::Memory(as_utf8(inflated))),
+        Some(inflated) => match archive::gzipped_kind(&inflated) {
+            Some(what) => Err(InputError::Unsupported {
+                path: name.to_string(),
+                what,
+            }),
+            None => Ok(InputData::Memory(as_utf8(inflated))),
+        },
         // Several gzip members, a size over the limit, or corrupt data: the streaming decoder
         // handles the first two and reports the third where it happens.
         None => open_reader(Box::new(io::Cursor::new(compressed)), name).map(InputData::Stream),
@@ -427,16 +437,22 @@ pub fn open_reader(
             path: name.to_string(),
             source,
         })?;
+    let unsupported = |what| InputError::Unsupported {
+        path: name.to_string(),
+        what,
+    };
+    // What the first read brought: a stream is not held up for more (a pipe fed an event at a
+    // time), so a stream's archive header may be told only when it came whole.
     if looks_gzipped(head) {
-        return Ok(Box::new(utf16::Sniffing::new(MultiGzDecoder::new(
-            buffered,
-        ))));
+        let mut inflated = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(buffered));
+        // Damaged gzip is reported where reading finds it, not here.
+        if let Some(what) = inflated.fill_buf().ok().and_then(archive::gzipped_kind) {
+            return Err(unsupported(what));
+        }
+        return Ok(Box::new(utf16::Sniffing::new(inflated)));
     }
-    if head.starts_with(b"PK\x03\x04") {
-        return Err(InputError::Unsupported {
-            path: name.to_string(),
-            what: "a zip archive",
-        });
+    if let Some(what) = archive::kind(head) {
+        return Err(unsupported(what));
     }
     Ok(Box::new(utf16::Sniffing::new(buffered)))
 }
@@ -453,6 +469,7 @@ fn as_utf8(inflated: Vec<u8>) -> Vec<u8> {
     }
 }
 
+mod archive;
 mod utf16;
 
 #[cfg(test)]

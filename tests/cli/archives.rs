@@ -1,0 +1,48 @@
+//! Archives handed over instead of log files: one clear problem each, not a dead letter for
+//! every piece of binary read as if it were JSON.
+
+use crate::helpers::*;
+use std::process::Command;
+
+#[test]
+fn an_archive_is_one_problem_saying_to_extract_it() {
+    let workspace = Workspace::new();
+    let trail = serde_json::json!({ "Records": seed_records() }).to_string();
+    let logs = workspace.path("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("trail.json"), &trail).unwrap();
+    // As people hand logs over: a tarball made by the system's tar, gzipped and not.
+    for (archive, flags) in [("logs.tar.gz", "czf"), ("logs.tar", "cf")] {
+        let made = Command::new("tar")
+            .arg(flags)
+            .arg(workspace.path(archive))
+            .arg("-C")
+            .arg(&logs)
+            .arg("trail.json")
+            .status()
+            .expect("tar runs");
+        assert!(made.success());
+    }
+    let zip = workspace.write("logs.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00binary");
+    let tarball = workspace.path("logs.tar.gz");
+    let tar = workspace.path("logs.tar");
+    for (path, what) in [
+        (&tarball, "a gzipped tar archive"),
+        (&tar, "a tar archive"),
+        (&zip, "a zip archive"),
+    ] {
+        let output = workspace.scan(&["--format", "jsonl"], &[path]);
+        assert_success(&output);
+        let errors = stderr(&output);
+        assert!(
+            errors.contains(&format!("{what} is not read; extract it first")),
+            "{errors}"
+        );
+        assert!(errors.contains("unreadable records: 1 "), "{errors}");
+        assert!(!errors.contains("not JSON"), "{errors}");
+    }
+    // Extracted, the same trail is read.
+    let output = workspace.scan(&["--format", "jsonl"], &[&logs]);
+    assert_success(&output);
+    assert!(!incidents_of(&output).is_empty());
+}
