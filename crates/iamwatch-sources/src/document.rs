@@ -165,6 +165,10 @@ pub struct Document<'a> {
     pub message_type: Text<'a>,
     #[serde(borrow, rename = "logEvents")]
     pub log_events: Option<Raw<'a>>,
+    // `aws logs filter-log-events` and `get-log-events` (a trail's log group read back with the
+    // CLI): `{"events":[{"timestamp":…,"message":"<record>"}],"nextForwardToken":…}`.
+    #[serde(borrow, rename = "events")]
+    pub log_events_answer: Option<Raw<'a>>,
 
     /// Which keys the plain read (see [`fast`]) found; `None` when serde read the document.
     #[serde(skip)]

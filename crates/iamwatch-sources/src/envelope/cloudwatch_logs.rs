@@ -1,7 +1,9 @@
 //! CloudTrail delivered through CloudWatch Logs: a trail that logs to a log group, and a
 //! subscription filter that forwards the group to Lambda (`{"awslogs":{"data":"…"}}`, the
 //! batch gzipped and base64-encoded) or to Firehose (the batch itself, a `DATA_MESSAGE` whose
-//! `logEvents` each carry one CloudTrail record as their `message`).
+//! `logEvents` each carry one CloudTrail record as their `message`); or the group read back
+//! with `aws logs filter-log-events` or `get-log-events`, whose answers list the same log
+//! events under `events`.
 
 use super::encoded;
 use super::{visit, Context, EnvelopeKind, Item, Problem};
@@ -28,13 +30,18 @@ pub(super) enum Payload<'d> {
 
 /// The payload `doc` is, if it is one.
 pub(super) fn payload<'d>(doc: &'d Document<'d>) -> Option<Payload<'d>> {
-    match (&doc.awslogs, &doc.log_events) {
-        (Some(awslogs), _) => Some(Payload::Lambda(awslogs)),
-        (None, Some(log_events)) => Some(Payload::Batch {
+    match (&doc.awslogs, &doc.log_events, &doc.log_events_answer) {
+        (Some(awslogs), _, _) => Some(Payload::Lambda(awslogs)),
+        (None, Some(log_events), _) => Some(Payload::Batch {
             message_type: doc.message_type.or_empty(),
             log_events,
         }),
-        (None, None) => None,
+        // A CLI answer has no message type: its events are data.
+        (None, None, Some(log_events)) => Some(Payload::Batch {
+            message_type: "",
+            log_events,
+        }),
+        (None, None, None) => None,
     }
 }
 
@@ -86,4 +93,68 @@ pub(super) fn visit_payload(
 fn decode_lambda_payload(payload: &str) -> Result<Vec<u8>, String> {
     let compressed = encoded::base64_data(payload, "CloudWatch Logs awslogs", "CloudWatch Logs")?;
     encoded::gunzip(&compressed, "CloudWatch Logs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{visit_document, EnvelopeKind, Item};
+    use serde_json::json;
+
+    fn record(id: &str) -> String {
+        json!({"eventName": "DeleteUser", "eventSource": "iam.amazonaws.com", "eventID": id})
+            .to_string()
+    }
+
+    /// (event id, envelope, position) of each record read; problems as text.
+    fn read(
+        answer: &serde_json::Value,
+    ) -> Vec<Result<(String, EnvelopeKind, Option<u64>), String>> {
+        let mut seen = Vec::new();
+        let text = serde_json::to_string_pretty(answer).unwrap();
+        visit_document(text.as_bytes(), false, &mut |item| {
+            seen.push(match item {
+                Item::Record(record) => Ok((
+                    record.doc.event_id.or_empty().to_string(),
+                    record.envelope,
+                    record.nested_index,
+                )),
+                Item::Problem { problem, .. } => Err(problem.to_string()),
+                _ => Err("something else".to_string()),
+            })
+        });
+        seen
+    }
+
+    #[test]
+    fn the_cli_answers_for_a_log_group_are_read_event_by_event() {
+        let filter_log_events = json!({
+            "events": [
+                {"logStreamName": "111122223333_CloudTrail_us-east-1", "timestamp": 1717200001000_u64,
+                 "message": record("a"), "ingestionTime": 1717200002000_u64, "eventId": "38001"},
+                {"logStreamName": "111122223333_CloudTrail_us-east-1", "timestamp": 1717200001000_u64,
+                 "message": record("b"), "ingestionTime": 1717200002000_u64, "eventId": "38002"},
+            ],
+            "searchedLogStreams": [],
+        });
+        let kind = EnvelopeKind::CloudWatchLogs;
+        assert_eq!(
+            read(&filter_log_events),
+            [
+                Ok(("a".into(), kind, Some(0))),
+                Ok(("b".into(), kind, Some(1)))
+            ]
+        );
+        let get_log_events = json!({
+            "events": [{"timestamp": 1717200001000_u64, "message": record("c"), "ingestionTime": 1717200002000_u64}],
+            "nextForwardToken": "f/1", "nextBackwardToken": "b/1",
+        });
+        assert_eq!(read(&get_log_events), [Ok(("c".into(), kind, Some(0)))]);
+        // A message that is no record is said to be so, with its position.
+        let damaged = json!({"events": [{"message": "{\"eventName\": 1"}]});
+        assert!(
+            matches!(&read(&damaged)[..], [Err(_)]),
+            "{:?}",
+            read(&damaged)
+        );
+    }
 }
