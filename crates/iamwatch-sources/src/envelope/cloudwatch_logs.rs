@@ -105,10 +105,10 @@ mod tests {
             .to_string()
     }
 
-    /// (event id, envelope, position) of each record read; problems as text.
-    fn read(
-        answer: &serde_json::Value,
-    ) -> Vec<Result<(String, EnvelopeKind, Option<u64>), String>> {
+    /// A record's event id, envelope and position; or a problem, as text.
+    type Seen = Result<(String, EnvelopeKind, Option<u64>), String>;
+
+    fn read(answer: &serde_json::Value) -> Vec<Seen> {
         let mut seen = Vec::new();
         let text = serde_json::to_string_pretty(answer).unwrap();
         visit_document(text.as_bytes(), false, &mut |item| {
