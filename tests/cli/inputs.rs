@@ -391,3 +391,100 @@ fn files_joined_with_their_byte_order_marks_are_read_whole() {
         assert!(!workspace.path("dead-letter.jsonl").exists(), "{name}");
     }
 }
+
+/// A CloudTrail Insights event about `api` of `source`, as a trail writes it.
+fn insight(id: &str, source: &str, api: &str, state: &str) -> Value {
+    json!({
+        "eventVersion": "1.08", "eventTime": "2024-06-01T00:00:00Z", "awsRegion": "us-east-1",
+        "eventID": id, "eventType": "AwsCloudTrailInsight", "recipientAccountId": "111122223333",
+        "sharedEventID": format!("shared-{id}"), "eventCategory": "Insight",
+        "insightDetails": {
+            "state": state, "eventSource": source, "eventName": api,
+            "insightType": "ApiCallRateInsight",
+            "insightContext": {"statistics": {"baseline": {"average": 0.01}, "insight": {"average": 5.0}}},
+        },
+    })
+}
+
+/// CloudTrail Insights events (a trail's `CloudTrail-Insight` files, and EventBridge's "AWS
+/// Insight via CloudTrail") were dead letters: they have no eventName of their own. Each is an
+/// incident of its own rule, never taken for a call of the API it names.
+#[test]
+fn insights_events_are_incidents_of_their_own_and_not_api_calls() {
+    let workspace = Workspace::new();
+    let folder = workspace.path("AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2024/06/01");
+    std::fs::create_dir_all(&folder).unwrap();
+    let trail = json!({"Records": [
+        insight("ins-start", "iam.amazonaws.com", "DeleteUser", "Start"),
+        insight("ins-end", "iam.amazonaws.com", "DeleteUser", "End"),
+        insight("ins-ec2", "ec2.amazonaws.com", "RunInstances", "Start"),
+    ]});
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(trail.to_string().as_bytes()).unwrap();
+    let name = "111122223333_CloudTrail-Insight_us-east-1_20240601T0000Z_x.json.gz";
+    std::fs::write(folder.join(name), gz.finish().unwrap()).unwrap();
+    let event = json!({
+        "version": "0", "detail-type": "AWS Insight via CloudTrail", "source": "aws.iam",
+        "account": "111122223333", "time": "2024-06-01T00:00:00Z", "region": "us-east-1",
+        "detail": insight("ins-eb", "iam.amazonaws.com", "CreateAccessKey", "Start"),
+    });
+    let events = workspace.write("insight-event.json", event.to_string().as_bytes());
+
+    let output = workspace.scan(
+        &["--format", "jsonl"],
+        &[&workspace.path("AWSLogs"), &events],
+    );
+    assert_success(&output);
+    assert!(
+        !stderr(&output).contains("unreadable"),
+        "{}",
+        stderr(&output)
+    );
+    let incidents = incidents_of(&output);
+    let by_id = |id: &str| {
+        incidents
+            .iter()
+            .find(|incident| incident["event_id"] == id)
+            .unwrap_or_else(|| panic!("no incident for {id}: {incidents:?}"))
+    };
+    for (id, severity, title) in [
+        (
+            "ins-start",
+            "MEDIUM",
+            "Unusual call rate of DeleteUser (IAM) began",
+        ),
+        (
+            "ins-end",
+            "LOW",
+            "Unusual call rate of DeleteUser (IAM) ended",
+        ),
+        (
+            "ins-ec2",
+            "LOW",
+            "Unusual call rate of RunInstances (EC2) began",
+        ),
+        // On the skip list as a call; an Insights event about it is not one.
+        (
+            "ins-eb",
+            "MEDIUM",
+            "Unusual call rate of CreateAccessKey (IAM) began",
+        ),
+    ] {
+        let incident = by_id(id);
+        assert_eq!(incident["rule_id"], "cloudtrail.insight", "{incident}");
+        assert_eq!(
+            incident["meta"]["rules"],
+            json!(["cloudtrail.insight"]),
+            "{incident}"
+        );
+        assert_eq!(incident["severity"], severity, "{incident}");
+        assert_eq!(incident["title"], title, "{incident}");
+    }
+    assert_eq!(
+        by_id("ins-start")["event_type"],
+        "Unusual activity: Delete user"
+    );
+    assert_eq!(by_id("ins-start")["resource"], "DeleteUser");
+    assert_eq!(by_id("ins-eb")["meta"]["envelope"], "eventbridge");
+    assert_eq!(incidents.len(), 4);
+}

@@ -268,6 +268,10 @@ impl Detector {
     /// Runs every rule on a candidate event. Rule files run first, on the raw record, so that
     /// an event no rule wants costs no parsing of its request and response.
     pub fn evaluate(&self, event: &Event<'_>) -> Verdict {
+        // Named after an API, but not a call of it: no rule that reads calls runs on it.
+        if let Some(insight) = &event.item.doc.insight_details {
+            return crate::insight::verdict(event, insight);
+        }
         let seed_candidate = builtin::is_candidate(event);
         let (matches, whole) = self.rule_matches(event);
         if !seed_candidate && matches.is_empty() {

@@ -10,6 +10,7 @@
 pub mod builtin;
 mod detection;
 pub mod eventbridge;
+pub mod insight;
 pub mod policy;
 mod record_parts;
 pub mod rules;

@@ -123,12 +123,15 @@ pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
         .filter(|region| !region.is_empty())
         .or(item.envelope_region)
         .unwrap_or("");
-    let event_name = doc.event_name.or_empty();
+    // An Insights event is named after the API it is about (detection tells the two apart).
+    let insight = doc.insight_details.as_ref();
+    let event_name = (doc.event_name.as_str())
+        .or_else(|| insight?.event_name.as_str())
+        .unwrap_or("");
     let api = strip_api_version(event_name);
     let read_only = doc.read_only.0.unwrap_or_else(|| looks_read_only(api));
-    let event_source = match doc
-        .event_source
-        .as_str()
+    let event_source = match (doc.event_source.as_str())
+        .or_else(|| insight?.event_source.as_str())
         .filter(|source| !source.is_empty())
     {
         Some(source) => source,

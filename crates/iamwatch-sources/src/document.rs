@@ -170,6 +170,11 @@ pub struct Document<'a> {
     #[serde(borrow, rename = "events")]
     pub log_events_answer: Option<Raw<'a>>,
 
+    // A CloudTrail Insights event (a trail's `CloudTrail-Insight` files, EventBridge's "AWS
+    // Insight via CloudTrail"): no eventName of its own; the API whose rate was unusual is here.
+    #[serde(borrow, rename = "insightDetails", deserialize_with = "object_only")]
+    pub insight_details: Option<InsightDetails<'a>>,
+
     /// Which keys the plain read (see [`fast`]) found; `None` when serde read the document.
     #[serde(skip)]
     pub keys_read: Option<KeysRead>,
@@ -193,6 +198,22 @@ impl UserIdentity<'_> {
         let bit = fast::identity_member_index(key)?;
         self.keys_read.map(|read| read & (1 << bit) == 0)
     }
+}
+
+/// What a CloudTrail Insights event is about: an API (`eventSource`, `eventName`) whose call
+/// rate or error rate (`insightType`) left its baseline, and whether that began or ended
+/// (`state`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InsightDetails<'a> {
+    #[serde(borrow)]
+    pub state: Text<'a>,
+    #[serde(borrow, rename = "eventSource")]
+    pub event_source: Text<'a>,
+    #[serde(borrow, rename = "eventName")]
+    pub event_name: Text<'a>,
+    #[serde(borrow, rename = "insightType")]
+    pub insight_type: Text<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -410,7 +431,7 @@ impl Document<'_> {
     /// `eventName` and none of the envelope keys. Exports that drop `eventSource` or `eventID`
     /// are still records; normalisation fills in what it can.
     pub fn looks_like_record(&self) -> bool {
-        self.event_name.is_some()
+        (self.event_name.is_some() || self.insight_event_name().is_some())
             && self.detail.is_none()
             && self.sns.is_none()
             && !self.body.is_some()
@@ -424,6 +445,11 @@ impl Document<'_> {
             // A Lambda event source's record (`aws:kinesis`, `aws:dynamodb`, …) has an
             // eventName too; a CloudTrail record's source is a service's host name.
             && !self.lambda_event_source()
+    }
+
+    /// The API an Insights event is about, when this is one.
+    pub fn insight_event_name(&self) -> Option<&str> {
+        self.insight_details.as_ref()?.event_name.as_str()
     }
 
     /// Whether `eventSource` names a Lambda event source (`aws:…`) rather than a service.

@@ -20,7 +20,7 @@ pub mod prefetch;
 pub mod spare;
 mod string_stops;
 
-pub use document::{Document, Raw, SessionContext, UserIdentity};
+pub use document::{Document, InsightDetails, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
 pub use framer::{Frame, FrameError, Framer, Position};
 pub use input::{
