@@ -169,6 +169,10 @@ pub struct Document<'a> {
     // CLI): `{"events":[{"timestamp":…,"message":"<record>"}],"nextForwardToken":…}`.
     #[serde(borrow, rename = "events")]
     pub log_events_answer: Option<Raw<'a>>,
+    // One of those log events alone (`jq -c '.events[]'`), or a CloudWatch Logs Insights
+    // query's result exported as JSON (`{"@timestamp":…,"@message":"<record>"}`).
+    #[serde(borrow, rename = "message", alias = "@message")]
+    pub log_message: Text<'a>,
 
     // A CloudTrail Insights event (a trail's `CloudTrail-Insight` files, EventBridge's "AWS
     // Insight via CloudTrail"): no eventName of its own; the API whose rate was unusual is here.

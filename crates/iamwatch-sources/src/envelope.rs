@@ -416,6 +416,10 @@ fn dispatch(
     if let Some(records) = &doc.records {
         return visit_elements(records, "Records", context, context, raw, depth, sink);
     }
+    if let Some(message) = doc.log_message.as_str() {
+        let inner = nested(context, EnvelopeKind::CloudWatchLogs);
+        return visit(message.as_bytes(), inner, depth + 1, sink);
+    }
     if doc.s3.is_some() || doc.s3_object_key.is_some() {
         return problem(
             Problem::Unsupported {

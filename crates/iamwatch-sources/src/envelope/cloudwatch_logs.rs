@@ -126,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cli_answers_for_a_log_group_are_read_event_by_event() {
+    fn the_cli_answers_for_a_log_group_are_read_event_by_event_or_alone() {
         let filter_log_events = json!({
             "events": [
                 {"logStreamName": "111122223333_CloudTrail_us-east-1", "timestamp": 1717200001000_u64,
@@ -149,6 +149,11 @@ mod tests {
             "nextForwardToken": "f/1", "nextBackwardToken": "b/1",
         });
         assert_eq!(read(&get_log_events), [Ok(("c".into(), kind, Some(0)))]);
+        // One log event alone, as `jq -c '.events[]'` writes them, and a Logs Insights result.
+        let alone = &filter_log_events["events"][1];
+        assert_eq!(read(alone), [Ok(("b".into(), kind, None))]);
+        let insights = json!({"@timestamp": "2024-06-01 00:00:01.000", "@message": record("d")});
+        assert_eq!(read(&insights), [Ok(("d".into(), kind, None))]);
         // A message that is no record is said to be so, with its position.
         let damaged = json!({"events": [{"message": "{\"eventName\": 1"}]});
         assert!(
