@@ -22,6 +22,13 @@ pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
                 return chunk;
             }
         }
+    } else if let Some(what) = iamwatch_sources::input::unread_format(&body) {
+        // As a scan says it of a file: one problem, not a dead letter per piece of binary.
+        let reason = format!("{what} is not read; extract it first");
+        chunk
+            .bad
+            .push(crate::BadRecord::new(source, None, None, reason));
+        return chunk;
     } else {
         InputData::Memory(body)
     };
@@ -64,6 +71,24 @@ mod tests {
         assert_eq!(
             chunk.confirmations[0].topic_arn,
             "arn:aws:sns:us-east-1:111122223333:trail"
+        );
+    }
+
+    #[test]
+    fn an_archive_is_one_bad_record_saying_what_it_is() {
+        let chunk = read_body(
+            b"PK\x03\x04\x14\x00binary".to_vec(),
+            "req-zip",
+            &Detector::default(),
+        );
+        assert_eq!(chunk.records, 0);
+        assert_eq!(chunk.bad.len(), 1);
+        assert!(
+            chunk.bad[0]
+                .to_string()
+                .contains("a zip archive is not read"),
+            "{}",
+            chunk.bad[0]
         );
     }
 

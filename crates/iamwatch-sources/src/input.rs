@@ -216,6 +216,12 @@ fn starts_like_a_log(path: &Path) -> bool {
     )
 }
 
+/// What `head` (the first 512 bytes of some input, or all of it) announces when it is an
+/// archive or a compressed format other than gzip, none of which is read: "a zip archive", …
+pub fn unread_format(head: &[u8]) -> Option<&'static str> {
+    archive::kind(head)
+}
+
 /// Whether `head`, the first bytes of some input, starts like gzip (its magic number).
 pub fn looks_gzipped(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
