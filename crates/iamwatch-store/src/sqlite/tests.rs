@@ -431,3 +431,30 @@ async fn listings_by_status_or_by_recent_change_read_an_index_not_the_whole_tabl
     );
     assert!(steps.contains("incidents_by_updated"), "{steps}");
 }
+
+/// Stores opened at once on a file none has created yet (two scans started together) all
+/// open: switching the new file to WAL answered "database is locked" without waiting as the
+/// busy timeout does.
+#[test]
+fn stores_opened_at_once_on_a_new_file_all_open() {
+    const AT_ONCE: usize = 6;
+    for round in 0..20 {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("iamwatch.db");
+        let barrier = std::sync::Barrier::new(AT_ONCE);
+        std::thread::scope(|scope| {
+            let opening: Vec<_> = (0..AT_ONCE)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        SqliteStore::open_bulk(&path).map(drop)
+                    })
+                })
+                .collect();
+            for opened in opening {
+                let opened = opened.join().unwrap();
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        });
+    }
+}
