@@ -6,10 +6,11 @@ use anyhow::Context;
 use iamwatch_core::Lang;
 use iamwatch_detect::{Detector, DetectorConfig};
 use iamwatch_pipeline::{BadRecord, ScanOptions, ScanReport, ScanSink};
+use iamwatch_sources::Input;
 use iamwatch_store::Stored;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -49,7 +50,8 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let discovered = iamwatch_sources::discover(&args.paths)?;
+    let mut discovered = iamwatch_sources::discover(&args.paths)?;
+    leave_out_dead_letters(&mut discovered, &args.dead_letter);
     let store = args.store.open_bulk()?;
     let runtime = super::runtime()?;
     let skip_events = args
@@ -241,6 +243,30 @@ fn flush(sink: &mut CliSink<'_>) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The dead-letter file is never read: a scan of the directory it is in (`iamwatch scan .`
+/// with the default path) read the last run's dead letters as records, and kept each again as
+/// a dead letter, doubling the file at every run. Passed over, as other files that are not logs.
+fn leave_out_dead_letters(discovered: &mut iamwatch_sources::Discovered, dead_letter: &Path) {
+    let Ok(kept) = std::fs::canonicalize(dead_letter) else {
+        return; // not written yet: nothing to confuse it with
+    };
+    let is_kept = |path: &Path| {
+        // Names first: resolving every input's path would cost a walk of each.
+        path.file_name() == kept.file_name()
+            && std::fs::canonicalize(path).is_ok_and(|resolved| resolved == kept)
+    };
+    let (left_out, inputs): (Vec<Input>, Vec<Input>) = std::mem::take(&mut discovered.inputs)
+        .into_iter()
+        .partition(|input| matches!(input, Input::File(path) if is_kept(path)));
+    discovered.inputs = inputs;
+    discovered
+        .passed_over
+        .extend(left_out.into_iter().filter_map(|input| match input {
+            Input::File(path) => Some(path),
+            Input::Stdin => None,
+        }));
 }
 
 fn print_summary(report: &ScanReport, passed_over: &[PathBuf], seconds: f64, args: &ScanArgs) {

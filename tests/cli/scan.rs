@@ -242,3 +242,28 @@ fn skip_list_is_configurable() {
     assert_eq!(creates, 2);
     assert!(!stderr(&output).contains("skipped"), "{}", stderr(&output));
 }
+
+/// The dead-letter file is never read as input: scanning the directory it is kept in (as
+/// `iamwatch scan .` does with the default path) read the last run's dead letters as records
+/// and kept each again, doubling the file at every run.
+#[test]
+fn a_scan_of_the_directory_holding_the_dead_letters_does_not_read_them() {
+    let workspace = Workspace::new();
+    workspace.write("records.json", delete_user_record("dl", 1).as_bytes());
+    workspace.write("bad.json", b"{\"eventName\": broken\n");
+    let dead_letters = workspace.path("dead-letter.jsonl");
+    for run in 1..=3 {
+        // The directory as another spelling of it, as `.` would be.
+        let directory = workspace.dir.path().join(".");
+        let output = workspace.scan(&["--format", "jsonl"], &[&directory]);
+        assert_success(&output);
+        let errors = stderr(&output);
+        assert!(
+            errors.contains("unreadable records: 1 "),
+            "run {run}: {errors}"
+        );
+        let kept = std::fs::read_to_string(&dead_letters).unwrap();
+        assert_eq!(kept.lines().count(), run, "run {run}: {kept}");
+        assert!(kept.lines().all(|line| line.contains("bad.json")), "{kept}");
+    }
+}
