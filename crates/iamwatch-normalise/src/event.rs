@@ -21,6 +21,8 @@ pub struct Identity<'r> {
     pub user_name: &'r str,
     pub mfa_authenticated: Option<bool>,
     pub invoked_by: &'r str,
+    /// The identity-store user id an `IdentityCenterUser` acts for (`onBehalfOf.userId`).
+    pub on_behalf_of: &'r str,
 }
 
 impl<'r> Identity<'r> {
@@ -49,6 +51,10 @@ impl<'r> Identity<'r> {
                 Cow::Owned(concat([issuer_name, "/", arn_tail]))
             }
             "AWSService" => Cow::Borrowed(self.invoked_by),
+            // No ARN or user name: the identity store's id for the person is all there is.
+            "IdentityCenterUser" if !self.on_behalf_of.is_empty() => {
+                Cow::Owned(concat([self.on_behalf_of, " (Identity Center)"]))
+            }
             _ if !self.user_name.is_empty() => Cow::Borrowed(self.user_name),
             _ if !arn_tail.is_empty() => Cow::Borrowed(arn_tail),
             _ => Cow::Borrowed(self.principal_id),
@@ -258,6 +264,7 @@ fn identity_of<'r>(item: &'r RecordItem<'r>) -> Identity<'r> {
             .and_then(|session| session.attributes.as_ref())
             .and_then(|attributes| attributes.mfa_authenticated.0),
         invoked_by: user.invoked_by.or_empty(),
+        on_behalf_of: (user.on_behalf_of.as_ref()).map_or("", |person| person.user_id.or_empty()),
     }
 }
 
@@ -378,6 +385,24 @@ mod tests {
             assert_eq!(
                 event.identity.name(),
                 "bob@example.com (SSO PowerUserAccess)"
+            )
+        });
+    }
+
+    #[test]
+    fn identity_center_users_are_named_by_their_identity_store_id() {
+        // As CloudTrail writes a call made with trusted identity propagation (eventVersion 1.09+):
+        // no ARN, no user name; it was "unknown".
+        let json = r#"{"eventSource":"iam.amazonaws.com","eventName":"DeleteUser","eventID":"e",
+            "userIdentity":{"type":"IdentityCenterUser","accountId":"123456789012",
+            "onBehalfOf":{"userId":"94482488-3041-7026-18f3-be45837cd0e4",
+            "identityStoreArn":"arn:aws:identitystore::123456789012:identitystore/d-9067642ac7"},
+            "credentialId":"EXAMPLEVHULjJdTUdPJfofVa1sufHDoj7aYcOYcxFVllWR_Whr1fEXAMPLE"}}"#;
+        with_event(json, |event| {
+            assert_eq!(event.identity.identity_type, "IdentityCenterUser");
+            assert_eq!(
+                event.identity.name(),
+                "94482488-3041-7026-18f3-be45837cd0e4 (Identity Center)"
             )
         });
     }

@@ -254,10 +254,23 @@ pub struct UserIdentity<'a> {
         deserialize_with = "object_only"
     )]
     pub session_context: Option<SessionContext<'a>>,
+    /// An IAM Identity Center user acting through trusted identity propagation
+    /// (`type: IdentityCenterUser`) has no ARN or name; this says who.
+    #[serde(borrow, rename = "onBehalfOf", deserialize_with = "object_only")]
+    pub on_behalf_of: Option<OnBehalfOf<'a>>,
     /// Bit `i`: the member of index `i` (`fast::identity_member_index`) was present, when the
     /// plain read read the object; `None` when serde did.
     #[serde(skip)]
     pub keys_read: Option<u64>,
+}
+
+/// The Identity Center user an `IdentityCenterUser` identity acts for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OnBehalfOf<'a> {
+    /// The user's id in the identity store.
+    #[serde(borrow, rename = "userId")]
+    pub user_id: Text<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
