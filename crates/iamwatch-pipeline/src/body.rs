@@ -5,32 +5,28 @@
 
 use crate::scan::{read_input, Chunk};
 use iamwatch_detect::Detector;
-use iamwatch_sources::input::open_reader;
+use iamwatch_sources::input::{open_reader, readable_format};
 use iamwatch_sources::InputData;
 
 /// Reads `body` and returns what it held. `source` names the delivery in bad-record reports
 /// (a request id, say).
 pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
     let mut chunk = Chunk::default();
-    let data = if iamwatch_sources::looks_gzipped(&body) {
-        match open_reader(Box::new(std::io::Cursor::new(body)), source) {
-            Ok(reader) => InputData::Stream(reader),
-            Err(error) => {
-                chunk
-                    .bad
-                    .push(crate::BadRecord::new(source, None, None, error.reason()));
-                return chunk;
-            }
-        }
-    } else if let Some(what) = iamwatch_sources::input::unread_format(&body) {
-        // As a scan says it of a file: one problem, not a dead letter per piece of binary.
-        let reason = format!("{what} is not read; extract it first");
-        chunk
-            .bad
-            .push(crate::BadRecord::new(source, None, None, reason));
-        return chunk;
+    // An archive is one problem, as a scan says it of a file, not a dead letter per piece of
+    // binary.
+    let opened = if iamwatch_sources::looks_gzipped(&body) {
+        open_reader(Box::new(std::io::Cursor::new(body)), source).map(InputData::Stream)
     } else {
-        InputData::Memory(body)
+        readable_format(&body, source).map(|()| InputData::Memory(body))
+    };
+    let data = match opened {
+        Ok(data) => data,
+        Err(error) => {
+            chunk
+                .bad
+                .push(crate::BadRecord::new(source, None, None, error.reason()));
+            return chunk;
+        }
     };
     read_input(data, source, detector, &mut chunk, &mut |_| true);
     chunk

@@ -216,10 +216,30 @@ fn starts_like_a_log(path: &Path) -> bool {
     )
 }
 
-/// What `head` (the first 512 bytes of some input, or all of it) announces when it is an
-/// archive or a compressed format other than gzip, none of which is read: "a zip archive", …
-pub fn unread_format(head: &[u8]) -> Option<&'static str> {
-    archive::kind(head)
+/// [`readable_format`] for what a gzip stream holds (a `.tar.gz`).
+fn readable_inflated(inflated_head: &[u8], name: &str) -> Result<(), InputError> {
+    match archive::gzipped_kind(inflated_head) {
+        Some(what) => Err(InputError::Unsupported {
+            path: name.to_string(),
+            what,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an input whose `head` (its first 512 bytes, or all of it) announces an archive or
+/// a compressed format other than gzip, none of which is read.
+///
+/// # Errors
+/// [`InputError::Unsupported`] saying which format it is.
+pub fn readable_format(head: &[u8], name: &str) -> Result<(), InputError> {
+    match archive::kind(head) {
+        Some(what) => Err(InputError::Unsupported {
+            path: name.to_string(),
+            what,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Whether `head`, the first bytes of some input, starts like gzip (its magic number).
@@ -287,13 +307,10 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
     compressed.extend_from_slice(&head[..head_length]);
     file.read_to_end(&mut compressed).map_err(unreadable)?;
     match inflate_whole(&compressed) {
-        Some(inflated) => match archive::gzipped_kind(&inflated) {
-            Some(what) => Err(InputError::Unsupported {
-                path: name.to_string(),
-                what,
-            }),
-            None => Ok(InputData::Memory(as_utf8(inflated))),
-        },
+        Some(inflated) => {
+            readable_inflated(&inflated, name)?;
+            Ok(InputData::Memory(as_utf8(inflated)))
+        }
         // Several gzip members, a size over the limit, or corrupt data: the streaming decoder
         // handles the first two and reports the third where it happens.
         None => open_reader(Box::new(io::Cursor::new(compressed)), name).map(InputData::Stream),
@@ -443,23 +460,17 @@ pub fn open_reader(
             path: name.to_string(),
             source,
         })?;
-    let unsupported = |what| InputError::Unsupported {
-        path: name.to_string(),
-        what,
-    };
     // What the first read brought: a stream is not held up for more (a pipe fed an event at a
     // time), so a stream's archive header may be told only when it came whole.
     if looks_gzipped(head) {
         let mut inflated = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(buffered));
         // Damaged gzip is reported where reading finds it, not here.
-        if let Some(what) = inflated.fill_buf().ok().and_then(archive::gzipped_kind) {
-            return Err(unsupported(what));
+        if let Ok(inflated_head) = inflated.fill_buf() {
+            readable_inflated(inflated_head, name)?;
         }
         return Ok(Box::new(utf16::Sniffing::new(inflated)));
     }
-    if let Some(what) = archive::kind(head) {
-        return Err(unsupported(what));
-    }
+    readable_format(head, name)?;
     Ok(Box::new(utf16::Sniffing::new(buffered)))
 }
 

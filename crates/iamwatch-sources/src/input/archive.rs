@@ -51,10 +51,10 @@ fn is_tar_header(head: &[u8]) -> bool {
 
 /// [`kind`] for what a gzip stream holds.
 pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<&'static str> {
-    kind(inflated_head).map(|what| match what {
-        "a tar archive" => "a gzipped tar archive",
-        _ => "a gzipped archive",
-    })
+    if is_tar_header(inflated_head) {
+        return Some("a gzipped tar archive");
+    }
+    kind(inflated_head).map(|_| "a gzipped archive")
 }
 
 #[cfg(test)]
