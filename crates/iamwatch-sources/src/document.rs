@@ -16,6 +16,22 @@ use std::fmt;
 use std::marker::PhantomData;
 mod fast;
 
+/// Every key serde reads into each struct of a document, aliases included, struct by struct.
+#[cfg(test)]
+pub(crate) fn keys_by_struct() -> Vec<(&'static str, Vec<&'static str>)> {
+    use fast::serde_keys::recorded;
+    vec![
+        ("Document", recorded::<Document>()),
+        ("UserIdentity", recorded::<UserIdentity>()),
+        ("SessionContext", recorded::<SessionContext>()),
+        ("SessionIssuer", recorded::<SessionIssuer>()),
+        ("SessionAttributes", recorded::<SessionAttributes>()),
+        ("SnsPayload", recorded::<SnsPayload>()),
+        ("InsightDetails", recorded::<InsightDetails>()),
+        ("OnBehalfOf", recorded::<OnBehalfOf>()),
+    ]
+}
+
 /// A JSON value left unparsed: its raw text, borrowed from the input. Request parameters and
 /// response elements are parsed only for the few events that become incidents.
 ///

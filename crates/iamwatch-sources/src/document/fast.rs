@@ -515,7 +515,7 @@ pub(super) fn identity_member_index(key: &str) -> Option<u32> {
     })
 }
 
-mod serde_keys;
+pub(super) mod serde_keys;
 
 #[cfg(test)]
 mod tests;

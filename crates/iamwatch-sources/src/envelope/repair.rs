@@ -6,11 +6,19 @@ use super::{unreadable_text, Problem};
 use iamwatch_core::json::kind_of;
 use serde_json::{Map, Value};
 
-/// Keys the typed [`Document`] reads as text, at the top level and inside `userIdentity`.
+/// Keys the typed [`Document`] reads as text, at the top level and in the objects it reads
+/// (`userIdentity`, `insightDetails`, …); a test holds these lists to the document's keys.
 const TEXT_KEYS: &[&str] = &[
     "eventVersion",
     "eventTime",
     "@timestamp",
+    "p_event_time",
+    "vpcEndpointId",
+    "messageType",
+    "@message",
+    "state",
+    "insightType",
+    "userId",
     "eventSource",
     "eventName",
     "awsRegion",
@@ -53,6 +61,8 @@ const OBJECT_KEYS: &[&str] = &[
     "sessionIssuer",
     "attributes",
     "Sns",
+    "insightDetails",
+    "onBehalfOf",
 ];
 
 /// A record rewritten so that it parses.
@@ -151,5 +161,50 @@ fn repair_object(map: &mut Map<String, Value>, path: &str, notes: &mut Vec<Strin
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OBJECT_KEYS, TEXT_KEYS};
+
+    /// Keys whose value the document keeps as it comes, whatever its type (raw members,
+    /// envelopes' payloads): nothing to repair.
+    const ANY_VALUE_KEYS: &[&str] = &[
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "detail",
+        "Messages",
+        "Records",
+        "s3",
+        "s3ObjectKey",
+        "events",
+        "kinesis",
+        "awslogs",
+        "logEvents",
+    ];
+
+    /// Each key the typed document reads is one the repair knows how to treat: a key added to
+    /// the document without a place here made every record whose value there had the wrong
+    /// type a dead letter, where the repair would have read it with a note.
+    #[test]
+    fn every_key_the_document_reads_is_classified() {
+        let known = |key: &str| {
+            TEXT_KEYS
+                .iter()
+                .chain(OBJECT_KEYS)
+                .chain(ANY_VALUE_KEYS)
+                .any(|listed| listed.eq_ignore_ascii_case(key))
+        };
+        let unknown: Vec<(&str, &str)> = crate::document::keys_by_struct()
+            .into_iter()
+            .flat_map(|(name, keys)| keys.into_iter().map(move |key| (name, key)))
+            .filter(|(_, key)| !known(key))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "(struct, key) unclassified: {unknown:?}"
+        );
     }
 }

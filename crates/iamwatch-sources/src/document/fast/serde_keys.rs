@@ -25,7 +25,7 @@ pub(super) fn of<'de, T: Deserialize<'de>>() -> SerdeKeys {
 }
 
 /// What the derive tells `deserialize_struct`: its keys, aliases included.
-pub(super) fn recorded<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
+pub(crate) fn recorded<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
     let mut keys = Vec::new();
     // The recorder refuses every struct after noting its keys; the error is expected.
     let _ = T::deserialize(Recorder(&mut keys));
