@@ -46,3 +46,22 @@ fn an_archive_is_one_problem_saying_to_extract_it() {
     assert_success(&output);
     assert!(!incidents_of(&output).is_empty());
 }
+
+#[test]
+fn a_parquet_file_is_one_problem_saying_what_to_scan_instead() {
+    let workspace = Workspace::new();
+    // As Amazon Security Lake names its objects; a Parquet file opens and ends with "PAR1".
+    let mut bytes = b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x02\x15\x00".to_vec();
+    bytes.extend((0..4000u32).map(|index| (index.wrapping_mul(2_654_435_761) >> 24) as u8));
+    bytes.extend(b"\x1c\x00\x00\x00PAR1");
+    let parquet = workspace.write("part-00000.gz.parquet", &bytes);
+    let output = workspace.scan(&["--format", "jsonl"], &[&parquet]);
+    assert_success(&output);
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("a Parquet file is not read; scan the trail's JSON log files"),
+        "{errors}"
+    );
+    assert!(errors.contains("unreadable records: 1 "), "{errors}");
+    assert!(!errors.contains("not JSON"), "{errors}");
+}

@@ -71,8 +71,8 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
-    #[error("{path}: {what} is not read; extract it first")]
-    Unsupported { path: String, what: &'static str },
+    #[error("{path}: {} is not read; {}", .refused.what, .refused.advice)]
+    Unsupported { path: String, refused: Refused },
 }
 
 impl InputError {
@@ -82,7 +82,9 @@ impl InputError {
         match self {
             Self::NotFound { .. } => "no such file or directory".to_string(),
             Self::Unreadable { source, .. } => format!("cannot read: {source}"),
-            Self::Unsupported { what, .. } => format!("{what} is not read; extract it first"),
+            Self::Unsupported { refused, .. } => {
+                format!("{} is not read; {}", refused.what, refused.advice)
+            }
         }
     }
 }
@@ -219,9 +221,9 @@ fn starts_like_a_log(path: &Path) -> bool {
 /// [`readable_format`] for what a gzip stream holds (a `.tar.gz`).
 fn readable_inflated(inflated_head: &[u8], name: &str) -> Result<(), InputError> {
     match archive::gzipped_kind(inflated_head) {
-        Some(what) => Err(InputError::Unsupported {
+        Some(refused) => Err(InputError::Unsupported {
             path: name.to_string(),
-            what,
+            refused,
         }),
         None => Ok(()),
     }
@@ -234,9 +236,9 @@ fn readable_inflated(inflated_head: &[u8], name: &str) -> Result<(), InputError>
 /// [`InputError::Unsupported`] saying which format it is.
 pub fn readable_format(head: &[u8], name: &str) -> Result<(), InputError> {
     match archive::kind(head) {
-        Some(what) => Err(InputError::Unsupported {
+        Some(refused) => Err(InputError::Unsupported {
             path: name.to_string(),
-            what,
+            refused,
         }),
         None => Ok(()),
     }
@@ -487,6 +489,7 @@ fn as_utf8(inflated: Vec<u8>) -> Vec<u8> {
 }
 
 mod archive;
+pub use archive::Refused;
 mod utf16;
 
 #[cfg(test)]

@@ -1,26 +1,59 @@
 //! Archives and other compressors, told apart by their first bytes: a tarball of a trail's
 //! files (`logs.tar.gz`, the usual way logs are handed over) was read as if it were JSON, and
 //! its headers and compressed members became hundreds of dead letters of binary text. One clear
-//! problem per input instead: what it is, and that it must be extracted first.
+//! problem per input instead: what it is, and what to do first. Columnar files (Parquet, ORC:
+//! how Amazon Security Lake and Firehose's format conversion keep events) are told the same way.
+
+/// A format that is not read: what it is, and what to scan instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub what: &'static str,
+    pub advice: &'static str,
+}
+
+const EXTRACT: &str = "extract it first";
+const COLUMNAR: &str = "scan the trail's JSON log files (CloudTrail writes them to S3 as .json.gz)";
+
+const fn archive(what: &'static str) -> Refused {
+    Refused {
+        what,
+        advice: EXTRACT,
+    }
+}
 
 /// How many bytes [`kind`] needs to see: a tar header's magic is at offset 257.
 pub(super) const HEAD: usize = 512;
 
 /// What `head` (an input's first bytes, up to [`HEAD`]) announces, if it is a format iamwatch
 /// does not read. Gzip is read, and is not one of these.
-pub(super) fn kind(head: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 6] = [
-        (b"PK\x03\x04", "a zip archive"),
-        (b"PK\x05\x06", "a zip archive"),
-        (b"BZh", "a bzip2 file"),
-        (b"\xfd7zXZ\x00", "an xz file"),
-        (b"\x28\xb5\x2f\xfd", "a zstd file"),
-        (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+pub(super) fn kind(head: &[u8]) -> Option<Refused> {
+    const MAGIC: [(&[u8], Refused); 8] = [
+        (b"PK\x03\x04", archive("a zip archive")),
+        (b"PK\x05\x06", archive("a zip archive")),
+        (b"BZh", archive("a bzip2 file")),
+        (b"\xfd7zXZ\x00", archive("an xz file")),
+        (b"\x28\xb5\x2f\xfd", archive("a zstd file")),
+        (b"7z\xbc\xaf\x27\x1c", archive("a 7z archive")),
+        // Both write their magic at the start and the end of the file.
+        (
+            b"PAR1",
+            Refused {
+                what: "a Parquet file",
+                advice: COLUMNAR,
+            },
+        ),
+        (
+            b"ORC",
+            Refused {
+                what: "an ORC file",
+                advice: COLUMNAR,
+            },
+        ),
     ];
-    if let Some((_, what)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
-        return Some(what);
+    if let Some((_, refused)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Some(*refused);
     }
-    is_tar_header(head).then_some("a tar archive")
+    is_tar_header(head).then_some(archive("a tar archive"))
 }
 
 /// A tar header: "ustar" at 257 (POSIX ustar and GNU tar both write it), and the header's
@@ -50,16 +83,19 @@ fn is_tar_header(head: &[u8]) -> bool {
 }
 
 /// [`kind`] for what a gzip stream holds.
-pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<&'static str> {
+pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<Refused> {
     if is_tar_header(inflated_head) {
-        return Some("a gzipped tar archive");
+        return Some(archive("a gzipped tar archive"));
     }
-    kind(inflated_head).map(|_| "a gzipped archive")
+    kind(inflated_head).map(|inner| Refused {
+        what: "a gzipped archive",
+        ..inner
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{gzipped_kind, kind};
+    use super::{gzipped_kind, kind, Refused};
 
     /// A directory's header, its checksum written as POSIX says: the sum of the header's
     /// bytes with the checksum field as spaces, in octal.
@@ -74,14 +110,33 @@ mod tests {
         header
     }
 
+    fn what(refused: Option<Refused>) -> Option<&'static str> {
+        refused.map(|refused| refused.what)
+    }
+
     #[test]
     fn archives_and_other_compressors_are_named() {
-        assert_eq!(kind(b"PK\x03\x04\x14\x00"), Some("a zip archive"));
-        assert_eq!(kind(b"BZh91AY&SY"), Some("a bzip2 file"));
-        assert_eq!(kind(b"\xfd7zXZ\x00\x00"), Some("an xz file"));
-        assert_eq!(kind(b"\x28\xb5\x2f\xfd\x04"), Some("a zstd file"));
-        assert_eq!(kind(&tar_header()), Some("a tar archive"));
-        assert_eq!(gzipped_kind(&tar_header()), Some("a gzipped tar archive"));
+        assert_eq!(what(kind(b"PK\x03\x04\x14\x00")), Some("a zip archive"));
+        assert_eq!(what(kind(b"BZh91AY&SY")), Some("a bzip2 file"));
+        assert_eq!(what(kind(b"\xfd7zXZ\x00\x00")), Some("an xz file"));
+        assert_eq!(what(kind(b"\x28\xb5\x2f\xfd\x04")), Some("a zstd file"));
+        assert_eq!(what(kind(&tar_header())), Some("a tar archive"));
+        assert_eq!(
+            what(gzipped_kind(&tar_header())),
+            Some("a gzipped tar archive")
+        );
+        assert_eq!(kind(b"BZh91").unwrap().advice, "extract it first");
+    }
+
+    #[test]
+    fn columnar_files_are_named_with_what_to_scan_instead() {
+        let parquet = kind(b"PAR1\x15\x04\x15\x10").unwrap();
+        assert_eq!(parquet.what, "a Parquet file");
+        assert!(parquet.advice.contains("JSON log files"), "{parquet:?}");
+        assert_eq!(what(kind(b"ORC\x0a\x0b")), Some("an ORC file"));
+        // Gzipped, it keeps its advice: there is nothing to extract.
+        let gzipped = gzipped_kind(b"PAR1\x15").unwrap();
+        assert_eq!(gzipped.advice, parquet.advice);
     }
 
     #[test]
