@@ -31,8 +31,7 @@ enum Command {
     /// Scan CloudTrail logs (files, directories, `-` for stdin) and store the incidents found
     Scan(commands::scan::ScanArgs),
     /// List, show and work on stored incidents
-    #[command(subcommand)]
-    Incidents(commands::incidents::IncidentsCommand),
+    Incidents(commands::incidents::IncidentsArgs),
     /// EventBridge event patterns
     #[command(subcommand)]
     Pattern(commands::pattern::PatternCommand),
@@ -47,7 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
-        Command::Incidents(command) => commands::incidents::run(command),
+        Command::Incidents(args) => commands::incidents::run(args),
         Command::Pattern(command) => commands::pattern::run(command),
         Command::Rules(command) => commands::rules::run(command),
         Command::Serve(args) => commands::serve::run(args),

@@ -4,9 +4,22 @@ use super::StoreArgs;
 use crate::output::{self, Format};
 use anyhow::{bail, Context};
 use iamwatch_core::{time::now_ms, IncidentStatus, Lang, Severity};
-use iamwatch_store::{IncidentChange, IncidentQuery, IncidentStore};
+use iamwatch_store::{IncidentChange, IncidentQuery, IncidentStore, SqliteStore};
 use std::io::{self, Write};
 use std::process::ExitCode;
+
+/// `incidents`: the store and language go before or after the subcommand, as people write
+/// them (`iamwatch incidents --db trail.db list`).
+#[derive(clap::Args, Debug)]
+pub struct IncidentsArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Language of labels, titles and times (ko shows times in KST)
+    #[arg(long, env = "IAMWATCH_LANG", default_value = "en", global = true)]
+    lang: Lang,
+    #[command(subcommand)]
+    command: IncidentsCommand,
+}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum IncidentsCommand {
@@ -24,8 +37,6 @@ pub enum IncidentsCommand {
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
-    #[command(flatten)]
-    store: StoreArgs,
     /// Only these severities (repeatable or comma-separated)
     #[arg(long, value_delimiter = ',')]
     severity: Vec<Severity>,
@@ -50,23 +61,15 @@ pub struct ListArgs {
     cursor: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
-    lang: Lang,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct ShowArgs {
-    #[command(flatten)]
-    store: StoreArgs,
     id: String,
-    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
-    lang: Lang,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct ChangeArgs {
-    #[command(flatten)]
-    store: StoreArgs,
     id: String,
     /// Why, for the history
     #[arg(long)]
@@ -74,25 +77,32 @@ pub struct ChangeArgs {
     /// Who is making the change (default: $USER)
     #[arg(long, env = "USER", default_value = "cli")]
     actor: String,
-    #[arg(long, env = "IAMWATCH_LANG", default_value = "en")]
-    lang: Lang,
 }
 
-pub fn run(command: IncidentsCommand) -> anyhow::Result<ExitCode> {
+pub fn run(args: IncidentsArgs) -> anyhow::Result<ExitCode> {
     let runtime = super::runtime()?;
+    let IncidentsArgs {
+        store,
+        lang,
+        command,
+    } = args;
+    let store = store.open_existing()?;
     match command {
-        IncidentsCommand::List(args) => runtime.block_on(list(args)),
-        IncidentsCommand::Show(args) => runtime.block_on(show(args)),
-        IncidentsCommand::Ack(args) => runtime.block_on(change(args, IncidentStatus::Acknowledged)),
-        IncidentsCommand::Resolve(args) => runtime.block_on(change(args, IncidentStatus::Resolved)),
+        IncidentsCommand::List(args) => runtime.block_on(list(&store, args, lang)),
+        IncidentsCommand::Show(args) => runtime.block_on(show(&store, args, lang)),
+        IncidentsCommand::Ack(args) => {
+            runtime.block_on(change(&store, args, lang, IncidentStatus::Acknowledged))
+        }
+        IncidentsCommand::Resolve(args) => {
+            runtime.block_on(change(&store, args, lang, IncidentStatus::Resolved))
+        }
         IncidentsCommand::FalsePositive(args) => {
-            runtime.block_on(change(args, IncidentStatus::FalsePositive))
+            runtime.block_on(change(&store, args, lang, IncidentStatus::FalsePositive))
         }
     }
 }
 
-async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let store = args.store.open_existing()?;
+async fn list(store: &SqliteStore, args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let wanted = if args.all { usize::MAX } else { args.limit };
     let mut query = IncidentQuery {
         severities: args.severity,
@@ -116,7 +126,7 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             // Column widths from the first page.
             None => {
                 let first = output::Table::new(
-                    args.lang,
+                    lang,
                     page.incidents
                         .iter()
                         .map(|incident| incident.rule_id.as_str()),
@@ -129,7 +139,7 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
         };
         for incident in &page.incidents {
             match args.format {
-                Format::Jsonl => output::write_jsonl(&mut out, incident, args.lang)?,
+                Format::Jsonl => output::write_jsonl(&mut out, incident, lang)?,
                 Format::Table => writeln!(out, "{}", table.row(incident, false))?,
             }
         }
@@ -145,8 +155,7 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
-    let store = args.store.open_existing()?;
+async fn show(store: &SqliteStore, args: ShowArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let Some(incident) = store.get(&args.id).await.context("cannot read incident")? else {
         bail!("no incident {}", args.id);
     };
@@ -154,8 +163,8 @@ async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         .history(&args.id)
         .await
         .context("cannot read incident history")?;
-    let mut document = serde_json::to_value(incident.view(args.lang))?;
-    document["event_time"] = output::localized_time(incident.event_time_ms, args.lang).into();
+    let mut document = serde_json::to_value(incident.view(lang))?;
+    document["event_time"] = output::localized_time(incident.event_time_ms, lang).into();
     document["history"] = serde_json::to_value(&history)?;
     document["raw"] = incident
         .raw
@@ -166,8 +175,12 @@ async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn change(args: ChangeArgs, status: IncidentStatus) -> anyhow::Result<ExitCode> {
-    let store = args.store.open_existing()?;
+async fn change(
+    store: &SqliteStore,
+    args: ChangeArgs,
+    lang: Lang,
+    status: IncidentStatus,
+) -> anyhow::Result<ExitCode> {
     let change = IncidentChange {
         status: Some(status),
         note: args.note,
@@ -179,7 +192,7 @@ async fn change(args: ChangeArgs, status: IncidentStatus) -> anyhow::Result<Exit
         .update(&args.id, change)
         .await
         .with_context(|| format!("cannot change incident {}", args.id))?;
-    let message = match args.lang {
+    let message = match lang {
         Lang::En => format!("{} is now {}", incident.incident_id, incident.status),
         Lang::Ko => format!("{} 상태: {}", incident.incident_id, incident.status),
     };

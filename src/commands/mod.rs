@@ -11,7 +11,14 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArgs {
     /// SQLite database file
-    #[arg(long, env = "IAMWATCH_DB", default_value = "iamwatch.db")]
+    // Global: `incidents --db F list` and `incidents list --db F` both read F (global has
+    // no effect on a command without subcommands).
+    #[arg(
+        long,
+        env = "IAMWATCH_DB",
+        default_value = "iamwatch.db",
+        global = true
+    )]
     pub db: PathBuf,
 }
 

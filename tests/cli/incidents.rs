@@ -112,3 +112,30 @@ fn a_list_longer_than_a_page_is_read_page_by_page_and_can_be_continued() {
     assert_eq!(listed_ids(&rest), everything[1500..]);
     assert!(stderr(&rest).trim().is_empty(), "{}", stderr(&rest));
 }
+
+#[test]
+fn the_store_and_language_may_come_before_the_subcommand() {
+    let workspace = Workspace::new();
+    assert_success(&workspace.scan(&[], &[&fixture("seed_events.jsonl")]));
+    let db = workspace.db();
+    let before = iamwatch()
+        .args(["incidents", "--db"])
+        .arg(&db)
+        .args(["--lang", "ko", "list", "--format", "jsonl"])
+        .output()
+        .expect("run iamwatch");
+    assert_success(&before);
+    let after = workspace.incidents(&["list", "--lang", "ko", "--format", "jsonl"]);
+    assert_eq!(stdout(&before), stdout(&after));
+    let listed = incidents_of(&before);
+    assert!(!listed.is_empty());
+    let id = listed[0]["incident_id"].as_str().unwrap();
+    let acked = iamwatch()
+        .args(["incidents", "--lang", "ko", "--db"])
+        .arg(&db)
+        .args(["ack", id])
+        .output()
+        .expect("run iamwatch");
+    assert_success(&acked);
+    assert_eq!(stdout(&acked).trim(), format!("{id} 상태: ACKNOWLEDGED"));
+}
