@@ -61,10 +61,16 @@ impl Read for InputData {
     }
 }
 
+const URL_ADVICE: &str = "a URL is not read; copy the files first \
+    (aws s3 cp --recursive s3://BUCKET/PREFIX DIR) or pipe one file in \
+    (aws s3 cp s3://BUCKET/KEY - | iamwatch scan -)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{path}: no such file or directory")]
     NotFound { path: String },
+    #[error("{path}: {}", URL_ADVICE)]
+    Url { path: String },
     #[error("{path}: cannot read")]
     Unreadable {
         path: String,
@@ -81,6 +87,7 @@ impl InputError {
     pub fn reason(&self) -> String {
         match self {
             Self::NotFound { .. } => "no such file or directory".to_string(),
+            Self::Url { .. } => URL_ADVICE.to_string(),
             Self::Unreadable { source, .. } => format!("cannot read: {source}"),
             Self::Unsupported { refused, .. } => {
                 format!("{} is not read; {}", refused.what, refused.advice)
@@ -105,7 +112,8 @@ pub struct Discovered {
 /// directories already walked are passed over. A path named explicitly is always read.
 ///
 /// # Errors
-/// [`InputError::NotFound`] for a path that does not exist; [`InputError::Unreadable`] for a
+/// [`InputError::NotFound`] for a path that does not exist ([`InputError::Url`] when it is a
+/// URL such as `s3://…`); [`InputError::Unreadable`] for a
 /// directory that cannot be listed.
 pub fn discover(paths: &[PathBuf]) -> Result<Discovered, InputError> {
     let mut found = Discovered::default();
@@ -114,8 +122,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovered, InputError> {
             found.inputs.push(Input::Stdin);
             continue;
         }
-        let metadata = std::fs::metadata(path).map_err(|_| InputError::NotFound {
-            path: path.display().to_string(),
+        let metadata = std::fs::metadata(path).map_err(|_| {
+            let path = path.display().to_string();
+            // `scan s3://trail/AWSLogs/…`: said as what it is, with the commands that do it.
+            match path.split_once("://") {
+                Some((scheme, _)) if !scheme.is_empty() && !scheme.contains('/') => {
+                    InputError::Url { path }
+                }
+                _ => InputError::NotFound { path },
+            }
         })?;
         if metadata.is_dir() {
             let mut walked = HashSet::new();

@@ -86,6 +86,21 @@ fn missing_path_is_an_error_naming_it() {
 }
 
 #[test]
+fn a_url_is_an_error_saying_how_to_read_it() {
+    let error = discover(&[PathBuf::from("s3://trail-bucket/AWSLogs/")]).unwrap_err();
+    assert!(matches!(error, InputError::Url { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("s3://trail-bucket/AWSLogs/: a URL is not read;"),
+        "{message}"
+    );
+    assert!(message.contains("aws s3 cp --recursive"), "{message}");
+    // A missing file whose name merely holds "://" deeper in is still missing.
+    let odd = discover(&[PathBuf::from("/no/such/a://b")]).unwrap_err();
+    assert!(matches!(odd, InputError::NotFound { .. }), "{odd:?}");
+}
+
+#[test]
 fn a_reason_leaves_the_path_to_the_message_that_names_the_input() {
     let missing = discover(&[PathBuf::from("/no/such/trail.json")]).unwrap_err();
     assert_eq!(missing.reason(), "no such file or directory");
