@@ -256,6 +256,46 @@ fn console_sign_in_severity_follows_mfa_and_outcome() {
 }
 
 #[test]
+fn a_failed_sign_in_with_a_user_name_cloudtrail_hides_says_so() {
+    let login = json!({"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com",
+        "eventID": "h", "errorMessage": "No username found in supplied account",
+        "userIdentity": {"type": "IAMUser", "accountId": "1", "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"},
+        "responseElements": {"ConsoleLogin": "Failure"}, "additionalEventData": {"MFAUsed": "No"}});
+    let (rule, severity, title) = verdict(&login);
+    assert_eq!(
+        (rule.as_str(), severity),
+        ("signin.console_login", Some(Medium))
+    );
+    assert_eq!(
+        title,
+        "Failed console sign-in: unknown user name (hidden by CloudTrail)"
+    );
+}
+
+#[test]
+fn a_failed_step_of_a_sign_in_says_it_failed() {
+    let step = |identity: Value, outcome: &str| {
+        json!({"eventName": "CredentialVerification", "eventSource": "signin.amazonaws.com",
+               "eventID": "v", "eventType": "AwsServiceEvent", "userIdentity": identity,
+               "serviceEventDetails": {"CredentialType": "PASSWORD", "CredentialVerification": outcome}})
+    };
+    let root = json!({"type": "Root", "arn": "arn:aws:iam::1:root", "accountId": "1"});
+    let user = json!({"type": "IAMUser", "userName": "judy", "accountId": "1"});
+    let (rule, severity, title) = verdict(&step(root.clone(), "Failure"));
+    assert_eq!((rule.as_str(), severity), ("signin.activity", Some(High)));
+    assert!(title.starts_with("Sign-in step failed — "), "{title}");
+    let (_, severity, title) = verdict(&step(user.clone(), "Failure"));
+    assert_eq!(severity, Some(Medium));
+    assert!(title.starts_with("Sign-in step failed — "), "{title}");
+    // Succeeded: root is still root's rule, a user's step is low.
+    let (rule, severity, _) = verdict(&step(root, "Success"));
+    assert_eq!((rule.as_str(), severity), ("root.activity", Some(High)));
+    let (_, severity, title) = verdict(&step(user, "Success"));
+    assert_eq!(severity, Some(Low));
+    assert!(!title.contains("failed"), "{title}");
+}
+
+#[test]
 fn trail_tampering_is_critical_and_read_only_noise_passes() {
     let stop = json!({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com", "eventID": "s",
         "userIdentity": {"type": "IAMUser", "userName": "walter"}, "requestParameters": {"name": "org-trail"}});

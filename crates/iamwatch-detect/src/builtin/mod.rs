@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `iam.<family>_change` | every mutating IAM call, by family (access key, MFA, password, SSH key, signing certificate, user, group, policy, role trust, role, identity provider) |
 //! | `signin.console_login` | console sign-ins, failed or without MFA |
-//! | `signin.activity` | other sign-in events (role switch, root password recovery) |
+//! | `signin.activity` | other sign-in events (role switch, root password recovery, a failed sign-in step) |
 //! | `root.activity` | anything the root user does |
 //! | `cloudtrail.logging_tampered` | stopping, deleting or narrowing a trail |
 

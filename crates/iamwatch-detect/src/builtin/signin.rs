@@ -2,8 +2,12 @@
 
 use super::RuleContext;
 use crate::{title, Detection};
+use iamwatch_core::Localized;
 use iamwatch_core::Severity::{self, *};
 use iamwatch_normalise::Event;
+
+/// The user name CloudTrail writes for a failed sign-in whose user name is no IAM user.
+const HIDDEN_USER_NAME: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
 pub fn applies(event: &Event<'_>) -> bool {
     event.event_source == "signin.amazonaws.com"
@@ -15,16 +19,7 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         return None;
     }
     if event.api != "ConsoleLogin" {
-        let severity = match event.api {
-            "PasswordRecoveryRequested" | "PasswordRecoveryCompleted" => High,
-            _ => Low,
-        };
-        return Some(Detection::new(
-            "signin.activity",
-            severity,
-            title::standard(context),
-            Vec::new(),
-        ));
+        return Some(other_sign_in_event(context));
     }
     let details = context.details;
     let outcome = details
@@ -59,7 +54,15 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     } else {
         Low
     };
-    let title = if failed {
+    let title = if failed && event.identity.user_name == HIDDEN_USER_NAME {
+        // What was typed is no IAM user of the account: CloudTrail keeps it out of the log.
+        // Many of these are someone guessing user names.
+        reasons.push("the user name given is no IAM user of the account".to_string());
+        Localized {
+            en: "Failed console sign-in: unknown user name (hidden by CloudTrail)".to_string(),
+            ko: "콘솔 로그인 실패: 알 수 없는 사용자 이름 (CloudTrail이 숨김)".to_string(),
+        }
+    } else if failed {
         title::lead_and_target(context, "Failed console sign-in", "콘솔 로그인 실패")
     } else if own_password && mfa_used == Some(false) {
         title::lead_and_target(
@@ -76,4 +79,63 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         title,
         reasons,
     ))
+}
+
+/// Sign-in events other than `ConsoleLogin`: role switches, root password recovery, and the
+/// steps of a sign-in (`CredentialChallenge`, `CredentialVerification`, `UserAuthentication`).
+/// A step that failed says so: a failed `CredentialVerification` is a wrong password or MFA
+/// code, which for root is someone at the account's door.
+fn other_sign_in_event(context: &RuleContext<'_>) -> Detection {
+    let event = context.event;
+    let failed = outcome(context) == Some("Failure") || event.failed();
+    let root = event.identity.is_root();
+    let (severity, title, reasons) = if failed {
+        (
+            if root { High } else { Medium },
+            title::with_lead(context, "Sign-in step failed", "로그인 단계 실패"),
+            vec!["sign-in step failed".to_string()],
+        )
+    } else {
+        let severity = match event.api {
+            "PasswordRecoveryRequested" | "PasswordRecoveryCompleted" => High,
+            _ => Low,
+        };
+        (severity, title::standard(context), Vec::new())
+    };
+    Detection::new("signin.activity", severity, title, reasons)
+}
+
+/// What a sign-in event says of its outcome: `responseElements.<eventName>` (`"SwitchRole":
+/// "Success"`), or for the steps of a sign-in, which are service events,
+/// `serviceEventDetails.<eventName>` — read from the raw record only for these rare events,
+/// so that no other record pays for a member nothing else reads.
+fn outcome<'c>(context: &'c RuleContext<'_>) -> Option<&'c str> {
+    let event = context.event;
+    if let Some(outcome) = context
+        .details
+        .response
+        .get(event.api)
+        .and_then(|value| value.as_str())
+    {
+        return Some(outcome);
+    }
+    if !event
+        .item
+        .raw
+        .windows(20)
+        .any(|window| window == b"serviceEventDetails\"")
+    {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct ServiceEvent {
+        #[serde(rename = "serviceEventDetails", default)]
+        details: serde_json::Map<String, serde_json::Value>,
+    }
+    let service: ServiceEvent = serde_json::from_slice(event.item.raw).ok()?;
+    match service.details.get(event.api)?.as_str()? {
+        "Failure" => Some("Failure"),
+        "Success" => Some("Success"),
+        _ => None,
+    }
 }
