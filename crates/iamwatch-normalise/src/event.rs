@@ -51,6 +51,12 @@ impl<'r> Identity<'r> {
                 Cow::Owned(concat([issuer_name, "/", arn_tail]))
             }
             "AWSService" => Cow::Borrowed(self.invoked_by),
+            // A principal of another account (cross-account access): its principal id alone
+            // hid which account it came from, the thing to know.
+            "AWSAccount" if !self.account_id.is_empty() => match self.principal_id {
+                "" => Cow::Borrowed(self.account_id),
+                principal => Cow::Owned(concat([self.account_id, "/", principal])),
+            },
             // No ARN or user name: the identity store's id for the person is all there is.
             "IdentityCenterUser" if !self.on_behalf_of.is_empty() => {
                 Cow::Owned(concat([self.on_behalf_of, " (Identity Center)"]))
@@ -386,6 +392,22 @@ mod tests {
                 event.identity.name(),
                 "bob@example.com (SSO PowerUserAccess)"
             )
+        });
+    }
+
+    #[test]
+    fn principals_of_another_account_are_named_with_their_account() {
+        // As CloudTrail writes a call made from another account through a resource policy.
+        let json = r#"{"eventSource":"iam.amazonaws.com","eventName":"DeleteUser","eventID":"e",
+            "userIdentity":{"type":"AWSAccount","principalId":"AIDACKCEVSQ6C2EXAMPLE",
+            "accountId":"444455556666"}}"#;
+        with_event(json, |event| {
+            assert_eq!(event.identity.name(), "444455556666/AIDACKCEVSQ6C2EXAMPLE")
+        });
+        let json = r#"{"eventSource":"iam.amazonaws.com","eventName":"DeleteUser","eventID":"e",
+            "userIdentity":{"type":"AWSAccount","accountId":"444455556666"}}"#;
+        with_event(json, |event| {
+            assert_eq!(event.identity.name(), "444455556666")
         });
     }
 
