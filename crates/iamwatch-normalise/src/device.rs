@@ -27,7 +27,15 @@ fn cached_summary(user_agent: &str) -> String {
 
 /// The one-line summary of a user agent.
 pub fn summarise(user_agent: &str) -> String {
+    // CloudTrail writes some agents in brackets: `[aws-cli/2.15.30 Python/3.11.8 …]`.
     let trimmed = user_agent.trim();
+    let trimmed = match trimmed
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+    {
+        Some(inner) => inner.trim(),
+        None => trimmed,
+    };
     if trimmed.is_empty() {
         return "Unknown".to_string();
     }
@@ -133,6 +141,12 @@ fn aws_tool(user_agent: &str) -> Option<String> {
             .trim_end()
             .to_string()));
     }
+    if let Some(version) = find("awspowershell") {
+        return Some(on(format!(
+            "AWS Tools for PowerShell {}",
+            short_version(version)
+        )));
+    }
     if let Some(version) = find("botocore") {
         return Some(on(format!("Botocore {}", short_version(version))));
     }
@@ -165,6 +179,13 @@ fn platform(user_agent: &str, tokens: &[(String, &str)]) -> Option<String> {
                 os_name(marker.trim_matches(|character| character == ';' || character == ' '))
             });
     }
+    // The Linux of penetration testers names itself in the agent: aws-cli's distribution
+    // (`exe/x86_64.kali.2024`, `md/distrib#kali.2024`) or the kernel release
+    // (`Linux/5.10.0-kali7-amd64`, `6.5.0-13parrot1-amd64`). GuardDuty reports calls from
+    // them as PenTest findings; a reader should see it at a glance.
+    if os == Some("Linux") {
+        os = pentest_linux(user_agent).or(os);
+    }
     let lambda = user_agent.contains("exec-env/AWS_Lambda");
     match (os, lambda) {
         (Some(os), true) => Some(format!("{os} (AWS Lambda)")),
@@ -174,8 +195,36 @@ fn platform(user_agent: &str, tokens: &[(String, &str)]) -> Option<String> {
     }
 }
 
+/// Kali, Parrot or Pentoo, when the agent's kernel release names one of them.
+fn pentest_linux(user_agent: &str) -> Option<&'static str> {
+    let lower = user_agent.to_ascii_lowercase();
+    [
+        ("kali", "Kali Linux"),
+        ("parrot", "Parrot OS"),
+        ("pentoo", "Pentoo Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| {
+        // A word of its own, digits around it allowed: `-kali7-`, `13parrot1`, `.kali.2024`,
+        // `distrib#kali`; not `kalimba`.
+        let bytes = lower.as_bytes();
+        lower.match_indices(marker).any(|(at, _)| {
+            let before = at.checked_sub(1).map(|index| bytes[index]);
+            let after = bytes.get(at + marker.len()).copied();
+            !before.is_some_and(|byte| byte.is_ascii_alphabetic())
+                && !after.is_some_and(|byte| byte.is_ascii_alphabetic())
+        })
+    })
+    .map(|(_, shown)| shown)
+}
+
 fn os_name(raw: &str) -> Option<&'static str> {
-    match raw.to_ascii_lowercase().as_str() {
+    let lower = raw.to_ascii_lowercase();
+    // AWS Tools for PowerShell: `OS/Microsoft_Windows_NT_10.0.19045.0`.
+    if lower.starts_with("microsoft_windows") {
+        return Some("Windows");
+    }
+    match lower.as_str() {
         "linux" => Some("Linux"),
         "macos" | "darwin" | "osx" => Some("macOS"),
         "windows" | "win32" => Some("Windows"),
@@ -249,6 +298,24 @@ mod tests {
             ("aws-sdk-go/1.51.21 (go1.22.2; linux; amd64)", "aws-sdk-go 1.51 on Linux"),
             ("aws-sdk-java/2.25.38 Linux/5.10.215-203.850.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.11+9-LTS Java/17.0.11", "aws-sdk-java 2.25 on Linux"),
             ("aws-sdk-js/3.600.0 ua/2.0 os/darwin#23.5.0 lang/js md/nodejs#20.14.0", "aws-sdk-js 3.600 on macOS"),
+        ];
+        for (user_agent, expected) in cases {
+            assert_eq!(summarise(user_agent), expected, "{user_agent}");
+        }
+    }
+
+    #[test]
+    fn bracketed_powershell_and_pentest_agents_are_summarised() {
+        let cases = [
+            // CloudTrail writes some agents in brackets.
+            ("[aws-cli/2.15.30 Python/3.11.8 Linux/5.15.0 exe/x86_64.ubuntu.22 prompt/off command/iam.create-access-key]", "aws-cli 2.15 on Linux"),
+            ("AWSPowerShell/4.1.600 .NET_Runtime/4.0 .NET_Framework/4.0 OS/Microsoft_Windows_NT_10.0.19045.0 WindowsPowerShell/5.0 ClientSync", "AWS Tools for PowerShell 4.1 on Windows"),
+            ("aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off", "aws-cli 2.15 on Kali Linux"),
+            ("aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-kali3-amd64 md/arch#x86_64", "aws-cli 2.17 on Kali Linux"),
+            ("Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.5.0-13parrot1-amd64", "Boto3 1.34 on Parrot OS"),
+            ("aws-cli/2.22.0 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.11-amd64 md/arch#x86_64 lang/python#3.12.6 md/distrib#kali.2024 md/prompt#off", "aws-cli 2.22 on Kali Linux"),
+            // A word that merely holds one of the names is not one.
+            ("aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 command/s3.cp kalimba", "aws-cli 2.15 on Linux"),
         ];
         for (user_agent, expected) in cases {
             assert_eq!(summarise(user_agent), expected, "{user_agent}");
