@@ -290,9 +290,19 @@ fn a_failed_step_of_a_sign_in_says_it_failed() {
     // Succeeded: root is still root's rule, a user's step is low.
     let (rule, severity, _) = verdict(&step(root, "Success"));
     assert_eq!((rule.as_str(), severity), ("root.activity", Some(High)));
-    let (_, severity, title) = verdict(&step(user, "Success"));
+    let (_, severity, title) = verdict(&step(user.clone(), "Success"));
     assert_eq!(severity, Some(Low));
     assert!(!title.contains("failed"), "{title}");
+    // A failed call is said to have failed once.
+    let mut switch = step(user, "Success");
+    switch["eventName"] = "SwitchRole".into();
+    switch["errorCode"] = "AccessDenied".into();
+    let (_, severity, title) = verdict(&switch);
+    assert_eq!(severity, Some(Medium));
+    assert!(
+        title.starts_with("Failed attempt (AccessDenied): "),
+        "{title}"
+    );
 }
 
 #[test]

@@ -90,9 +90,15 @@ fn other_sign_in_event(context: &RuleContext<'_>) -> Detection {
     let failed = outcome(context) == Some("Failure") || event.failed();
     let root = event.identity.is_root();
     let (severity, title, reasons) = if failed {
+        // A failed call's standard title already says so ("Failed attempt (…)").
+        let title = if event.failed() {
+            title::standard(context)
+        } else {
+            title::with_lead(context, "Sign-in step failed", "로그인 단계 실패")
+        };
         (
             if root { High } else { Medium },
-            title::with_lead(context, "Sign-in step failed", "로그인 단계 실패"),
+            title,
             vec!["sign-in step failed".to_string()],
         )
     } else {
