@@ -81,6 +81,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // The handlers are installed before serve says it listens: a SIGTERM sent on that line
+    // (a script, a service manager) killed the process when they were installed only once
+    // the shutdown future was first polled.
+    let shutdown = runtime.block_on(async { shutdown_signal() })?;
     runtime.block_on(iamwatch_server::serve(
         options,
         |address| {
@@ -93,7 +97,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         },
-        shutdown_signal(),
+        shutdown,
     ))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -111,23 +115,25 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM, their handlers installed now (this needs the runtime's context), so
+/// that neither kills the process from here on; the future resolves at the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -69,9 +69,8 @@ async fn json_logs_are_one_object_per_line_and_never_hold_the_token() {
     let server = server::start_with(dir.path(), "", &["--json-logs"]);
     // Something worth a warning: an unreadable record.
     post(&server, "not json at all").await;
-    let status = server.terminate_keeping_log();
-    assert!(status.0.success());
-    let log = status.1;
+    let (status, log) = server.terminate_keeping_log();
+    assert!(status.success(), "{status:?}\n{log}");
     let json_lines: Vec<serde_json::Value> = log
         .lines()
         .filter(|line| line.starts_with('{'))
@@ -88,4 +87,16 @@ async fn json_logs_are_one_object_per_line_and_never_hold_the_token() {
         "{log}"
     );
     assert!(!log.contains(server::TOKEN), "the token was logged");
+}
+
+#[test]
+fn sigterm_right_after_the_listening_line_is_a_clean_stop() {
+    // Scripts and service managers may stop serve as soon as it says it listens: the signal
+    // must already be handled then, not kill the process (exit by signal, not success).
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let server = server::start_with(dir.path(), "", &[]);
+        let (status, log) = server.terminate_keeping_log();
+        assert!(status.success(), "round {round}: {status:?}\n{log}");
+    }
 }
