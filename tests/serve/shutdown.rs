@@ -92,11 +92,40 @@ async fn json_logs_are_one_object_per_line_and_never_hold_the_token() {
 #[test]
 fn sigterm_right_after_the_listening_line_is_a_clean_stop() {
     // Scripts and service managers may stop serve as soon as it says it listens: the signal
-    // must already be handled then, not kill the process (exit by signal, not success).
+    // must already be handled then, not kill the process (exit by signal, not success). The
+    // signal goes the instant the line is read, as a service manager's would.
+    use std::io::BufRead;
     for round in 0..20 {
         let dir = tempfile::tempdir().unwrap();
-        let server = server::start_with(dir.path(), "", &[]);
-        let (status, log) = server.terminate_keeping_log();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(dir.path().join("incidents.db"))
+            .env("IAMWATCH_TOKEN", server::TOKEN)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = rustix::process::Pid::from_child(&child);
+        let mut log = String::new();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let listening = line.starts_with("iamwatch serve: listening on");
+            if listening {
+                rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+            }
+            log.push_str(&line);
+            log.push('\n');
+            if listening {
+                break;
+            }
+        }
+        for line in lines {
+            log.push_str(&line.unwrap_or_default());
+            log.push('\n');
+        }
+        let status = child.wait().unwrap();
         assert!(status.success(), "round {round}: {status:?}\n{log}");
     }
 }
