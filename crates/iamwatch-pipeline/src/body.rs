@@ -5,7 +5,7 @@
 
 use crate::scan::{read_input, Chunk};
 use iamwatch_detect::Detector;
-use iamwatch_sources::input::{open_reader, readable_format};
+use iamwatch_sources::input::{as_utf8, open_reader, readable_format};
 use iamwatch_sources::InputData;
 
 /// Reads `body` and returns what it held. `source` names the delivery in bad-record reports
@@ -17,7 +17,9 @@ pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
     let opened = if iamwatch_sources::looks_gzipped(&body) {
         open_reader(Box::new(std::io::Cursor::new(body)), source).map(InputData::Stream)
     } else {
-        readable_format(&body, source).map(|()| InputData::Memory(body))
+        // UTF-16 text (PowerShell's `Invoke-RestMethod -InFile` of a file Windows saved so)
+        // reads as the UTF-8 it stands for, as `scan` reads such a file.
+        readable_format(&body, source).map(|()| InputData::Memory(as_utf8(body)))
     };
     let data = match opened {
         Ok(data) => data,
@@ -57,6 +59,21 @@ mod tests {
         write!(encoder, r#"{{"Records":[{RECORD}]}}"#).unwrap();
         let chunk = read_body(encoder.finish().unwrap(), "request-2", &Detector::default());
         assert_eq!((chunk.records, chunk.incidents.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_utf16_body_reads_as_its_utf8() {
+        let text = format!(r#"{{"Records":[{RECORD}]}}"#);
+        for (bom, encode) in [
+            ([0xFF, 0xFE], u16::to_le_bytes as fn(u16) -> [u8; 2]),
+            ([0xFE, 0xFF], u16::to_be_bytes),
+        ] {
+            let mut body = bom.to_vec();
+            body.extend(text.encode_utf16().flat_map(encode));
+            let chunk = read_body(body, "request-utf16", &Detector::default());
+            assert!(chunk.bad.is_empty(), "{chunk:?}");
+            assert_eq!((chunk.records, chunk.incidents.len()), (1, 1));
+        }
     }
 
     #[test]

@@ -491,8 +491,9 @@ pub fn open_reader(
     Ok(Box::new(utf16::Sniffing::new(buffered)))
 }
 
-/// `inflated`, as UTF-8 when it is UTF-16 with a BOM (see [`utf16`]).
-fn as_utf8(inflated: Vec<u8>) -> Vec<u8> {
+/// `inflated` (or any text read whole, such as a delivered body), as UTF-8 when it is UTF-16
+/// with a BOM (see [`utf16`]); anything else unchanged.
+pub fn as_utf8(inflated: Vec<u8>) -> Vec<u8> {
     match utf16::byte_order(&inflated) {
         Some(order) => {
             let decoded = utf16::decode_all(&inflated, order);
