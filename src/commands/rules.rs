@@ -82,17 +82,31 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
         RulesCommand::List { rules, lang } => {
             let set = rules.load()?;
             println!(
-                "{:<48}  {:<8}  {:<7}  {:<22}  TITLE",
+                "{:<48}  {:<15}  {:<7}  {:<22}  TITLE",
                 "ID", "SEVERITY", "ENABLED", "TAGS"
             );
             for rule in set.rules() {
                 println!(
-                    "{:<48}  {:<8}  {:<7}  {:<22}  {}",
+                    "{:<48}  {:<15}  {:<7}  {:<22}  {}",
                     rule.id,
                     rule.severity.as_str(),
                     if rule.enabled { "yes" } else { "no" },
                     rule.tags.join(","),
                     rule.title.get(lang)
+                );
+            }
+            // The rules written in code run on every candidate event and cannot be turned off.
+            for rule in iamwatch_detect::builtin::CODE_RULES {
+                println!(
+                    "{:<48}  {:<15}  {:<7}  {:<22}  {}",
+                    rule.id,
+                    rule.severity,
+                    "always",
+                    "(in code)",
+                    match lang {
+                        Lang::En => rule.en,
+                        Lang::Ko => rule.ko,
+                    }
                 );
             }
             Ok(ExitCode::SUCCESS)

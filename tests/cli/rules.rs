@@ -30,6 +30,15 @@ fn built_in_pack_tests_and_lints_clean_through_the_cli() {
         "{}",
         stdout(&listed)
     );
+    // The rules written in code are listed too, as always on.
+    let root = stdout(&listed)
+        .lines()
+        .find(|line| line.starts_with("root.activity "))
+        .map(str::to_string);
+    let root = root.unwrap_or_else(|| panic!("{}", stdout(&listed)));
+    assert!(root.contains("HIGH-CRITICAL"), "{root}");
+    assert!(root.contains("always"), "{root}");
+    assert!(root.contains("루트 사용자의 모든 활동"), "{root}");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! | `cloudtrail.logging_tampered` | stopping, deleting or narrowing a trail |
 //! | `useragent.pentest_distribution` | any call whose user agent names Kali, Parrot or Pentoo |
 
+mod catalogue;
 mod cloudtrail;
 mod iam;
 mod pentest;
@@ -20,6 +21,7 @@ use iamwatch_core::Target;
 use iamwatch_normalise::catalog::Label;
 use iamwatch_normalise::{Details, Event};
 
+pub use catalogue::{CodeRule, CODE_RULES};
 pub use iam::applies as iam_change_applies;
 
 /// What a rule sees.
