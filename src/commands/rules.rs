@@ -81,33 +81,23 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
         RulesCommand::List { rules, lang } => {
             let set = rules.load()?;
-            println!(
-                "{:<48}  {:<15}  {:<7}  {:<22}  TITLE",
-                "ID", "SEVERITY", "ENABLED", "TAGS"
-            );
+            print_row("ID", "SEVERITY", "ENABLED", "TAGS", "TITLE");
             for rule in set.rules() {
-                println!(
-                    "{:<48}  {:<15}  {:<7}  {:<22}  {}",
-                    rule.id,
+                print_row(
+                    &rule.id,
                     rule.severity.as_str(),
                     if rule.enabled { "yes" } else { "no" },
-                    rule.tags.join(","),
-                    rule.title.get(lang)
+                    &rule.tags.join(","),
+                    rule.title.get(lang),
                 );
             }
             // The rules written in code run on every candidate event and cannot be turned off.
             for rule in iamwatch_detect::builtin::CODE_RULES {
-                println!(
-                    "{:<48}  {:<15}  {:<7}  {:<22}  {}",
-                    rule.id,
-                    rule.severity,
-                    "always",
-                    "(in code)",
-                    match lang {
-                        Lang::En => rule.en,
-                        Lang::Ko => rule.ko,
-                    }
-                );
+                let title = match lang {
+                    Lang::En => rule.en,
+                    Lang::Ko => rule.ko,
+                };
+                print_row(rule.id, rule.severity, "always", "(in code)", title);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -170,6 +160,11 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// One line of `rules list`; the severity column holds a code rule's range ("MEDIUM-CRITICAL").
+fn print_row(id: &str, severity: &str, enabled: &str, tags: &str, title: &str) {
+    println!("{id:<48}  {severity:<15}  {enabled:<7}  {tags:<22}  {title}");
 }
 
 fn selected(dir: Option<PathBuf>) -> anyhow::Result<Vec<Rule>> {

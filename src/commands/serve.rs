@@ -84,7 +84,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The handlers are installed before serve says it listens: a SIGTERM sent on that line
     // (a script, a service manager) killed the process when they were installed only once
     // the shutdown future was first polled.
-    let shutdown = runtime.block_on(async { shutdown_signal() })?;
+    let shutdown = {
+        let _context = runtime.enter();
+        shutdown_signal()?
+    };
     runtime.block_on(iamwatch_server::serve(
         options,
         |address| {

@@ -137,7 +137,7 @@ pub const CODE_RULES: &[CodeRule] = &[
         "Kali·Parrot·Pentoo Linux에서의 호출",
     ),
     rule(
-        "cloudtrail.insight",
+        crate::insight::RULE_ID,
         "LOW-MEDIUM",
         "CloudTrail Insights: unusual call rates",
         "CloudTrail Insights: 비정상 호출 빈도",

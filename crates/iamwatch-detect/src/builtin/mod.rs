@@ -1,13 +1,6 @@
-//! The built-in rules of the seed, one module per risk family.
-//!
-//! | rule id | fires on |
-//! |---|---|
-//! | `iam.<family>_change` | every mutating IAM call, by family (access key, MFA, password, SSH key, signing certificate, user, group, policy, role trust, role, identity provider) |
-//! | `signin.console_login` | console sign-ins, failed or without MFA |
-//! | `signin.activity` | other sign-in events (role switch, root password recovery, a failed sign-in step) |
-//! | `root.activity` | anything the root user does |
-//! | `cloudtrail.logging_tampered` | stopping, deleting or narrowing a trail |
-//! | `useragent.pentest_distribution` | any call whose user agent names Kali, Parrot or Pentoo |
+//! The rules written in code (the seed's, and those beside them), one module per risk family.
+//! Their ids, severities and what each fires on are listed once, in [`CODE_RULES`] (which
+//! `iamwatch rules list` prints and a test holds to the ids written here).
 
 mod catalogue;
 mod cloudtrail;

@@ -1,7 +1,9 @@
 //! Console sign-ins and the other sign-in events.
 
 use super::RuleContext;
+use crate::eventbridge::FlatEvent;
 use crate::{title, Detection};
+use iamwatch_core::text::concat;
 use iamwatch_core::Localized;
 use iamwatch_core::Severity::{self, *};
 use iamwatch_normalise::Event;
@@ -113,8 +115,8 @@ fn other_sign_in_event(context: &RuleContext<'_>) -> Detection {
 
 /// What a sign-in event says of its outcome: `responseElements.<eventName>` (`"SwitchRole":
 /// "Success"`), or for the steps of a sign-in, which are service events,
-/// `serviceEventDetails.<eventName>` — read from the raw record only for these rare events,
-/// so that no other record pays for a member nothing else reads.
+/// `serviceEventDetails.<eventName>`, a member the record's typed read leaves out: read from
+/// the raw record as rule patterns read leaves, only for the sign-in events that get here.
 fn outcome<'c>(context: &'c RuleContext<'_>) -> Option<&'c str> {
     let event = context.event;
     if let Some(outcome) = context
@@ -125,21 +127,10 @@ fn outcome<'c>(context: &'c RuleContext<'_>) -> Option<&'c str> {
     {
         return Some(outcome);
     }
-    if !event
-        .item
-        .raw
-        .windows(20)
-        .any(|window| window == b"serviceEventDetails\"")
-    {
-        return None;
-    }
-    #[derive(serde::Deserialize)]
-    struct ServiceEvent {
-        #[serde(rename = "serviceEventDetails", default)]
-        details: serde_json::Map<String, serde_json::Value>,
-    }
-    let service: ServiceEvent = serde_json::from_slice(event.item.raw).ok()?;
-    match service.details.get(event.api)?.as_str()? {
+    let path = concat(["detail.serviceEventDetails.", event.api]);
+    let raw = std::str::from_utf8(event.item.raw).ok()?;
+    let leaves = FlatEvent::from_raw_record(raw, &serde_json::Value::Null, [path.as_str()]);
+    match leaves.first(&path)?.as_str()? {
         "Failure" => Some("Failure"),
         "Success" => Some("Success"),
         _ => None,
