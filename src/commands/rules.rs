@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use iamwatch_core::{Lang, Severity};
+use iamwatch_detect::builtin::CodeRuleSettings;
 use iamwatch_detect::rules::{Rule, RuleSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -35,19 +36,36 @@ fn parse_override(text: &str) -> Result<(String, Severity), String> {
 }
 
 impl RuleArgs {
-    /// The built-in pack, the directories' rules, and the overrides.
-    pub fn load(&self) -> anyhow::Result<RuleSet> {
+    /// The built-in pack and the directories' rules, with the overrides; and the overrides of
+    /// the rules written in code (an id may name either kind).
+    pub fn load(&self) -> anyhow::Result<(RuleSet, CodeRuleSettings)> {
         let mut set = iamwatch_detect::builtin_rules();
         for directory in &self.rule_dirs {
             set.extend(load_directory(directory)?);
         }
         let disabled: BTreeSet<String> = self.disabled.iter().cloned().collect();
         let severities: BTreeMap<String, Severity> = self.severities.iter().cloned().collect();
-        let unknown = set.configure(&disabled, &severities);
+        let mut code = CodeRuleSettings::default();
+        for id in disabled
+            .iter()
+            .filter(|id| CodeRuleSettings::is_code_rule(id))
+        {
+            code.disable(id);
+        }
+        for (id, severity) in &severities {
+            if CodeRuleSettings::is_code_rule(id) {
+                code.set_severity(id, *severity);
+            }
+        }
+        let unknown: Vec<String> = set
+            .configure(&disabled, &severities)
+            .into_iter()
+            .filter(|id| !CodeRuleSettings::is_code_rule(id))
+            .collect();
         if !unknown.is_empty() {
             bail!("no rule has the id {}", unknown.join(", "));
         }
-        Ok(set)
+        Ok((set, code))
     }
 }
 
@@ -80,7 +98,7 @@ pub enum RulesCommand {
 pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
         RulesCommand::List { rules, lang } => {
-            let set = rules.load()?;
+            let (set, code) = rules.load()?;
             print_row("ID", "SEVERITY", "ENABLED", "TAGS", "TITLE");
             for rule in set.rules() {
                 print_row(
@@ -91,13 +109,21 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                     rule.title.get(lang),
                 );
             }
-            // The rules written in code run on every candidate event and cannot be turned off.
+            // The rules written in code, configured by id as rule files are.
             for rule in iamwatch_detect::builtin::CODE_RULES {
                 let title = match lang {
                     Lang::En => rule.en,
                     Lang::Ko => rule.ko,
                 };
-                print_row(rule.id, rule.severity, "always", "(in code)", title);
+                let severity = code
+                    .severity_of(rule.id)
+                    .map_or(rule.severity, Severity::as_str);
+                let enabled = if code.is_enabled(rule.id) {
+                    "yes"
+                } else {
+                    "no"
+                };
+                print_row(rule.id, severity, enabled, "(in code)", title);
             }
             Ok(ExitCode::SUCCESS)
         }

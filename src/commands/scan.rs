@@ -60,10 +60,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
         .collect();
+    let (rules, code_rules) = args.rules.load()?;
     let options = ScanOptions {
         detector: Detector::new(
-            DetectorConfig { skip_events },
-            std::sync::Arc::new(args.rules.load()?),
+            DetectorConfig {
+                skip_events,
+                code_rules,
+            },
+            std::sync::Arc::new(rules),
         ),
         jobs: args.jobs,
         // Not `..Default::default()`: that would build (and compile the rule pack for) a

@@ -65,7 +65,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
         .collect();
-    let detector = Detector::new(DetectorConfig { skip_events }, Arc::new(rules.load()?));
+    let (rules, code_rules) = rules.load()?;
+    let detector = Detector::new(
+        DetectorConfig {
+            skip_events,
+            code_rules,
+        },
+        Arc::new(rules),
+    );
     let store = iamwatch_store::SqliteStore::open(&config.db)
         .with_context(|| format!("cannot open the incident store {}", config.db.display()))?;
     let has_token = config.token.is_some();

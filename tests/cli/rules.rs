@@ -30,14 +30,14 @@ fn built_in_pack_tests_and_lints_clean_through_the_cli() {
         "{}",
         stdout(&listed)
     );
-    // The rules written in code are listed too, as always on.
+    // The rules written in code are listed too, on unless turned off.
     let root = stdout(&listed)
         .lines()
         .find(|line| line.starts_with("root.activity "))
         .map(str::to_string);
     let root = root.unwrap_or_else(|| panic!("{}", stdout(&listed)));
     assert!(root.contains("HIGH-CRITICAL"), "{root}");
-    assert!(root.contains("always"), "{root}");
+    assert!(root.contains(" yes "), "{root}");
     assert!(root.contains("루트 사용자의 모든 활동"), "{root}");
 }
 
@@ -113,6 +113,70 @@ fn a_user_rule_directory_is_tested_and_used_by_scan() {
         stderr(&unknown).contains("no rule has the id no.such.rule"),
         "{}",
         stderr(&unknown)
+    );
+}
+
+/// The rules written in code were neither listed as configurable nor accepted by
+/// `--disable-rule`/`--rule-severity` ("no rule has the id root.activity"): a team could not
+/// mute the Kali rule for its red team, or raise console sign-ins.
+#[test]
+fn rules_written_in_code_are_configured_by_id_like_rule_files() {
+    let workspace = Workspace::new();
+    let root_call = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2024-06-01T00:00:00Z", "eventID": "root-1",
+        "eventSource": "iam.amazonaws.com", "eventName": "ListUsers", "readOnly": true,
+        "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "Root", "arn": "arn:aws:iam::111122223333:root",
+                         "accountId": "111122223333", "principalId": "111122223333"},
+    });
+    let input = workspace.write("root.json", root_call.to_string().as_bytes());
+    let default = workspace.scan(&["--format", "jsonl"], &[&input]);
+    assert_success(&default);
+    assert_eq!(incidents_of(&default)[0]["rule_id"], "root.activity");
+
+    let lowered = Workspace::new().scan(
+        &[
+            "--format",
+            "jsonl",
+            "--rule-severity",
+            "root.activity=MEDIUM",
+        ],
+        &[&input],
+    );
+    assert_success(&lowered);
+    assert_eq!(incidents_of(&lowered)[0]["severity"], "MEDIUM");
+
+    let off = Workspace::new().scan(
+        &["--format", "jsonl", "--disable-rule", "root.activity"],
+        &[&input],
+    );
+    assert_success(&off);
+    assert!(incidents_of(&off).is_empty(), "{}", stdout(&off));
+
+    let listed = iamwatch()
+        .args(["rules", "list", "--disable-rule", "root.activity"])
+        .args(["--rule-severity", "signin.console_login=MEDIUM"])
+        .output()
+        .unwrap();
+    assert_success(&listed);
+    let row = |id: &str| {
+        stdout(&listed)
+            .lines()
+            .find(|line| line.starts_with(&format!("{id} ")))
+            .map(|line| {
+                line.split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+    };
+    assert_eq!(
+        row("root.activity").as_deref(),
+        Some("root.activity HIGH-CRITICAL no")
+    );
+    assert_eq!(
+        row("signin.console_login").as_deref(),
+        Some("signin.console_login MEDIUM yes")
     );
 }
 

@@ -141,7 +141,8 @@ async fn openapi_metrics_and_health_are_served() {
 #[tokio::test]
 async fn rules_are_configured_from_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
-    let config = "[rules]\ndisable = [\"ec2.image_created_or_copied\"]\n[rules.severity]\n\"s3.bucket_deleted\" = \"CRITICAL\"\n";
+    // A rule file's rule and a rule written in code (the Kali rule), configured alike.
+    let config = "[rules]\ndisable = [\"ec2.image_created_or_copied\", \"useragent.pentest_distribution\"]\n[rules.severity]\n\"s3.bucket_deleted\" = \"CRITICAL\"\n";
     let server = start(dir.path(), config);
     let mut deleted = server::record("cfg-1", "DeleteBucket", "x");
     deleted["eventSource"] = json!("s3.amazonaws.com");
@@ -161,4 +162,15 @@ async fn rules_are_configured_from_the_config_file() {
     image["eventSource"] = json!("ec2.amazonaws.com");
     let (_, summary) = post(&server, image.to_string()).await;
     assert_eq!(summary["incidents"], 0, "a disabled rule fired: {summary}");
+
+    let mut from_kali = server::record("cfg-3", "DescribeInstances", "x");
+    from_kali["eventSource"] = json!("ec2.amazonaws.com");
+    from_kali["readOnly"] = json!(true);
+    from_kali["userAgent"] =
+        json!("aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024");
+    let (_, summary) = post(&server, from_kali.to_string()).await;
+    assert_eq!(
+        summary["incidents"], 0,
+        "a disabled code rule fired: {summary}"
+    );
 }

@@ -1,4 +1,4 @@
-use crate::builtin::{self, RuleContext};
+use crate::builtin::{self, CodeRuleSettings, RuleContext};
 use crate::eventbridge::{FlatEvent, Part};
 use crate::record_parts::RecordParts;
 use crate::rules::shape::{eventbridge_event, has_lowercased_keys, restore_cloudtrail_keys, Head};
@@ -101,12 +101,15 @@ pub struct DetectorConfig {
     /// `CreateAccessKey` (routine key rotation); rules aimed at a specific risk, such as root
     /// creating a key, still fire.
     pub skip_events: BTreeSet<String>,
+    /// The rules written in code turned off, or held to a severity.
+    pub code_rules: CodeRuleSettings,
 }
 
 impl Default for DetectorConfig {
     fn default() -> Self {
         Self {
             skip_events: BTreeSet::from(["CreateAccessKey".to_string()]),
+            code_rules: CodeRuleSettings::default(),
         }
     }
 }
@@ -270,7 +273,7 @@ impl Detector {
     pub fn evaluate(&self, event: &Event<'_>) -> Verdict {
         // Named after an API, but not a call of it: no rule that reads calls runs on it.
         if let Some(insight) = &event.item.doc.insight_details {
-            return crate::insight::verdict(event, insight);
+            return crate::insight::verdict(event, insight, &self.config.code_rules);
         }
         let seed_candidate = builtin::is_candidate(event);
         let (matches, whole) = self.rule_matches(event);
@@ -322,9 +325,10 @@ impl Detector {
             .collect();
         let skipped = self.config.skip_events.contains(event.api);
         // Rule files first: on equal severity the more specific rule names the incident.
-        detections.extend(builtin::run(&context, skipped));
+        detections.extend(builtin::run(&context, skipped, &self.config.code_rules));
         if detections.is_empty() {
-            return if skipped && builtin::iam_change_applies(event) {
+            return if skipped && builtin::iam_change_would_raise(&context, &self.config.code_rules)
+            {
                 Verdict::Skipped
             } else {
                 Verdict::Pass

@@ -4,6 +4,7 @@
 //! that reads calls runs on them. Each becomes an incident of its own rule, worse when the API
 //! is an identity service's and the unusual activity begins than when it ends.
 
+use crate::builtin::CodeRuleSettings;
 use crate::detection::{Detection, Finding, Verdict};
 use iamwatch_core::{Localized, Severity, Target};
 use iamwatch_normalise::catalog::{label, service_name, Label};
@@ -22,15 +23,25 @@ const IDENTITY_SOURCES: [&str; 5] = [
     "organizations.amazonaws.com",
 ];
 
-/// The verdict on an Insights event.
-pub(crate) fn verdict(event: &Event<'_>, insight: &InsightDetails<'_>) -> Verdict {
+/// The verdict on an Insights event: an incident of [`RULE_ID`] unless `settings` turns the
+/// rule off.
+pub(crate) fn verdict(
+    event: &Event<'_>,
+    insight: &InsightDetails<'_>,
+    settings: &CodeRuleSettings,
+) -> Verdict {
+    if !settings.is_enabled(RULE_ID) {
+        return Verdict::Pass;
+    }
     let ended = insight.state.as_str() == Some("End");
     let errors = insight.insight_type.as_str() == Some("ApiErrorRateInsight");
     let identity = IDENTITY_SOURCES.contains(&event.event_source);
-    let severity = match (identity, ended) {
-        (true, false) => Severity::Medium,
-        _ => Severity::Low,
-    };
+    let severity = settings
+        .severity_of(RULE_ID)
+        .unwrap_or(match (identity, ended) {
+            (true, false) => Severity::Medium,
+            _ => Severity::Low,
+        });
     let api = event.api;
     let service = service_name(event.event_source);
     let title = Localized {

@@ -189,6 +189,7 @@ fn create_access_key_is_skipped_unless_configured_otherwise() {
     let no_skip = Detector::new(
         DetectorConfig {
             skip_events: BTreeSet::new(),
+            ..DetectorConfig::default()
         },
         std::sync::Arc::new(crate::builtin_rules()),
     );
@@ -364,4 +365,69 @@ fn failed_calls_are_titled_as_attempts() {
         title,
         "Failed attempt (AccessDenied): Delete user: bob (by alice)"
     );
+}
+
+/// The built-in pack with the rules written in code configured by `configure`.
+fn with_code_rules(configure: impl FnOnce(&mut crate::builtin::CodeRuleSettings)) -> Detector {
+    let mut config = DetectorConfig::default();
+    configure(&mut config.code_rules);
+    Detector::new(config, std::sync::Arc::new(crate::builtin_rules()))
+}
+
+#[test]
+fn rules_written_in_code_can_be_turned_off_and_held_to_a_severity() {
+    let kali = "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off";
+    let whoami = json!({"eventName": "GetCallerIdentity", "eventSource": "sts.amazonaws.com",
+        "eventID": "w", "readOnly": true, "userAgent": kali,
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "1"}});
+    let red_team = with_code_rules(|rules| rules.disable("useragent.pentest_distribution"));
+    assert_eq!(verdict_with(&red_team, &whoami).0, "pass");
+    // Turning the Kali rule off leaves what was done to the other rules.
+    let mut delete = iam("DeleteUser", json!({"userName": "bob"}));
+    delete["userAgent"] = kali.into();
+    assert_eq!(
+        verdict_with(&red_team, &delete).0,
+        "iam.user_change",
+        "the other rules still run"
+    );
+
+    let login = json!({"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com",
+        "eventID": "l", "responseElements": {"ConsoleLogin": "Success"},
+        "additionalEventData": {"MFAUsed": "Yes"},
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "1"}});
+    assert_eq!(verdict(&login).1, Some(Low));
+    let watchful = with_code_rules(|rules| rules.set_severity("signin.console_login", High));
+    assert_eq!(
+        verdict_with(&watchful, &login),
+        (
+            "signin.console_login".to_string(),
+            Some(High),
+            verdict(&login).2
+        )
+    );
+}
+
+#[test]
+fn a_skipped_api_is_only_reported_skipped_while_its_rule_is_on() {
+    let own_key = iam("CreateAccessKey", json!({"userName": "alice"}));
+    assert_eq!(verdict(&own_key).0, "skipped");
+    let keys_off = with_code_rules(|rules| rules.disable("iam.access_key_change"));
+    assert_eq!(verdict_with(&keys_off, &own_key).0, "pass");
+    // Another rule off changes nothing.
+    let other_off = with_code_rules(|rules| rules.disable("iam.user_change"));
+    assert_eq!(verdict_with(&other_off, &own_key).0, "skipped");
+}
+
+#[test]
+fn the_insights_rule_follows_its_settings() {
+    let insight = json!({"eventVersion": "1.08", "eventTime": "2024-06-01T00:00:00Z",
+        "eventID": "i", "eventType": "AwsCloudTrailInsight", "eventCategory": "Insight",
+        "insightDetails": {"state": "Start", "eventSource": "iam.amazonaws.com",
+            "eventName": "DeleteUser", "insightType": "ApiCallRateInsight"}});
+    let rule = crate::insight::RULE_ID;
+    assert_eq!(verdict(&insight).1, Some(Medium));
+    let off = with_code_rules(|rules| rules.disable(rule));
+    assert_eq!(verdict_with(&off, &insight).0, "pass");
+    let critical = with_code_rules(|rules| rules.set_severity(rule, Critical));
+    assert_eq!(verdict_with(&critical, &insight).1, Some(Critical));
 }

@@ -7,6 +7,7 @@ mod cloudtrail;
 mod iam;
 mod pentest;
 mod root;
+mod settings;
 mod signin;
 
 use crate::Detection;
@@ -15,7 +16,7 @@ use iamwatch_normalise::catalog::Label;
 use iamwatch_normalise::{Details, Event};
 
 pub use catalogue::{CodeRule, CODE_RULES};
-pub use iam::applies as iam_change_applies;
+pub use settings::CodeRuleSettings;
 
 /// What a rule sees.
 pub struct RuleContext<'c> {
@@ -34,8 +35,13 @@ pub(crate) fn is_candidate(event: &Event<'_>) -> bool {
 }
 
 /// Every built-in rule's detection, in rule order (specific before general). `iam_skipped`
-/// silences the generic IAM-change rule only.
-pub(crate) fn run(context: &RuleContext<'_>, iam_skipped: bool) -> Vec<Detection> {
+/// silences the generic IAM-change rule only. Detections of rules `settings` turns off are
+/// dropped, and its severity overrides applied.
+pub(crate) fn run(
+    context: &RuleContext<'_>,
+    iam_skipped: bool,
+    settings: &CodeRuleSettings,
+) -> Vec<Detection> {
     let mut detections = Vec::new();
     detections.extend(cloudtrail::detect(context));
     detections.extend(signin::detect(context));
@@ -45,5 +51,15 @@ pub(crate) fn run(context: &RuleContext<'_>, iam_skipped: bool) -> Vec<Detection
     detections.extend(root::detect(context));
     // Last: on equal severity the rule about what was done names the incident.
     detections.extend(pentest::detect(context));
+    settings.apply(&mut detections);
     detections
+}
+
+/// Whether the generic IAM-change rule, enabled, would have raised on this event: what the
+/// skip list then records as skipped.
+pub(crate) fn iam_change_would_raise(
+    context: &RuleContext<'_>,
+    settings: &CodeRuleSettings,
+) -> bool {
+    iam::detect(context).is_some_and(|detection| settings.is_enabled(&detection.rule_id))
 }
