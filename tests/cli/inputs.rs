@@ -128,6 +128,26 @@ fn every_delivery_shape_yields_the_same_incidents() {
             .map(|event| event.to_string().into_bytes())
             .collect(),
     );
+    // Amazon Data Firehose: to a transformation Lambda (an EventBridge rule's events), and to
+    // an HTTP endpoint (a CloudWatch Logs subscription's batches, gzipped).
+    let firehose_record = |n: usize, payload: &[u8]| {
+        json!({"recordId": format!("r{n}"), "approximateArrivalTimestamp": 1_717_200_000_000_i64,
+               "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, payload)})
+    };
+    let firehose_transformation = json!({
+        "invocationId": "i", "region": "us-east-1",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:111122223333:deliverystream/iam-events",
+        "records": events.iter().enumerate()
+            .map(|(n, event)| firehose_record(n, event.to_string().as_bytes()))
+            .collect::<Vec<_>>()
+    });
+    let firehose_http = json!({
+        "requestId": "ed4acda5-034f-9f42-bba1-f29aea6d7d8f", "timestamp": 1_717_200_000_000_i64,
+        "records": [
+            firehose_record(0, &gzip(log_batch(first).as_bytes())),
+            firehose_record(1, &gzip(log_batch(second).as_bytes())),
+        ]
+    });
     // `aws sqs receive-message` on a queue an EventBridge rule fills (a dead-letter queue, say).
     let receive_message = json!({"Messages": events.iter().enumerate().map(|(n, event)| json!({
         "MessageId": format!("m{n}"), "ReceiptHandle": "r", "MD5OfBody": "x", "Body": event.to_string()
@@ -147,6 +167,16 @@ fn every_delivery_shape_yields_the_same_incidents() {
             "Kinesis Lambda event of EventBridge events",
             kinesis_events,
             "kinesis",
+        ),
+        (
+            "Firehose transformation Lambda event of EventBridge events",
+            firehose_transformation.to_string().into_bytes(),
+            "firehose",
+        ),
+        (
+            "Firehose HTTP endpoint request of CloudWatch Logs batches",
+            firehose_http.to_string().into_bytes(),
+            "firehose",
         ),
         (
             "LookupEvents answer (aws cloudtrail lookup-events)",

@@ -173,6 +173,16 @@ pub struct Document<'a> {
     #[serde(borrow)]
     pub kinesis: Option<Raw<'a>>,
 
+    // Amazon Data Firehose handing its records on: to a data-transformation Lambda
+    // `{"invocationId":…,"deliveryStreamArn":…,"records":[{"recordId":…,"data":"<base64>"}]}`,
+    // to an HTTP endpoint `{"requestId":…,"timestamp":…,"records":[{"data":"<base64>"}]}`.
+    #[serde(borrow, rename = "deliveryStreamArn")]
+    pub delivery_stream_arn: Text<'a>,
+    #[serde(borrow, rename = "requestId")]
+    pub firehose_request_id: Text<'a>,
+    #[serde(borrow, rename = "records")]
+    pub firehose_records: Option<Raw<'a>>,
+
     // CloudWatch Logs subscription: to Lambda `{"awslogs":{"data":"…"}}`; to Firehose the
     // batch itself.
     #[serde(borrow)]
@@ -475,6 +485,7 @@ impl Document<'_> {
             && self.awslogs.is_none()
             && self.log_events.is_none()
             && self.kinesis.is_none()
+            && self.firehose_records.is_none()
             // A Lambda event source's record (`aws:kinesis`, `aws:dynamodb`, …) has an
             // eventName too; a CloudTrail record's source is a service's host name.
             && !self.lambda_event_source()

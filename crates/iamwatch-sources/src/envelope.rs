@@ -37,6 +37,8 @@ pub enum EnvelopeKind {
     /// A Kinesis Data Streams record (a CloudWatch Logs subscription or an EventBridge rule
     /// writing to a stream, read by Lambda).
     Kinesis,
+    /// An Amazon Data Firehose record handed to a transformation Lambda or an HTTP endpoint.
+    Firehose,
     /// A record with no envelope: JSON Lines or a bare array.
     Bare,
 }
@@ -51,6 +53,7 @@ impl EnvelopeKind {
             Self::CloudWatchLogs => "cloudwatch_logs",
             Self::LookupEvents => "lookup_events",
             Self::Kinesis => "kinesis",
+            Self::Firehose => "firehose",
             Self::Bare => "bare",
         }
     }
@@ -412,6 +415,9 @@ fn dispatch(
     }
     if let Some(record) = &doc.kinesis {
         return lambda_sources::visit_kinesis(record, raw, context, depth, sink);
+    }
+    if let Some(records) = lambda_sources::firehose_records(doc) {
+        return lambda_sources::visit_firehose(records, raw, context, depth, sink);
     }
     if let Some(records) = &doc.records {
         return visit_elements(records, "Records", context, context, raw, depth, sink);

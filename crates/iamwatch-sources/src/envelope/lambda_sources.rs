@@ -6,9 +6,14 @@
 //! (the data is a subscription batch, gzipped) and an EventBridge rule with the stream as its
 //! target (the data is the event, as JSON). Either is decoded and read as if it had come on its
 //! own. Other sources' records (DynamoDB streams, …) are said to be what they are.
+//!
+//! Amazon Data Firehose hands its records on the same way, base64 under `data`, to a
+//! data-transformation Lambda or to an HTTP endpoint destination: a stream fed by a CloudWatch
+//! Logs subscription (each record a gzipped batch) or by an EventBridge rule (each an event).
 
 use super::{encoded, nested, report, visit, Context, EnvelopeKind, Item, Problem};
 use crate::document::{Document, Raw};
+use serde_json::value::RawValue;
 
 /// Why `doc`, another Lambda event source's record, is not read; `None` when it is none.
 pub(super) fn other_source(doc: &Document<'_>) -> Option<Problem> {
@@ -28,7 +33,7 @@ pub(super) fn visit_kinesis(
     depth: u8,
     sink: &mut dyn FnMut(Item<'_>),
 ) {
-    match decode(record.as_raw_str()) {
+    match decode(record.as_raw_str(), "Kinesis record", "Kinesis") {
         Ok(data) => visit(
             &data,
             nested(context, EnvelopeKind::Kinesis),
@@ -39,12 +44,139 @@ pub(super) fn visit_kinesis(
     }
 }
 
-/// The bytes a record's `data` stands for: base64, then gunzipped when gzip.
-fn decode(record: &str) -> Result<Vec<u8>, String> {
-    let data = encoded::base64_data(record, "Kinesis record", "Kinesis")?;
+/// The `records` of a Firehose event: a transformation Lambda's (with `deliveryStreamArn`) or
+/// an HTTP endpoint's request (with `requestId`). A lower-case `records` alone is not one.
+pub(super) fn firehose_records<'d>(doc: &'d Document<'_>) -> Option<&'d Raw<'d>> {
+    let firehose = doc.delivery_stream_arn.is_some() || doc.firehose_request_id.is_some();
+    doc.firehose_records.as_ref().filter(|_| firehose)
+}
+
+/// Reports the records (or problems) of a Firehose event's `records`, each decoded and read as
+/// if it had come on its own. A record that does not decode is a problem of its own: the
+/// others are still read.
+pub(super) fn visit_firehose(
+    records: &Raw<'_>,
+    raw: &[u8],
+    context: Context<'_>,
+    depth: u8,
+    sink: &mut dyn FnMut(Item<'_>),
+) {
+    let Ok(elements) = serde_json::from_str::<Vec<&RawValue>>(records.as_raw_str()) else {
+        let reason = "Firehose event whose \"records\" is not an array".to_string();
+        return report(Problem::Unrecognised { reason }, context, raw, sink);
+    };
+    for (position, element) in elements.iter().enumerate() {
+        let element_context = Context {
+            nested_index: Some(position as u64),
+            ..nested(context, EnvelopeKind::Firehose)
+        };
+        match decode(element.get(), "Firehose record", "Firehose") {
+            Ok(data) => visit(&data, element_context, depth + 1, sink),
+            Err(reason) => report(
+                Problem::Unrecognised { reason },
+                element_context,
+                element.get().as_bytes(),
+                sink,
+            ),
+        }
+    }
+}
+
+/// The bytes a record's `data` stands for: base64, then gunzipped when gzip. Errors name the
+/// record as `holder` and its data as `source`'s.
+fn decode(record: &str, holder: &str, source: &str) -> Result<Vec<u8>, String> {
+    let data = encoded::base64_data(record, holder, source)?;
     if crate::input::looks_gzipped(&data) {
-        encoded::gunzip(&data, "Kinesis")
+        encoded::gunzip(&data, source)
     } else {
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{visit_document, EnvelopeKind, Item};
+    use base64::Engine;
+    use std::io::Write;
+
+    const RECORD: &str =
+        r#"{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventID":"e1"}"#;
+
+    /// A record's event name, envelope, and index in the event.
+    type Found = (String, EnvelopeKind, Option<u64>);
+
+    /// What each item found is, or the problem's text.
+    fn seen(json: &str) -> Vec<Result<Found, String>> {
+        let mut seen = Vec::new();
+        visit_document(json.as_bytes(), false, &mut |item| {
+            seen.push(match item {
+                Item::Record(record) => Ok((
+                    record.doc.event_name.or_empty().to_string(),
+                    record.envelope,
+                    record.nested_index,
+                )),
+                Item::Problem { problem, .. } => Err(problem.to_string()),
+                other => Err(format!("{other:?}")),
+            });
+        });
+        seen
+    }
+
+    fn encode(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Firehose events were dead letters ("no eventName"): the records inside were lost to a
+    /// transformation Lambda fed a trail's log group, or an EventBridge rule, through Firehose.
+    #[test]
+    fn firehose_records_are_decoded_one_by_one() {
+        let event = format!(
+            r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{RECORD}}}"#
+        );
+        let batch = serde_json::json!({"messageType": "DATA_MESSAGE", "logEvents": [
+            {"id": "1", "timestamp": 1_717_200_000_000_i64, "message": RECORD.replace("CreateUser", "DeleteUser")}
+        ]})
+        .to_string();
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gzip.write_all(batch.as_bytes()).unwrap();
+        let records = serde_json::json!([
+            {"recordId": "r0", "approximateArrivalTimestamp": 1, "data": encode(event.as_bytes())},
+            {"recordId": "r1", "approximateArrivalTimestamp": 1, "data": "%%% not base64"},
+            {"recordId": "r2", "approximateArrivalTimestamp": 1, "data": encode(&gzip.finish().unwrap())},
+        ]);
+        let transformation = serde_json::json!({"invocationId": "i",
+            "deliveryStreamArn": "arn:aws:firehose:us-east-1:111122223333:deliverystream/trail",
+            "region": "us-east-1", "records": records});
+        let http_endpoint =
+            serde_json::json!({"requestId": "q", "timestamp": 1, "records": records});
+        for shape in [transformation, http_endpoint] {
+            let found = seen(&shape.to_string());
+            assert!(
+                matches!(&found[..], [
+                    Ok((first, EnvelopeKind::Firehose, Some(0))),
+                    Err(bad),
+                    // Its index is the log event's, within the batch.
+                    Ok((third, EnvelopeKind::Firehose, Some(0))),
+                ] if first == "CreateUser" && bad.contains("not base64") && third == "DeleteUser"),
+                "{found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lower_case_records_alone_are_no_firehose_event() {
+        let records = format!(
+            r#"{{"records":[{{"data":"{}"}}]}}"#,
+            encode(RECORD.as_bytes())
+        );
+        let lone = seen(&records);
+        assert!(matches!(&lone[..], [Err(_)]), "{lone:?}");
+        let not_a_list = r#"{"deliveryStreamArn":"arn","records":{"data":"x"}}"#;
+        assert_eq!(
+            seen(not_a_list),
+            [Err(
+                "Firehose event whose \"records\" is not an array".to_string()
+            )]
+        );
     }
 }

@@ -44,6 +44,8 @@ const TEXT_KEYS: &[&str] = &[
     "body",
     "CloudTrailEvent",
     "digestPublicKeyFingerprint",
+    "deliveryStreamArn",
+    "requestId",
     "type",
     "principalId",
     "arn",
@@ -181,6 +183,7 @@ mod tests {
         "s3ObjectKey",
         "events",
         "kinesis",
+        "records",
         "awslogs",
         "logEvents",
     ];
