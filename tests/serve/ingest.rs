@@ -401,3 +401,66 @@ async fn a_stalled_store_fills_the_commit_queue_and_gets_503_never_a_false_202()
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert!(!stored.contains(&"stall-3"), "{stored:?}");
 }
+
+/// A Firehose stream delivering to serve as an HTTP endpoint destination: its access key is the
+/// token, its body gzipped when the stream compresses, and only a 200 echoing the request id
+/// counts as delivered (a 202 or another body made Firehose retry, then give up).
+#[tokio::test]
+async fn a_firehose_http_endpoint_delivery_is_answered_as_firehose_requires() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), "");
+    let record = |n: usize, event: &serde_json::Value| {
+        let data = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            event.to_string(),
+        );
+        json!({"data": data, "recordId": format!("r{n}")})
+    };
+    let events = [
+        eventbridge_event("fh-1", "DeleteUser", "bob"),
+        eventbridge_event("fh-2", "DeactivateMFADevice", "carol"),
+    ];
+    let body = json!({"requestId": "5f0e8a4c-0000-4000-8000-000000000001", "timestamp": 1_717_200_000_000_i64,
+        "records": events.iter().enumerate().map(|(n, event)| record(n, event)).collect::<Vec<_>>()});
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(body.to_string().as_bytes()).unwrap();
+    let gzipped = gzip.finish().unwrap();
+    let deliver = |key: &'static str| {
+        server::client()
+            .post(server.url("/v1/events"))
+            .header("x-amz-firehose-protocol-version", "1.0")
+            .header("x-amz-firehose-request-id", "req-7")
+            .header("x-amz-firehose-access-key", key)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(gzipped.clone())
+            .send()
+    };
+    for attempt in 0..2 {
+        let response = deliver(TOKEN).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "attempt {attempt}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["requestId"], "req-7", "{answer}");
+        assert!(answer["timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+        assert_eq!(answer.as_object().unwrap().len(), 2, "{answer}");
+    }
+    // Delivered twice (Firehose retries), stored once.
+    let (_, listed) = server::get(&server, "/v1/incidents").await;
+    let mut ids: Vec<&str> = listed["incidents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["fh-1", "fh-2"]);
+
+    let refused = deliver("wrong-key").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let answer: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(answer["requestId"], "req-7", "{answer}");
+    assert!(
+        answer["errorMessage"].as_str().unwrap().contains("token"),
+        "{answer}"
+    );
+}

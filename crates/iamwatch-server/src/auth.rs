@@ -1,6 +1,7 @@
 //! Token check for every API route. The token may come as a bearer token, as `x-api-key`
-//! (what EventBridge API destinations send), as the password of HTTP basic auth (what SNS
-//! HTTPS subscriptions send), or — for the WebSocket stream only, where browsers cannot set
+//! (what EventBridge API destinations send), as `X-Amz-Firehose-Access-Key` (what a Firehose
+//! HTTP endpoint destination sends), as the password of HTTP basic auth (what SNS HTTPS
+//! subscriptions send), or — for the WebSocket stream only, where browsers cannot set
 //! headers — as a `token` query parameter. Comparison is constant-time.
 
 use axum::http::{header, HeaderMap};
@@ -100,8 +101,11 @@ fn offered_tokens(headers: &HeaderMap) -> Vec<Vec<u8>> {
             }
         }
     }
-    for value in headers.get_all("x-api-key") {
-        offered.push(value.as_bytes().to_vec());
+    // Amazon Data Firehose sends an HTTP endpoint's access key here, verbatim.
+    for name in ["x-api-key", "x-amz-firehose-access-key"] {
+        for value in headers.get_all(name) {
+            offered.push(value.as_bytes().to_vec());
+        }
     }
     offered
 }
@@ -124,6 +128,8 @@ mod tests {
         assert!(auth.allows(&headers("authorization", "Bearer s3cret")));
         assert!(auth.allows(&headers("authorization", "bearer  s3cret ")));
         assert!(auth.allows(&headers("x-api-key", "s3cret")));
+        assert!(auth.allows(&headers("x-amz-firehose-access-key", "s3cret")));
+        assert!(!auth.allows(&headers("x-amz-firehose-access-key", "s3cre")));
         let basic = base64::engine::general_purpose::STANDARD.encode("iamwatch:s3cret");
         assert!(auth.allows(&headers("authorization", &format!("Basic {basic}"))));
         assert!(auth.allows_with_query(&HeaderMap::new(), Some("s3cret")));

@@ -38,9 +38,24 @@ pub async fn post_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let firehose = crate::firehose::request_id(&headers);
+    let outcome = accept_events(state, &headers, body).await;
+    match firehose {
+        Some(request_id) => {
+            crate::firehose::answer(request_id, outcome, iamwatch_core::time::now_ms())
+        }
+        None => outcome.into_response(),
+    }
+}
+
+async fn accept_events(
+    state: AppState,
+    headers: &HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    state.authorize(&headers, None)?;
+    state.authorize(headers, None)?;
     let Ok(permit) = state.parsing.clone().try_acquire_owned() else {
         state
             .metrics

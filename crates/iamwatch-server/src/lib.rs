@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod dead_letter;
 pub mod demo;
 pub mod error;
+pub mod firehose;
 pub mod ingest;
 pub mod metrics;
 pub mod sns;
