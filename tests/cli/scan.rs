@@ -267,3 +267,53 @@ fn a_scan_of_the_directory_holding_the_dead_letters_does_not_read_them() {
         assert!(kept.lines().all(|line| line.contains("bad.json")), "{kept}");
     }
 }
+
+/// The issue's progress bar: on stderr when it is a terminal and the input is large (over
+/// 64 MiB), never when stderr is a file or pipe. A pseudo-terminal comes from util-linux's
+/// `script`, as a user's shell gives one.
+#[test]
+fn a_large_scan_draws_a_progress_bar_on_a_terminal_only() {
+    let workspace = Workspace::new();
+    // 70 MB in few records: each carries 4 KB of request text no rule reads.
+    let padding = "a".repeat(4096);
+    let mut log = String::from("{\"Records\":[");
+    for n in 0..17_000 {
+        if n > 0 {
+            log.push(',');
+        }
+        log.push_str(&format!(
+            r#"{{"eventVersion":"1.08","eventTime":"2024-06-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","eventID":"pb-{n}","readOnly":true,"requestParameters":{{"filter":"{padding}"}},"userIdentity":{{"type":"IAMUser","userName":"alice"}}}}"#
+        ));
+    }
+    log.push_str("]}");
+    assert!(log.len() > 65 * 1024 * 1024);
+    let input = workspace.write("large.json", log.as_bytes());
+    drop(log);
+    let command = format!(
+        "{} scan --db {} --dead-letter {} {} > /dev/null",
+        env!("CARGO_BIN_EXE_iamwatch"),
+        workspace.path("pty.db").display(),
+        workspace.path("dead-letter.jsonl").display(),
+        input.display()
+    );
+    let terminal = std::process::Command::new("script")
+        .args(["--quiet", "--return", "--command", &command])
+        .arg(workspace.path("typescript"))
+        .env_remove("IAMWATCH_DB")
+        .output()
+        .expect("util-linux script");
+    assert_success(&terminal);
+    // The terminal saw the bar (drawn with its byte counts and eta), then the summary.
+    let screen = String::from_utf8_lossy(&terminal.stdout).into_owned();
+    assert!(screen.contains("eta"), "{screen}");
+    assert!(screen.contains("17000 record(s)"), "{screen}");
+
+    let piped = workspace.scan(&[], &[&input]);
+    assert_success(&piped);
+    assert!(!stderr(&piped).contains("eta"), "{}", stderr(&piped));
+    assert!(
+        stderr(&piped).contains("17000 record(s)"),
+        "{}",
+        stderr(&piped)
+    );
+}
