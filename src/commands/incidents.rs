@@ -47,7 +47,8 @@ pub struct ListArgs {
     account: Option<String>,
     #[arg(long)]
     rule: Option<String>,
-    /// Text to look for in titles, resources, event names and meta
+    /// Text to look for (any case) in titles, resources, event names and the meta's values
+    /// (a user, an IP, a key id, a user agent), not its keys
     #[arg(long)]
     text: Option<String>,
     /// How many incidents to list; more than a page are read page by page

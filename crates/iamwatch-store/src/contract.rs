@@ -399,6 +399,21 @@ pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
         .await
         .unwrap();
     assert_eq!(korean.incidents.len(), 2);
+    // The meta's values are searched, not its keys: every meta has an `ip` and an `api`, and a
+    // search for either word found every incident.
+    let count = |text: &str| {
+        let query = IncidentQuery {
+            account: Some(account.clone()),
+            text: Some(text.to_string()),
+            ..Default::default()
+        };
+        async move { store.list(&query).await.unwrap().incidents.len() }
+    };
+    assert_eq!(count("203.0.113.9").await, 7, "a meta value");
+    assert_eq!(count("ask the key's owner").await, 7, "a runbook value");
+    for key in ["ip", "api", "runbook", "device"] {
+        assert_eq!(count(key).await, 0, "{key:?} is only a key of the meta");
+    }
     let nothing_new = store
         .list(&IncidentQuery {
             account: Some(account),

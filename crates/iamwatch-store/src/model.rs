@@ -16,8 +16,8 @@ pub struct IncidentQuery {
     pub statuses: Vec<IncidentStatus>,
     pub account: Option<String>,
     pub rule_id: Option<String>,
-    /// Case-insensitive substring of title (either language), resource, event name or meta
-    /// (its runbook included).
+    /// Case-insensitive substring of title (either language), resource, event name, or a text
+    /// value of the meta (its runbook included): not of its keys.
     pub text: Option<String>,
     /// Only incidents created or updated at or after this epoch-ms time.
     pub since_ms: Option<i64>,

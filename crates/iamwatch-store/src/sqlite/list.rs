@@ -39,8 +39,13 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
         clauses.push(bind("rule_id = ?", rule_id.clone().into(), &mut values));
     }
     if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
+        // The cheap test first: SQLite stops at the first false term.
         clauses.push(bind(
-            &format!("instr(lower({}), lower(?)) > 0", rows::SEARCHED_TEXT),
+            &format!(
+                "instr(lower({}), lower(?)) > 0 AND instr(lower({}), lower(?)) > 0",
+                rows::SEARCHED_TEXT,
+                rows::SEARCHED_VALUES
+            ),
             text.clone().into(),
             &mut values,
         ));
