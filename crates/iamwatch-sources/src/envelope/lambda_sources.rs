@@ -34,13 +34,31 @@ pub(super) fn visit_kinesis(
     sink: &mut dyn FnMut(Item<'_>),
 ) {
     match decode(record.as_raw_str(), "Kinesis record", "Kinesis") {
-        Ok(data) => visit(
-            &data,
-            nested(context, EnvelopeKind::Kinesis),
-            depth + 1,
-            sink,
-        ),
+        Ok(data) => visit_values(&data, nested(context, EnvelopeKind::Kinesis), depth, sink),
         Err(reason) => report(Problem::Unrecognised { reason }, context, raw, sink),
+    }
+}
+
+/// Visits each JSON value in a record's decoded data: one as a rule, but a producer putting
+/// newline-delimited events (or values back to back) into one record puts several. Data that
+/// stops being JSON is a problem from there on; the values before it are read.
+fn visit_values(data: &[u8], context: Context<'_>, depth: u8, sink: &mut dyn FnMut(Item<'_>)) {
+    let mut values = serde_json::Deserializer::from_slice(data).into_iter::<&RawValue>();
+    let mut read_any = false;
+    loop {
+        let start = values.byte_offset();
+        match values.next() {
+            // Data of no value at all is said to be so, as it was before values were split.
+            None if !read_any => return visit(data, context, depth + 1, sink),
+            None => return,
+            Some(Ok(value)) => {
+                read_any = true;
+                visit(value.get().as_bytes(), context, depth + 1, sink);
+            }
+            // Not JSON as serde reads it (a lone value is still given whole to the envelope's
+            // reader, which repairs what it can and says why when it cannot).
+            Some(Err(_)) => return visit(&data[start..], context, depth + 1, sink),
+        }
     }
 }
 
@@ -71,7 +89,7 @@ pub(super) fn visit_firehose(
             ..nested(context, EnvelopeKind::Firehose)
         };
         match decode(element.get(), "Firehose record", "Firehose") {
-            Ok(data) => visit(&data, element_context, depth + 1, sink),
+            Ok(data) => visit_values(&data, element_context, depth, sink),
             Err(reason) => report(
                 Problem::Unrecognised { reason },
                 element_context,
@@ -161,6 +179,48 @@ mod tests {
                 "{found:?}"
             );
         }
+    }
+
+    /// A producer putting newline-delimited events into one record: the record's data was read
+    /// as one document, "trailing characters", and every event in it lost.
+    #[test]
+    fn a_record_holding_several_events_gives_each() {
+        let event = |name: &str| {
+            format!(
+                r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{}}}"#,
+                RECORD.replace("CreateUser", name)
+            )
+        };
+        let lines = format!("{}\n{}\n", event("CreateUser"), event("DeleteUser"));
+        let back_to_back = format!("{}{}", event("CreateUser"), event("DeleteUser"));
+        for data in [lines, back_to_back] {
+            let firehose = format!(
+                r#"{{"deliveryStreamArn":"arn","records":[{{"data":"{}"}}]}}"#,
+                encode(data.as_bytes())
+            );
+            let kinesis = format!(
+                r#"{{"Records":[{{"eventSource":"aws:kinesis","eventName":"aws:kinesis:record","kinesis":{{"data":"{}"}}}}]}}"#,
+                encode(data.as_bytes())
+            );
+            for shape in [firehose, kinesis] {
+                let names: Vec<String> = seen(&shape)
+                    .into_iter()
+                    .map(|item| item.map_or_else(|problem| problem, |(name, ..)| name))
+                    .collect();
+                assert_eq!(names, ["CreateUser", "DeleteUser"], "{shape}");
+            }
+        }
+        // A good event, then text that is not JSON: the event, then the problem.
+        let broken = format!("{}\nnot json", event("CreateUser"));
+        let firehose = format!(
+            r#"{{"deliveryStreamArn":"arn","records":[{{"data":"{}"}},{{"data":""}}]}}"#,
+            encode(broken.as_bytes())
+        );
+        let found = seen(&firehose);
+        assert!(
+            matches!(&found[..], [Ok((name, ..)), Err(_), Err(_)] if name == "CreateUser"),
+            "{found:?}"
+        );
     }
 
     #[test]
