@@ -65,3 +65,29 @@ fn a_parquet_file_is_one_problem_saying_what_to_scan_instead() {
     assert!(errors.contains("unreadable records: 1 "), "{errors}");
     assert!(!errors.contains("not JSON"), "{errors}");
 }
+
+/// The CloudTrail console's "Download events: CSV": each line was a dead letter or two of "not
+/// JSON", and the user was not told to download JSON instead.
+#[test]
+fn a_csv_export_is_one_problem_saying_what_to_download_instead() {
+    let workspace = Workspace::new();
+    let csv = "Event ID,Event time,User name,Event name,Resource type,Resource name,AWS access key,AWS region,Error code,Source IP address,Resources\n\
+        3f1c2d4e-0000-4000-8000-000000000001,2024-06-01T09:00:00Z,alice,DeleteUser,AWS::IAM::User,bob,AKIAEXAMPLE,us-east-1,,198.51.100.23,[]\n\
+        3f1c2d4e-0000-4000-8000-000000000002,2024-06-01T09:01:00Z,alice,CreateAccessKey,AWS::IAM::AccessKey,bob,AKIAEXAMPLE,us-east-1,,198.51.100.23,[]\n";
+    let plain = workspace.write("event_history.csv", csv.as_bytes());
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, csv.as_bytes()).unwrap();
+    let gzipped = workspace.write("event_history.csv.gz", &gzip.finish().unwrap());
+    for input in [plain, gzipped] {
+        let output = workspace.scan(&["--format", "jsonl"], &[&input]);
+        assert_success(&output);
+        let errors = stderr(&output);
+        assert!(
+            errors.contains("a CSV export of CloudTrail events")
+                && errors.contains("download the event history as JSON"),
+            "{errors}"
+        );
+        assert!(errors.contains("unreadable records: 1 "), "{errors}");
+        assert!(!errors.contains("not JSON"), "{errors}");
+    }
+}

@@ -2,7 +2,9 @@
 //! files (`logs.tar.gz`, the usual way logs are handed over) was read as if it were JSON, and
 //! its headers and compressed members became hundreds of dead letters of binary text. One clear
 //! problem per input instead: what it is, and what to do first. Columnar files (Parquet, ORC:
-//! how Amazon Security Lake and Firehose's format conversion keep events) are told the same way.
+//! how Amazon Security Lake and Firehose's format conversion keep events) are told the same way,
+//! and so are CSV exports (the CloudTrail console's event history, Athena or CloudTrail Lake
+//! query results), whose lines were each a dead letter or two of "not JSON".
 
 /// A format that is not read: what it is, and what to scan instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +15,11 @@ pub struct Refused {
 
 const EXTRACT: &str = "extract it first";
 const COLUMNAR: &str = "scan the trail's JSON log files (CloudTrail writes them to S3 as .json.gz)";
+
+const CSV: Refused = Refused {
+    what: "a CSV export of CloudTrail events (the console's event history, or Athena or CloudTrail Lake query results)",
+    advice: "download the event history as JSON, or scan the trail's JSON log files (CloudTrail writes them to S3 as .json.gz)",
+};
 
 const fn archive(what: &'static str) -> Refused {
     Refused {
@@ -53,7 +60,35 @@ pub(super) fn kind(head: &[u8]) -> Option<Refused> {
     if let Some((_, refused)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
         return Some(*refused);
     }
-    is_tar_header(head).then_some(archive("a tar archive"))
+    if is_tar_header(head) {
+        return Some(archive("a tar archive"));
+    }
+    is_csv_export(head).then_some(CSV)
+}
+
+/// A CSV header of CloudTrail's columns on the first line: commas, and the event name's column
+/// however it is spelt (`Event name` in the console's export, `eventname` in Athena's,
+/// `eventName` in CloudTrail Lake's). JSON never starts so: its first character is `{` or `[`.
+fn is_csv_export(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let line = head.split(|byte| *byte == b'\n').next().unwrap_or_default();
+    if matches!(
+        line.iter().find(|byte| !byte.is_ascii_whitespace()),
+        None | Some(b'{' | b'[')
+    ) {
+        return false;
+    }
+    let columns: Vec<String> = line
+        .split(|byte| *byte == b',')
+        .map(|column| {
+            column
+                .iter()
+                .filter(|byte| byte.is_ascii_alphanumeric())
+                .map(|byte| char::from(byte.to_ascii_lowercase()))
+                .collect()
+        })
+        .collect();
+    columns.len() >= 2 && columns.iter().any(|column| column == "eventname")
 }
 
 /// A tar header: "ustar" at 257 (POSIX ustar and GNU tar both write it), and the header's
@@ -87,9 +122,13 @@ pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<Refused> {
     if is_tar_header(inflated_head) {
         return Some(archive("a gzipped tar archive"));
     }
-    kind(inflated_head).map(|inner| Refused {
-        what: "a gzipped archive",
-        ..inner
+    // An archive inside gzip is named as such; a file format (Parquet, CSV) by its own name.
+    kind(inflated_head).map(|inner| match inner.advice {
+        EXTRACT => Refused {
+            what: "a gzipped archive",
+            ..inner
+        },
+        _ => inner,
     })
 }
 
@@ -139,6 +178,24 @@ mod tests {
         assert_eq!(gzipped.advice, parquet.advice);
     }
 
+    /// Each line of a CSV export was a dead letter or two ("not JSON", or a date read as a
+    /// number followed by "trailing characters").
+    #[test]
+    fn csv_exports_are_named_with_what_to_download_instead() {
+        let console = b"Event ID,Event time,User name,Event name,Resource type,Resource name,AWS access key,AWS region,Error code,Source IP address,Resources\n0a1b,2024-06-01T00:00:00Z,alice,DeleteUser";
+        let athena = b"\"eventversion\",\"useridentity\",\"eventtime\",\"eventsource\",\"eventname\"\n\"1.08\"";
+        let lake = b"\xef\xbb\xbfeventID,eventTime,eventName\r\nx,y,z";
+        for head in [&console[..], athena, lake] {
+            let refused = kind(head).unwrap_or_else(|| panic!("{head:?}"));
+            assert!(refused.what.starts_with("a CSV export"), "{refused:?}");
+            assert!(refused.advice.contains("as JSON"), "{refused:?}");
+        }
+        assert_eq!(gzipped_kind(console), Some(super::CSV));
+        // A CSV of other columns, or prose with commas, is none of ours to name.
+        assert_eq!(kind(b"name,size\nalice,3"), None);
+        assert_eq!(kind(b"eventName"), None);
+    }
+
     #[test]
     fn logs_are_none_of_them() {
         for head in [
@@ -146,6 +203,8 @@ mod tests {
             b"[",
             b"",
             b"  {\"eventName\":\"ustar\"}",
+            b"\n\n{\"eventName\":\"a,b\"}",
+            b"[{\"eventName\": \"x\", \"eventID\": \"y\"}]",
             b"PK",
         ] {
             assert_eq!(kind(head), None, "{head:?}");
