@@ -485,7 +485,6 @@ impl Document<'_> {
             && self.awslogs.is_none()
             && self.log_events.is_none()
             && self.kinesis.is_none()
-            && self.firehose_records.is_none()
             // A Lambda event source's record (`aws:kinesis`, `aws:dynamodb`, …) has an
             // eventName too; a CloudTrail record's source is a service's host name.
             && !self.lambda_event_source()
