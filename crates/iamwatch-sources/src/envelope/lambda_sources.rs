@@ -223,6 +223,43 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a record's data holds (events cut anywhere, bytes of any kind, gzipped or
+        /// not), reading never panics and every record is accounted for: it gives events, or a
+        /// problem, or both.
+        #[test]
+        fn any_record_data_gives_events_or_problems(
+            cut in 0usize..400,
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            gzipped in proptest::bool::ANY,
+        ) {
+            let event = format!(
+                r#"{{"detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{RECORD}}}"#
+            );
+            let mut data = format!("{event}\n{event}").into_bytes();
+            data.truncate(cut.min(data.len()));
+            data.extend(&noise);
+            if gzipped {
+                let mut gzip =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gzip.write_all(&data).unwrap();
+                data = gzip.finish().unwrap();
+            }
+            let firehose = serde_json::json!({"deliveryStreamArn": "arn", "records": [
+                {"recordId": "a", "data": encode(&data)},
+                {"recordId": "b", "data": encode(event.as_bytes())},
+            ]})
+            .to_string();
+            let found = seen(&firehose);
+            // The intact second record is always read, whatever the first held.
+            proptest::prop_assert!(
+                matches!(found.last(), Some(Ok((name, EnvelopeKind::Firehose, Some(1)))) if name == "CreateUser"),
+                "{:?}", found
+            );
+            proptest::prop_assert!(found.len() >= 2, "{:?}", found);
+        }
+    }
+
     #[test]
     fn lower_case_records_alone_are_no_firehose_event() {
         let records = format!(
