@@ -4,9 +4,11 @@ use anyhow::{bail, Context};
 use iamwatch_core::{Lang, Severity};
 use iamwatch_detect::builtin::CodeRuleSettings;
 use iamwatch_detect::rules::{Rule, RuleSet};
+use iamwatch_detect::{Detector, DetectorConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Rule selection every command that detects shares.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -45,18 +47,7 @@ impl RuleArgs {
         }
         let disabled: BTreeSet<String> = self.disabled.iter().cloned().collect();
         let severities: BTreeMap<String, Severity> = self.severities.iter().cloned().collect();
-        let mut code = CodeRuleSettings::default();
-        for id in disabled
-            .iter()
-            .filter(|id| CodeRuleSettings::is_code_rule(id))
-        {
-            code.disable(id);
-        }
-        for (id, severity) in &severities {
-            if CodeRuleSettings::is_code_rule(id) {
-                code.set_severity(id, *severity);
-            }
-        }
+        let code = CodeRuleSettings::from_overrides(&disabled, &severities);
         let unknown: Vec<String> = set
             .configure(&disabled, &severities)
             .into_iter()
@@ -66,6 +57,24 @@ impl RuleArgs {
             bail!("no rule has the id {}", unknown.join(", "));
         }
         Ok((set, code))
+    }
+
+    /// The detector these rules make, with `skip` (API names; blanks ignored) as its skip list:
+    /// what `scan` and `serve` run.
+    pub fn detector(&self, skip: &[String]) -> anyhow::Result<Detector> {
+        let skip_events = skip
+            .iter()
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect();
+        let (rules, code_rules) = self.load()?;
+        Ok(Detector::new(
+            DetectorConfig {
+                skip_events,
+                code_rules,
+            },
+            Arc::new(rules),
+        ))
     }
 }
 
@@ -111,10 +120,6 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
             }
             // The rules written in code, configured by id as rule files are.
             for rule in iamwatch_detect::builtin::CODE_RULES {
-                let title = match lang {
-                    Lang::En => rule.en,
-                    Lang::Ko => rule.ko,
-                };
                 let severity = code
                     .severity_of(rule.id)
                     .map_or(rule.severity, Severity::as_str);
@@ -123,7 +128,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                 } else {
                     "no"
                 };
-                print_row(rule.id, severity, enabled, "(in code)", title);
+                print_row(rule.id, severity, enabled, "(in code)", rule.title(lang));
             }
             Ok(ExitCode::SUCCESS)
         }

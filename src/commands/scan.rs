@@ -4,7 +4,6 @@ use super::StoreArgs;
 use crate::output::{self, Format};
 use anyhow::Context;
 use iamwatch_core::Lang;
-use iamwatch_detect::{Detector, DetectorConfig};
 use iamwatch_pipeline::{BadRecord, ScanOptions, ScanReport, ScanSink};
 use iamwatch_sources::Input;
 use iamwatch_store::Stored;
@@ -54,21 +53,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     leave_out_dead_letters(&mut discovered, &args.dead_letter);
     let store = args.store.open_bulk()?;
     let runtime = super::runtime()?;
-    let skip_events = args
-        .skip
-        .iter()
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .collect();
-    let (rules, code_rules) = args.rules.load()?;
     let options = ScanOptions {
-        detector: Detector::new(
-            DetectorConfig {
-                skip_events,
-                code_rules,
-            },
-            std::sync::Arc::new(rules),
-        ),
+        detector: args.rules.detector(&args.skip)?,
         jobs: args.jobs,
         // Not `..Default::default()`: that would build (and compile the rule pack for) a
         // detector only to drop it.

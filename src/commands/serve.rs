@@ -1,7 +1,6 @@
 //! `iamwatch serve`: the live server (see the `iamwatch-server` crate).
 
 use anyhow::Context;
-use iamwatch_detect::{Detector, DetectorConfig};
 use iamwatch_server::{Config, LogFormat, Options};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,21 +57,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("[rules.severity] {id}"))?;
         rules.severities.insert(0, (id.clone(), severity));
     }
-    let skip_events = config
-        .ingest
-        .skip
-        .iter()
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .collect();
-    let (rules, code_rules) = rules.load()?;
-    let detector = Detector::new(
-        DetectorConfig {
-            skip_events,
-            code_rules,
-        },
-        Arc::new(rules),
-    );
+    let detector = rules.detector(&config.ingest.skip)?;
     let store = iamwatch_store::SqliteStore::open(&config.db)
         .with_context(|| format!("cannot open the incident store {}", config.db.display()))?;
     let has_token = config.token.is_some();

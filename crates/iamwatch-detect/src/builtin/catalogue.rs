@@ -12,6 +12,15 @@ pub struct CodeRule {
     pub ko: &'static str,
 }
 
+impl CodeRule {
+    pub fn title(&self, lang: iamwatch_core::Lang) -> &'static str {
+        match lang {
+            iamwatch_core::Lang::En => self.en,
+            iamwatch_core::Lang::Ko => self.ko,
+        }
+    }
+}
+
 const fn rule(
     id: &'static str,
     severity: &'static str,

@@ -21,6 +21,24 @@ impl CodeRuleSettings {
         CODE_RULES.iter().any(|rule| rule.id == id)
     }
 
+    /// The settings the overrides given by id (`--disable-rule`, `--rule-severity`) make for
+    /// the code rules; ids of other rules (rule files') are left to the rule set.
+    pub fn from_overrides(
+        disabled: &BTreeSet<String>,
+        severities: &BTreeMap<String, Severity>,
+    ) -> Self {
+        Self {
+            disabled: (disabled.iter())
+                .filter(|id| Self::is_code_rule(id))
+                .cloned()
+                .collect(),
+            severities: (severities.iter())
+                .filter(|(id, _)| Self::is_code_rule(id))
+                .map(|(id, severity)| (id.clone(), *severity))
+                .collect(),
+        }
+    }
+
     /// Turns the code rule `id` off. The caller checks [`Self::is_code_rule`] first; an id that
     /// names no code rule changes nothing.
     pub fn disable(&mut self, id: &str) {
@@ -87,6 +105,23 @@ mod tests {
                 ("signin.console_login", Severity::High),
                 ("root.activity", Severity::Critical)
             ]
+        );
+    }
+
+    #[test]
+    fn overrides_by_id_keep_only_the_code_rules() {
+        let disabled =
+            BTreeSet::from(["root.activity".to_string(), "s3.bucket_deleted".to_string()]);
+        let severities = BTreeMap::from([
+            ("signin.console_login".to_string(), Severity::High),
+            ("s3.bucket_deleted".to_string(), Severity::Low),
+        ]);
+        let mut expected = CodeRuleSettings::default();
+        expected.disable("root.activity");
+        expected.set_severity("signin.console_login", Severity::High);
+        assert_eq!(
+            CodeRuleSettings::from_overrides(&disabled, &severities),
+            expected
         );
     }
 
