@@ -77,7 +77,7 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
-    #[error("{path}: {} is not read; {}", .refused.what, .refused.advice)]
+    #[error("{path}: {refused}")]
     Unsupported { path: String, refused: Refused },
 }
 
@@ -89,9 +89,7 @@ impl InputError {
             Self::NotFound { .. } => "no such file or directory".to_string(),
             Self::Url { .. } => URL_ADVICE.to_string(),
             Self::Unreadable { source, .. } => format!("cannot read: {source}"),
-            Self::Unsupported { refused, .. } => {
-                format!("{} is not read; {}", refused.what, refused.advice)
-            }
+            Self::Unsupported { refused, .. } => refused.to_string(),
         }
     }
 }
@@ -235,13 +233,7 @@ fn starts_like_a_log(path: &Path) -> bool {
 
 /// [`readable_format`] for what a gzip stream holds (a `.tar.gz`).
 fn readable_inflated(inflated_head: &[u8], name: &str) -> Result<(), InputError> {
-    match archive::gzipped_kind(inflated_head) {
-        Some(refused) => Err(InputError::Unsupported {
-            path: name.to_string(),
-            refused,
-        }),
-        None => Ok(()),
-    }
+    refuse(archive::gzipped_kind(inflated_head), name)
 }
 
 /// Refuses an input whose `head` (its first 512 bytes, or all of it) announces an archive or
@@ -250,7 +242,11 @@ fn readable_inflated(inflated_head: &[u8], name: &str) -> Result<(), InputError>
 /// # Errors
 /// [`InputError::Unsupported`] saying which format it is.
 pub fn readable_format(head: &[u8], name: &str) -> Result<(), InputError> {
-    match archive::kind(head) {
+    refuse(archive::kind(head), name)
+}
+
+fn refuse(refused: Option<Refused>, name: &str) -> Result<(), InputError> {
+    match refused {
         Some(refused) => Err(InputError::Unsupported {
             path: name.to_string(),
             refused,

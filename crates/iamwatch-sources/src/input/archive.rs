@@ -13,6 +13,12 @@ pub struct Refused {
     pub advice: &'static str,
 }
 
+impl std::fmt::Display for Refused {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{} is not read; {}", self.what, self.advice)
+    }
+}
+
 const EXTRACT: &str = "extract it first";
 const COLUMNAR: &str = "scan the trail's JSON log files (CloudTrail writes them to S3 as .json.gz)";
 
