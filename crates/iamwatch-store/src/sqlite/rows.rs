@@ -29,11 +29,18 @@ pub const COLUMNS: &str = columns!();
 /// [`COLUMNS`], then the text of the incident's runbook: what [`from_row`] reads.
 pub const SELECT_COLUMNS: &str = concat!(columns!(), ", ", runbook_of_row!());
 
-/// The text a listing's text search looks in: titles, resource, event name, meta and runbook.
-/// What a text search reads, cheaply: the titles, resource and event name, and the meta and
-/// runbook as JSON text — keys too, so it can only rule rows out (see [`SEARCHED_VALUES`]).
+/// The columns of its own a text search reads: titles, resource and event name.
+macro_rules! searched_columns {
+    () => {
+        "title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name"
+    };
+}
+
+/// What a text search reads, cheaply: [`searched_columns`], and the meta and runbook as JSON
+/// text — keys too, so it can only rule rows out (see [`SEARCHED_VALUES`]).
 pub const SEARCHED_TEXT: &str = concat!(
-    "title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name || ' ' || meta || ' ' || coalesce(",
+    searched_columns!(),
+    " || ' ' || meta || ' ' || coalesce(",
     runbook_of_row!(),
     ", '')"
 );
@@ -43,7 +50,7 @@ pub const SEARCHED_TEXT: &str = concat!(
 /// incident. Parsing each row's meta costs about twice the plain search, so it runs only on
 /// the rows [`SEARCHED_TEXT`] lets through.
 pub const SEARCHED_VALUES: &str = concat!(
-    "title_en || ' ' || title_ko || ' ' || resource || ' ' || event_name",
+    searched_columns!(),
     " || ' ' || coalesce((SELECT group_concat(atom, ' ') FROM json_tree(incidents.meta) WHERE type = 'text'), '')",
     " || ' ' || coalesce((SELECT group_concat(atom, ' ') FROM json_tree(",
     runbook_of_row!(),
