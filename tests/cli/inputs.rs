@@ -152,7 +152,18 @@ fn every_delivery_shape_yields_the_same_incidents() {
     let receive_message = json!({"Messages": events.iter().enumerate().map(|(n, event)| json!({
         "MessageId": format!("m{n}"), "ReceiptHandle": "r", "MD5OfBody": "x", "Body": event.to_string()
     })).collect::<Vec<_>>()});
+    // A trail's log group exported to S3 (`aws logs create-export-task`): gzipped lines of the
+    // event's timestamp, a space, and the record.
+    let log_export: String = records
+        .iter()
+        .map(|record| format!("2024-06-01T09:00:00.123Z {record}\n"))
+        .collect();
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "CloudWatch Logs export to S3 (timestamp, then the record)",
+            gzip(log_export.as_bytes()),
+            "bare",
+        ),
         (
             "ReceiveMessage answer (aws sqs receive-message)",
             serde_json::to_vec_pretty(&receive_message).unwrap(),
@@ -249,6 +260,11 @@ fn every_delivery_shape_yields_the_same_incidents() {
         );
         assert!(
             stderr(&output).contains(&format!("{} record(s)", records.len())),
+            "{shape}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains("unreadable"),
             "{shape}: {}",
             stderr(&output)
         );

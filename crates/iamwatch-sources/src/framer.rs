@@ -110,12 +110,15 @@ impl Framer<Box<dyn Read + Send>> {
     }
 }
 
-/// In JSON Lines a value that runs past its line into one that starts with `{` is a line cut
-/// short (a partial write): the next line is a record of its own. Pretty-printed JSON indents
-/// what it nests, so no line inside one top-level value starts with `{`. Returns the position
-/// of that newline.
+/// In JSON Lines a value that runs past its line into one that starts with `{` (or with a log
+/// export's timestamp and then `{`) is a line cut short (a partial write): the next line is a
+/// record of its own. Pretty-printed JSON indents what it nests, so no line inside one
+/// top-level value starts so. Returns the position of that newline.
 fn next_line_value(value: &[u8]) -> Option<usize> {
-    memchr::memmem::find(value, b"\n{")
+    memchr_iter(b'\n', value).find(|newline| {
+        let next = &value[newline + 1..];
+        next.first() == Some(&b'{') || log_export::prefix_len(next).is_some()
+    })
 }
 
 /// Where a partly scanned value stands, kept across buffer refills.
@@ -210,7 +213,12 @@ impl<R: Read> Framer<R> {
                         Ok(false) => return Some(self.frame_value(false)),
                         Err(error) => return Some(Err(FrameError::Io(error))),
                     },
-                    b'"' | b'-' | b'0'..=b'9' => return Some(self.frame_value(false)),
+                    b'0'..=b'9' => match self.export_prefix_len() {
+                        Ok(Some(prefix)) => self.consume(prefix),
+                        Ok(None) => return Some(self.frame_value(false)),
+                        Err(error) => return Some(Err(FrameError::Io(error))),
+                    },
+                    b'"' | b'-' => return Some(self.frame_value(false)),
                     b't' | b'f' | b'n' => match self.starts_with_literal() {
                         Ok(true) => return Some(self.frame_value(false)),
                         Ok(false) => return Some(Err(self.skip_garbage_line())),
@@ -412,22 +420,6 @@ impl<R: Read> Framer<R> {
         self.line += newlines;
     }
 
-    /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
-    fn starts_with_literal(&mut self) -> io::Result<bool> {
-        while self.end - self.start < 6 && !self.eof {
-            if !self.fill()? {
-                break;
-            }
-        }
-        let window = &self.buf[self.start..self.end];
-        Ok([&b"true"[..], b"false", b"null"].iter().any(|literal| {
-            window.starts_with(literal)
-                && window.get(literal.len()).is_none_or(|next| {
-                    next.is_ascii_whitespace() || matches!(next, b',' | b']' | b'}')
-                })
-        }))
-    }
-
     /// After a wrapper's `Records` array: skip any other members and the closing brace.
     fn close_wrapper_object(&mut self) -> Result<(), FrameError> {
         let line = self.line;
@@ -574,6 +566,7 @@ fn scan_with(window: &[u8], state: &mut ScanState, blocks: bool) -> Option<usize
 
 mod blocks;
 mod in_place;
+mod log_export;
 mod strings;
 mod top_level;
 pub use in_place::Position;

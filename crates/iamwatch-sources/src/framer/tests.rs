@@ -182,6 +182,28 @@ fn a_json_line_cut_short_costs_only_that_line() {
     assert!(frames[1].as_ref().unwrap_err().contains("ends inside"));
 }
 
+/// A log group exported to S3: each line the event's timestamp, blanks, then the record. The
+/// timestamps are passed over (they were numbers followed by "trailing characters"), and a line
+/// cut short ends where the next timestamped line starts.
+#[test]
+fn a_log_exports_timestamps_are_passed_over() {
+    for chunk in [1, 3, 7, 64] {
+        let input = b"2024-06-01T10:00:01.123Z {\"a\":1}\n2024-06-01T10:00:02.000Z\t{\"b\":\n2024-06-01T10:00:03Z {\"c\":3}\n";
+        let frames = frames_of(input, chunk);
+        assert_eq!(frames.len(), 3, "{frames:?}");
+        assert_eq!(frames[0], Ok(("{\"a\":1}".to_string(), 1, 0, false)));
+        let error = frames[1].as_ref().unwrap_err();
+        assert!(
+            error.starts_with("line 2: the value does not end"),
+            "{error}"
+        );
+        assert_eq!(frames[2], Ok(("{\"c\":3}".to_string(), 3, 2, false)));
+    }
+    // A number at the top level is still a number.
+    let frames = frames_of(b"2024 {\"a\":1}\n", 3);
+    assert_eq!(frames[0], Ok(("2024".to_string(), 1, 0, false)));
+}
+
 #[test]
 fn pretty_printed_values_span_lines_as_they_always_did() {
     let input = b"{\n  \"detail\": {\n    \"eventName\": \"A\"\n  },\n  \"resources\": [\n    {\"arn\": \"x\"}\n  ]\n}\n{\"next\": 1}\n";

@@ -54,4 +54,20 @@ impl<R: Read> Framer<R> {
         }
         Ok(Some(position + 1))
     }
+
+    /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
+    pub(super) fn starts_with_literal(&mut self) -> io::Result<bool> {
+        while self.end - self.start < 6 && !self.eof {
+            if !self.fill()? {
+                break;
+            }
+        }
+        let window = &self.buf[self.start..self.end];
+        Ok([&b"true"[..], b"false", b"null"].iter().any(|literal| {
+            window.starts_with(literal)
+                && window.get(literal.len()).is_none_or(|next| {
+                    next.is_ascii_whitespace() || matches!(next, b',' | b']' | b'}')
+                })
+        }))
+    }
 }
