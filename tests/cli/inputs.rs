@@ -37,6 +37,38 @@ fn eventbridge(record: &Value) -> Value {
     })
 }
 
+/// A record as a row of Athena's CloudTrail table, written as JSON.
+fn athena_row(record: &Value) -> Value {
+    fn lower_keys(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .map(|(key, value)| (key.to_lowercase(), lower_keys(value)))
+                .collect(),
+            other => other.clone(),
+        }
+    }
+    let Value::Object(map) = record else {
+        unreachable!("records are objects")
+    };
+    map.iter()
+        .map(|(key, value)| {
+            let as_text = [
+                "requestParameters",
+                "responseElements",
+                "additionalEventData",
+            ]
+            .contains(&key.as_str());
+            let value = match value {
+                Value::Null => Value::Null,
+                value if as_text => Value::String(value.to_string()),
+                value => lower_keys(value),
+            };
+            (key.to_lowercase(), value)
+        })
+        .collect()
+}
+
 /// `values` as JSON Lines.
 fn json_lines(values: &[Value]) -> Vec<u8> {
     values
@@ -158,7 +190,11 @@ fn every_delivery_shape_yields_the_same_incidents() {
         .iter()
         .map(|record| format!("2024-06-01T09:00:00.123Z {record}\n"))
         .collect();
+    // Athena's CloudTrail table exported as JSON (`UNLOAD … WITH (format = 'JSON')`): column and
+    // struct field names lower-cased, and the request, response and additional data as text.
+    let athena: Vec<Value> = records.iter().map(athena_row).collect();
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("Athena table exported as JSON", json_lines(&athena), "bare"),
         (
             "CloudWatch Logs export to S3 (timestamp, then the record)",
             gzip(log_export.as_bytes()),

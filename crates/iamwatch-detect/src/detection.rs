@@ -1,7 +1,10 @@
 use crate::builtin::{self, CodeRuleSettings, RuleContext};
 use crate::eventbridge::{FlatEvent, Part};
 use crate::record_parts::RecordParts;
-use crate::rules::shape::{eventbridge_event, has_lowercased_keys, restore_cloudtrail_keys, Head};
+use crate::rules::shape::{
+    eventbridge_event, has_lowercased_keys, read_parts_written_as_text, restore_cloudtrail_keys,
+    Head,
+};
 use crate::rules::{Candidates, RuleSet};
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
@@ -83,7 +86,9 @@ fn envelope_shell(event: &Event<'_>) -> serde_json::Value {
 enum Whole {
     /// No rule needed it.
     NotParsed,
-    Parsed(serde_json::Value),
+    /// The record shaped as EventBridge delivers it, and what repairing it for the rules
+    /// noted (parts written as text, read as their JSON).
+    Parsed(serde_json::Value, Vec<String>),
     /// It could not be: what to say in the incident.
     Unreadable(String),
 }
@@ -176,8 +181,11 @@ impl Detector {
             return (Vec::new(), Whole::NotParsed);
         }
         let lowercased = has_lowercased_keys(event.item.raw);
+        // Patterns read a part written as text as a string: such a record is parsed whole and
+        // the part read as its JSON, as its details are.
+        let text_parts = event.parts_written_as_text().next().is_some();
         let mut candidates = candidates;
-        if !lowercased {
+        if !lowercased && !text_parts {
             // Patterns first, on leaves read from the raw record: no whole parse.
             let Ok(raw) = simdutf8::basic::from_utf8(event.item.raw) else {
                 return (Vec::new(), Whole::NotParsed);
@@ -240,6 +248,11 @@ impl Detector {
         if lowercased {
             restore_cloudtrail_keys(&mut record);
         }
+        let notes = if text_parts {
+            read_parts_written_as_text(&mut record)
+        } else {
+            Vec::new()
+        };
         let shaped = eventbridge_event(record);
         let flat = FlatEvent::new(&shaped, self.rules.paths_of(&candidates));
         let matches = self
@@ -252,7 +265,7 @@ impl Detector {
                 dedup_key: rule.dedup_key(&shaped),
             })
             .collect();
-        (matches, Whole::Parsed(shaped))
+        (matches, Whole::Parsed(shaped, notes))
     }
 
     /// What to say of candidate rules that could not check a record sonic-rs cannot parse
@@ -281,7 +294,7 @@ impl Detector {
             return Verdict::Pass;
         }
         let details = match whole {
-            Whole::Parsed(mut shaped) => {
+            Whole::Parsed(mut shaped, notes) => {
                 let mut take = |key: &str| {
                     shaped["detail"]
                         .get_mut(key)
@@ -292,7 +305,7 @@ impl Detector {
                     request: take("requestParameters"),
                     response: take("responseElements"),
                     additional: take("additionalEventData"),
-                    notes: Vec::new(),
+                    notes,
                 }
             }
             Whole::NotParsed => event.details(),

@@ -173,6 +173,56 @@ fn granting_administrator_access_is_critical_however_it_is_granted() {
     assert_eq!(verdict(&version).1, Some(High));
 }
 
+/// Athena's exports write the request as JSON text: the rule files' patterns (which read inside
+/// it) and the code rules weigh it as they weigh the request itself, and the incident says so.
+#[test]
+fn a_request_written_as_text_is_weighed_as_the_request() {
+    let requests = [
+        (
+            "AttachUserPolicy",
+            json!({"userName": "bob", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ),
+        (
+            "PutUserPolicy",
+            json!({"userName": "bob", "policyName": "tmp", "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+        ),
+        (
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "DataPipeline", "policyDocument": "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::829353387443:root\"},\"Action\":\"sts:AssumeRole\"}]}"}),
+        ),
+        (
+            "DeleteAccessKey",
+            json!({"userName": "bob", "accessKeyId": "AKIAEXAMPLEBOBKEY001"}),
+        ),
+    ];
+    for (name, request) in requests {
+        let as_object = iam(name, request.clone());
+        let as_text = iam(name, Value::String(request.to_string()));
+        assert_eq!(verdict(&as_text), verdict(&as_object), "{name}");
+        let bytes = as_text.to_string();
+        visit_document(bytes.as_bytes(), false, &mut |item| {
+            let Item::Record(item) = item else { return };
+            let event = normalise(&item, 0);
+            let Verdict::Incident(finding) = Detector::default().evaluate(&event) else {
+                panic!("{name}: no incident");
+            };
+            assert_ne!(
+                finding.target.id, "e",
+                "{name}: the target is the request's"
+            );
+            assert!(
+                finding
+                    .details
+                    .notes
+                    .iter()
+                    .any(|note| note.starts_with("requestParameters was JSON written as text")),
+                "{name}: {:?}",
+                finding.details.notes
+            );
+        });
+    }
+}
+
 #[test]
 fn trust_policy_opened_to_another_account_is_critical() {
     let backdoor = iam(

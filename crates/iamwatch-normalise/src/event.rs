@@ -105,6 +105,43 @@ pub struct Details {
     pub notes: Vec<String>,
 }
 
+impl Details {
+    /// Reads a part written as JSON text as the JSON it holds, and says so: Athena's CloudTrail
+    /// table keeps `requestParameters`, `responseElements` and `additionalEventData` as strings,
+    /// and its JSON exports (`UNLOAD … format = 'JSON'`) write them so. Read as strings, the
+    /// target was the event id and the access key unknown. Text that is not an object or an
+    /// array is left as it is.
+    pub fn read_parts_written_as_text(&mut self) {
+        let Details {
+            request,
+            response,
+            additional,
+            notes,
+        } = self;
+        for (name, part) in [
+            ("requestParameters", request),
+            ("responseElements", response),
+            ("additionalEventData", additional),
+        ] {
+            let Value::String(text) = part else {
+                continue;
+            };
+            if !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
+                continue;
+            }
+            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                *part = parsed;
+                notes.push(written_as_text_note(name));
+            }
+        }
+    }
+}
+
+/// What an incident says of a part it read from JSON written as text.
+pub fn written_as_text_note(name: &str) -> String {
+    format!("{name} was JSON written as text; read as that JSON")
+}
+
 /// Normalises one record. `now_ms` stands in for a missing event time (and says so in notes).
 pub fn normalise<'r>(item: &'r RecordItem<'r>, now_ms: i64) -> Event<'r> {
     let doc = item.doc;
@@ -198,12 +235,14 @@ impl Event<'_> {
         let request = parse("requestParameters", &doc.request_parameters);
         let response = parse("responseElements", &doc.response_elements);
         let additional = parse("additionalEventData", &doc.additional_event_data);
-        Details {
+        let mut details = Details {
             request: request.unwrap_or_default(),
             response: response.unwrap_or_default(),
             additional: additional.unwrap_or_default(),
             notes,
-        }
+        };
+        details.read_parts_written_as_text();
+        details
     }
 
     /// The raw record as text (lossy only for bytes that were never valid UTF-8).
@@ -213,6 +252,29 @@ impl Event<'_> {
             Ok(text) => text.to_owned(),
             Err(_) => String::from_utf8_lossy(self.item.raw).into_owned(),
         }
+    }
+
+    /// The parts (`requestParameters`, `responseElements`, `additionalEventData`) the record
+    /// holds as strings that open like JSON (see [`Details::read_parts_written_as_text`]).
+    pub fn parts_written_as_text(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let doc = self.item.doc;
+        [
+            ("requestParameters", &doc.request_parameters),
+            ("responseElements", &doc.response_elements),
+            ("additionalEventData", &doc.additional_event_data),
+        ]
+        .into_iter()
+        .filter(|(_, raw)| {
+            raw.as_ref().is_some_and(|raw| {
+                let text = raw.as_raw_str().as_bytes();
+                text.first() == Some(&b'"')
+                    && matches!(
+                        text[1..].iter().find(|byte| !byte.is_ascii_whitespace()),
+                        Some(b'{' | b'[')
+                    )
+            })
+        })
+        .map(|(name, _)| name)
     }
 
     pub fn failed(&self) -> bool {
@@ -337,6 +399,43 @@ mod tests {
             }
         });
         assert!(check.is_none(), "no record in {json}");
+    }
+
+    /// Athena's exports write the parts as JSON text; text that is not JSON of an object or an
+    /// array stays the string it is, with no note.
+    #[test]
+    fn parts_written_as_json_text_are_read_as_that_json() {
+        let json = r#"{"eventName":"PutUserPolicy","eventID":"e","requestParameters":" {\"userName\":\"bob\"}","responseElements":"[1]","additionalEventData":"{broken"}"#;
+        with_event(json, |event| {
+            assert_eq!(
+                event.parts_written_as_text().collect::<Vec<_>>(),
+                [
+                    "requestParameters",
+                    "responseElements",
+                    "additionalEventData"
+                ]
+            );
+            let details = event.details();
+            assert_eq!(details.request["userName"], "bob");
+            assert_eq!(details.response, serde_json::json!([1]));
+            assert_eq!(details.additional, "{broken");
+            assert_eq!(
+                details.notes,
+                [
+                    written_as_text_note("requestParameters"),
+                    written_as_text_note("responseElements")
+                ]
+            );
+        });
+        let plain = r#"{"eventName":"X","eventID":"e","requestParameters":"bob","responseElements":{"a":"{}"}}"#;
+        with_event(plain, |event| {
+            assert_eq!(event.parts_written_as_text().count(), 0);
+            let details = event.details();
+            assert_eq!(
+                (details.request.as_str(), details.notes.len()),
+                (Some("bob"), 0)
+            );
+        });
     }
 
     #[test]
