@@ -300,6 +300,7 @@ proptest::proptest! {
         which in 0usize..12,
         keep in 0usize..40,
         chunk in 1usize..40,
+        exported in proptest::bool::ANY,
     ) {
         let values: Vec<String> = texts.iter().map(|text| serde_json::json!({ "k": text }).to_string()).collect();
         let which = which % values.len();
@@ -307,6 +308,12 @@ proptest::proptest! {
         let keep = 1 + keep % (values[which].len() - 1);
         let mut lines = values.clone();
         lines[which].truncate(keep);
+        // As a CloudWatch Logs export writes them: each line after its event's timestamp.
+        if exported {
+            for (n, line) in lines.iter_mut().enumerate() {
+                *line = format!("2024-06-01T10:00:{:02}.{n:03}Z {line}", n % 60);
+            }
+        }
         let input = lines.join("\n");
         let frames = frames_of(input.as_bytes(), chunk);
         let framed: Vec<String> = frames.iter().filter_map(|item| item.as_ref().ok().map(|frame| frame.0.clone())).collect();
