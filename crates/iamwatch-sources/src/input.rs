@@ -282,6 +282,11 @@ pub fn open_input(input: &Input) -> Result<InputData, InputError> {
     }
 }
 
+const EMPTY_GZIP: Refused = Refused {
+    what: "an empty .gz file (0 bytes: a download or copy that did not finish?)",
+    advice: "fetch it again",
+};
+
 /// Gzip files whose content is at most this large are inflated whole, in one call per member
 /// (about 1.6 times as fast as streaming inflate here); larger ones, and stdin, stream, so
 /// memory stays bounded.
@@ -299,6 +304,14 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
     };
     let metadata = file.metadata().map_err(unreadable)?;
     let compressed_size = metadata.len();
+    // No gzip is empty: a `.gz` of no bytes is a download or copy that never finished. Read as
+    // an empty input it said nothing, and the hour of events it should have held went unseen.
+    if metadata.is_file() && compressed_size == 0 && name.ends_with(".gz") {
+        return Err(InputError::Unsupported {
+            path: name.to_string(),
+            refused: EMPTY_GZIP,
+        });
+    }
     // Enough to tell an archive (see `archive`) as well as gzip; from a named pipe only
     // gzip's two bytes, as a stream is read: a pipe fed a few records and left open would
     // hold the read of more.

@@ -76,6 +76,29 @@ fn zip_archives_are_refused_by_name() {
     );
 }
 
+/// A `.gz` of no bytes (a download that never finished) read as an empty input and said
+/// nothing; an empty `.json` is an empty input still.
+#[test]
+fn an_empty_gzip_file_is_reported_and_an_empty_json_file_is_empty() {
+    let directory = tempfile::tempdir().unwrap();
+    let empty = |name: &str| {
+        let path = directory.path().join(name);
+        File::create(&path).unwrap();
+        open_file(File::open(&path).unwrap(), name)
+    };
+    let error = empty("2024-06-01.json.gz").err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "2024-06-01.json.gz: an empty .gz file (0 bytes: a download or copy that did not finish?) is not read; fetch it again"
+    );
+    let mut read = Vec::new();
+    empty("events.json")
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert!(read.is_empty());
+}
+
 #[test]
 fn missing_path_is_an_error_naming_it() {
     let error = discover(&[PathBuf::from("/no/such/trail.json")]).unwrap_err();
