@@ -193,7 +193,27 @@ fn every_delivery_shape_yields_the_same_incidents() {
     // Athena's CloudTrail table exported as JSON (`UNLOAD … WITH (format = 'JSON')`): column and
     // struct field names lower-cased, and the request, response and additional data as text.
     let athena: Vec<Value> = records.iter().map(athena_row).collect();
+    // `aws logs tail` on that log group (as piped into `iamwatch scan -`): its default format
+    // (timestamp, log stream, record) and `--format json` (the record pretty-printed after).
+    let stream = "111122223333_CloudTrail_us-east-1";
+    let tail_detailed: String = records
+        .iter()
+        .map(|record| format!("2024-06-01T09:00:00.123000+00:00 {stream} {record}\n"))
+        .collect();
+    let tail_json: String = records
+        .iter()
+        .map(|record| {
+            let pretty = serde_json::to_string_pretty(record).unwrap();
+            format!("2024-06-01T09:00:00+00:00 {stream}\n{pretty}\n")
+        })
+        .collect();
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("aws logs tail", tail_detailed.into_bytes(), "bare"),
+        (
+            "aws logs tail --format json",
+            tail_json.into_bytes(),
+            "bare",
+        ),
         ("Athena table exported as JSON", json_lines(&athena), "bare"),
         (
             "CloudWatch Logs export to S3 (timestamp, then the record)",

@@ -204,6 +204,37 @@ fn a_log_exports_timestamps_are_passed_over() {
     assert_eq!(frames[0], Ok(("2024".to_string(), 1, 0, false)));
 }
 
+/// A live pipe (`aws logs tail --follow | iamwatch scan -`, or any producer of JSON Lines) may
+/// bring a short line and then nothing for minutes: the line's value is framed without reading
+/// on. (Telling a `{"Records":[` apart read on to 64 bytes, so a shorter event waited.)
+#[test]
+fn a_timestamped_line_is_framed_without_waiting_for_more() {
+    struct OneLine(Option<&'static [u8]>);
+    impl Read for OneLine {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let line = self
+                .0
+                .take()
+                .expect("read on past the line: the pipe would block");
+            out[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+    for line in [
+        &b"2024-06-01T10:00:01.123000+00:00 111122223333_CloudTrail_us-east-1 {\"a\":1}\n"[..],
+        b"2024-06-01T10:00:01Z {\"a\":1}\n",
+        b"{\"a\":1}\n",
+        b"  {\"a\":\n1}\n",
+    ] {
+        let mut framer = Framer::new(OneLine(Some(line)));
+        let frame = framer.next_frame().unwrap().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(frame.bytes).replace('\n', ""),
+            "{\"a\":1}"
+        );
+    }
+}
+
 #[test]
 fn pretty_printed_values_span_lines_as_they_always_did() {
     let input = b"{\n  \"detail\": {\n    \"eventName\": \"A\"\n  },\n  \"resources\": [\n    {\"arn\": \"x\"}\n  ]\n}\n{\"next\": 1}\n";

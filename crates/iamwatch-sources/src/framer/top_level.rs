@@ -23,36 +23,22 @@ impl<R: Read> Framer<R> {
     }
 
     /// If the object at `start` opens with `"Records"` holding an array, the length of
-    /// `{"Records":[`; `None` for any other object.
+    /// `{"Records":[`; `None` for any other object. Reads on only while the first bytes leave
+    /// it open: a live pipe may bring a short event and nothing after it for minutes.
     fn records_prefix_len(&mut self) -> io::Result<Option<usize>> {
         const LOOKAHEAD: usize = 64;
-        while self.end - self.start < LOOKAHEAD && !self.eof {
-            if !self.fill()? {
-                break;
+        loop {
+            let window = &self.buf[self.start..self.end];
+            match records_prefix(window) {
+                Some(answer) => return Ok(answer),
+                None if window.len() >= LOOKAHEAD || self.eof => return Ok(None),
+                None => {
+                    if !self.fill()? {
+                        return Ok(None);
+                    }
+                }
             }
         }
-        let window = &self.buf[self.start..self.end];
-        let mut position = 1;
-        let skip_ws = |position: &mut usize| {
-            while window.get(*position).is_some_and(u8::is_ascii_whitespace) {
-                *position += 1;
-            }
-        };
-        skip_ws(&mut position);
-        if !window[position..].starts_with(b"\"Records\"") {
-            return Ok(None);
-        }
-        position += b"\"Records\"".len();
-        skip_ws(&mut position);
-        if window.get(position) != Some(&b':') {
-            return Ok(None);
-        }
-        position += 1;
-        skip_ws(&mut position);
-        if window.get(position) != Some(&b'[') {
-            return Ok(None);
-        }
-        Ok(Some(position + 1))
     }
 
     /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
@@ -70,4 +56,28 @@ impl<R: Read> Framer<R> {
                 })
         }))
     }
+}
+
+/// Whether `window`, an object's first bytes, opens `{"Records":[` (with any whitespace between):
+/// `Some(Some(length))` if so, `Some(None)` if not, `None` when its bytes end before it tells.
+fn records_prefix(window: &[u8]) -> Option<Option<usize>> {
+    let mut position = 1;
+    let skip_ws = |position: &mut usize| {
+        while window.get(*position).is_some_and(u8::is_ascii_whitespace) {
+            *position += 1;
+        }
+    };
+    for expected in [&b"\"Records\""[..], b":", b"["] {
+        skip_ws(&mut position);
+        let available = &window[position.min(window.len())..];
+        let compared = available.len().min(expected.len());
+        if available[..compared] != expected[..compared] {
+            return Some(None);
+        }
+        if compared < expected.len() {
+            return None;
+        }
+        position += expected.len();
+    }
+    Some(Some(position))
 }
