@@ -138,7 +138,7 @@ impl Details {
 }
 
 /// What an incident says of a part it read from JSON written as text.
-pub fn written_as_text_note(name: &str) -> String {
+fn written_as_text_note(name: &str) -> String {
     format!("{name} was JSON written as text; read as that JSON")
 }
 
