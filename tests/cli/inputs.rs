@@ -1,26 +1,11 @@
 //! Every way AWS delivers CloudTrail gives the same incidents.
 
 use crate::helpers::*;
+use crate::shapes::*;
 use flate2::write::GzEncoder;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
-
-/// (event id, rule, severity, resource) of each incident, in order.
-fn summary(output: &std::process::Output) -> Vec<(String, String, String, String)> {
-    incidents_of(output)
-        .iter()
-        .map(|incident| {
-            let field = |name: &str| incident[name].as_str().unwrap_or_default().to_string();
-            (
-                field("event_id"),
-                field("rule_id"),
-                field("severity"),
-                field("resource"),
-            )
-        })
-        .collect()
-}
 
 fn eventbridge(record: &Value) -> Value {
     let sign_in = record["eventSource"] == "signin.amazonaws.com";
@@ -35,53 +20,6 @@ fn eventbridge(record: &Value) -> Value {
         "resources": [],
         "detail": record,
     })
-}
-
-/// A record as a row of Athena's CloudTrail table, written as JSON.
-fn athena_row(record: &Value) -> Value {
-    fn lower_keys(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => map
-                .iter()
-                .map(|(key, value)| (key.to_lowercase(), lower_keys(value)))
-                .collect(),
-            other => other.clone(),
-        }
-    }
-    let Value::Object(map) = record else {
-        unreachable!("records are objects")
-    };
-    map.iter()
-        .map(|(key, value)| {
-            let as_text = [
-                "requestParameters",
-                "responseElements",
-                "additionalEventData",
-            ]
-            .contains(&key.as_str());
-            let value = match value {
-                Value::Null => Value::Null,
-                value if as_text => Value::String(value.to_string()),
-                value => lower_keys(value),
-            };
-            (key.to_lowercase(), value)
-        })
-        .collect()
-}
-
-/// `values` as JSON Lines.
-fn json_lines(values: &[Value]) -> Vec<u8> {
-    values
-        .iter()
-        .map(|value| value.to_string() + "\n")
-        .collect::<String>()
-        .into_bytes()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
 }
 
 #[test]
@@ -184,42 +122,7 @@ fn every_delivery_shape_yields_the_same_incidents() {
     let receive_message = json!({"Messages": events.iter().enumerate().map(|(n, event)| json!({
         "MessageId": format!("m{n}"), "ReceiptHandle": "r", "MD5OfBody": "x", "Body": event.to_string()
     })).collect::<Vec<_>>()});
-    // A trail's log group exported to S3 (`aws logs create-export-task`): gzipped lines of the
-    // event's timestamp, a space, and the record.
-    let log_export: String = records
-        .iter()
-        .map(|record| format!("2024-06-01T09:00:00.123Z {record}\n"))
-        .collect();
-    // Athena's CloudTrail table exported as JSON (`UNLOAD … WITH (format = 'JSON')`): column and
-    // struct field names lower-cased, and the request, response and additional data as text.
-    let athena: Vec<Value> = records.iter().map(athena_row).collect();
-    // `aws logs tail` on that log group (as piped into `iamwatch scan -`): its default format
-    // (timestamp, log stream, record) and `--format json` (the record pretty-printed after).
-    let stream = "111122223333_CloudTrail_us-east-1";
-    let tail_detailed: String = records
-        .iter()
-        .map(|record| format!("2024-06-01T09:00:00.123000+00:00 {stream} {record}\n"))
-        .collect();
-    let tail_json: String = records
-        .iter()
-        .map(|record| {
-            let pretty = serde_json::to_string_pretty(record).unwrap();
-            format!("2024-06-01T09:00:00+00:00 {stream}\n{pretty}\n")
-        })
-        .collect();
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("aws logs tail", tail_detailed.into_bytes(), "bare"),
-        (
-            "aws logs tail --format json",
-            tail_json.into_bytes(),
-            "bare",
-        ),
-        ("Athena table exported as JSON", json_lines(&athena), "bare"),
-        (
-            "CloudWatch Logs export to S3 (timestamp, then the record)",
-            gzip(log_export.as_bytes()),
-            "bare",
-        ),
         (
             "ReceiveMessage answer (aws sqs receive-message)",
             serde_json::to_vec_pretty(&receive_message).unwrap(),
@@ -298,32 +201,12 @@ fn every_delivery_shape_yields_the_same_incidents() {
         ),
     ];
     for (index, (shape, bytes, envelope)) in shapes.into_iter().enumerate() {
-        let workspace = Workspace::new();
         let name = if shape == "gzipped CloudTrail log file" {
             "111122223333_CloudTrail_us-east-1_20240601T0900Z_abc.json.gz".to_string()
         } else {
             format!("input-{index}.json")
         };
-        let path = workspace.write(&name, &bytes);
-        let output = workspace.scan(&["--format", "jsonl"], &[&path]);
-        assert_success(&output);
-        assert_eq!(summary(&output), expected, "{shape}");
-        assert!(
-            incidents_of(&output)
-                .iter()
-                .all(|incident| incident["meta"]["envelope"] == envelope),
-            "{shape}"
-        );
-        assert!(
-            stderr(&output).contains(&format!("{} record(s)", records.len())),
-            "{shape}: {}",
-            stderr(&output)
-        );
-        assert!(
-            !stderr(&output).contains("unreadable"),
-            "{shape}: {}",
-            stderr(&output)
-        );
+        assert_reads_as(&expected, records.len(), shape, &name, &bytes, envelope);
     }
 }
 

@@ -11,6 +11,7 @@ mod cloudwatch_logs;
 mod encoded;
 mod lambda_sources;
 mod repair;
+mod search_index;
 mod string_detail;
 
 use repair::{repair, Repaired};
@@ -41,6 +42,8 @@ pub enum EnvelopeKind {
     Firehose,
     /// A record with no envelope: JSON Lines or a bare array.
     Bare,
+    /// A hit of an Elasticsearch or OpenSearch index (`_source`), alone or in a search answer.
+    SearchIndex,
 }
 
 impl EnvelopeKind {
@@ -55,6 +58,7 @@ impl EnvelopeKind {
             Self::Kinesis => "kinesis",
             Self::Firehose => "firehose",
             Self::Bare => "bare",
+            Self::SearchIndex => "search_index",
         }
     }
 }
@@ -439,6 +443,9 @@ fn dispatch(
             reason: "CloudTrail digest file",
         });
     }
+    if search_index::visit_hits(raw, context, depth, sink) {
+        return;
+    }
     problem(
         lambda_sources::other_source(doc).unwrap_or_else(unrecognised),
         sink,
@@ -479,7 +486,7 @@ fn visit_elements(
 
 fn unrecognised() -> Problem {
     Problem::Unrecognised {
-        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, or LookupEvents or ReceiveMessage answer"
+        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, LookupEvents or ReceiveMessage answer, or search index hit"
             .into(),
     }
 }
