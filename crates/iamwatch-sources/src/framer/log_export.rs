@@ -104,6 +104,24 @@ fn count(bytes: &[u8], wanted: impl Fn(u8) -> bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::prefix_len;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever follows a timestamp (the branches past the shape are the ones bytes at
+        /// random never reach), telling the prefix never panics, and a prefix found always ends
+        /// at a brace.
+        #[test]
+        fn any_text_after_a_timestamp_is_told_without_panicking(
+            zone in prop::sample::select(vec!["", "Z", ".1Z", ".123456+09:00", "-05:00", "+0"]),
+            rest in prop::collection::vec(prop::sample::select(b" \t\r\n{[\"ab1".to_vec()), 0..24),
+        ) {
+            let mut line = format!("2024-06-01T10:00:01{zone}").into_bytes();
+            line.extend(rest);
+            if let Some(length) = prefix_len(&line) {
+                prop_assert_eq!(line[length], b'{');
+            }
+        }
+    }
 
     #[test]
     fn a_log_lines_timestamp_before_an_object_is_a_prefix() {
