@@ -69,3 +69,13 @@ pub fn assert_reads_as(
         stderr(&output)
     );
 }
+
+/// The incidents the seed events make, scanned from the fixture: what every shape is held to.
+pub fn seed_baseline() -> Vec<(String, String, String, String)> {
+    let workspace = Workspace::new();
+    let baseline = workspace.scan(&["--format", "jsonl"], &[&fixture("seed_events.jsonl")]);
+    assert_success(&baseline);
+    let expected = summary(&baseline);
+    assert!(expected.len() > 40);
+    expected
+}

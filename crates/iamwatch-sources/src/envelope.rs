@@ -9,6 +9,8 @@
 mod api_answers;
 mod cloudwatch_logs;
 mod encoded;
+#[cfg(test)]
+mod found;
 mod lambda_sources;
 mod repair;
 mod search_index;

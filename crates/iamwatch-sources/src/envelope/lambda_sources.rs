@@ -113,32 +113,13 @@ fn decode(record: &str, holder: &str, source: &str) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{visit_document, EnvelopeKind, Item};
+    use super::super::found::seen;
+    use super::super::EnvelopeKind;
     use base64::Engine;
     use std::io::Write;
 
     const RECORD: &str =
         r#"{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventID":"e1"}"#;
-
-    /// A record's event name, envelope, and index in the event.
-    type Found = (String, EnvelopeKind, Option<u64>);
-
-    /// What each item found is, or the problem's text.
-    fn seen(json: &str) -> Vec<Result<Found, String>> {
-        let mut seen = Vec::new();
-        visit_document(json.as_bytes(), false, &mut |item| {
-            seen.push(match item {
-                Item::Record(record) => Ok((
-                    record.doc.event_name.or_empty().to_string(),
-                    record.envelope,
-                    record.nested_index,
-                )),
-                Item::Problem { problem, .. } => Err(problem.to_string()),
-                other => Err(format!("{other:?}")),
-            });
-        });
-        seen
-    }
 
     fn encode(bytes: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -52,26 +52,8 @@ pub(super) fn visit_hits(
 
 #[cfg(test)]
 mod tests {
-    use crate::envelope::{visit_document, EnvelopeKind, Item};
-
-    /// A record's event name, envelope and position in its answer; or a problem's text.
-    type Seen = Result<(String, EnvelopeKind, Option<u64>), String>;
-
-    fn read(json: &str) -> Vec<Seen> {
-        let mut seen = Vec::new();
-        visit_document(json.as_bytes(), false, &mut |item| {
-            seen.push(match item {
-                Item::Record(record) => Ok((
-                    record.doc.event_name.or_empty().to_string(),
-                    record.envelope,
-                    record.nested_index,
-                )),
-                Item::Problem { problem, .. } => Err(problem.to_string()),
-                other => Err(format!("{other:?}")),
-            })
-        });
-        seen
-    }
+    use crate::envelope::found::seen;
+    use crate::envelope::EnvelopeKind;
 
     const HIT: &str =
         r#"{"_index":"ct","_id":"1","_source":{"eventName":"CreateUser","eventID":"e1"}}"#;
@@ -79,17 +61,17 @@ mod tests {
     #[test]
     fn a_hit_and_a_search_answer_give_their_records() {
         assert_eq!(
-            read(HIT),
+            seen(HIT),
             [Ok(("CreateUser".into(), EnvelopeKind::SearchIndex, None))]
         );
         let answer =
             format!(r#"{{"took":1,"hits":{{"total":{{"value":2}},"hits":[{HIT},{HIT}]}}}}"#);
         assert_eq!(
-            read(&answer),
+            seen(&answer),
             [0, 1].map(|n| Ok(("CreateUser".into(), EnvelopeKind::SearchIndex, Some(n))))
         );
         // An answer with no hits holds no records, and says nothing.
-        assert_eq!(read(r#"{"took":1,"hits":{"hits":[]}}"#), []);
+        assert_eq!(seen(r#"{"took":1,"hits":{"hits":[]}}"#), []);
     }
 
     #[test]
@@ -100,10 +82,10 @@ mod tests {
             r#"{"hits":{"hits":{"_source":{}}}}"#,
             r#"{"_source":{"message":"hello","level":"info"},"x":1}"#,
         ] {
-            let seen = read(json);
+            let found = seen(json);
             assert!(
-                matches!(&seen[..], [Err(problem)] if !problem.is_empty()),
-                "{json}: {seen:?}"
+                matches!(&found[..], [Err(problem)] if !problem.is_empty()),
+                "{json}: {found:?}"
             );
         }
     }
