@@ -448,6 +448,9 @@ fn dispatch(
     if search_index::visit_hits(raw, context, depth, sink) {
         return;
     }
+    if let Some(lake) = api_answers::lake_answer(raw) {
+        return problem(lake, sink);
+    }
     problem(
         lambda_sources::other_source(doc).unwrap_or_else(unrecognised),
         sink,
