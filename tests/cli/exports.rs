@@ -1,6 +1,6 @@
 //! Events exported from where a team keeps them read as the trail's own records: CloudWatch
-//! Logs (exported to S3, or followed with `aws logs tail`), Athena's table, and an Elasticsearch
-//! or OpenSearch index.
+//! Logs (exported to S3, or followed with `aws logs tail`), Athena's table, an Elasticsearch or
+//! OpenSearch index, and Splunk.
 
 use crate::helpers::*;
 use crate::shapes::*;
@@ -75,7 +75,17 @@ fn every_export_shape_yields_the_same_incidents() {
         .collect();
     let search_answer = json!({"took": 3, "timed_out": false,
         "hits": {"total": {"value": hits.len(), "relation": "eq"}, "max_score": 1.0, "hits": hits}});
+    // Splunk: search results exported as JSON, each record as it was indexed, as text.
+    let splunk: Vec<Value> = records
+        .iter()
+        .map(|record| json!({"preview": false, "result": {"_raw": record.to_string(), "_time": "2024-06-01T09:00:00.000+00:00", "sourcetype": "aws:cloudtrail"}}))
+        .collect();
     let shapes: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "Splunk results exported as JSON",
+            json_lines(&splunk),
+            "splunk",
+        ),
         ("aws logs tail", tail_detailed.into_bytes(), "bare"),
         (
             "aws logs tail --format json",

@@ -132,7 +132,7 @@ pub struct Meta {
     /// For console sign-ins: whether MFA was used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_used: Option<bool>,
-    /// How the event reached iamwatch: `cloudtrail_file`, `eventbridge`, `sns`, `sqs`, `cloudwatch_logs`, `lookup_events`, `kinesis`, `firehose`, `search_index`, `bare`.
+    /// How the event reached iamwatch: `cloudtrail_file`, `eventbridge`, `sns`, `sqs`, `cloudwatch_logs`, `lookup_events`, `kinesis`, `firehose`, `search_index`, `splunk`, `bare`.
     pub envelope: String,
     /// Every rule that matched, the incident's own `rule_id` first.
     pub rules: Vec<String>,

@@ -14,6 +14,7 @@ mod found;
 mod lambda_sources;
 mod repair;
 mod search_index;
+mod splunk;
 mod string_detail;
 
 use repair::{repair, Repaired};
@@ -46,6 +47,8 @@ pub enum EnvelopeKind {
     Bare,
     /// A hit of an Elasticsearch or OpenSearch index (`_source`), alone or in a search answer.
     SearchIndex,
+    /// A Splunk search result (`_raw`), alone or in an export's line.
+    Splunk,
 }
 
 impl EnvelopeKind {
@@ -61,6 +64,7 @@ impl EnvelopeKind {
             Self::Firehose => "firehose",
             Self::Bare => "bare",
             Self::SearchIndex => "search_index",
+            Self::Splunk => "splunk",
         }
     }
 }
@@ -445,7 +449,9 @@ fn dispatch(
             reason: "CloudTrail digest file",
         });
     }
-    if search_index::visit_hits(raw, context, depth, sink) {
+    if search_index::visit_hits(raw, context, depth, sink)
+        || splunk::visit_result(raw, context, depth, sink)
+    {
         return;
     }
     if let Some(lake) = api_answers::lake_answer(raw) {
@@ -491,7 +497,7 @@ fn visit_elements(
 
 fn unrecognised() -> Problem {
     Problem::Unrecognised {
-        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, LookupEvents or ReceiveMessage answer, or search index hit"
+        reason: "no eventName: not a CloudTrail record, EventBridge event, SNS, SQS or CloudWatch Logs message, LookupEvents or ReceiveMessage answer, or search index hit or Splunk result"
             .into(),
     }
 }
