@@ -13,8 +13,7 @@ mod encoded;
 mod found;
 mod lambda_sources;
 mod repair;
-mod search_index;
-mod splunk;
+mod search_exports;
 mod string_detail;
 
 use repair::{repair, Repaired};
@@ -449,9 +448,7 @@ fn dispatch(
             reason: "CloudTrail digest file",
         });
     }
-    if search_index::visit_hits(raw, context, depth, sink)
-        || splunk::visit_result(raw, context, depth, sink)
-    {
+    if search_exports::visit_exported(raw, context, depth, sink) {
         return;
     }
     if let Some(lake) = api_answers::lake_answer(raw) {
