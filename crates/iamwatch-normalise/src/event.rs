@@ -106,11 +106,8 @@ pub struct Details {
 }
 
 impl Details {
-    /// Reads a part written as JSON text as the JSON it holds, and says so: Athena's CloudTrail
-    /// table keeps `requestParameters`, `responseElements` and `additionalEventData` as strings,
-    /// and its JSON exports (`UNLOAD … format = 'JSON'`) write them so. Read as strings, the
-    /// target was the event id and the access key unknown. Text that is not an object or an
-    /// array is left as it is.
+    /// Reads each part written as JSON text as the JSON it holds (see [`read_written_as_text`]),
+    /// and notes it.
     pub fn read_parts_written_as_text(&mut self) {
         let Details {
             request,
@@ -123,18 +120,25 @@ impl Details {
             ("responseElements", response),
             ("additionalEventData", additional),
         ] {
-            let Value::String(text) = part else {
-                continue;
-            };
-            if !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
-                continue;
-            }
-            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
-                *part = parsed;
-                notes.push(written_as_text_note(name));
-            }
+            notes.extend(read_written_as_text(name, part));
         }
     }
+}
+
+/// Reads a part (`name`) written as JSON text as the JSON it holds, and returns what the
+/// incident says of it: Athena's CloudTrail table keeps `requestParameters`,
+/// `responseElements` and `additionalEventData` as strings, and its JSON exports (`UNLOAD …
+/// format = 'JSON'`) write them so. Read as strings, the target was the event id and the access
+/// key unknown. Text that is not an object or an array is left as it is.
+pub fn read_written_as_text(name: &str, part: &mut Value) -> Option<String> {
+    let Value::String(text) = part else {
+        return None;
+    };
+    if !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
+        return None;
+    }
+    *part = serde_json::from_str::<Value>(text).ok()?;
+    Some(written_as_text_note(name))
 }
 
 /// What an incident says of a part it read from JSON written as text.

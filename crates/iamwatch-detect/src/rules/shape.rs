@@ -1,7 +1,7 @@
 //! A CloudTrail record as the EventBridge event that carries it. Rule patterns are written
 //! against this shape, as users write them for EventBridge.
 
-use iamwatch_normalise::Details;
+use iamwatch_normalise::event::read_written_as_text;
 use memchr::memmem::Finder;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
@@ -240,35 +240,20 @@ pub fn has_lowercased_keys(raw: &[u8]) -> bool {
 }
 
 /// Reads the record's parts written as JSON text as that JSON (Athena's exports write them so;
-/// see [`Details::read_parts_written_as_text`]), so that patterns reading inside them match.
+/// see [`read_written_as_text`]), so that patterns reading inside them match.
 /// Returns the notes the incident carries for them.
 pub fn read_parts_written_as_text(record: &mut Value) -> Vec<String> {
-    const PARTS: [&str; 3] = [
-        "requestParameters",
-        "responseElements",
-        "additionalEventData",
-    ];
     let Some(object) = record.as_object_mut() else {
         return Vec::new();
     };
-    let mut take = |key: &str| object.get_mut(key).map(Value::take).unwrap_or_default();
-    let mut details = Details {
-        request: take(PARTS[0]),
-        response: take(PARTS[1]),
-        additional: take(PARTS[2]),
-        notes: Vec::new(),
-    };
-    details.read_parts_written_as_text();
-    for (key, part) in
-        PARTS
-            .into_iter()
-            .zip([details.request, details.response, details.additional])
-    {
-        if object.contains_key(key) {
-            object.insert(key.to_string(), part);
-        }
-    }
-    details.notes
+    [
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+    ]
+    .into_iter()
+    .filter_map(|name| read_written_as_text(name, object.get_mut(name)?))
+    .collect()
 }
 
 /// Restores CloudTrail's spelling of its own keys at the top level and in `userIdentity`, so
