@@ -22,15 +22,11 @@ impl<R: Read> Framer<R> {
     pub(super) fn export_prefix_len(&mut self) -> io::Result<Option<usize>> {
         // Read on only while the answer could change: a live pipe (`aws logs tail --follow`)
         // may hold a short line and nothing after it for minutes.
-        while self.end - self.start < LOOKAHEAD && !self.eof {
-            let window = &self.buf[self.start..self.end];
-            let decided = memchr::memchr(b'{', window).is_some()
-                || memchr::memchr_iter(b'\n', window).nth(1).is_some();
-            if decided || !self.fill()? {
-                break;
-            }
-        }
-        Ok(prefix_len(&self.buf[self.start..self.end]))
+        let window = self.look_ahead(LOOKAHEAD, |window| {
+            memchr::memchr(b'{', window).is_some()
+                || memchr::memchr_iter(b'\n', window).nth(1).is_some()
+        })?;
+        Ok(prefix_len(window))
     }
 }
 

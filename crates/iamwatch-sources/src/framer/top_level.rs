@@ -26,29 +26,29 @@ impl<R: Read> Framer<R> {
     /// `{"Records":[`; `None` for any other object. Reads on only while the first bytes leave
     /// it open: a live pipe may bring a short event and nothing after it for minutes.
     fn records_prefix_len(&mut self) -> io::Result<Option<usize>> {
-        const LOOKAHEAD: usize = 64;
+        let window = self.look_ahead(64, |window| records_prefix(window).is_some())?;
+        Ok(records_prefix(window).flatten())
+    }
+
+    /// The input buffered from `start`, read on until `decided` says its bytes tell what is
+    /// wanted, `limit` bytes are there, or the input ends. What decides is the caller's: a
+    /// reader that always read `limit` bytes held a short event on a live pipe until more came.
+    pub(super) fn look_ahead(
+        &mut self,
+        limit: usize,
+        decided: impl Fn(&[u8]) -> bool,
+    ) -> io::Result<&[u8]> {
         loop {
             let window = &self.buf[self.start..self.end];
-            match records_prefix(window) {
-                Some(answer) => return Ok(answer),
-                None if window.len() >= LOOKAHEAD || self.eof => return Ok(None),
-                None => {
-                    if !self.fill()? {
-                        return Ok(None);
-                    }
-                }
+            if window.len() >= limit || self.eof || decided(window) || !self.fill()? {
+                return Ok(&self.buf[self.start..self.end]);
             }
         }
     }
 
     /// True when the input at `start` is `true`, `false` or `null` followed by a delimiter.
     pub(super) fn starts_with_literal(&mut self) -> io::Result<bool> {
-        while self.end - self.start < 6 && !self.eof {
-            if !self.fill()? {
-                break;
-            }
-        }
-        let window = &self.buf[self.start..self.end];
+        let window = self.look_ahead(6, |_| false)?;
         Ok([&b"true"[..], b"false", b"null"].iter().any(|literal| {
             window.starts_with(literal)
                 && window.get(literal.len()).is_none_or(|next| {
