@@ -128,7 +128,6 @@ fn is_tar_header(head: &[u8]) -> bool {
 
 /// [`kind`] for what a gzip stream holds.
 pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<Refused> {
-    let inflated_head = &inflated_head[..inflated_head.len().min(HEAD)];
     if is_tar_header(inflated_head) {
         return Some(archive("a gzipped tar archive"));
     }
