@@ -147,10 +147,7 @@ fn walk(
     found: &mut Discovered,
     walked: &mut HashSet<PathBuf>,
 ) -> Result<(), InputError> {
-    let unreadable = |source| InputError::Unreadable {
-        path: directory.display().to_string(),
-        source,
-    };
+    let unreadable = |source| unreadable(&directory.display().to_string(), source);
     let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
         .map_err(unreadable)?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -298,10 +295,7 @@ pub const WHOLE_FILE_INFLATE_LIMIT: usize = 16 * 1024 * 1024;
 /// # Errors
 /// [`InputError`] when the file cannot be read or is a zip archive.
 pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
-    let unreadable = |source| InputError::Unreadable {
-        path: name.to_string(),
-        source,
-    };
+    let unreadable = |source| unreadable(name, source);
     let metadata = file.metadata().map_err(unreadable)?;
     let compressed_size = metadata.len();
     // No gzip is empty: a `.gz` of no bytes is a download or copy that never finished. Read as
@@ -479,15 +473,48 @@ pub fn open_reader(
     reader: Box<dyn Read + Send>,
     name: &str,
 ) -> Result<Box<dyn Read + Send>, InputError> {
+    let unreadable = |source| unreadable(name, source);
     let mut buffered = BufReader::with_capacity(256 * 1024, reader);
+    let head = buffered.fill_buf().map_err(unreadable)?;
+    // What the first read brought: a stream is not held up for more (a pipe fed an event at a
+    // time), unless those bytes may be a tar or CSV header cut short; then it is read on until
+    // they are told apart (a tar read as text made a dead letter of every header block).
+    if archive::may_be_cut_short(head) {
+        let mut start = head.to_vec();
+        buffered.consume(start.len());
+        let mut more = [0u8; archive::HEAD];
+        while archive::may_be_cut_short(&start) {
+            match buffered.read(&mut more[..archive::HEAD - start.len()]) {
+                Ok(0) => break,
+                Ok(count) => start.extend_from_slice(&more[..count]),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(unreadable(error)),
+            }
+        }
+        let replayed = io::Cursor::new(start).chain(buffered);
+        return judge(
+            BufReader::with_capacity(256 * 1024, Box::new(replayed)),
+            name,
+        );
+    }
+    judge(buffered, name)
+}
+
+fn unreadable(name: &str, source: io::Error) -> InputError {
+    InputError::Unreadable {
+        path: name.to_string(),
+        source,
+    }
+}
+
+/// [`open_reader`] once the first bytes buffered are all it looks at.
+fn judge(
+    mut buffered: BufReader<Box<dyn Read + Send>>,
+    name: &str,
+) -> Result<Box<dyn Read + Send>, InputError> {
     let head = buffered
         .fill_buf()
-        .map_err(|source| InputError::Unreadable {
-            path: name.to_string(),
-            source,
-        })?;
-    // What the first read brought: a stream is not held up for more (a pipe fed an event at a
-    // time), so a stream's archive header may be told only when it came whole.
+        .map_err(|source| unreadable(name, source))?;
     if looks_gzipped(head) {
         let mut inflated = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(buffered));
         // Damaged gzip is reported where reading finds it, not here.

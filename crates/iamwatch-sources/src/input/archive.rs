@@ -75,6 +75,27 @@ pub(super) fn kind(head: &[u8]) -> Option<Refused> {
     is_csv_export(head).then_some(CSV)
 }
 
+/// Whether a stream's first bytes, cut short by its first read, may still be a tar header or a
+/// CSV header line: they hold a NUL (no JSON text does; a tar header's name is padded with
+/// them), or a first line not yet ended that holds a comma and does not start as JSON or a log
+/// line does. Only then is a stream read on for more before it is judged: a pipe fed a record
+/// at a time is never held up.
+pub(super) fn may_be_cut_short(head: &[u8]) -> bool {
+    if head.len() >= HEAD || head.is_empty() || super::utf16::byte_order(head).is_some() {
+        return false;
+    }
+    if head.contains(&0) {
+        return true;
+    }
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    !text.contains(&b'\n')
+        && text.contains(&b',')
+        && !matches!(
+            text.iter().find(|byte| !byte.is_ascii_whitespace()),
+            None | Some(b'{' | b'[' | b'0'..=b'9')
+        )
+}
+
 /// A CSV header of CloudTrail's columns on the first line: commas, and the event name's column
 /// however it is spelt (`Event name` in the console's export, `eventname` in Athena's,
 /// `eventName` in CloudTrail Lake's). JSON never starts so: its first character is `{` or `[`.
@@ -143,7 +164,7 @@ pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<Refused> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gzipped_kind, kind, Refused};
+    use super::{gzipped_kind, kind, may_be_cut_short, Refused};
 
     /// A directory's header, its checksum written as POSIX says: the sum of the header's
     /// bytes with the checksum field as spaces, in octal.
@@ -203,6 +224,31 @@ mod tests {
         // A CSV of other columns, or prose with commas, is none of ours to name.
         assert_eq!(kind(b"name,size\nalice,3"), None);
         assert_eq!(kind(b"eventName"), None);
+    }
+
+    /// A stream's first read is judged as it came unless it may be a tar or CSV header cut
+    /// short; what starts as JSON or as a log line never waits for more.
+    #[test]
+    fn only_a_header_cut_short_waits_for_more() {
+        let tar = tar_header();
+        assert!(may_be_cut_short(&tar[..100]));
+        assert!(!may_be_cut_short(&tar), "a whole header is judged");
+        assert!(may_be_cut_short(b"eventVersion,userIdentity,eventTi"));
+        assert!(may_be_cut_short(b"\xef\xbb\xbfeventID,eventTime"));
+        assert!(may_be_cut_short(b"\"eventversion\",\"useridentity\""));
+        for judged in [
+            &b"{\"eventName\":\"ListUsers\",\"awsRegion\":\"us-east-1\"}"[..],
+            b"[{\"eventName\":\"a\"},",
+            b"  {\"Records\":[",
+            b"2024-06-01T00:00:00.000Z {\"eventName\":\"a\",",
+            b"1717200000000 {\"a\":1,",
+            b"Event ID,Event time\n0a1b,",
+            b"no comma and no line end yet",
+            b"\xff\xfe{\x00\"\x00",
+            b"",
+        ] {
+            assert!(!may_be_cut_short(judged), "{judged:?}");
+        }
     }
 
     /// Only the first HEAD bytes are looked at, however many are handed over (a whole inflated

@@ -141,6 +141,71 @@ fn a_reason_leaves_the_path_to_the_message_that_names_the_input() {
     assert_eq!(zip.reason(), "a zip archive is not read; extract it first");
 }
 
+/// Hands out `bytes` at most `step` at a time, as a pipe fed slowly does; read past its end
+/// when `then_silent` is set, it panics, as a pipe left open would hold the read forever.
+struct Trickle {
+    bytes: io::Cursor<Vec<u8>>,
+    step: usize,
+    then_silent: bool,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let step = buffer.len().min(self.step);
+        let count = self.bytes.read(&mut buffer[..step])?;
+        assert!(
+            count > 0 || !self.then_silent,
+            "read past what the pipe had sent"
+        );
+        Ok(count)
+    }
+}
+
+fn trickled(bytes: &[u8], step: usize, then_silent: bool) -> Box<dyn Read + Send> {
+    Box::new(Trickle {
+        bytes: io::Cursor::new(bytes.to_vec()),
+        step,
+        then_silent,
+    })
+}
+
+#[test]
+fn an_archive_or_csv_trickling_in_is_still_told_and_an_event_is_not_held_up() {
+    // A tar of one log file, its header coming 100 bytes at a time: each header block was a
+    // dead letter when the first read was too short to hold the magic at 257.
+    let mut tar = vec![0u8; 512];
+    tar[..14].copy_from_slice(b"trail.json.gz\0");
+    tar[156] = b'0';
+    tar[257..263].copy_from_slice(b"ustar\0");
+    tar[148..156].copy_from_slice(b"        ");
+    let sum: u32 = tar.iter().map(|byte| u32::from(*byte)).sum();
+    tar[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    tar.extend_from_slice(&gzip("{}"));
+    let error = open_reader(trickled(&tar, 100, false), "<stdin>")
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.reason(),
+        "a tar archive is not read; extract it first"
+    );
+    let csv = b"eventVersion,userIdentity,eventTime,eventSource,eventName,awsRegion\n1.08,x";
+    let error = open_reader(trickled(csv, 16, false), "<stdin>")
+        .err()
+        .unwrap();
+    assert!(
+        error.reason().starts_with("a CSV export"),
+        "{}",
+        error.reason()
+    );
+    // An event followed by silence is judged on what came.
+    let event = b"{\"eventName\":\"ListUsers\",\"awsRegion\":\"us-east-1\"}\n";
+    assert!(open_reader(trickled(event, 4096, true), "<stdin>").is_ok());
+    // Trickled JSON reads whole and unchanged.
+    let records = b"{\"Records\":[{\"eventName\":\"a\"},{\"eventName\":\"b\"}]}";
+    let reader = open_reader(trickled(records, 7, false), "<stdin>").unwrap();
+    assert_eq!(read_all(reader).as_bytes(), records);
+}
+
 #[test]
 fn directories_are_walked_in_order_taking_only_log_files() {
     let root = std::env::temp_dir().join(format!("iamwatch-walk-{}", std::process::id()));
