@@ -162,21 +162,27 @@ pub(super) fn gzipped_kind(inflated_head: &[u8]) -> Option<Refused> {
     })
 }
 
+/// A tar header for `name` of entry type `kind` (`b'0'` a file, `b'5'` a directory), its
+/// checksum written as POSIX says: the sum of the header's bytes with the checksum field as
+/// spaces, in octal.
+#[cfg(test)]
+pub(super) fn tar_header(name: &[u8], kind: u8) -> Vec<u8> {
+    let mut header = vec![0u8; HEAD];
+    header[..name.len()].copy_from_slice(name);
+    header[156] = kind;
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|byte| u32::from(*byte)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    header
+}
+
 #[cfg(test)]
 mod tests {
     use super::{gzipped_kind, kind, may_be_cut_short, Refused};
 
-    /// A directory's header, its checksum written as POSIX says: the sum of the header's
-    /// bytes with the checksum field as spaces, in octal.
     fn tar_header() -> Vec<u8> {
-        let mut header = vec![0u8; 512];
-        header[..4].copy_from_slice(b"src/");
-        header[156] = b'5';
-        header[257..263].copy_from_slice(b"ustar\0");
-        header[148..156].copy_from_slice(b"        ");
-        let sum: u32 = header.iter().map(|byte| u32::from(*byte)).sum();
-        header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        header
+        super::tar_header(b"src/", b'5')
     }
 
     fn what(refused: Option<Refused>) -> Option<&'static str> {

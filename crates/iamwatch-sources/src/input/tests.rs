@@ -173,13 +173,7 @@ fn trickled(bytes: &[u8], step: usize, then_silent: bool) -> Box<dyn Read + Send
 fn an_archive_or_csv_trickling_in_is_still_told_and_an_event_is_not_held_up() {
     // A tar of one log file, its header coming 100 bytes at a time: each header block was a
     // dead letter when the first read was too short to hold the magic at 257.
-    let mut tar = vec![0u8; 512];
-    tar[..14].copy_from_slice(b"trail.json.gz\0");
-    tar[156] = b'0';
-    tar[257..263].copy_from_slice(b"ustar\0");
-    tar[148..156].copy_from_slice(b"        ");
-    let sum: u32 = tar.iter().map(|byte| u32::from(*byte)).sum();
-    tar[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut tar = archive::tar_header(b"trail.json.gz", b'0');
     tar.extend_from_slice(&gzip("{}"));
     let error = open_reader(trickled(&tar, 100, false), "<stdin>")
         .err()
