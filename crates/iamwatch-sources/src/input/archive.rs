@@ -75,26 +75,34 @@ pub(super) fn kind(head: &[u8]) -> Option<Refused> {
     is_csv_export(head).then_some(CSV)
 }
 
-/// Whether a stream's first bytes, cut short by its first read, may still be a tar header or a
-/// CSV header line: they hold a NUL (no JSON text does; a tar header's name is padded with
-/// them), or a first line not yet ended that holds a comma and does not start as JSON or a log
-/// line does. Only then is a stream read on for more before it is judged: a pipe fed a record
-/// at a time is never held up.
+/// Whether a stream's first bytes, cut short by its first read, may still be an archive's magic,
+/// a tar header or a CSV header line: they hold a NUL (no JSON text does; a tar header's name
+/// is padded with them), or they do not start as JSON or a log line does and are either fewer
+/// than the longest magic (a named pipe's first read takes two bytes) or a first line not yet
+/// ended that holds a comma. Only then is a stream read on for more before it is judged: a
+/// pipe fed a record at a time is never held up.
 pub(super) fn may_be_cut_short(head: &[u8]) -> bool {
-    if head.len() >= HEAD || head.is_empty() || super::utf16::byte_order(head).is_some() {
+    if head.len() >= HEAD
+        || head.is_empty()
+        || super::looks_gzipped(head)
+        || super::utf16::byte_order(head).is_some()
+    {
         return false;
     }
     if head.contains(&0) {
         return true;
     }
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    !text.contains(&b'\n')
-        && text.contains(&b',')
-        && !matches!(
-            text.iter().find(|byte| !byte.is_ascii_whitespace()),
-            None | Some(b'{' | b'[' | b'0'..=b'9')
-        )
+    let starts_as_json = matches!(
+        text.iter().find(|byte| !byte.is_ascii_whitespace()),
+        None | Some(b'{' | b'[' | b'0'..=b'9')
+    );
+    !starts_as_json
+        && (head.len() < LONGEST_MAGIC || !text.contains(&b'\n') && text.contains(&b','))
 }
+
+/// The longest magic number [`kind`] looks for (xz's and 7z's).
+const LONGEST_MAGIC: usize = 6;
 
 /// A CSV header of CloudTrail's columns on the first line: commas, and the event name's column
 /// however it is spelt (`Event name` in the console's export, `eventname` in Athena's,
@@ -242,6 +250,9 @@ mod tests {
         assert!(may_be_cut_short(b"eventVersion,userIdentity,eventTi"));
         assert!(may_be_cut_short(b"\xef\xbb\xbfeventID,eventTime"));
         assert!(may_be_cut_short(b"\"eventversion\",\"useridentity\""));
+        // A named pipe's first read: two bytes.
+        assert!(may_be_cut_short(b"PK"));
+        assert!(may_be_cut_short(b"ev"));
         for judged in [
             &b"{\"eventName\":\"ListUsers\",\"awsRegion\":\"us-east-1\"}"[..],
             b"[{\"eventName\":\"a\"},",
@@ -250,6 +261,11 @@ mod tests {
             b"1717200000000 {\"a\":1,",
             b"Event ID,Event time\n0a1b,",
             b"no comma and no line end yet",
+            b"{\"",
+            b"\x1f\x8b",
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00",
+            b"17",
+            b" [",
             b"\xff\xfe{\x00\"\x00",
             b"",
         ] {

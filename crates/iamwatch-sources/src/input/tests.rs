@@ -200,6 +200,43 @@ fn an_archive_or_csv_trickling_in_is_still_told_and_an_event_is_not_held_up() {
     assert_eq!(read_all(reader).as_bytes(), records);
 }
 
+/// A named pipe's first read takes only gzip's two bytes: an archive or a CSV export written
+/// into it was read as text, and every line of it was a dead letter.
+#[test]
+fn an_archive_or_csv_through_a_named_pipe_is_told_as_one() {
+    let root = tempfile::tempdir().unwrap();
+    let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+    zip.resize(600, b'x');
+    let mut tar = archive::tar_header(b"trail.json", b'0');
+    tar.extend_from_slice(b"{\"Records\":[]}");
+    let csv = b"eventVersion,eventTime,eventName\n1.08,2024-06-01T00:00:00Z,ListUsers\n".to_vec();
+    for (name, bytes, reason) in [
+        ("zip", zip, "a zip archive is not read; extract it first"),
+        ("tar", tar, "a tar archive is not read; extract it first"),
+        ("csv", csv, "a CSV export"),
+    ] {
+        let pipe = root.path().join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&pipe)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let writer = {
+            let pipe = pipe.clone();
+            // Opening a pipe for writing waits for its reader.
+            std::thread::spawn(move || std::fs::write(pipe, bytes))
+        };
+        let error = open_file(File::open(&pipe).unwrap(), name).err();
+        let _ = writer.join();
+        let error = error.unwrap_or_else(|| panic!("{name} was read"));
+        assert!(
+            error.reason().starts_with(reason),
+            "{name}: {}",
+            error.reason()
+        );
+    }
+}
+
 #[test]
 fn directories_are_walked_in_order_taking_only_log_files() {
     let root = std::env::temp_dir().join(format!("iamwatch-walk-{}", std::process::id()));
