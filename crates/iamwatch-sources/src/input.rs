@@ -477,8 +477,9 @@ pub fn open_reader(
     let mut buffered = BufReader::with_capacity(256 * 1024, reader);
     let head = buffered.fill_buf().map_err(unreadable)?;
     // What the first read brought: a stream is not held up for more (a pipe fed an event at a
-    // time), unless those bytes may be a tar or CSV header cut short; then it is read on until
-    // they are told apart (a tar read as text made a dead letter of every header block).
+    // time), unless those bytes may be an archive's magic or a tar or CSV header cut short;
+    // then it is read on until they are told apart (a tar read as text made a dead letter of
+    // every header block).
     if archive::may_be_cut_short(head) {
         let mut start = head.to_vec();
         buffered.consume(start.len());

@@ -240,8 +240,8 @@ mod tests {
         assert_eq!(kind(b"eventName"), None);
     }
 
-    /// A stream's first read is judged as it came unless it may be a tar or CSV header cut
-    /// short; what starts as JSON or as a log line never waits for more.
+    /// A stream's first read is judged as it came unless it may be an archive's magic or a tar
+    /// or CSV header cut short; what starts as JSON or as a log line never waits for more.
     #[test]
     fn only_a_header_cut_short_waits_for_more() {
         let tar = tar_header();
