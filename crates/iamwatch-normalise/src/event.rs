@@ -105,6 +105,13 @@ pub struct Details {
     pub notes: Vec<String>,
 }
 
+/// The record's members a [`Details`] holds, in its order: request, response, additional data.
+pub const DETAIL_PARTS: [&str; 3] = [
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+];
+
 impl Details {
     /// Reads each part written as JSON text as the JSON it holds (see [`read_written_as_text`]),
     /// and notes it.
@@ -115,14 +122,21 @@ impl Details {
             additional,
             notes,
         } = self;
-        for (name, part) in [
-            ("requestParameters", request),
-            ("responseElements", response),
-            ("additionalEventData", additional),
-        ] {
+        for (name, part) in DETAIL_PARTS
+            .into_iter()
+            .zip([request, response, additional])
+        {
             notes.extend(read_written_as_text(name, part));
         }
     }
+}
+
+/// Whether JSON text (or a string's text) opens like an object or an array.
+fn opens_like_json(text: &[u8]) -> bool {
+    matches!(
+        text.iter().find(|byte| !byte.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
 }
 
 /// Reads a part (`name`) written as JSON text as the JSON it holds, and returns what the
@@ -134,7 +148,7 @@ pub fn read_written_as_text(name: &str, part: &mut Value) -> Option<String> {
     let Value::String(text) = part else {
         return None;
     };
-    if !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
+    if !opens_like_json(text.as_bytes()) {
         return None;
     }
     *part = serde_json::from_str::<Value>(text).ok()?;
@@ -262,23 +276,20 @@ impl Event<'_> {
     /// holds as strings that open like JSON (see [`Details::read_parts_written_as_text`]).
     pub fn parts_written_as_text(&self) -> impl Iterator<Item = &'static str> + '_ {
         let doc = self.item.doc;
-        [
-            ("requestParameters", &doc.request_parameters),
-            ("responseElements", &doc.response_elements),
-            ("additionalEventData", &doc.additional_event_data),
-        ]
-        .into_iter()
-        .filter(|(_, raw)| {
-            raw.as_ref().is_some_and(|raw| {
-                let text = raw.as_raw_str().as_bytes();
-                text.first() == Some(&b'"')
-                    && matches!(
-                        text[1..].iter().find(|byte| !byte.is_ascii_whitespace()),
-                        Some(b'{' | b'[')
-                    )
+        let parts = [
+            &doc.request_parameters,
+            &doc.response_elements,
+            &doc.additional_event_data,
+        ];
+        DETAIL_PARTS
+            .into_iter()
+            .zip(parts)
+            .filter(|(_, raw)| {
+                raw.as_ref().is_some_and(|raw| {
+                    (raw.as_raw_str().as_bytes().strip_prefix(b"\"")).is_some_and(opens_like_json)
+                })
             })
-        })
-        .map(|(name, _)| name)
+            .map(|(name, _)| name)
     }
 
     pub fn failed(&self) -> bool {

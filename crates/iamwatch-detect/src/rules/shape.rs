@@ -1,7 +1,7 @@
 //! A CloudTrail record as the EventBridge event that carries it. Rule patterns are written
 //! against this shape, as users write them for EventBridge.
 
-use iamwatch_normalise::event::read_written_as_text;
+use iamwatch_normalise::event::{read_written_as_text, DETAIL_PARTS};
 use memchr::memmem::Finder;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
@@ -246,14 +246,10 @@ pub fn read_parts_written_as_text(record: &mut Value) -> Vec<String> {
     let Some(object) = record.as_object_mut() else {
         return Vec::new();
     };
-    [
-        "requestParameters",
-        "responseElements",
-        "additionalEventData",
-    ]
-    .into_iter()
-    .filter_map(|name| read_written_as_text(name, object.get_mut(name)?))
-    .collect()
+    DETAIL_PARTS
+        .into_iter()
+        .filter_map(|name| read_written_as_text(name, object.get_mut(name)?))
+        .collect()
 }
 
 /// Restores CloudTrail's spelling of its own keys at the top level and in `userIdentity`, so
