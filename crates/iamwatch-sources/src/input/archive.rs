@@ -92,13 +92,22 @@ pub(super) fn may_be_cut_short(head: &[u8]) -> bool {
     if head.contains(&0) {
         return true;
     }
-    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let starts_as_json = matches!(
-        text.iter().find(|byte| !byte.is_ascii_whitespace()),
-        None | Some(b'{' | b'[' | b'0'..=b'9')
-    );
+    let text = without_bom(head);
+    let starts_as_json = matches!(first_visible(text), None | Some(b'{' | b'[' | b'0'..=b'9'));
     !starts_as_json
         && (head.len() < LONGEST_MAGIC || !text.contains(&b'\n') && text.contains(&b','))
+}
+
+/// `head` after a UTF-8 byte-order mark, if it starts with one.
+fn without_bom(head: &[u8]) -> &[u8] {
+    head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head)
+}
+
+/// The first byte of `text` that is not ASCII whitespace.
+fn first_visible(text: &[u8]) -> Option<u8> {
+    text.iter()
+        .copied()
+        .find(|byte| !byte.is_ascii_whitespace())
 }
 
 /// The longest magic number [`kind`] looks for (xz's and 7z's).
@@ -108,12 +117,11 @@ const LONGEST_MAGIC: usize = 6;
 /// however it is spelt (`Event name` in the console's export, `eventname` in Athena's,
 /// `eventName` in CloudTrail Lake's). JSON never starts so: its first character is `{` or `[`.
 fn is_csv_export(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let line = head.split(|byte| *byte == b'\n').next().unwrap_or_default();
-    if matches!(
-        line.iter().find(|byte| !byte.is_ascii_whitespace()),
-        None | Some(b'{' | b'[')
-    ) {
+    let line = without_bom(head)
+        .split(|byte| *byte == b'\n')
+        .next()
+        .unwrap_or_default();
+    if matches!(first_visible(line), None | Some(b'{' | b'[')) {
         return false;
     }
     let columns: Vec<String> = line
