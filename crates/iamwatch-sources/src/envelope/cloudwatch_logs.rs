@@ -97,7 +97,8 @@ fn decode_lambda_payload(payload: &str) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{visit_document, EnvelopeKind, Item};
+    use super::super::found::{seen_by, Found};
+    use super::super::EnvelopeKind;
     use serde_json::json;
 
     fn record(id: &str) -> String {
@@ -105,24 +106,11 @@ mod tests {
             .to_string()
     }
 
-    /// A record's event id, envelope and position; or a problem, as text.
-    type Seen = Result<(String, EnvelopeKind, Option<u64>), String>;
-
-    fn read(answer: &serde_json::Value) -> Vec<Seen> {
-        let mut seen = Vec::new();
+    /// Each record of `answer` (written as the CLI prints it) by its event id, envelope and
+    /// position; or a problem, as text.
+    fn read(answer: &serde_json::Value) -> Vec<Result<Found, String>> {
         let text = serde_json::to_string_pretty(answer).unwrap();
-        visit_document(text.as_bytes(), false, &mut |item| {
-            seen.push(match item {
-                Item::Record(record) => Ok((
-                    record.doc.event_id.or_empty().to_string(),
-                    record.envelope,
-                    record.nested_index,
-                )),
-                Item::Problem { problem, .. } => Err(problem.to_string()),
-                _ => Err("something else".to_string()),
-            })
-        });
-        seen
+        seen_by(&text, |doc| doc.event_id.or_empty().to_string())
     }
 
     #[test]
