@@ -37,35 +37,51 @@ const fn archive(what: &'static str) -> Refused {
 /// How many bytes [`kind`] needs to see: a tar header's magic is at offset 257.
 pub(super) const HEAD: usize = 512;
 
+/// The formats [`kind`] tells by the bytes they start with.
+const MAGIC: [(&[u8], Refused); 8] = [
+    (b"PK\x03\x04", archive("a zip archive")),
+    (b"PK\x05\x06", archive("a zip archive")),
+    (b"BZh", archive("a bzip2 file")),
+    (b"\xfd7zXZ\x00", archive("an xz file")),
+    (b"\x28\xb5\x2f\xfd", archive("a zstd file")),
+    (b"7z\xbc\xaf\x27\x1c", archive("a 7z archive")),
+    // Both write their magic at the start and the end of the file.
+    (
+        b"PAR1",
+        Refused {
+            what: "a Parquet file",
+            advice: COLUMNAR,
+        },
+    ),
+    (
+        b"ORC",
+        Refused {
+            what: "an ORC file",
+            advice: COLUMNAR,
+        },
+    ),
+];
+
+/// The longest of [`MAGIC`] (xz's and 7z's, six bytes): a first read shorter than this may be
+/// a magic cut short.
+const LONGEST_MAGIC: usize = {
+    let mut longest = 0;
+    let mut index = 0;
+    while index < MAGIC.len() {
+        if MAGIC[index].0.len() > longest {
+            longest = MAGIC[index].0.len();
+        }
+        index += 1;
+    }
+    longest
+};
+
 /// What `head` (an input's first bytes; only the first [`HEAD`] of them are looked at) announces,
 /// if it is a format iamwatch does not read. Gzip is read, and is not one of these.
 pub(super) fn kind(head: &[u8]) -> Option<Refused> {
     // Callers may hand a whole inflated file: looking for the end of a first line through a
     // trail file written on one line (1.4 MB) was 8% of a whole scan.
     let head = &head[..head.len().min(HEAD)];
-    const MAGIC: [(&[u8], Refused); 8] = [
-        (b"PK\x03\x04", archive("a zip archive")),
-        (b"PK\x05\x06", archive("a zip archive")),
-        (b"BZh", archive("a bzip2 file")),
-        (b"\xfd7zXZ\x00", archive("an xz file")),
-        (b"\x28\xb5\x2f\xfd", archive("a zstd file")),
-        (b"7z\xbc\xaf\x27\x1c", archive("a 7z archive")),
-        // Both write their magic at the start and the end of the file.
-        (
-            b"PAR1",
-            Refused {
-                what: "a Parquet file",
-                advice: COLUMNAR,
-            },
-        ),
-        (
-            b"ORC",
-            Refused {
-                what: "an ORC file",
-                advice: COLUMNAR,
-            },
-        ),
-    ];
     if let Some((_, refused)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
         return Some(*refused);
     }
@@ -109,9 +125,6 @@ fn first_visible(text: &[u8]) -> Option<u8> {
         .copied()
         .find(|byte| !byte.is_ascii_whitespace())
 }
-
-/// The longest magic number [`kind`] looks for (xz's and 7z's).
-const LONGEST_MAGIC: usize = 6;
 
 /// A CSV header of CloudTrail's columns on the first line: commas, and the event name's column
 /// however it is spelt (`Event name` in the console's export, `eventname` in Athena's,
