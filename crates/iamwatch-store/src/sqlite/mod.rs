@@ -335,13 +335,23 @@ fn insert_all(
         .map_err(sql_error("cannot store raw events"))?;
     let mut stored = Vec::with_capacity(incidents.len());
     let mut runbook_ids = RunbookIds::default();
+    let mut insert =
+        rows::insert_statement(&transaction).map_err(sql_error("cannot insert incident"))?;
     for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
         let runbook_id = (incident.meta.runbook.as_ref())
             .map(|runbook| runbook_ids.id(&transaction, runbook))
             .transpose()
             .map_err(sql_error("cannot store runbook"))?;
-        stored.push(insert_one(&transaction, codec, incident, raw, runbook_id)?);
+        stored.push(insert_one(
+            &transaction,
+            &mut insert,
+            codec,
+            incident,
+            raw,
+            runbook_id,
+        )?);
     }
+    drop(insert);
     let created = stored.iter().map(|entry| entry.created);
     RawCodec::drop_unused_blocks(&transaction, &stored_raws, created)
         .map_err(sql_error("cannot store raw events"))?;
@@ -357,6 +367,7 @@ fn insert_all(
 /// same event id is that event; holding another, the next salt is tried.
 fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
+    insert: &mut rusqlite::Statement<'_>,
     codec: &RawCodec,
     mut incident: Incident,
     stored_raw: &StoredRaw,
@@ -372,7 +383,7 @@ fn insert_one(
             let first = first_id.get_or_insert_with(|| incident.incident_id.clone());
             incident.incident_id = Incident::resalted_id(first, &incident.event_id, salt);
         }
-        let inserted = rows::insert(transaction, &incident, raw, runbook_id)
+        let inserted = rows::insert(insert, &incident, raw, runbook_id)
             .map_err(sql_error("cannot insert incident"))?;
         if inserted {
             // (Creation needs no history row: `rows::history` derives it from the incident.)
