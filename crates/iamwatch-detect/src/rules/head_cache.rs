@@ -21,6 +21,9 @@ pub(super) struct HeadPlan {
     pub decided: Vec<usize>,
     /// Candidates whose head patterns also read per-record fields.
     pub per_record: Vec<usize>,
+    /// The head fields [`Self::per_record`]'s patterns read, sorted and deduplicated: gathered
+    /// once here instead of from the rules for every record.
+    pub per_record_paths: Vec<Box<str>>,
 }
 
 /// The repeating fields of a head, in a fixed order (`source` derives from `eventSource`).
@@ -103,6 +106,7 @@ mod tests {
             HeadPlan {
                 decided: vec![decided],
                 per_record: Vec::new(),
+                per_record_paths: Vec::new(),
             }
         };
         let set_id = 0xfeed_0001;
@@ -133,6 +137,7 @@ mod tests {
                 || HeadPlan {
                     decided: vec![fresh],
                     per_record: Vec::new(),
+                    per_record_paths: Vec::new(),
                 },
                 |plan| plan.decided.clone(),
             )

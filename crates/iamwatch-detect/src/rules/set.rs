@@ -224,7 +224,11 @@ impl RuleSet {
             |plan| {
                 let mut candidates = plan.decided.clone();
                 if !plan.per_record.is_empty() {
-                    let leaves = self.head_leaves(&plan.per_record, head);
+                    let leaves = FlatEvent::from_strings(
+                        plan.per_record_paths
+                            .iter()
+                            .filter_map(|path| head.value_at(path).map(|value| (&**path, value))),
+                    );
                     candidates.extend(
                         plan.per_record
                             .iter()
@@ -246,29 +250,35 @@ impl RuleSet {
         let (per_record, repeating): (Vec<usize>, Vec<usize>) = candidates
             .into_iter()
             .partition(|index| self.rules[*index].head_reads_per_record());
+        let per_record: Vec<usize> = per_record
+            .into_iter()
+            .filter(|index| self.rules[*index].may_match_repeating_head(&leaves))
+            .collect();
         HeadPlan {
             decided: repeating
                 .into_iter()
                 .filter(|index| self.rules[*index].may_match_head(&leaves))
                 .collect(),
-            per_record: per_record
-                .into_iter()
-                .filter(|index| self.rules[*index].may_match_repeating_head(&leaves))
-                .collect(),
+            per_record_paths: self.head_paths(&per_record).map(Box::from).collect(),
+            per_record,
         }
     }
 
-    /// The head fields these rules read; a field the record lacks stays absent.
-    fn head_leaves(&self, rules: &[usize], head: &Head<'_>) -> FlatEvent<'static, '_> {
+    /// The head fields these rules read, sorted and deduplicated.
+    fn head_paths(&self, rules: &[usize]) -> impl Iterator<Item = &str> {
         let mut paths: Vec<&str> = rules
             .iter()
             .flat_map(|index| self.rules[*index].head_paths())
             .collect();
         paths.sort_unstable();
         paths.dedup();
+        paths.into_iter()
+    }
+
+    /// The head fields these rules read; a field the record lacks stays absent.
+    fn head_leaves(&self, rules: &[usize], head: &Head<'_>) -> FlatEvent<'static, '_> {
         FlatEvent::from_strings(
-            paths
-                .into_iter()
+            self.head_paths(rules)
                 .filter_map(|path| head.value_at(path).map(|value| (path, value))),
         )
     }
