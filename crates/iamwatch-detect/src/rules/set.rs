@@ -224,11 +224,8 @@ impl RuleSet {
             |plan| {
                 let mut candidates = plan.decided.clone();
                 if !plan.per_record.is_empty() {
-                    let leaves = FlatEvent::from_strings(
-                        plan.per_record_paths
-                            .iter()
-                            .filter_map(|path| head.value_at(path).map(|value| (&**path, value))),
-                    );
+                    let paths = plan.per_record_paths.iter().map(|path| &**path);
+                    let leaves = leaves_at(paths, head);
                     candidates.extend(
                         plan.per_record
                             .iter()
@@ -277,10 +274,7 @@ impl RuleSet {
 
     /// The head fields these rules read; a field the record lacks stays absent.
     fn head_leaves(&self, rules: &[usize], head: &Head<'_>) -> FlatEvent<'static, '_> {
-        FlatEvent::from_strings(
-            self.head_paths(rules)
-                .filter_map(|path| head.value_at(path).map(|value| (path, value))),
-        )
+        leaves_at(self.head_paths(rules), head)
     }
 
     /// The candidates whose main pattern matches these leaves.
@@ -390,6 +384,11 @@ impl RuleSet {
             .collect();
         (event, matched)
     }
+}
+
+/// The head's values at `paths`; a field the record lacks stays absent.
+fn leaves_at<'p>(paths: impl Iterator<Item = &'p str>, head: &Head<'_>) -> FlatEvent<'static, 'p> {
+    FlatEvent::from_strings(paths.filter_map(|path| head.value_at(path).map(|value| (path, value))))
 }
 
 fn collect_yaml(directory: &Path, paths: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {

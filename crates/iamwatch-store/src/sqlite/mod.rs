@@ -351,6 +351,7 @@ fn insert_all(
             runbook_id,
         )?);
     }
+    // The statement borrows the transaction, which the commit below takes.
     drop(insert);
     let created = stored.iter().map(|entry| entry.created);
     RawCodec::drop_unused_blocks(&transaction, &stored_raws, created)

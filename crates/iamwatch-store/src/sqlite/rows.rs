@@ -60,7 +60,7 @@ pub const SEARCHED_VALUES: &str = concat!(
 );
 
 /// The statement [`insert`] runs, prepared once for a whole batch: looking it up in the
-/// statement cache per row (hashing its 300 characters) was about 1% of a bulk scan's work.
+/// statement cache per row (hashing its 388 characters) was 0.8% of a bulk scan's instructions.
 pub fn insert_statement(connection: &Connection) -> rusqlite::Result<CachedStatement<'_>> {
     // Built once: the statement cache is keyed by this text.
     static INSERT: LazyLock<String> = LazyLock::new(|| {
