@@ -336,7 +336,7 @@ fn insert_all(
     let mut stored = Vec::with_capacity(incidents.len());
     let mut runbook_ids = RunbookIds::default();
     let mut insert =
-        rows::insert_statement(&transaction).map_err(sql_error("cannot insert incident"))?;
+        rows::Insert::prepare(&transaction).map_err(sql_error("cannot insert incident"))?;
     for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
         let runbook_id = (incident.meta.runbook.as_ref())
             .map(|runbook| runbook_ids.id(&transaction, runbook))
@@ -368,7 +368,7 @@ fn insert_all(
 /// same event id is that event; holding another, the next salt is tried.
 fn insert_one(
     transaction: &rusqlite::Transaction<'_>,
-    insert: &mut rusqlite::Statement<'_>,
+    insert: &mut rows::Insert<'_>,
     codec: &RawCodec,
     mut incident: Incident,
     stored_raw: &StoredRaw,
@@ -384,7 +384,8 @@ fn insert_one(
             let first = first_id.get_or_insert_with(|| incident.incident_id.clone());
             incident.incident_id = Incident::resalted_id(first, &incident.event_id, salt);
         }
-        let inserted = rows::insert(insert, &incident, raw, runbook_id)
+        let inserted = insert
+            .run(&incident, raw, runbook_id)
             .map_err(sql_error("cannot insert incident"))?;
         if inserted {
             // (Creation needs no history row: `rows::history` derives it from the incident.)

@@ -5,9 +5,7 @@ use super::runbooks;
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized, MetaJson};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{
-    params_from_iter, CachedStatement, Connection, OptionalExtension, Row, Statement, ToSql,
-};
+use rusqlite::{params_from_iter, CachedStatement, Connection, OptionalExtension, Row, ToSql};
 use std::sync::LazyLock;
 
 /// The incident columns [`insert`] writes, as a literal that [`SELECT_COLUMNS`] extends.
@@ -59,34 +57,40 @@ pub const SEARCHED_VALUES: &str = concat!(
     ") WHERE type = 'text'), '')"
 );
 
-/// The statement [`insert`] runs, prepared once for a whole batch: looking it up in the
-/// statement cache per row (hashing its 388 characters) was 0.8% of a bulk scan's instructions.
-pub fn insert_statement(connection: &Connection) -> rusqlite::Result<CachedStatement<'_>> {
-    // Built once: the statement cache is keyed by this text.
-    static INSERT: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "INSERT INTO incidents ({COLUMNS}, severity_rank, runbook_id) VALUES ({}) ON CONFLICT DO NOTHING",
-            placeholders(VALUES + 1)
-        )
-    });
-    connection.prepare_cached(&INSERT)
-}
+/// The incident INSERT, prepared once for a whole batch: looking it up in the statement cache
+/// per row (hashing its 388 characters) was 0.8% of a bulk scan's instructions.
+pub struct Insert<'c>(CachedStatement<'c>);
 
-/// Inserts unless the incident id is taken; true when inserted. `statement` is
-/// [`insert_statement`]'s; `raw` is the incident's raw event as stored (see `raw_codec.rs`),
-/// `runbook_id` its meta's runbook as stored (see `runbooks.rs`): the meta is kept without it.
-pub fn insert(
-    statement: &mut Statement<'_>,
-    incident: &Incident,
-    raw: Option<ValueRef<'_>>,
-    runbook_id: Option<i64>,
-) -> rusqlite::Result<bool> {
-    // Written by the pipeline where it built the incident, most often.
-    let meta = incident.meta_json.stored_text(&incident.meta);
-    let values = values(incident, &meta, raw)?;
-    let runbook_id = runbook_id.to_sql()?;
-    let changed = statement.execute(params_from_iter(values.iter().chain([&runbook_id])))?;
-    Ok(changed == 1)
+impl<'c> Insert<'c> {
+    pub fn prepare(connection: &'c Connection) -> rusqlite::Result<Self> {
+        // Built once: the statement cache is keyed by this text.
+        static INSERT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "INSERT INTO incidents ({COLUMNS}, severity_rank, runbook_id) VALUES ({}) ON CONFLICT DO NOTHING",
+                placeholders(VALUES + 1)
+            )
+        });
+        connection.prepare_cached(&INSERT).map(Self)
+    }
+
+    /// Inserts unless the incident id is taken; true when inserted. `raw` is the incident's raw
+    /// event as stored (see `raw_codec.rs`), `runbook_id` its meta's runbook as stored (see
+    /// `runbooks.rs`): the meta is kept without it.
+    pub fn run(
+        &mut self,
+        incident: &Incident,
+        raw: Option<ValueRef<'_>>,
+        runbook_id: Option<i64>,
+    ) -> rusqlite::Result<bool> {
+        // Written by the pipeline where it built the incident, most often.
+        let meta = incident.meta_json.stored_text(&incident.meta);
+        let values = values(incident, &meta, raw)?;
+        let runbook_id = runbook_id.to_sql()?;
+        let changed = self
+            .0
+            .execute(params_from_iter(values.iter().chain([&runbook_id])))?;
+        Ok(changed == 1)
+    }
 }
 
 /// How many values [`values`] gives: [`COLUMNS`] and `severity_rank`.
