@@ -7,10 +7,9 @@
 //! batch's events one after another, and each incident's `raw` is a short BLOB reference to its
 //! bytes in that block, in ASCII so that the `sqlite3` shell shows it: `IWRB <block id>
 //! <offset> <length>`. On generated trails a block is 16% of its events (zstd level −3, see
-//! [`LEVEL`]), and compressing a batch as one frame
-//! takes half the CPU that one frame per event took with a trained dictionary, which was this
-//! store's format before (still read: a zstd frame whose header names a row of
-//! `raw_dictionaries`). A batch of fewer than [`MIN_BLOCK_EVENTS`] events (a quiet `serve`)
+//! [`LEVEL`]), and compressing a batch as one frame takes half the CPU that one frame per event
+//! took with a trained dictionary, which was this store's format before (still read: a zstd
+//! frame whose header names a row of `raw_dictionaries`). A batch of fewer than [`MIN_BLOCK_EVENTS`] events (a quiet `serve`)
 //! keeps them as text.
 //!
 //! Reading one incident decompresses its whole block (a millisecond for a batch of a thousand
@@ -36,7 +35,8 @@ pub const MAX_BLOCK_BYTES: usize = 4 << 20;
 /// and 4 to 5% less time (eight alternating pairs, seven won: 2.32 against 2.44 s). The store
 /// thread compresses every incident's event, and it was an eighth of its time at level 1; the
 /// few more bytes cost the kernel less than that. −1 was slower than −3, −7 no faster (three
-/// pairs each). (Level 3, measured earlier: 13% at 500 MB/s.)
+/// pairs each). (Level 3, measured earlier on one batch rather than a whole scan's blocks: 13%,
+/// at 500 MB/s.)
 const LEVEL: i32 = -3;
 /// A frame or block claiming more than this is corrupt.
 const MAX_DECOMPRESSED_BYTES: u64 = 64 << 20;
