@@ -243,7 +243,7 @@ impl RuleSet {
     /// out (an S3 rule for calls through a VPC endpoint, on a call that came through none).
     fn head_plan(&self, head: &Head<'_>) -> HeadPlan {
         let candidates = self.candidates(head.event_name, head.event_source, head.error_code);
-        let leaves = self.head_leaves(&candidates, head);
+        let leaves = leaves_at(self.head_paths(&candidates), head);
         let (per_record, repeating): (Vec<usize>, Vec<usize>) = candidates
             .into_iter()
             .partition(|index| self.rules[*index].head_reads_per_record());
@@ -270,11 +270,6 @@ impl RuleSet {
         paths.sort_unstable();
         paths.dedup();
         paths.into_iter()
-    }
-
-    /// The head fields these rules read; a field the record lacks stays absent.
-    fn head_leaves(&self, rules: &[usize], head: &Head<'_>) -> FlatEvent<'static, '_> {
-        leaves_at(self.head_paths(rules), head)
     }
 
     /// The candidates whose main pattern matches these leaves.
