@@ -41,6 +41,12 @@ row() { printf '%-44s %10.2f %14.0f %9.1f MB\n' "$1" "$2" "$(echo "$records / $2
 # Ticks of all CPUs, of those waiting for the disk, and of those the hypervisor gave to other
 # machines ("steal": the VM's cores were not its own) (/proc/stat, cpu line).
 cpu_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $6, $9 }' /proc/stat; }
+# Sectors written to the disk holding the store (/sys/class/block/<device>/stat, field 7), to
+# tell how many bytes a scan's storing costs; empty where the device has no such file.
+store_device=$(basename "$(df --output=source "$work" | tail -1)")
+sectors_written() { awk '{ print $7 }' "/sys/class/block/$store_device/stat" 2>/dev/null || true; }
+sync
+written_before=$(sectors_written)
 read -r total_before iowait_before steal_before < <(cpu_ticks)
 read -r _ seconds rss cpu < <(measure scan target/release/iamwatch scan --db "$work/scan.db" --dead-letter "$work/dl" --format jsonl "$data")
 read -r total_after iowait_after steal_after < <(cpu_ticks)
@@ -50,6 +56,14 @@ ticks=$(( total_after - total_before ))
 printf '  its CPU time (user + system): %.2f s; of all CPU time meanwhile, waiting for the disk %.0f%%, stolen by the hypervisor %.0f%%\n' \
     "$cpu" "$(echo "100 * ($iowait_after - $iowait_before) / $ticks" | bc -l)" \
     "$(echo "100 * ($steal_after - $steal_before) / $ticks" | bc -l)"
+# The scan syncs its database before it ends; what the kernel still held (the JSON lines'
+# file) is written now, so the figure is all the scan wrote.
+sync
+written_after=$(sectors_written)
+if [ -n "$written_before" ] && [ -n "$written_after" ]; then
+    printf '  written to the disk by the scan (store, WAL, JSON lines, file system): %.0f MB; the database %.0f MB\n' \
+        "$(echo "($written_after - $written_before) * 512 / 1048576" | bc -l)" "$(echo "$(stat -c %s "$work/scan.db") / 1048576" | bc -l)"
+fi
 scan_seconds=$seconds
 
 # The same scan with the store in memory (tmpfs): what the disk costs on this machine. A
