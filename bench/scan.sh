@@ -42,8 +42,9 @@ row() { printf '%-44s %10.2f %14.0f %9.1f MB\n' "$1" "$2" "$(echo "$records / $2
 # machines ("steal": the VM's cores were not its own) (/proc/stat, cpu line).
 cpu_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $6, $9 }' /proc/stat; }
 # Sectors written to the disk holding the store (/sys/class/block/<device>/stat, field 7), to
-# tell how many bytes a scan's storing costs; empty where the device has no such file.
-store_device=$(basename "$(df --output=source "$work" | tail -1)")
+# tell how many bytes a scan's storing costs; empty where the file system has no such device
+# (tmpfs, overlay). The device's count: anything else writing meanwhile counts too.
+store_device=$(basename "$(readlink -f "$(df --output=source "$work" | tail -1)")")
 sectors_written() { awk '{ print $7 }' "/sys/class/block/$store_device/stat" 2>/dev/null || true; }
 sync
 written_before=$(sectors_written)
