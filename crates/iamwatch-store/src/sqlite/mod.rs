@@ -6,6 +6,7 @@
 //! connection for writes and one for reads.
 
 mod checkpoint;
+mod indexes;
 mod list;
 mod raw_codec;
 mod rows;
@@ -81,8 +82,9 @@ impl SqliteStore {
 
     /// Opens the store for a bulk load such as `iamwatch scan`: commits are not synced one by
     /// one and a thread of its own copies the WAL into the database as the load goes (see
-    /// `checkpoint.rs`). Call [`SqliteStore::sync`] at the end; dropping the store syncs too,
-    /// without reporting a failure.
+    /// `checkpoint.rs`); into an empty store, the listing indexes are built at the end (see
+    /// `indexes.rs`). Call [`SqliteStore::sync`] at the end; dropping the store syncs too,
+    /// without reporting a failure, and the next open builds the indexes.
     ///
     /// # Errors
     /// [`StoreError`] when the file cannot be opened or migrated, or the thread not started.
@@ -111,10 +113,18 @@ impl SqliteStore {
                     )
                 })
         };
-        let writer = connect()?;
-        migrate(&writer).map_err(|error| {
-            StoreError::backend(format!("cannot migrate {}", path.display()), error)
-        })?;
+        let mut writer = connect()?;
+        migrate(&writer)
+            .and_then(|()| {
+                // Into an empty store a bulk load builds the listing indexes at its end.
+                if bulk.is_some() && indexes::drop_if_empty(&mut writer)? {
+                    return Ok(());
+                }
+                indexes::ensure(&mut writer)
+            })
+            .map_err(|error| {
+                StoreError::backend(format!("cannot migrate {}", path.display()), error)
+            })?;
         let reader = connect()?;
         let checkpointer = match bulk {
             None => None,
@@ -144,9 +154,10 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Ends a bulk load: stops the checkpoint thread, copies what is left of the WAL into the
-    /// database and syncs it, and gives the writer back SQLite's own checkpoints and synced
-    /// commits. Blocks; for a store not opened for bulk it only checkpoints.
+    /// Ends a bulk load: stops the checkpoint thread, builds the indexes a load into an empty
+    /// store left out (see `indexes.rs`), copies what is left of the WAL into the database and
+    /// syncs it, and gives the writer back SQLite's own checkpoints and synced commits. Blocks;
+    /// for a store not opened for bulk it only checkpoints.
     ///
     /// # Errors
     /// [`StoreError`] when the checkpoint fails.
@@ -154,10 +165,11 @@ impl SqliteStore {
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.stop();
         }
-        let writer = self.writer.lock().map_err(|_| poisoned())?;
+        let mut writer = self.writer.lock().map_err(|_| poisoned())?;
         // TRUNCATE waits for readers (up to the busy timeout), copies every frame, syncs the
         // database and empties the WAL file.
-        checkpoint::checkpoint(&writer, "TRUNCATE")
+        indexes::ensure(&mut writer)
+            .and_then(|()| checkpoint::checkpoint(&writer, "TRUNCATE"))
             .and_then(|_| writer.execute_batch(SYNCED_WRITER))
             .map_err(|error| {
                 StoreError::backend(format!("cannot sync {}", self.path.display()), error)
@@ -216,7 +228,8 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
     // 400 MB/s and the cores waited): every commit writes each page it dirtied to the WAL
     // again, and a checkpoint then copies each of those pages into the database once. (An
     // index on the random event ids dirtied most of its pages in every batch; migration 2
-    // dropped it.) At SQLite's default of a checkpoint every 1,000 pages (32 MB here) the scan
+    // dropped it. The listing indexes are built at the end of a load into an empty store:
+    // indexes.rs.) At SQLite's default of a checkpoint every 1,000 pages (32 MB here) the scan
     // of a million records wrote 1.3 GB for a 354 MB database; every 4,000 pages (125 MB of WAL
     // at most) each index page is copied a quarter as often, and the scan took a quarter less
     // time (with the cache below). An 8 MB page cache instead of 16 MB wrote the same bytes (a

@@ -377,6 +377,45 @@ async fn a_checkpoint_that_catches_up_starts_the_wal_again() {
     );
 }
 
+/// The listing indexes on `incidents` (see `indexes.rs`).
+fn listing_indexes(connection: &Connection) -> i64 {
+    connection
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'incidents_by_%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_load_into_an_empty_store_builds_its_indexes_at_its_end_or_at_the_next_open() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("bulk.db");
+    let store = SqliteStore::open_bulk(&path).unwrap();
+    assert_eq!(listing_indexes(&store.reader.lock().unwrap()), 0);
+    load(&store, 0, 3, 100).await;
+    // What a `kill -9` here would leave on the disk: the database and the WAL, committed.
+    let killed = directory.path().join("killed.db");
+    std::fs::copy(&path, &killed).unwrap();
+    std::fs::copy(wal_of(&path), wal_of(&killed)).unwrap();
+    store.sync().unwrap();
+    assert_eq!(listing_indexes(&store.reader.lock().unwrap()), 3);
+    drop(store);
+    let reopened = SqliteStore::open(&killed).unwrap();
+    assert_eq!(listing_indexes(&reopened.reader.lock().unwrap()), 3);
+    let all = IncidentQuery {
+        limit: IncidentQuery::MAX_LIMIT,
+        ..Default::default()
+    };
+    assert_eq!(reopened.list(&all).await.unwrap().incidents.len(), 300);
+    let steps = plan(&reopened.reader.lock().unwrap(), &all);
+    assert!(steps.contains("incidents_by_time"), "{steps}");
+    // Into a store holding incidents, a bulk load keeps them.
+    let again = SqliteStore::open_bulk(&path).unwrap();
+    assert_eq!(listing_indexes(&again.reader.lock().unwrap()), 3);
+}
+
 /// The plan SQLite picks for a listing's statement, a step per line.
 fn plan(connection: &Connection, query: &IncidentQuery) -> String {
     let ListSql { sql, values } = list_sql(query).unwrap();
