@@ -14,7 +14,7 @@
 //! A load that never reaches its end (killed, or failed) leaves them missing; every open puts
 //! back what is missing ([`ensure`]), so nothing but speed depends on the load finishing.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Name and definition of each, as the migrations left them (0002, 0004); a test compares.
 const SECONDARY: &[(&str, &str)] = &[
@@ -43,13 +43,14 @@ pub(super) fn ensure(connection: &mut Connection) -> rusqlite::Result<()> {
 }
 
 /// Drops the secondary indexes when the store holds no incident, for a bulk load to build them
-/// at its end ([`ensure`]). Whether it dropped them.
+/// at its end ([`ensure`]). Whether it dropped them. As in [`ensure`], a store holding
+/// incidents is only read; an empty one is looked at again under the write lock.
 pub(super) fn drop_if_empty(connection: &mut Connection) -> rusqlite::Result<bool> {
+    if !is_empty(connection)? {
+        return Ok(false);
+    }
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let any: Option<i64> = transaction
-        .query_row("SELECT 1 FROM incidents LIMIT 1", [], |row| row.get(0))
-        .optional()?;
-    if any.is_some() {
+    if !is_empty(&transaction)? {
         return Ok(false);
     }
     for (name, _) in SECONDARY {
@@ -57,6 +58,12 @@ pub(super) fn drop_if_empty(connection: &mut Connection) -> rusqlite::Result<boo
     }
     transaction.commit()?;
     Ok(true)
+}
+
+fn is_empty(connection: &Connection) -> rusqlite::Result<bool> {
+    connection.query_row("SELECT NOT EXISTS (SELECT 1 FROM incidents)", [], |row| {
+        row.get(0)
+    })
 }
 
 fn missing(connection: &Connection) -> rusqlite::Result<Vec<(&'static str, &'static str)>> {
@@ -103,15 +110,8 @@ mod tests {
     fn a_store_holding_incidents_keeps_its_indexes() {
         let mut connection = Connection::open_in_memory().unwrap();
         super::super::migrate(&connection).unwrap();
-        connection
-            .execute_batch(
-                "INSERT INTO incidents (incident_id, event_id, event_name, event_type_en, \
-                 event_type_ko, rule_id, title_en, title_ko, resource, severity, severity_rank, \
-                 status, meta, source, account, region, event_time_ms, created_at, updated_at) \
-                 VALUES ('inc-1', 'e-1', 'n', 't', 't', 'r', 't', 't', 'x', 'LOW', 1, 'NEW', \
-                 '{}', 's', 'a', 'r', 1, 1, 1)",
-            )
-            .unwrap();
+        let incident = crate::contract::sample_incident(1);
+        super::super::insert_all(&mut connection, &Default::default(), vec![incident]).unwrap();
         assert!(!drop_if_empty(&mut connection).unwrap());
         assert_eq!(definitions(&connection).len(), SECONDARY.len());
     }
