@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod indexes;
+mod journal;
 mod list;
 mod raw_codec;
 mod rows;
@@ -102,10 +103,11 @@ impl SqliteStore {
                 StoreError::backend(format!("cannot create {}", parent.display()), error)
             })?;
         }
-        // Each connection opened and configured the same way.
-        let connect = || {
+        // Each connection opened and configured the same way; `wal` false leaves the journal
+        // mode as the store has it (a bulk load's rollback journal, see `journal.rs`).
+        let connect = |wal: bool| {
             Connection::open(&path)
-                .and_then(|connection| configure(&connection).map(|()| connection))
+                .and_then(|connection| configure(&connection, wal).map(|()| connection))
                 .map_err(|error| {
                     StoreError::backend(
                         format!("cannot open SQLite database {}", path.display()),
@@ -113,11 +115,14 @@ impl SqliteStore {
                     )
                 })
         };
-        let mut writer = connect()?;
+        let mut writer = connect(true)?;
+        let mut rollback = false;
         migrate(&writer)
             .and_then(|()| {
-                // Into an empty store a bulk load builds the listing indexes at its end.
+                // Into an empty store a bulk load builds the listing indexes at its end, and
+                // writes its pages once.
                 if bulk.is_some() && indexes::drop_if_empty(&mut writer)? {
+                    rollback = journal::leave_wal(&writer)?;
                     return Ok(());
                 }
                 indexes::ensure(&mut writer)
@@ -125,7 +130,7 @@ impl SqliteStore {
             .map_err(|error| {
                 StoreError::backend(format!("cannot migrate {}", path.display()), error)
             })?;
-        let reader = connect()?;
+        let reader = connect(!rollback)?;
         let checkpointer = match bulk {
             None => None,
             Some(policy) => {
@@ -135,9 +140,10 @@ impl SqliteStore {
                         error,
                     )
                 })?;
-                let checkpointer = Checkpointer::start(connect()?, policy).map_err(|error| {
-                    StoreError::backend("cannot start the checkpoint thread", error)
-                })?;
+                let checkpointer =
+                    Checkpointer::start(connect(!rollback)?, policy).map_err(|error| {
+                        StoreError::backend("cannot start the checkpoint thread", error)
+                    })?;
                 Some(Arc::new(checkpointer))
             }
         };
@@ -155,9 +161,10 @@ impl SqliteStore {
     }
 
     /// Ends a bulk load: stops the checkpoint thread, builds the indexes a load into an empty
-    /// store left out (see `indexes.rs`), copies what is left of the WAL into the database and
-    /// syncs it, and gives the writer back SQLite's own checkpoints and synced commits. Blocks;
-    /// for a store not opened for bulk it only checkpoints.
+    /// store left out (see `indexes.rs`), puts the store back in WAL mode (see `journal.rs`),
+    /// copies what is left of the WAL into the database and syncs it, and gives the writer back
+    /// SQLite's own checkpoints and synced commits. Blocks; for a store not opened for bulk it
+    /// only checkpoints.
     ///
     /// # Errors
     /// [`StoreError`] when the checkpoint fails.
@@ -169,6 +176,7 @@ impl SqliteStore {
         // TRUNCATE waits for readers (up to the busy timeout), copies every frame, syncs the
         // database and empties the WAL file.
         indexes::ensure(&mut writer)
+            .and_then(|()| journal::back_to_wal(&writer))
             .and_then(|()| checkpoint::checkpoint(&writer, "TRUNCATE"))
             .and_then(|_| writer.execute_batch(SYNCED_WRITER))
             .map_err(|error| {
@@ -217,7 +225,7 @@ fn poisoned() -> StoreError {
 /// what its busy handler does not wait for.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn configure(connection: &Connection) -> rusqlite::Result<()> {
+fn configure(connection: &Connection, wal: bool) -> rusqlite::Result<()> {
     connection.busy_timeout(BUSY_TIMEOUT)?;
     // Page size counts only when the file is created (before WAL is on). A stored incident is
     // about 3 KB (raw event and meta); at the default 4 KB page two do not fit, so each took a
@@ -241,11 +249,15 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
     // waiting as the busy timeout does (seen: 8 of 120 scans started four at a time). It is
     // retried as the timeout would wait.
     let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let journal = if wal {
+        "PRAGMA journal_mode = WAL;"
+    } else {
+        ""
+    };
     loop {
-        let configured = connection.execute_batch(
-            "PRAGMA page_size = 32768; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -8192;",
-        );
+        let configured = connection.execute_batch(&format!(
+            "PRAGMA page_size = 32768; {journal} PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;"
+        ));
         match configured {
             Err(error) if is_busy(&error) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -264,7 +276,8 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// A bulk writer: commits reach the OS, not the disk, and the checkpoint thread copies the WAL.
+/// A bulk writer: in WAL mode commits reach the OS, not the disk, and the checkpoint thread
+/// copies the WAL; with a rollback journal (a load into an empty store) each commit is synced.
 const BULK_WRITER: &str = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
 /// Every connection's, and the writer's again after a bulk load.
 const SYNCED_WRITER: &str = "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 4000;";

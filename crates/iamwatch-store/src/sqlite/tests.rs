@@ -108,7 +108,7 @@ async fn incidents_survive_reopening_and_migrations_run_once() {
     assert_eq!(pragma(&reader, "synchronous"), "2", "FULL");
 }
 
-fn pragma(connection: &Connection, name: &str) -> String {
+pub(super) fn pragma(connection: &Connection, name: &str) -> String {
     connection
         .query_row(&format!("PRAGMA {name}"), [], |row| {
             row.get::<_, rusqlite::types::Value>(0)
@@ -142,7 +142,7 @@ async fn a_version_one_database_loses_its_event_id_index_and_keeps_its_incidents
     {
         // As version 1 left it: an incident, acknowledged, so with a history row.
         let connection = Connection::open(&path).unwrap();
-        configure(&connection).unwrap();
+        configure(&connection, true).unwrap();
         connection
             .execute_batch(&format!(
                 "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL); \
@@ -277,7 +277,7 @@ fn insert_as_before_0006(connection: &Connection, incident: &Incident, raw: Opti
 }
 
 /// `batches` commits of `per_batch` new incidents each, numbered from `first`.
-async fn load(store: &SqliteStore, first: u64, batches: u64, per_batch: u64) {
+pub(super) async fn load(store: &SqliteStore, first: u64, batches: u64, per_batch: u64) {
     for batch in 0..batches {
         let start = first + batch * per_batch;
         let incidents = (start..start + per_batch)
@@ -292,8 +292,14 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |metadata| metadata.len())
 }
 
-fn wal_of(path: &Path) -> PathBuf {
+pub(super) fn wal_of(path: &Path) -> PathBuf {
     PathBuf::from(format!("{}-wal", path.display()))
+}
+
+/// A store holding one incident (id 1,000,000): a bulk load into it keeps the WAL (see
+/// `journal.rs`), as a load into a store in use does.
+async fn holding_one_incident(path: &Path) {
+    load(&SqliteStore::open(path).unwrap(), 1_000_000, 1, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,9 +316,11 @@ async fn a_bulk_load_is_checkpointed_by_its_own_thread_and_synced_at_the_end() {
     let mut database_grew = Vec::new();
     for (name, policy) in [("often.db", often), ("never.db", never)] {
         let path = directory.path().join(name);
+        holding_one_incident(&path).await;
         let store = SqliteStore::open_with(&path, Some(policy)).unwrap();
         {
             let writer = store.writer.lock().unwrap();
+            assert_eq!(pragma(&writer, "journal_mode"), "wal");
             assert_eq!(pragma(&writer, "synchronous"), "1", "NORMAL");
             assert_eq!(pragma(&writer, "wal_autocheckpoint"), "0");
         }
@@ -337,7 +345,7 @@ async fn a_bulk_load_is_checkpointed_by_its_own_thread_and_synced_at_the_end() {
             .unwrap()
             .query_row("SELECT count(*) FROM incidents", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(count, 1000, "{name}");
+        assert_eq!(count, 1001, "{name}");
     }
     assert_eq!(database_grew, vec![true, false]);
 }
@@ -353,11 +361,12 @@ async fn a_checkpoint_that_catches_up_starts_the_wal_again() {
     for caught_up in [true, false] {
         let path = directory.path().join(format!("caught-up-{caught_up}.db"));
         // The store's own thread never checkpoints here; the test does, with the writer idle.
+        holding_one_incident(&path).await;
         let store = SqliteStore::open_with(&path, Some(never)).unwrap();
         load(&store, 0, 30, 100).await;
         if caught_up {
             let connection = Connection::open(&path).unwrap();
-            configure(&connection).unwrap();
+            configure(&connection, true).unwrap();
             let policy = CheckpointPolicy {
                 every_incidents: 1,
                 wal_cap_frames: 8,
@@ -395,10 +404,15 @@ async fn a_bulk_load_into_an_empty_store_builds_its_indexes_at_its_end_or_at_the
     let store = SqliteStore::open_bulk(&path).unwrap();
     assert_eq!(listing_indexes(&store.reader.lock().unwrap()), 0);
     load(&store, 0, 3, 100).await;
-    // What a `kill -9` here would leave on the disk: the database and the WAL, committed.
+    // What a `kill -9` here would leave on the disk: the database, and its journal or WAL.
     let killed = directory.path().join("killed.db");
     std::fs::copy(&path, &killed).unwrap();
-    std::fs::copy(wal_of(&path), wal_of(&killed)).unwrap();
+    for suffix in ["-journal", "-wal"] {
+        let beside = |path: &Path| PathBuf::from(format!("{}{suffix}", path.display()));
+        if beside(&path).exists() {
+            std::fs::copy(beside(&path), beside(&killed)).unwrap();
+        }
+    }
     store.sync().unwrap();
     assert_eq!(listing_indexes(&store.reader.lock().unwrap()), 3);
     drop(store);
