@@ -1,6 +1,8 @@
 //! SQLite: the embedded default. One file, WAL so readers never wait for the writer, and
 //! `synchronous=FULL` so that a batch reported stored survives a `kill -9` or a power cut.
-//! A bulk load ([`SqliteStore::open_bulk`]) syncs as it goes and once at the end instead.
+//! A bulk load ([`SqliteStore::open_bulk`]) syncs as it goes and once at the end instead; into
+//! an empty store it writes through a rollback journal (`journal.rs`), where a reader waits
+//! for each commit.
 //!
 //! rusqlite is synchronous; each call runs on tokio's blocking pool behind a mutex, one
 //! connection for writes and one for reads.
