@@ -16,10 +16,11 @@
 //!
 //! Another process may open the store meanwhile and, as every connection does (`configure`),
 //! put it back in WAL mode between two commits; the writer then follows it there, and the
-//! checkpoint thread, started either way, copies the WAL as it does for any bulk load. Only an
-//! empty store, because the indexes are built at the end too (`indexes.rs`) and a reader of a
-//! store in use keeps what it reads. The store is put back in WAL mode at the end of the load
-//! ([`back_to_wal`]), or by the next open if the load never ends.
+//! checkpoint thread, started either way, copies the WAL as it does for any bulk load. Only
+//! into an empty store, as with the indexes built at the end (`indexes.rs`): with a rollback
+//! journal a reader waits for each commit, and a store in use keeps its WAL so that its readers
+//! never do. The store is put back in WAL mode at the end of the load ([`back_to_wal`]), or by
+//! the next open if the load never ends.
 
 use super::{is_busy, BUSY_TIMEOUT};
 use rusqlite::Connection;
