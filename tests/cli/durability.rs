@@ -12,6 +12,21 @@ const RECORDS: usize = 3_000;
 /// Two store batches (1,024 incidents each) printed: two commits happened.
 const PRINTED_BEFORE_KILL: usize = 2_048;
 
+/// The test's records, event ids `{prefix}-0` onwards: each makes an incident.
+fn records(prefix: &str) -> Vec<String> {
+    (0..RECORDS)
+        .map(|n| delete_user_record(prefix, n))
+        .collect()
+}
+
+/// Writes `records` to the scan's standard input, a line each, and flushes: it stays open.
+fn send(stdin: &mut std::process::ChildStdin, records: &[String]) {
+    stdin
+        .write_all((records.join("\n") + "\n").as_bytes())
+        .expect("write stdin");
+    stdin.flush().expect("flush stdin");
+}
+
 fn incident_ids(lines: &str) -> Vec<String> {
     lines
         .lines()
@@ -25,19 +40,14 @@ fn incident_ids(lines: &str) -> Vec<String> {
 #[test]
 fn a_scan_killed_part_way_keeps_every_incident_it_printed() {
     let workspace = Workspace::new();
-    let records: Vec<String> = (0..RECORDS)
-        .map(|n| delete_user_record("kill", n))
-        .collect();
+    let records = records("kill");
     let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn iamwatch");
     // Every record is sent, and standard input stays open: the scan waits for more.
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all((records.join("\n") + "\n").as_bytes())
-        .expect("write stdin");
-    stdin.flush().expect("flush stdin");
+    send(&mut stdin, &records);
     let mut output = BufReader::new(child.stdout.take().expect("stdout"));
     let printed = read_lines(&child, &mut output, PRINTED_BEFORE_KILL);
     child.kill().expect("kill -9");
@@ -97,19 +107,14 @@ fn in_wal_mode(database: &std::path::Path) -> bool {
 #[test]
 fn a_first_scan_goes_on_when_another_process_opens_its_store() {
     let workspace = Workspace::new();
-    let records: Vec<String> = (0..RECORDS)
-        .map(|n| delete_user_record("open", n))
-        .collect();
+    let records = records("open");
     let (first, rest) = records.split_at(PRINTED_BEFORE_KILL);
     let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn iamwatch");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all((first.join("\n") + "\n").as_bytes())
-        .expect("write stdin");
-    stdin.flush().expect("flush stdin");
+    send(&mut stdin, first);
     let mut output = BufReader::new(child.stdout.take().expect("stdout"));
     read_lines(&child, &mut output, PRINTED_BEFORE_KILL);
     // Into an empty store the scan writes through a rollback journal.
@@ -118,9 +123,7 @@ fn a_first_scan_goes_on_when_another_process_opens_its_store() {
     let listed = workspace.incidents(&["list", "--limit", "1"]);
     assert_success(&listed);
     assert!(in_wal_mode(&workspace.db()));
-    stdin
-        .write_all((rest.join("\n") + "\n").as_bytes())
-        .expect("write stdin");
+    send(&mut stdin, rest);
     drop(stdin);
     // The rest of its output, read to its end so that the scan never waits for the pipe.
     let mut rest_printed = String::new();

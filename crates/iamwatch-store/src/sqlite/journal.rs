@@ -60,19 +60,10 @@ pub(super) fn back_to_wal(connection: &Connection) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{load, pragma, wal_of};
+    use super::super::tests::{file_len, load, pragma, stored_count, wal_of};
     use super::super::{configure, SqliteStore};
     use rusqlite::Connection;
     use std::path::Path;
-
-    fn count(path: &Path) -> i64 {
-        let store = SqliteStore::open(path).unwrap();
-        let reader = store.reader.lock().unwrap();
-        assert_eq!(pragma(&reader, "integrity_check"), "ok");
-        reader
-            .query_row("SELECT count(*) FROM incidents", [], |row| row.get(0))
-            .unwrap()
-    }
 
     fn mode(store: &SqliteStore) -> String {
         pragma(&store.writer.lock().unwrap(), "journal_mode")
@@ -97,12 +88,11 @@ mod tests {
         let store = SqliteStore::open_bulk(&path).unwrap();
         assert_eq!(mode(&store), "truncate");
         load(&store, 0, 4, 100).await;
-        let wal = std::fs::metadata(wal_of(&path)).map_or(0, |metadata| metadata.len());
-        assert_eq!(wal, 0, "no page went through the WAL");
+        assert_eq!(file_len(&wal_of(&path)), 0, "no page went through the WAL");
         store.sync().unwrap();
         assert_eq!(mode(&store), "wal");
         drop(store);
-        assert_eq!(count(&path), 400);
+        assert_eq!(stored_count(&path), 400);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +106,7 @@ mod tests {
         load(&store, 0, 2, 100).await;
         store.sync().unwrap();
         drop((store, other));
-        assert_eq!(count(&path), 200);
+        assert_eq!(stored_count(&path), 200);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,10 +119,11 @@ mod tests {
         let other = other_connection(&path);
         load(&store, 200, 2, 100).await;
         assert_eq!(mode(&store), "wal");
-        assert!(std::fs::metadata(wal_of(&path)).unwrap().len() > 0);
+        assert!(file_len(&wal_of(&path)) > 0);
         store.sync().unwrap();
-        assert_eq!(std::fs::metadata(wal_of(&path)).unwrap().len(), 0);
+        assert!(wal_of(&path).exists());
+        assert_eq!(file_len(&wal_of(&path)), 0);
         drop((store, other));
-        assert_eq!(count(&path), 400);
+        assert_eq!(stored_count(&path), 400);
     }
 }

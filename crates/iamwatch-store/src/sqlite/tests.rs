@@ -288,12 +288,22 @@ pub(super) async fn load(store: &SqliteStore, first: u64, batches: u64, per_batc
     }
 }
 
-fn file_len(path: &Path) -> u64 {
+pub(super) fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |metadata| metadata.len())
 }
 
 pub(super) fn wal_of(path: &Path) -> PathBuf {
     PathBuf::from(format!("{}-wal", path.display()))
+}
+
+/// How many incidents the store at `path` holds, once reopened; its integrity checked first.
+pub(super) fn stored_count(path: &Path) -> i64 {
+    let store = SqliteStore::open(path).unwrap();
+    let reader = store.reader.lock().unwrap();
+    assert_eq!(pragma(&reader, "integrity_check"), "ok");
+    reader
+        .query_row("SELECT count(*) FROM incidents", [], |row| row.get(0))
+        .unwrap()
 }
 
 /// A store holding one incident (id 1,000,000): a bulk load into it keeps the WAL (see
@@ -338,14 +348,7 @@ async fn a_bulk_load_is_checkpointed_by_its_own_thread_and_synced_at_the_end() {
             assert_eq!(pragma(&writer, "wal_autocheckpoint"), "4000");
         }
         drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        let count: i64 = reopened
-            .reader
-            .lock()
-            .unwrap()
-            .query_row("SELECT count(*) FROM incidents", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(count, 1001, "{name}");
+        assert_eq!(stored_count(&path), 1001, "{name}");
     }
     assert_eq!(database_grew, vec![true, false]);
 }
