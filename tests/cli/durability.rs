@@ -1,16 +1,21 @@
 //! A scan commits without waiting for the disk and syncs at its end: a `kill -9` part way must
 //! still leave every incident it printed stored, and a re-scan must complete the rest without
-//! making any twice. A first scan writes through a rollback journal; another process opening
-//! its store meanwhile puts it back in WAL mode, and the scan must go on there.
+//! making any twice, whether the kill comes between commits or inside one. A first scan writes
+//! through a rollback journal; another process opening its store meanwhile puts it back in WAL
+//! mode, and the scan must go on there.
 
 use crate::helpers::*;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const RECORDS: usize = 3_000;
-/// Two store batches (1,024 incidents each) printed: two commits happened.
-const PRINTED_BEFORE_KILL: usize = 2_048;
+/// Incidents per store batch: one commit each.
+const BATCH: usize = 1_024;
+/// Two store batches printed: two commits happened.
+const PRINTED_BEFORE_KILL: usize = 2 * BATCH;
 
 /// The test's records, event ids `{prefix}-0` onwards: each makes an incident.
 fn records(prefix: &str) -> Vec<String> {
@@ -142,6 +147,143 @@ fn a_first_scan_goes_on_when_another_process_opens_its_store() {
     );
     assert_eq!(stored_incident_ids(&workspace).len(), RECORDS);
     assert!(in_wal_mode(&workspace.db()));
+}
+
+/// A `kill -9` while a first scan's commit is under way (its rollback journal holds the pages
+/// the commit overwrites: a hot journal once the process is gone) must lose nothing: the next
+/// open rolls the commit back, and the store is whole, holds every incident printed and whole
+/// batches only, has its listing indexes again, and a re-scan completes the rest once. The
+/// kill is aimed at the moment the journal is seen holding something; the commit may still
+/// finish first, so kills are repeated until enough of them landed inside one.
+#[test]
+fn a_first_scan_killed_inside_a_commit_loses_nothing_it_printed() {
+    const INSIDE_WANTED: usize = 6;
+    const ATTEMPTS: usize = 40;
+    let records = records("hot");
+    let mut inside = 0;
+    for attempt in 0..ATTEMPTS {
+        if inside == INSIDE_WANTED {
+            break;
+        }
+        let workspace = Workspace::new();
+        let journal = workspace.path("iamwatch.db-journal");
+        let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn iamwatch");
+        let mut stdin = child.stdin.take().expect("stdin");
+        send(&mut stdin, &records);
+        let printed = PrintedLines::follow(child.stdout.take().expect("stdout"));
+        // After the first batch is printed, the next commit under way: at every other attempt
+        // as soon as its journal holds a page, else once it writes pages to the database too.
+        // (A poll descheduled through every commit sees them all printed: a miss, killed too.)
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while (printed.count() < BATCH || file_len(&journal) == 0) && printed.count() < RECORDS {
+            assert!(
+                Instant::now() < deadline,
+                "attempt {attempt}: no commit seen"
+            );
+            std::thread::yield_now();
+        }
+        if attempt % 2 == 1 {
+            let before = file_len(&workspace.db());
+            while file_len(&journal) > 0 && file_len(&workspace.db()) == before {
+                std::hint::spin_loop();
+            }
+        }
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+        drop(stdin);
+        let printed = incident_ids(&printed.all());
+        let hot = file_len(&journal) > 0;
+        inside += usize::from(hot);
+
+        // The next open recovers the store (and builds the indexes the load had dropped).
+        assert_success(&workspace.incidents(&["list", "--limit", "1"]));
+        let database = rusqlite::Connection::open(workspace.db()).expect("open");
+        let integrity: String = database
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .expect("integrity check");
+        assert_eq!(integrity, "ok", "attempt {attempt}");
+        let indexes: i64 = database
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'incidents_by_%'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("indexes");
+        assert_eq!(indexes, 3, "attempt {attempt}");
+        drop(database);
+        let stored = stored_incident_ids(&workspace);
+        let missing: Vec<&String> = printed.iter().filter(|id| !stored.contains(*id)).collect();
+        assert!(
+            missing.is_empty(),
+            "attempt {attempt}: printed but not stored: {missing:?}"
+        );
+        // The commit the kill interrupted was rolled back: its incidents are not stored.
+        assert!(
+            !hot || stored.len() < RECORDS,
+            "attempt {attempt}: a hot journal, yet every incident stored"
+        );
+        let file = workspace.write("all.jsonl", (records.join("\n") + "\n").as_bytes());
+        let rescan = workspace.scan(&["--format", "jsonl"], &[&file]);
+        assert_success(&rescan);
+        assert!(
+            stderr(&rescan).contains(&format!(
+                "incidents: {} new, {} already stored",
+                RECORDS - stored.len(),
+                stored.len()
+            )),
+            "attempt {attempt}: {}",
+            stderr(&rescan)
+        );
+        assert_eq!(stored_incident_ids(&workspace).len(), RECORDS);
+    }
+    assert_eq!(
+        inside, INSIDE_WANTED,
+        "of {ATTEMPTS} kills, {inside} landed inside a commit"
+    );
+}
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
+}
+
+/// A child's output lines, read on a thread of their own as they come: whole lines only (a
+/// kill may cut the last one short).
+struct PrintedLines {
+    count: Arc<AtomicUsize>,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl PrintedLines {
+    fn follow(output: std::process::ChildStdout) -> Self {
+        let count = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&count);
+        let reader = std::thread::spawn(move || {
+            let mut output = BufReader::new(output);
+            let mut lines = String::new();
+            let mut line = String::new();
+            while output.read_line(&mut line).is_ok_and(|read| read > 0) {
+                if line.ends_with('\n') {
+                    lines.push_str(&line);
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+                line.clear();
+            }
+            lines
+        });
+        Self { count, reader }
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Every whole line, once the child's output has ended.
+    fn all(self) -> String {
+        self.reader.join().expect("the reader thread")
+    }
 }
 
 /// Every incident id in the workspace's store, read page by page.
