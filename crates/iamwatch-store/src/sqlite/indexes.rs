@@ -111,7 +111,13 @@ mod tests {
         let mut connection = Connection::open_in_memory().unwrap();
         super::super::migrate(&connection).unwrap();
         let incident = crate::contract::sample_incident(1);
-        super::super::insert_all(&mut connection, &Default::default(), vec![incident]).unwrap();
+        super::super::insert::insert_all(
+            &mut connection,
+            &Default::default(),
+            vec![incident],
+            false,
+        )
+        .unwrap();
         assert!(!drop_if_empty(&mut connection).unwrap());
         assert_eq!(definitions(&connection).len(), SECONDARY.len());
     }

@@ -9,6 +9,7 @@
 
 mod checkpoint;
 mod indexes;
+mod insert;
 mod journal;
 mod list;
 mod raw_codec;
@@ -17,8 +18,7 @@ mod runbooks;
 
 use checkpoint::{CheckpointPolicy, Checkpointer};
 use list::{list_sql, ListSql};
-use raw_codec::{RawCodec, StoredRaw};
-use runbooks::RunbookIds;
+use raw_codec::RawCodec;
 
 use crate::model::encode_cursor;
 use crate::{
@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use iamwatch_core::{Incident, IncidentStatus};
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -53,8 +54,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/sqlite/0006_runbooks.sql")),
 ];
-/// Attempts at a fresh incident id when one collides with a stored incident of another event.
-const ID_ATTEMPTS: u32 = 16;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -64,6 +63,9 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     reader: Arc<Mutex<Connection>>,
     raw_codec: Arc<RawCodec>,
+    /// The last batch was mostly stored already (a re-scan): the next one looks its incidents
+    /// up before compressing their raw events (`insert.rs`).
+    look_up_first: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -155,6 +157,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             reader: Arc::new(Mutex::new(reader)),
             raw_codec: Arc::new(RawCodec::default()),
+            look_up_first: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -344,100 +347,6 @@ fn sql_error(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |error| StoreError::backend(context, error)
 }
 
-fn insert_all(
-    connection: &mut Connection,
-    codec: &RawCodec,
-    incidents: Vec<Incident>,
-) -> Result<Vec<Stored>, StoreError> {
-    // Immediate: the batch writes from its first statement (its raw blocks), and a deferred
-    // transaction would find the write lock taken only then.
-    let transaction = connection
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql_error("cannot begin transaction"))?;
-    let raws: Vec<Option<&str>> = incidents
-        .iter()
-        .map(|incident| incident.raw.as_deref())
-        .collect();
-    let stored_raws = codec
-        .write_blocks(&transaction, &raws)
-        .map_err(sql_error("cannot store raw events"))?;
-    let mut stored = Vec::with_capacity(incidents.len());
-    let mut runbook_ids = RunbookIds::default();
-    let mut insert =
-        rows::Insert::prepare(&transaction).map_err(sql_error("cannot insert incident"))?;
-    for (incident, raw) in incidents.into_iter().zip(&stored_raws) {
-        let runbook_id = (incident.meta.runbook.as_ref())
-            .map(|runbook| runbook_ids.id(&transaction, runbook))
-            .transpose()
-            .map_err(sql_error("cannot store runbook"))?;
-        stored.push(insert_one(
-            &transaction,
-            &mut insert,
-            codec,
-            incident,
-            raw,
-            runbook_id,
-        )?);
-    }
-    // The statement borrows the transaction, which the commit below takes.
-    drop(insert);
-    let created = stored.iter().map(|entry| entry.created);
-    RawCodec::drop_unused_blocks(&transaction, &stored_raws, created)
-        .map_err(sql_error("cannot store raw events"))?;
-    transaction
-        .commit()
-        .map_err(sql_error("cannot commit incidents"))?;
-    Ok(stored)
-}
-
-/// The incident id stands for the event: it is derived from the event's time and id, so a
-/// second delivery of an event comes with the id the first was stored under (or, after a
-/// collision, one of the ids [`Incident::resalted_id`] goes on to). A taken id holding the
-/// same event id is that event; holding another, the next salt is tried.
-fn insert_one(
-    transaction: &rusqlite::Transaction<'_>,
-    insert: &mut rows::Insert<'_>,
-    codec: &RawCodec,
-    mut incident: Incident,
-    stored_raw: &StoredRaw,
-    runbook_id: Option<i64>,
-) -> Result<Stored, StoreError> {
-    // Moved out while the row borrows it, and back into the incident reported.
-    let raw_text = incident.raw.take();
-    let raw = stored_raw.value(raw_text.as_deref());
-    // Kept only once the first id is found taken (rarely): the retries derive from it.
-    let mut first_id: Option<String> = None;
-    for salt in 0..ID_ATTEMPTS {
-        if salt > 0 {
-            let first = first_id.get_or_insert_with(|| incident.incident_id.clone());
-            incident.incident_id = Incident::resalted_id(first, &incident.event_id, salt);
-        }
-        let inserted = insert
-            .run(&incident, raw, runbook_id)
-            .map_err(sql_error("cannot insert incident"))?;
-        if inserted {
-            // (Creation needs no history row: `rows::history` derives it from the incident.)
-            incident.raw = raw_text;
-            return Ok(Stored {
-                incident,
-                created: true,
-            });
-        }
-        let holder = rows::by_id(transaction, codec, &incident.incident_id)
-            .map_err(sql_error("cannot read incident"))?;
-        if let Some(existing) = holder.filter(|existing| existing.event_id == incident.event_id) {
-            return Ok(Stored {
-                incident: existing,
-                created: false,
-            });
-        }
-    }
-    Err(StoreError::Conflict(format!(
-        "no free incident id for event {} after {ID_ATTEMPTS} attempts",
-        incident.event_id
-    )))
-}
-
 fn apply_change(
     connection: &mut Connection,
     codec: &RawCodec,
@@ -525,8 +434,14 @@ impl IncidentStore for SqliteStore {
             return Ok(Vec::new());
         }
         let codec = Arc::clone(&self.raw_codec);
+        let look_up_first = Arc::clone(&self.look_up_first);
         let stored = self
-            .with_writer(move |connection| insert_all(connection, &codec, incidents))
+            .with_writer(move |connection| {
+                let first = look_up_first.load(Ordering::Relaxed);
+                let stored = insert::insert_all(connection, &codec, incidents, first)?;
+                look_up_first.store(insert::mostly_stored(&stored), Ordering::Relaxed);
+                Ok(stored)
+            })
             .await?;
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.committed(stored.iter().filter(|entry| entry.created).count());

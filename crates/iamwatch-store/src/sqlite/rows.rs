@@ -8,7 +8,7 @@ use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params_from_iter, CachedStatement, Connection, OptionalExtension, Row, ToSql};
 use std::sync::LazyLock;
 
-/// The incident columns [`insert`] writes, as a literal that [`SELECT_COLUMNS`] extends.
+/// The incident columns [`Insert`] writes, as a literal that [`SELECT_COLUMNS`] extends.
 macro_rules! columns {
     () => {
         "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \

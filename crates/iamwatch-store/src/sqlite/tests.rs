@@ -514,3 +514,28 @@ fn stores_opened_at_once_on_a_new_file_all_open() {
         });
     }
 }
+
+/// A store that found its last batch mostly stored (a re-scan) looks the next one up first:
+/// stored again, a batch already stored writes nothing, not even a block deleted at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_batch_mostly_stored_the_next_is_looked_up_first() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(directory.path().join("iamwatch.db")).unwrap();
+    let batch = || (0..20).map(crate::contract::sample_incident).collect();
+    let changes = || store.writer.lock().unwrap().total_changes();
+    store.insert_batch(batch()).await.unwrap();
+    let before = changes();
+    let tried = store.insert_batch(batch()).await.unwrap();
+    assert_eq!(changes() - before, 2, "a block written, then deleted");
+    let before = changes();
+    let found = store.insert_batch(batch()).await.unwrap();
+    assert_eq!(changes() - before, 0);
+    assert!(found.iter().all(|entry| !entry.created));
+    let ids = |stored: &[Stored]| -> Vec<String> {
+        let ids = stored
+            .iter()
+            .map(|entry| entry.incident.incident_id.clone());
+        ids.collect()
+    };
+    assert_eq!(ids(&found), ids(&tried));
+}
