@@ -32,6 +32,21 @@ fn send(stdin: &mut std::process::ChildStdin, records: &[String]) {
     stdin.flush().expect("flush stdin");
 }
 
+/// `iamwatch scan --format jsonl -` on the workspace's store, sent every record; its standard
+/// input stays open (until the handle returned is dropped), so the scan waits for more.
+fn spawn_scan(
+    workspace: &Workspace,
+    records: &[String],
+) -> (std::process::Child, std::process::ChildStdin) {
+    let mut child = scan_stdin_command(workspace, &["--format", "jsonl"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iamwatch");
+    let mut stdin = child.stdin.take().expect("stdin");
+    send(&mut stdin, records);
+    (child, stdin)
+}
+
 fn incident_ids(lines: &str) -> Vec<String> {
     lines
         .lines()
@@ -46,13 +61,7 @@ fn incident_ids(lines: &str) -> Vec<String> {
 fn a_scan_killed_part_way_keeps_every_incident_it_printed() {
     let workspace = Workspace::new();
     let records = records("kill");
-    let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn iamwatch");
-    // Every record is sent, and standard input stays open: the scan waits for more.
-    let mut stdin = child.stdin.take().expect("stdin");
-    send(&mut stdin, &records);
+    let (mut child, stdin) = spawn_scan(&workspace, &records);
     let mut output = BufReader::new(child.stdout.take().expect("stdout"));
     let printed = read_lines(&child, &mut output, PRINTED_BEFORE_KILL);
     child.kill().expect("kill -9");
@@ -167,12 +176,7 @@ fn a_first_scan_killed_inside_a_commit_loses_nothing_it_printed() {
         }
         let workspace = Workspace::new();
         let journal = workspace.path("iamwatch.db-journal");
-        let mut child = scan_stdin_command(&workspace, &["--format", "jsonl"])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn iamwatch");
-        let mut stdin = child.stdin.take().expect("stdin");
-        send(&mut stdin, &records);
+        let (mut child, stdin) = spawn_scan(&workspace, &records);
         let printed = PrintedLines::follow(child.stdout.take().expect("stdout"));
         // After the first batch is printed, the next commit under way: at every other attempt
         // as soon as its journal holds a page, else once it writes pages to the database too.
