@@ -27,6 +27,8 @@ pub(super) fn mostly_stored(stored: &[Stored]) -> bool {
     !stored.is_empty() && existing * 2 >= stored.len()
 }
 
+/// Stores `incidents` in one transaction, reporting each as created or as stored already, in
+/// order; `look_up_first` when the last batch was [`mostly_stored`].
 pub(super) fn insert_all(
     connection: &mut Connection,
     codec: &RawCodec,
@@ -42,7 +44,12 @@ pub(super) fn insert_all(
     // in the scanned incident's place: the batch holds one incident per event.
     let mut found = vec![false; if look_up_first { incidents.len() } else { 0 }];
     for (incident, found) in incidents.iter_mut().zip(&mut found) {
-        if let Some(existing) = stored_event(&transaction, codec, incident)? {
+        if let Some(existing) = stored_event(
+            &transaction,
+            codec,
+            &incident.incident_id,
+            &incident.event_id,
+        )? {
             *incident = existing;
             *found = true;
         }
@@ -98,15 +105,16 @@ pub(super) fn insert_all(
     Ok(stored)
 }
 
-/// The stored incident of `incident`'s event under the id the event gives it, if any.
+/// The incident stored under `incident_id`, if it is of the event `event_id`.
 fn stored_event(
     connection: &Connection,
     codec: &RawCodec,
-    incident: &Incident,
+    incident_id: &str,
+    event_id: &str,
 ) -> Result<Option<Incident>, StoreError> {
-    let holder = rows::by_id(connection, codec, &incident.incident_id)
-        .map_err(sql_error("cannot read incident"))?;
-    Ok(holder.filter(|existing| existing.event_id == incident.event_id))
+    let holder =
+        rows::by_id(connection, codec, incident_id).map_err(sql_error("cannot read incident"))?;
+    Ok(holder.filter(|existing| existing.event_id == event_id))
 }
 
 /// The incident id stands for the event: it is derived from the event's time and id, so a
@@ -142,9 +150,12 @@ fn insert_one(
                 created: true,
             });
         }
-        let holder = rows::by_id(transaction, codec, &incident.incident_id)
-            .map_err(sql_error("cannot read incident"))?;
-        if let Some(existing) = holder.filter(|existing| existing.event_id == incident.event_id) {
+        if let Some(existing) = stored_event(
+            transaction,
+            codec,
+            &incident.incident_id,
+            &incident.event_id,
+        )? {
             return Ok(Stored {
                 incident: existing,
                 created: false,
