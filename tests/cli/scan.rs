@@ -35,6 +35,52 @@ fn scanning_the_same_events_twice_creates_each_incident_once() {
     assert_eq!(incidents_of(&listed).len(), first_ids.len());
 }
 
+/// A re-scan over more than a batch: after its first batch, found stored, the store looks the
+/// next batches' incidents up before writing anything. Each is reported as stored, an
+/// acknowledged one as acknowledged, and none twice.
+#[test]
+fn a_rescan_of_several_batches_reports_every_incident_as_stored() {
+    const RECORDS: usize = 3_000;
+    let workspace = Workspace::new();
+    let records: Vec<String> = (0..RECORDS)
+        .map(|n| delete_user_record("again", n))
+        .collect();
+    let file = workspace.write("day.jsonl", (records.join("\n") + "\n").as_bytes());
+    let first = workspace.scan(&["--format", "jsonl"], &[&file]);
+    assert_success(&first);
+    let first = incidents_of(&first);
+    assert_eq!(first.len(), RECORDS);
+    // The last one is in the third batch of 1,024.
+    let last = first[RECORDS - 1]["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_success(&workspace.incidents(&["ack", &last]));
+
+    let again = workspace.scan(&["--format", "jsonl"], &[&file]);
+    assert_success(&again);
+    assert!(
+        stderr(&again).contains(&format!("incidents: 0 new, {RECORDS} already stored")),
+        "{}",
+        stderr(&again)
+    );
+    let again = incidents_of(&again);
+    let field = |incidents: &[serde_json::Value], name: &str| -> Vec<String> {
+        let values = incidents.iter().map(|incident| incident[name].to_string());
+        values.collect()
+    };
+    assert_eq!(field(&again, "incident_id"), field(&first, "incident_id"));
+    assert_eq!(field(&again, "meta"), field(&first, "meta"));
+    let statuses = field(&again, "status");
+    assert_eq!(statuses[RECORDS - 1], "\"ACKNOWLEDGED\"");
+    assert!(statuses[..RECORDS - 1]
+        .iter()
+        .all(|status| status == "\"NEW\""));
+    let listed = workspace.incidents(&["list", "--format", "jsonl", "--limit", "5000"]);
+    assert_success(&listed);
+    assert_eq!(incidents_of(&listed).len(), RECORDS);
+}
+
 #[test]
 fn jsonl_output_is_only_incidents_and_the_summary_goes_to_stderr() {
     let workspace = Workspace::new();
