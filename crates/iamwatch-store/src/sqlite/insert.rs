@@ -42,24 +42,25 @@ pub(super) fn insert_all(
         .map_err(sql_error("cannot begin transaction"))?;
     // Stored under the id the event gives it (a collision's later ids are left to the insert),
     // in the scanned incident's place: the batch holds one incident per event.
-    let mut found = vec![false; if look_up_first { incidents.len() } else { 0 }];
-    for (incident, found) in incidents.iter_mut().zip(&mut found) {
-        if let Some(existing) = stored_event(
-            &transaction,
-            codec,
-            &incident.incident_id,
-            &incident.event_id,
-        )? {
-            *incident = existing;
-            *found = true;
+    let mut found = vec![false; incidents.len()];
+    if look_up_first {
+        for (incident, found) in incidents.iter_mut().zip(&mut found) {
+            if let Some(existing) = stored_event(
+                &transaction,
+                codec,
+                &incident.incident_id,
+                &incident.event_id,
+            )? {
+                *incident = existing;
+                *found = true;
+            }
         }
     }
-    let is_found = |index: usize| found.get(index).copied().unwrap_or(false);
     let raws: Vec<Option<&str>> = incidents
         .iter()
-        .enumerate()
-        .map(|(index, incident)| {
-            if is_found(index) {
+        .zip(&found)
+        .map(|(incident, found)| {
+            if *found {
                 None
             } else {
                 incident.raw.as_deref()
@@ -73,8 +74,8 @@ pub(super) fn insert_all(
     let mut runbook_ids = RunbookIds::default();
     let mut insert =
         rows::Insert::prepare(&transaction).map_err(sql_error("cannot insert incident"))?;
-    for (index, (incident, raw)) in incidents.into_iter().zip(&stored_raws).enumerate() {
-        if is_found(index) {
+    for ((incident, raw), found) in incidents.into_iter().zip(&stored_raws).zip(found) {
+        if found {
             stored.push(Stored {
                 incident,
                 created: false,
