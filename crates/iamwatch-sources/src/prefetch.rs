@@ -6,6 +6,12 @@
 //! `D` state, `filemap_read`), because the files the last scan read had since been pushed out
 //! of a small page cache by the database it wrote. Told a few files ahead, the kernel reads
 //! them while earlier ones are parsed.
+//!
+//! A file already in the page cache (a second scan of the same day, a day just downloaded) is
+//! not hinted: the kernel's read-ahead walks the file's pages to find each one present, about
+//! 70 µs for a bench file of 210 KB, which was 1.4% of a warm scan's CPU time. Whether it is
+//! cached is asked of its last byte with a read that must not wait (`RWF_NOWAIT`): one system
+//! call that fails at once when the disk would be needed.
 
 use crate::Input;
 
@@ -24,12 +30,35 @@ pub fn prefetch(input: &Input) {
         // Non-blocking all the same: the path may have become a pipe since.
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
         if let Ok(file) = open(path.as_path(), flags, Mode::empty()) {
-            // A pipe answers ESPIPE, which is as good as done.
-            let _ = fadvise(&file, 0, None, Advice::WillNeed);
+            if needs_read_ahead(&file) {
+                // A pipe answers ESPIPE, which is as good as done.
+                let _ = fadvise(&file, 0, None, Advice::WillNeed);
+            }
         }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = input;
+}
+
+/// False when the file's last byte can be read without waiting for the disk: the file was read
+/// (or written) whole not long ago, and its pages leave the cache together. True when it cannot,
+/// and whenever the answer is not known (an empty file, a file system that refuses
+/// `RWF_NOWAIT`), so that the hint is given as before.
+#[cfg(target_os = "linux")]
+fn needs_read_ahead(file: &impl std::os::fd::AsFd) -> bool {
+    use rustix::io::{preadv2, ReadWriteFlags};
+    let Ok(size) = rustix::fs::fstat(file).map(|stat| stat.st_size) else {
+        return true;
+    };
+    let Some(last) = u64::try_from(size)
+        .ok()
+        .and_then(|size| size.checked_sub(1))
+    else {
+        return true;
+    };
+    let mut byte = [0u8; 1];
+    let mut buffers = [std::io::IoSliceMut::new(&mut byte)];
+    preadv2(file, &mut buffers, last, ReadWriteFlags::NOWAIT) != Ok(1)
 }
 
 #[cfg(test)]
@@ -55,6 +84,30 @@ mod tests {
         std::fs::write(&path, br#"{"Records":[]}"#).unwrap();
         assert!(returns_promptly(Input::File(path.clone())));
         assert_eq!(std::fs::read(&path).unwrap(), br#"{"Records":[]}"#);
+    }
+
+    /// A cached file is not hinted again; once its pages are dropped from the cache, it is.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_a_file_out_of_the_page_cache_is_read_ahead() {
+        use rustix::fs::{fadvise, Advice};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trail.json.gz");
+        std::fs::write(&path, vec![b'x'; 256 * 1024]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap().len(), 256 * 1024);
+        assert!(!needs_read_ahead(&file), "a file just read whole is cached");
+        // Clean pages are dropped on request once written out.
+        file.sync_all().unwrap();
+        fadvise(&file, 0, None, Advice::DontNeed).unwrap();
+        assert!(needs_read_ahead(&file), "its pages were dropped");
+        // The hint brings it back (asynchronously); reading it does for certain.
+        prefetch(&Input::File(path.clone()));
+        assert_eq!(std::fs::read(&path).unwrap().len(), 256 * 1024);
+        assert!(!needs_read_ahead(&file));
+        let empty = dir.path().join("empty.json");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(needs_read_ahead(&std::fs::File::open(&empty).unwrap()));
     }
 
     #[test]
