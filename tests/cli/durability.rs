@@ -114,7 +114,11 @@ fn read_lines(child: &std::process::Child, output: &mut impl BufRead, count: usi
 /// Whether the database file's header says WAL mode (bytes 18 and 19: 2), not a rollback
 /// journal (1).
 fn in_wal_mode(database: &std::path::Path) -> bool {
-    let header = std::fs::read(database).expect("read the database");
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(database)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .expect("read the database header");
     header[18] == 2 && header[19] == 2
 }
 
