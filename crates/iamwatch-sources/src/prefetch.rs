@@ -10,7 +10,7 @@
 //! A file already in the page cache (a second scan of the same day, a day just downloaded) is
 //! not hinted: the kernel's read-ahead walks the file's pages to find each one present, about
 //! 70 µs for a bench file of 210 KB, which was 1.4% of a warm scan's CPU time. Whether it is
-//! cached is asked of its last byte with a read that must not wait (`RWF_NOWAIT`): one system
+//! cached is asked of its first byte with a read that must not wait (`RWF_NOWAIT`): one system
 //! call that fails at once when the disk would be needed.
 
 use crate::Input;
@@ -40,25 +40,17 @@ pub fn prefetch(input: &Input) {
     let _ = input;
 }
 
-/// False when the file's last byte can be read without waiting for the disk: the file was read
-/// (or written) whole not long ago, and its pages leave the cache together. True when it cannot,
-/// and whenever the answer is not known (an empty file, a file system that refuses
-/// `RWF_NOWAIT`), so that the hint is given as before.
+/// False when the file's first byte can be read without waiting for the disk. A file is read
+/// (or written) in order and its pages age in that order, the first oldest: while the first is
+/// still cached, the rest are, or a read-ahead already under way is bringing them. True when it
+/// cannot be read so, and whenever the answer is not known (an empty file, a file system that
+/// refuses `RWF_NOWAIT`), so that the hint is given as before.
 #[cfg(target_os = "linux")]
 fn needs_read_ahead(file: &impl std::os::fd::AsFd) -> bool {
     use rustix::io::{preadv2, ReadWriteFlags};
-    let Ok(size) = rustix::fs::fstat(file).map(|stat| stat.st_size) else {
-        return true;
-    };
-    let Some(last) = u64::try_from(size)
-        .ok()
-        .and_then(|size| size.checked_sub(1))
-    else {
-        return true;
-    };
     let mut byte = [0u8; 1];
     let mut buffers = [std::io::IoSliceMut::new(&mut byte)];
-    preadv2(file, &mut buffers, last, ReadWriteFlags::NOWAIT) != Ok(1)
+    preadv2(file, &mut buffers, 0, ReadWriteFlags::NOWAIT) != Ok(1)
 }
 
 #[cfg(test)]
@@ -107,6 +99,9 @@ mod tests {
         prefetch(&Input::File(path.clone()));
         assert_eq!(std::fs::read(&path).unwrap().len(), 256 * 1024);
         assert!(!needs_read_ahead(&file));
+        // Pages leave the cache oldest first, and the first page is read first.
+        fadvise(&file, 0, std::num::NonZeroU64::new(4096), Advice::DontNeed).unwrap();
+        assert!(needs_read_ahead(&file), "its first page was dropped");
         let empty = dir.path().join("empty.json");
         std::fs::write(&empty, b"").unwrap();
         assert!(needs_read_ahead(&std::fs::File::open(&empty).unwrap()));
