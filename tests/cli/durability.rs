@@ -69,24 +69,43 @@ fn a_scan_killed_part_way_keeps_every_incident_it_printed() {
     drop(stdin);
 
     let stored = stored_incident_ids(&workspace);
-    let printed = incident_ids(&printed);
-    let missing: Vec<&String> = printed.iter().filter(|id| !stored.contains(*id)).collect();
-    assert!(missing.is_empty(), "printed but not stored: {missing:?}");
+    assert_printed_are_stored(&incident_ids(&printed), &stored, "");
+    assert_rescan_completes(&workspace, &records, stored.len(), "");
+}
 
-    // The rest, once, and nothing twice.
+/// Every incident printed is in `stored`; `context` names the attempt in a failure.
+fn assert_printed_are_stored(
+    printed: &[String],
+    stored: &std::collections::BTreeSet<String>,
+    context: &str,
+) {
+    let missing: Vec<&String> = printed.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{context}printed but not stored: {missing:?}"
+    );
+}
+
+/// A re-scan of every record stores the rest, once, and nothing twice: its summary counts
+/// `already` of them stored, and the store ends up with each record's incident.
+fn assert_rescan_completes(
+    workspace: &Workspace,
+    records: &[String],
+    already: usize,
+    context: &str,
+) {
     let file = workspace.write("all.jsonl", (records.join("\n") + "\n").as_bytes());
     let rescan = workspace.scan(&["--format", "jsonl"], &[&file]);
     assert_success(&rescan);
     let summary = stderr(&rescan);
-    let already = stored.len();
     assert!(
         summary.contains(&format!(
             "incidents: {} new, {already} already stored",
             RECORDS - already
         )),
-        "{summary}"
+        "{context}{summary}"
     );
-    assert_eq!(stored_incident_ids(&workspace).len(), RECORDS);
+    assert_eq!(stored_incident_ids(workspace).len(), RECORDS, "{context}");
 }
 
 /// The next `count` lines the child prints. If it never prints them, reading would wait forever:
@@ -222,30 +241,15 @@ fn a_first_scan_killed_inside_a_commit_loses_nothing_it_printed() {
             .expect("indexes");
         assert_eq!(indexes, 3, "attempt {attempt}");
         drop(database);
+        let context = format!("attempt {attempt}: ");
         let stored = stored_incident_ids(&workspace);
-        let missing: Vec<&String> = printed.iter().filter(|id| !stored.contains(*id)).collect();
-        assert!(
-            missing.is_empty(),
-            "attempt {attempt}: printed but not stored: {missing:?}"
-        );
+        assert_printed_are_stored(&printed, &stored, &context);
         // The commit the kill interrupted was rolled back: its incidents are not stored.
         assert!(
             !hot || stored.len() < RECORDS,
             "attempt {attempt}: a hot journal, yet every incident stored"
         );
-        let file = workspace.write("all.jsonl", (records.join("\n") + "\n").as_bytes());
-        let rescan = workspace.scan(&["--format", "jsonl"], &[&file]);
-        assert_success(&rescan);
-        assert!(
-            stderr(&rescan).contains(&format!(
-                "incidents: {} new, {} already stored",
-                RECORDS - stored.len(),
-                stored.len()
-            )),
-            "attempt {attempt}: {}",
-            stderr(&rescan)
-        );
-        assert_eq!(stored_incident_ids(&workspace).len(), RECORDS);
+        assert_rescan_completes(&workspace, &records, stored.len(), &context);
     }
     assert_eq!(
         inside, INSIDE_WANTED,
