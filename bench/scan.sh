@@ -85,6 +85,9 @@ row "iamwatch re-scan (all already stored)" "$seconds" "$rss"
 # One stream on stdin, no file boundaries: memory must stay flat whatever the size.
 read -r _ seconds rss _ < <(measure stdin bash -c "zcat $data/*.json.gz | target/release/iamwatch scan --db $work/stdin.db --dead-letter $work/dl --format jsonl -")
 row "zcat | iamwatch scan - (1.4 GB on stdin)" "$seconds" "$rss"
+# The gzip bytes themselves on stdin, inflated by the scan's reader as they stream in.
+read -r _ seconds rss _ < <(measure stdin_gz bash -c "cat $data/*.json.gz | target/release/iamwatch scan --db $work/stdin_gz.db --dead-letter $work/dl --format jsonl -")
+row "cat *.gz | iamwatch scan - (gzip on stdin)" "$seconds" "$rss"
 
 # The same records as one 1.4 GB JSON file: a single input, its records spread over the cores.
 zcat "$data"/*.json.gz > "$work/day.json"
