@@ -333,12 +333,18 @@ pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
             } else {
                 Severity::Low
             };
-            sample_incident_for(
+            let mut incident = sample_incident_for(
                 &format!("{prefix}-list-{n}"),
                 1_717_300_000_000 + n * 1000,
                 severity,
                 &account,
-            )
+            );
+            if n == 6 {
+                // SQL's wildcards, a backslash and quotes (the last two escaped in the meta's
+                // JSON text), for the text search below.
+                incident.meta.device.ua = r#"scanner 100%_done\tools "beta""#.to_string();
+            }
+            incident
         })
         .collect();
     store.insert_batch(incidents.clone()).await.unwrap();
@@ -410,6 +416,19 @@ pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
         async move { store.list(&query).await.unwrap().incidents.len() }
     };
     assert_eq!(count("203.0.113.9").await, 7, "a meta value");
+    // SQL's wildcards are characters to a search, and a backslash or quotes (escaped in the
+    // meta's JSON text) are found as written, in any case.
+    let literal = [
+        ("203_0_113_9", 0),
+        ("203%9", 0),
+        (r#"100%_done\tools "beta""#, 1),
+        ("100%_DONE", 1),
+        (r"done\", 1),
+        (r#""beta""#, 1),
+    ];
+    for (text, expected) in literal {
+        assert_eq!(count(text).await, expected, "{text:?}");
+    }
     assert_eq!(count("ask the key's owner").await, 7, "a runbook value");
     for key in ["ip", "api", "runbook", "device"] {
         assert_eq!(count(key).await, 0, "{key:?} is only a key of the meta");

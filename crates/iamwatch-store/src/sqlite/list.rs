@@ -39,16 +39,27 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
         clauses.push(bind("rule_id = ?", rule_id.clone().into(), &mut values));
     }
     if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
-        // The cheap test first: SQLite stops at the first false term.
-        clauses.push(bind(
-            &format!(
-                "instr(lower({}), lower(?)) > 0 AND instr(lower({}), lower(?)) > 0",
-                rows::SEARCHED_TEXT,
-                rows::SEARCHED_VALUES
-            ),
-            text.clone().into(),
-            &mut values,
-        ));
+        // `LIKE`, not `instr(lower(…), lower(?))`: SQLite's `LIKE` folds case as its `lower()`
+        // does, ASCII only, without a lowered copy of every row's text (`incidents list --text`
+        // for a term in none of 115,833 incidents: 0.17 s instead of 0.38 to 0.48 s).
+        let like = |searched: &str, term: &str, values: &mut Vec<rusqlite::types::Value>| {
+            bind(
+                &format!("{searched} LIKE ? ESCAPE '\\'"),
+                like_pattern(term).into(),
+                values,
+            )
+        };
+        // The cheap test first (SQLite stops at the first false term), on the meta and runbook
+        // as JSON text, where a value's `\` and `"` are escaped: a term holding either is
+        // looked for as written there too, or the test would rule out the rows that hold it.
+        let mut cheap = like(rows::SEARCHED_TEXT, text, &mut values);
+        let as_json = json_escaped(text);
+        if as_json != *text {
+            let escaped = like(rows::SEARCHED_TEXT, &as_json, &mut values);
+            cheap = format!("({cheap} OR {escaped})");
+        }
+        let exact = like(rows::SEARCHED_VALUES, text, &mut values);
+        clauses.push(format!("{cheap} AND {exact}"));
     }
     if let Some(since_ms) = query.since_ms {
         // A live stream's resync asks for what changed in the last seconds: few rows. Without
@@ -81,4 +92,24 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
         query.effective_limit() + 1
     );
     Ok(ListSql { sql, values })
+}
+
+/// A `LIKE … ESCAPE '\'` pattern matching `term` anywhere, its `%`, `_` and `\` taken literally.
+fn like_pattern(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for character in term.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// `term` as it is written inside a JSON string (the meta's and runbook's text).
+fn json_escaped(term: &str) -> String {
+    let quoted = serde_json::Value::from(term).to_string();
+    quoted[1..quoted.len() - 1].to_string()
 }
