@@ -285,13 +285,23 @@ fn document_text() -> impl Strategy<Value = String> {
         "x",
     ]);
     let leaf = prop::sample::select(VALUES.to_vec()).prop_map(str::to_string);
+    // Gaps between tokens: none (as CloudTrail writes), one space (as Python's `json.dumps`
+    // does), or runs of every kind of whitespace (pretty-printed files).
+    let gap = || {
+        prop::sample::select(vec![
+            "", "", " ", " ", "  ", "\n", "\t", "\r\n", " \n  ", "\n\t",
+        ])
+    };
     let value = leaf.prop_recursive(3, 24, 6, move |inner| {
-        prop::collection::vec((key.clone(), inner), 0..6).prop_map(|members| {
+        let member = (gap(), key.clone(), gap(), gap(), inner, gap());
+        (prop::collection::vec(member, 0..6), gap()).prop_map(|(members, end)| {
             let members: Vec<String> = members
                 .into_iter()
-                .map(|(key, value)| format!(r#""{key}":{value}"#))
+                .map(|(before, key, colon, after, value, last)| {
+                    format!(r#"{before}"{key}"{colon}:{after}{value}{last}"#)
+                })
                 .collect();
-            format!("{{{}}}", members.join(","))
+            format!("{{{}{end}}}", members.join(","))
         })
     });
     value.prop_filter("an object", |text| text.starts_with('{'))
@@ -303,6 +313,21 @@ proptest! {
     #[test]
     fn fast_path_reads_as_the_serde_path_does(text in document_text()) {
         check(&text);
+    }
+
+    #[test]
+    fn a_prefix_read_counts_the_newlines_it_passes(
+        text in document_text(),
+        rest in prop::sample::select(vec!["", ",\n{", "\n\n]"]),
+    ) {
+        // Newlines are only ever whitespace here (a string holding one is left to serde), and
+        // a framer reading records by this parse keeps its line numbers with the count.
+        let text = format!("{text}{rest}");
+        let mut doc = Document::default();
+        if let Some((length, newlines)) = super::parse_prefix_into(&text, &mut doc) {
+            prop_assert_eq!(newlines, text[..length].matches('\n').count() as u64);
+            prop_assert_eq!(length, text.len() - rest.len());
+        }
     }
 
     #[test]
