@@ -8,8 +8,9 @@ use wide::u8x16;
 /// Position of the first `"` or `\` in `bytes`, or with `CONTROL` also of a byte below 0x20.
 #[inline]
 pub(crate) fn first_stop<const CONTROL: bool>(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(16);
     let mut offset = 0;
-    while let Some(chunk) = bytes.get(offset..offset + 16) {
+    for chunk in &mut chunks {
         let stops = stops::<CONTROL>(chunk.try_into().unwrap_or([0; 16]));
         if stops != 0 {
             return Some(offset + stops.trailing_zeros() as usize);
@@ -17,7 +18,7 @@ pub(crate) fn first_stop<const CONTROL: bool>(bytes: &[u8]) -> Option<usize> {
         offset += 16;
     }
     // The last few bytes, padded with spaces, which stop nothing.
-    let tail = &bytes[offset..];
+    let tail = chunks.remainder();
     let mut padded = [b' '; 16];
     padded[..tail.len()].copy_from_slice(tail);
     let stops = stops::<CONTROL>(padded);

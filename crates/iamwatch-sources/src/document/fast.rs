@@ -4,7 +4,7 @@
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
 //! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
 //! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
-//! by hand, it takes about 9,100 (callgrind, generated records of 1.4 KB written with a space
+//! by hand, it takes about 8,700 (callgrind, generated records of 1.4 KB written with a space
 //! after each `:` and `,`; 10,560 before whitespace was passed without a loop).
 //!
 //! It is a shortcut, not a second parser: anything unusual (an escape in a text field, a key
