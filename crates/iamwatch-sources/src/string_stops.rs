@@ -8,6 +8,8 @@ use wide::u8x16;
 /// Position of the first `"` or `\` in `bytes`, or with `CONTROL` also of a byte below 0x20.
 #[inline]
 pub(crate) fn first_stop<const CONTROL: bool>(bytes: &[u8]) -> Option<usize> {
+    // `chunks_exact`, whose chunks never fail the conversion below: `as_chunks::<16>()` reads
+    // more simply but ran 7.6% more instructions on the typed read alone (callgrind).
     let mut chunks = bytes.chunks_exact(16);
     let mut offset = 0;
     for chunk in &mut chunks {
