@@ -4,8 +4,9 @@
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
 //! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
 //! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
-//! by hand, it takes about 8,700 (callgrind, generated records of 1.4 KB written with a space
-//! after each `:` and `,`; 10,560 before whitespace was passed without a loop).
+//! by hand, it takes about 7,700 (callgrind, the bench's generated records of 1.4 KB; 10,560
+//! before whitespace was passed without a loop, 8,590 before keys were looked for in
+//! CloudTrail's order, see `expected.rs`).
 //!
 //! It is a shortcut, not a second parser: anything unusual (an escape in a text field, a key
 //! serde reads but this path does not, such as a lower-cased alias or an envelope, a number
@@ -20,6 +21,9 @@ use super::{
 };
 use crate::lenient::{parse_flag, Flag, Text};
 use crate::string_stops::first_stop;
+use expected::{attributes_member_index, issuer_member_index, session_member_index};
+pub(super) use expected::{document_member_index, identity_member_index};
+use expected::{Expected, Key};
 use serde_keys::Keys;
 use std::borrow::Cow;
 
@@ -125,13 +129,17 @@ impl<'a> Cursor<'a> {
         (self.bytes().get(self.at..end)? == word.as_bytes()).then(|| self.at = end)
     }
 
-    /// An object, each member's value read by `member` (called with the cursor on the value).
-    /// Answers the members `member` marked as read.
+    /// An object, each member's value read by `member` (called with the cursor on the value),
+    /// its keys looked for in the `expected` order first. Answers the members `member` marked
+    /// as read.
     fn object(
         &mut self,
-        mut member: impl FnMut(&mut Self, &mut Seen, &'a str) -> Option<()>,
+        expected: &Expected,
+        mut member: impl FnMut(&mut Self, &mut Seen, Key<'a>) -> Option<()>,
     ) -> Option<Seen> {
         let mut seen = Seen::default();
+        // Where in the `expected` order the next key is looked for.
+        let mut next = 0;
         self.eat(b'{')?;
         self.skip_space();
         if self.peek()? == b'}' {
@@ -140,8 +148,7 @@ impl<'a> Cursor<'a> {
         }
         loop {
             self.skip_space();
-            let key = self.plain_string()?;
-            self.eat(b':')?;
+            let key = self.key_and_colon(expected, &mut next)?;
             self.skip_space();
             member(self, &mut seen, key)?;
             self.skip_space();
@@ -156,11 +163,54 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The key at the cursor and the colon after it: one of the next keys of the `expected`
+    /// order when the text holds it there, colon included (then `next` moves past it), else
+    /// read as a plain string.
+    #[inline(always)]
+    fn key_and_colon(&mut self, expected: &Expected, next: &mut usize) -> Option<Key<'a>> {
+        if let Some((position, guess)) = expected.find(&self.bytes()[self.at..], *next) {
+            self.at += guess.length();
+            *next = position + 1;
+            return Some(guess.key);
+        }
+        let key = self.plain_string()?;
+        self.eat(b':')?;
+        Some(Key::Text(key))
+    }
+
+    /// What `key` is to a struct whose members `index_of` numbers and whose serde keys are
+    /// `serde_keys`: `Some(Some(bit))` for a member read here, `Some(None)` once the value of a
+    /// key no field wants is skipped, `None` to leave the object to serde. A skipped key with
+    /// a dot in it sets `dotted`.
+    #[inline(always)]
+    fn member_bit(
+        &mut self,
+        key: Key<'a>,
+        index_of: fn(&str) -> Option<u32>,
+        serde_keys: &Keys,
+        dotted: &mut bool,
+    ) -> Option<Option<u32>> {
+        let text = match key {
+            Key::Read(index) => return Some(Some(index)),
+            Key::Unread => return self.skip_value(1).map(|()| None),
+            Key::Text(text) => text,
+        };
+        if let Some(index) = index_of(text) {
+            return Some(Some(index));
+        }
+        if serde_keys.contains(text) {
+            return None;
+        }
+        *dotted |= text.contains('.');
+        self.skip_value(1).map(|()| None)
+    }
+
     /// A record (or what may be one), with an account of its keys for [`Document::keys_read`].
     fn document(&mut self, doc: &mut Document<'a>) -> Option<()> {
         let mut dotted = false;
-        let seen =
-            self.object(|cursor, seen, key| cursor.document_member(doc, seen, key, &mut dotted))?;
+        let seen = self.object(&expected::DOCUMENT, |cursor, seen, key| {
+            cursor.document_member(doc, seen, key, &mut dotted)
+        })?;
         doc.keys_read = Some(KeysRead {
             members: seen.0,
             dotted,
@@ -170,7 +220,7 @@ impl<'a> Cursor<'a> {
 
     /// `userIdentity`, as [`Self::nested`] reads it, with an account of its keys.
     fn identity(&mut self) -> Option<Option<UserIdentity<'a>>> {
-        self.nested_keeping(Self::identity_member, |user, seen| {
+        self.nested_keeping(&expected::IDENTITY, Self::identity_member, |user, seen| {
             user.keys_read = Some(seen.0);
         })
     }
@@ -230,7 +280,7 @@ impl<'a> Cursor<'a> {
         match self.peek()? {
             b'"' => self.escaped_string(),
             b'{' => self
-                .object(|cursor, _, _| cursor.skip_value(depth + 1))
+                .object(&Expected::NONE, |cursor, _, _| cursor.skip_value(depth + 1))
                 .map(drop),
             b'[' => {
                 self.at += 1;
@@ -323,18 +373,20 @@ impl<'a> Cursor<'a> {
     }
 
     /// An object member read with `object_only`: `null` is absent, an object is read by
-    /// `read`, anything else is left to serde.
+    /// `read` (its keys looked for in the `expected` order), anything else is left to serde.
     fn nested<T: Default>(
         &mut self,
-        read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
+        expected: &Expected,
+        read: impl FnMut(&mut Self, &mut T, &mut Seen, Key<'a>) -> Option<()>,
     ) -> Option<Option<T>> {
-        self.nested_keeping(read, |_, _| ())
+        self.nested_keeping(expected, read, |_, _| ())
     }
 
     /// [`Self::nested`], handing `keep` the value read and the members `read` marked as read.
     fn nested_keeping<T: Default>(
         &mut self,
-        mut read: impl FnMut(&mut Self, &mut T, &mut Seen, &'a str) -> Option<()>,
+        expected: &Expected,
+        mut read: impl FnMut(&mut Self, &mut T, &mut Seen, Key<'a>) -> Option<()>,
         keep: impl FnOnce(&mut T, Seen),
     ) -> Option<Option<T>> {
         if self.peek()? == b'n' {
@@ -342,7 +394,9 @@ impl<'a> Cursor<'a> {
             return Some(None);
         }
         let mut value = T::default();
-        let seen = self.object(|cursor, seen, key| read(cursor, &mut value, seen, key))?;
+        let seen = self.object(expected, |cursor, seen, key| {
+            read(cursor, &mut value, seen, key)
+        })?;
         keep(&mut value, seen);
         Some(Some(value))
     }
@@ -351,16 +405,13 @@ impl<'a> Cursor<'a> {
         &mut self,
         doc: &mut Document<'a>,
         seen: &mut Seen,
-        key: &'a str,
+        key: Key<'a>,
         dotted: &mut bool,
     ) -> Option<()> {
         // A bit per member, to refuse a key given twice.
-        let Some(index) = document_member_index(key) else {
-            if DOCUMENT_KEYS.contains(key) {
-                return None;
-            }
-            *dotted |= key.contains('.');
-            return self.skip_value(1);
+        let Some(index) = self.member_bit(key, document_member_index, &DOCUMENT_KEYS, dotted)?
+        else {
+            return Some(());
         };
         seen.first(index)?;
         match index {
@@ -394,13 +445,12 @@ impl<'a> Cursor<'a> {
         &mut self,
         user: &mut UserIdentity<'a>,
         seen: &mut Seen,
-        key: &'a str,
+        key: Key<'a>,
     ) -> Option<()> {
-        let Some(index) = identity_member_index(key) else {
-            if IDENTITY_KEYS.contains(key) {
-                return None;
-            }
-            return self.skip_value(1);
+        let dotted = &mut false;
+        let Some(index) = self.member_bit(key, identity_member_index, &IDENTITY_KEYS, dotted)?
+        else {
+            return Some(());
         };
         seen.first(index)?;
         match index {
@@ -411,7 +461,7 @@ impl<'a> Cursor<'a> {
             4 => user.access_key_id = self.text()?,
             5 => user.user_name = self.text()?,
             6 => user.invoked_by = self.text()?,
-            _ => user.session_context = self.nested(Self::session_member)?,
+            _ => user.session_context = self.nested(&expected::SESSION, Self::session_member)?,
         }
         Some(())
     }
@@ -420,19 +470,18 @@ impl<'a> Cursor<'a> {
         &mut self,
         session: &mut SessionContext<'a>,
         seen: &mut Seen,
-        key: &'a str,
+        key: Key<'a>,
     ) -> Option<()> {
-        match key {
-            "sessionIssuer" => {
-                seen.first(0)?;
-                session.session_issuer = self.nested(Self::issuer_member)?;
+        let dotted = &mut false;
+        let Some(index) = self.member_bit(key, session_member_index, &SESSION_KEYS, dotted)? else {
+            return Some(());
+        };
+        seen.first(index)?;
+        match index {
+            0 => session.session_issuer = self.nested(&expected::ISSUER, Self::issuer_member)?,
+            _ => {
+                session.attributes = self.nested(&expected::ATTRIBUTES, Self::attributes_member)?
             }
-            "attributes" => {
-                seen.first(1)?;
-                session.attributes = self.nested(Self::attributes_member)?;
-            }
-            _ if SESSION_KEYS.contains(key) => return None,
-            _ => return self.skip_value(1),
         }
         Some(())
     }
@@ -441,23 +490,17 @@ impl<'a> Cursor<'a> {
         &mut self,
         issuer: &mut SessionIssuer<'a>,
         seen: &mut Seen,
-        key: &'a str,
+        key: Key<'a>,
     ) -> Option<()> {
-        match key {
-            "type" => {
-                seen.first(0)?;
-                issuer.issuer_type = self.text()?;
-            }
-            "userName" => {
-                seen.first(1)?;
-                issuer.user_name = self.text()?;
-            }
-            "arn" => {
-                seen.first(2)?;
-                issuer.arn = self.text()?;
-            }
-            _ if ISSUER_KEYS.contains(key) => return None,
-            _ => return self.skip_value(1),
+        let dotted = &mut false;
+        let Some(index) = self.member_bit(key, issuer_member_index, &ISSUER_KEYS, dotted)? else {
+            return Some(());
+        };
+        seen.first(index)?;
+        match index {
+            0 => issuer.issuer_type = self.text()?,
+            1 => issuer.user_name = self.text()?,
+            _ => issuer.arn = self.text()?,
         }
         Some(())
     }
@@ -466,68 +509,24 @@ impl<'a> Cursor<'a> {
         &mut self,
         attributes: &mut SessionAttributes<'a>,
         seen: &mut Seen,
-        key: &'a str,
+        key: Key<'a>,
     ) -> Option<()> {
-        match key {
-            "mfaAuthenticated" => {
-                seen.first(0)?;
-                attributes.mfa_authenticated = self.flag()?;
-            }
-            "creationDate" => {
-                seen.first(1)?;
-                attributes.creation_date = self.text()?;
-            }
-            _ if ATTRIBUTES_KEYS.contains(key) => return None,
-            _ => return self.skip_value(1),
+        let dotted = &mut false;
+        let Some(index) =
+            self.member_bit(key, attributes_member_index, &ATTRIBUTES_KEYS, dotted)?
+        else {
+            return Some(());
+        };
+        seen.first(index)?;
+        match index {
+            0 => attributes.mfa_authenticated = self.flag()?,
+            _ => attributes.creation_date = self.text()?,
         }
         Some(())
     }
 }
 
-/// The bit a record member this path reads is marked with, in [`KeysRead::members`].
-pub(super) fn document_member_index(key: &str) -> Option<u32> {
-    Some(match key {
-        "eventVersion" => 0,
-        "eventTime" => 1,
-        "@timestamp" => 2,
-        "p_event_time" => 3,
-        "eventSource" => 4,
-        "eventName" => 5,
-        "awsRegion" => 6,
-        "sourceIPAddress" => 7,
-        "userAgent" => 8,
-        "userIdentity" => 9,
-        "requestParameters" => 10,
-        "responseElements" => 11,
-        "additionalEventData" => 12,
-        "errorCode" => 13,
-        "errorMessage" => 14,
-        "eventID" => 15,
-        "readOnly" => 16,
-        "eventType" => 17,
-        "recipientAccountId" => 18,
-        "managementEvent" => 19,
-        "eventCategory" => 20,
-        "vpcEndpointId" => 21,
-        _ => return None,
-    })
-}
-
-/// The bit a `userIdentity` member this path reads is marked with.
-pub(super) fn identity_member_index(key: &str) -> Option<u32> {
-    Some(match key {
-        "type" => 0,
-        "principalId" => 1,
-        "arn" => 2,
-        "accountId" => 3,
-        "accessKeyId" => 4,
-        "userName" => 5,
-        "invokedBy" => 6,
-        "sessionContext" => 7,
-        _ => return None,
-    })
-}
-
+mod expected;
 pub(super) mod serde_keys;
 
 #[cfg(test)]

@@ -307,8 +307,172 @@ fn document_text() -> impl Strategy<Value = String> {
     value.prop_filter("an object", |text| text.starts_with('{'))
 }
 
+/// A record with its keys in CloudTrail's order (the `expected` tables'), some left out and
+/// some unknown ones put in between, among them keys that begin like an expected one: the keys
+/// the fast path finds by comparing bytes, which the random order above seldom puts where they
+/// are looked for.
+fn ordered_record() -> impl Strategy<Value = String> {
+    use super::expected::{Expected, ATTRIBUTES, DOCUMENT, IDENTITY, ISSUER, SESSION};
+    let leaf = || prop::sample::select(VALUES.to_vec()).prop_map(str::to_string);
+    let gap = || prop::sample::select(vec!["", "", "", " ", "\n  "]);
+    let strays = || prop::sample::select(vec!["", "", "", "types", "eventNames", "arn ", "x"]);
+    // Each key of `table` kept or not, with the value `nested` gives it (or a leaf), a stray
+    // key before it or not.
+    fn object(
+        table: &'static Expected,
+        nested: impl Fn(&str) -> Option<BoxedStrategy<String>>,
+        leaf: impl Fn() -> BoxedStrategy<String>,
+        gap: impl Fn() -> BoxedStrategy<&'static str>,
+        strays: impl Fn() -> BoxedStrategy<&'static str>,
+    ) -> BoxedStrategy<String> {
+        let members: Vec<BoxedStrategy<Option<String>>> = table
+            .keys()
+            .map(|(name, _)| {
+                let value = nested(name).unwrap_or_else(&leaf);
+                (any::<bool>(), strays(), leaf(), gap(), value)
+                    .prop_map(move |(kept, stray, stray_value, gap, value)| {
+                        kept.then(|| {
+                            let stray = if stray.is_empty() {
+                                String::new()
+                            } else {
+                                format!(r#""{stray}":{stray_value},"#)
+                            };
+                            format!(r#"{stray}"{name}":{gap}{value}"#)
+                        })
+                    })
+                    .boxed()
+            })
+            .collect();
+        members
+            .prop_map(|members| {
+                let members: Vec<String> = members.into_iter().flatten().collect();
+                format!("{{{}}}", members.join(","))
+            })
+            .boxed()
+    }
+    let leaf = move || leaf().boxed();
+    let gap = move || gap().boxed();
+    let strays = move || strays().boxed();
+    let attributes = object(&ATTRIBUTES, |_| None, leaf, gap, strays);
+    let issuer = object(&ISSUER, |_| None, leaf, gap, strays);
+    let session = object(
+        &SESSION,
+        move |name| match name {
+            "sessionIssuer" => Some(issuer.clone()),
+            "attributes" => Some(attributes.clone()),
+            _ => None,
+        },
+        leaf,
+        gap,
+        strays,
+    );
+    let identity = object(
+        &IDENTITY,
+        move |name| (name == "sessionContext").then(|| session.clone()),
+        leaf,
+        gap,
+        strays,
+    );
+    object(
+        &DOCUMENT,
+        move |name| (name == "userIdentity").then(|| identity.clone()),
+        leaf,
+        gap,
+        strays,
+    )
+}
+
+#[test]
+fn the_expected_orders_name_each_key_as_its_struct_does() {
+    use super::expected::{Expected, Key, ATTRIBUTES, DOCUMENT, IDENTITY, ISSUER, SESSION};
+    // A struct's order, its member indices, serde's keys for it.
+    type Table = (
+        &'static Expected,
+        fn(&str) -> Option<u32>,
+        Vec<&'static str>,
+    );
+    let tables: [Table; 5] = [
+        (
+            &DOCUMENT,
+            super::document_member_index,
+            serde_keys::<Document>(),
+        ),
+        (
+            &IDENTITY,
+            super::identity_member_index,
+            serde_keys::<UserIdentity>(),
+        ),
+        (
+            &SESSION,
+            super::session_member_index,
+            serde_keys::<SessionContext>(),
+        ),
+        (
+            &ISSUER,
+            super::issuer_member_index,
+            serde_keys::<SessionIssuer>(),
+        ),
+        (
+            &ATTRIBUTES,
+            super::attributes_member_index,
+            serde_keys::<SessionAttributes>(),
+        ),
+    ];
+    for (table, index_of, serde_keys) in tables {
+        let mut names = Vec::new();
+        for (name, key) in table.keys() {
+            match key {
+                Key::Read(index) => assert_eq!(Some(index), index_of(name), "{name}"),
+                // Skipped without a look at serde's keys: serde must not read it either.
+                Key::Unread => {
+                    assert_eq!(index_of(name), None, "{name}");
+                    assert!(!serde_keys.contains(&name), "{name}");
+                    assert!(!name.contains('.'), "{name}");
+                }
+                Key::Text(_) => panic!("{name}: a table names keys, it does not hold text"),
+            }
+            assert!(!names.contains(&name), "{name} twice");
+            names.push(name);
+        }
+    }
+}
+
+#[test]
+fn a_key_that_begins_like_the_expected_one_is_not_taken_for_it() {
+    // After `eventVersion` and `userIdentity`, `eventTime` is looked for; within the identity,
+    // `type` first.
+    let text = r#"{"eventVersion":"1.09","userIdentity":{"types":"x","type":"Root","typ":1},"eventTimes":"x","eventTime":"2024-06-01T00:00:00Z","eventSource" :"iam.amazonaws.com"}"#;
+    assert!(check(text), "the fast path reads it");
+    let doc = parse(text.as_bytes()).unwrap();
+    assert_eq!(doc.event_time.or_empty(), "2024-06-01T00:00:00Z");
+    assert_eq!(doc.event_source.or_empty(), "iam.amazonaws.com");
+    let identity = doc.user_identity.unwrap();
+    assert_eq!(identity.identity_type.or_empty(), "Root");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn records_in_cloudtrail_order_are_read_as_the_serde_path_reads_them(
+        text in ordered_record(),
+    ) {
+        check(&text);
+    }
+
+    #[test]
+    fn records_in_cloudtrail_order_changed_by_a_byte_are_never_misread(
+        text in ordered_record(),
+        cut in any::<prop::sample::Index>(),
+        byte in prop::sample::select(b" {}[],:\"\\0n-ufs".to_vec()),
+    ) {
+        let mut bytes = text.into_bytes();
+        let at = cut.index(bytes.len());
+        bytes[at] = byte;
+        if let Ok(text) = String::from_utf8(bytes) {
+            check(&text);
+        }
+    }
 
     #[test]
     fn fast_path_reads_as_the_serde_path_does(text in document_text()) {
