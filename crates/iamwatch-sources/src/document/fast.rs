@@ -4,7 +4,7 @@
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
 //! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
 //! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
-//! by hand, it takes about 7,700 (callgrind, the bench's generated records of 1.4 KB; 10,560
+//! by hand, it takes about 7,600 (callgrind, the bench's generated records of 1.4 KB; 10,560
 //! before whitespace was passed without a loop, 8,590 before keys were looked for in
 //! CloudTrail's order, see `expected.rs`).
 //!
@@ -23,7 +23,7 @@ use crate::lenient::{parse_flag, Flag, Text};
 use crate::string_stops::first_stop;
 use expected::{attributes_member_index, issuer_member_index, session_member_index};
 pub(super) use expected::{document_member_index, identity_member_index};
-use expected::{Expected, Key};
+use expected::{Expected, Key, Place};
 use serde_keys::Keys;
 use std::borrow::Cow;
 
@@ -138,8 +138,7 @@ impl<'a> Cursor<'a> {
         mut member: impl FnMut(&mut Self, &mut Seen, Key<'a>) -> Option<()>,
     ) -> Option<Seen> {
         let mut seen = Seen::default();
-        // Where in the `expected` order the next key is looked for.
-        let mut next = 0;
+        let mut place = Place::default();
         self.eat(b'{')?;
         self.skip_space();
         if self.peek()? == b'}' {
@@ -148,7 +147,7 @@ impl<'a> Cursor<'a> {
         }
         loop {
             self.skip_space();
-            let key = self.key_and_colon(expected, &mut next)?;
+            let key = self.key_and_colon(expected, &mut place)?;
             self.skip_space();
             member(self, &mut seen, key)?;
             self.skip_space();
@@ -164,13 +163,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// The key at the cursor and the colon after it: one of the next keys of the `expected`
-    /// order when the text holds it there, colon included (then `next` moves past it), else
-    /// read as a plain string.
+    /// order when the text holds it there, colon included, else read as a plain string.
     #[inline(always)]
-    fn key_and_colon(&mut self, expected: &Expected, next: &mut usize) -> Option<Key<'a>> {
-        if let Some((position, guess)) = expected.find(&self.bytes()[self.at..], *next) {
+    fn key_and_colon(&mut self, expected: &Expected, place: &mut Place) -> Option<Key<'a>> {
+        if let Some(guess) = expected.find(self.bytes(), self.at, place) {
             self.at += guess.length();
-            *next = position + 1;
             return Some(guess.key);
         }
         let key = self.plain_string()?;
