@@ -4,7 +4,7 @@
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
 //! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
 //! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
-//! by hand, it takes about 7,600 (callgrind, the bench's generated records of 1.4 KB; 10,560
+//! by hand, it takes about 7,400 (callgrind, the bench's generated records of 1.4 KB; 10,560
 //! before whitespace was passed without a loop, 8,590 before keys were looked for in
 //! CloudTrail's order, see `expected.rs`).
 //!
@@ -215,11 +215,16 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
-    /// `userIdentity`, as [`Self::nested`] reads it, with an account of its keys.
-    fn identity(&mut self) -> Option<Option<UserIdentity<'a>>> {
-        self.nested_keeping(&expected::IDENTITY, Self::identity_member, |user, seen| {
-            user.keys_read = Some(seen.0);
-        })
+    /// `userIdentity` into `slot`, as [`Self::nested`] reads it, with an account of its keys.
+    fn identity(&mut self, slot: &mut Option<UserIdentity<'a>>) -> Option<()> {
+        self.nested_keeping(
+            slot,
+            &expected::IDENTITY,
+            Self::identity_member,
+            |user, seen| {
+                user.keys_read = Some(seen.0);
+            },
+        )
     }
 
     /// A string without escapes or control characters, borrowed.
@@ -369,33 +374,35 @@ impl<'a> Cursor<'a> {
         Some(Raw::checked(self.text.get(start..self.at)?))
     }
 
-    /// An object member read with `object_only`: `null` is absent, an object is read by
-    /// `read` (its keys looked for in the `expected` order), anything else is left to serde.
+    /// An object member read with `object_only` into `slot`: `null` is absent, an object is
+    /// read by `read` (its keys looked for in the `expected` order), anything else is left to
+    /// serde. In place: returning the struct by value copied it twice on its way to its field.
     fn nested<T: Default>(
         &mut self,
+        slot: &mut Option<T>,
         expected: &Expected,
         read: impl FnMut(&mut Self, &mut T, &mut Seen, Key<'a>) -> Option<()>,
-    ) -> Option<Option<T>> {
-        self.nested_keeping(expected, read, |_, _| ())
+    ) -> Option<()> {
+        self.nested_keeping(slot, expected, read, |_, _| ())
     }
 
     /// [`Self::nested`], handing `keep` the value read and the members `read` marked as read.
     fn nested_keeping<T: Default>(
         &mut self,
+        slot: &mut Option<T>,
         expected: &Expected,
         mut read: impl FnMut(&mut Self, &mut T, &mut Seen, Key<'a>) -> Option<()>,
         keep: impl FnOnce(&mut T, Seen),
-    ) -> Option<Option<T>> {
+    ) -> Option<()> {
         if self.peek()? == b'n' {
             self.literal("null")?;
-            return Some(None);
+            *slot = None;
+            return Some(());
         }
-        let mut value = T::default();
-        let seen = self.object(expected, |cursor, seen, key| {
-            read(cursor, &mut value, seen, key)
-        })?;
-        keep(&mut value, seen);
-        Some(Some(value))
+        let value = slot.insert(T::default());
+        let seen = self.object(expected, |cursor, seen, key| read(cursor, value, seen, key))?;
+        keep(value, seen);
+        Some(())
     }
 
     fn document_member(
@@ -421,7 +428,7 @@ impl<'a> Cursor<'a> {
             6 => doc.aws_region = self.text()?,
             7 => doc.source_ip_address = self.text()?,
             8 => doc.user_agent = self.text()?,
-            9 => doc.user_identity = self.identity()?,
+            9 => self.identity(&mut doc.user_identity)?,
             10 => doc.request_parameters = self.raw()?,
             11 => doc.response_elements = self.raw()?,
             12 => doc.additional_event_data = self.raw()?,
@@ -458,7 +465,11 @@ impl<'a> Cursor<'a> {
             4 => user.access_key_id = self.text()?,
             5 => user.user_name = self.text()?,
             6 => user.invoked_by = self.text()?,
-            _ => user.session_context = self.nested(&expected::SESSION, Self::session_member)?,
+            _ => self.nested(
+                &mut user.session_context,
+                &expected::SESSION,
+                Self::session_member,
+            )?,
         }
         Some(())
     }
@@ -475,10 +486,16 @@ impl<'a> Cursor<'a> {
         };
         seen.first(index)?;
         match index {
-            0 => session.session_issuer = self.nested(&expected::ISSUER, Self::issuer_member)?,
-            _ => {
-                session.attributes = self.nested(&expected::ATTRIBUTES, Self::attributes_member)?
-            }
+            0 => self.nested(
+                &mut session.session_issuer,
+                &expected::ISSUER,
+                Self::issuer_member,
+            )?,
+            _ => self.nested(
+                &mut session.attributes,
+                &expected::ATTRIBUTES,
+                Self::attributes_member,
+            )?,
         }
         Some(())
     }
