@@ -119,7 +119,8 @@ impl Guess {
     }
 }
 
-/// The bit a record member this path reads is marked with, in [`KeysRead::members`].
+/// The bit a record member this path reads is marked with, in
+/// [`KeysRead::members`](super::super::KeysRead::members).
 pub(in super::super) fn document_member_index(key: &str) -> Option<u32> {
     Some(match key {
         "eventVersion" => 0,
