@@ -30,13 +30,54 @@ use std::borrow::Cow;
 /// Deeper than any member of a CloudTrail record nests; deeper values are left to serde.
 const MAX_DEPTH: u32 = 64;
 
-/// Keys serde reads, per struct: those this path does not read are left to serde (lower-cased
-/// aliases, envelopes).
-static DOCUMENT_KEYS: Keys = Keys::new(serde_keys::of::<Document>);
-static IDENTITY_KEYS: Keys = Keys::new(serde_keys::of::<UserIdentity>);
-static SESSION_KEYS: Keys = Keys::new(serde_keys::of::<SessionContext>);
-static ISSUER_KEYS: Keys = Keys::new(serde_keys::of::<SessionIssuer>);
-static ATTRIBUTES_KEYS: Keys = Keys::new(serde_keys::of::<SessionAttributes>);
+/// What this path knows of one struct's keys: the order CloudTrail writes them in, the bit of
+/// each member it reads, and the keys serde reads (those this path does not read, such as
+/// lower-cased aliases and envelopes, are left to serde).
+struct Members {
+    order: &'static Expected,
+    bit: fn(&str) -> Option<u32>,
+    serde_keys: Keys,
+}
+
+impl Members {
+    const fn new(
+        order: &'static Expected,
+        bit: fn(&str) -> Option<u32>,
+        serde_keys: fn() -> serde_keys::SerdeKeys,
+    ) -> Self {
+        Self {
+            order,
+            bit,
+            serde_keys: Keys::new(serde_keys),
+        }
+    }
+}
+
+static DOCUMENT: Members = Members::new(
+    &expected::DOCUMENT,
+    document_member_index,
+    serde_keys::of::<Document>,
+);
+static IDENTITY: Members = Members::new(
+    &expected::IDENTITY,
+    identity_member_index,
+    serde_keys::of::<UserIdentity>,
+);
+static SESSION: Members = Members::new(
+    &expected::SESSION,
+    session_member_index,
+    serde_keys::of::<SessionContext>,
+);
+static ISSUER: Members = Members::new(
+    &expected::ISSUER,
+    issuer_member_index,
+    serde_keys::of::<SessionIssuer>,
+);
+static ATTRIBUTES: Members = Members::new(
+    &expected::ATTRIBUTES,
+    attributes_member_index,
+    serde_keys::of::<SessionAttributes>,
+);
 
 /// Reads `text` into `doc` (a default document) as the serde path would, or answers `None` to
 /// leave it to that path, with `doc` then partly filled. In place: a document is 1.4 KB, and
@@ -130,36 +171,65 @@ impl<'a> Cursor<'a> {
     }
 
     /// An object, each member's value read by `member` (called with the cursor on the value),
-    /// its keys looked for in the `expected` order first. Answers the members `member` marked
-    /// as read.
+    /// its keys looked for in the `expected` order first.
     fn object(
         &mut self,
         expected: &Expected,
-        mut member: impl FnMut(&mut Self, &mut Seen, Key<'a>) -> Option<()>,
-    ) -> Option<Seen> {
-        let mut seen = Seen::default();
+        mut member: impl FnMut(&mut Self, Key<'a>) -> Option<()>,
+    ) -> Option<()> {
         let mut place = Place::default();
         self.eat(b'{')?;
         self.skip_space();
         if self.peek()? == b'}' {
             self.at += 1;
-            return Some(seen);
+            return Some(());
         }
         loop {
             self.skip_space();
             let key = self.key_and_colon(expected, &mut place)?;
             self.skip_space();
-            member(self, &mut seen, key)?;
+            member(self, key)?;
             self.skip_space();
             match self.peek()? {
                 b',' => self.at += 1,
                 b'}' => {
                     self.at += 1;
-                    return Some(seen);
+                    return Some(());
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// An object of a struct's `members`: `read` is called once with each member's bit, the
+    /// cursor on its value; the value of a key no field wants is skipped, and a key serde reads
+    /// but this path does not (or one given twice) leaves the object to serde. Answers the
+    /// members read and whether a skipped key holds a dot.
+    #[inline(always)]
+    fn members(
+        &mut self,
+        members: &Members,
+        mut read: impl FnMut(&mut Self, u32) -> Option<()>,
+    ) -> Option<(Seen, bool)> {
+        let mut seen = Seen::default();
+        let mut dotted = false;
+        self.object(members.order, |cursor, key| {
+            let bit = match key {
+                Key::Read(bit) => bit,
+                Key::Unread => return cursor.skip_value(1),
+                Key::Text(text) => match (members.bit)(text) {
+                    Some(bit) => bit,
+                    None if members.serde_keys.contains(text) => return None,
+                    None => {
+                        dotted |= text.contains('.');
+                        return cursor.skip_value(1);
+                    }
+                },
+            };
+            seen.first(bit)?;
+            read(cursor, bit)
+        })?;
+        Some((seen, dotted))
     }
 
     /// The key at the cursor and the colon after it: one of the next keys of the `expected`
@@ -175,39 +245,10 @@ impl<'a> Cursor<'a> {
         Some(Key::Text(key))
     }
 
-    /// What `key` is to a struct whose members `index_of` numbers and whose serde keys are
-    /// `serde_keys`: `Some(Some(bit))` for a member read here, `Some(None)` once the value of a
-    /// key no field wants is skipped, `None` to leave the object to serde. A skipped key with
-    /// a dot in it sets `dotted`.
-    #[inline(always)]
-    fn member_bit(
-        &mut self,
-        key: Key<'a>,
-        index_of: fn(&str) -> Option<u32>,
-        serde_keys: &Keys,
-        dotted: &mut bool,
-    ) -> Option<Option<u32>> {
-        let text = match key {
-            Key::Read(index) => return Some(Some(index)),
-            Key::Unread => return self.skip_value(1).map(|()| None),
-            Key::Text(text) => text,
-        };
-        if let Some(index) = index_of(text) {
-            return Some(Some(index));
-        }
-        if serde_keys.contains(text) {
-            return None;
-        }
-        *dotted |= text.contains('.');
-        self.skip_value(1).map(|()| None)
-    }
-
     /// A record (or what may be one), with an account of its keys for [`Document::keys_read`].
     fn document(&mut self, doc: &mut Document<'a>) -> Option<()> {
-        let mut dotted = false;
-        let seen = self.object(&expected::DOCUMENT, |cursor, seen, key| {
-            cursor.document_member(doc, seen, key, &mut dotted)
-        })?;
+        let (seen, dotted) =
+            self.members(&DOCUMENT, |cursor, bit| cursor.document_member(doc, bit))?;
         doc.keys_read = Some(KeysRead {
             members: seen.0,
             dotted,
@@ -217,14 +258,9 @@ impl<'a> Cursor<'a> {
 
     /// `userIdentity` into `slot`, as [`Self::nested`] reads it, with an account of its keys.
     fn identity(&mut self, slot: &mut Option<UserIdentity<'a>>) -> Option<()> {
-        self.nested_keeping(
-            slot,
-            &expected::IDENTITY,
-            Self::identity_member,
-            |user, seen| {
-                user.keys_read = Some(seen.0);
-            },
-        )
+        self.nested_keeping(slot, &IDENTITY, Self::identity_member, |user, seen| {
+            user.keys_read = Some(seen.0);
+        })
     }
 
     /// A string without escapes or control characters, borrowed.
@@ -281,9 +317,7 @@ impl<'a> Cursor<'a> {
         }
         match self.peek()? {
             b'"' => self.escaped_string(),
-            b'{' => self
-                .object(&Expected::NONE, |cursor, _, _| cursor.skip_value(depth + 1))
-                .map(drop),
+            b'{' => self.object(&Expected::NONE, |cursor, _| cursor.skip_value(depth + 1)),
             b'[' => {
                 self.at += 1;
                 self.skip_space();
@@ -374,24 +408,24 @@ impl<'a> Cursor<'a> {
         Some(Raw::checked(self.text.get(start..self.at)?))
     }
 
-    /// An object member read with `object_only` into `slot`: `null` is absent, an object is
-    /// read by `read` (its keys looked for in the `expected` order), anything else is left to
-    /// serde. In place: returning the struct by value copied it twice on its way to its field.
+    /// An object member read with `object_only` into `slot`: `null` is absent, an object of
+    /// `members` is read by `read` (see [`Self::members`]), anything else is left to serde. In
+    /// place: returning the struct by value copied it twice on its way to its field.
     fn nested<T: Default>(
         &mut self,
         slot: &mut Option<T>,
-        expected: &Expected,
-        read: impl FnMut(&mut Self, &mut T, &mut Seen, Key<'a>) -> Option<()>,
+        members: &Members,
+        read: impl FnMut(&mut Self, &mut T, u32) -> Option<()>,
     ) -> Option<()> {
-        self.nested_keeping(slot, expected, read, |_, _| ())
+        self.nested_keeping(slot, members, read, |_, _| ())
     }
 
     /// [`Self::nested`], handing `keep` the value read and the members `read` marked as read.
     fn nested_keeping<T: Default>(
         &mut self,
         slot: &mut Option<T>,
-        expected: &Expected,
-        mut read: impl FnMut(&mut Self, &mut T, &mut Seen, Key<'a>) -> Option<()>,
+        members: &Members,
+        mut read: impl FnMut(&mut Self, &mut T, u32) -> Option<()>,
         keep: impl FnOnce(&mut T, Seen),
     ) -> Option<()> {
         if self.peek()? == b'n' {
@@ -400,25 +434,13 @@ impl<'a> Cursor<'a> {
             return Some(());
         }
         let value = slot.insert(T::default());
-        let seen = self.object(expected, |cursor, seen, key| read(cursor, value, seen, key))?;
+        let (seen, _) = self.members(members, |cursor, bit| read(cursor, value, bit))?;
         keep(value, seen);
         Some(())
     }
 
-    fn document_member(
-        &mut self,
-        doc: &mut Document<'a>,
-        seen: &mut Seen,
-        key: Key<'a>,
-        dotted: &mut bool,
-    ) -> Option<()> {
-        // A bit per member, to refuse a key given twice.
-        let Some(index) = self.member_bit(key, document_member_index, &DOCUMENT_KEYS, dotted)?
-        else {
-            return Some(());
-        };
-        seen.first(index)?;
-        match index {
+    fn document_member(&mut self, doc: &mut Document<'a>, bit: u32) -> Option<()> {
+        match bit {
             0 => doc.event_version = self.text()?,
             1 => doc.event_time = self.text()?,
             2 => doc.at_timestamp = self.text()?,
@@ -445,19 +467,8 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
-    fn identity_member(
-        &mut self,
-        user: &mut UserIdentity<'a>,
-        seen: &mut Seen,
-        key: Key<'a>,
-    ) -> Option<()> {
-        let dotted = &mut false;
-        let Some(index) = self.member_bit(key, identity_member_index, &IDENTITY_KEYS, dotted)?
-        else {
-            return Some(());
-        };
-        seen.first(index)?;
-        match index {
+    fn identity_member(&mut self, user: &mut UserIdentity<'a>, bit: u32) -> Option<()> {
+        match bit {
             0 => user.identity_type = self.text()?,
             1 => user.principal_id = self.text()?,
             2 => user.arn = self.text()?,
@@ -465,53 +476,25 @@ impl<'a> Cursor<'a> {
             4 => user.access_key_id = self.text()?,
             5 => user.user_name = self.text()?,
             6 => user.invoked_by = self.text()?,
-            _ => self.nested(
-                &mut user.session_context,
-                &expected::SESSION,
-                Self::session_member,
-            )?,
+            _ => self.nested(&mut user.session_context, &SESSION, Self::session_member)?,
         }
         Some(())
     }
 
-    fn session_member(
-        &mut self,
-        session: &mut SessionContext<'a>,
-        seen: &mut Seen,
-        key: Key<'a>,
-    ) -> Option<()> {
-        let dotted = &mut false;
-        let Some(index) = self.member_bit(key, session_member_index, &SESSION_KEYS, dotted)? else {
-            return Some(());
-        };
-        seen.first(index)?;
-        match index {
-            0 => self.nested(
-                &mut session.session_issuer,
-                &expected::ISSUER,
-                Self::issuer_member,
-            )?,
+    fn session_member(&mut self, session: &mut SessionContext<'a>, bit: u32) -> Option<()> {
+        match bit {
+            0 => self.nested(&mut session.session_issuer, &ISSUER, Self::issuer_member)?,
             _ => self.nested(
                 &mut session.attributes,
-                &expected::ATTRIBUTES,
+                &ATTRIBUTES,
                 Self::attributes_member,
             )?,
         }
         Some(())
     }
 
-    fn issuer_member(
-        &mut self,
-        issuer: &mut SessionIssuer<'a>,
-        seen: &mut Seen,
-        key: Key<'a>,
-    ) -> Option<()> {
-        let dotted = &mut false;
-        let Some(index) = self.member_bit(key, issuer_member_index, &ISSUER_KEYS, dotted)? else {
-            return Some(());
-        };
-        seen.first(index)?;
-        match index {
+    fn issuer_member(&mut self, issuer: &mut SessionIssuer<'a>, bit: u32) -> Option<()> {
+        match bit {
             0 => issuer.issuer_type = self.text()?,
             1 => issuer.user_name = self.text()?,
             _ => issuer.arn = self.text()?,
@@ -522,17 +505,9 @@ impl<'a> Cursor<'a> {
     fn attributes_member(
         &mut self,
         attributes: &mut SessionAttributes<'a>,
-        seen: &mut Seen,
-        key: Key<'a>,
+        bit: u32,
     ) -> Option<()> {
-        let dotted = &mut false;
-        let Some(index) =
-            self.member_bit(key, attributes_member_index, &ATTRIBUTES_KEYS, dotted)?
-        else {
-            return Some(());
-        };
-        seen.first(index)?;
-        match index {
+        match bit {
             0 => attributes.mfa_authenticated = self.flag()?,
             _ => attributes.creation_date = self.text()?,
         }

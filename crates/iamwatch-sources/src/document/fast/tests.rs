@@ -312,74 +312,55 @@ fn document_text() -> impl Strategy<Value = String> {
 /// the fast path finds by comparing bytes, which the random order above seldom puts where they
 /// are looked for.
 fn ordered_record() -> impl Strategy<Value = String> {
-    use super::expected::{Expected, ATTRIBUTES, DOCUMENT, IDENTITY, ISSUER, SESSION};
+    use super::expected::{ATTRIBUTES, DOCUMENT, IDENTITY, ISSUER, SESSION};
+    let attributes = ordered_object(&ATTRIBUTES, |_| None);
+    let issuer = ordered_object(&ISSUER, |_| None);
+    let session = ordered_object(&SESSION, move |name| match name {
+        "sessionIssuer" => Some(issuer.clone()),
+        "attributes" => Some(attributes.clone()),
+        _ => None,
+    });
+    let identity = ordered_object(&IDENTITY, move |name| {
+        (name == "sessionContext").then(|| session.clone())
+    });
+    ordered_object(&DOCUMENT, move |name| {
+        (name == "userIdentity").then(|| identity.clone())
+    })
+}
+
+/// An object of `table`'s keys in order, each kept or not, with the value `nested` gives it (or
+/// any value), a stray key before it or not.
+fn ordered_object(
+    table: &'static super::expected::Expected,
+    nested: impl Fn(&str) -> Option<BoxedStrategy<String>>,
+) -> BoxedStrategy<String> {
     let leaf = || prop::sample::select(VALUES.to_vec()).prop_map(str::to_string);
     let gap = || prop::sample::select(vec!["", "", "", " ", "\n  "]);
-    let strays = || prop::sample::select(vec!["", "", "", "types", "eventNames", "arn ", "x"]);
-    // Each key of `table` kept or not, with the value `nested` gives it (or a leaf), a stray
-    // key before it or not.
-    fn object(
-        table: &'static Expected,
-        nested: impl Fn(&str) -> Option<BoxedStrategy<String>>,
-        leaf: impl Fn() -> BoxedStrategy<String>,
-        gap: impl Fn() -> BoxedStrategy<&'static str>,
-        strays: impl Fn() -> BoxedStrategy<&'static str>,
-    ) -> BoxedStrategy<String> {
-        let members: Vec<BoxedStrategy<Option<String>>> = table
-            .keys()
-            .map(|(name, _)| {
-                let value = nested(name).unwrap_or_else(&leaf);
-                (any::<bool>(), strays(), leaf(), gap(), value)
-                    .prop_map(move |(kept, stray, stray_value, gap, value)| {
-                        kept.then(|| {
-                            let stray = if stray.is_empty() {
-                                String::new()
-                            } else {
-                                format!(r#""{stray}":{stray_value},"#)
-                            };
-                            format!(r#"{stray}"{name}":{gap}{value}"#)
-                        })
+    let stray = || prop::sample::select(vec!["", "", "", "types", "eventNames", "arn ", "x"]);
+    let members: Vec<BoxedStrategy<Option<String>>> = table
+        .keys()
+        .map(|(name, _)| {
+            let value = nested(name).unwrap_or_else(|| leaf().boxed());
+            (any::<bool>(), stray(), leaf(), gap(), value)
+                .prop_map(move |(kept, stray, stray_value, gap, value)| {
+                    kept.then(|| {
+                        let stray = if stray.is_empty() {
+                            String::new()
+                        } else {
+                            format!(r#""{stray}":{stray_value},"#)
+                        };
+                        format!(r#"{stray}"{name}":{gap}{value}"#)
                     })
-                    .boxed()
-            })
-            .collect();
-        members
-            .prop_map(|members| {
-                let members: Vec<String> = members.into_iter().flatten().collect();
-                format!("{{{}}}", members.join(","))
-            })
-            .boxed()
-    }
-    let leaf = move || leaf().boxed();
-    let gap = move || gap().boxed();
-    let strays = move || strays().boxed();
-    let attributes = object(&ATTRIBUTES, |_| None, leaf, gap, strays);
-    let issuer = object(&ISSUER, |_| None, leaf, gap, strays);
-    let session = object(
-        &SESSION,
-        move |name| match name {
-            "sessionIssuer" => Some(issuer.clone()),
-            "attributes" => Some(attributes.clone()),
-            _ => None,
-        },
-        leaf,
-        gap,
-        strays,
-    );
-    let identity = object(
-        &IDENTITY,
-        move |name| (name == "sessionContext").then(|| session.clone()),
-        leaf,
-        gap,
-        strays,
-    );
-    object(
-        &DOCUMENT,
-        move |name| (name == "userIdentity").then(|| identity.clone()),
-        leaf,
-        gap,
-        strays,
-    )
+                })
+                .boxed()
+        })
+        .collect();
+    members
+        .prop_map(|members| {
+            let members: Vec<String> = members.into_iter().flatten().collect();
+            format!("{{{}}}", members.join(","))
+        })
+        .boxed()
 }
 
 #[test]
