@@ -4,7 +4,7 @@
 //! serde's derived visitor spent about 500 instructions per key (key matching through its
 //! layers, a lenient visitor per value, the 1.4 KB document moved through five `Result`s), and
 //! the typed parse took 16,000 instructions per record, a third of a scan. Read here in place,
-//! by hand, it takes about 7,400 (callgrind, the bench's generated records of 1.4 KB; 10,560
+//! by hand, it takes about 7,100 (callgrind, the bench's generated records of 1.4 KB; 10,560
 //! before whitespace was passed without a loop, 8,590 before keys were looked for in
 //! CloudTrail's order, see `expected.rs`).
 //!
