@@ -428,6 +428,19 @@ async fn a_bulk_load_into_an_empty_store_builds_its_indexes_at_its_end_or_at_the
     assert_eq!(reopened.list(&all).await.unwrap().incidents.len(), 300);
     let steps = plan(&reopened.reader.lock().unwrap(), &all);
     assert!(steps.contains("incidents_by_time"), "{steps}");
+    // The indexes built at the open hold every incident: a listing by the update index finds
+    // them all, and SQLite finds each index whole.
+    let changed = IncidentQuery {
+        since_ms: Some(0),
+        ..all.clone()
+    };
+    assert_eq!(reopened.list(&changed).await.unwrap().incidents.len(), 300);
+    let steps = plan(&reopened.reader.lock().unwrap(), &changed);
+    assert!(steps.contains("incidents_by_updated"), "{steps}");
+    let integrity: String = (reopened.reader.lock().unwrap())
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
     // Into a store holding incidents, a bulk load keeps them.
     let again = SqliteStore::open_bulk(&path).unwrap();
     assert_eq!(listing_indexes(&again.reader.lock().unwrap()), 3);
