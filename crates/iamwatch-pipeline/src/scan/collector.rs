@@ -163,10 +163,14 @@ impl Committer {
             } else {
                 report.incidents_existing += 1;
             }
-            *report
-                .by_severity
-                .entry(entry.incident.severity.as_str().to_string())
-                .or_default() += 1;
+            // A severity's name is allocated once per scan, not once per incident.
+            let severity = entry.incident.severity.as_str();
+            match report.by_severity.get_mut(severity) {
+                Some(count) => *count += 1,
+                None => {
+                    report.by_severity.insert(severity.to_string(), 1);
+                }
+            }
             sink.incident(entry);
         }
         Ok(())

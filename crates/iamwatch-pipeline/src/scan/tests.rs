@@ -7,6 +7,8 @@ use std::sync::atomic::Ordering;
 #[derive(Default)]
 struct Recorder {
     incidents: Vec<(String, bool)>,
+    /// The incidents reported, counted by severity.
+    severities: BTreeMap<String, u64>,
     bad: Vec<String>,
 }
 
@@ -14,6 +16,10 @@ impl ScanSink for Recorder {
     fn incident(&mut self, stored: &Stored) {
         self.incidents
             .push((stored.incident.event_id.clone(), stored.created));
+        *self
+            .severities
+            .entry(stored.incident.severity.as_str().to_string())
+            .or_default() += 1;
     }
     fn bad_record(&mut self, bad: &BadRecord) {
         self.bad.push(bad.to_string());
@@ -334,4 +340,34 @@ fn an_input_gone_before_it_is_read_is_reported_once_by_its_path() {
         assert_eq!(report.bad_records, 1);
         assert_eq!(recorder.bad, std::slice::from_ref(&expected));
     }
+}
+
+#[test]
+fn the_report_counts_the_incidents_found_by_severity_new_or_stored() {
+    let directory = tempfile::tempdir().unwrap();
+    let records: Vec<String> = [
+        "DeleteUser",
+        "DeactivateMFADevice",
+        "CreateUser",
+        "DeleteUser",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, name)| record(&format!("s{n}"), name))
+    .collect();
+    let inputs = vec![Input::File(write_file(
+        directory.path(),
+        "mixed.jsonl",
+        &records.join("\n"),
+    ))];
+    let store = SqliteStore::open(directory.path().join("db.sqlite")).unwrap();
+    let (first, recorder) = run(&inputs, 1, 1, &store);
+    assert_eq!(first.incidents_created, 4);
+    assert!(recorder.severities.len() > 1, "{:?}", recorder.severities);
+    assert_eq!(first.by_severity, recorder.severities);
+    // A re-scan finds them stored and counts them the same.
+    let (again, recorder) = run(&inputs, 1, 1, &store);
+    assert_eq!(again.incidents_existing, 4);
+    assert_eq!(again.by_severity, first.by_severity);
+    assert_eq!(again.by_severity, recorder.severities);
 }
