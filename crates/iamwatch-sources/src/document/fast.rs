@@ -21,63 +21,13 @@ use super::{
 };
 use crate::lenient::{parse_flag, Flag, Text};
 use crate::string_stops::first_stop;
-use expected::{attributes_member_index, issuer_member_index, session_member_index};
 pub(super) use expected::{document_member_index, identity_member_index};
-use expected::{Expected, Key, Place};
-use serde_keys::Keys;
+use expected::{Expected, Key, Members, Place};
+use expected::{ATTRIBUTES, DOCUMENT, IDENTITY, ISSUER, SESSION};
 use std::borrow::Cow;
 
 /// Deeper than any member of a CloudTrail record nests; deeper values are left to serde.
 const MAX_DEPTH: u32 = 64;
-
-/// What this path knows of one struct's keys: the order CloudTrail writes them in, the bit of
-/// each member it reads, and the keys serde reads (those this path does not read, such as
-/// lower-cased aliases and envelopes, are left to serde).
-struct Members {
-    order: &'static Expected,
-    bit: fn(&str) -> Option<u32>,
-    serde_keys: Keys,
-}
-
-impl Members {
-    const fn new(
-        order: &'static Expected,
-        bit: fn(&str) -> Option<u32>,
-        serde_keys: fn() -> serde_keys::SerdeKeys,
-    ) -> Self {
-        Self {
-            order,
-            bit,
-            serde_keys: Keys::new(serde_keys),
-        }
-    }
-}
-
-static DOCUMENT: Members = Members::new(
-    &expected::DOCUMENT,
-    document_member_index,
-    serde_keys::of::<Document>,
-);
-static IDENTITY: Members = Members::new(
-    &expected::IDENTITY,
-    identity_member_index,
-    serde_keys::of::<UserIdentity>,
-);
-static SESSION: Members = Members::new(
-    &expected::SESSION,
-    session_member_index,
-    serde_keys::of::<SessionContext>,
-);
-static ISSUER: Members = Members::new(
-    &expected::ISSUER,
-    issuer_member_index,
-    serde_keys::of::<SessionIssuer>,
-);
-static ATTRIBUTES: Members = Members::new(
-    &expected::ATTRIBUTES,
-    attributes_member_index,
-    serde_keys::of::<SessionAttributes>,
-);
 
 /// Reads `text` into `doc` (a default document) as the serde path would, or answers `None` to
 /// leave it to that path, with `doc` then partly filled. In place: a document is 1.4 KB, and
@@ -213,7 +163,7 @@ impl<'a> Cursor<'a> {
     ) -> Option<(Seen, bool)> {
         let mut seen = Seen::default();
         let mut dotted = false;
-        self.object(members.order, |cursor, key| {
+        self.object(&members.order, |cursor, key| {
             let bit = match key {
                 Key::Read(bit) => bit,
                 Key::Unread => return cursor.skip_value(1),

@@ -10,9 +10,11 @@
 //! record against 8,590, the whole scan 3.4% fewer. Records whose keys were sorted by name
 //! (as the attack-simulation logs of the corpus are) miss once per object and are then read
 //! as before, at about 6% more instructions for the typed read alone (20,000 bench records
-//! written sorted). The tables are checked against the structs' member indices and serde's
-//! keys in `tests.rs`.
+//! written sorted). Each struct's order, member indices and serde keys stand together in one
+//! [`Members`]; `tests.rs` checks each order against the other two.
 
+use super::super::{Document, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
+use super::serde_keys::{self, Keys, SerdeKeys};
 use wide::u8x32;
 
 /// A key as the fast path met it.
@@ -165,7 +167,7 @@ pub(in super::super) fn identity_member_index(key: &str) -> Option<u32> {
 }
 
 /// The bit a `sessionContext` member this path reads is marked with.
-pub(super) fn session_member_index(key: &str) -> Option<u32> {
+fn session_member_index(key: &str) -> Option<u32> {
     Some(match key {
         "sessionIssuer" => 0,
         "attributes" => 1,
@@ -174,7 +176,7 @@ pub(super) fn session_member_index(key: &str) -> Option<u32> {
 }
 
 /// The bit a `sessionIssuer` member this path reads is marked with.
-pub(super) fn issuer_member_index(key: &str) -> Option<u32> {
+fn issuer_member_index(key: &str) -> Option<u32> {
     Some(match key {
         "type" => 0,
         "userName" => 1,
@@ -184,7 +186,7 @@ pub(super) fn issuer_member_index(key: &str) -> Option<u32> {
 }
 
 /// The bit a session `attributes` member this path reads is marked with.
-pub(super) fn attributes_member_index(key: &str) -> Option<u32> {
+fn attributes_member_index(key: &str) -> Option<u32> {
     Some(match key {
         "mfaAuthenticated" => 0,
         "creationDate" => 1,
@@ -192,69 +194,112 @@ pub(super) fn attributes_member_index(key: &str) -> Option<u32> {
     })
 }
 
+/// What the fast path knows of one struct's keys: the order CloudTrail writes them in, the bit
+/// of each member it reads, and the keys serde reads (those this path does not read, such as
+/// lower-cased aliases and envelopes, are left to serde).
+pub(super) struct Members {
+    pub(super) order: Expected,
+    pub(super) bit: fn(&str) -> Option<u32>,
+    pub(super) serde_keys: Keys,
+}
+
+impl Members {
+    const fn new(
+        order: &'static [Guess],
+        bit: fn(&str) -> Option<u32>,
+        serde_keys: fn() -> SerdeKeys,
+    ) -> Self {
+        Self {
+            order: Expected(order),
+            bit,
+            serde_keys: Keys::new(serde_keys),
+        }
+    }
+}
+
 use Key::{Read, Unread};
 
-/// [`Document`](super::super::Document)'s members ([`document_member_index`]) and the record keys serde does
-/// not read, in CloudTrail's order.
-pub(super) static DOCUMENT: Expected = Expected(&[
-    guess("eventVersion", Read(0)),
-    guess("userIdentity", Read(9)),
-    guess("eventTime", Read(1)),
-    guess("eventSource", Read(4)),
-    guess("eventName", Read(5)),
-    guess("awsRegion", Read(6)),
-    guess("sourceIPAddress", Read(7)),
-    guess("userAgent", Read(8)),
-    guess("errorCode", Read(13)),
-    guess("errorMessage", Read(14)),
-    guess("requestParameters", Read(10)),
-    guess("responseElements", Read(11)),
-    guess("additionalEventData", Read(12)),
-    guess("requestID", Unread),
-    guess("eventID", Read(15)),
-    guess("readOnly", Read(16)),
-    guess("resources", Unread),
-    guess("eventType", Read(17)),
-    guess("apiVersion", Unread),
-    guess("managementEvent", Read(19)),
-    guess("recipientAccountId", Read(18)),
-    guess("sharedEventID", Unread),
-    guess("vpcEndpointId", Read(21)),
-    guess("eventCategory", Read(20)),
-    guess("tlsDetails", Unread),
-    guess("sessionCredentialFromConsole", Unread),
-]);
+/// [`Document`]'s members ([`document_member_index`]) and the record keys serde does not read,
+/// in CloudTrail's order.
+pub(super) static DOCUMENT: Members = Members::new(
+    &[
+        guess("eventVersion", Read(0)),
+        guess("userIdentity", Read(9)),
+        guess("eventTime", Read(1)),
+        guess("eventSource", Read(4)),
+        guess("eventName", Read(5)),
+        guess("awsRegion", Read(6)),
+        guess("sourceIPAddress", Read(7)),
+        guess("userAgent", Read(8)),
+        guess("errorCode", Read(13)),
+        guess("errorMessage", Read(14)),
+        guess("requestParameters", Read(10)),
+        guess("responseElements", Read(11)),
+        guess("additionalEventData", Read(12)),
+        guess("requestID", Unread),
+        guess("eventID", Read(15)),
+        guess("readOnly", Read(16)),
+        guess("resources", Unread),
+        guess("eventType", Read(17)),
+        guess("apiVersion", Unread),
+        guess("managementEvent", Read(19)),
+        guess("recipientAccountId", Read(18)),
+        guess("sharedEventID", Unread),
+        guess("vpcEndpointId", Read(21)),
+        guess("eventCategory", Read(20)),
+        guess("tlsDetails", Unread),
+        guess("sessionCredentialFromConsole", Unread),
+    ],
+    document_member_index,
+    serde_keys::of::<Document>,
+);
 
-/// [`UserIdentity`](super::super::UserIdentity)'s members ([`identity_member_index`]).
-pub(super) static IDENTITY: Expected = Expected(&[
-    guess("type", Read(0)),
-    guess("principalId", Read(1)),
-    guess("arn", Read(2)),
-    guess("accountId", Read(3)),
-    guess("accessKeyId", Read(4)),
-    guess("userName", Read(5)),
-    guess("sessionContext", Read(7)),
-    guess("invokedBy", Read(6)),
-]);
+/// [`UserIdentity`]'s members ([`identity_member_index`]).
+pub(super) static IDENTITY: Members = Members::new(
+    &[
+        guess("type", Read(0)),
+        guess("principalId", Read(1)),
+        guess("arn", Read(2)),
+        guess("accountId", Read(3)),
+        guess("accessKeyId", Read(4)),
+        guess("userName", Read(5)),
+        guess("sessionContext", Read(7)),
+        guess("invokedBy", Read(6)),
+    ],
+    identity_member_index,
+    serde_keys::of::<UserIdentity>,
+);
 
-/// [`SessionContext`](super::super::SessionContext)'s members ([`session_member_index`]).
-pub(super) static SESSION: Expected = Expected(&[
-    guess("sessionIssuer", Read(0)),
-    guess("webIdFederationData", Unread),
-    guess("attributes", Read(1)),
-]);
+/// [`SessionContext`]'s members ([`session_member_index`]).
+pub(super) static SESSION: Members = Members::new(
+    &[
+        guess("sessionIssuer", Read(0)),
+        guess("webIdFederationData", Unread),
+        guess("attributes", Read(1)),
+    ],
+    session_member_index,
+    serde_keys::of::<SessionContext>,
+);
 
-/// [`SessionIssuer`](super::super::SessionIssuer)'s members ([`issuer_member_index`]).
-pub(super) static ISSUER: Expected = Expected(&[
-    guess("type", Read(0)),
-    guess("principalId", Unread),
-    guess("arn", Read(2)),
-    guess("accountId", Unread),
-    guess("userName", Read(1)),
-]);
+/// [`SessionIssuer`]'s members ([`issuer_member_index`]).
+pub(super) static ISSUER: Members = Members::new(
+    &[
+        guess("type", Read(0)),
+        guess("principalId", Unread),
+        guess("arn", Read(2)),
+        guess("accountId", Unread),
+        guess("userName", Read(1)),
+    ],
+    issuer_member_index,
+    serde_keys::of::<SessionIssuer>,
+);
 
-/// [`SessionAttributes`](super::super::SessionAttributes)'s members ([`attributes_member_index`]).
-pub(super) static ATTRIBUTES: Expected = Expected(&[
-    guess("creationDate", Read(1)),
-    guess("mfaAuthenticated", Read(0)),
-]);
+/// [`SessionAttributes`]'s members ([`attributes_member_index`]).
+pub(super) static ATTRIBUTES: Members = Members::new(
+    &[
+        guess("creationDate", Read(1)),
+        guess("mfaAuthenticated", Read(0)),
+    ],
+    attributes_member_index,
+    serde_keys::of::<SessionAttributes>,
+);

@@ -15,6 +15,11 @@ impl SerdeKeys {
     pub(super) fn contains(&self, key: &str) -> bool {
         self.0.contains(key)
     }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The keys of `T`, read once.
