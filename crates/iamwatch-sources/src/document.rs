@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 mod fast;
+#[cfg(feature = "fuzzing")]
+pub(crate) use fast::differential;
 
 /// Every key serde reads into each struct of a document, aliases included, struct by struct.
 #[cfg(test)]

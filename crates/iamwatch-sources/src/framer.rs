@@ -565,6 +565,8 @@ fn scan_with(window: &[u8], state: &mut ScanState, blocks: bool) -> Option<usize
 }
 
 mod blocks;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod differential;
 mod in_place;
 mod log_export;
 mod strings;

@@ -20,6 +20,27 @@ pub mod prefetch;
 pub mod spare;
 mod string_stops;
 
+/// The checks the coverage-guided fuzz targets in `fuzz/` put libFuzzer's bytes through; each
+/// panics when it finds the fast path and the serde path disagreeing. Not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The fast path and the serde path read `bytes` (as one document, and as the start of a
+    /// `Records` array's element) the same, or the fast path leaves them to serde.
+    pub fn document(bytes: &[u8]) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            crate::document::differential::check(text);
+            crate::document::differential::check_prefix(text);
+        }
+    }
+
+    /// Reading `bytes` in place yields the records and problems the framer alone does, whole
+    /// in memory and `chunk` bytes at a time.
+    pub fn framing(bytes: &[u8], chunk: usize) {
+        crate::framer::differential::check(bytes, chunk);
+    }
+}
+
 pub use document::{Document, InsightDetails, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
 pub use framer::{Frame, FrameError, Framer, Position};

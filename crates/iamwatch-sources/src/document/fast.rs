@@ -465,6 +465,8 @@ impl<'a> Cursor<'a> {
     }
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod differential;
 mod expected;
 pub(super) mod serde_keys;
 

@@ -19,9 +19,9 @@ fn frames_of(input: &[u8], chunk: usize) -> Vec<Result<(String, u64, u64, bool),
 }
 
 /// Hands out input a few bytes at a time so that every boundary case crosses a refill.
-pub(super) struct SlowReader<'a> {
-    pub(super) data: &'a [u8],
-    pub(super) chunk: usize,
+struct SlowReader<'a> {
+    data: &'a [u8],
+    chunk: usize,
 }
 
 impl Read for SlowReader<'_> {

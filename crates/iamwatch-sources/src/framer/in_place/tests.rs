@@ -1,42 +1,7 @@
 use super::*;
-use crate::framer::tests::SlowReader;
+use crate::framer::differential::visited;
 use crate::input::InputData;
 use proptest::prelude::*;
-
-/// What framing and visiting yields, one line per item or framing error, each with the
-/// value's position: the plain reads on when `in_place`, the framer alone otherwise.
-fn visited(input: &[u8], chunk: Option<usize>, in_place: bool) -> Vec<String> {
-    let mut framer = match chunk {
-        None => Framer::for_input(InputData::Memory(input.to_vec())),
-        Some(chunk) => Framer::new(Box::new(SlowReader {
-            data: Box::leak(input.to_vec().into_boxed_slice()),
-            chunk,
-        }) as Box<dyn Read + Send>),
-    };
-    let mut out = Vec::new();
-    loop {
-        let mut sink = |item: Item<'_>, at: Position| out.push(format!("{at:?} {item:?}"));
-        let next = if in_place {
-            framer.visit_next(&mut sink)
-        } else {
-            framer.next_frame().map(|frame| {
-                frame.map(|frame| {
-                    let at = Position {
-                        line: frame.line,
-                        index: frame.index,
-                    };
-                    visit_document(frame.bytes, frame.in_records, &mut |item| sink(item, at));
-                })
-            })
-        };
-        match next {
-            None => break,
-            Some(Ok(())) => {}
-            Some(Err(error)) => out.push(format!("error {error}")),
-        }
-    }
-    out
-}
 
 fn plain_record(name: &str, padding: usize, pretty: bool) -> String {
     let space = if pretty { "\n    " } else { "" };

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Builds the fuzz targets' starting corpora from real records: the repo's samples and the
+shared corpus beside the project (Panther's rule tests, attack-simulation logs). The corpora
+are made, not committed (fuzz/.gitignore). Usage: python3 fuzz/seeds.py"""
+import gzip
+import hashlib
+import json
+import os
+import pathlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+SAMPLES = HERE.parent / "samples" / "cloudtrail"
+SHARED = HERE.parent.parent / "shared" / "corpus"
+
+
+def put(target, data):
+    folder = HERE / "corpus" / target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def records():
+    for path in sorted(SAMPLES.glob("*.json.gz")):
+        yield from json.loads(gzip.decompress(path.read_bytes()))["Records"][:20]
+    panther = SHARED / "panther" / "tests.jsonl"
+    if panther.exists():
+        for line in panther.read_text().splitlines():
+            record = json.loads(line).get("record")
+            if isinstance(record, dict):
+                yield record
+
+
+def main():
+    count = 0
+    for record in records():
+        compact = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+        put("document", compact)
+        # The framing target's first byte is its chunk size.
+        put("framing", bytes([count % 64]) + b'{"Records":[' + compact + b"]}")
+        put("framing", bytes([count % 7]) + json.dumps(record, indent=2).encode() + b"\n")
+        # The body target takes what AWS delivers: a log file, an EventBridge event, SNS.
+        event = {"version": "0", "id": str(count), "detail-type": "AWS API Call via CloudTrail",
+                 "source": "aws.iam", "detail": record}
+        shapes = [b'{"Records":[' + compact + b"]}", json.dumps(event).encode(),
+                  json.dumps({"Records": [{"Sns": {"Message": json.dumps(event)}}]}).encode()]
+        put("body", shapes[count % 3])
+        if count % 10 == 0:
+            put("body", gzip.compress(shapes[0], mtime=0))
+        count += 1
+    raw = SHARED / "raw_logs"
+    for path in sorted(raw.rglob("*.json")) if raw.exists() else []:
+        data = path.read_bytes()
+        if len(data) <= 64 * 1024:
+            put("framing", bytes([len(data) % 251]) + data)
+            put("body", data)
+    print(f"{count} records seeded into {HERE / 'corpus'}")
+
+
+if __name__ == "__main__":
+    main()
