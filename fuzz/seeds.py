@@ -46,6 +46,11 @@ def main():
         put("body", shapes[count % 3])
         if count % 10 == 0:
             put("body", gzip.compress(shapes[0], mtime=0))
+        if count % 5 == 0:
+            # A rule-like pattern on the head fields and others, with the event it was made from.
+            detail = {"eventName": [record.get("eventName")], "requestParameters": {"userName": [{"exists": True}]},
+                      "userIdentity": {"type": [{"anything-but": "AWSService"}]}}
+            put("pattern", (json.dumps({"source": ["aws.iam"], "detail": detail}) + "\n" + json.dumps(event)).encode())
         count += 1
     raw = SHARED / "raw_logs"
     for path in sorted(raw.rglob("*.json")) if raw.exists() else []:
@@ -53,6 +58,13 @@ def main():
         if len(data) <= 64 * 1024:
             put("framing", bytes([len(data) % 251]) + data)
             put("body", data)
+    # The pattern target: a pattern on the first line, an event after it (EventBridge's
+    # conformance vectors, matching and not).
+    cases = SHARED / "eventpattern" / "cases.jsonl"
+    for line in cases.read_text().splitlines() if cases.exists() else []:
+        case = json.loads(line)
+        if "pattern" in case and "event" in case:
+            put("pattern", (json.dumps(case["pattern"]) + "\n" + json.dumps(case["event"])).encode())
     print(f"{count} records seeded into {HERE / 'corpus'}")
 
 
