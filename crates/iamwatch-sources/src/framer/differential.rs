@@ -9,9 +9,19 @@ use crate::input::InputData;
 use std::io::{self, Cursor, Read};
 
 /// Hands out its bytes `chunk` at a time, so that values cross the framer's refills.
-struct Chunks {
+pub(crate) struct Chunks {
     bytes: Cursor<Vec<u8>>,
     chunk: usize,
+}
+
+impl Chunks {
+    /// A copy of `input`, `chunk` bytes a read (at least one).
+    pub(crate) fn new(input: &[u8], chunk: usize) -> Self {
+        Self {
+            bytes: Cursor::new(input.to_vec()),
+            chunk: chunk.max(1),
+        }
+    }
 }
 
 impl Read for Chunks {
@@ -27,10 +37,7 @@ impl Read for Chunks {
 pub(crate) fn visited(input: &[u8], chunk: Option<usize>, in_place: bool) -> Vec<String> {
     let mut framer = match chunk {
         None => Framer::for_input(InputData::Memory(input.to_vec())),
-        Some(chunk) => Framer::new(Box::new(Chunks {
-            bytes: Cursor::new(input.to_vec()),
-            chunk: chunk.max(1),
-        }) as Box<dyn Read + Send>),
+        Some(chunk) => Framer::new(Box::new(Chunks::new(input, chunk)) as Box<dyn Read + Send>),
     };
     let mut out = Vec::new();
     loop {

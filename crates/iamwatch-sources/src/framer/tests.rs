@@ -1,7 +1,8 @@
+use super::differential::Chunks;
 use super::*;
 
 fn frames_of(input: &[u8], chunk: usize) -> Vec<Result<(String, u64, u64, bool), String>> {
-    let reader = SlowReader { data: input, chunk };
+    let reader = Chunks::new(input, chunk);
     let mut framer = Framer::with_limit(reader, 1024);
     let mut out = Vec::new();
     while let Some(item) = framer.next_frame() {
@@ -16,21 +17,6 @@ fn frames_of(input: &[u8], chunk: usize) -> Vec<Result<(String, u64, u64, bool),
         });
     }
     out
-}
-
-/// Hands out input a few bytes at a time so that every boundary case crosses a refill.
-struct SlowReader<'a> {
-    data: &'a [u8],
-    chunk: usize,
-}
-
-impl Read for SlowReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let count = self.chunk.min(out.len()).min(self.data.len());
-        out[..count].copy_from_slice(&self.data[..count]);
-        self.data = &self.data[count..];
-        Ok(count)
-    }
 }
 
 fn values(input: &[u8]) -> Vec<String> {
@@ -264,13 +250,7 @@ fn oversized_value_is_reported_and_framing_resumes() {
 fn an_oversized_value_keeps_its_start_and_is_refused_wherever_it_comes_from() {
     let big = format!("{{\"pad\":\"{}\"}}\n{{\"ok\":1}}\n", "x".repeat(3000));
     let streamed = {
-        let mut framer = Framer::with_limit(
-            SlowReader {
-                data: big.as_bytes(),
-                chunk: 100,
-            },
-            1024,
-        );
+        let mut framer = Framer::with_limit(Chunks::new(big.as_bytes(), 100), 1024);
         let error = framer.next_frame().unwrap().unwrap_err();
         let next = framer.next_frame().unwrap().unwrap().bytes.to_vec();
         (error, next)

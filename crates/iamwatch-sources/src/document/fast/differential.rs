@@ -44,10 +44,10 @@ pub(crate) fn check(text: &str) -> bool {
 /// what the JSON holds: each member it reads present exactly when the object has the key, and
 /// a dotted top-level key noticed.
 fn check_keys_read(text: &str, fast: &Document<'_>) {
-    // Members by key, their values unread (`members`): a value holding a lone surrogate (`"\uDAAE"`) is
-    // refused by `serde_json::Value` but passed by both paths, which check such escapes only
-    // for their four hex digits (found by the fuzz target). Keys are plain: an escaped key
-    // leaves the object to serde.
+    // Members by key, their values unread (`members`): a value holding a lone surrogate
+    // (`"\uDAAE"`) is refused by `serde_json::Value` but passed by both paths, which check such
+    // escapes only for their four hex digits (found by the fuzz target). Keys are plain: an
+    // escaped key leaves the object to serde.
     let object = members(text);
     let keys = [
         "eventVersion",

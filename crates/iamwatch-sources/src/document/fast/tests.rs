@@ -324,8 +324,8 @@ fn a_key_that_begins_like_the_expected_one_is_not_taken_for_it() {
     assert_eq!(identity.identity_type.or_empty(), "Root");
 }
 
-/// [`check`] and [`check_prefix`] on `text` with the byte at `cut` made `byte`: most such texts are invalid, and must
-/// be left to serde.
+/// [`check`] and [`check_prefix`] on `text` with the byte at `cut` made `byte`: most such texts
+/// are invalid, and must be left to serde.
 fn check_with_a_byte_changed(text: String, cut: prop::sample::Index, byte: u8) {
     let mut bytes = text.into_bytes();
     let at = cut.index(bytes.len());
