@@ -20,15 +20,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Document<'_>> {
 /// Fails unless the serde path reads `text` as the fast path did (when the fast path read it).
 /// Returns whether the fast path read it.
 pub(crate) fn check(text: &str) -> bool {
-    let Some(mut fast) = parse(text.as_bytes()) else {
-        return false;
-    };
+    checked_read(text).is_some()
+}
+
+/// [`check`], answering what the fast path read, its account of keys left out (serde keeps
+/// none; the rest must be the same).
+fn checked_read(text: &str) -> Option<Document<'_>> {
+    let mut fast = parse(text.as_bytes())?;
     check_keys_read(text, &fast);
-    // Serde leaves the account of keys out; the rest must be the same.
-    fast.keys_read = None;
-    if let Some(identity) = fast.user_identity.as_mut() {
-        identity.keys_read = None;
-    }
+    leave_out_keys_read(&mut fast);
     match Document::parse_with_serde(text) {
         Ok(reference) => assert_eq!(
             format!("{fast:#?}"),
@@ -37,7 +37,14 @@ pub(crate) fn check(text: &str) -> bool {
         ),
         Err(error) => panic!("the fast path read {text}, the serde path refuses it: {error}"),
     }
-    true
+    Some(fast)
+}
+
+fn leave_out_keys_read(doc: &mut Document<'_>) {
+    doc.keys_read = None;
+    if let Some(identity) = doc.user_identity.as_mut() {
+        identity.keys_read = None;
+    }
 }
 
 /// Fails unless the fast path's account of the keys of `text` (which it read into `fast`) is
@@ -109,14 +116,17 @@ pub(crate) fn check_prefix(text: &str) -> bool {
     let object = &text[..length];
     let lines = object.bytes().filter(|byte| *byte == b'\n').count();
     assert_eq!(newlines, lines as u64, "newlines in {object}");
-    let Some(alone) = parse(object.as_bytes()) else {
+    // The object alone, read once and held to serde; the prefix read must give the same.
+    let Some(alone) = checked_read(object) else {
         panic!("read from the start of {text}, not alone: {object}");
     };
+    // Its account of keys is held to the object's keys, as the object alone's was.
+    check_keys_read(object, &prefix);
+    leave_out_keys_read(&mut prefix);
     assert_eq!(
         format!("{prefix:#?}"),
         format!("{alone:#?}"),
         "{object} read differently alone and at the start of {text}"
     );
-    check(object);
     true
 }
