@@ -5,6 +5,7 @@ use crate::output::{self, Format};
 use anyhow::Context;
 use iamwatch_core::Lang;
 use iamwatch_pipeline::{BadRecord, ScanOptions, ScanReport, ScanSink};
+use iamwatch_s3::{S3Source, S3Url};
 use iamwatch_sources::Input;
 use iamwatch_store::Stored;
 use std::fs::File;
@@ -20,7 +21,8 @@ const SHOWN_BAD_RECORDS: u64 = 20;
 
 #[derive(clap::Args, Debug)]
 pub struct ScanArgs {
-    /// CloudTrail log files or directories (walked recursively); `-` reads standard input
+    /// CloudTrail log files or directories (walked recursively), S3 locations
+    /// (`s3://BUCKET/PREFIX`, listed recursively); `-` reads standard input
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// `jsonl` prints one incident JSON object per line on stdout and nothing else
@@ -49,10 +51,10 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let mut discovered = iamwatch_sources::discover(&args.paths)?;
+    let runtime = super::runtime()?;
+    let mut discovered = discover(&args.paths, runtime.handle())?;
     leave_out_dead_letters(&mut discovered, &args.dead_letter);
     let store = args.store.open_bulk()?;
-    let runtime = super::runtime()?;
     let options = ScanOptions {
         detector: args.rules.detector(&args.skip)?,
         jobs: args.jobs,
@@ -235,6 +237,33 @@ fn flush(sink: &mut CliSink<'_>) -> anyhow::Result<()> {
     }
 }
 
+/// Local paths walked and S3 locations listed, in the order given. S3 is connected to only
+/// when a location asks for it (credentials are looked for then).
+fn discover(
+    paths: &[PathBuf],
+    runtime: &tokio::runtime::Handle,
+) -> anyhow::Result<iamwatch_sources::Discovered> {
+    let mut found = iamwatch_sources::Discovered::default();
+    let mut s3 = None;
+    for path in paths {
+        let text = path.to_string_lossy();
+        if S3Url::is_s3(&text) {
+            let url = S3Url::parse(&text)?;
+            let source = s3.get_or_insert_with(|| S3Source::from_env(runtime));
+            let listing = source.list(&url)?;
+            found.inputs.extend(listing.inputs);
+            found
+                .passed_over
+                .extend(listing.passed_over.into_iter().map(PathBuf::from));
+        } else {
+            let local = iamwatch_sources::discover(std::slice::from_ref(path))?;
+            found.inputs.extend(local.inputs);
+            found.passed_over.extend(local.passed_over);
+        }
+    }
+    Ok(found)
+}
+
 /// The dead-letter file is never read: a scan of the directory it is in (`iamwatch scan .`
 /// with the default path) read the last run's dead letters as records, and kept each again as
 /// a dead letter, doubling the file at every run. Passed over, as other files that are not logs.
@@ -255,7 +284,7 @@ fn leave_out_dead_letters(discovered: &mut iamwatch_sources::Discovered, dead_le
         .passed_over
         .extend(left_out.into_iter().filter_map(|input| match input {
             Input::File(path) => Some(path),
-            Input::Stdin => None,
+            Input::Stdin | Input::Remote(_) => None,
         }));
 }
 

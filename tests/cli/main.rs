@@ -14,5 +14,6 @@ mod inputs;
 mod live_pipe;
 mod pattern;
 mod rules;
+mod s3;
 mod scan;
 mod shapes;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// An object held by a service (S3), fetched through the source that listed it.
+    Remote(Remote),
 }
 
 impl Input {
@@ -19,6 +21,7 @@ impl Input {
         match self {
             Self::Stdin => "<stdin>".to_string(),
             Self::File(path) => path.display().to_string(),
+            Self::Remote(remote) => remote.name().to_string(),
         }
     }
 
@@ -28,6 +31,7 @@ impl Input {
         match self {
             Self::Stdin => true,
             Self::File(path) => std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file()),
+            Self::Remote(_) => false,
         }
     }
 
@@ -36,6 +40,7 @@ impl Input {
         match self {
             Self::Stdin => None,
             Self::File(path) => std::fs::metadata(path).ok().map(|metadata| metadata.len()),
+            Self::Remote(remote) => remote.size(),
         }
     }
 }
@@ -61,9 +66,10 @@ impl Read for InputData {
     }
 }
 
-const URL_ADVICE: &str = "a URL is not read; copy the files first \
-    (aws s3 cp --recursive s3://BUCKET/PREFIX DIR) or pipe one file in \
-    (aws s3 cp s3://BUCKET/KEY - | iamwatch scan -)";
+/// `iamwatch scan` lists `s3://` locations itself (the `iamwatch-s3` crate) before the local
+/// paths come here; any other URL is refused with what can be read.
+const URL_ADVICE: &str = "a URL is not read; local paths, `-` (standard input) and \
+    s3://BUCKET/PREFIX locations are (copy the files first, or pipe them in)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -188,46 +194,6 @@ fn walk(
     Ok(())
 }
 
-fn is_log_file(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.contains("cloudtrail-digest") {
-        return false;
-    }
-    if [".json", ".jsonl", ".ndjson", ".gz"]
-        .iter()
-        .any(|suffix| name.ends_with(suffix))
-    {
-        return true;
-    }
-    // Kinesis Data Firehose names what it delivers to S3 without an extension (and writes
-    // EventBridge events back to back in it): a file without one is read if it starts like
-    // JSON or gzip.
-    path.extension().is_none() && starts_like_a_log(path)
-}
-
-/// Whether the file's first bytes are gzip's magic number, or `{` or `[` after whitespace (and
-/// a byte-order mark), in UTF-8 or in UTF-16 after its mark.
-fn starts_like_a_log(path: &Path) -> bool {
-    let mut head = [0u8; 64];
-    let Ok(length) = File::open(path).and_then(|mut file| read_up_to(&mut file, &mut head)) else {
-        return false;
-    };
-    let head = &head[..length];
-    if looks_gzipped(head) {
-        return true;
-    }
-    let decoded = utf16::byte_order(head).map(|order| utf16::decode_all(head, order));
-    let head = decoded.as_deref().unwrap_or(head);
-    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    matches!(
-        text.iter().find(|byte| !byte.is_ascii_whitespace()),
-        Some(b'{' | b'[')
-    )
-}
-
 /// [`readable_format`] for what a gzip stream holds (a `.tar.gz`).
 fn readable_inflated(inflated_head: &[u8], name: &str) -> Result<(), InputError> {
     refuse(archive::gzipped_kind(inflated_head), name)
@@ -276,6 +242,7 @@ pub fn open_input(input: &Input) -> Result<InputData, InputError> {
             })?;
             open_file(file, &name)
         }
+        Input::Remote(remote) => remote.open(),
     }
 }
 
@@ -326,6 +293,29 @@ pub fn open_file(mut file: File, name: &str) -> Result<InputData, InputError> {
     let mut compressed = Vec::with_capacity(compressed_size as usize);
     compressed.extend_from_slice(&head[..head_length]);
     file.read_to_end(&mut compressed).map_err(unreadable)?;
+    inflate_or_stream(compressed, name)
+}
+
+/// Opens an input already whole in memory (an object fetched from S3) as [`open_file`] opens
+/// a file of these bytes: small gzip inflated whole, anything else read as a stream from memory.
+///
+/// # Errors
+/// [`InputError`] when the bytes are an empty `.gz`, or announce an archive.
+pub fn open_bytes(bytes: Vec<u8>, name: &str) -> Result<InputData, InputError> {
+    if bytes.is_empty() && name.ends_with(".gz") {
+        return Err(InputError::Unsupported {
+            path: name.to_string(),
+            refused: EMPTY_GZIP,
+        });
+    }
+    if looks_gzipped(&bytes) && bytes.len() <= WHOLE_FILE_INFLATE_LIMIT {
+        return inflate_or_stream(bytes, name);
+    }
+    open_reader(Box::new(io::Cursor::new(bytes)), name).map(InputData::Stream)
+}
+
+/// Small gzip bytes inflated whole when they check out, else streamed (see [`inflate_whole`]).
+fn inflate_or_stream(compressed: Vec<u8>, name: &str) -> Result<InputData, InputError> {
     match inflate_whole(&compressed) {
         Some(inflated) => {
             readable_inflated(&inflated, name)?;
@@ -543,6 +533,11 @@ pub fn as_utf8(inflated: Vec<u8>) -> Vec<u8> {
 
 mod archive;
 pub use archive::Refused;
+mod names;
+use names::is_log_file;
+pub use names::{judge_name, NameSays};
+mod remote;
+pub use remote::{open_fetched, Fetch, Fetched, Remote};
 mod utf16;
 
 #[cfg(test)]

@@ -45,8 +45,8 @@ pub use document::{Document, InsightDetails, Raw, SessionContext, UserIdentity};
 pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
 pub use framer::{Frame, FrameError, Framer, Position};
 pub use input::{
-    discover, looks_gzipped, open_file, open_input, open_reader, Discovered, Input, InputData,
-    InputError,
+    discover, judge_name, looks_gzipped, open_bytes, open_fetched, open_file, open_input,
+    open_reader, Discovered, Fetch, Fetched, Input, InputData, InputError, NameSays, Remote,
 };
 pub use lenient::{Flag, Text};
 pub use prefetch::prefetch;

@@ -19,8 +19,14 @@ use crate::Input;
 /// A hint only: anything that goes wrong (a missing file, no permission) is left to the real
 /// open to report. Only regular files are opened: opening a named pipe, even without blocking,
 /// would let a writer waiting for a reader go on to write into a pipe about to close. Does
-/// nothing for standard input or on systems without `posix_fadvise`.
+/// nothing for standard input or on systems without `posix_fadvise`. A remote input is asked
+/// to start fetching.
 pub fn prefetch(input: &Input) {
+    // An object in S3 starts its download (see `iamwatch-s3`).
+    if let Input::Remote(remote) = input {
+        remote.prefetch();
+        return;
+    }
     #[cfg(target_os = "linux")]
     if let Input::File(path) = input {
         use rustix::fs::{fadvise, open, Advice, Mode, OFlags};

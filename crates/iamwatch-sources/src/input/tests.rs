@@ -110,14 +110,17 @@ fn missing_path_is_an_error_naming_it() {
 
 #[test]
 fn a_url_is_an_error_saying_how_to_read_it() {
-    let error = discover(&[PathBuf::from("s3://trail-bucket/AWSLogs/")]).unwrap_err();
+    let error = discover(&[PathBuf::from("https://trail.example/AWSLogs/")]).unwrap_err();
     assert!(matches!(error, InputError::Url { .. }), "{error:?}");
     let message = error.to_string();
     assert!(
-        message.starts_with("s3://trail-bucket/AWSLogs/: a URL is not read;"),
+        message.starts_with("https://trail.example/AWSLogs/: a URL is not read;"),
         "{message}"
     );
-    assert!(message.contains("aws s3 cp --recursive"), "{message}");
+    assert!(
+        message.contains("s3://BUCKET/PREFIX locations are"),
+        "{message}"
+    );
     // A missing file whose name merely holds "://" deeper in is still missing.
     let odd = discover(&[PathBuf::from("/no/such/a://b")]).unwrap_err();
     assert!(matches!(odd, InputError::NotFound { .. }), "{odd:?}");

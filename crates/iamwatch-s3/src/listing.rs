@@ -1,0 +1,108 @@
+//! A key or prefix listed into scan inputs, page by page.
+
+use crate::fetch::S3Object;
+use crate::{explain, S3Error, S3Source, S3Url};
+use iamwatch_sources::{judge_name, Input, NameSays, Remote};
+
+/// What a listing found: objects to read, in key order, and objects passed over.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub inputs: Vec<Input>,
+    /// Objects that are not log files (digests, folder markers, other extensions), as
+    /// `s3://bucket/key`.
+    pub passed_over: Vec<String>,
+}
+
+pub(crate) async fn list(source: &S3Source, url: &S3Url) -> Result<Listing, S3Error> {
+    let mut listing = Listing::default();
+    // Like a path: `AWSLogs` names the object `AWSLogs` if there is one, else the folder
+    // `AWSLogs/` (never `AWSLogs-old/`, which the same prefix also lists).
+    let folder = if url.key.is_empty() || url.key.ends_with('/') {
+        url.key.clone()
+    } else {
+        format!("{}/", url.key)
+    };
+    let mut pages = source
+        .client
+        .list_objects_v2()
+        .bucket(&url.bucket)
+        .prefix(&url.key)
+        .set_max_keys(source.page_size)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| S3Error::Service {
+            url: url.to_string(),
+            message: explain(&error),
+        })?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let size = object.size().and_then(|size| u64::try_from(size).ok());
+            if key == url.key && !key.ends_with('/') {
+                // Named on the command line: always read, as a named file is.
+                listing.inputs.push(input(source, url, key, size));
+            } else if let Some(inside) = key.strip_prefix(folder.as_str()) {
+                if is_log_object(inside, size) {
+                    listing.inputs.push(input(source, url, key, size));
+                } else {
+                    listing.passed_over.push(url.object(key));
+                }
+            }
+        }
+    }
+    if listing.inputs.is_empty() && listing.passed_over.is_empty() {
+        return Err(S3Error::Empty {
+            url: url.to_string(),
+        });
+    }
+    Ok(listing)
+}
+
+fn input(source: &S3Source, url: &S3Url, key: &str, size: Option<u64>) -> Input {
+    Input::Remote(Remote::new(S3Object::new(source, &url.bucket, key, size)))
+}
+
+/// Whether an object found under a folder is read, as a file found in a walked directory is:
+/// by its name, digests left out (`CloudTrail-Digest/` folders and digest names). Objects with
+/// no extension (Kinesis Data Firehose's) are read unless empty; their content decides, and
+/// content that is not JSON is reported, not passed over in silence.
+fn is_log_object(inside: &str, size: Option<u64>) -> bool {
+    if inside.is_empty() || inside.ends_with('/') {
+        return false; // the folder's own marker, or a sub-folder's
+    }
+    let mut parts = inside.split('/');
+    let name = parts.next_back().unwrap_or(inside);
+    if parts.any(|folder| folder == "CloudTrail-Digest") {
+        return false;
+    }
+    match judge_name(name) {
+        NameSays::Log => true,
+        NameSays::NotLog => false,
+        NameSays::NoExtension => size != Some(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_log_object;
+
+    #[test]
+    fn objects_are_read_as_files_in_a_walked_directory_are() {
+        let read = |key: &str| is_log_object(key, Some(100));
+        assert!(read(
+            "111122223333/CloudTrail/us-east-1/2026/12/05/a_CloudTrail_b.json.gz"
+        ));
+        assert!(read("events.JSONL"));
+        assert!(read("2026/12/05/11/stream-1-2026-12-05-11-00-00-abcd"));
+        assert!(!read(
+            "111122223333/CloudTrail-Digest/us-east-1/2026/12/05/x.json.gz"
+        ));
+        assert!(!read(
+            "x_CloudTrail-Digest_us-east-1_20261205T000000Z.json.gz"
+        ));
+        assert!(!read("README.md"));
+        assert!(!read("2026/12/05/"));
+        assert!(!is_log_object("_SUCCESS", Some(0)));
+        assert!(is_log_object("records", None));
+    }
+}

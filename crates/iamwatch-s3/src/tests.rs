@@ -1,0 +1,203 @@
+//! Against a real S3 API: the moto server, through the AWS SDK the scan uses.
+
+use super::*;
+use iamwatch_sources::{Fetched, Input};
+use std::io::Read;
+
+#[path = "../../../tests/shared/moto.rs"]
+mod moto;
+use moto::Bucket;
+
+fn source(bucket: &Bucket) -> S3Source {
+    S3Source::with_client(bucket.client.clone(), bucket.runtime.handle())
+}
+
+fn url(bucket: &Bucket, key: &str) -> S3Url {
+    S3Url::parse(&format!("s3://{}/{key}", bucket.name)).expect("url")
+}
+
+fn names(inputs: &[Input]) -> Vec<String> {
+    inputs.iter().map(Input::name).collect()
+}
+
+fn read_all(fetched: Fetched) -> Vec<u8> {
+    match fetched {
+        Fetched::Whole(bytes) => bytes,
+        Fetched::Stream(mut reader) => {
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).expect("read stream");
+            bytes
+        }
+    }
+}
+
+fn remote(input: &Input) -> &iamwatch_sources::Remote {
+    match input {
+        Input::Remote(remote) => remote,
+        other => panic!("not an S3 input: {other:?}"),
+    }
+}
+
+#[test]
+fn a_prefix_is_listed_page_by_page_into_log_objects_in_key_order() {
+    let bucket = Bucket::new();
+    let logs: Vec<String> = (0..7)
+        .map(|n| format!("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/05/f{n}.json.gz"))
+        .collect();
+    for key in logs.iter().rev() {
+        bucket.put(key, b"{\"Records\":[]}");
+    }
+    let digest = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/12/05/d.json.gz";
+    bucket.put(digest, b"{}");
+    bucket.put("AWSLogs/README.md", b"# not a log");
+    bucket.put("AWSLogs/2026/", b"");
+    bucket.put("AWSLogs-old/f.json.gz", b"{}");
+    let mut source = source(&bucket);
+    source.page_size = Some(2);
+
+    let listing = source.list(&url(&bucket, "AWSLogs")).expect("list");
+    let expected: Vec<String> = logs
+        .iter()
+        .map(|key| format!("s3://trail-bucket/{key}"))
+        .collect();
+    assert_eq!(names(&listing.inputs), expected);
+    let mut passed_over = listing.passed_over.clone();
+    passed_over.sort();
+    assert_eq!(
+        passed_over,
+        [
+            "s3://trail-bucket/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/12/05/d.json.gz",
+            "s3://trail-bucket/AWSLogs/2026/",
+            "s3://trail-bucket/AWSLogs/README.md",
+        ]
+    );
+    assert_eq!(listing.inputs[0].size(), Some(14));
+    // The same folder written with its slash.
+    let again = source.list(&url(&bucket, "AWSLogs/")).expect("list");
+    assert_eq!(names(&again.inputs), expected);
+}
+
+#[test]
+fn a_key_names_its_object_alone_and_a_name_for_nothing_is_an_error() {
+    let bucket = Bucket::new();
+    bucket.put("logs/a.json", b"{}");
+    bucket.put("logs/a.json.1", b"{}");
+    bucket.put("logs/notes.txt", b"named, so read");
+    let source = source(&bucket);
+    let listing = source.list(&url(&bucket, "logs/a.json")).expect("list");
+    assert_eq!(names(&listing.inputs), ["s3://trail-bucket/logs/a.json"]);
+    let named = source.list(&url(&bucket, "logs/notes.txt")).expect("list");
+    assert_eq!(names(&named.inputs), ["s3://trail-bucket/logs/notes.txt"]);
+
+    let error = source.list(&url(&bucket, "log")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "s3://trail-bucket/log: no such key, and no objects under it as a prefix"
+    );
+    let missing = S3Url::parse("s3://no-such-bucket/AWSLogs/").expect("url");
+    let error = source.list(&missing).unwrap_err().to_string();
+    assert!(
+        error.starts_with("s3://no-such-bucket/AWSLogs/: NoSuchBucket"),
+        "{error}"
+    );
+}
+
+#[test]
+fn objects_are_fetched_whole_ahead_within_the_budget_and_large_ones_stream() {
+    let bucket = Bucket::new();
+    let small = vec![b'a'; 600];
+    let large: Vec<u8> = (0..200_000u32).map(|n| (n % 251) as u8).collect();
+    bucket.put("d/1.json", &small);
+    bucket.put("d/2.json", &small);
+    bucket.put("d/3.json", &large);
+    let mut source = source(&bucket);
+    source.budget = Arc::new(fetch::Budget::new(1_000));
+    source.whole_limit = 1_000;
+    let listing = source.list(&url(&bucket, "d")).expect("list");
+    let [one, two, three] = &listing.inputs[..] else {
+        panic!("three inputs: {:?}", listing.inputs);
+    };
+
+    // The first fetched ahead takes 600 of the 1,000 bytes; the second would pass the budget
+    // and waits to be fetched when opened; the large one is never fetched ahead.
+    for input in [one, two, three] {
+        iamwatch_sources::prefetch(input);
+    }
+    assert_eq!(source.budget.taken(), 600);
+    let first = remote(one).fetch().expect("fetch");
+    assert!(matches!(first, Fetched::Whole(_)));
+    assert_eq!(read_all(first), small);
+    assert_eq!(source.budget.taken(), 0, "given back once taken");
+    assert_eq!(read_all(remote(two).fetch().expect("fetch")), small);
+
+    let streamed = remote(three).fetch().expect("fetch");
+    assert!(matches!(streamed, Fetched::Stream(_)));
+    assert_eq!(read_all(streamed), large);
+}
+
+#[test]
+fn an_object_gone_since_the_listing_is_unreadable_by_name() {
+    let bucket = Bucket::new();
+    bucket.put("d/1.json", b"{}");
+    bucket.put("d/2.json", b"{}");
+    let source = source(&bucket);
+    let listing = source.list(&url(&bucket, "d/")).expect("list");
+    // One fetched ahead before it went: what was fetched is read; the other is an error.
+    iamwatch_sources::prefetch(&listing.inputs[0]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    bucket.delete("d/1.json");
+    bucket.delete("d/2.json");
+    assert_eq!(
+        read_all(remote(&listing.inputs[0]).fetch().expect("fetched ahead")),
+        b"{}"
+    );
+    let error = remote(&listing.inputs[1]).fetch().err().expect("gone");
+    assert_eq!(error.to_string(), "s3://trail-bucket/d/2.json: cannot read");
+    assert!(error.reason().contains("NoSuchKey"), "{}", error.reason());
+}
+
+#[test]
+fn a_download_never_taken_gives_its_budget_back() {
+    let bucket = Bucket::new();
+    bucket.put("d/1.json", b"{}");
+    let source = source(&bucket);
+    let listing = source.list(&url(&bucket, "d")).expect("list");
+    iamwatch_sources::prefetch(&listing.inputs[0]);
+    assert_eq!(source.budget.taken(), 2);
+    drop(listing);
+    assert_eq!(source.budget.taken(), 0);
+}
+
+#[test]
+fn locations_are_read_as_the_aws_cli_writes_them() {
+    let url = S3Url::parse("s3://trail-bucket").expect("url");
+    assert_eq!(
+        (url.bucket.as_str(), url.key.as_str()),
+        ("trail-bucket", "")
+    );
+    let url = S3Url::parse("S3://trail.bucket-1/AWSLogs/o-1/").expect("url");
+    assert_eq!(url.key, "AWSLogs/o-1/");
+    assert!(S3Url::is_s3("s3://x") && !S3Url::is_s3("s3:/x") && !S3Url::is_s3("./s3://x"));
+    for (text, reason) in [
+        ("s3://", "no bucket name"),
+        ("s3:///key", "no bucket name"),
+        ("s3://Trail/key", "a bucket name is"),
+        ("s3://ab/key", "a bucket name is"),
+        ("gs://bucket/key", "it does not start with s3://"),
+    ] {
+        let error = S3Url::parse(text).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!("{text}: not an S3 location: {reason}")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn what_s3_answered_is_said_in_a_line_with_advice_for_another_region() {
+    assert_eq!(
+        redirect_hint("NoSuchBucket", "The specified bucket does not exist"),
+        "NoSuchBucket: The specified bucket does not exist"
+    );
+    assert!(redirect_hint("PermanentRedirect", "").ends_with("set AWS_REGION to it)"));
+}

@@ -1,0 +1,148 @@
+//! `iamwatch scan s3://…` against the moto server: the same incidents as the downloaded copy,
+//! unreadable objects kept as dead letters by their S3 name, and a clear error for a bucket or
+//! prefix that is not there.
+
+use crate::helpers::{assert_success, incidents_of, repo_root, stderr, Workspace};
+#[path = "../shared/moto.rs"]
+mod moto;
+use moto::Bucket;
+use std::process::{Command, Output};
+
+/// A scan with the AWS settings pointing at the bucket's moto server, and nothing from the
+/// machine's own AWS configuration.
+fn scan_s3(workspace: &Workspace, bucket: &Bucket, locations: &[&str]) -> Output {
+    let mut command: Command = workspace.scan_command(&["--format", "jsonl"]);
+    command
+        .args(locations)
+        .env("AWS_ENDPOINT_URL", &bucket.moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", workspace.path("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            workspace.path("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_SESSION_TOKEN");
+    command.output().expect("run iamwatch")
+}
+
+/// Incidents as comparable text: the fields a scan sets from the clock or at random left out.
+fn comparable(output: &Output) -> Vec<String> {
+    let mut incidents: Vec<String> = incidents_of(output)
+        .into_iter()
+        .map(|mut incident| {
+            let object = incident.as_object_mut().expect("an incident is an object");
+            for field in ["incident_id", "created_at", "updated_at"] {
+                object.remove(field);
+            }
+            incident.to_string()
+        })
+        .collect();
+    incidents.sort();
+    incidents
+}
+
+#[test]
+fn a_trail_in_s3_gives_the_incidents_its_downloaded_copy_gives() {
+    let bucket = Bucket::new();
+    let samples = repo_root().join("samples/cloudtrail");
+    let mut files: Vec<_> = std::fs::read_dir(&samples)
+        .expect("samples")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    for path in &files {
+        let name = path.file_name().expect("name").to_string_lossy();
+        let key = format!("AWSLogs/171634263460/CloudTrail/{name}");
+        bucket.put(&key, &std::fs::read(path).expect("read sample"));
+    }
+    bucket.put(
+        "AWSLogs/171634263460/CloudTrail-Digest/d.json.gz",
+        b"{\"awsAccountId\":\"171634263460\"}",
+    );
+
+    let local = Workspace::new();
+    let downloaded = local.scan(&["--format", "jsonl"], &[samples.as_path()]);
+    assert_success(&downloaded);
+    let workspace = Workspace::new();
+    let from_s3 = scan_s3(&workspace, &bucket, &["s3://trail-bucket/AWSLogs"]);
+    assert_success(&from_s3);
+
+    let incidents = comparable(&from_s3);
+    assert!(incidents.len() > 100, "{} incidents", incidents.len());
+    assert_eq!(incidents, comparable(&downloaded));
+    let summary = stderr(&from_s3);
+    assert!(
+        summary.contains(&format!("scanned {} input(s), 5000 record(s)", files.len())),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("passed over 1 file(s) that are not logs (e.g. s3://trail-bucket/AWSLogs/171634263460/CloudTrail-Digest/d.json.gz)"),
+        "{summary}"
+    );
+
+    // Scanned again, by the object's own key this time: nothing new.
+    let key = format!(
+        "s3://trail-bucket/AWSLogs/171634263460/CloudTrail/{}",
+        files[0].file_name().expect("name").to_string_lossy()
+    );
+    let again = scan_s3(&workspace, &bucket, &[&key]);
+    assert_success(&again);
+    assert!(stderr(&again).contains(" 0 new, "), "{}", stderr(&again));
+}
+
+#[test]
+fn an_object_that_is_not_json_is_a_dead_letter_named_by_its_location() {
+    let bucket = Bucket::new();
+    // Kinesis Data Firehose names its objects without an extension; their content decides.
+    bucket.put(
+        "firehose/2026/12/05/stream-1",
+        b"{\"Records\":[]}\nnot json at all\n",
+    );
+    let workspace = Workspace::new();
+    let output = scan_s3(&workspace, &bucket, &["s3://trail-bucket/firehose/"]);
+    assert_success(&output);
+    let dead_letters =
+        std::fs::read_to_string(workspace.path("dead-letter.jsonl")).expect("dead-letter file");
+    let dead: serde_json::Value =
+        serde_json::from_str(dead_letters.lines().next().expect("one line")).expect("json");
+    assert_eq!(
+        dead["source"],
+        "s3://trail-bucket/firehose/2026/12/05/stream-1"
+    );
+    assert_eq!(dead["line"], 2);
+    assert!(
+        stderr(&output).contains("unreadable records: 1 "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_bucket_or_prefix_that_is_not_there_is_an_error_naming_it() {
+    let bucket = Bucket::new();
+    let workspace = Workspace::new();
+    for (location, said) in [
+        (
+            "s3://no-such-bucket/AWSLogs/",
+            "s3://no-such-bucket/AWSLogs/: NoSuchBucket: The specified bucket does not exist",
+        ),
+        (
+            "s3://trail-bucket/AWSLogs/",
+            "s3://trail-bucket/AWSLogs/: no such key, and no objects under it as a prefix",
+        ),
+        (
+            "s3://Trail/AWSLogs/",
+            "s3://Trail/AWSLogs/: not an S3 location: a bucket name is",
+        ),
+    ] {
+        let output = scan_s3(&workspace, &bucket, &[location]);
+        assert_eq!(output.status.code(), Some(1), "{location}");
+        assert!(stderr(&output).contains(said), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+    }
+}

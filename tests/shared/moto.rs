@@ -1,0 +1,108 @@
+//! A moto server (the AWS API emulator, `pip install 'moto[server]'`) for one test: started on
+//! a free port, stopped when dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        // The port is free when asked, and taken by moto a moment later; another process
+        // taking it meanwhile makes moto exit, and another port is tried.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("a free port")
+                .port();
+            let mut child = Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto_server runs (pip install 'moto[server]')");
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(30) {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Self {
+                        child,
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                    };
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("moto_server did not start");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bucket in a moto server of its own, with a client of the AWS SDK to fill it.
+pub struct Bucket {
+    #[allow(dead_code)] // read by the CLI tests (the endpoint), not by the crate's
+    pub moto: Moto,
+    pub runtime: tokio::runtime::Runtime,
+    pub client: aws_sdk_s3::Client,
+    pub name: &'static str,
+}
+
+impl Bucket {
+    pub fn new() -> Self {
+        let moto = Moto::start();
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .endpoint_url(&moto.endpoint)
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(config);
+        let name = "trail-bucket";
+        runtime
+            .block_on(client.create_bucket().bucket(name).send())
+            .expect("create bucket");
+        Self {
+            moto,
+            runtime,
+            client,
+            name,
+        }
+    }
+
+    pub fn put(&self, key: &str, body: &[u8]) {
+        let request = self
+            .client
+            .put_object()
+            .bucket(self.name)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body.to_vec()));
+        self.runtime.block_on(request.send()).expect("put object");
+    }
+
+    #[allow(dead_code)] // the crate's tests delete, the CLI's do not
+    pub fn delete(&self, key: &str) {
+        let request = self.client.delete_object().bucket(self.name).key(key);
+        self.runtime
+            .block_on(request.send())
+            .expect("delete object");
+    }
+}
