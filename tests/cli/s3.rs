@@ -146,3 +146,24 @@ fn a_bucket_or_prefix_that_is_not_there_is_an_error_naming_it() {
         assert!(output.stdout.is_empty());
     }
 }
+
+#[test]
+fn an_object_too_large_to_fetch_whole_is_streamed_and_read_to_its_end() {
+    let bucket = Bucket::new();
+    // Over the 16 MB that are fetched whole: JSON Lines of 12,000 records, one incident each.
+    let records: Vec<String> = (0..12_000)
+        .map(|n| crate::helpers::delete_user_record("large", n))
+        .collect();
+    let mut body = records.join("\n").into_bytes();
+    body.resize(17 * 1024 * 1024, b'\n');
+    bucket.put("firehose/large", &body);
+    let workspace = Workspace::new();
+    let output = scan_s3(&workspace, &bucket, &["s3://trail-bucket/firehose/large"]);
+    assert_success(&output);
+    assert_eq!(incidents_of(&output).len(), 12_000);
+    assert!(
+        stderr(&output).contains("12000 record(s)"),
+        "{}",
+        stderr(&output)
+    );
+}
