@@ -90,7 +90,16 @@ async fn client_from_env() -> Client {
         .await;
     let overridden = shared.endpoint_url().is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|url| !url.is_empty());
-    let mut config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(overridden);
+    // Without a limit a server that takes the connection and never answers would hold the
+    // scan for ever; a body that stalls half-way is ended by the SDK's stalled-stream
+    // protection (on by default).
+    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .read_timeout(std::time::Duration::from_secs(30))
+        .build();
+    let mut config = aws_sdk_s3::config::Builder::from(&shared)
+        .force_path_style(overridden)
+        .timeout_config(timeouts);
     if shared.region().is_none() {
         // No region configured anywhere: the AWS CLI's default. A bucket elsewhere answers
         // with a redirect, which `explain` turns into advice.
