@@ -13,6 +13,7 @@
 
 mod fetch;
 mod listing;
+mod pattern;
 mod url;
 
 pub use listing::Listing;

@@ -1,7 +1,7 @@
 //! A key or prefix listed into scan inputs, page by page.
 
 use crate::fetch::S3Object;
-use crate::{explain, S3Error, S3Source, S3Url};
+use crate::{explain, pattern, S3Error, S3Source, S3Url};
 use iamwatch_sources::{judge_name, Input, NameSays, Remote};
 
 /// What a listing found: objects to read, in key order, and objects passed over.
@@ -15,18 +15,41 @@ pub struct Listing {
 
 pub(crate) async fn list(source: &S3Source, url: &S3Url) -> Result<Listing, S3Error> {
     let mut listing = Listing::default();
+    let keys = if pattern::has_wildcard(&url.key) {
+        pattern::expand(source, url).await?
+    } else {
+        vec![url.key.clone()]
+    };
+    for key in &keys {
+        list_key(source, url, key, &mut listing).await?;
+    }
+    if listing.inputs.is_empty() && listing.passed_over.is_empty() {
+        return Err(S3Error::Empty {
+            url: url.to_string(),
+        });
+    }
+    Ok(listing)
+}
+
+/// Lists one key or prefix (no `*` in it) of `url`'s bucket into `listing`.
+async fn list_key(
+    source: &S3Source,
+    url: &S3Url,
+    key: &str,
+    listing: &mut Listing,
+) -> Result<(), S3Error> {
     // Like a path: `AWSLogs` names the object `AWSLogs` if there is one, else the folder
     // `AWSLogs/` (never `AWSLogs-old/`, which the same prefix also lists).
-    let folder = if url.key.is_empty() || url.key.ends_with('/') {
-        url.key.clone()
+    let folder = if key.is_empty() || key.ends_with('/') {
+        key.to_string()
     } else {
-        format!("{}/", url.key)
+        format!("{key}/")
     };
     let mut pages = source
         .client
         .list_objects_v2()
         .bucket(&url.bucket)
-        .prefix(&url.key)
+        .prefix(key)
         .set_max_keys(source.page_size)
         .into_paginator()
         .send();
@@ -36,26 +59,21 @@ pub(crate) async fn list(source: &S3Source, url: &S3Url) -> Result<Listing, S3Er
             message: explain(&error),
         })?;
         for object in page.contents() {
-            let Some(key) = object.key() else { continue };
+            let Some(found) = object.key() else { continue };
             let size = object.size().and_then(|size| u64::try_from(size).ok());
-            if key == url.key && !key.ends_with('/') {
+            if found == key && !found.ends_with('/') {
                 // Named on the command line: always read, as a named file is.
-                listing.inputs.push(input(source, url, key, size));
-            } else if let Some(inside) = key.strip_prefix(folder.as_str()) {
+                listing.inputs.push(input(source, url, found, size));
+            } else if let Some(inside) = found.strip_prefix(folder.as_str()) {
                 if is_log_object(inside, size) {
-                    listing.inputs.push(input(source, url, key, size));
+                    listing.inputs.push(input(source, url, found, size));
                 } else {
-                    listing.passed_over.push(url.object(key));
+                    listing.passed_over.push(url.object(found));
                 }
             }
         }
     }
-    if listing.inputs.is_empty() && listing.passed_over.is_empty() {
-        return Err(S3Error::Empty {
-            url: url.to_string(),
-        });
-    }
-    Ok(listing)
+    Ok(())
 }
 
 fn input(source: &S3Source, url: &S3Url, key: &str, size: Option<u64>) -> Input {

@@ -201,3 +201,54 @@ fn what_s3_answered_is_said_in_a_line_with_advice_for_another_region() {
     );
     assert!(redirect_hint("PermanentRedirect", "").ends_with("set AWS_REGION to it)"));
 }
+
+#[test]
+fn a_star_expands_over_accounts_regions_and_days_as_a_shell_would() {
+    let bucket = Bucket::new();
+    let key = |account: &str, region: &str, day: &str, name: &str| {
+        format!("AWSLogs/o-1/{account}/CloudTrail/{region}/2026/12/{day}/{name}.json.gz")
+    };
+    let a = key("111", "us-east-1", "05", "a");
+    let b = key("111", "us-east-1", "06", "b");
+    let c = key("111", "eu-west-1", "05", "c");
+    let d = key("222", "us-east-1", "05", "d");
+    let e = key("333", "us-west-2", "04", "e");
+    for object in [&a, &b, &c, &d, &e] {
+        bucket.put(object, b"{\"Records\":[]}");
+    }
+    bucket.put(
+        "AWSLogs/o-1/222/CloudTrail-Digest/us-east-1/2026/12/05/x.json.gz",
+        b"{}",
+    );
+    let mut source = source(&bucket);
+    source.page_size = Some(1); // folders, too, come a page at a time
+    let listed = |location: &str| {
+        let listing = source.list(&url(&bucket, location)).expect("list");
+        names(&listing.inputs)
+    };
+    let s3 = |keys: &[&String]| -> Vec<String> {
+        keys.iter()
+            .map(|key| format!("s3://trail-bucket/{key}"))
+            .collect()
+    };
+
+    assert_eq!(
+        listed("AWSLogs/o-1/*/CloudTrail/*/2026/12/05/"),
+        s3(&[&c, &a, &d])
+    );
+    assert_eq!(
+        listed("AWSLogs/o-1/*/CloudTrail/us-*/2026/12/0*"),
+        s3(&[&a, &b, &d, &e])
+    );
+    assert_eq!(
+        listed("AWSLogs/o-1/111/CloudTrail/us-east-1/2026/12/*/*.json.gz"),
+        s3(&[&a, &b])
+    );
+    let error = source
+        .list(&url(&bucket, "AWSLogs/o-1/*/CloudTrail/*/2027/"))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "s3://trail-bucket/AWSLogs/o-1/*/CloudTrail/*/2027/: no such key, and no objects under it as a prefix"
+    );
+}
