@@ -1,7 +1,9 @@
 //! A key or prefix listed into scan inputs, page by page.
 
 use crate::fetch::S3Object;
-use crate::{explain, pattern, S3Error, S3Source, S3Url};
+use crate::pattern::{self, Found};
+use crate::{explain, S3Error, S3Source, S3Url};
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use iamwatch_sources::{judge_name, Input, NameSays, Remote};
 
 /// What a listing found: objects to read, in key order, and objects passed over.
@@ -15,13 +17,17 @@ pub struct Listing {
 
 pub(crate) async fn list(source: &S3Source, url: &S3Url) -> Result<Listing, S3Error> {
     let mut listing = Listing::default();
-    let keys = if pattern::has_wildcard(&url.key) {
+    let found = if pattern::has_wildcard(&url.key) {
         pattern::expand(source, url).await?
     } else {
-        vec![url.key.clone()]
+        vec![Found::Prefix(url.key.clone())]
     };
-    for key in &keys {
-        list_key(source, url, key, &mut listing).await?;
+    for item in found {
+        match item {
+            Found::Prefix(key) => list_key(source, url, &key, &mut listing).await?,
+            // Matched by the pattern's last part, as a shell names each file it matched: read.
+            Found::Object { key, size } => listing.inputs.push(input(source, url, &key, size)),
+        }
     }
     if listing.inputs.is_empty() && listing.passed_over.is_empty() {
         return Err(S3Error::Empty {
@@ -45,19 +51,7 @@ async fn list_key(
     } else {
         format!("{key}/")
     };
-    let mut pages = source
-        .client
-        .list_objects_v2()
-        .bucket(&url.bucket)
-        .prefix(key)
-        .set_max_keys(source.page_size)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| S3Error::Service {
-            url: url.to_string(),
-            message: explain(&error),
-        })?;
+    each_page(source, url, key, None, |page| {
         for object in page.contents() {
             let Some(found) = object.key() else { continue };
             let size = object.size().and_then(|size| u64::try_from(size).ok());
@@ -72,6 +66,33 @@ async fn list_key(
                 }
             }
         }
+    })
+    .await
+}
+
+/// Lists `prefix` in `url`'s bucket page by page (with `delimiter`, what lies below it comes as
+/// folders, `common_prefixes`), handing each page to `on_page`.
+pub(crate) async fn each_page(
+    source: &S3Source,
+    url: &S3Url,
+    prefix: &str,
+    delimiter: Option<&str>,
+    mut on_page: impl FnMut(ListObjectsV2Output),
+) -> Result<(), S3Error> {
+    let mut pages = source
+        .client
+        .list_objects_v2()
+        .bucket(&url.bucket)
+        .prefix(prefix)
+        .set_delimiter(delimiter.map(str::to_string))
+        .set_max_keys(source.page_size)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        on_page(page.map_err(|error| S3Error::Service {
+            url: url.to_string(),
+            message: explain(&error),
+        })?);
     }
     Ok(())
 }

@@ -3,33 +3,54 @@
 //! its accounts and regions. S3 has no wildcards; each part holding `*` is matched against the
 //! folders S3 lists at that level with the delimiter `/` (and, for the last part, the objects).
 
-use crate::{explain, S3Error, S3Source, S3Url};
+use crate::listing::each_page;
+use crate::{S3Error, S3Source, S3Url};
 
 pub(crate) fn has_wildcard(key: &str) -> bool {
     key.contains('*')
 }
 
-/// The keys and prefixes `url`'s pattern stands for, in key order, none holding `*`.
-pub(crate) async fn expand(source: &S3Source, url: &S3Url) -> Result<Vec<String>, S3Error> {
-    // Part by part: every key of a round has its next `*` in the same part, so expanding each
-    // in order keeps the whole in key order.
-    let mut keys = vec![url.key.clone()];
-    while keys.iter().any(|key| has_wildcard(key)) {
+/// What a pattern stands for: folders (or keys) still to be listed, and objects its last part
+/// matched, already listed with their sizes.
+#[derive(Debug)]
+pub(crate) enum Found {
+    Prefix(String),
+    Object { key: String, size: Option<u64> },
+}
+
+impl Found {
+    fn key(&self) -> &str {
+        match self {
+            Self::Prefix(key) | Self::Object { key, .. } => key,
+        }
+    }
+}
+
+/// Everything `url`'s pattern stands for, in key order, no prefix holding `*`.
+pub(crate) async fn expand(source: &S3Source, url: &S3Url) -> Result<Vec<Found>, S3Error> {
+    // Part by part: every prefix of a round has its next `*` in the same part, so expanding
+    // each in order keeps the whole in key order.
+    let mut found = vec![Found::Prefix(url.key.clone())];
+    while found
+        .iter()
+        .any(|item| matches!(item, Found::Prefix(key) if has_wildcard(key)))
+    {
         let mut next = Vec::new();
-        for key in keys {
-            if has_wildcard(&key) {
-                next.extend(expand_first(source, url, &key).await?);
-            } else {
-                next.push(key);
+        for item in found {
+            match item {
+                Found::Prefix(key) if has_wildcard(&key) => {
+                    next.extend(expand_first(source, url, &key).await?);
+                }
+                done => next.push(done),
             }
         }
-        keys = next;
+        found = next;
     }
-    Ok(keys)
+    Ok(found)
 }
 
 /// `key` with its first part holding `*` replaced by each name that matches there.
-async fn expand_first(source: &S3Source, url: &S3Url, key: &str) -> Result<Vec<String>, S3Error> {
+async fn expand_first(source: &S3Source, url: &S3Url, key: &str) -> Result<Vec<Found>, S3Error> {
     let star = key.find('*').unwrap_or(0);
     let start = key[..star].rfind('/').map_or(0, |slash| slash + 1);
     let end = key[star..]
@@ -37,39 +58,36 @@ async fn expand_first(source: &S3Source, url: &S3Url, key: &str) -> Result<Vec<S
         .map_or(key.len(), |slash| star + slash);
     let (head, pattern, tail) = (&key[..start], &key[start..end], &key[end..]);
     let mut found = Vec::new();
-    let mut pages = source
-        .client
-        .list_objects_v2()
-        .bucket(&url.bucket)
-        .prefix(head)
-        .delimiter("/")
-        .set_max_keys(source.page_size)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| S3Error::Service {
-            url: url.to_string(),
-            message: explain(&error),
-        })?;
+    each_page(source, url, head, Some("/"), |page| {
         for folder in page.common_prefixes() {
-            let Some(folder) = folder.prefix() else {
+            // (What S3 answers starts with the prefix asked; a server that did otherwise is
+            // not followed, rather than trusted to slice.)
+            let Some(name) = folder.prefix().and_then(|folder| folder.strip_prefix(head)) else {
                 continue;
             };
-            let name = folder[head.len()..].trim_end_matches('/');
+            let name = name.trim_end_matches('/');
             if matches(pattern, name) {
-                found.push(format!("{head}{name}{tail}"));
+                found.push(Found::Prefix(format!("{head}{name}{tail}")));
             }
         }
         if tail.is_empty() {
             for object in page.contents() {
-                let Some(object) = object.key() else { continue };
-                if matches(pattern, &object[head.len()..]) {
-                    found.push(object.to_string());
+                let Some(key) = object.key() else { continue };
+                if key
+                    .strip_prefix(head)
+                    .is_some_and(|name| matches(pattern, name))
+                {
+                    let size = object.size().and_then(|size| u64::try_from(size).ok());
+                    found.push(Found::Object {
+                        key: key.to_string(),
+                        size,
+                    });
                 }
             }
         }
-    }
-    found.sort();
+    })
+    .await?;
+    found.sort_by(|one, other| one.key().cmp(other.key()));
     Ok(found)
 }
 
