@@ -13,6 +13,7 @@ mod encoded;
 mod found;
 mod lambda_sources;
 mod repair;
+mod s3_notice;
 mod search_exports;
 mod string_detail;
 
@@ -436,12 +437,7 @@ fn dispatch(
         return visit(message.as_bytes(), inner, depth + 1, sink);
     }
     if doc.s3.is_some() || doc.s3_object_key.is_some() {
-        return problem(
-            Problem::Unsupported {
-                reason: "S3 object notification: the log file it names must be read from S3, not from this input".into(),
-            },
-            sink,
-        );
+        return problem(s3_notice::problem(raw), sink);
     }
     if doc.digest_fingerprint.is_some() {
         return sink(Item::Ignored {
