@@ -153,6 +153,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_key_form_encoded_decodes_to_itself(key in "\\PC{0,40}", raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let encoded: String = key
+                .bytes()
+                .map(|byte| match byte {
+                    b' ' => "+".to_string(),
+                    byte if byte.is_ascii_alphanumeric() => (byte as char).to_string(),
+                    byte => format!("%{byte:02X}"),
+                })
+                .collect();
+            proptest::prop_assert_eq!(form_decoded(&encoded), key);
+            // Anything else is decoded without a panic.
+            let _ = form_decoded(&String::from_utf8_lossy(&raw));
+        }
+
+        #[test]
+        fn a_quoted_location_reads_back_as_itself_in_a_shell(key in "[ -~]{1,20}") {
+            let location = format!("s3://trail/{key}");
+            let output = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quoted(&location)))
+                .output()
+                .expect("sh");
+            proptest::prop_assert_eq!(String::from_utf8_lossy(&output.stdout), location);
+        }
+    }
+
     #[test]
     fn form_decoding_keeps_what_is_not_an_escape() {
         assert_eq!(form_decoded("a%20b+c%2"), "a b c%2");
