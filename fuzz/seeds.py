@@ -52,6 +52,14 @@ def main():
                       "userIdentity": {"type": [{"anything-but": "AWSService"}]}}
             put("pattern", (json.dumps({"source": ["aws.iam"], "detail": detail}) + "\n" + json.dumps(event)).encode())
         count += 1
+    # S3 object notifications name log files instead of holding them: an S3 event, and
+    # CloudTrail's own notice of files delivered, bare and as its SNS topic sends it.
+    s3_event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                             "s3": {"bucket": {"name": "trail"}, "object": {"key": "AWSLogs/1/a+b%2Fc.json.gz"}}}]}
+    notice = {"s3Bucket": "trail", "s3ObjectKey": ["AWSLogs/1/CloudTrail/x.json.gz", "AWSLogs/1/y.json.gz"]}
+    sns = {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": json.dumps(notice)}
+    for shape in (s3_event, notice, sns):
+        put("body", json.dumps(shape).encode())
     raw = SHARED / "raw_logs"
     for path in sorted(raw.rglob("*.json")) if raw.exists() else []:
         data = path.read_bytes()

@@ -28,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan CloudTrail logs (files, directories, `-` for stdin) and store the incidents found
+    /// Scan CloudTrail logs (files, directories, s3:// locations, `-` for stdin) and store the
+    /// incidents found
     Scan(commands::scan::ScanArgs),
     /// List, show and work on stored incidents
     Incidents(commands::incidents::IncidentsArgs),
