@@ -16,6 +16,18 @@ use std::sync::Arc;
 /// `iamwatch_sources::prefetch`): a worker spends about 6 ms on a file, so with two workers
 /// eight files ahead give a cold file some 25 ms to arrive before it is wanted.
 const READ_AHEAD: usize = 8;
+/// The same for objects in S3, whose first byte comes 10 to 200 ms after the request: at eight
+/// ahead the scan would wait on S3's latency, not read. The S3 source bounds what is fetched
+/// ahead by bytes (its budget), whatever this count.
+const REMOTE_READ_AHEAD: usize = 64;
+
+fn read_ahead(inputs: &[Input]) -> usize {
+    if inputs.iter().any(|input| matches!(input, Input::Remote(_))) {
+        REMOTE_READ_AHEAD
+    } else {
+        READ_AHEAD
+    }
+}
 
 /// Files spread over `cores` workers, one file at a time each.
 pub(super) fn scan_files(
@@ -29,7 +41,8 @@ pub(super) fn scan_files(
     let window = Window::new();
     let next_input = AtomicUsize::new(0);
     let (register, registrations) = mpsc::channel::<(usize, Receiver<Chunk>)>();
-    for input in inputs.iter().take(READ_AHEAD) {
+    let ahead = read_ahead(inputs);
+    for input in inputs.iter().take(ahead) {
         prefetch(input);
     }
 
@@ -43,8 +56,8 @@ pub(super) fn scan_files(
                     return;
                 }
                 // Each file is hinted once, by the worker that claims the one this far before it.
-                if let Some(ahead) = inputs.get(index + READ_AHEAD) {
-                    prefetch(ahead);
+                if let Some(next) = inputs.get(index + ahead) {
+                    prefetch(next);
                 }
                 let (sender, receiver) = mpsc::sync_channel(16);
                 if register.send((index, receiver)).is_err() {

@@ -371,3 +371,68 @@ fn the_report_counts_the_incidents_found_by_severity_new_or_stored() {
     assert_eq!(again.by_severity, first.by_severity);
     assert_eq!(again.by_severity, recorder.severities);
 }
+
+/// An object fetched through [`iamwatch_sources::Fetch`], counting fetches started ahead and
+/// not yet taken.
+struct CountedObject {
+    name: String,
+    prefetched: std::sync::atomic::AtomicBool,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    most_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl iamwatch_sources::Fetch for CountedObject {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn size(&self) -> Option<u64> {
+        Some(14)
+    }
+    fn prefetch(&self) {
+        if !self.prefetched.swap(true, Ordering::SeqCst) {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        }
+    }
+    fn fetch(&self) -> Result<iamwatch_sources::Fetched, iamwatch_sources::InputError> {
+        if self.prefetched.load(Ordering::SeqCst) {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        Ok(iamwatch_sources::Fetched::Whole(
+            b"{\"Records\":[]}".to_vec(),
+        ))
+    }
+}
+
+#[test]
+fn objects_in_s3_are_fetched_further_ahead_than_files_are_read_ahead() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(directory.path().join("remote.db")).unwrap();
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most_in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let inputs: Vec<Input> = (0..200)
+        .map(|n| {
+            Input::Remote(iamwatch_sources::Remote::new(CountedObject {
+                name: format!("s3://trail/{n:03}.json"),
+                prefetched: Default::default(),
+                in_flight: Arc::clone(&in_flight),
+                most_in_flight: Arc::clone(&most_in_flight),
+            }))
+        })
+        .collect();
+    let (report, recorder) = run(&inputs, 1, 4, &store);
+    assert_eq!((report.inputs, report.bad_records), (200, 0));
+    assert!(recorder.bad.is_empty());
+    // S3's first byte comes tens of milliseconds after the request: dozens of objects are on
+    // their way while one is read (local files: eight).
+    assert!(
+        most_in_flight.load(Ordering::SeqCst) >= 64,
+        "at most {} fetched ahead",
+        most_in_flight.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        in_flight.load(Ordering::SeqCst),
+        0,
+        "every one fetched ahead was taken"
+    );
+}
