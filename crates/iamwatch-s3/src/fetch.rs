@@ -83,12 +83,15 @@ impl S3Object {
         let request = self.client.get_object().bucket(&self.bucket).key(&self.key);
         self.runtime.spawn(async move {
             let output = request.send().await.map_err(|error| explain(&error))?;
-            let bytes = output
-                .body
-                .collect()
-                .await
-                .map_err(|error| error.to_string())?;
-            Ok(bytes.to_vec())
+            // Into one buffer of the announced length as the chunks come, rather than
+            // gathered and then copied whole: an object fetched ahead is held once, not twice.
+            let length = output.content_length().unwrap_or(0);
+            let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
+            let mut body = output.body;
+            while let Some(chunk) = body.try_next().await.map_err(|error| error.to_string())? {
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
         })
     }
 

@@ -16,10 +16,13 @@ use std::sync::Arc;
 /// `iamwatch_sources::prefetch`): a worker spends about 6 ms on a file, so with two workers
 /// eight files ahead give a cold file some 25 ms to arrive before it is wanted.
 const READ_AHEAD: usize = 8;
-/// The same for objects in S3, whose first byte comes 10 to 200 ms after the request: at eight
-/// ahead the scan would wait on S3's latency, not read. The S3 source bounds what is fetched
-/// ahead by bytes (its budget), whatever this count.
-const REMOTE_READ_AHEAD: usize = 64;
+/// The same for objects in S3, whose first byte comes tens of milliseconds after the request:
+/// at eight ahead the scan waits on S3's latency instead of reading (6.6 s against 4.1 to 4.4 s
+/// for the bench's files with 50 ms added to each request). Downloads ahead cost memory beyond
+/// their bytes (not traced; the connections' buffers, likely): 64 ahead peaked at 91 to 93 MB
+/// there, 32 at 81 to 84 MB, eight at 60 MB. The S3 source's budget bounds the bytes fetched
+/// ahead whatever this count.
+const REMOTE_READ_AHEAD: usize = 32;
 
 fn read_ahead(inputs: &[Input]) -> usize {
     if inputs.iter().any(|input| matches!(input, Input::Remote(_))) {
