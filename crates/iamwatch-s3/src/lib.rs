@@ -48,8 +48,8 @@ pub struct S3Source {
     page_size: Option<i32>,
 }
 
-/// Objects fetched ahead of the workers may hold at most this much memory together: with a
-/// scan's own 60 to 75 MB, under the 100 MB a scan is held to whatever the objects' sizes.
+/// Objects fetched ahead of the workers may hold at most this much memory together, so that
+/// large objects (up to 8 MB each are fetched whole) cannot pile up ahead of the scan.
 const PREFETCH_BUDGET: u64 = 24 * 1024 * 1024;
 
 impl S3Source {

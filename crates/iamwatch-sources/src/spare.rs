@@ -10,7 +10,7 @@ use std::cell::RefCell;
 
 /// Larger buffers are let go rather than kept: one unusually large file should not pin its
 /// memory for the rest of the scan.
-pub const KEEP_AT_MOST: usize = 16 * 1024 * 1024;
+pub const KEEP_AT_MOST: usize = 8 * 1024 * 1024;
 
 thread_local! {
     static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
