@@ -150,7 +150,7 @@ fn a_bucket_or_prefix_that_is_not_there_is_an_error_naming_it() {
 #[test]
 fn an_object_too_large_to_fetch_whole_is_streamed_and_read_to_its_end() {
     let bucket = Bucket::new();
-    // Over the 8 MB that are fetched whole: JSON Lines of 12,000 records, one incident each.
+    // Over the 4 MB that are fetched whole: JSON Lines of 12,000 records, one incident each.
     let records: Vec<String> = (0..12_000)
         .map(|n| crate::helpers::delete_user_record("large", n))
         .collect();

@@ -49,8 +49,8 @@ pub struct S3Source {
 }
 
 /// Objects fetched ahead of the workers may hold at most this much memory together, so that
-/// large objects (up to 8 MB each are fetched whole) cannot pile up ahead of the scan.
-const PREFETCH_BUDGET: u64 = 24 * 1024 * 1024;
+/// large objects (up to 4 MB each are fetched whole) cannot pile up ahead of the scan.
+const PREFETCH_BUDGET: u64 = 12 * 1024 * 1024;
 
 impl S3Source {
     /// Connects with the environment's AWS configuration. Requests run on `runtime`; the

@@ -252,13 +252,12 @@ const EMPTY_GZIP: Refused = Refused {
 };
 
 /// Gzip files whose content is at most this large are inflated whole, in one call per member
-/// (about 1.6 times as fast as streaming inflate here); larger ones, and stdin, stream, so
-/// memory stays bounded. CloudTrail delivers files of a few megabytes. At 16 MB a scan of
-/// files of 14 MB each (10,000 records) peaked at 121 to 137 MB, over the 100 MB a scan is
-/// held to (each worker holds the compressed file, its content and a spare buffer); at 8 MB
-/// they stream, 77 to 82 MB and a sixth slower, and files of 7 MB, read whole, peak at 76 to
-/// 87 MB.
-pub const WHOLE_FILE_INFLATE_LIMIT: usize = 8 * 1024 * 1024;
+/// (about 1.6 times as fast as streaming inflate for the bench's files of 1.4 MB); larger ones,
+/// and stdin, stream, so memory stays bounded. CloudTrail delivers files of a few megabytes.
+/// At 16 MB a scan of files of 14 MB each (10,000 records) peaked at 121 to 137 MB, over the
+/// 100 MB a scan is held to (each worker holds the compressed file, its content and a spare
+/// buffer), and files of 7 MB at 78 to 93 MB; at 4 MB they stream, 70 MB and 56 MB, no slower.
+pub const WHOLE_FILE_INFLATE_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Opens a file like [`open_reader`], taking the fast whole-file path for small gzip files.
 ///
@@ -351,6 +350,11 @@ fn inflate_whole(compressed: &[u8]) -> Option<Vec<u8>> {
         return Some(inflated);
     }
     let size_hint = trailer_size(compressed)?;
+    // The last member alone over the limit: the whole is too, and inflating up to the limit
+    // only to stream it all again cost a large file most of a second inflate.
+    if size_hint > WHOLE_FILE_INFLATE_LIMIT {
+        return None;
+    }
     let mut inflated = Vec::with_capacity(size_hint.min(WHOLE_FILE_INFLATE_LIMIT));
     let mut position = 0;
     while position < compressed.len() {
