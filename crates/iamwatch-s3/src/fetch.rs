@@ -3,12 +3,10 @@
 
 use crate::{explain, S3Source};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
-use aws_sdk_s3::Client;
 use iamwatch_sources::{Fetch, Fetched, InputError};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use tokio::runtime::Handle;
+use std::sync::{Mutex, PoisonError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -48,10 +46,8 @@ impl Budget {
 type Download = JoinHandle<Result<Vec<u8>, String>>;
 
 pub(crate) struct S3Object {
-    client: Client,
-    runtime: Handle,
-    budget: Arc<Budget>,
-    whole_limit: u64,
+    /// The source that listed it: its client, runtime, budget and whole-fetch limit.
+    source: S3Source,
     bucket: String,
     key: String,
     name: String,
@@ -63,10 +59,7 @@ pub(crate) struct S3Object {
 impl S3Object {
     pub(crate) fn new(source: &S3Source, bucket: &str, key: &str, size: Option<u64>) -> Self {
         Self {
-            client: source.client.clone(),
-            runtime: source.runtime.clone(),
-            budget: Arc::clone(&source.budget),
-            whole_limit: source.whole_limit,
+            source: source.clone(),
             bucket: bucket.to_string(),
             key: key.to_string(),
             name: format!("s3://{bucket}/{key}"),
@@ -76,12 +69,18 @@ impl S3Object {
     }
 
     fn is_small(&self) -> bool {
-        self.size.is_some_and(|size| size <= self.whole_limit)
+        self.size
+            .is_some_and(|size| size <= self.source.whole_limit)
     }
 
     fn download(&self) -> Download {
-        let request = self.client.get_object().bucket(&self.bucket).key(&self.key);
-        self.runtime.spawn(async move {
+        let request = self
+            .source
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key);
+        self.source.runtime.spawn(async move {
             let output = request.send().await.map_err(|error| explain(&error))?;
             // Into one buffer of the announced length as the chunks come, rather than
             // gathered and then copied whole: an object fetched ahead is held once, not twice.
@@ -103,7 +102,7 @@ impl S3Object {
     }
 
     fn wait(&self, download: Download) -> Result<Fetched, InputError> {
-        match self.runtime.block_on(download) {
+        match self.source.runtime.block_on(download) {
             Ok(Ok(bytes)) => Ok(Fetched::Whole(bytes)),
             Ok(Err(message)) => Err(self.unreadable(message)),
             Err(stopped) => Err(self.unreadable(format!("the download stopped: {stopped}"))),
@@ -113,8 +112,14 @@ impl S3Object {
     /// A large object as a stream: its body read by a task into a channel of a few chunks,
     /// which the worker drains. Memory is the channel's, whatever the object's size.
     fn stream(&self) -> Result<Fetched, InputError> {
-        let request = self.client.get_object().bucket(&self.bucket).key(&self.key);
+        let request = self
+            .source
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key);
         let output: GetObjectOutput = self
+            .source
             .runtime
             .block_on(request.send())
             .map_err(|error| self.unreadable(explain(&error)))?;
@@ -123,7 +128,7 @@ impl S3Object {
             .and_then(|length| u64::try_from(length).ok());
         let (sender, receiver) = mpsc::channel(4);
         let mut body = output.body;
-        self.runtime.spawn(async move {
+        self.source.runtime.spawn(async move {
             loop {
                 let chunk = match body.try_next().await {
                     Ok(Some(chunk)) => Ok(chunk),
@@ -160,7 +165,7 @@ impl Fetch for S3Object {
             return;
         };
         let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
-        if ahead.is_none() && self.budget.try_take(size) {
+        if ahead.is_none() && self.source.budget.try_take(size) {
             *ahead = Some(self.download());
         }
     }
@@ -173,7 +178,7 @@ impl Fetch for S3Object {
             .take();
         if let Some(download) = started {
             let fetched = self.wait(download);
-            self.budget.give_back(self.size.unwrap_or(0));
+            self.source.budget.give_back(self.size.unwrap_or(0));
             return fetched;
         }
         if self.is_small() {
@@ -191,7 +196,7 @@ impl Drop for S3Object {
         let ahead = self.ahead.get_mut().unwrap_or_else(PoisonError::into_inner);
         if let Some(download) = ahead.take() {
             download.abort();
-            self.budget.give_back(self.size.unwrap_or(0));
+            self.source.budget.give_back(self.size.unwrap_or(0));
         }
     }
 }
@@ -214,17 +219,18 @@ impl Read for ChunkReader {
                     self.current = chunk?;
                     self.received += self.current.len() as u64;
                 }
-                None if self.expected.is_some_and(|length| length != self.received) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "the object ended after {} of its {} bytes",
-                            self.received,
-                            self.expected.unwrap_or(0)
-                        ),
-                    ))
-                }
-                None => return Ok(0),
+                None => match self.expected.filter(|length| *length != self.received) {
+                    Some(length) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!(
+                                "the object ended after {} of its {length} bytes",
+                                self.received
+                            ),
+                        ))
+                    }
+                    None => return Ok(0),
+                },
             }
         }
         let count = self.current.len().min(buffer.len());

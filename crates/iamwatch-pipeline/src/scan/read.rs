@@ -9,7 +9,7 @@ use iamwatch_detect::Detector;
 use iamwatch_sources::{
     envelope::Problem,
     input::{open_file, open_reader, WHOLE_FILE_INFLATE_LIMIT},
-    open_bytes, open_fetched, Fetched, FrameError, Framer, Input, InputData, Item,
+    open_fetched, Fetched, FrameError, Framer, Input, InputData, Item,
 };
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,19 +73,19 @@ pub(super) fn open_counted(
             )
             .map(InputData::Stream)
         }
-        Input::Remote(remote) => match remote.fetch()? {
-            Fetched::Whole(bytes) => {
-                counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                open_bytes(bytes, &name)
-            }
-            Fetched::Stream(reader) => open_fetched(
-                Fetched::Stream(Box::new(CountingReader {
+        Input::Remote(remote) => {
+            let counted = match remote.fetch()? {
+                Fetched::Whole(bytes) => {
+                    counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    Fetched::Whole(bytes)
+                }
+                Fetched::Stream(reader) => Fetched::Stream(Box::new(CountingReader {
                     inner: reader,
                     counter: Arc::clone(counter),
                 })),
-                &name,
-            ),
-        },
+            };
+            open_fetched(counted, &name)
+        }
     }
 }
 
