@@ -59,12 +59,7 @@ fn damaged_trails_are_scanned_to_the_end_and_nothing_unread_is_lost() {
         // Every record not read is counted, and kept in the dead-letter file, one line each,
         // naming the file it came from.
         let unreadable = summary_count(&errors, "unreadable records:");
-        let dead_letters: Vec<serde_json::Value> =
-            std::fs::read_to_string(workspace.path("dead-letter.jsonl"))
-                .unwrap_or_default()
-                .lines()
-                .map(|line| serde_json::from_str(line).expect("a dead letter is JSON"))
-                .collect();
+        let dead_letters = workspace.dead_letters();
         assert_eq!(dead_letters.len(), unreadable, "{context}");
         assert!(
             dead_letters.iter().all(|dead| {
@@ -98,15 +93,6 @@ fn damaged_trails_are_scanned_to_the_end_and_nothing_unread_is_lost() {
     }
     // The damage is real: records were lost to it, and kept.
     assert!(unreadable_seen > VARIANTS as usize, "{unreadable_seen}");
-}
-
-/// The dead letters of `workspace`'s last scan.
-fn dead_letters(workspace: &Workspace) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(workspace.path("dead-letter.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a dead letter is JSON"))
-        .collect()
 }
 
 /// A value over the 32 MB limit, and a JSON line cut short at over a megabyte, are reported
@@ -173,7 +159,7 @@ fn oversized_and_long_cut_short_values_are_kept_in_part_and_marked_truncated() {
             "{how}: {errors}"
         );
 
-        let dead = dead_letters(&workspace);
+        let dead = workspace.dead_letters();
         assert_eq!(dead.len(), 2, "{how}");
         let (too_large, cut) = (&dead[0], &dead[1]);
         assert_eq!(too_large["line"], 2, "{how}");

@@ -85,6 +85,15 @@ impl Workspace {
             .expect("run iamwatch")
     }
 
+    /// The dead letters of the last scan (`scan_command` writes them here).
+    pub fn dead_letters(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.path("dead-letter.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a dead letter is JSON"))
+            .collect()
+    }
+
     pub fn incidents(&self, args: &[&str]) -> Output {
         let mut command = iamwatch();
         command

@@ -106,10 +106,8 @@ fn an_object_that_is_not_json_is_a_dead_letter_named_by_its_location() {
     let workspace = Workspace::new();
     let output = scan_s3(&workspace, &bucket, &["s3://trail-bucket/firehose/"]);
     assert_success(&output);
-    let dead_letters =
-        std::fs::read_to_string(workspace.path("dead-letter.jsonl")).expect("dead-letter file");
-    let dead: serde_json::Value =
-        serde_json::from_str(dead_letters.lines().next().expect("one line")).expect("json");
+    let dead_letters = workspace.dead_letters();
+    let dead = dead_letters.first().expect("one line");
     assert_eq!(
         dead["source"],
         "s3://trail-bucket/firehose/2026/12/05/stream-1"
