@@ -2,6 +2,7 @@
 //! streamed when large.
 
 use crate::{explain, S3Source};
+use aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use iamwatch_sources::{Fetch, Fetched, InputError};
 use std::io::{self, Read};
@@ -73,13 +74,16 @@ impl S3Object {
             .is_some_and(|size| size <= self.source.whole_limit)
     }
 
-    fn download(&self) -> Download {
-        let request = self
-            .source
+    fn get_object(&self) -> GetObjectFluentBuilder {
+        self.source
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(&self.key);
+            .key(&self.key)
+    }
+
+    fn download(&self) -> Download {
+        let request = self.get_object();
         self.source.runtime.spawn(async move {
             let output = request.send().await.map_err(|error| explain(&error))?;
             // Into one buffer of the announced length as the chunks come, rather than
@@ -112,12 +116,7 @@ impl S3Object {
     /// A large object as a stream: its body read by a task into a channel of a few chunks,
     /// which the worker drains. Memory is the channel's, whatever the object's size.
     fn stream(&self) -> Result<Fetched, InputError> {
-        let request = self
-            .source
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key);
+        let request = self.get_object();
         let output: GetObjectOutput = self
             .source
             .runtime
