@@ -8,5 +8,8 @@ mod damage;
 mod damaged;
 mod ingest;
 mod live;
+#[path = "../shared/moto.rs"]
+mod moto;
+mod s3_follow;
 mod server;
 mod shutdown;

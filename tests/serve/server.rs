@@ -26,6 +26,11 @@ pub fn start(dir: &Path, config: &str) -> Server {
 
 /// Like [`start`], with extra command-line arguments.
 pub fn start_with(dir: &Path, config: &str, extra: &[&str]) -> Server {
+    start_with_env(dir, config, extra, &[])
+}
+
+/// Like [`start_with`], with extra environment variables.
+pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, String)]) -> Server {
     let config_path = dir.join("iamwatch.toml");
     std::fs::write(
         &config_path,
@@ -43,6 +48,7 @@ pub fn start_with(dir: &Path, config: &str, extra: &[&str]) -> Server {
         .args(extra)
         .env("IAMWATCH_TOKEN", TOKEN)
         .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

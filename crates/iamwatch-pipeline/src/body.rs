@@ -12,6 +12,13 @@ use iamwatch_sources::InputData;
 /// (a request id, say).
 pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
     let mut chunk = Chunk::default();
+    read_body_into(body, source, detector, &mut chunk);
+    chunk
+}
+
+/// [`read_body`] adding to `chunk` (one that holds S3 notifications back, say, or the chunk of
+/// the body whose notification named this object).
+pub fn read_body_into(body: Vec<u8>, source: &str, detector: &Detector, chunk: &mut Chunk) {
     // An archive is one problem, as a scan says it of a file, not a dead letter per piece of
     // binary.
     let opened = if iamwatch_sources::looks_gzipped(&body) {
@@ -27,11 +34,10 @@ pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
             chunk
                 .bad
                 .push(crate::BadRecord::new(source, None, None, error.reason()));
-            return chunk;
+            return;
         }
     };
-    read_input(data, source, detector, &mut chunk, &mut |_| true);
-    chunk
+    read_input(data, source, detector, chunk, &mut |_| true);
 }
 
 #[cfg(test)]

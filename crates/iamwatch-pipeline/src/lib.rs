@@ -12,8 +12,8 @@ pub mod process;
 pub mod scan;
 
 pub use bad_record::BadRecord;
-pub use body::read_body;
+pub use body::{read_body, read_body_into};
 pub use process::{build_incident, process_record, Outcome};
 pub use scan::{
-    scan, Chunk, ScanError, ScanOptions, ScanReport, ScanSink, SubscriptionConfirmation,
+    scan, Chunk, S3Notice, ScanError, ScanOptions, ScanReport, ScanSink, SubscriptionConfirmation,
 };

@@ -105,6 +105,17 @@ pub struct Chunk {
     pub ignored: u64,
     /// SNS subscription handshakes seen.
     pub confirmations: Vec<SubscriptionConfirmation>,
+    /// S3 object notifications held for the caller to follow (`serve`, from the buckets its
+    /// config lists). `None`, as in a scan: each is a bad record saying what to scan instead.
+    pub notices: Option<Vec<S3Notice>>,
+}
+
+/// An S3 object notification: the log files it names, and the bad record it is if they are
+/// not read.
+#[derive(Debug)]
+pub struct S3Notice {
+    pub objects: Vec<iamwatch_sources::S3ObjectRef>,
+    pub unread: BadRecord,
 }
 
 /// An SNS HTTP(S) subscription waiting to be confirmed by a GET of `subscribe_url`.
@@ -115,6 +126,14 @@ pub struct SubscriptionConfirmation {
 }
 
 impl Chunk {
+    /// An empty chunk that holds S3 notifications back instead of making them bad records.
+    pub fn following_notices() -> Self {
+        Self {
+            notices: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
     fn is_full(&self, batch_size: usize) -> bool {
         self.incidents.len() >= batch_size || self.bad.len() >= batch_size || self.records >= 16_384
     }

@@ -1,4 +1,5 @@
-//! `iamwatch scan s3://bucket/prefix`: CloudTrail log files read where CloudTrail writes them.
+//! `iamwatch scan s3://bucket/prefix`: CloudTrail log files read where CloudTrail writes them;
+//! and for `serve`, the objects S3 notifications name ([`ObjectReader`]).
 //!
 //! A trail delivers to S3, an organisation trail a file per account, region and five minutes
 //! (`AWSLogs/o-…/111122223333/CloudTrail/us-east-1/2026/12/05/…json.gz`). A prefix is listed
@@ -13,10 +14,12 @@
 
 mod fetch;
 mod listing;
+mod object;
 mod pattern;
 mod url;
 
 pub use listing::Listing;
+pub use object::{ObjectError, ObjectReader};
 pub use url::S3Url;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};

@@ -1,5 +1,6 @@
 //! `iamwatch.toml`: every setting of `serve`, with environment overrides for the ones
-//! deployments set per host (`IAMWATCH_TOKEN`, `IAMWATCH_LISTEN`, `IAMWATCH_DB`).
+//! deployments set per host (`IAMWATCH_TOKEN`, `IAMWATCH_LISTEN`, `IAMWATCH_DB`,
+//! `IAMWATCH_S3_FOLLOW`).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -64,6 +65,7 @@ pub struct Config {
     pub stream: StreamConfig,
     pub rules: RulesConfig,
     pub sns: SnsConfig,
+    pub s3: S3Config,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -111,6 +113,33 @@ pub struct SnsConfig {
     pub subscribe_url_prefixes: Vec<String>,
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Buckets whose log files are read when an S3 notification names them (an organisation
+    /// trail's SNS topic, an S3 event). Empty: notifications are kept as dead letters saying
+    /// which objects to scan. Only these buckets: a notification is a request to read a
+    /// bucket, and anyone holding the token could send one.
+    pub follow: Vec<String>,
+    /// Largest object read (bytes, as stored). CloudTrail's files are a few megabytes at most.
+    pub max_object_bytes: u64,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            follow: Vec::new(),
+            max_object_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl S3Config {
+    pub fn follows(&self, bucket: &str) -> bool {
+        self.follow.iter().any(|name| name == bucket)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -131,6 +160,7 @@ impl Default for Config {
             stream: StreamConfig::default(),
             rules: RulesConfig::default(),
             sns: SnsConfig::default(),
+            s3: S3Config::default(),
         }
     }
 }
@@ -204,6 +234,14 @@ impl Config {
         if let Some(db) = lookup("IAMWATCH_DB") {
             self.db = PathBuf::from(db);
         }
+        if let Some(buckets) = lookup("IAMWATCH_S3_FOLLOW") {
+            self.s3.follow = buckets
+                .split(',')
+                .map(str::trim)
+                .filter(|bucket| !bucket.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
         Ok(())
     }
 
@@ -257,9 +295,12 @@ mod tests {
             .apply_env(|name| match name {
                 "IAMWATCH_TOKEN" => Some("from-env".to_string()),
                 "IAMWATCH_LISTEN" => Some("0.0.0.0:9000".to_string()),
+                "IAMWATCH_S3_FOLLOW" => Some("trail-a, trail-b,".to_string()),
                 _ => None,
             })
             .unwrap();
+        assert_eq!(config.s3.follow, ["trail-a", "trail-b"]);
+        assert!(config.s3.follows("trail-b") && !config.s3.follows("trail"));
         assert_eq!(config.token.unwrap().expose(), "from-env");
         assert_eq!(config.listen.port(), 9000);
     }

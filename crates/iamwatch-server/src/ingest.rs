@@ -125,7 +125,8 @@ pub async fn ingest_body(
     };
     state.metrics.parsing.fetch_sub(1, Ordering::Relaxed);
     drop(permit);
-    let (mut chunk, mut whole) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let (chunk, mut whole) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let mut chunk = crate::follow::follow(state, chunk).await?;
     if !chunk.bad.is_empty() {
         // The records go to the blocking pool and come back: no copy of their raw text.
         let dead_letter = state.dead_letter.clone();
@@ -177,6 +178,7 @@ pub async fn ingest_body(
         records,
         ignored,
         confirmations: _,
+        notices: _,
     } = chunk;
     let mut summary = IngestSummary {
         accepted: records,
@@ -224,8 +226,13 @@ fn read(
     source: String,
     detector: &iamwatch_detect::Detector,
 ) -> (Chunk, Option<BadRecord>) {
-    let mut chunk = iamwatch_pipeline::read_body(body.to_vec(), &source, detector);
-    if chunk.records > 0 || chunk.ignored > 0 {
+    let mut chunk = Chunk::following_notices();
+    iamwatch_pipeline::read_body_into(body.to_vec(), &source, detector, &mut chunk);
+    let notices = chunk
+        .notices
+        .as_ref()
+        .is_some_and(|notices| !notices.is_empty());
+    if chunk.records > 0 || chunk.ignored > 0 || notices {
         return (chunk, None);
     }
     if chunk.bad.is_empty() {

@@ -16,6 +16,7 @@ pub mod dead_letter;
 pub mod demo;
 pub mod error;
 pub mod firehose;
+mod follow;
 pub mod ingest;
 pub mod metrics;
 pub mod sns;
@@ -132,7 +133,15 @@ pub async fn serve(
         config.ingest.commit_queue,
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    // Connected (credentials and region looked up) only when some bucket is followed.
+    let s3 = if config.s3.follow.is_empty() {
+        None
+    } else {
+        tracing::info!(buckets = ?config.s3.follow, "log files named by S3 notifications from these buckets are read");
+        Some(iamwatch_s3::ObjectReader::from_env().await)
+    };
     let state = AppState {
+        s3,
         dead_letter: dead_letter::DeadLetter::new(config.dead_letter.clone()),
         parsing: Arc::new(tokio::sync::Semaphore::new(
             config.ingest.max_parsing.max(1),

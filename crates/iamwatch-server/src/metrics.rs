@@ -56,6 +56,8 @@ pub struct Metrics {
     pub records: AtomicU64,
     pub bad_records: AtomicU64,
     pub skipped: AtomicU64,
+    /// Log files read from S3 because a notification named them.
+    pub s3_objects: AtomicU64,
     pub duplicates: AtomicU64,
     /// New incidents, by severity rank (index = rank - 1).
     pub incidents: [AtomicU64; 4],
@@ -124,6 +126,12 @@ impl Metrics {
             "iamwatch_skipped_total",
             "Records passed over by the skip list.",
             load(&self.skipped),
+        );
+        counter(
+            &mut out,
+            "iamwatch_s3_objects_read_total",
+            "Log files read from S3 because a notification named them.",
+            load(&self.s3_objects),
         );
         counter(
             &mut out,

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Becomes true when the server is shutting down (live streams close).
     pub shutdown: watch::Receiver<bool>,
     pub http: reqwest::Client,
+    /// Reads the log files S3 notifications name, when `[s3] follow` lists buckets.
+    pub s3: Option<iamwatch_s3::ObjectReader>,
 }
 
 impl AppState {

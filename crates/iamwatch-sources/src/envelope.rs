@@ -14,6 +14,8 @@ mod found;
 mod lambda_sources;
 mod repair;
 mod s3_notice;
+
+pub use s3_notice::S3ObjectRef;
 mod search_exports;
 mod string_detail;
 
@@ -103,9 +105,14 @@ pub enum Problem {
     Unrecognised {
         reason: String,
     },
-    /// A shape AWS does deliver that this path does not read (e.g. S3 object notifications).
+    /// A shape AWS does deliver that this path does not read.
     Unsupported {
         reason: String,
+    },
+    /// An S3 object notification: it names log files without holding their records. A reader
+    /// that can fetch from S3 may follow it; otherwise it says which objects to scan.
+    S3Notice {
+        objects: Vec<S3ObjectRef>,
     },
     NestedTooDeep,
 }
@@ -122,6 +129,7 @@ impl std::fmt::Display for Problem {
             }
             Self::NotAnObject { found } => write!(f, "expected a JSON object, found {found}"),
             Self::Unrecognised { reason } | Self::Unsupported { reason } => f.write_str(reason),
+            Self::S3Notice { objects } => f.write_str(&s3_notice::unread_reason(objects)),
             Self::NestedTooDeep => write!(f, "envelopes nested more than {MAX_NESTING} deep"),
         }
     }
@@ -437,7 +445,12 @@ fn dispatch(
         return visit(message.as_bytes(), inner, depth + 1, sink);
     }
     if doc.s3.is_some() || doc.s3_object_key.is_some() {
-        return problem(s3_notice::problem(raw), sink);
+        return problem(
+            Problem::S3Notice {
+                objects: s3_notice::objects(raw),
+            },
+            sink,
+        );
     }
     if doc.digest_fingerprint.is_some() {
         return sink(Item::Ignored {

@@ -42,7 +42,7 @@ pub mod fuzzing {
 }
 
 pub use document::{Document, InsightDetails, Raw, SessionContext, UserIdentity};
-pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem};
+pub use envelope::{visit_document, EnvelopeKind, Item, Problem, RecordItem, S3ObjectRef};
 pub use framer::{Frame, FrameError, Framer, Position};
 pub use input::{
     discover, judge_name, looks_gzipped, open_bytes, open_fetched, open_file, open_input,

@@ -1,7 +1,7 @@
 //! Reading one input: opening it (counting the bytes read), framing it, and turning each
 //! framed value into records, incidents and bad records.
 
-use super::{Chunk, ScanOptions, SubscriptionConfirmation};
+use super::{Chunk, S3Notice, ScanOptions, SubscriptionConfirmation};
 use crate::bad_record::BadRecord;
 use crate::process::{process_record, Outcome};
 use iamwatch_core::time::now_ms;
@@ -234,7 +234,15 @@ pub(super) fn handle_item(
             };
             let mut bad = BadRecord::new(source, Some(line), Some(index), reason).with_raw(raw);
             bad.nested = nested_index;
-            chunk.bad.push(bad);
+            match (problem, chunk.notices.as_mut()) {
+                (Problem::S3Notice { objects }, Some(notices)) if !objects.is_empty() => {
+                    notices.push(S3Notice {
+                        objects,
+                        unread: bad,
+                    });
+                }
+                _ => chunk.bad.push(bad),
+            }
         }
         Item::SubscriptionConfirmation {
             topic_arn,

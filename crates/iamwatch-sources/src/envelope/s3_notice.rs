@@ -1,11 +1,25 @@
 //! S3 object notifications name log files without holding their records: an S3 event (an
 //! element of its `Records`: `{"eventSource":"aws:s3","s3":{"bucket":{…},"object":{"key":…}}}`)
 //! or CloudTrail's own notice of files delivered (the message of a trail's SNS topic:
-//! `{"s3Bucket":…,"s3ObjectKey":[…]}`). They stay unreadable here; the problem says which
-//! `s3://` locations to scan for the records.
+//! `{"s3Bucket":…,"s3ObjectKey":[…]}`). The framing reports them as a problem holding the
+//! objects they name: `serve` may follow them (fetching the objects from buckets its config
+//! lists), and otherwise the problem says which `s3://` locations to scan for the records.
 
-use super::Problem;
 use serde::Deserialize;
+use std::fmt;
+
+/// An object an S3 notification names: a bucket and a key, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3ObjectRef {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl fmt::Display for S3ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
 
 #[derive(Deserialize)]
 struct Notice {
@@ -35,9 +49,13 @@ struct Keyed {
 /// Locations shown in full; the rest are counted.
 const SHOWN: usize = 3;
 
-pub(super) fn problem(raw: &[u8]) -> Problem {
-    let locations = locations(raw);
-    let reason = match locations.len() {
+/// Why a notification was not read: the `iamwatch scan` command line that reads what it names.
+pub(super) fn unread_reason(objects: &[S3ObjectRef]) -> String {
+    let locations: Vec<String> = objects
+        .iter()
+        .map(|object| quoted(&object.to_string()))
+        .collect();
+    match locations.len() {
         0 => "S3 object notification: the log file it names must be read from S3, not from this input".to_string(),
         1 => format!(
             "S3 object notification: read the log file it names with `iamwatch scan {}`",
@@ -51,12 +69,11 @@ pub(super) fn problem(raw: &[u8]) -> Problem {
             };
             format!("S3 object notification: read the {count} log files it names with `iamwatch scan {shown}`{more}")
         }
-    };
-    Problem::Unsupported { reason }
+    }
 }
 
-/// The objects a notification names, as quoted `s3://` locations.
-fn locations(raw: &[u8]) -> Vec<String> {
+/// The objects a notification names (none when it cannot be read as one).
+pub(super) fn objects(raw: &[u8]) -> Vec<S3ObjectRef> {
     let Ok(notice) = serde_json::from_slice::<Notice>(raw) else {
         return Vec::new();
     };
@@ -75,7 +92,7 @@ fn locations(raw: &[u8]) -> Vec<String> {
     named
         .into_iter()
         .filter(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
-        .map(|(bucket, key)| quoted(&format!("s3://{bucket}/{key}")))
+        .map(|(bucket, key)| S3ObjectRef { bucket, key })
         .collect()
 }
 
@@ -126,7 +143,7 @@ mod tests {
     use super::*;
 
     fn reason(json: &str) -> String {
-        problem(json.as_bytes()).to_string()
+        unread_reason(&objects(json.as_bytes()))
     }
 
     #[test]

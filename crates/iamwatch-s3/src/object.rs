@@ -1,0 +1,132 @@
+//! One object read whole on request, for a reader that follows S3 notifications (`serve`: an
+//! organisation trail's SNS topic announces each log file as it is delivered).
+//!
+//! Failures are told apart by what a sender should do: S3 refusing the request (no such key
+//! or bucket, access denied) will refuse it again until someone changes something, so the
+//! notification is kept as a dead letter; S3 unreachable or failing may pass, so the sender is
+//! asked to deliver the notification again.
+
+use crate::{client_from_env, explain};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::Client;
+use iamwatch_sources::S3ObjectRef;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// S3 answered that this request cannot succeed as it is.
+    #[error("{object}: {message}")]
+    Refused { object: String, message: String },
+    /// S3 could not be reached, or failed: worth asking again later.
+    #[error("{object}: {message}")]
+    Unavailable { object: String, message: String },
+    #[error("{object}: {size} bytes, over the limit of {limit} bytes an object may have")]
+    TooLarge {
+        object: String,
+        size: u64,
+        limit: u64,
+    },
+}
+
+impl ObjectError {
+    /// Whether asking again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+/// Reads objects whole, with the environment's AWS configuration (as [`crate::S3Source`]).
+#[derive(Clone, Debug)]
+pub struct ObjectReader {
+    client: Client,
+}
+
+impl ObjectReader {
+    pub async fn from_env() -> Self {
+        Self::with_client(client_from_env().await)
+    }
+
+    pub fn with_client(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The object's bytes, as stored (a gzipped log file stays gzipped).
+    ///
+    /// # Errors
+    /// [`ObjectError::Refused`] when S3 answers with a client error (4xx but a timeout or a
+    /// throttle), [`ObjectError::TooLarge`] for an object over `limit` bytes, and
+    /// [`ObjectError::Unavailable`] for everything else (no connection, 5xx, a body cut short).
+    pub async fn read(&self, object: &S3ObjectRef, limit: u64) -> Result<Vec<u8>, ObjectError> {
+        let name = object.to_string();
+        let output = self
+            .client
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .send()
+            .await
+            .map_err(|error| {
+                let message = explain(&error);
+                if is_refusal(&error) {
+                    ObjectError::Refused {
+                        object: name.clone(),
+                        message,
+                    }
+                } else {
+                    ObjectError::Unavailable {
+                        object: name.clone(),
+                        message,
+                    }
+                }
+            })?;
+        let size = output
+            .content_length()
+            .and_then(|length| u64::try_from(length).ok())
+            .unwrap_or(0);
+        if size > limit {
+            return Err(ObjectError::TooLarge {
+                object: name,
+                size,
+                limit,
+            });
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut body = output.body;
+        let unavailable = |message: String| ObjectError::Unavailable {
+            object: name.clone(),
+            message,
+        };
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?
+        {
+            bytes.extend_from_slice(&chunk);
+            // A body longer than announced is held to the limit too.
+            if bytes.len() as u64 > limit {
+                return Err(ObjectError::TooLarge {
+                    object: name.clone(),
+                    size: bytes.len() as u64,
+                    limit,
+                });
+            }
+        }
+        if (bytes.len() as u64) < size {
+            return Err(unavailable(format!(
+                "the body ended after {} of its {size} bytes",
+                bytes.len()
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+/// A client error S3 will answer again the same way: 4xx, except a request timeout or a
+/// throttle.
+fn is_refusal<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    let SdkError::ServiceError(service) = error else {
+        return false;
+    };
+    let status = service.raw().status().as_u16();
+    (400..500).contains(&status) && !matches!(status, 408 | 429)
+}

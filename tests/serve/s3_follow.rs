@@ -1,0 +1,208 @@
+//! S3 notifications posted to `serve` (an organisation trail's SNS topic announcing each log
+//! file, an S3 event): the log files they name read from the moto server through the AWS SDK,
+//! for the buckets `[s3] follow` lists; other buckets, objects S3 refuses, and S3 out of reach
+//! each answered as the sender needs.
+
+use crate::moto::Bucket;
+use crate::server::{self, log_file, post, sns_notification, start_with_env, Server};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+/// `serve` with the AWS settings pointing at the bucket's moto server, and nothing from the
+/// machine's own AWS configuration.
+fn serve_following(dir: &Path, bucket: &Bucket, config: &str) -> Server {
+    let nowhere = |name: &str| dir.join(name).display().to_string();
+    let env = [
+        ("AWS_ENDPOINT_URL", bucket.moto.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_CONFIG_FILE", nowhere("no-aws-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", nowhere("no-aws-credentials")),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    start_with_env(dir, config, &[], &env)
+}
+
+/// CloudTrail's notice of log files delivered, as its SNS topic sends it.
+fn trail_notice(bucket: &str, keys: &[&str]) -> String {
+    let notice = json!({"s3Bucket": bucket, "s3ObjectKey": keys});
+    sns_notification("notice-1", &notice).to_string()
+}
+
+fn gzipped(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn dead_letters(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("deadletter.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+const KEY_GZ: &str = "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2026/12/06/a.json.gz";
+const KEY_PLAIN: &str = "AWSLogs/o-abc/111122223333/CloudTrail/eu-west-1/2026/12/06/b c.json";
+
+#[test]
+fn the_log_files_a_notification_names_are_read_from_a_followed_bucket() {
+    let bucket = Bucket::new();
+    bucket.put(KEY_GZ, &gzipped(&log_file("gz", 3)));
+    bucket.put(KEY_PLAIN, log_file("plain", 2).as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let mut live = bucket.runtime.block_on(server::connect(&server));
+
+    let notice = trail_notice(bucket.name, &[KEY_GZ, KEY_PLAIN]);
+    let (status, summary) = bucket.runtime.block_on(post(&server, notice.clone()));
+    assert_eq!(status, 202, "{summary}\n{}", server.log());
+    assert_eq!(summary["accepted"], 5, "{summary}");
+    assert_eq!(summary["incidents"], 5, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+    // Stored, named by their object, and broadcast like posted events.
+    let (status, listed) = bucket
+        .runtime
+        .block_on(server::get(&server, "/v1/incidents?limit=10"));
+    assert_eq!(status, 200);
+    let mut ids: Vec<&str> = listed["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["gz-0", "gz-1", "gz-2", "plain-0", "plain-1"]);
+    let message = bucket
+        .runtime
+        .block_on(server::next_json(&mut live))
+        .expect("an incident message");
+    assert_eq!(message["type"], "incident.created");
+    let metrics = bucket.runtime.block_on(async {
+        server::client()
+            .get(server.url("/metrics"))
+            .bearer_auth(server::TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        metrics.contains("iamwatch_s3_objects_read_total 2"),
+        "{metrics}"
+    );
+
+    // The same notice again (SNS delivers at least once): the same incidents, none new.
+    let (status, again) = bucket.runtime.block_on(post(&server, notice));
+    assert_eq!(status, 202);
+    assert_eq!(
+        (again["incidents"].clone(), again["duplicates"].clone()),
+        (json!(0), json!(5))
+    );
+
+    // An S3 event names its object form-encoded (a space as `+`).
+    bucket.put("AWSLogs/extra file.json", log_file("event", 1).as_bytes());
+    let event = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "trail-bucket"}, "object": {"key": "AWSLogs/extra+file.json", "size": 10}}
+    }]});
+    let (status, summary) = bucket.runtime.block_on(post(&server, event.to_string()));
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(summary["incidents"], 1, "{summary}");
+    assert!(dead_letters(dir.path()).is_empty());
+}
+
+#[test]
+fn notifications_serve_cannot_read_are_kept_saying_why() {
+    let bucket = Bucket::new();
+    bucket.put(KEY_GZ, &gzipped(&log_file("gz", 1)));
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+
+    // A bucket the config does not list is never read, whatever it holds.
+    let (status, summary) = bucket
+        .runtime
+        .block_on(post(&server, trail_notice("other-bucket", &["x.json.gz"])));
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(
+        (summary["accepted"].clone(), summary["rejected"].clone()),
+        (json!(0), json!(1))
+    );
+    // An object that is not there (S3 refuses; asking again would not help): kept, and the
+    // rest of the notice is read.
+    let (status, summary) = bucket.runtime.block_on(post(
+        &server,
+        trail_notice(bucket.name, &["AWSLogs/gone.json.gz", KEY_GZ]),
+    ));
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(
+        (summary["incidents"].clone(), summary["rejected"].clone()),
+        (json!(1), json!(1))
+    );
+
+    let kept = dead_letters(dir.path());
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let reason = kept[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("iamwatch scan s3://other-bucket/x.json.gz")
+            && reason.contains("[s3] follow"),
+        "{reason}"
+    );
+    assert!(kept[0]["raw"].as_str().unwrap().contains("other-bucket"));
+    let reason = kept[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("s3://trail-bucket/AWSLogs/gone.json.gz") && reason.contains("NoSuchKey"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn without_follow_a_notification_is_kept_and_s3_is_never_asked() {
+    let bucket = Bucket::new();
+    bucket.put(KEY_GZ, &gzipped(&log_file("gz", 1)));
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_following(dir.path(), &bucket, "");
+    let (status, summary) = bucket
+        .runtime
+        .block_on(post(&server, trail_notice(bucket.name, &[KEY_GZ])));
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(
+        (summary["incidents"].clone(), summary["rejected"].clone()),
+        (json!(0), json!(1))
+    );
+    let kept = dead_letters(dir.path());
+    assert!(
+        kept[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("iamwatch scan s3://trail-bucket/{KEY_GZ}")),
+        "{kept:?}"
+    );
+}
+
+#[test]
+fn s3_out_of_reach_asks_the_sender_to_deliver_again_and_stores_nothing() {
+    let bucket = Bucket::new();
+    bucket.put(KEY_GZ, &gzipped(&log_file("gz", 2)));
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let Bucket { moto, runtime, .. } = bucket;
+    drop(moto);
+
+    let response = runtime.block_on(server::post_response(
+        server.url("/v1/events"),
+        trail_notice("trail-bucket", &[KEY_GZ]),
+    ));
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, listed) = runtime.block_on(server::get(&server, "/v1/incidents"));
+    assert_eq!(status, 200);
+    assert_eq!(listed["incidents"].as_array().unwrap().len(), 0);
+    assert!(dead_letters(dir.path()).is_empty());
+}
