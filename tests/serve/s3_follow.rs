@@ -122,8 +122,13 @@ fn the_log_files_a_notification_names_are_read_from_a_followed_bucket() {
 fn notifications_serve_cannot_read_are_kept_saying_why() {
     let bucket = Bucket::new();
     bucket.put(KEY_GZ, &gzipped(&log_file("gz", 1)));
+    bucket.put(KEY_PLAIN, log_file("big", 20).as_bytes());
     let dir = tempfile::tempdir().unwrap();
-    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let server = serve_following(
+        dir.path(),
+        &bucket,
+        "[s3]\nfollow = [\"trail-bucket\"]\nmax_object_bytes = 4096\n",
+    );
 
     // A bucket the config does not list is never read, whatever it holds.
     let (status, summary) = bucket
@@ -146,8 +151,20 @@ fn notifications_serve_cannot_read_are_kept_saying_why() {
         (json!(1), json!(1))
     );
 
+    // An object over the limit is not read at all.
+    let (status, summary) = bucket
+        .runtime
+        .block_on(post(&server, trail_notice(bucket.name, &[KEY_PLAIN])));
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(
+        (summary["accepted"].clone(), summary["rejected"].clone()),
+        (json!(0), json!(1))
+    );
+
     let kept = dead_letters(dir.path());
-    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    let reason = kept[2]["reason"].as_str().unwrap();
+    assert!(reason.contains("over the limit of 4096 bytes"), "{reason}");
     let reason = kept[0]["reason"].as_str().unwrap();
     assert!(
         reason.contains("iamwatch scan s3://other-bucket/x.json.gz")

@@ -129,4 +129,27 @@ mod tests {
             "{chunk:?}"
         );
     }
+
+    #[test]
+    fn s3_notices_are_held_back_only_when_the_chunk_asks() {
+        let body =
+            format!(r#"[{{"s3Bucket":"trail","s3ObjectKey":["a.json.gz","b.json.gz"]}},{RECORD}]"#);
+        let detector = Detector::default();
+        let plain = read_body(body.clone().into_bytes(), "request-5", &detector);
+        assert_eq!((plain.records, plain.bad.len()), (1, 1));
+        assert!(plain.bad[0]
+            .reason
+            .contains("iamwatch scan s3://trail/a.json.gz"));
+        assert!(plain.notices.is_none());
+
+        let mut following = Chunk::following_notices();
+        read_body_into(body.into_bytes(), "request-5", &detector, &mut following);
+        assert_eq!((following.records, following.bad.len()), (1, 0));
+        let notices = following.notices.expect("held back");
+        assert_eq!(notices.len(), 1);
+        let named: Vec<String> = notices[0].objects.iter().map(ToString::to_string).collect();
+        assert_eq!(named, ["s3://trail/a.json.gz", "s3://trail/b.json.gz"]);
+        // What it becomes when not followed: the bad record a scan makes of it.
+        assert_eq!(notices[0].unread, plain.bad[0]);
+    }
 }

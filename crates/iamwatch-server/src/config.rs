@@ -121,7 +121,8 @@ pub struct S3Config {
     /// which objects to scan. Only these buckets: a notification is a request to read a
     /// bucket, and anyone holding the token could send one.
     pub follow: Vec<String>,
-    /// Largest object read (bytes, as stored). CloudTrail's files are a few megabytes at most.
+    /// Largest object read (bytes, as stored): CloudTrail's gzipped files are a few megabytes
+    /// at most, and each request being read holds its object in memory.
     pub max_object_bytes: u64,
 }
 
@@ -129,7 +130,7 @@ impl Default for S3Config {
     fn default() -> Self {
         Self {
             follow: Vec::new(),
-            max_object_bytes: 64 * 1024 * 1024,
+            max_object_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -124,9 +124,11 @@ pub async fn ingest_body(
         tokio::task::spawn_blocking(move || read(&body, source, &detector)).await
     };
     state.metrics.parsing.fetch_sub(1, Ordering::Relaxed);
-    drop(permit);
     let (chunk, mut whole) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
+    // Log files an S3 notification names are read under the same permit: a body's bytes in
+    // memory are bounded by `max_parsing` whether they were posted or fetched.
     let mut chunk = crate::follow::follow(state, chunk).await?;
+    drop(permit);
     if !chunk.bad.is_empty() {
         // The records go to the blocking pool and come back: no copy of their raw text.
         let dead_letter = state.dead_letter.clone();
