@@ -2,7 +2,7 @@
 //! organisation trail's SNS topic announces each log file as it is delivered).
 //!
 //! Failures are told apart by what a sender should do: S3 refusing the request (no such key
-//! or bucket, access denied) will refuse it again until someone changes something, so the
+//! or bucket, access denied, a bucket in another region) will refuse it again until someone changes something, so the
 //! notification is kept as a dead letter; S3 unreachable or failing may pass, so the sender is
 //! asked to deliver the notification again.
 
@@ -54,7 +54,7 @@ impl ObjectReader {
     ///
     /// # Errors
     /// [`ObjectError::Refused`] when S3 answers with a client error (4xx but a timeout or a
-    /// throttle), [`ObjectError::TooLarge`] for an object over `limit` bytes, and
+    /// throttle) or a redirect to another region, [`ObjectError::TooLarge`] for an object over `limit` bytes, and
     /// [`ObjectError::Unavailable`] for everything else (no connection, 5xx, a body cut short).
     pub async fn read(&self, object: &S3ObjectRef, limit: u64) -> Result<Vec<u8>, ObjectError> {
         let name = object.to_string();
@@ -121,12 +121,38 @@ impl ObjectReader {
     }
 }
 
-/// A client error S3 will answer again the same way: 4xx, except a request timeout or a
-/// throttle.
+/// An answer S3 will give again the same way: a client error (4xx, except a request timeout
+/// or a throttle), or a redirect (the bucket is in another region than the client's).
 fn is_refusal<E>(error: &SdkError<E, HttpResponse>) -> bool {
     let SdkError::ServiceError(service) = error else {
         return false;
     };
     let status = service.raw().status().as_u16();
-    (400..500).contains(&status) && !matches!(status, 408 | 429)
+    (300..500).contains(&status) && !matches!(status, 408 | 429)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    fn answered(status: u16) -> SdkError<std::io::Error, HttpResponse> {
+        let status = status.try_into().expect("a status code");
+        let raw = HttpResponse::new(status, SdkBody::empty());
+        SdkError::service_error(std::io::Error::other("S3's answer"), raw)
+    }
+
+    // moto answers neither a redirect nor a throttle: the statuses S3 gives for them, here.
+    #[test]
+    fn refusals_are_told_from_what_may_pass() {
+        for refused in [301, 307, 400, 403, 404] {
+            assert!(is_refusal(&answered(refused)), "{refused}");
+        }
+        for passing in [408, 429, 500, 503] {
+            assert!(!is_refusal(&answered(passing)), "{passing}");
+        }
+        let timeout: SdkError<std::io::Error, HttpResponse> =
+            SdkError::timeout_error(std::io::Error::other("no answer"));
+        assert!(!is_refusal(&timeout));
+    }
 }
