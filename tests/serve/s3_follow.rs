@@ -223,3 +223,60 @@ fn s3_out_of_reach_asks_the_sender_to_deliver_again_and_stores_nothing() {
     assert_eq!(listed["incidents"].as_array().unwrap().len(), 0);
     assert!(dead_letters(dir.path()).is_empty());
 }
+
+/// The repository's sample trail: five log files of an account's regions, 5,000 records.
+fn sample_files() -> Vec<std::path::PathBuf> {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/cloudtrail");
+    let mut files: Vec<_> = std::fs::read_dir(samples)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_notice_of_the_sample_trail_gives_the_incidents_a_scan_of_its_files_gives() {
+    let bucket = Bucket::new();
+    let mut keys = Vec::new();
+    for path in sample_files() {
+        let name = path.file_name().unwrap().to_string_lossy();
+        let key = format!("AWSLogs/171634263460/CloudTrail/{name}");
+        bucket.put(&key, &std::fs::read(&path).unwrap());
+        keys.push(key);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let (status, summary) = bucket
+        .runtime
+        .block_on(post(&server, trail_notice(bucket.name, &keys)));
+    assert_eq!(status, 202, "{summary}");
+    assert_eq!(summary["accepted"], 5000, "{summary}");
+
+    let scanned = std::process::Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["scan", "--format", "jsonl", "--db"])
+        .arg(dir.path().join("scan.db"))
+        .arg("--dead-letter")
+        .arg(dir.path().join("scan-dead.jsonl"))
+        .args(sample_files())
+        .output()
+        .unwrap();
+    assert!(scanned.status.success());
+    let mut from_scan: Vec<String> = String::from_utf8(scanned.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["incident_id"].to_string())
+        .collect();
+    let mut from_notice: Vec<String> = summary["incident_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    from_scan.sort();
+    from_notice.sort();
+    assert!(from_scan.len() > 100, "{} incidents", from_scan.len());
+    assert_eq!(from_notice, from_scan);
+    assert_eq!(summary["incidents"], from_scan.len());
+}
