@@ -1,6 +1,7 @@
 //! One object's bytes: fetched ahead when a worker is about to want it, whole when small,
 //! streamed when large.
 
+use crate::object::whole_body;
 use crate::{explain, S3Source};
 use aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
@@ -86,15 +87,10 @@ impl S3Object {
         let request = self.get_object();
         self.source.runtime.spawn(async move {
             let output = request.send().await.map_err(|error| explain(&error))?;
-            // Into one buffer of the announced length as the chunks come, rather than
-            // gathered and then copied whole: an object fetched ahead is held once, not twice.
-            let length = output.content_length().unwrap_or(0);
-            let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
-            let mut body = output.body;
-            while let Some(chunk) = body.try_next().await.map_err(|error| error.to_string())? {
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(bytes)
+            // No limit: the listing said the object is small.
+            whole_body(output, u64::MAX)
+                .await
+                .map_err(|error| error.to_string())
         })
     }
 

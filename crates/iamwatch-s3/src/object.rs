@@ -9,6 +9,7 @@
 use crate::{client_from_env, explain};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::Client;
 use iamwatch_sources::S3ObjectRef;
 
@@ -79,46 +80,65 @@ impl ObjectReader {
                     }
                 }
             })?;
-        let size = output
-            .content_length()
-            .and_then(|length| u64::try_from(length).ok())
-            .unwrap_or(0);
-        if size > limit {
-            return Err(ObjectError::TooLarge {
-                object: name,
-                size,
-                limit,
+        whole_body(output, limit)
+            .await
+            .map_err(|error| match error {
+                BodyError::TooLarge { size } => ObjectError::TooLarge {
+                    object: name,
+                    size,
+                    limit,
+                },
+                BodyError::Failed(message) => ObjectError::Unavailable {
+                    object: name,
+                    message,
+                },
+            })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    /// Announced, or found, over the limit.
+    #[error("{size} bytes, over the limit")]
+    TooLarge { size: u64 },
+    /// The body could not be read to its announced end.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// An object's body in one buffer of its announced length, filled as the chunks come rather
+/// than gathered and then copied: the object is held once, not twice. Shared by the scan's
+/// fetch ahead and the notifications' reads.
+pub(crate) async fn whole_body(output: GetObjectOutput, limit: u64) -> Result<Vec<u8>, BodyError> {
+    let size = output
+        .content_length()
+        .and_then(|length| u64::try_from(length).ok())
+        .unwrap_or(0);
+    if size > limit {
+        return Err(BodyError::TooLarge { size });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut body = output.body;
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(|error| BodyError::Failed(error.to_string()))?
+    {
+        bytes.extend_from_slice(&chunk);
+        // A body longer than announced is held to the limit too.
+        if bytes.len() as u64 > limit {
+            return Err(BodyError::TooLarge {
+                size: bytes.len() as u64,
             });
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        let mut body = output.body;
-        let unavailable = |message: String| ObjectError::Unavailable {
-            object: name.clone(),
-            message,
-        };
-        while let Some(chunk) = body
-            .try_next()
-            .await
-            .map_err(|error| unavailable(error.to_string()))?
-        {
-            bytes.extend_from_slice(&chunk);
-            // A body longer than announced is held to the limit too.
-            if bytes.len() as u64 > limit {
-                return Err(ObjectError::TooLarge {
-                    object: name.clone(),
-                    size: bytes.len() as u64,
-                    limit,
-                });
-            }
-        }
-        if (bytes.len() as u64) < size {
-            return Err(unavailable(format!(
-                "the body ended after {} of its {size} bytes",
-                bytes.len()
-            )));
-        }
-        Ok(bytes)
     }
+    if (bytes.len() as u64) < size {
+        return Err(BodyError::Failed(format!(
+            "the body ended after {} of its {size} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// An answer S3 will give again the same way: a client error (4xx, except a request timeout
