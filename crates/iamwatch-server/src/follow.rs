@@ -15,8 +15,7 @@ use iamwatch_sources::{Problem, S3ObjectRef};
 /// stored, and the sender (SNS, EventBridge) delivers it again later. An object S3 refuses
 /// (gone, access denied) or one too large becomes a dead letter instead: asking again would
 /// get the same answer.
-pub async fn follow(state: &AppState, chunk: Chunk) -> Result<Chunk, ApiError> {
-    let mut chunk = chunk;
+pub async fn follow(state: &AppState, mut chunk: Chunk) -> Result<Chunk, ApiError> {
     let Some(notices) = chunk.notices.take() else {
         return Ok(chunk);
     };
