@@ -280,3 +280,51 @@ fn a_notice_of_the_sample_trail_gives_the_incidents_a_scan_of_its_files_gives() 
     assert_eq!(from_notice, from_scan);
     assert_eq!(summary["incidents"], from_scan.len());
 }
+
+#[test]
+fn s3_that_never_answers_gets_a_503_within_the_timeout() {
+    // Takes connections and never answers, as a stalled endpoint does.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = |name: &str| dir.path().join(name).display().to_string();
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_CONFIG_FILE", nowhere("no-aws-config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", nowhere("no-aws-credentials")),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let server = start_with_env(
+        dir.path(),
+        "[s3]\nfollow = [\"trail-bucket\"]\ntimeout_secs = 2\n",
+        &[],
+        &env,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = std::time::Instant::now();
+    let response = runtime.block_on(server::post_response(
+        server.url("/v1/events"),
+        trail_notice("trail-bucket", &[KEY_GZ]),
+    ));
+    let waited = started.elapsed();
+    assert_eq!(response.status().as_u16(), 503);
+    // The read's whole budget, not the SDK's 30 s a read and three attempts.
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    let answer: Value = runtime.block_on(response.json()).unwrap();
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("s3://trail-bucket/"),
+        "{answer}"
+    );
+}

@@ -84,6 +84,9 @@ impl S3Source {
     }
 }
 
+/// How long a connection to S3 may take to open.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn client_from_env() -> Client {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
@@ -99,7 +102,7 @@ async fn client_from_env() -> Client {
     // scan for ever; a body that stalls half-way is ended by the SDK's stalled-stream
     // protection (on by default).
     let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(std::time::Duration::from_secs(30))
         .build();
     let mut config = aws_sdk_s3::config::Builder::from(&shared)

@@ -6,12 +6,14 @@
 //! notification is kept as a dead letter; S3 unreachable or failing may pass, so the sender is
 //! asked to deliver the notification again.
 
-use crate::{client_from_env, explain};
+use crate::{client_from_env, explain, CONNECT_TIMEOUT};
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::Client;
 use iamwatch_sources::S3ObjectRef;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectError {
@@ -43,8 +45,22 @@ pub struct ObjectReader {
 }
 
 impl ObjectReader {
-    pub async fn from_env() -> Self {
-        Self::with_client(client_from_env().await)
+    /// Connects with the environment's AWS configuration; one read, every attempt included,
+    /// ends after `timeout` (a sender waiting for the answer gives up at some point, and a
+    /// read it no longer waits for only holds the request's memory).
+    pub async fn from_env(timeout: Duration) -> Self {
+        let client = client_from_env().await;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+            .read_timeout(timeout)
+            .operation_timeout(timeout)
+            .build();
+        let config = client
+            .config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .build();
+        Self::with_client(Client::from_conf(config))
     }
 
     pub fn with_client(client: Client) -> Self {

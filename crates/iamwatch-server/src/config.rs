@@ -124,6 +124,9 @@ pub struct S3Config {
     /// Largest object read (bytes, as stored): CloudTrail's gzipped files are a few megabytes
     /// at most, and each request being read holds its object in memory.
     pub max_object_bytes: u64,
+    /// Seconds one object may take to read, every attempt included: under the 15 s SNS waits
+    /// for an answer, so that S3 stalling gets a 503 (and SNS's retry) while SNS still listens.
+    pub timeout_secs: u64,
 }
 
 impl Default for S3Config {
@@ -131,6 +134,7 @@ impl Default for S3Config {
         Self {
             follow: Vec::new(),
             max_object_bytes: 16 * 1024 * 1024,
+            timeout_secs: 10,
         }
     }
 }

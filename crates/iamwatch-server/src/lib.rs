@@ -138,7 +138,8 @@ pub async fn serve(
         None
     } else {
         tracing::info!(buckets = ?config.s3.follow, "log files named by S3 notifications from these buckets are read");
-        Some(iamwatch_s3::ObjectReader::from_env().await)
+        let timeout = Duration::from_secs(config.s3.timeout_secs.max(1));
+        Some(iamwatch_s3::ObjectReader::from_env(timeout).await)
     };
     let state = AppState {
         s3,
