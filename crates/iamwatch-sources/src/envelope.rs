@@ -14,8 +14,6 @@ mod found;
 mod lambda_sources;
 mod repair;
 mod s3_notice;
-
-pub use s3_notice::S3ObjectRef;
 mod search_exports;
 mod string_detail;
 
@@ -23,6 +21,7 @@ use repair::{repair, Repaired};
 mod unreadable_text;
 
 use crate::document::{Document, Raw};
+pub use s3_notice::S3ObjectRef;
 use serde_json::value::RawValue;
 
 /// Nested envelopes deeper than this are refused: real deliveries nest at most three deep
