@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
 
-/// `serve` with the AWS settings pointing at the bucket's moto server, and nothing from the
+/// `serve` with the AWS settings pointing at `endpoint` (a moto server), and nothing from the
 /// machine's own AWS configuration.
-fn serve_following(dir: &Path, bucket: &Bucket, config: &str) -> Server {
+fn serve_following(dir: &Path, endpoint: &str, config: &str) -> Server {
     let nowhere = |name: &str| dir.join(name).display().to_string();
     let env = [
-        ("AWS_ENDPOINT_URL", bucket.moto.endpoint.clone()),
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID", "test".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
@@ -29,6 +29,13 @@ fn serve_following(dir: &Path, bucket: &Bucket, config: &str) -> Server {
 fn trail_notice(bucket: &str, keys: &[&str]) -> String {
     let notice = json!({"s3Bucket": bucket, "s3ObjectKey": keys});
     sns_notification("notice-1", &notice).to_string()
+}
+
+/// Posts `body` to `serve`, expecting it accepted; the summary's counts named by `fields`.
+fn accepted(bucket: &Bucket, server: &Server, body: String, fields: &[&str]) -> Vec<Value> {
+    let (status, summary) = bucket.runtime.block_on(post(server, body));
+    assert_eq!(status, 202, "{summary}\n{}", server.log());
+    fields.iter().map(|field| summary[*field].clone()).collect()
 }
 
 fn gzipped(text: &str) -> Vec<u8> {
@@ -54,15 +61,21 @@ fn the_log_files_a_notification_names_are_read_from_a_followed_bucket() {
     bucket.put(KEY_GZ, &gzipped(&log_file("gz", 3)));
     bucket.put(KEY_PLAIN, log_file("plain", 2).as_bytes());
     let dir = tempfile::tempdir().unwrap();
-    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let server = serve_following(
+        dir.path(),
+        &bucket.moto.endpoint,
+        "[s3]\nfollow = [\"trail-bucket\"]\n",
+    );
     let mut live = bucket.runtime.block_on(server::connect(&server));
 
     let notice = trail_notice(bucket.name, &[KEY_GZ, KEY_PLAIN]);
-    let (status, summary) = bucket.runtime.block_on(post(&server, notice.clone()));
-    assert_eq!(status, 202, "{summary}\n{}", server.log());
-    assert_eq!(summary["accepted"], 5, "{summary}");
-    assert_eq!(summary["incidents"], 5, "{summary}");
-    assert_eq!(summary["rejected"], 0, "{summary}");
+    let counts = accepted(
+        &bucket,
+        &server,
+        notice.clone(),
+        &["accepted", "incidents", "rejected"],
+    );
+    assert_eq!(counts, [5, 5, 0]);
     // Stored, named by their object, and broadcast like posted events.
     let (status, listed) = bucket
         .runtime
@@ -98,12 +111,8 @@ fn the_log_files_a_notification_names_are_read_from_a_followed_bucket() {
     );
 
     // The same notice again (SNS delivers at least once): the same incidents, none new.
-    let (status, again) = bucket.runtime.block_on(post(&server, notice));
-    assert_eq!(status, 202);
-    assert_eq!(
-        (again["incidents"].clone(), again["duplicates"].clone()),
-        (json!(0), json!(5))
-    );
+    let counts = accepted(&bucket, &server, notice, &["incidents", "duplicates"]);
+    assert_eq!(counts, [0, 5]);
 
     // An S3 event names its object form-encoded (a space as `+`).
     bucket.put("AWSLogs/extra file.json", log_file("event", 1).as_bytes());
@@ -112,9 +121,8 @@ fn the_log_files_a_notification_names_are_read_from_a_followed_bucket() {
         "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": "trail-bucket"}, "object": {"key": "AWSLogs/extra+file.json", "size": 10}}
     }]});
-    let (status, summary) = bucket.runtime.block_on(post(&server, event.to_string()));
-    assert_eq!(status, 202, "{summary}");
-    assert_eq!(summary["incidents"], 1, "{summary}");
+    let counts = accepted(&bucket, &server, event.to_string(), &["incidents"]);
+    assert_eq!(counts, [1]);
     assert!(dead_letters(dir.path()).is_empty());
 }
 
@@ -126,40 +134,24 @@ fn notifications_serve_cannot_read_are_kept_saying_why() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve_following(
         dir.path(),
-        &bucket,
+        &bucket.moto.endpoint,
         "[s3]\nfollow = [\"trail-bucket\"]\nmax_object_bytes = 4096\n",
     );
 
     // A bucket the config does not list is never read, whatever it holds.
-    let (status, summary) = bucket
-        .runtime
-        .block_on(post(&server, trail_notice("other-bucket", &["x.json.gz"])));
-    assert_eq!(status, 202, "{summary}");
-    assert_eq!(
-        (summary["accepted"].clone(), summary["rejected"].clone()),
-        (json!(0), json!(1))
-    );
+    let notice = trail_notice("other-bucket", &["x.json.gz"]);
+    let counts = accepted(&bucket, &server, notice, &["accepted", "rejected"]);
+    assert_eq!(counts, [0, 1]);
     // An object that is not there (S3 refuses; asking again would not help): kept, and the
     // rest of the notice is read.
-    let (status, summary) = bucket.runtime.block_on(post(
-        &server,
-        trail_notice(bucket.name, &["AWSLogs/gone.json.gz", KEY_GZ]),
-    ));
-    assert_eq!(status, 202, "{summary}");
-    assert_eq!(
-        (summary["incidents"].clone(), summary["rejected"].clone()),
-        (json!(1), json!(1))
-    );
+    let notice = trail_notice(bucket.name, &["AWSLogs/gone.json.gz", KEY_GZ]);
+    let counts = accepted(&bucket, &server, notice, &["incidents", "rejected"]);
+    assert_eq!(counts, [1, 1]);
 
     // An object over the limit is not read at all.
-    let (status, summary) = bucket
-        .runtime
-        .block_on(post(&server, trail_notice(bucket.name, &[KEY_PLAIN])));
-    assert_eq!(status, 202, "{summary}");
-    assert_eq!(
-        (summary["accepted"].clone(), summary["rejected"].clone()),
-        (json!(0), json!(1))
-    );
+    let notice = trail_notice(bucket.name, &[KEY_PLAIN]);
+    let counts = accepted(&bucket, &server, notice, &["accepted", "rejected"]);
+    assert_eq!(counts, [0, 1]);
 
     let kept = dead_letters(dir.path());
     assert_eq!(kept.len(), 3, "{kept:?}");
@@ -184,15 +176,10 @@ fn without_follow_a_notification_is_kept_and_s3_is_never_asked() {
     let bucket = Bucket::new();
     bucket.put(KEY_GZ, &gzipped(&log_file("gz", 1)));
     let dir = tempfile::tempdir().unwrap();
-    let server = serve_following(dir.path(), &bucket, "");
-    let (status, summary) = bucket
-        .runtime
-        .block_on(post(&server, trail_notice(bucket.name, &[KEY_GZ])));
-    assert_eq!(status, 202, "{summary}");
-    assert_eq!(
-        (summary["incidents"].clone(), summary["rejected"].clone()),
-        (json!(0), json!(1))
-    );
+    let server = serve_following(dir.path(), &bucket.moto.endpoint, "");
+    let notice = trail_notice(bucket.name, &[KEY_GZ]);
+    let counts = accepted(&bucket, &server, notice, &["incidents", "rejected"]);
+    assert_eq!(counts, [0, 1]);
     let kept = dead_letters(dir.path());
     assert!(
         kept[0]["reason"]
@@ -208,7 +195,11 @@ fn s3_out_of_reach_asks_the_sender_to_deliver_again_and_stores_nothing() {
     let bucket = Bucket::new();
     bucket.put(KEY_GZ, &gzipped(&log_file("gz", 2)));
     let dir = tempfile::tempdir().unwrap();
-    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let server = serve_following(
+        dir.path(),
+        &bucket.moto.endpoint,
+        "[s3]\nfollow = [\"trail-bucket\"]\n",
+    );
     let Bucket { moto, runtime, .. } = bucket;
     drop(moto);
 
@@ -246,7 +237,11 @@ fn a_notice_of_the_sample_trail_gives_the_incidents_a_scan_of_its_files_gives() 
         keys.push(key);
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = serve_following(dir.path(), &bucket, "[s3]\nfollow = [\"trail-bucket\"]\n");
+    let server = serve_following(
+        dir.path(),
+        &bucket.moto.endpoint,
+        "[s3]\nfollow = [\"trail-bucket\"]\n",
+    );
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let (status, summary) = bucket
         .runtime
@@ -293,21 +288,10 @@ fn s3_that_never_answers_gets_a_503_within_the_timeout() {
         }
     });
     let dir = tempfile::tempdir().unwrap();
-    let nowhere = |name: &str| dir.path().join(name).display().to_string();
-    let env = [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_CONFIG_FILE", nowhere("no-aws-config")),
-        ("AWS_SHARED_CREDENTIALS_FILE", nowhere("no-aws-credentials")),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-    ];
-    let server = start_with_env(
+    let server = serve_following(
         dir.path(),
+        &endpoint,
         "[s3]\nfollow = [\"trail-bucket\"]\ntimeout_secs = 2\n",
-        &[],
-        &env,
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = std::time::Instant::now();
