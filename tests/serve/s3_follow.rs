@@ -277,7 +277,7 @@ fn a_notice_of_the_sample_trail_gives_the_incidents_a_scan_of_its_files_gives() 
 }
 
 #[test]
-fn s3_that_never_answers_gets_a_503_within_the_timeout() {
+fn s3_that_never_answers_gets_a_503_within_the_timeout_holding_its_permit_meanwhile() {
     // Takes connections and never answers, as a stalled endpoint does.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -291,14 +291,24 @@ fn s3_that_never_answers_gets_a_503_within_the_timeout() {
     let server = serve_following(
         dir.path(),
         &endpoint,
-        "[s3]\nfollow = [\"trail-bucket\"]\ntimeout_secs = 2\n",
+        "[ingest]\nmax_parsing = 1\n[s3]\nfollow = [\"trail-bucket\"]\ntimeout_secs = 3\n",
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = std::time::Instant::now();
-    let response = runtime.block_on(server::post_response(
+    let waiting = runtime.spawn(server::post_response(
         server.url("/v1/events"),
         trail_notice("trail-bucket", &[KEY_GZ]),
     ));
+    // While the notice's object is being read it holds the one parsing permit: a body posted
+    // meanwhile is turned away rather than read beside it.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let (status, answer) = runtime.block_on(post(
+        &server,
+        server::eventbridge_event("meanwhile", "DeleteUser", "bob").to_string(),
+    ));
+    assert_eq!(status, 429, "{answer}");
+
+    let response = runtime.block_on(waiting).unwrap();
     let waited = started.elapsed();
     assert_eq!(response.status().as_u16(), 503);
     // The read's whole budget, not the SDK's 30 s a read and three attempts.
@@ -311,4 +321,10 @@ fn s3_that_never_answers_gets_a_503_within_the_timeout() {
             .contains("s3://trail-bucket/"),
         "{answer}"
     );
+    // The permit is given back with the answer.
+    let (status, answer) = runtime.block_on(post(
+        &server,
+        server::eventbridge_event("after", "DeleteUser", "bob").to_string(),
+    ));
+    assert_eq!(status, 202, "{answer}");
 }
