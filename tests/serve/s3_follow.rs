@@ -152,9 +152,20 @@ fn notifications_serve_cannot_read_are_kept_saying_why() {
     let notice = trail_notice(bucket.name, &[KEY_PLAIN]);
     let counts = accepted(&bucket, &server, notice, &["accepted", "rejected"]);
     assert_eq!(counts, [0, 1]);
+    // A record of a followed object that cannot be read: kept under the object's name.
+    let damaged = format!(
+        "{{\"Records\":[{},\n{{\"eventName\": }}]}}",
+        server::record("ok-1", "DeleteUser", "bob")
+    );
+    bucket.put("AWSLogs/damaged.json", damaged.as_bytes());
+    let notice = trail_notice(bucket.name, &["AWSLogs/damaged.json"]);
+    let counts = accepted(&bucket, &server, notice, &["incidents", "rejected"]);
+    assert_eq!(counts, [1, 1]);
 
     let kept = dead_letters(dir.path());
-    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    assert_eq!(kept[3]["source"], "s3://trail-bucket/AWSLogs/damaged.json");
+    assert_eq!(kept[3]["line"], 2, "{:?}", kept[3]);
     let reason = kept[2]["reason"].as_str().unwrap();
     assert!(reason.contains("over the limit of 4096 bytes"), "{reason}");
     let reason = kept[0]["reason"].as_str().unwrap();

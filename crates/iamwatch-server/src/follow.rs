@@ -67,7 +67,7 @@ pub async fn follow(state: &AppState, mut chunk: Chunk) -> Result<Chunk, ApiErro
 }
 
 /// An object's records read into `chunk` on the blocking pool (a log file is megabytes of
-/// gzip), named `s3://bucket/key` in incidents' and dead letters' sources.
+/// gzip); its unreadable records are dead letters naming `s3://bucket/key`.
 async fn read_object(
     state: &AppState,
     mut chunk: Chunk,
