@@ -22,6 +22,7 @@ pub use listing::Listing;
 pub use object::{ObjectError, ObjectReader};
 pub use url::S3Url;
 
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::Client;
 use fetch::Budget;
@@ -59,7 +60,14 @@ impl S3Source {
     /// Connects with the environment's AWS configuration. Requests run on `runtime`; the
     /// methods block, so call them from threads that are not the runtime's.
     pub fn from_env(runtime: &Handle) -> Self {
-        let client = runtime.block_on(client_from_env());
+        // Without a limit a server that takes the connection and never answers would hold
+        // the scan for ever; a body that stalls half-way is ended by the SDK's stalled-stream
+        // protection (on by default).
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(std::time::Duration::from_secs(30))
+            .build();
+        let client = runtime.block_on(client_from_env(timeouts));
         Self::with_client(client, runtime)
     }
 
@@ -87,7 +95,8 @@ impl S3Source {
 /// How long a connection to S3 may take to open.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-async fn client_from_env() -> Client {
+/// A client configured from the environment, as the AWS CLI is, with these time limits.
+async fn client_from_env(timeouts: TimeoutConfig) -> Client {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
@@ -98,13 +107,6 @@ async fn client_from_env() -> Client {
         .await;
     let overridden = shared.endpoint_url().is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|url| !url.is_empty());
-    // Without a limit a server that takes the connection and never answers would hold the
-    // scan for ever; a body that stalls half-way is ended by the SDK's stalled-stream
-    // protection (on by default).
-    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(std::time::Duration::from_secs(30))
-        .build();
     let mut config = aws_sdk_s3::config::Builder::from(&shared)
         .force_path_style(overridden)
         .timeout_config(timeouts);

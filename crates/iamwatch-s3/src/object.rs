@@ -2,9 +2,9 @@
 //! organisation trail's SNS topic announces each log file as it is delivered).
 //!
 //! Failures are told apart by what a sender should do: S3 refusing the request (no such key
-//! or bucket, access denied, a bucket in another region) will refuse it again until someone changes something, so the
-//! notification is kept as a dead letter; S3 unreachable or failing may pass, so the sender is
-//! asked to deliver the notification again.
+//! or bucket, access denied, a bucket in another region) will refuse it again until someone
+//! changes something, so the notification is kept as a dead letter; S3 unreachable or failing
+//! may pass, so the sender is asked to deliver the notification again.
 
 use crate::{client_from_env, explain, CONNECT_TIMEOUT};
 use aws_sdk_s3::config::http::HttpResponse;
@@ -49,30 +49,23 @@ impl ObjectReader {
     /// ends after `timeout` (a sender waiting for the answer gives up at some point, and a
     /// read it no longer waits for only holds the request's memory).
     pub async fn from_env(timeout: Duration) -> Self {
-        let client = client_from_env().await;
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(timeout.min(CONNECT_TIMEOUT))
             .read_timeout(timeout)
             .operation_timeout(timeout)
             .build();
-        let config = client
-            .config()
-            .to_builder()
-            .timeout_config(timeouts)
-            .build();
-        Self::with_client(Client::from_conf(config))
-    }
-
-    pub fn with_client(client: Client) -> Self {
-        Self { client }
+        Self {
+            client: client_from_env(timeouts).await,
+        }
     }
 
     /// The object's bytes, as stored (a gzipped log file stays gzipped).
     ///
     /// # Errors
     /// [`ObjectError::Refused`] when S3 answers with a client error (4xx but a timeout or a
-    /// throttle) or a redirect to another region, [`ObjectError::TooLarge`] for an object over `limit` bytes, and
-    /// [`ObjectError::Unavailable`] for everything else (no connection, 5xx, a body cut short).
+    /// throttle) or a redirect to another region, [`ObjectError::TooLarge`] for an object over
+    /// `limit` bytes, and [`ObjectError::Unavailable`] for everything else (no connection,
+    /// 5xx, a body cut short).
     pub async fn read(&self, object: &S3ObjectRef, limit: u64) -> Result<Vec<u8>, ObjectError> {
         let name = object.to_string();
         let output = self
