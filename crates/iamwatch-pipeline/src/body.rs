@@ -5,8 +5,8 @@
 
 use crate::scan::{read_input, Chunk};
 use iamwatch_detect::Detector;
-use iamwatch_sources::input::{as_utf8, open_reader, readable_format};
-use iamwatch_sources::InputData;
+use iamwatch_sources::input::{as_utf8, open_bytes, open_reader, readable_format};
+use iamwatch_sources::{InputData, InputError};
 
 /// Reads `body` and returns what it held. `source` names the delivery in bad-record reports
 /// (a request id, say).
@@ -16,8 +16,7 @@ pub fn read_body(body: Vec<u8>, source: &str, detector: &Detector) -> Chunk {
     chunk
 }
 
-/// [`read_body`] adding to `chunk` (one that holds S3 notifications back, say, or the chunk of
-/// the body whose notification named this object).
+/// [`read_body`] adding to `chunk` (one that holds S3 notifications back, say).
 pub fn read_body_into(body: Vec<u8>, source: &str, detector: &Detector, chunk: &mut Chunk) {
     // An archive is one problem, as a scan says it of a file, not a dead letter per piece of
     // binary.
@@ -28,16 +27,29 @@ pub fn read_body_into(body: Vec<u8>, source: &str, detector: &Detector, chunk: &
         // reads as the UTF-8 it stands for, as `scan` reads such a file.
         readable_format(&body, source).map(|()| InputData::Memory(as_utf8(body)))
     };
-    let data = match opened {
-        Ok(data) => data,
-        Err(error) => {
-            chunk
-                .bad
-                .push(crate::BadRecord::new(source, None, None, error.reason()));
-            return;
+    read_opened(opened, source, detector, chunk);
+}
+
+/// An object fetched whole (a log file an S3 notification names) read into `chunk` as `scan
+/// s3://…` reads the same object: opened by [`open_bytes`], named `name` in bad records.
+pub fn read_object_into(bytes: Vec<u8>, name: &str, detector: &Detector, chunk: &mut Chunk) {
+    read_opened(open_bytes(bytes, name), name, detector, chunk);
+}
+
+fn read_opened(
+    opened: Result<InputData, InputError>,
+    source: &str,
+    detector: &Detector,
+    chunk: &mut Chunk,
+) {
+    match opened {
+        Ok(data) => {
+            read_input(data, source, detector, chunk, &mut |_| true);
         }
-    };
-    read_input(data, source, detector, chunk, &mut |_| true);
+        Err(error) => chunk
+            .bad
+            .push(crate::BadRecord::new(source, None, None, error.reason())),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use iamwatch_pipeline::{read_body_into, BadRecord, Chunk, S3Notice};
+use iamwatch_pipeline::{read_object_into, BadRecord, Chunk, S3Notice};
 use iamwatch_sources::{Problem, S3ObjectRef};
 
 /// Reads into `chunk` the objects its held-back notifications name, from followed buckets.
@@ -77,7 +77,7 @@ async fn read_object(
     let detector = state.detector.clone();
     let source = object.to_string();
     tokio::task::spawn_blocking(move || {
-        read_body_into(bytes, &source, &detector, &mut chunk);
+        read_object_into(bytes, &source, &detector, &mut chunk);
         chunk
     })
     .await
