@@ -251,6 +251,13 @@ fn discover(
             let url = S3Url::parse(&text)?;
             let source = s3.get_or_insert_with(|| S3Source::from_env(runtime));
             let listing = source.list(&url)?;
+            if let Some(region) = &listing.region {
+                // Said, as the request's region was not the configured one.
+                eprintln!(
+                    "note: s3://{} is in {region}: listed and read there",
+                    url.bucket
+                );
+            }
             found.inputs.extend(listing.inputs);
             found
                 .passed_over

@@ -5,19 +5,28 @@
 use crate::helpers::{assert_success, incidents_of, repo_root, stderr, Workspace};
 #[path = "../shared/moto.rs"]
 mod moto;
+#[path = "../shared/s3_region.rs"]
+mod s3_region;
 use moto::Bucket;
+use s3_region::{Refusal, RegionFront};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// A scan with the AWS settings pointing at the bucket's moto server, and nothing from the
 /// machine's own AWS configuration.
 fn scan_s3(workspace: &Workspace, bucket: &Bucket, locations: &[&str]) -> Output {
+    scan_s3_at(workspace, &bucket.moto.endpoint, "us-east-1", locations)
+}
+
+/// [`scan_s3`] with S3 at `endpoint` and the region configured `region`.
+fn scan_s3_at(workspace: &Workspace, endpoint: &str, region: &str, locations: &[&str]) -> Output {
     let mut command: Command = workspace.scan_command(&["--format", "jsonl"]);
     command
         .args(locations)
-        .env("AWS_ENDPOINT_URL", &bucket.moto.endpoint)
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGION", region)
         .env("AWS_CONFIG_FILE", workspace.path("no-aws-config"))
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
@@ -46,11 +55,10 @@ fn comparable(output: &Output) -> Vec<String> {
     incidents
 }
 
-#[test]
-fn a_trail_in_s3_gives_the_incidents_its_downloaded_copy_gives() {
-    let bucket = Bucket::new();
-    let samples = repo_root().join("samples/cloudtrail");
-    let mut files: Vec<_> = std::fs::read_dir(&samples)
+/// The sample trail's files put under `AWSLogs/171634263460/CloudTrail/`, with a digest
+/// beside them; the files, in order.
+fn put_sample_trail(bucket: &Bucket) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("samples/cloudtrail"))
         .expect("samples")
         .map(|entry| entry.expect("entry").path())
         .collect();
@@ -64,10 +72,23 @@ fn a_trail_in_s3_gives_the_incidents_its_downloaded_copy_gives() {
         "AWSLogs/171634263460/CloudTrail-Digest/d.json.gz",
         b"{\"awsAccountId\":\"171634263460\"}",
     );
+    files
+}
 
+/// The sample trail scanned from its local copy.
+fn sample_trail_scanned() -> Output {
     let local = Workspace::new();
+    let samples = repo_root().join("samples/cloudtrail");
     let downloaded = local.scan(&["--format", "jsonl"], &[samples.as_path()]);
     assert_success(&downloaded);
+    downloaded
+}
+
+#[test]
+fn a_trail_in_s3_gives_the_incidents_its_downloaded_copy_gives() {
+    let bucket = Bucket::new();
+    let files = put_sample_trail(&bucket);
+    let downloaded = sample_trail_scanned();
     let workspace = Workspace::new();
     let from_s3 = scan_s3(&workspace, &bucket, &["s3://trail-bucket/AWSLogs"]);
     assert_success(&from_s3);
@@ -93,6 +114,34 @@ fn a_trail_in_s3_gives_the_incidents_its_downloaded_copy_gives() {
     let again = scan_s3(&workspace, &bucket, &[&key]);
     assert_success(&again);
     assert!(stderr(&again).contains(" 0 new, "), "{}", stderr(&again));
+}
+
+#[test]
+fn a_trail_bucket_in_another_region_is_listed_and_read_there() {
+    let bucket = Bucket::new();
+    put_sample_trail(&bucket);
+    let front = RegionFront::start(
+        &bucket.moto.endpoint,
+        bucket.name,
+        "us-east-1",
+        Refusal::Redirect,
+    );
+    let workspace = Workspace::new();
+    // A Seoul default, an organisation trail's bucket in us-east-1.
+    let output = scan_s3_at(
+        &workspace,
+        &front.endpoint,
+        "ap-northeast-2",
+        &["s3://trail-bucket/AWSLogs"],
+    );
+    assert_success(&output);
+    assert_eq!(comparable(&output), comparable(&sample_trail_scanned()));
+    assert!(
+        stderr(&output).contains("note: s3://trail-bucket is in us-east-1: listed and read there"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(front.refused(), 1, "asked in ap-northeast-2 once");
 }
 
 #[test]

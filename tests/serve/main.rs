@@ -11,5 +11,7 @@ mod live;
 #[path = "../shared/moto.rs"]
 mod moto;
 mod s3_follow;
+#[path = "../shared/s3_region.rs"]
+mod s3_region;
 mod server;
 mod shutdown;

@@ -4,6 +4,7 @@
 //! each answered as the sender needs.
 
 use crate::moto::Bucket;
+use crate::s3_region::{Refusal, RegionFront};
 use crate::server::{self, log_file, post, sns_notification, start_with_env, Server};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -12,12 +13,17 @@ use std::path::Path;
 /// `serve` with the AWS settings pointing at `endpoint` (a moto server), and nothing from the
 /// machine's own AWS configuration.
 fn serve_following(dir: &Path, endpoint: &str, config: &str) -> Server {
+    serve_following_in(dir, endpoint, "us-east-1", config)
+}
+
+/// [`serve_following`] with the region configured `region`.
+fn serve_following_in(dir: &Path, endpoint: &str, region: &str, config: &str) -> Server {
     let nowhere = |name: &str| dir.join(name).display().to_string();
     let env = [
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID", "test".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_REGION", region.to_string()),
         ("AWS_CONFIG_FILE", nowhere("no-aws-config")),
         ("AWS_SHARED_CREDENTIALS_FILE", nowhere("no-aws-credentials")),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
@@ -338,4 +344,42 @@ fn s3_that_never_answers_gets_a_503_within_the_timeout_holding_its_permit_meanwh
         server::eventbridge_event("after", "DeleteUser", "bob").to_string(),
     ));
     assert_eq!(status, 202, "{answer}");
+}
+
+#[test]
+fn a_followed_bucket_in_another_region_is_read_there() {
+    let bucket = Bucket::new();
+    bucket.put(KEY_GZ, &gzipped(&log_file("gz", 3)));
+    bucket.put(KEY_PLAIN, log_file("plain", 2).as_bytes());
+    // Signed for us-east-1, the bucket in eu-west-1: S3 names the region only in its body.
+    let front = RegionFront::start(
+        &bucket.moto.endpoint,
+        bucket.name,
+        "eu-west-1",
+        Refusal::Malformed,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_following_in(
+        dir.path(),
+        &front.endpoint,
+        "us-east-1",
+        "[s3]\nfollow = [\"trail-bucket\"]\n",
+    );
+
+    let notice = trail_notice(bucket.name, &[KEY_GZ, KEY_PLAIN]);
+    let counts = accepted(&bucket, &server, notice, &["incidents", "rejected"]);
+    assert_eq!(counts, [5, 0]);
+    assert!(dead_letters(dir.path()).is_empty());
+    // Refused once: the second file, and the next notice's, asked in eu-west-1 at once.
+    assert_eq!(front.refused(), 1);
+    let later = "AWSLogs/o-abc/111122223333/CloudTrail/eu-west-1/2026/12/06/c.json";
+    bucket.put(later, log_file("later", 1).as_bytes());
+    let counts = accepted(
+        &bucket,
+        &server,
+        trail_notice(bucket.name, &[later]),
+        &["incidents"],
+    );
+    assert_eq!(counts, [1]);
+    assert_eq!(front.refused(), 1);
 }

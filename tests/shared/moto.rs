@@ -54,7 +54,7 @@ impl Drop for Moto {
 
 /// A bucket in a moto server of its own, with a client of the AWS SDK to fill it.
 pub struct Bucket {
-    #[allow(dead_code)] // read by the CLI tests (the endpoint), not by the crate's
+    #[allow(dead_code)] // read where a test points a client or a server at it
     pub moto: Moto,
     pub runtime: tokio::runtime::Runtime,
     pub client: aws_sdk_s3::Client,

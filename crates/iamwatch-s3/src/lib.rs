@@ -22,6 +22,7 @@ pub use listing::Listing;
 pub use object::{ObjectError, ObjectReader};
 pub use url::S3Url;
 
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::Client;
@@ -37,6 +38,13 @@ pub enum S3Error {
     Service { url: String, message: String },
     #[error("{url}: no such key, and no objects under it as a prefix")]
     Empty { url: String },
+    /// S3 answered that the bucket is in `region`, not the one the request was sent to.
+    #[error("{url}: {message}")]
+    OtherRegion {
+        url: String,
+        region: String,
+        message: String,
+    },
 }
 
 /// A connection to S3 that lists prefixes into scan inputs.
@@ -82,14 +90,93 @@ impl S3Source {
     }
 
     /// Lists `url` into inputs in key order: the object it names, or every log object under it
-    /// taken as a folder (`s3://trail/AWSLogs/` and `s3://trail/AWSLogs` alike).
+    /// taken as a folder (`s3://trail/AWSLogs/` and `s3://trail/AWSLogs` alike). A bucket in
+    /// another region than the configured one is listed and read there, as the AWS CLI does
+    /// ([`Listing::region`] says so).
     ///
     /// # Errors
     /// [`S3Error::Service`] when S3 refuses or cannot be reached (no bucket, no permission,
     /// no credentials), [`S3Error::Empty`] when nothing is there.
     pub fn list(&self, url: &S3Url) -> Result<Listing, S3Error> {
-        self.runtime.block_on(listing::list(self, url))
+        self.runtime.block_on(async {
+            match listing::list(self, url).await {
+                Err(S3Error::OtherRegion { region, .. }) if !is_in(&self.client, &region) => {
+                    let mut listing = listing::list(&self.in_region(&region), url).await?;
+                    listing.region = Some(region);
+                    Ok(listing)
+                }
+                listed => listed,
+            }
+        })
     }
+
+    /// The same source with its requests sent to, and signed for, `region`.
+    fn in_region(&self, region: &str) -> Self {
+        Self {
+            client: client_in_region(&self.client, region),
+            ..self.clone()
+        }
+    }
+}
+
+/// Whether `client`'s requests go to `region` already.
+fn is_in(client: &Client, region: &str) -> bool {
+    client
+        .config()
+        .region()
+        .is_some_and(|configured| configured.as_ref() == region)
+}
+
+/// `client` with its requests sent to, and signed for, `region`: its endpoint (unless one is
+/// set, as for moto or MinIO) is that region's.
+fn client_in_region(client: &Client, region: &str) -> Client {
+    let config = client
+        .config()
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    Client::from_conf(config)
+}
+
+/// The region S3 names when it refuses a request sent to another region than the bucket's:
+/// `PermanentRedirect` (301, another region's endpoint; a HEAD's has no body, so no code) and
+/// `AuthorizationHeaderMalformed` (400, signed for another region) carry it in the
+/// `x-amz-bucket-region` header, the latter also in its body as `<Region>`. The Rust SDK does
+/// not follow them, unlike the AWS CLI.
+pub(crate) fn bucket_region<E: ProvideErrorMetadata>(
+    error: &SdkError<E, HttpResponse>,
+) -> Option<String> {
+    let SdkError::ServiceError(service) = error else {
+        return None;
+    };
+    let raw = service.raw();
+    let elsewhere = raw.status().as_u16() == 301
+        || matches!(
+            service.err().code(),
+            Some("PermanentRedirect" | "AuthorizationHeaderMalformed")
+        );
+    if !elsewhere {
+        return None;
+    }
+    let in_body = || {
+        let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+        let (_, after) = body.split_once("<Region>")?;
+        Some(after.split_once("</Region>")?.0.to_string())
+    };
+    raw.headers()
+        .get("x-amz-bucket-region")
+        .map(str::to_string)
+        .or_else(in_body)
+        .filter(|region| is_region_name(region))
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `cn-north-1`: what may be taken from an answer as a region (it
+/// becomes part of an endpoint's host name).
+fn is_region_name(text: &str) -> bool {
+    (1..=32).contains(&text.len())
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
 }
 
 /// How long a connection to S3 may take to open.
@@ -112,7 +199,7 @@ async fn client_from_env(timeouts: TimeoutConfig) -> Client {
         .timeout_config(timeouts);
     if shared.region().is_none() {
         // No region configured anywhere: the AWS CLI's default. A bucket elsewhere answers
-        // with a redirect, which `explain` turns into advice.
+        // with a redirect naming its region, which is followed (`bucket_region`).
         config = config.region(aws_config::Region::from_static("us-east-1"));
     }
     let config = config.build();
@@ -154,7 +241,7 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A bucket in another region answers `PermanentRedirect` (or `AuthorizationHeaderMalformed`):
-/// said with what to do about it.
+/// said with what to do about it, for when the region it names could not be followed.
 fn redirect_hint(code: &str, message: &str) -> String {
     let mut line = if message.is_empty() {
         code.to_string()

@@ -2,7 +2,7 @@
 
 use crate::fetch::S3Object;
 use crate::pattern::{self, Found};
-use crate::{explain, S3Error, S3Source, S3Url};
+use crate::{bucket_region, explain, S3Error, S3Source, S3Url};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use iamwatch_sources::{judge_name, Input, NameSays, Remote};
 
@@ -13,6 +13,9 @@ pub struct Listing {
     /// Objects that are not log files (digests, folder markers, other extensions), as
     /// `s3://bucket/key`.
     pub passed_over: Vec<String>,
+    /// The bucket's region, when S3 answered that it is not the configured one: the listing
+    /// was made there, and its objects are read from there.
+    pub region: Option<String>,
 }
 
 pub(crate) async fn list(source: &S3Source, url: &S3Url) -> Result<Listing, S3Error> {
@@ -89,9 +92,17 @@ pub(crate) async fn each_page(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        on_page(page.map_err(|error| S3Error::Service {
-            url: url.to_string(),
-            message: explain(&error),
+        on_page(page.map_err(|error| {
+            let url = url.to_string();
+            let message = explain(&error);
+            match bucket_region(&error) {
+                Some(region) => S3Error::OtherRegion {
+                    url,
+                    region,
+                    message,
+                },
+                None => S3Error::Service { url, message },
+            }
         })?);
     }
     Ok(())

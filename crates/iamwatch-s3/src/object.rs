@@ -2,17 +2,19 @@
 //! organisation trail's SNS topic announces each log file as it is delivered).
 //!
 //! Failures are told apart by what a sender should do: S3 refusing the request (no such key
-//! or bucket, access denied, a bucket in another region) will refuse it again until someone
-//! changes something, so the notification is kept as a dead letter; S3 unreachable or failing
-//! may pass, so the sender is asked to deliver the notification again.
+//! or bucket, access denied) will refuse it again until someone changes something, so the
+//! notification is kept as a dead letter; S3 unreachable or failing may pass, so the sender is
+//! asked to deliver the notification again. A bucket in another region is read there.
 
-use crate::{client_from_env, explain, CONNECT_TIMEOUT};
+use crate::{bucket_region, client_from_env, client_in_region, explain, is_in, CONNECT_TIMEOUT};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::Client;
 use iamwatch_sources::S3ObjectRef;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,10 @@ impl ObjectError {
 #[derive(Clone, Debug)]
 pub struct ObjectReader {
     client: Client,
+    /// Clients for buckets S3 answered are in another region, by bucket, so that a trail's
+    /// bucket (announcing a file every few minutes) is asked in the right region from its
+    /// second file on. As many as the buckets followed.
+    elsewhere: Arc<Mutex<HashMap<String, Client>>>,
 }
 
 impl ObjectReader {
@@ -56,6 +62,7 @@ impl ObjectReader {
             .build();
         Self {
             client: client_from_env(timeouts).await,
+            elsewhere: Arc::default(),
         }
     }
 
@@ -63,32 +70,47 @@ impl ObjectReader {
     ///
     /// # Errors
     /// [`ObjectError::Refused`] when S3 answers with a client error (4xx but a timeout or a
-    /// throttle) or a redirect to another region, [`ObjectError::TooLarge`] for an object over
-    /// `limit` bytes, and [`ObjectError::Unavailable`] for everything else (no connection,
-    /// 5xx, a body cut short).
+    /// throttle) or a redirect it does not name a region for, [`ObjectError::TooLarge`] for
+    /// an object over `limit` bytes, and [`ObjectError::Unavailable`] for everything else (no
+    /// connection, 5xx, a body cut short).
     pub async fn read(&self, object: &S3ObjectRef, limit: u64) -> Result<Vec<u8>, ObjectError> {
         let name = object.to_string();
-        let output = self
-            .client
-            .get_object()
-            .bucket(&object.bucket)
-            .key(&object.key)
-            .send()
-            .await
-            .map_err(|error| {
-                let message = explain(&error);
-                if is_refusal(&error) {
-                    ObjectError::Refused {
-                        object: name.clone(),
-                        message,
-                    }
-                } else {
-                    ObjectError::Unavailable {
-                        object: name.clone(),
-                        message,
-                    }
+        let client = self.client_for(&object.bucket);
+        let get = |client: &Client| {
+            client
+                .get_object()
+                .bucket(&object.bucket)
+                .key(&object.key)
+                .send()
+        };
+        let output = match get(&client).await {
+            Err(error) => match bucket_region(&error) {
+                Some(region) if !is_in(&client, &region) => {
+                    let regional = client_in_region(&self.client, &region);
+                    self.elsewhere
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(object.bucket.clone(), regional.clone());
+                    get(&regional).await
                 }
-            })?;
+                _ => Err(error),
+            },
+            fetched => fetched,
+        };
+        let output = output.map_err(|error| {
+            let message = explain(&error);
+            if is_refusal(&error) {
+                ObjectError::Refused {
+                    object: name.clone(),
+                    message,
+                }
+            } else {
+                ObjectError::Unavailable {
+                    object: name.clone(),
+                    message,
+                }
+            }
+        })?;
         whole_body(output, limit)
             .await
             .map_err(|error| match error {
@@ -102,6 +124,14 @@ impl ObjectReader {
                     message,
                 },
             })
+    }
+
+    fn client_for(&self, bucket: &str) -> Client {
+        let elsewhere = self
+            .elsewhere
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        elsewhere.get(bucket).unwrap_or(&self.client).clone()
     }
 }
 

@@ -7,6 +7,9 @@ use std::io::Read;
 #[path = "../../../tests/shared/moto.rs"]
 mod moto;
 use moto::Bucket;
+#[path = "../../../tests/shared/s3_region.rs"]
+mod s3_region;
+use s3_region::{Refusal, RegionFront};
 
 fn source(bucket: &Bucket) -> S3Source {
     S3Source::with_client(bucket.client.clone(), bucket.runtime.handle())
@@ -191,6 +194,99 @@ fn locations_are_read_as_the_aws_cli_writes_them() {
             "{error}"
         );
     }
+}
+
+#[test]
+fn a_bucket_in_another_region_is_listed_and_read_there() {
+    for refusal in [Refusal::Redirect, Refusal::Malformed] {
+        let bucket = Bucket::new();
+        let small = b"{\"Records\":[]}".to_vec();
+        let large: Vec<u8> = (0..5_000u32).map(|n| (n % 251) as u8).collect();
+        bucket.put("AWSLogs/a.json", &small);
+        bucket.put("AWSLogs/b.json", &large);
+        let front = RegionFront::start(&bucket.moto.endpoint, bucket.name, "eu-west-1", refusal);
+        // Configured for us-east-1, as the scan's client is without a region of its own.
+        let config = bucket
+            .client
+            .config()
+            .to_builder()
+            .endpoint_url(&front.endpoint)
+            .build();
+        let mut source = S3Source::with_client(Client::from_conf(config), bucket.runtime.handle());
+        source.whole_limit = 1_000; // the large one streams
+
+        let listing = source.list(&url(&bucket, "AWSLogs")).expect("listed");
+        assert_eq!(listing.region.as_deref(), Some("eu-west-1"), "{refusal:?}");
+        assert_eq!(
+            names(&listing.inputs),
+            [
+                "s3://trail-bucket/AWSLogs/a.json",
+                "s3://trail-bucket/AWSLogs/b.json"
+            ]
+        );
+        assert_eq!(
+            front.refused(),
+            1,
+            "{refusal:?}: refused once, then asked there"
+        );
+        // Read there too: a read asked in us-east-1 would be refused.
+        iamwatch_sources::prefetch(&listing.inputs[0]);
+        let first = remote(&listing.inputs[0]).fetch().expect("fetched");
+        assert_eq!(read_all(first), small);
+        let second = remote(&listing.inputs[1]).fetch().expect("fetched");
+        assert!(matches!(second, Fetched::Stream(_)));
+        assert_eq!(read_all(second), large);
+        assert_eq!(front.refused(), 1, "{refusal:?}");
+    }
+}
+
+#[test]
+fn a_region_is_taken_from_a_refusal_for_the_wrong_region_only() {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::primitives::SdkBody;
+    let answer = |status: u16, code: Option<&str>, header: Option<&str>, body: &str| {
+        let mut raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body));
+        if let Some(region) = header {
+            raw.headers_mut()
+                .insert("x-amz-bucket-region", region.to_string());
+        }
+        let mut metadata = ErrorMetadata::builder();
+        if let Some(code) = code {
+            metadata = metadata.code(code);
+        }
+        let error = aws_sdk_s3::operation::get_object::GetObjectError::generic(metadata.build());
+        bucket_region(&SdkError::service_error(error, raw))
+    };
+    let region = |text: &str| Some(text.to_string());
+    assert_eq!(
+        answer(301, None, Some("eu-west-1"), ""),
+        region("eu-west-1")
+    );
+    assert_eq!(
+        answer(
+            301,
+            Some("PermanentRedirect"),
+            Some("ap-northeast-2"),
+            "<Error/>"
+        ),
+        region("ap-northeast-2")
+    );
+    let malformed =
+        "<Error><Code>AuthorizationHeaderMalformed</Code><Region>us-gov-west-1</Region></Error>";
+    assert_eq!(
+        answer(400, Some("AuthorizationHeaderMalformed"), None, malformed),
+        region("us-gov-west-1")
+    );
+    // Another refusal carrying the header (S3 sends it on more answers) is not a redirect.
+    assert_eq!(
+        answer(403, Some("AccessDenied"), Some("eu-west-1"), ""),
+        None
+    );
+    assert_eq!(answer(400, Some("InvalidRequest"), None, malformed), None);
+    // What would not be a region is not made part of an endpoint's host name.
+    assert_eq!(answer(301, None, Some("evil.example/x"), ""), None);
+    assert_eq!(answer(301, None, None, "<Region></Region>"), None);
+    assert_eq!(answer(301, None, None, ""), None);
 }
 
 #[test]
