@@ -15,3 +15,4 @@ mod s3_follow;
 mod s3_region;
 mod server;
 mod shutdown;
+mod sqs;

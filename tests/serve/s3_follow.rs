@@ -18,8 +18,14 @@ fn serve_following(dir: &Path, endpoint: &str, config: &str) -> Server {
 
 /// [`serve_following`] with the region configured `region`.
 fn serve_following_in(dir: &Path, endpoint: &str, region: &str, config: &str) -> Server {
+    start_with_env(dir, config, &[], &aws_env(dir, endpoint, region))
+}
+
+/// AWS settings pointing at `endpoint` (a moto server) in `region`, and nothing from the
+/// machine's own AWS configuration.
+pub(crate) fn aws_env(dir: &Path, endpoint: &str, region: &str) -> Vec<(&'static str, String)> {
     let nowhere = |name: &str| dir.join(name).display().to_string();
-    let env = [
+    vec![
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID", "test".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
@@ -27,12 +33,11 @@ fn serve_following_in(dir: &Path, endpoint: &str, region: &str, config: &str) ->
         ("AWS_CONFIG_FILE", nowhere("no-aws-config")),
         ("AWS_SHARED_CREDENTIALS_FILE", nowhere("no-aws-credentials")),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-    ];
-    start_with_env(dir, config, &[], &env)
+    ]
 }
 
 /// CloudTrail's notice of log files delivered, as its SNS topic sends it.
-fn trail_notice(bucket: &str, keys: &[&str]) -> String {
+pub(crate) fn trail_notice(bucket: &str, keys: &[&str]) -> String {
     let notice = json!({"s3Bucket": bucket, "s3ObjectKey": keys});
     sns_notification("notice-1", &notice).to_string()
 }
@@ -50,7 +55,7 @@ fn gzipped(text: &str) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-fn dead_letters(dir: &Path) -> Vec<Value> {
+pub(crate) fn dead_letters(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("deadletter.jsonl"))
         .unwrap_or_default()
         .lines()

@@ -182,16 +182,23 @@ fn is_region_name(text: &str) -> bool {
 /// How long a connection to S3 may take to open.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A client configured from the environment, as the AWS CLI is, with these time limits.
-async fn client_from_env(timeouts: TimeoutConfig) -> Client {
+/// The environment's AWS configuration (credentials, region, endpoint), as the AWS CLI takes
+/// it, with HTTPS through rustls on ring: what every AWS client of iamwatch starts from (S3
+/// here, SQS for `serve`).
+pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
         .load()
-        .await;
+        .await
+}
+
+/// A client configured from the environment, as the AWS CLI is, with these time limits.
+async fn client_from_env(timeouts: TimeoutConfig) -> Client {
+    let shared = sdk_config_from_env().await;
     let overridden = shared.endpoint_url().is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|url| !url.is_empty());
     let mut config = aws_sdk_s3::config::Builder::from(&shared)
@@ -209,7 +216,7 @@ async fn client_from_env(timeouts: TimeoutConfig) -> Client {
 /// What S3 (or the way to it) answered, in a line: the service's code and message when it
 /// answered (`NoSuchBucket: The specified bucket does not exist`), the whole chain of causes
 /// when it could not be asked (no credentials, no connection).
-fn explain<E, R>(error: &SdkError<E, R>) -> String
+pub fn explain<E, R>(error: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,

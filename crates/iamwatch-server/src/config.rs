@@ -1,6 +1,6 @@
 //! `iamwatch.toml`: every setting of `serve`, with environment overrides for the ones
 //! deployments set per host (`IAMWATCH_TOKEN`, `IAMWATCH_LISTEN`, `IAMWATCH_DB`,
-//! `IAMWATCH_S3_FOLLOW`).
+//! `IAMWATCH_S3_FOLLOW`, `IAMWATCH_SQS_QUEUES`).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -66,6 +66,7 @@ pub struct Config {
     pub rules: RulesConfig,
     pub sns: SnsConfig,
     pub s3: S3Config,
+    pub sqs: SqsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -145,6 +146,28 @@ impl S3Config {
     }
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqsConfig {
+    /// Queue URLs read for as long as `serve` runs: a trail's SNS topic or an EventBridge rule
+    /// delivering to a queue, or a bucket's S3 event notifications. Each message is read as a
+    /// posted body would be, and deleted once its incidents are stored (or it is kept as a
+    /// dead letter); a message that could not be read for a passing reason is left for SQS to
+    /// deliver again. Empty: no queue is read (and SQS never asked).
+    pub queues: Vec<String>,
+    /// Seconds a receive waits for messages to come (SQS long polling: 1 to 20).
+    pub wait_secs: u64,
+}
+
+impl Default for SqsConfig {
+    fn default() -> Self {
+        Self {
+            queues: Vec::new(),
+            wait_secs: 20,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -166,6 +189,7 @@ impl Default for Config {
             rules: RulesConfig::default(),
             sns: SnsConfig::default(),
             s3: S3Config::default(),
+            sqs: SqsConfig::default(),
         }
     }
 }
@@ -240,12 +264,10 @@ impl Config {
             self.db = PathBuf::from(db);
         }
         if let Some(buckets) = lookup("IAMWATCH_S3_FOLLOW") {
-            self.s3.follow = buckets
-                .split(',')
-                .map(str::trim)
-                .filter(|bucket| !bucket.is_empty())
-                .map(str::to_string)
-                .collect();
+            self.s3.follow = comma_separated(&buckets);
+        }
+        if let Some(queues) = lookup("IAMWATCH_SQS_QUEUES") {
+            self.sqs.queues = comma_separated(&queues);
         }
         Ok(())
     }
@@ -266,6 +288,15 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `a, b,` as `["a", "b"]`: a list set in one environment variable.
+fn comma_separated(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -301,10 +332,17 @@ mod tests {
                 "IAMWATCH_TOKEN" => Some("from-env".to_string()),
                 "IAMWATCH_LISTEN" => Some("0.0.0.0:9000".to_string()),
                 "IAMWATCH_S3_FOLLOW" => Some("trail-a, trail-b,".to_string()),
+                "IAMWATCH_SQS_QUEUES" => {
+                    Some("https://sqs.eu-west-1.amazonaws.com/1/q".to_string())
+                }
                 _ => None,
             })
             .unwrap();
         assert_eq!(config.s3.follow, ["trail-a", "trail-b"]);
+        assert_eq!(
+            config.sqs.queues,
+            ["https://sqs.eu-west-1.amazonaws.com/1/q"]
+        );
         assert!(config.s3.follows("trail-b") && !config.s3.follows("trail"));
         assert_eq!(config.token.unwrap().expose(), "from-env");
         assert_eq!(config.listen.port(), 9000);

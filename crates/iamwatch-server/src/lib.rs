@@ -2,7 +2,7 @@
 //! incidents with the same pipeline as `scan`, stores them durably, and pushes them live to
 //! every open dashboard.
 //!
-//! Data flow: `POST /v1/events` → [`ingest`] (parse + detect on the blocking pool) →
+//! Data flow: `POST /v1/events` (or a message of an SQS queue read by [`queue`]) → [`ingest`] (parse + detect on the blocking pool) →
 //! [`committer`] (group commit to the store) → [`iamwatch_live::Hub`] → [`stream`] (one task
 //! per WebSocket client). The [`api`] reads and changes stored incidents; [`dashboard`] is the
 //! page that uses both.
@@ -19,6 +19,7 @@ pub mod firehose;
 mod follow;
 pub mod ingest;
 pub mod metrics;
+pub mod queue;
 pub mod sns;
 pub mod state;
 pub mod stream;
@@ -162,6 +163,16 @@ pub async fn serve(
             .unwrap_or_default(),
     };
     let demo_task = demo.map(|interval| tokio::spawn(demo::run(state.clone(), interval)));
+    let queue_tasks = if state.config.sqs.queues.is_empty() {
+        Vec::new()
+    } else {
+        let client = queue::client_from_env(state.config.sqs.wait_secs).await;
+        let queues = state.config.sqs.queues.clone();
+        queues
+            .into_iter()
+            .map(|url| tokio::spawn(queue::run(state.clone(), client.clone(), url)))
+            .collect()
+    };
     let app = router(state.clone());
     drop(state);
     ready(local);
@@ -175,6 +186,10 @@ pub async fn serve(
         })
         .await;
     if let Some(task) = demo_task {
+        let _ = task.await;
+    }
+    // A message being read is finished (and deleted once stored); none is received after.
+    for task in queue_tasks {
         let _ = task.await;
     }
     // Every handler (and so every committer handle) is gone: the commit task drains and ends.

@@ -58,6 +58,13 @@ pub struct Metrics {
     pub skipped: AtomicU64,
     /// Log files read from S3 because a notification named them.
     pub s3_objects: AtomicU64,
+    /// Messages received from `[sqs] queues`.
+    pub sqs_received: AtomicU64,
+    /// Messages deleted from their queue: their incidents stored, or kept as dead letters.
+    pub sqs_deleted: AtomicU64,
+    /// Messages left in their queue for SQS to deliver again (S3 or the store failing), and
+    /// receives or deletes that failed.
+    pub sqs_failures: AtomicU64,
     pub duplicates: AtomicU64,
     /// New incidents, by severity rank (index = rank - 1).
     pub incidents: [AtomicU64; 4],
@@ -132,6 +139,24 @@ impl Metrics {
             "iamwatch_s3_objects_read_total",
             "Log files read from S3 because a notification named them.",
             load(&self.s3_objects),
+        );
+        counter(
+            &mut out,
+            "iamwatch_sqs_messages_received_total",
+            "Messages received from the SQS queues read.",
+            load(&self.sqs_received),
+        );
+        counter(
+            &mut out,
+            "iamwatch_sqs_messages_deleted_total",
+            "Messages deleted from their queue: incidents stored, or kept as dead letters.",
+            load(&self.sqs_deleted),
+        );
+        counter(
+            &mut out,
+            "iamwatch_sqs_failures_total",
+            "Messages left for SQS to deliver again, and receives or deletes that failed.",
+            load(&self.sqs_failures),
         );
         counter(
             &mut out,

@@ -462,6 +462,11 @@ fn dispatch(
     if let Some(lake) = api_answers::lake_answer(raw) {
         return problem(lake, sink);
     }
+    if s3_notice::is_test_event(raw) {
+        return sink(Item::Ignored {
+            reason: "S3 test event (sent when a bucket's notifications are set up)",
+        });
+    }
     problem(
         lambda_sources::other_source(doc).unwrap_or_else(unrecognised),
         sink,

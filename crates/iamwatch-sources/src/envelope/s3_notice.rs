@@ -46,6 +46,22 @@ struct Keyed {
     key: String,
 }
 
+/// The message S3 sends when a bucket's event notifications are set up (to a queue, a topic or
+/// a function), to show they reach it: `{"Service":"Amazon S3","Event":"s3:TestEvent",…}`. It
+/// names no object.
+pub(super) fn is_test_event(raw: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Announced<'a> {
+        #[serde(rename = "Service", borrow)]
+        service: Option<&'a str>,
+        #[serde(rename = "Event", borrow)]
+        event: Option<&'a str>,
+    }
+    serde_json::from_slice::<Announced<'_>>(raw).is_ok_and(|announced| {
+        announced.service == Some("Amazon S3") && announced.event == Some("s3:TestEvent")
+    })
+}
+
 /// Locations shown in full; the rest are counted.
 const SHOWN: usize = 3;
 
@@ -196,6 +212,17 @@ mod tests {
                 .expect("sh");
             proptest::prop_assert_eq!(String::from_utf8_lossy(&output.stdout), location);
         }
+    }
+
+    #[test]
+    fn only_s3s_test_event_is_one() {
+        let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-06T09:00:00.000Z","Bucket":"trail","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw"}"#;
+        assert!(is_test_event(test_event.as_bytes()));
+        assert!(!is_test_event(
+            br#"{"Service":"Amazon S3","Event":"s3:ObjectCreated:Put"}"#
+        ));
+        assert!(!is_test_event(br#"{"Event":"s3:TestEvent"}"#));
+        assert!(!is_test_event(b"[1,2]"));
     }
 
     #[test]

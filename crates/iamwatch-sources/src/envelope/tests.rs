@@ -133,6 +133,16 @@ fn subscription_confirmation_and_digest_are_recognised() {
         visit_all(digest, false),
         vec![Seen::Ignored("CloudTrail digest file")]
     );
+    // What S3 sends first to a queue or topic its notifications are set up to reach, as SNS
+    // delivers it to SQS.
+    let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-06T09:00:00.000Z","Bucket":"trail","RequestId":"R","HostId":"H"}"#;
+    let in_sns = serde_json::json!({"Type": "Notification", "Message": test_event}).to_string();
+    assert_eq!(
+        visit_all(&in_sns, false),
+        vec![Seen::Ignored(
+            "S3 test event (sent when a bucket's notifications are set up)"
+        )]
+    );
 }
 
 #[test]

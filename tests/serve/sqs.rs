@@ -1,0 +1,221 @@
+//! `[sqs] queues`: `serve` reading an SQS queue of the moto server through the AWS SDK, as a
+//! deployment that takes CloudTrail from a queue does; each message deleted once its incidents
+//! are stored or it is kept as a dead letter, and left for SQS to deliver again otherwise.
+
+use crate::moto::Bucket;
+use crate::s3_follow::{aws_env, dead_letters, trail_notice};
+use crate::server::{
+    self, eventbridge_event, log_file, sns_notification, start_with_env, wait_for_metric, Server,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A queue in the bucket's moto server, and a client to fill and watch it.
+struct Queue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Queue {
+    fn new(bucket: &Bucket, name: &str, visibility_secs: u32) -> Self {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .endpoint_url(&bucket.moto.endpoint)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        let client = aws_sdk_sqs::Client::from_conf(config);
+        let created = bucket
+            .runtime
+            .block_on(
+                client
+                    .create_queue()
+                    .queue_name(name)
+                    .attributes(
+                        QueueAttributeName::VisibilityTimeout,
+                        visibility_secs.to_string(),
+                    )
+                    .send(),
+            )
+            .expect("create queue");
+        let url = created.queue_url().expect("a queue url").to_string();
+        Self { client, url }
+    }
+
+    fn send(&self, bucket: &Bucket, body: &str) {
+        let request = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body);
+        bucket
+            .runtime
+            .block_on(request.send())
+            .expect("send message");
+    }
+
+    /// Messages waiting, and messages received and not yet deleted.
+    fn held(&self, bucket: &Bucket) -> (u64, u64) {
+        let request = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+        let answer = bucket.runtime.block_on(request.send()).expect("attributes");
+        let count = |name: QueueAttributeName| {
+            answer
+                .attributes()
+                .and_then(|attributes| attributes.get(&name))
+                .and_then(|count| count.parse().ok())
+                .unwrap_or(u64::MAX)
+        };
+        (
+            count(QueueAttributeName::ApproximateNumberOfMessages),
+            count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        )
+    }
+}
+
+/// `serve` reading `queue` and following the bucket, `sqs` the rest of its `[sqs]` table.
+fn serve_reading(
+    dir: &Path,
+    bucket: &Bucket,
+    queue: &Queue,
+    sqs: &str,
+    env: &[(&'static str, String)],
+) -> Server {
+    let config = format!(
+        "[s3]\nfollow = [\"{}\"]\n[sqs]\nqueues = [\"{}\"]\n{sqs}",
+        bucket.name, queue.url
+    );
+    let mut all = aws_env(dir, &bucket.moto.endpoint, "us-east-1");
+    all.extend_from_slice(env);
+    start_with_env(dir, &config, &[], &all)
+}
+
+fn event_ids(bucket: &Bucket, server: &Server) -> Vec<String> {
+    let (status, listed) = bucket
+        .runtime
+        .block_on(server::get(server, "/v1/incidents?limit=50"));
+    assert_eq!(status, 200);
+    let mut ids: Vec<String> = listed["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+const LOG_KEY: &str = "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2026/12/06/q.json";
+
+#[test]
+fn messages_are_read_stored_broadcast_and_then_deleted() {
+    let bucket = Bucket::new();
+    bucket.put(LOG_KEY, log_file("s3", 2).as_bytes());
+    let queue = Queue::new(&bucket, "trail-events", 30);
+    let direct = eventbridge_event("eb-1", "DeleteUser", "alice").to_string();
+    // What reaches a queue: an EventBridge rule's event; an SNS topic's notification (raw
+    // delivery off) of an event and of CloudTrail's notice of a log file; S3's test event;
+    // something that is not JSON; and the first event again (delivered at least once).
+    let wrapped = sns_notification("n-1", &eventbridge_event("sns-1", "DeleteUser", "bob"));
+    let notice: Value = serde_json::from_str(&trail_notice(bucket.name, &[LOG_KEY])).unwrap();
+    let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-06T09:00:00.000Z","Bucket":"trail-bucket","RequestId":"R","HostId":"H"}"#;
+    for body in [
+        direct.as_str(),
+        &wrapped.to_string(),
+        &notice.to_string(),
+        test_event,
+        "not json at all",
+        direct.as_str(),
+    ] {
+        queue.send(&bucket, body);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A receive waits the default 20 s for messages to come.
+    let server = serve_reading(dir.path(), &bucket, &queue, "", &[]);
+    let mut live = bucket.runtime.block_on(server::connect(&server));
+
+    bucket.runtime.block_on(wait_for_metric(
+        &server,
+        "iamwatch_sqs_messages_deleted_total",
+        6.0,
+    ));
+    assert_eq!(
+        event_ids(&bucket, &server),
+        ["eb-1", "s3-0", "s3-1", "sns-1"]
+    );
+    let message = bucket
+        .runtime
+        .block_on(server::next_json(&mut live))
+        .expect("an incident message");
+    assert_eq!(message["type"], "incident.created");
+    assert_eq!(queue.held(&bucket), (0, 0), "every message deleted");
+    // The one that could not be read is kept whole (as a posted body is: what was wrong at
+    // its line, and the message), named by its queue and message.
+    let kept = dead_letters(dir.path());
+    let source = kept[0]["source"].as_str().unwrap();
+    assert!(source.starts_with("SQS trail-events message "), "{source}");
+    assert!(kept.iter().all(|bad| bad["source"] == source), "{kept:?}");
+    assert_eq!(kept[0]["reason"], "not JSON: \"not json at all\"");
+    assert_eq!(kept.last().unwrap()["raw"], "not json at all");
+    let metric = |name| bucket.runtime.block_on(server::metric(&server, name));
+    assert_eq!(metric("iamwatch_sqs_messages_received_total"), 6.0);
+    assert_eq!(metric("iamwatch_sqs_failures_total"), 0.0);
+    assert_eq!(metric("iamwatch_duplicates_total"), 1.0);
+
+    // The queue empty, a receive is waiting: shutting down does not wait for its 20 s.
+    std::thread::sleep(Duration::from_millis(500));
+    let asked = Instant::now();
+    let status = server.terminate();
+    assert!(status.success());
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+}
+
+#[test]
+fn a_message_that_cannot_be_read_now_stays_for_sqs_to_deliver_again() {
+    let bucket = Bucket::new();
+    bucket.put(LOG_KEY, log_file("s3", 2).as_bytes());
+    // Received again a second after each failed read.
+    let queue = Queue::new(&bucket, "trail-events", 1);
+    queue.send(&bucket, &trail_notice(bucket.name, &[LOG_KEY]));
+    let dir = tempfile::tempdir().unwrap();
+    // SQS answers, S3 does not: the notice's log file cannot be read for now.
+    let nowhere = ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9".to_string());
+    let server = serve_reading(dir.path(), &bucket, &queue, "", &[nowhere]);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metric = |name| bucket.runtime.block_on(server::metric(&server, name));
+    while metric("iamwatch_sqs_failures_total") < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "never received again\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(metric("iamwatch_sqs_messages_received_total") >= 2.0);
+    assert_eq!(metric("iamwatch_sqs_messages_deleted_total"), 0.0);
+    assert!(event_ids(&bucket, &server).is_empty());
+    assert!(
+        dead_letters(dir.path()).is_empty(),
+        "not a dead letter: it may pass"
+    );
+    let (waiting, in_flight) = queue.held(&bucket);
+    assert_eq!(waiting + in_flight, 1, "still in the queue");
+
+    let (status, log) = server.terminate_keeping_log();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("left in its queue"), "{log}");
+}
