@@ -66,9 +66,13 @@ pub async fn run(state: AppState, client: Client, queue_url: String) {
                 }
             }
         };
-        for message in messages {
-            handle(&state, &client, &queue_url, message).await;
-        }
+        // Together: a notice's log file waits tens of milliseconds for S3, and an organisation
+        // trail sends one per account and region every five minutes. Parsing is bounded by
+        // the permits all bodies share.
+        let handled = messages
+            .into_iter()
+            .map(|message| handle(&state, &client, &queue_url, message));
+        futures_util::future::join_all(handled).await;
     }
 }
 
