@@ -96,7 +96,8 @@ impl S3Source {
     ///
     /// # Errors
     /// [`S3Error::Service`] when S3 refuses or cannot be reached (no bucket, no permission,
-    /// no credentials), [`S3Error::Empty`] when nothing is there.
+    /// no credentials), [`S3Error::OtherRegion`] when the region S3 named refuses too,
+    /// [`S3Error::Empty`] when nothing is there.
     pub fn list(&self, url: &S3Url) -> Result<Listing, S3Error> {
         self.runtime.block_on(async {
             match listing::list(self, url).await {

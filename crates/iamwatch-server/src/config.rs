@@ -159,6 +159,13 @@ pub struct SqsConfig {
     pub wait_secs: u64,
 }
 
+impl SqsConfig {
+    /// How long a receive waits for messages, within what SQS allows (1 to 20 s).
+    pub fn wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.wait_secs.clamp(1, 20))
+    }
+}
+
 impl Default for SqsConfig {
     fn default() -> Self {
         Self {
@@ -346,6 +353,20 @@ mod tests {
         assert!(config.s3.follows("trail-b") && !config.s3.follows("trail"));
         assert_eq!(config.token.unwrap().expose(), "from-env");
         assert_eq!(config.listen.port(), 9000);
+    }
+
+    #[test]
+    fn a_receive_waits_as_long_as_sqs_allows() {
+        let wait = |wait_secs| {
+            SqsConfig {
+                wait_secs,
+                ..SqsConfig::default()
+            }
+            .wait()
+            .as_secs()
+        };
+        assert_eq!([wait(0), wait(5), wait(20), wait(300)], [1, 5, 20, 20]);
+        assert_eq!(SqsConfig::default().wait().as_secs(), 20);
     }
 
     #[test]

@@ -166,7 +166,7 @@ pub async fn serve(
     let queue_tasks = if state.config.sqs.queues.is_empty() {
         Vec::new()
     } else {
-        let client = queue::client_from_env(state.config.sqs.wait_secs).await;
+        let client = queue::client_from_env(state.config.sqs.wait()).await;
         let queues = state.config.sqs.queues.clone();
         queues
             .into_iter()

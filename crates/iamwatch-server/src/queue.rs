@@ -19,13 +19,13 @@ use iamwatch_pipeline::BadRecord;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-/// A client for SQS with the environment's AWS configuration; a receive may wait `wait_secs`
-/// for messages, so its answer is given that long and more.
-pub async fn client_from_env(wait_secs: u64) -> Client {
+/// A client for SQS with the environment's AWS configuration; a receive may `wait` for
+/// messages, so its answer is given that long and more.
+pub async fn client_from_env(wait: Duration) -> Client {
     let shared = iamwatch_s3::sdk_config_from_env().await;
     let timeouts = aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(wait_secs + 10))
+        .read_timeout(wait + Duration::from_secs(10))
         .build();
     let config = aws_sdk_sqs::config::Builder::from(&shared)
         .timeout_config(timeouts)
@@ -36,7 +36,7 @@ pub async fn client_from_env(wait_secs: u64) -> Client {
 /// Reads `queue_url` until the server shuts down.
 pub async fn run(state: AppState, client: Client, queue_url: String) {
     let mut shutdown = state.shutdown.clone();
-    let wait = state.config.sqs.wait_secs.clamp(1, 20);
+    let wait = state.config.sqs.wait().as_secs() as i32;
     let mut failed_in_a_row = 0u32;
     tracing::info!(queue = %queue_url, "reading SQS queue");
     while !*shutdown.borrow() {
@@ -44,7 +44,7 @@ pub async fn run(state: AppState, client: Client, queue_url: String) {
             .receive_message()
             .queue_url(&queue_url)
             .max_number_of_messages(10)
-            .wait_time_seconds(wait as i32)
+            .wait_time_seconds(wait)
             .send();
         let received = tokio::select! {
             received = receive => received,
