@@ -12,7 +12,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use aws_sdk_sqs::types::Message;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message};
 use aws_sdk_sqs::Client;
 use axum::body::Bytes;
 use iamwatch_pipeline::BadRecord;
@@ -71,13 +71,18 @@ pub async fn run(state: AppState, client: Client, queue_url: String) {
         // the permits all bodies share.
         let handled = messages
             .into_iter()
-            .map(|message| handle(&state, &client, &queue_url, message));
-        futures_util::future::join_all(handled).await;
+            .map(|message| handle(&state, &queue_url, message));
+        let done: Vec<String> = futures_util::future::join_all(handled)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        delete(&state, &client, &queue_url, done).await;
     }
 }
 
-/// One message read, and deleted when nothing of it needs SQS to deliver it again.
-async fn handle(state: &AppState, client: &Client, queue_url: &str, message: Message) {
+/// One message read; its receipt handle when nothing of it needs SQS to deliver it again.
+async fn handle(state: &AppState, queue_url: &str, message: Message) -> Option<String> {
     state.metrics.sqs_received.fetch_add(1, Ordering::Relaxed);
     let Message {
         message_id,
@@ -99,28 +104,74 @@ async fn handle(state: &AppState, client: &Client, queue_url: &str, message: Mes
             Err(error) => Err(error.to_string()),
         }
     };
-    if let Err(reason) = outcome {
-        state.metrics.sqs_failures.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(%source, %reason, "message left in its queue for SQS to deliver again");
+    match outcome {
+        Ok(()) => receipt_handle,
+        Err(reason) => {
+            state.metrics.sqs_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%source, %reason, "message left in its queue for SQS to deliver again");
+            None
+        }
+    }
+}
+
+/// Deletes the messages whose receipt handles are `done`, in one request (SQS bills by the
+/// request, and takes ten at once). One that is not deleted is delivered again later: its
+/// events are already stored, so it makes no second incident.
+async fn delete(state: &AppState, client: &Client, queue_url: &str, done: Vec<String>) {
+    if done.is_empty() {
         return;
     }
-    let Some(receipt) = receipt_handle else {
-        return;
-    };
-    match client
-        .delete_message()
-        .queue_url(queue_url)
-        .receipt_handle(receipt)
-        .send()
-        .await
-    {
-        Ok(_) => {
-            state.metrics.sqs_deleted.fetch_add(1, Ordering::Relaxed);
+    let count = done.len() as u64;
+    let entries: Result<Vec<_>, _> = done
+        .into_iter()
+        .enumerate()
+        .map(|(index, receipt)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(receipt)
+                .build()
+        })
+        .collect();
+    let sent = match entries {
+        Ok(entries) => {
+            client
+                .delete_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
         }
         Err(error) => {
-            // Delivered again later: its events are already stored, so no second incident.
-            state.metrics.sqs_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%source, error = %iamwatch_s3::explain(&error), "cannot delete a message read from SQS");
+            tracing::error!(%error, "cannot build a request to delete messages");
+            state
+                .metrics
+                .sqs_failures
+                .fetch_add(count, Ordering::Relaxed);
+            return;
+        }
+    };
+    match sent {
+        Ok(answer) => {
+            let failed = answer.failed();
+            for entry in failed {
+                tracing::warn!(queue = %queue_url, code = entry.code(), message = entry.message(), "cannot delete a message read from SQS");
+            }
+            let failed = failed.len() as u64;
+            state
+                .metrics
+                .sqs_deleted
+                .fetch_add(count.saturating_sub(failed), Ordering::Relaxed);
+            state
+                .metrics
+                .sqs_failures
+                .fetch_add(failed, Ordering::Relaxed);
+        }
+        Err(error) => {
+            state
+                .metrics
+                .sqs_failures
+                .fetch_add(count, Ordering::Relaxed);
+            tracing::warn!(queue = %queue_url, error = %iamwatch_s3::explain(&error), "cannot delete messages read from SQS");
         }
     }
 }
