@@ -3,6 +3,8 @@
 //! prefix that is not there.
 
 use crate::helpers::{assert_success, incidents_of, repo_root, stderr, Workspace};
+#[path = "../shared/front.rs"]
+mod front;
 #[path = "../shared/moto.rs"]
 mod moto;
 #[path = "../shared/s3_region.rs"]

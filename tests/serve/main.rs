@@ -6,6 +6,8 @@ mod browser;
 #[path = "../shared/damage.rs"]
 mod damage;
 mod damaged;
+#[path = "../shared/front.rs"]
+mod front;
 mod ingest;
 mod live;
 #[path = "../shared/moto.rs"]

@@ -10,6 +10,8 @@ use crate::server::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A queue in the bucket's moto server, and a client to fill and watch it.
@@ -239,4 +241,77 @@ fn a_message_that_cannot_be_read_now_stays_for_sqs_to_deliver_again() {
     let (status, log) = server.terminate_keeping_log();
     assert!(status.success(), "{log}");
     assert!(log.contains("left in its queue"), "{log}");
+}
+
+/// A front for moto's SQS that fails every entry of every `DeleteMessageBatch`, as SQS does an
+/// entry whose receipt handle has expired; the number of entries failed.
+fn failing_deletes(moto: &str) -> (String, Arc<AtomicUsize>) {
+    let failed = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&failed);
+    let endpoint = crate::front::start(moto, move |head, body| {
+        let deleting = head
+            .to_ascii_lowercase()
+            .contains("x-amz-target: amazonsqs.deletemessagebatch");
+        if !deleting {
+            return None;
+        }
+        let request: Value = serde_json::from_slice(body).ok()?;
+        let entries: Vec<Value> = request["Entries"]
+            .as_array()?
+            .iter()
+            .map(|entry| {
+                serde_json::json!({"Id": entry["Id"], "SenderFault": true,
+                    "Code": "ReceiptHandleIsInvalid", "Message": "The receipt handle has expired."})
+            })
+            .collect();
+        counted.fetch_add(entries.len(), Ordering::SeqCst);
+        let answer = serde_json::json!({"Successful": [], "Failed": entries}).to_string();
+        Some(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+            .into_bytes(),
+        )
+    });
+    (endpoint, failed)
+}
+
+#[test]
+fn a_message_not_deleted_comes_again_and_makes_no_second_incident() {
+    let bucket = Bucket::new();
+    // Received again a second after each read.
+    let queue = Queue::new(&bucket, "trail-events", 1);
+    queue.send(
+        &bucket,
+        &eventbridge_event("once", "DeleteUser", "alice").to_string(),
+    );
+    let (front, failed) = failing_deletes(&bucket.moto.endpoint);
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_reading(
+        dir.path(),
+        &bucket,
+        &queue,
+        "",
+        &[("AWS_ENDPOINT_URL_SQS", front)],
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let metric = |name| bucket.runtime.block_on(server::metric(&server, name));
+    while metric("iamwatch_duplicates_total") < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "never delivered again\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(event_ids(&bucket, &server), ["once"]);
+    assert_eq!(metric("iamwatch_sqs_messages_deleted_total"), 0.0);
+    assert!(metric("iamwatch_sqs_failures_total") >= 2.0);
+    assert!(failed.load(Ordering::SeqCst) >= 2);
+    let (status, log) = server.terminate_keeping_log();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("ReceiptHandleIsInvalid"), "{log}");
 }

@@ -7,6 +7,8 @@ use std::io::Read;
 #[path = "../../../tests/shared/moto.rs"]
 mod moto;
 use moto::Bucket;
+#[path = "../../../tests/shared/front.rs"]
+mod front;
 #[path = "../../../tests/shared/s3_region.rs"]
 mod s3_region;
 use s3_region::{Refusal, RegionFront};
