@@ -116,6 +116,20 @@ fn event_ids(bucket: &Bucket, server: &Server) -> Vec<String> {
     ids
 }
 
+/// Polls `/metrics` until `name` reads `value` or more; fails after 30 s (a queue's visibility
+/// timeout passes between deliveries).
+fn wait_until_at_least(bucket: &Bucket, server: &Server, name: &str, value: f64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bucket.runtime.block_on(server::metric(server, name)) < value {
+        assert!(
+            Instant::now() < deadline,
+            "{name} never reached {value}\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 const LOG_KEY: &str = "AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2026/12/06/q.json";
 
 #[test]
@@ -218,16 +232,9 @@ fn a_message_that_cannot_be_read_now_stays_for_sqs_to_deliver_again() {
     let nowhere = ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9".to_string());
     let server = serve_reading(dir.path(), &bucket, &queue, "", &[nowhere]);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // A second time: the message came again.
+    wait_until_at_least(&bucket, &server, "iamwatch_sqs_failures_total", 2.0);
     let metric = |name| bucket.runtime.block_on(server::metric(&server, name));
-    while metric("iamwatch_sqs_failures_total") < 2.0 {
-        assert!(
-            Instant::now() < deadline,
-            "never received again\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(metric("iamwatch_sqs_messages_received_total") >= 2.0);
     assert_eq!(metric("iamwatch_sqs_messages_deleted_total"), 0.0);
     assert!(event_ids(&bucket, &server).is_empty());
@@ -297,16 +304,9 @@ fn a_message_not_deleted_comes_again_and_makes_no_second_incident() {
         &[("AWS_ENDPOINT_URL_SQS", front)],
     );
 
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // A second time: the message came again.
+    wait_until_at_least(&bucket, &server, "iamwatch_duplicates_total", 2.0);
     let metric = |name| bucket.runtime.block_on(server::metric(&server, name));
-    while metric("iamwatch_duplicates_total") < 2.0 {
-        assert!(
-            Instant::now() < deadline,
-            "never delivered again\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert_eq!(event_ids(&bucket, &server), ["once"]);
     assert_eq!(metric("iamwatch_sqs_messages_deleted_total"), 0.0);
     assert!(metric("iamwatch_sqs_failures_total") >= 2.0);
