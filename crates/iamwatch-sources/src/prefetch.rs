@@ -97,17 +97,30 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         assert_eq!(std::fs::read(&path).unwrap().len(), 256 * 1024);
         assert!(!needs_read_ahead(&file), "a file just read whole is cached");
-        // Clean pages are dropped on request once written out.
+        // Clean pages are dropped on request once written out. The kernel may keep a page a
+        // moment longer (one held by another CPU's batch of new pages, seen once under CI's
+        // load): the request is made again until it is dropped, which is then what is tested.
         file.sync_all().unwrap();
-        fadvise(&file, 0, None, Advice::DontNeed).unwrap();
-        assert!(needs_read_ahead(&file), "its pages were dropped");
+        let drop_pages = |length: Option<std::num::NonZeroU64>| {
+            for _ in 0..100 {
+                fadvise(&file, 0, length, Advice::DontNeed).unwrap();
+                if needs_read_ahead(&file) {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            false
+        };
+        assert!(drop_pages(None), "its pages were dropped");
         // The hint brings it back (asynchronously); reading it does for certain.
         prefetch(&Input::File(path.clone()));
         assert_eq!(std::fs::read(&path).unwrap().len(), 256 * 1024);
         assert!(!needs_read_ahead(&file));
         // Pages leave the cache oldest first, and the first page is read first.
-        fadvise(&file, 0, std::num::NonZeroU64::new(4096), Advice::DontNeed).unwrap();
-        assert!(needs_read_ahead(&file), "its first page was dropped");
+        assert!(
+            drop_pages(std::num::NonZeroU64::new(4096)),
+            "its first page was dropped"
+        );
         let empty = dir.path().join("empty.json");
         std::fs::write(&empty, b"").unwrap();
         assert!(needs_read_ahead(&std::fs::File::open(&empty).unwrap()));
