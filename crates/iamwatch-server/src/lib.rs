@@ -167,10 +167,9 @@ pub async fn serve(
         Vec::new()
     } else {
         let client = queue::client_from_env(state.config.sqs.wait()).await;
-        let queues = state.config.sqs.queues.clone();
+        let queues = state.config.sqs.queues.iter();
         queues
-            .into_iter()
-            .map(|url| tokio::spawn(queue::run(state.clone(), client.clone(), url)))
+            .map(|url| tokio::spawn(queue::run(state.clone(), client.clone(), url.clone())))
             .collect()
     };
     let app = router(state.clone());

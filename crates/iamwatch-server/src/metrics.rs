@@ -116,54 +116,50 @@ impl Metrics {
                 load(value)
             );
         }
-        counter(
-            &mut out,
-            "iamwatch_events_total",
-            "CloudTrail records received.",
-            load(&self.records),
-        );
-        counter(
-            &mut out,
-            "iamwatch_bad_records_total",
-            "Records that could not be read (kept in the dead-letter file).",
-            load(&self.bad_records),
-        );
-        counter(
-            &mut out,
-            "iamwatch_skipped_total",
-            "Records passed over by the skip list.",
-            load(&self.skipped),
-        );
-        counter(
-            &mut out,
-            "iamwatch_s3_objects_read_total",
-            "Log files read from S3 because a notification named them.",
-            load(&self.s3_objects),
-        );
-        counter(
-            &mut out,
-            "iamwatch_sqs_messages_received_total",
-            "Messages received from the SQS queues read.",
-            load(&self.sqs_received),
-        );
-        counter(
-            &mut out,
-            "iamwatch_sqs_messages_deleted_total",
-            "Messages deleted from their queue: incidents stored, or kept as dead letters.",
-            load(&self.sqs_deleted),
-        );
-        counter(
-            &mut out,
-            "iamwatch_sqs_failures_total",
-            "Messages left for SQS to deliver again, and receives or deletes that failed.",
-            load(&self.sqs_failures),
-        );
-        counter(
-            &mut out,
-            "iamwatch_duplicates_total",
-            "Incidents found again for an event already stored.",
-            load(&self.duplicates),
-        );
+        for (name, help, value) in [
+            (
+                "iamwatch_events_total",
+                "CloudTrail records received.",
+                &self.records,
+            ),
+            (
+                "iamwatch_bad_records_total",
+                "Records that could not be read (kept in the dead-letter file).",
+                &self.bad_records,
+            ),
+            (
+                "iamwatch_skipped_total",
+                "Records passed over by the skip list.",
+                &self.skipped,
+            ),
+            (
+                "iamwatch_s3_objects_read_total",
+                "Log files read from S3 because a notification named them.",
+                &self.s3_objects,
+            ),
+            (
+                "iamwatch_sqs_messages_received_total",
+                "Messages received from the SQS queues read.",
+                &self.sqs_received,
+            ),
+            (
+                "iamwatch_sqs_messages_deleted_total",
+                "Messages deleted from their queue: incidents stored, or kept as dead letters.",
+                &self.sqs_deleted,
+            ),
+            (
+                "iamwatch_sqs_failures_total",
+                "Messages left for SQS to deliver again, and receives or deletes that failed.",
+                &self.sqs_failures,
+            ),
+            (
+                "iamwatch_duplicates_total",
+                "Incidents found again for an event already stored.",
+                &self.duplicates,
+            ),
+        ] {
+            counter(&mut out, name, help, load(value));
+        }
         let _ = writeln!(
             out,
             "# HELP iamwatch_incidents_total New incidents by severity.\n# TYPE iamwatch_incidents_total counter"
