@@ -8,14 +8,20 @@
 //! the tests that prove it, run against every backend.
 //!
 //! [`SqliteStore`] is the embedded default: one file, WAL, migrations applied at open.
+//! [`PostgresStore`] is the store a team shares. [`StoreLocation`] tells which one a `--db`
+//! names.
 
 pub mod contract;
 mod error;
+mod location;
 mod model;
+pub mod postgres;
 pub mod sqlite;
 
 pub use error::{StoreError, StoreErrorKind};
+pub use location::{PostgresUrl, StoreLocation};
 pub use model::{HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, Stored};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

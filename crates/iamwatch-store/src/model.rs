@@ -1,3 +1,4 @@
+use crate::StoreError;
 use iamwatch_core::{Incident, IncidentStatus, Severity};
 use serde::{Deserialize, Serialize};
 
@@ -75,4 +76,85 @@ pub(crate) fn encode_cursor(event_time_ms: i64, incident_id: &str) -> String {
 pub(crate) fn decode_cursor(cursor: &str) -> Option<(i64, &str)> {
     let (time, id) = cursor.split_once('.')?;
     Some((time.parse().ok()?, id))
+}
+
+/// Applies `change` to `incident` as every store does: the status moved as the lifecycle allows,
+/// the assignee set or cleared, `updated_at` never going back. Returns the status move to record
+/// (from, to as asked), if the change asked for one.
+///
+/// # Errors
+/// [`StoreError::Conflict`] for a move the lifecycle forbids.
+pub(crate) fn applied_change(
+    incident: &mut Incident,
+    change: &IncidentChange,
+) -> Result<Option<(IncidentStatus, IncidentStatus)>, StoreError> {
+    let from_status = incident.status;
+    let mut moved = None;
+    if let Some(status) = change.status {
+        incident.status = from_status
+            .transition(status)
+            .map_err(|error| StoreError::Conflict(error.to_string()))?;
+        moved = Some((from_status, status));
+    }
+    if let Some(assignee) = &change.assignee {
+        incident.assignee.clone_from(assignee);
+    }
+    incident.updated_at = change.at_ms.max(incident.updated_at);
+    Ok(moved)
+}
+
+/// An incident's history, oldest first: its creation, then `changes` (the stored ones, oldest
+/// first). `created` is the incident's `created_at` and current status, `None` when there is no
+/// such incident.
+///
+/// Creation is not stored as a row: the incident's own `created_at` records it, and a bulk scan
+/// then writes one row per incident instead of two. Its status is the one the first status
+/// change started from, or the current status when nothing changed it yet. SQLite databases
+/// written before this kept creation as a row (no `from_status`, a `to_status`); that row is used
+/// as is.
+pub(crate) fn with_creation(
+    changes: Vec<HistoryEntry>,
+    created: Option<(i64, String)>,
+) -> Vec<HistoryEntry> {
+    if changes
+        .first()
+        .is_some_and(|first| first.from_status.is_none() && first.to_status.is_some())
+    {
+        return changes;
+    }
+    let Some((created_at, status)) = created else {
+        return changes;
+    };
+    let created_as = changes
+        .iter()
+        .find_map(|change| change.from_status)
+        .or_else(|| status.parse().ok());
+    let mut history = Vec::with_capacity(changes.len() + 1);
+    history.push(HistoryEntry {
+        at_ms: created_at,
+        actor: CREATOR.to_string(),
+        from_status: None,
+        to_status: created_as,
+        assignee: None,
+        note: None,
+    });
+    history.extend(changes);
+    history
+}
+
+/// Who creates incidents, as the history names it.
+pub const CREATOR: &str = "iamwatch";
+
+/// A `LIKE … ESCAPE '\'` pattern matching `term` anywhere, its `%`, `_` and `\` taken literally.
+pub(crate) fn like_pattern(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for character in term.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
 }

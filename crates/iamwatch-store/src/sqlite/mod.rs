@@ -20,12 +20,12 @@ use checkpoint::{CheckpointPolicy, Checkpointer};
 use list::{list_sql, ListSql};
 use raw_codec::RawCodec;
 
-use crate::model::encode_cursor;
+use crate::model::{applied_change, encode_cursor};
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
 };
 use async_trait::async_trait;
-use iamwatch_core::{Incident, IncidentStatus};
+use iamwatch_core::Incident;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -359,18 +359,7 @@ fn apply_change(
     let mut incident = rows::by_id(&transaction, codec, incident_id)
         .map_err(sql_error("cannot read incident"))?
         .ok_or_else(|| StoreError::NotFound(incident_id.to_string()))?;
-    let from_status = incident.status;
-    let mut to_status: Option<IncidentStatus> = None;
-    if let Some(status) = change.status {
-        incident.status = from_status
-            .transition(status)
-            .map_err(|error| StoreError::Conflict(error.to_string()))?;
-        to_status = Some(status);
-    }
-    if let Some(assignee) = &change.assignee {
-        incident.assignee.clone_from(assignee);
-    }
-    incident.updated_at = change.at_ms.max(incident.updated_at);
+    let moved = applied_change(&mut incident, &change)?;
     transaction
         .execute(
             "UPDATE incidents SET status = ?1, assignee = ?2, updated_at = ?3 WHERE incident_id = ?4",
@@ -384,8 +373,8 @@ fn apply_change(
                 incident_id,
                 change.at_ms,
                 change.actor,
-                to_status.map(|_| from_status.as_str()),
-                to_status.map(IncidentStatus::as_str),
+                moved.map(|(from, _)| from.as_str()),
+                moved.map(|(_, to)| to.as_str()),
                 change.assignee.flatten(),
                 change.note,
             ],

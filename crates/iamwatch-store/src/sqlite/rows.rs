@@ -2,6 +2,7 @@
 
 use super::raw_codec::RawCodec;
 use super::runbooks;
+use crate::model::with_creation;
 use crate::HistoryEntry;
 use iamwatch_core::{Incident, Localized, MetaJson};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -227,46 +228,16 @@ pub fn from_row(
     })
 }
 
-/// The incident's history, oldest first: its creation, then every stored change.
-///
-/// Creation is not stored as a row: the incident's own `created_at` records it, and a bulk scan
-/// then writes one row per incident instead of two. Its status is the one the first status
-/// change started from, or the current status when nothing changed it yet. Databases written
-/// before this kept creation as a row (no `from_status`, a `to_status`); that row is used as is.
+/// The incident's history, oldest first: its creation, then every stored change (see
+/// [`with_creation`]).
 pub fn history(connection: &Connection, incident_id: &str) -> rusqlite::Result<Vec<HistoryEntry>> {
     let changes = changes(connection, incident_id)?;
-    if changes
-        .first()
-        .is_some_and(|first| first.from_status.is_none() && first.to_status.is_some())
-    {
-        return Ok(changes);
-    }
     let created: Option<(i64, String)> = connection
         .prepare_cached("SELECT created_at, status FROM incidents WHERE incident_id = ?1")?
         .query_row([incident_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    let Some((created_at, status)) = created else {
-        return Ok(changes);
-    };
-    let created_as = changes
-        .iter()
-        .find_map(|change| change.from_status)
-        .or_else(|| status.parse().ok());
-    let mut history = Vec::with_capacity(changes.len() + 1);
-    history.push(HistoryEntry {
-        at_ms: created_at,
-        actor: CREATOR.to_string(),
-        from_status: None,
-        to_status: created_as,
-        assignee: None,
-        note: None,
-    });
-    history.extend(changes);
-    Ok(history)
+    Ok(with_creation(changes, created))
 }
-
-/// Who creates incidents, as the history names it.
-pub const CREATOR: &str = "iamwatch";
 
 fn changes(connection: &Connection, incident_id: &str) -> rusqlite::Result<Vec<HistoryEntry>> {
     let mut statement = connection.prepare_cached(

@@ -1,4 +1,5 @@
 use super::*;
+use iamwatch_core::IncidentStatus;
 use rusqlite::types::ValueRef;
 use std::path::PathBuf;
 
@@ -41,7 +42,7 @@ async fn creation_is_derived_once_and_a_stored_creation_row_is_not_repeated() {
         ),
         (
             derived.created_at,
-            rows::CREATOR,
+            crate::model::CREATOR,
             None,
             Some(IncidentStatus::New)
         )

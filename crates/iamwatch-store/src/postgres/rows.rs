@@ -1,0 +1,201 @@
+//! Incident ↔ row.
+
+use crate::{HistoryEntry, StoreError};
+use iamwatch_core::{Incident, Localized, Meta, MetaJson};
+use std::borrow::Cow;
+use std::sync::Arc;
+use tokio_postgres::types::FromSql;
+use tokio_postgres::Row;
+
+/// The columns [`from_row`] reads, in its order.
+macro_rules! columns {
+    () => {
+        "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
+         resource, severity, status, meta, runbook, source, account, region, event_time_ms, created_at, \
+         updated_at, assignee, raw"
+    };
+}
+
+pub const COLUMNS: &str = columns!();
+pub const SELECT_BY_ID: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM incidents WHERE incident_id = $1"
+);
+pub const SELECT_BY_IDS: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM incidents WHERE incident_id = ANY($1)"
+);
+pub const SELECT_BY_ID_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM incidents WHERE incident_id = $1 FOR UPDATE"
+);
+
+/// Text as PostgreSQL can hold it: it refuses the character U+0000 in any text value (a
+/// CloudTrail record can spell one as `\u0000`, in a user name say), which would fail the whole
+/// batch; it is kept as U+FFFD, the replacement character. JSON text (meta, runbook, raw event)
+/// never holds one: JSON writes it escaped.
+pub fn text(value: &str) -> Cow<'_, str> {
+    if value.contains('\0') {
+        Cow::Owned(value.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// Column `index` of `row`, or an error naming it.
+pub fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> Result<T, StoreError> {
+    row.try_get(index).map_err(|error| {
+        let name = row.columns().get(index).map_or("?", |column| column.name());
+        StoreError::backend(format!("cannot read column {name} of an incident"), error)
+    })
+}
+
+fn malformed(column: &str, message: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(format!("stored incident's {column}: {message}"))
+}
+
+/// The incident in `row` (of [`COLUMNS`]).
+pub fn from_row(row: &Row) -> Result<Incident, StoreError> {
+    let severity = column::<&str>(row, 9)?
+        .parse()
+        .map_err(|error| malformed("severity", error))?;
+    let status = column::<&str>(row, 10)?
+        .parse()
+        .map_err(|error| malformed("status", error))?;
+    let meta_text: String = column(row, 11)?;
+    let mut meta: Meta =
+        serde_json::from_str(&meta_text).map_err(|error| malformed("meta", error))?;
+    if let Some(runbook) = column::<Option<&str>>(row, 12)? {
+        let runbook = serde_json::from_str(runbook).map_err(|error| malformed("runbook", error))?;
+        meta.runbook = Some(Arc::new(runbook));
+    }
+    Ok(Incident {
+        incident_id: column(row, 0)?,
+        event_id: column(row, 1)?,
+        event_name: column(row, 2)?,
+        event_type: Localized {
+            en: column(row, 3)?,
+            ko: column(row, 4)?,
+        },
+        rule_id: column(row, 5)?,
+        title: Localized {
+            en: column(row, 6)?,
+            ko: column(row, 7)?,
+        },
+        resource: column(row, 8)?,
+        severity,
+        status,
+        meta,
+        source: column(row, 13)?,
+        account: column(row, 14)?,
+        region: column(row, 15)?,
+        event_time_ms: column(row, 16)?,
+        created_at: column(row, 17)?,
+        updated_at: column(row, 18)?,
+        assignee: column(row, 19)?,
+        raw: column(row, 20)?,
+        meta_json: MetaJson::from_stored(meta_text),
+    })
+}
+
+/// A row of `at_ms, actor, from_status, to_status, assignee, note` from `incident_history`.
+pub fn history_entry(row: &Row) -> Result<HistoryEntry, StoreError> {
+    let status = |index: usize| -> Result<_, StoreError> {
+        Ok(column::<Option<&str>>(row, index)?.and_then(|text| text.parse().ok()))
+    };
+    Ok(HistoryEntry {
+        at_ms: column(row, 0)?,
+        actor: column(row, 1)?,
+        from_status: status(2)?,
+        to_status: status(3)?,
+        assignee: column(row, 4)?,
+        note: column(row, 5)?,
+    })
+}
+
+/// What a text search matches, one field a line: the titles in both languages, the resource,
+/// the event name, and the text values of the meta (not its keys: a search for `ip` or `device`
+/// would otherwise find every incident), as SQLite's search does. The runbook's
+/// [`text_values`] follow it.
+pub fn search_text(incident: &Incident, meta: &str) -> String {
+    let mut text = String::with_capacity(meta.len());
+    for field in [
+        &incident.title.en,
+        &incident.title.ko,
+        &incident.resource,
+        &incident.event_name,
+    ] {
+        text.push_str(field);
+        text.push('\n');
+    }
+    text.push_str(&text_values(meta));
+    text
+}
+
+/// The text values of a JSON document (a meta, a runbook), one a line.
+pub fn text_values(json: &str) -> String {
+    let mut text = String::new();
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
+        push_text_values(&value, &mut text);
+    }
+    text
+}
+
+fn push_text_values(value: &serde_json::Value, text: &mut String) {
+    match value {
+        serde_json::Value::String(string) => {
+            text.push_str(string);
+            text.push('\n');
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                push_text_values(item, text);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for member in members.values() {
+                push_text_values(member, text);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::sample_incident;
+
+    #[test]
+    fn search_text_holds_the_text_values_not_the_keys() {
+        let incident = sample_incident(1);
+        let meta = incident.meta_json.stored_text(&incident.meta);
+        let runbook = incident.meta.runbook.as_ref().map(|runbook| runbook.json());
+        let mut searched = search_text(&incident, &meta);
+        searched.push_str(&text_values(runbook.unwrap()));
+        let lines: Vec<&str> = searched.lines().collect();
+        for expected in [
+            "Delete access key: AKIA1 (by alice)",
+            "액세스 키 삭제: AKIA1 (수행자: alice)",
+            "AKIA1",
+            "DeleteAccessKey",
+            "203.0.113.9",
+            "Ask the key's owner",
+            "Ask the key's owner (확인합니다)",
+        ] {
+            assert!(lines.contains(&expected), "{expected:?} in {lines:?}");
+        }
+        for key in ["ip", "api", "device", "runbook"] {
+            assert!(!lines.contains(&key), "{key:?} in {lines:?}");
+        }
+    }
+
+    #[test]
+    fn a_nul_character_is_kept_as_the_replacement_character() {
+        assert_eq!(text("alice\0bob"), "alice\u{FFFD}bob");
+        assert!(matches!(text("alice"), Cow::Borrowed("alice")));
+    }
+}

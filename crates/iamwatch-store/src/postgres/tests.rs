@@ -1,0 +1,180 @@
+//! Against the PostgreSQL server of this machine (`IAMWATCH_TEST_POSTGRES`, by default the
+//! `test` database on 127.0.0.1:5432), each test in a schema of its own.
+
+use super::scratch::ScratchSchema;
+use super::*;
+use crate::contract::{self, sample_incident, sample_incident_for};
+use crate::location::StoreLocation;
+use iamwatch_core::Severity;
+
+async fn store_in(schema: &ScratchSchema) -> PostgresStore {
+    let StoreLocation::Postgres(url) = schema.location() else {
+        panic!("not a PostgreSQL URL: {}", schema.url());
+    };
+    PostgresStore::connect(&url).await.expect("connects")
+}
+
+#[tokio::test]
+async fn keeps_the_contract() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let store = store_in(&schema).await;
+    contract::run_all(&store).await;
+    // Again on the same tables, as a second process would find them.
+    contract::run_all(&store_in(&schema).await).await;
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn stores_started_together_on_a_new_database_migrate_once() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let stores = tokio::join!(
+        store_in(&schema),
+        store_in(&schema),
+        store_in(&schema),
+        store_in(&schema)
+    );
+    let client = stores.0.client().await.unwrap();
+    let versions: i64 = client
+        .query_one("SELECT count(*) FROM iamwatch_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, MIGRATIONS.len() as i64);
+    drop(client);
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_large_batch_goes_in_once_and_a_second_time_creates_nothing() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let store = store_in(&schema).await;
+    // More rows than one statement's 65,535 parameters would allow as VALUES lists, one event
+    // twice.
+    let mut batch: Vec<Incident> = (0..5_000).map(sample_incident).collect();
+    batch.push(sample_incident(17));
+    let stored = store.insert_batch(batch.clone()).await.unwrap();
+    let created: Vec<bool> = stored.iter().map(|entry| entry.created).collect();
+    let mut expected = vec![true; 5_000];
+    expected.push(false);
+    assert_eq!(created, expected);
+    assert_eq!(
+        stored[5_000].incident.incident_id,
+        stored[17].incident.incident_id
+    );
+    let again = store.insert_batch(batch.clone()).await.unwrap();
+    assert!(again.iter().all(|entry| !entry.created));
+    for (entry, incident) in again.iter().zip(&batch) {
+        assert_eq!(&entry.incident, incident);
+    }
+    let count: i64 = store
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM incidents", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 5_000);
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_stores_inserting_the_same_events_at_once_make_one_incident_each() {
+    // Two `serve` instances behind one load balancer, given the same delivery.
+    let schema = ScratchSchema::create().await.unwrap();
+    let (first, second) = (store_in(&schema).await, store_in(&schema).await);
+    let batch: Vec<Incident> = (0..500).map(sample_incident).collect();
+    let (one, two) = tokio::join!(
+        first.insert_batch(batch.clone()),
+        second.insert_batch(batch.clone())
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    for ((a, b), incident) in one.iter().zip(&two).zip(&batch) {
+        assert!(a.created != b.created, "{}", incident.event_id);
+        assert_eq!(a.incident.incident_id, b.incident.incident_id);
+    }
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_nul_character_in_an_event_does_not_fail_its_batch() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let store = store_in(&schema).await;
+    let mut incident = sample_incident_for("evt-nul", 1_717_200_000_000, Severity::High, "1");
+    incident.resource = "alice\0admin".into();
+    incident.title.en = "Delete access key: alice\0admin".into();
+    incident.meta.device.ua = "curl\0/8".into();
+    incident.raw = Some(r#"{"eventID":"evt-nul","userName":"alice\u0000admin"}"#.into());
+    let other = sample_incident(1);
+    let stored = store
+        .insert_batch(vec![incident.clone(), other.clone()])
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|entry| entry.created));
+    let found = store.get(&incident.incident_id).await.unwrap().unwrap();
+    assert_eq!(found.resource, "alice\u{FFFD}admin");
+    assert_eq!(found.title.en, "Delete access key: alice\u{FFFD}admin");
+    // JSON text keeps it escaped, as it came.
+    assert_eq!(found.meta.device.ua, "curl\0/8");
+    assert_eq!(found.raw, incident.raw);
+    assert_eq!(store.get(&other.incident_id).await.unwrap(), Some(other));
+    let page = store
+        .list(&IncidentQuery {
+            text: Some("alice\0admin".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.incidents.len(), 1);
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_schema_is_not_an_existing_store() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let StoreLocation::Postgres(url) = schema.location() else {
+        unreachable!()
+    };
+    let error = PostgresStore::connect_existing(&url).await.unwrap_err();
+    assert_eq!(error.kind(), crate::StoreErrorKind::NotFound);
+    assert!(
+        error.to_string().contains("no incidents there yet"),
+        "{error}"
+    );
+    // Nothing was created by asking.
+    assert_eq!(schema.tables().await.unwrap(), Vec::<String>::new());
+    store_in(&schema).await;
+    PostgresStore::connect_existing(&url).await.unwrap();
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_out_of_reach_is_said_without_the_password() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let location: StoreLocation = format!("postgres://alice:hunter2@127.0.0.1:{port}/incidents")
+        .parse()
+        .unwrap();
+    let StoreLocation::Postgres(url) = location else {
+        unreachable!()
+    };
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    assert_eq!(error.kind(), crate::StoreErrorKind::Unavailable);
+    let chain = {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    };
+    assert!(
+        chain.starts_with(&format!(
+            "cannot connect to postgres://alice@127.0.0.1:{port}/incidents"
+        )),
+        "{chain}"
+    );
+    assert!(!chain.contains("hunter2"), "{chain}");
+}
