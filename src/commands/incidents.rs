@@ -4,7 +4,7 @@ use super::StoreArgs;
 use crate::output::{self, Format};
 use anyhow::{bail, Context};
 use iamwatch_core::{time::now_ms, IncidentStatus, Lang, Severity};
-use iamwatch_store::{IncidentChange, IncidentQuery, IncidentStore, SqliteStore};
+use iamwatch_store::{IncidentChange, IncidentQuery, IncidentStore};
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -87,23 +87,24 @@ pub fn run(args: IncidentsArgs) -> anyhow::Result<ExitCode> {
         lang,
         command,
     } = args;
-    let store = store.open_existing()?;
+    let opened = store.open_existing(&runtime)?;
+    let store = opened.incidents();
     match command {
-        IncidentsCommand::List(args) => runtime.block_on(list(&store, args, lang)),
-        IncidentsCommand::Show(args) => runtime.block_on(show(&store, args, lang)),
+        IncidentsCommand::List(args) => runtime.block_on(list(store, args, lang)),
+        IncidentsCommand::Show(args) => runtime.block_on(show(store, args, lang)),
         IncidentsCommand::Ack(args) => {
-            runtime.block_on(change(&store, args, lang, IncidentStatus::Acknowledged))
+            runtime.block_on(change(store, args, lang, IncidentStatus::Acknowledged))
         }
         IncidentsCommand::Resolve(args) => {
-            runtime.block_on(change(&store, args, lang, IncidentStatus::Resolved))
+            runtime.block_on(change(store, args, lang, IncidentStatus::Resolved))
         }
         IncidentsCommand::FalsePositive(args) => {
-            runtime.block_on(change(&store, args, lang, IncidentStatus::FalsePositive))
+            runtime.block_on(change(store, args, lang, IncidentStatus::FalsePositive))
         }
     }
 }
 
-async fn list(store: &SqliteStore, args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+async fn list(store: &dyn IncidentStore, args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let wanted = if args.all { usize::MAX } else { args.limit };
     let mut query = IncidentQuery {
         severities: args.severity,
@@ -156,7 +157,7 @@ async fn list(store: &SqliteStore, args: ListArgs, lang: Lang) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(store: &SqliteStore, args: ShowArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+async fn show(store: &dyn IncidentStore, args: ShowArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let Some(incident) = store.get(&args.id).await.context("cannot read incident")? else {
         bail!("no incident {}", args.id);
     };
@@ -177,7 +178,7 @@ async fn show(store: &SqliteStore, args: ShowArgs, lang: Lang) -> anyhow::Result
 }
 
 async fn change(
-    store: &SqliteStore,
+    store: &dyn IncidentStore,
     args: ChangeArgs,
     lang: Lang,
     status: IncidentStatus,

@@ -5,12 +5,15 @@ pub mod scan;
 pub mod serve;
 
 use anyhow::{bail, Context};
-use std::path::PathBuf;
+use iamwatch_store::{IncidentStore, PostgresStore, SqliteStore, StoreLocation};
+use std::sync::Arc;
+use tokio::runtime::Runtime;
 
 /// Options every command that touches the store shares.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArgs {
-    /// SQLite database file
+    /// SQLite database file, or a PostgreSQL URL (postgres://user@host:5432/database; the
+    /// password is best kept in PGPASSWORD)
     // Global: `incidents --db F list` and `incidents list --db F` both read F (global has
     // no effect on a command without subcommands).
     #[arg(
@@ -19,28 +22,83 @@ pub struct StoreArgs {
         default_value = "iamwatch.db",
         global = true
     )]
-    pub db: PathBuf,
+    pub db: StoreLocation,
 }
 
 impl StoreArgs {
     /// The store of a command that works on incidents already stored (`incidents …`). A path
     /// with no database is an error rather than a new, empty store: a mistyped `--db` listed
-    /// no incidents, as if there were none, and left an empty database behind.
-    pub fn open_existing(&self) -> anyhow::Result<iamwatch_store::SqliteStore> {
-        if !self.db.exists() {
-            bail!(
-                "no incident store at {}: `iamwatch scan` and `iamwatch serve` create one; --db or IAMWATCH_DB names it",
-                self.db.display()
-            );
-        }
-        iamwatch_store::SqliteStore::open(&self.db)
-            .with_context(|| format!("cannot open the incident store {}", self.db.display()))
+    /// no incidents, as if there were none, and left an empty database behind. A PostgreSQL
+    /// database without iamwatch's tables is refused the same way.
+    pub fn open_existing(&self, runtime: &Runtime) -> anyhow::Result<Store> {
+        let store = match &self.db {
+            StoreLocation::Sqlite(path) => {
+                if !path.exists() {
+                    bail!(
+                        "no incident store at {}: `iamwatch scan` and `iamwatch serve` create one; --db or IAMWATCH_DB names it",
+                        path.display()
+                    );
+                }
+                SqliteStore::open(path).map(Store::Sqlite)
+            }
+            StoreLocation::Postgres(url) => runtime
+                .block_on(PostgresStore::connect_existing(url))
+                .map(Store::Postgres),
+        };
+        store.with_context(|| format!("cannot open the incident store {}", self.db))
     }
 
-    /// For a bulk load: call `sync` on the store when it is done.
-    pub fn open_bulk(&self) -> anyhow::Result<iamwatch_store::SqliteStore> {
-        iamwatch_store::SqliteStore::open_bulk(&self.db)
-            .with_context(|| format!("cannot open the incident store {}", self.db.display()))
+    /// For a bulk load: call [`Store::sync`] when it is done.
+    pub fn open_bulk(&self, runtime: &Runtime) -> anyhow::Result<Store> {
+        let store = match &self.db {
+            StoreLocation::Sqlite(path) => SqliteStore::open_bulk(path).map(Store::Sqlite),
+            StoreLocation::Postgres(url) => runtime
+                .block_on(PostgresStore::connect(url))
+                .map(Store::Postgres),
+        };
+        store.with_context(|| format!("cannot open the incident store {}", self.db))
+    }
+}
+
+/// An opened incident store, of whichever kind `--db` named.
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `location`, for `serve`.
+    pub fn open(location: &StoreLocation, runtime: &Runtime) -> anyhow::Result<Self> {
+        let store = match location {
+            StoreLocation::Sqlite(path) => SqliteStore::open(path).map(Self::Sqlite),
+            StoreLocation::Postgres(url) => runtime
+                .block_on(PostgresStore::connect(url))
+                .map(Self::Postgres),
+        };
+        store.with_context(|| format!("cannot open the incident store {location}"))
+    }
+
+    pub fn incidents(&self) -> &dyn IncidentStore {
+        match self {
+            Self::Sqlite(store) => store,
+            Self::Postgres(store) => store,
+        }
+    }
+
+    pub fn shared(self) -> Arc<dyn IncidentStore> {
+        match self {
+            Self::Sqlite(store) => Arc::new(store),
+            Self::Postgres(store) => Arc::new(store),
+        }
+    }
+
+    /// Ends a bulk load: SQLite syncs what its load left to the OS and builds its indexes;
+    /// PostgreSQL has committed (and synced) every batch already.
+    pub fn sync(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(store) => store.sync().context("cannot sync the incident store"),
+            Self::Postgres(_) => Ok(()),
+        }
     }
 }
 

@@ -54,7 +54,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let runtime = super::runtime()?;
     let mut discovered = discover(&args.paths, runtime.handle())?;
     leave_out_dead_letters(&mut discovered, &args.dead_letter);
-    let store = args.store.open_bulk()?;
+    let store = args.store.open_bulk(&runtime)?;
     let options = ScanOptions {
         detector: args.rules.detector(&args.skip)?,
         jobs: args.jobs,
@@ -105,13 +105,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let report = iamwatch_pipeline::scan(
         &discovered.inputs,
         &options,
-        &store,
+        store.incidents(),
         runtime.handle(),
         &mut sink,
     )
     .context("scan stopped")?;
     // Every incident reported is on disk before the summary says so.
-    store.sync().context("cannot sync the incident store")?;
+    store.sync()?;
     if let Some(bar) = &sink.progress {
         bar.finish_and_clear();
     }
@@ -383,8 +383,8 @@ fn print_summary(report: &ScanReport, passed_over: &[PathBuf], seconds: f64, arg
         ));
     }
     lines.push((
-        format!("store: {}", args.store.db.display()),
-        format!("저장소: {}", args.store.db.display()),
+        format!("store: {}", args.store.db),
+        format!("저장소: {}", args.store.db),
     ));
     let mut stderr = io::stderr().lock();
     for (english, korean) in lines {

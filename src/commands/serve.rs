@@ -5,7 +5,6 @@ use iamwatch_server::{Config, LogFormat, Options};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -13,9 +12,9 @@ pub struct ServeArgs {
     /// TOML config file (see iamwatch.example.toml); IAMWATCH_* variables override it
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// SQLite database file (overrides the config and IAMWATCH_DB)
+    /// SQLite database file or PostgreSQL URL (overrides the config and IAMWATCH_DB)
     #[arg(long)]
-    pub db: Option<PathBuf>,
+    pub db: Option<iamwatch_store::StoreLocation>,
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one)
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -58,21 +57,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rules.severities.insert(0, (id.clone(), severity));
     }
     let detector = rules.detector(&config.ingest.skip)?;
-    let store = iamwatch_store::SqliteStore::open(&config.db)
-        .with_context(|| format!("cannot open the incident store {}", config.db.display()))?;
-    let has_token = config.token.is_some();
-    let options = Options {
-        config,
-        detector,
-        store: Arc::new(store),
-        demo: args
-            .demo
-            .then(|| Duration::from_millis(args.demo_interval_ms.max(10))),
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let store = super::Store::open(&config.db, &runtime)?.shared();
+    let has_token = config.token.is_some();
+    let options = Options {
+        config,
+        detector,
+        store,
+        demo: args
+            .demo
+            .then(|| Duration::from_millis(args.demo_interval_ms.max(10))),
+    };
     // The handlers are installed before serve says it listens: a SIGTERM sent on that line
     // (a script, a service manager) killed the process when they were installed only once
     // the shutdown future was first polled.

@@ -13,6 +13,7 @@ mod incidents;
 mod inputs;
 mod live_pipe;
 mod pattern;
+mod postgres;
 mod rules;
 mod s3;
 mod scan;

@@ -12,6 +12,7 @@ mod ingest;
 mod live;
 #[path = "../shared/moto.rs"]
 mod moto;
+mod postgres;
 mod s3_follow;
 #[path = "../shared/s3_region.rs"]
 mod s3_region;

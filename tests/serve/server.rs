@@ -43,8 +43,12 @@ pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, St
     let mut child = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config_path)
-        .arg("--db")
-        .arg(dir.join("incidents.db"))
+        // A store of the test's own unless it names one.
+        .args(if extra.contains(&"--db") {
+            Vec::new()
+        } else {
+            vec!["--db".into(), dir.join("incidents.db").into_os_string()]
+        })
         .args(extra)
         .env("IAMWATCH_TOKEN", TOKEN)
         .env("RUST_LOG", "info")

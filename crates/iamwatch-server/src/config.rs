@@ -2,6 +2,7 @@
 //! deployments set per host (`IAMWATCH_TOKEN`, `IAMWATCH_LISTEN`, `IAMWATCH_DB`,
 //! `IAMWATCH_S3_FOLLOW`, `IAMWATCH_SQS_QUEUES`).
 
+use iamwatch_store::StoreLocation;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -55,7 +56,8 @@ impl<'de> Deserialize<'de> for Secret {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub db: PathBuf,
+    /// A SQLite file or a PostgreSQL URL.
+    pub db: StoreLocation,
     pub token: Option<Secret>,
     /// Unreadable input is kept here, one JSON object per line.
     pub dead_letter: PathBuf,
@@ -187,7 +189,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            db: PathBuf::from("iamwatch.db"),
+            db: StoreLocation::Sqlite(PathBuf::from("iamwatch.db")),
             token: None,
             dead_letter: PathBuf::from("iamwatch-deadletter.jsonl"),
             log_format: LogFormat::Text,
@@ -268,7 +270,10 @@ impl Config {
             })?;
         }
         if let Some(db) = lookup("IAMWATCH_DB") {
-            self.db = PathBuf::from(db);
+            self.db = db.parse().map_err(|message| ConfigError::Invalid {
+                path: "IAMWATCH_DB".to_string(),
+                message,
+            })?;
         }
         if let Some(buckets) = lookup("IAMWATCH_S3_FOLLOW") {
             self.s3.follow = comma_separated(&buckets);

@@ -1,0 +1,101 @@
+//! `serve --db postgres://…`: servers sharing one PostgreSQL store, each test in a schema of its
+//! own on this machine's server.
+
+use crate::server::{self, eventbridge_event, post, start_with};
+use iamwatch_store::postgres::scratch::ScratchSchema;
+use serde_json::json;
+
+#[tokio::test]
+async fn two_servers_share_one_store_and_a_kill_9_after_202_loses_nothing() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let url = schema.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_with(dir_a.path(), "", &["--db", &url]);
+    let b = start_with(dir_b.path(), "", &["--db", &url]);
+
+    let (status, first) = post(
+        &a,
+        eventbridge_event("pg-1", "DeleteUser", "bob").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["incidents"], 1);
+    let id = first["incident_ids"][0].as_str().unwrap().to_string();
+    // The same event delivered to the other server: stored already, no second incident.
+    let (status, again) = post(
+        &b,
+        eventbridge_event("pg-1", "DeleteUser", "bob").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["duplicates"], 1);
+    assert_eq!(again["incident_ids"][0], id.as_str());
+
+    // Read and acknowledged through one, seen so through the other.
+    let (status, listed) = server::get(&b, "/v1/incidents").await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["incidents"].as_array().unwrap().len(), 1);
+    let path = format!("/v1/incidents/{id}");
+    let (status, changed) = server::patch(
+        &b,
+        &path,
+        json!({"status": "ACKNOWLEDGED", "actor": "alice", "note": "looking"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let (status, seen) = server::get(&a, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["status"], "ACKNOWLEDGED");
+    assert_eq!(seen["history"].as_array().unwrap().len(), 2);
+
+    // A thousand events acknowledged by one server, which is then killed: all stored.
+    let posts = (0..10).map(|batch| post(&a, server::log_file(&format!("pk{batch}"), 100)));
+    let mut acknowledged = Vec::new();
+    for (status, summary) in futures_util::future::join_all(posts).await {
+        assert_eq!(status, 202, "{summary}");
+        acknowledged.extend(
+            summary["incident_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(acknowledged.len(), 1000);
+    a.kill();
+    for id in &acknowledged {
+        let (status, _) = server::get(&b, &format!("/v1/incidents/{id}")).await;
+        assert_eq!(status, 200, "{id} lost");
+    }
+    let (status, health) = server::get(&b, "/healthz").await;
+    assert_eq!(status, 200, "{health}");
+    drop(b);
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn serve_does_not_start_on_a_postgres_server_out_of_reach_and_says_so_without_the_password() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "IAMWATCH_DB",
+            format!("postgres://iamwatch:hunter2@127.0.0.1:{port}/incidents"),
+        )
+        .env("IAMWATCH_TOKEN", server::TOKEN)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains(&format!(
+            "cannot open the incident store postgres://iamwatch@127.0.0.1:{port}/incidents"
+        )),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+}
