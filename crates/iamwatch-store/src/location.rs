@@ -54,16 +54,73 @@ impl fmt::Display for StoreLocation {
 pub struct PostgresUrl {
     /// Shared: a location is cloned by clap and the config, the config is large.
     config: std::sync::Arc<tokio_postgres::Config>,
+    tls: PostgresTls,
     shown: String,
+}
+
+/// How connections to the server are made, from the URL's `sslmode` (or libpq's `PGSSLMODE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PostgresTls {
+    /// Plain TCP: `disable`, `allow`, or `prefer` (libpq's default, which accepts any
+    /// certificate; here it is plain, as a verifying connection would refuse the self-signed
+    /// certificates `prefer` is used with).
+    Plain,
+    /// TLS, the server's certificate verified against `root_file` (the URL's `sslrootcert`, or
+    /// libpq's `PGSSLROOTCERT`) or else the system's CAs, and its name against the host's:
+    /// `verify-full`, and `require` and `verify-ca` too (libpq checks less for those; a
+    /// certificate that is not checked does not keep a man in the middle out).
+    Verified { root_file: Option<PathBuf> },
 }
 
 impl PostgresUrl {
     /// A password neither in the URL nor here is not sent (trust or peer authentication). Keeping
     /// it in `PGPASSWORD`, as libpq's tools do, keeps it out of the command line that `ps` shows.
     pub const PASSWORD_VARIABLE: &'static str = "PGPASSWORD";
+    /// libpq's variables for the URL's `sslmode` and `sslrootcert`, read when it has none.
+    pub const SSL_MODE_VARIABLE: &'static str = "PGSSLMODE";
+    pub const ROOT_CERT_VARIABLE: &'static str = "PGSSLROOTCERT";
 
     fn parse(text: &str) -> Result<Self, String> {
-        let mut config = tokio_postgres::Config::from_str(text)
+        // tokio-postgres knows neither `sslrootcert` nor the `verify-…` modes: they are read
+        // here and left out of what it parses.
+        let (address, query) = text.split_once('?').unwrap_or((text, ""));
+        let mut kept = Vec::new();
+        let (mut ssl_mode, mut root_file) = (None, None);
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = || {
+                percent_encoding::percent_decode_str(value)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            match key {
+                "sslmode" => ssl_mode = Some(decoded()),
+                "sslrootcert" => root_file = Some(PathBuf::from(decoded())),
+                _ => kept.push(pair),
+            }
+        }
+        let variable = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+        let ssl_mode = ssl_mode.or_else(|| {
+            variable(Self::SSL_MODE_VARIABLE).map(|mode| mode.to_string_lossy().into_owned())
+        });
+        let root_file = root_file.or_else(|| variable(Self::ROOT_CERT_VARIABLE).map(PathBuf::from));
+        let tls = match ssl_mode.as_deref() {
+            // A CA named without a mode asks for its use.
+            None if root_file.is_some() => PostgresTls::Verified { root_file },
+            None | Some("disable" | "allow" | "prefer") => PostgresTls::Plain,
+            Some("require" | "verify-ca" | "verify-full") => PostgresTls::Verified { root_file },
+            Some(other) => {
+                return Err(format!(
+                    "sslmode {other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                ))
+            }
+        };
+        let rebuilt = if kept.is_empty() {
+            address.to_string()
+        } else {
+            format!("{address}?{}", kept.join("&"))
+        };
+        let mut config = tokio_postgres::Config::from_str(&rebuilt)
             .map_err(|error| format!("not a PostgreSQL URL: {error}"))?;
         if config.get_hosts().is_empty() {
             return Err(
@@ -75,15 +132,24 @@ impl PostgresUrl {
                 config.password(password.as_encoded_bytes());
             }
         }
+        config.ssl_mode(match tls {
+            PostgresTls::Plain => tokio_postgres::config::SslMode::Disable,
+            PostgresTls::Verified { .. } => tokio_postgres::config::SslMode::Require,
+        });
         let shown = shown(&config);
         Ok(Self {
             config: std::sync::Arc::new(config),
+            tls,
             shown,
         })
     }
 
     pub fn config(&self) -> &tokio_postgres::Config {
         &self.config
+    }
+
+    pub fn tls(&self) -> &PostgresTls {
+        &self.tls
     }
 }
 
@@ -168,13 +234,52 @@ mod tests {
         assert!(!format!("{location:?}").contains("s3cr"));
     }
 
+    fn url(text: &str) -> PostgresUrl {
+        match text.parse::<StoreLocation>() {
+            Ok(StoreLocation::Postgres(url)) => url,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sslmode_and_sslrootcert_say_whether_and_how_tls_is_used() {
+        use tokio_postgres::config::SslMode;
+        let plain = url("postgres://alice@db/x?sslmode=prefer&application_name=iamwatch");
+        assert_eq!(plain.tls(), &PostgresTls::Plain);
+        assert_eq!(plain.config().get_ssl_mode(), SslMode::Disable);
+        assert_eq!(plain.config().get_application_name(), Some("iamwatch"));
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let verified = url(&format!(
+                "postgres://alice@db/x?sslmode={mode}&sslrootcert=%2Fetc%2Fca%20files%2Frds.pem&connect_timeout=3"
+            ));
+            assert_eq!(
+                verified.tls(),
+                &PostgresTls::Verified {
+                    root_file: Some(PathBuf::from("/etc/ca files/rds.pem"))
+                },
+                "{mode}"
+            );
+            assert_eq!(verified.config().get_ssl_mode(), SslMode::Require);
+            assert_eq!(
+                verified.config().get_connect_timeout(),
+                Some(&std::time::Duration::from_secs(3))
+            );
+        }
+        let named_ca = url("postgres://alice@db/x?sslrootcert=ca.pem");
+        assert!(matches!(named_ca.tls(), PostgresTls::Verified { .. }));
+        let error = "postgres://alice@db/x?sslmode=sometimes"
+            .parse::<StoreLocation>()
+            .unwrap_err();
+        assert!(error.contains("\"sometimes\" is not one of"), "{error}");
+    }
+
     #[test]
     fn a_url_without_a_host_or_malformed_is_refused_without_echoing_it() {
         let error = "postgres:///incidents"
             .parse::<StoreLocation>()
             .unwrap_err();
         assert!(error.contains("names no host"), "{error}");
-        let error = "postgres://alice:hunter2@db/x?sslmode=sometimes"
+        let error = "postgres://alice:hunter2@db/x?keepalives=sometimes"
             .parse::<StoreLocation>()
             .unwrap_err();
         assert!(error.starts_with("not a PostgreSQL URL"), "{error}");

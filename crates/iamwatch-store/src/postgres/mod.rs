@@ -11,8 +11,9 @@ mod insert;
 mod list;
 mod rows;
 pub mod scratch;
+mod tls;
 
-use crate::location::PostgresUrl;
+use crate::location::{PostgresTls, PostgresUrl};
 use crate::model::{applied_change, encode_cursor, with_creation};
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
@@ -92,13 +93,17 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(TIMEOUT);
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = || ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match url.tls() {
+            PostgresTls::Plain => Manager::from_config(config, NoTls, manager_config()),
+            PostgresTls::Verified { root_file } => Manager::from_config(
+                config,
+                tls::connector(root_file.as_deref())?,
+                manager_config(),
+            ),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)

@@ -161,15 +161,7 @@ async fn a_server_out_of_reach_is_said_without_the_password() {
     };
     let error = PostgresStore::connect(&url).await.unwrap_err();
     assert_eq!(error.kind(), crate::StoreErrorKind::Unavailable);
-    let chain = {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        text
-    };
+    let chain = chain(&error);
     assert!(
         chain.starts_with(&format!(
             "cannot connect to postgres://alice@127.0.0.1:{port}/incidents"
@@ -177,4 +169,87 @@ async fn a_server_out_of_reach_is_said_without_the_password() {
         "{chain}"
     );
     assert!(!chain.contains("hunter2"), "{chain}");
+}
+
+/// This machine's server, over TLS: its own certificate (Debian's, made for `localhost`) is
+/// the CA the test names.
+#[tokio::test]
+async fn tls_is_used_and_the_servers_certificate_checked_when_the_url_asks() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let unencrypted = store_in(&schema).await;
+    let client = unencrypted.client().await.unwrap();
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    assert_eq!(ssl, "on", "the test needs the server's ssl on");
+    let certificate: String = client
+        .query_one("SHOW ssl_cert_file", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!encrypted(plain(&client)).await, "plain by default");
+    drop(client);
+
+    let by_name = schema.url().replacen("@127.0.0.1:", "@localhost:", 1);
+    assert_ne!(
+        by_name,
+        schema.url(),
+        "the test needs the server at 127.0.0.1"
+    );
+    let connect = |query: String| {
+        let text = format!("{by_name}&{query}");
+        async move {
+            let StoreLocation::Postgres(url) = text.parse().unwrap() else {
+                unreachable!()
+            };
+            PostgresStore::connect(&url).await
+        }
+    };
+    let verified = connect(format!("sslmode=verify-full&sslrootcert={certificate}"))
+        .await
+        .expect("connects over TLS");
+    contract::inserted_incident_reads_back_unchanged(&verified).await;
+    let client = verified.client().await.unwrap();
+    assert!(encrypted(plain(&client)).await, "encrypted");
+    drop(client);
+
+    // Checked against other CAs than its own (Mozilla's, as Debian's ca-certificates keeps
+    // them; the system store here also trusts this certificate, by a link beside them).
+    let error = connect("sslmode=require&sslrootcert=/etc/ssl/certs/ca-certificates.crt".into())
+        .await
+        .unwrap_err();
+    assert!(chain(&error).contains("certificate"), "{}", chain(&error));
+    // Checked against its CA, but not the name it was made for.
+    let StoreLocation::Postgres(url) = format!(
+        "{}&sslmode=verify-full&sslrootcert={certificate}",
+        schema.url()
+    )
+    .parse()
+    .unwrap() else {
+        unreachable!()
+    };
+    let error = PostgresStore::connect(&url).await.unwrap_err();
+    assert!(chain(&error).contains("certificate"), "{}", chain(&error));
+    schema.drop_schema().await.unwrap();
+}
+
+/// Whether the connection `client` holds is encrypted, as the server sees it.
+async fn encrypted(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// An error and its sources, as the command line prints them.
+fn chain(error: &StoreError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
