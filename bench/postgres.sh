@@ -47,11 +47,11 @@ measure() { # label, then the command: prints seconds, iamwatch's CPU, PostgreSQ
         "$(echo "$rss / 1024" | bc -l)" "$(wc -l < "$work/out")"
 }
 
-scan() { target/release/iamwatch scan --db "$1" --dead-letter "$work/dl" --format jsonl "$data"; }
-measure "scan into SQLite (fresh)" scan "$work/scan.db"
-measure "scan into PostgreSQL (fresh schema)" scan "$url"
-measure "re-scan, SQLite (all already stored)" scan "$work/scan.db"
-measure "re-scan, PostgreSQL (all already stored)" scan "$url"
+scan=(target/release/iamwatch scan --dead-letter "$work/dl" --format jsonl --db)
+measure "scan into SQLite (fresh)" "${scan[@]}" "$work/scan.db" "$data"
+measure "scan into PostgreSQL (fresh schema)" "${scan[@]}" "$url" "$data"
+measure "re-scan, SQLite (all already stored)" "${scan[@]}" "$work/scan.db" "$data"
+measure "re-scan, PostgreSQL (all already stored)" "${scan[@]}" "$url" "$data"
 psql -q "$base" -c "VACUUM ANALYZE $schema.incidents"
 echo "PostgreSQL: $(psql -At "$base" -c "SELECT pg_size_pretty(pg_total_relation_size('$schema.incidents'))") for the incidents table and its indexes; SQLite: $(du -h "$work/scan.db" | cut -f1)"
 for db in "$work/scan.db" "$url"; do

@@ -20,6 +20,7 @@ mod follow;
 pub mod ingest;
 pub mod metrics;
 pub mod queue;
+mod relay;
 pub mod sns;
 pub mod state;
 pub mod stream;
@@ -133,6 +134,20 @@ pub async fn serve(
         Arc::clone(&metrics),
         config.ingest.commit_queue,
     );
+    // Several servers sharing one store (PostgreSQL): what the others store reaches this one's
+    // live clients too.
+    let relay_task = match store.changes().await {
+        Ok(Some(changes)) => Some(tokio::spawn(relay::run(
+            changes,
+            Arc::clone(&store),
+            hub.clone(),
+        ))),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(%error, "cannot follow other servers' changes to the store");
+            None
+        }
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // Connected (credentials and region looked up) only when some bucket is followed.
     let s3 = if config.s3.follow.is_empty() {
@@ -186,6 +201,9 @@ pub async fn serve(
         .await;
     if let Some(task) = demo_task {
         let _ = task.await;
+    }
+    if let Some(task) = relay_task {
+        task.abort();
     }
     // A message being read is finished (and deleted once stored); none is received after.
     for task in queue_tasks {

@@ -20,7 +20,7 @@ pub mod sqlite;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use location::{PostgresUrl, StoreLocation};
-pub use model::{HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, Stored};
+pub use model::{HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, StoreChange, Stored};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -65,6 +65,18 @@ pub trait IncidentStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the backend fails.
     async fn history(&self, incident_id: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// From now on, the changes other processes commit to this store, for a store several
+    /// processes share (PostgreSQL: several `serve`s); it also starts announcing this process's
+    /// own to them. `None` for a store only this process writes to as it runs (SQLite).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn changes(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<StoreChange>>, StoreError> {
+        Ok(None)
+    }
 
     /// Whether the backend answers.
     ///

@@ -46,6 +46,18 @@ pub struct IncidentPage {
     pub next_cursor: Option<String>,
 }
 
+/// A change another process committed to a store they share (see
+/// [`IncidentStore::changes`](crate::IncidentStore::changes)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChange {
+    /// Incidents stored, by id.
+    Created(Vec<String>),
+    /// An incident's status, assignee or history changed.
+    Updated(String),
+    /// Changes may have been missed: the feed was cut, and is back.
+    Missed,
+}
+
 /// A change to an incident. `None` fields are left as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IncidentChange {

@@ -7,6 +7,7 @@
 //! event twice in the batch); an id holding another event is a collision, and that incident is
 //! tried again under the next ids [`Incident::resalted_id`] gives, one at a time, as in SQLite.
 
+use super::changes;
 use super::pg_error;
 use super::rows::{self, text};
 use crate::{StoreError, Stored};
@@ -155,10 +156,11 @@ async fn insert(
 }
 
 /// Stores `incidents` in one transaction, reporting each as created or as stored already, in
-/// order.
+/// order. With `announce`, the ids created are announced as that process's (`changes.rs`).
 pub(super) async fn insert_all(
     client: &mut tokio_postgres::Client,
     incidents: Vec<Incident>,
+    announce: Option<&str>,
 ) -> Result<Vec<Stored>, StoreError> {
     let transaction = client
         .transaction()
@@ -204,6 +206,15 @@ pub(super) async fn insert_all(
                 }
                 stored.push(entry);
             }
+        }
+    }
+    if let Some(origin) = announce {
+        let created = stored
+            .iter()
+            .filter(|entry| entry.created)
+            .map(|entry| entry.incident.incident_id.as_str());
+        for payload in changes::created_payloads(origin, created) {
+            changes::announce(&transaction, &payload).await?;
         }
     }
     transaction

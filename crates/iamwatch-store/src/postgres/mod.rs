@@ -7,6 +7,7 @@
 //! one statement (`insert.rs`): a scan's commit is a round trip or two, not one per incident.
 //! Every change is committed before it is reported, as PostgreSQL syncs its log at each commit.
 
+mod changes;
 mod insert;
 mod list;
 mod rows;
@@ -16,11 +17,13 @@ mod tls;
 use crate::location::{PostgresTls, PostgresUrl};
 use crate::model::{applied_change, encode_cursor, with_creation};
 use crate::{
-    HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
+    HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreChange,
+    StoreError, Stored,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use iamwatch_core::Incident;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::{GenericClient, NoTls};
 
@@ -40,6 +43,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PostgresStore {
     pool: Pool,
     url: PostgresUrl,
+    /// This process's name in the changes it announces, once asked to (see `changes.rs`).
+    announcing: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -90,6 +95,10 @@ impl PostgresStore {
 
     fn pool(url: &PostgresUrl) -> Result<Self, StoreError> {
         let mut config = url.config().clone();
+        // How iamwatch's connections show in `pg_stat_activity`, unless the URL names them.
+        if config.get_application_name().is_none() {
+            config.application_name("iamwatch");
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(TIMEOUT);
         }
@@ -114,6 +123,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             url: url.clone(),
+            announcing: Arc::default(),
         })
     }
 
@@ -204,7 +214,8 @@ impl IncidentStore for PostgresStore {
             return Ok(Vec::new());
         }
         let mut client = self.client().await?;
-        insert::insert_all(plain_mut(&mut client), incidents).await
+        let announce = self.announcing.get().map(String::as_str);
+        insert::insert_all(plain_mut(&mut client), incidents, announce).await
     }
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError> {
@@ -281,6 +292,9 @@ impl IncidentStore for PostgresStore {
             )
             .await
             .map_err(pg_error("cannot record incident history"))?;
+        if let Some(origin) = self.announcing.get() {
+            changes::announce(&transaction, &changes::updated_payload(origin, incident_id)).await?;
+        }
         transaction
             .commit()
             .await
@@ -313,6 +327,18 @@ impl IncidentStore for PostgresStore {
             })
             .transpose()?;
         Ok(with_creation(changes, created))
+    }
+
+    async fn changes(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<StoreChange>>, StoreError> {
+        let origin = self.announcing.get_or_init(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_nanos());
+            format!("{}-{nanos}", std::process::id())
+        });
+        changes::listen(&self.url, origin.clone()).await.map(Some)
     }
 
     async fn check(&self) -> Result<(), StoreError> {

@@ -253,3 +253,111 @@ fn chain(error: &StoreError) -> String {
     }
     text
 }
+
+/// The next change on `feed`, within ten seconds.
+async fn next_change(feed: &mut tokio::sync::mpsc::Receiver<StoreChange>) -> StoreChange {
+    tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+        .await
+        .expect("a change within 10 s")
+        .expect("the feed goes on")
+}
+
+#[tokio::test]
+async fn stores_asked_for_changes_hear_what_the_others_commit_and_not_their_own() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let (a, b) = (store_in(&schema).await, store_in(&schema).await);
+    let mut heard_by_a = a.changes().await.unwrap().expect("a feed");
+    let mut heard_by_b = b.changes().await.unwrap().expect("a feed");
+
+    // More ids than one notification holds.
+    let batch: Vec<Incident> = (0..600).map(sample_incident).collect();
+    let mut expected: Vec<String> = a
+        .insert_batch(batch.clone())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.incident.incident_id)
+        .collect();
+    let mut heard = Vec::new();
+    while heard.len() < expected.len() {
+        match next_change(&mut heard_by_b).await {
+            StoreChange::Created(ids) => heard.extend(ids),
+            other => panic!("{other:?}"),
+        }
+    }
+    heard.sort();
+    expected.sort();
+    assert_eq!(heard, expected);
+    // Stored already: nothing created, nothing announced. Then an update from the other side.
+    a.insert_batch(batch).await.unwrap();
+    b.update(
+        &expected[0],
+        IncidentChange {
+            status: Some(iamwatch_core::IncidentStatus::Acknowledged),
+            actor: "bob".into(),
+            at_ms: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The first thing a hears: b's update, not its own incidents.
+    assert_eq!(
+        next_change(&mut heard_by_a).await,
+        StoreChange::Updated(expected[0].clone())
+    );
+
+    // b's listening connection cut (as a server restart or a network cut would): the feed says
+    // changes may have been missed, and goes on.
+    let origin = b.announcing.get().unwrap();
+    let cut: i64 = b
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&changes::listener_name(origin)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cut, 1);
+    assert_eq!(next_change(&mut heard_by_b).await, StoreChange::Missed);
+    let later = a.insert_batch(vec![sample_incident(1_000)]).await.unwrap();
+    assert_eq!(
+        next_change(&mut heard_by_b).await,
+        StoreChange::Created(vec![later[0].incident.incident_id.clone()])
+    );
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_not_asked_for_changes_announces_nothing() {
+    // `scan` into a shared store: its incidents are not pushed to every dashboard.
+    let schema = ScratchSchema::create().await.unwrap();
+    let (quiet, listening) = (store_in(&schema).await, store_in(&schema).await);
+    let mut heard = listening.changes().await.unwrap().unwrap();
+    quiet.insert_batch(vec![sample_incident(1)]).await.unwrap();
+    let announced = listening
+        .insert_batch(vec![sample_incident(2)])
+        .await
+        .unwrap();
+    let third = store_in(&schema).await;
+    let mut heard_by_third = third.changes().await.unwrap().unwrap();
+    listening
+        .insert_batch(vec![sample_incident(3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut heard_by_third).await,
+        StoreChange::Created(vec![sample_incident(3).incident_id])
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), heard.recv())
+            .await
+            .is_err(),
+        "the quiet store's incident and the store's own were not heard"
+    );
+    drop(announced);
+    schema.drop_schema().await.unwrap();
+}
