@@ -373,6 +373,22 @@ pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
         .collect();
     expected.reverse();
     assert_eq!(seen, expected, "every incident once, newest first");
+    // Listed without the raw event, otherwise as stored.
+    let mut listed = store
+        .list(&IncidentQuery {
+            account: Some(account.clone()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .incidents;
+    let listed = listed.remove(0);
+    let mut stored = store.get(&listed.incident_id).await.unwrap().unwrap();
+    assert!(stored.raw.is_some());
+    assert_eq!(listed.raw, None);
+    stored.raw = None;
+    assert_eq!(listed, stored);
 
     let critical = store
         .list(&IncidentQuery {

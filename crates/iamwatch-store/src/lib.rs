@@ -43,7 +43,9 @@ pub trait IncidentStore: Send + Sync {
     /// [`StoreError`] when the backend fails.
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError>;
 
-    /// Newest event first (ties by incident id), filtered by `query`.
+    /// Newest event first (ties by incident id), filtered by `query`. Listed incidents come
+    /// without their raw event (`raw` is `None`: no listing shows it, and it is most of an
+    /// incident's bytes); [`IncidentStore::get`] reads it.
     ///
     /// # Errors
     /// [`StoreErrorKind::Invalid`] for a malformed cursor; otherwise backend failures.

@@ -7,16 +7,24 @@ use std::sync::Arc;
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
-/// The columns [`from_row`] reads, in its order.
+/// The columns [`from_row`] reads, in its order, the raw event last.
 macro_rules! columns {
     () => {
-        "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
-         resource, severity, status, meta, runbook, source, account, region, event_time_ms, created_at, \
-         updated_at, assignee, raw"
+        concat!(columns_but_raw!(), ", raw")
     };
 }
 
-pub const COLUMNS: &str = columns!();
+macro_rules! columns_but_raw {
+    () => {
+        "incident_id, event_id, event_name, event_type_en, event_type_ko, rule_id, title_en, title_ko, \
+         resource, severity, status, meta, runbook, source, account, region, event_time_ms, created_at, \
+         updated_at, assignee"
+    };
+}
+
+/// [`from_row`]'s columns without the raw event (read as none), for listings, which show no
+/// raw event: it is most of a row's bytes.
+pub const LISTED_COLUMNS: &str = concat!(columns_but_raw!(), ", NULL::text");
 pub const SELECT_BY_ID: &str = concat!(
     "SELECT ",
     columns!(),
@@ -57,7 +65,7 @@ fn malformed(column: &str, message: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("stored incident's {column}: {message}"))
 }
 
-/// The incident in `row` (of [`COLUMNS`]).
+/// The incident in `row` (of the columns the statements here select).
 pub fn from_row(row: &Row) -> Result<Incident, StoreError> {
     let severity = column::<&str>(row, 9)?
         .parse()

@@ -88,7 +88,7 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
     };
     let sql = format!(
         "SELECT {} FROM incidents {where_clause} ORDER BY event_time_ms DESC, incident_id DESC LIMIT {}",
-        rows::SELECT_COLUMNS,
+        rows::LISTED_COLUMNS,
         query.effective_limit() + 1
     );
     Ok(ListSql { sql, values })
