@@ -22,12 +22,14 @@ trap 'psql -q "$base" -c "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null; rm
 psql -q "$base" -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema"
 url="$base?options=-c%20search_path%3D$schema"
 
-# CPU ticks (user + system) of every process named postgres: the server's side of the work.
+# CPU ticks (user + system) of every process named postgres, and of the children they reaped:
+# the server's side of the work, the connections that ended meanwhile included.
 postgres_ticks() {
     local total=0
     for pid in $(pgrep -x postgres || true); do
-        # Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses.
-        ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        # Fields 14 to 17 of /proc/PID/stat (utime, stime, cutime, cstime), after the command
+        # name in parentheses.
+        ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
         total=$(( total + ticks ))
     done
     echo "$total"

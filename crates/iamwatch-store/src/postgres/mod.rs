@@ -27,10 +27,16 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::{GenericClient, NoTls};
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/postgres/0001_incidents.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/postgres/0001_incidents.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_lz4_compression.sql"),
+    ),
+];
 
 /// Connections held at most: `serve` commits one batch at a time, and its API and live streams'
 /// reads share the rest.

@@ -361,3 +361,30 @@ async fn a_store_not_asked_for_changes_announces_nothing() {
     drop(announced);
     schema.drop_schema().await.unwrap();
 }
+
+#[tokio::test]
+async fn long_values_are_compressed_with_lz4_where_the_server_has_it() {
+    let schema = ScratchSchema::create().await.unwrap();
+    let store = store_in(&schema).await;
+    let client = store.client().await.unwrap();
+    // This machine's server is built with lz4 (Debian's PostgreSQL 15).
+    let methods: Vec<(String, String)> = client
+        .query(
+            "SELECT attname::text, attcompression::text FROM pg_attribute \
+             WHERE attrelid = 'incidents'::regclass AND attname IN ('raw', 'meta', 'search_text', 'runbook') \
+             ORDER BY attname",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let expected: Vec<(String, String)> = ["meta", "raw", "runbook", "search_text"]
+        .iter()
+        .map(|name| (name.to_string(), "l".to_string()))
+        .collect();
+    assert_eq!(methods, expected);
+    drop(client);
+    schema.drop_schema().await.unwrap();
+}

@@ -121,7 +121,10 @@ async fn a_batch_is_stored_as_one_block_and_its_raw_events_read_back_as_they_cam
         .await
         .unwrap();
     assert_eq!(listed.incidents.len(), 300);
-    assert!(listed.incidents.iter().all(|incident| incident.raw.is_none()));
+    assert!(listed
+        .incidents
+        .iter()
+        .all(|incident| incident.raw.is_none()));
     reads_back(&store, &first).await;
     let later = with_records(300, 20);
     store.insert_batch(later.clone()).await.unwrap();
