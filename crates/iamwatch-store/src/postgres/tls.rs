@@ -41,12 +41,25 @@ pub fn connector(root_file: Option<&Path>) -> Result<MakeRustlsConnect, StoreErr
             }
         }
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|error| StoreError::backend("cannot set up TLS", error))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| StoreError::backend("cannot set up TLS", error))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// The process's crypto provider if one was installed, else *ring*, the one every TLS client
+/// here is built with (the HTTP clients' `rustls-ring`): `ClientConfig::builder()` would panic
+/// were a second provider ever linked in.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| {
+            // Deprecated from rustls 0.23.48 (no post-quantum key exchange); aws-lc-rs would
+            // need cmake and a C toolchain's long build for every build of iamwatch.
+            #[allow(deprecated)]
+            let ring = rustls::crypto::ring::default_provider();
+            Arc::new(ring)
+        })
 }
