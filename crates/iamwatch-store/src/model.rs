@@ -80,6 +80,23 @@ pub struct HistoryEntry {
     pub note: Option<String>,
 }
 
+/// A listing's page from the incidents its query found: it asks for one more than `limit`, to
+/// tell whether another page follows, and the cursor names the last one shown.
+pub(crate) fn page(mut incidents: Vec<Incident>, limit: usize) -> IncidentPage {
+    let next_cursor = if incidents.len() > limit {
+        incidents.truncate(limit);
+        incidents
+            .last()
+            .map(|last| encode_cursor(last.event_time_ms, &last.incident_id))
+    } else {
+        None
+    };
+    IncidentPage {
+        incidents,
+        next_cursor,
+    }
+}
+
 /// Cursor: the last listed incident's `(event_time_ms, incident_id)`.
 pub(crate) fn encode_cursor(event_time_ms: i64, incident_id: &str) -> String {
     format!("{event_time_ms}.{incident_id}")

@@ -15,7 +15,7 @@ pub mod scratch;
 mod tls;
 
 use crate::location::{PostgresTls, PostgresUrl};
-use crate::model::{applied_change, encode_cursor, with_creation};
+use crate::model::{applied_change, page, with_creation};
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreChange,
     StoreError, Stored,
@@ -237,22 +237,11 @@ impl IncidentStore for PostgresStore {
             .query(&list.sql, &list.params())
             .await
             .map_err(pg_error("cannot list incidents"))?;
-        let mut incidents = found
+        let incidents = found
             .iter()
             .map(rows::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if incidents.len() > limit {
-            incidents.truncate(limit);
-            incidents
-                .last()
-                .map(|last| encode_cursor(last.event_time_ms, &last.incident_id))
-        } else {
-            None
-        };
-        Ok(IncidentPage {
-            incidents,
-            next_cursor,
-        })
+        Ok(page(incidents, limit))
     }
 
     async fn update(

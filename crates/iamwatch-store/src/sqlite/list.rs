@@ -1,6 +1,6 @@
 //! The SQL of a listing: filters, the cursor, and the order incidents are listed in.
 
-use crate::model::decode_cursor;
+use crate::model::{decode_cursor, like_pattern};
 use crate::{IncidentQuery, StoreError};
 
 use super::rows;
@@ -92,20 +92,6 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
         query.effective_limit() + 1
     );
     Ok(ListSql { sql, values })
-}
-
-/// A `LIKE … ESCAPE '\'` pattern matching `term` anywhere, its `%`, `_` and `\` taken literally.
-fn like_pattern(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for character in term.chars() {
-        if matches!(character, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(character);
-    }
-    pattern.push('%');
-    pattern
 }
 
 /// `term` as it is written inside a JSON string (the meta's and runbook's text).

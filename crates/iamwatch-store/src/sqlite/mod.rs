@@ -20,7 +20,7 @@ use checkpoint::{CheckpointPolicy, Checkpointer};
 use list::{list_sql, ListSql};
 use raw_codec::RawCodec;
 
-use crate::model::{applied_change, encode_cursor};
+use crate::model::{applied_change, page};
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
 };
@@ -396,24 +396,13 @@ fn list_page(
     let mut statement = connection
         .prepare_cached(&sql)
         .map_err(sql_error("cannot list incidents"))?;
-    let mut incidents = statement
+    let incidents = statement
         .query_map(rusqlite::params_from_iter(values), |row| {
             rows::from_row(row, codec, connection)
         })
         .and_then(|mapped| mapped.collect::<Result<Vec<_>, _>>())
         .map_err(sql_error("cannot list incidents"))?;
-    let next_cursor = if incidents.len() > limit {
-        incidents.truncate(limit);
-        incidents
-            .last()
-            .map(|last| encode_cursor(last.event_time_ms, &last.incident_id))
-    } else {
-        None
-    };
-    Ok(IncidentPage {
-        incidents,
-        next_cursor,
-    })
+    Ok(page(incidents, limit))
 }
 
 #[async_trait]
