@@ -70,10 +70,7 @@ impl PostgresStore {
     /// [`StoreError`] when the server is out of reach, refuses the login, or the migration fails.
     pub async fn connect(url: &PostgresUrl) -> Result<Self, StoreError> {
         let store = Self::pool(url)?;
-        let mut client = store.client().await?;
-        migrate(plain_mut(&mut client))
-            .await
-            .map_err(pg_error(format!("cannot migrate {url}")))?;
+        store.migrate().await?;
         Ok(store)
     }
 
@@ -84,8 +81,9 @@ impl PostgresStore {
     /// As [`PostgresStore::connect`], and [`StoreError::NotFound`] when no incident table is there.
     pub async fn connect_existing(url: &PostgresUrl) -> Result<Self, StoreError> {
         let store = Self::pool(url)?;
-        let client = store.client().await?;
-        let migrated: bool = client
+        let migrated: bool = store
+            .client()
+            .await?
             .query_one("SELECT to_regclass('iamwatch_migrations') IS NOT NULL", &[])
             .await
             .and_then(|row| row.try_get(0))
@@ -95,8 +93,16 @@ impl PostgresStore {
                 "store at {url}: no incidents there yet (`iamwatch scan` and `iamwatch serve` create the tables)"
             )));
         }
-        drop(client);
-        Self::connect(url).await
+        // Migrations a newer iamwatch brings are applied as by `connect`.
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        migrate(plain_mut(&mut client))
+            .await
+            .map_err(pg_error(format!("cannot migrate {}", self.url)))
     }
 
     fn pool(url: &PostgresUrl) -> Result<Self, StoreError> {
