@@ -49,18 +49,7 @@ async fn two_servers_share_one_store_and_a_kill_9_after_202_loses_nothing() {
     assert_eq!(seen["history"].as_array().unwrap().len(), 2);
 
     // A thousand events acknowledged by one server, which is then killed: all stored.
-    let posts = (0..10).map(|batch| post(&a, server::log_file(&format!("pk{batch}"), 100)));
-    let mut acknowledged = Vec::new();
-    for (status, summary) in futures_util::future::join_all(posts).await {
-        assert_eq!(status, 202, "{summary}");
-        acknowledged.extend(
-            summary["incident_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|id| id.as_str().unwrap().to_string()),
-        );
-    }
+    let acknowledged = server::post_log_files(&a, "pk", 10, 100).await;
     assert_eq!(acknowledged.len(), 1000);
     a.kill();
     for id in &acknowledged {

@@ -294,6 +294,29 @@ pub fn record(event_id: &str, event_name: &str, user: &str) -> Value {
 }
 
 /// A CloudTrail log file of `count` DeleteUser records with ids `{prefix}-{n}`.
+/// Posts `files` log files of `records` DeleteUser records each (events `<prefix><file>-…`), all
+/// at once; the ids of the incidents acknowledged, every post having been answered 202.
+pub async fn post_log_files(
+    server: &Server,
+    prefix: &str,
+    files: usize,
+    records: usize,
+) -> Vec<String> {
+    let posts = (0..files).map(|file| post(server, log_file(&format!("{prefix}{file}"), records)));
+    let mut acknowledged = Vec::new();
+    for (status, summary) in futures_util::future::join_all(posts).await {
+        assert_eq!(status, 202, "{summary}");
+        acknowledged.extend(
+            summary["incident_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_string()),
+        );
+    }
+    acknowledged
+}
+
 pub fn log_file(prefix: &str, count: usize) -> String {
     let records: Vec<Value> = (0..count)
         .map(|n| record(&format!("{prefix}-{n}"), "DeleteUser", &format!("user{n}")))

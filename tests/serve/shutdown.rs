@@ -7,18 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 async fn kill_9_after_202_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), "");
-    let posts = (0..20).map(|batch| post(&server, server::log_file(&format!("k{batch}"), 50)));
-    let mut acknowledged = Vec::new();
-    for (status, summary) in futures_util::future::join_all(posts).await {
-        assert_eq!(status, 202, "{summary}");
-        acknowledged.extend(
-            summary["incident_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|id| id.as_str().unwrap().to_string()),
-        );
-    }
+    let acknowledged = server::post_log_files(&server, "k", 20, 50).await;
     assert_eq!(acknowledged.len(), 1000);
     server.kill();
     let server = start(dir.path(), "");
