@@ -285,4 +285,26 @@ mod tests {
         assert!(error.starts_with("not a PostgreSQL URL"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
     }
+
+    proptest::proptest! {
+        /// Whatever follows the scheme, the parse answers (never a panic), and neither what is
+        /// shown nor the error repeats a password the URL holds.
+        #[test]
+        fn any_url_parses_or_is_refused_and_never_shows_its_password(
+            user in "[a-z]{1,8}",
+            host in "[a-z0-9.\\-]{0,12}",
+            rest in "[ -~]{0,40}",
+        ) {
+            let password = "Pa55w0rdXyz";
+            let text = format!("postgres://{user}:{password}@{host}{rest}");
+            match text.parse::<StoreLocation>() {
+                Ok(location) => {
+                    proptest::prop_assert!(!location.to_string().contains(password));
+                    let debug = format!("{:?}", location);
+                    proptest::prop_assert!(!debug.contains(password));
+                }
+                Err(error) => proptest::prop_assert!(!error.contains(password), "{}", error),
+            }
+        }
+    }
 }
