@@ -80,6 +80,13 @@ pub struct HistoryEntry {
     pub note: Option<String>,
 }
 
+/// Whether a batch that stored `stored` was mostly stored already (a re-scan): a store then
+/// looks the next batch's incidents up before writing anything of them.
+pub(crate) fn mostly_stored(stored: &[Stored]) -> bool {
+    let existing = stored.iter().filter(|entry| !entry.created).count();
+    !stored.is_empty() && existing * 2 >= stored.len()
+}
+
 /// A listing's page from the incidents its query found: it asks for one more than `limit`, to
 /// tell whether another page follows, and the cursor names the last one shown.
 pub(crate) fn page(mut incidents: Vec<Incident>, limit: usize) -> IncidentPage {

@@ -15,7 +15,7 @@ pub mod scratch;
 mod tls;
 
 use crate::location::{PostgresTls, PostgresUrl};
-use crate::model::{applied_change, page, with_creation};
+use crate::model::{applied_change, mostly_stored, page, with_creation};
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreChange,
     StoreError, Stored,
@@ -23,6 +23,7 @@ use crate::{
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use iamwatch_core::Incident;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::{GenericClient, NoTls};
@@ -51,6 +52,9 @@ pub struct PostgresStore {
     url: PostgresUrl,
     /// This process's name in the changes it announces, once asked to (see `changes.rs`).
     announcing: Arc<OnceLock<String>>,
+    /// The last batch was mostly stored already (a re-scan): the next one looks its incidents
+    /// up first (`insert.rs`).
+    look_up_first: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -136,6 +140,7 @@ impl PostgresStore {
             pool,
             url: url.clone(),
             announcing: Arc::default(),
+            look_up_first: Arc::default(),
         })
     }
 
@@ -227,7 +232,12 @@ impl IncidentStore for PostgresStore {
         }
         let mut client = self.client().await?;
         let announce = self.announcing.get().map(String::as_str);
-        insert::insert_all(plain_mut(&mut client), incidents, announce).await
+        let look_up_first = self.look_up_first.load(Ordering::Relaxed);
+        let stored =
+            insert::insert_all(plain_mut(&mut client), incidents, announce, look_up_first).await?;
+        self.look_up_first
+            .store(mostly_stored(&stored), Ordering::Relaxed);
+        Ok(stored)
     }
 
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError> {

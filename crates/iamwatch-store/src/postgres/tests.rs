@@ -388,3 +388,61 @@ async fn long_values_are_compressed_with_lz4_where_the_server_has_it() {
     drop(client);
     schema.drop_schema().await.unwrap();
 }
+
+#[tokio::test]
+async fn incidents_looked_up_first_are_reported_as_the_insert_would_report_them() {
+    // What a batch reported, in order: (incident id, created, status, raw event).
+    type Reported = Vec<(String, bool, iamwatch_core::IncidentStatus, Option<String>)>;
+    let mut reports: Vec<Reported> = Vec::new();
+    let mut schemas = Vec::new();
+    for look_up_first in [true, false] {
+        let schema = ScratchSchema::create().await.unwrap();
+        let store = store_in(&schema).await;
+        let first: Vec<Incident> = (0..20).map(sample_incident).collect();
+        let stored = store.insert_batch(first).await.unwrap();
+        // One of them acknowledged since: reported as stored, not as scanned.
+        store
+            .update(
+                &stored[3].incident.incident_id,
+                IncidentChange {
+                    status: Some(iamwatch_core::IncidentStatus::Acknowledged),
+                    actor: "alice".into(),
+                    at_ms: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        // Twenty stored, ten new, and a new one twice in the batch.
+        let mut batch: Vec<Incident> = (0..30).map(sample_incident).collect();
+        batch.push(sample_incident(25));
+        let mut client = store.client().await.unwrap();
+        let reported = insert::insert_all(plain_mut(&mut client), batch, None, look_up_first)
+            .await
+            .unwrap();
+        reports.push(
+            reported
+                .iter()
+                .map(|entry| {
+                    let incident = &entry.incident;
+                    (
+                        incident.incident_id.clone(),
+                        entry.created,
+                        incident.status,
+                        incident.raw.clone(),
+                    )
+                })
+                .collect(),
+        );
+        drop(client);
+        schemas.push(schema);
+    }
+    assert_eq!(reports[0], reports[1]);
+    let created: Vec<bool> = reports[0].iter().map(|entry| entry.1).collect();
+    let expected: Vec<bool> = (0..31).map(|index| (20..30).contains(&index)).collect();
+    assert_eq!(created, expected);
+    assert_eq!(reports[0][3].2, iamwatch_core::IncidentStatus::Acknowledged);
+    for schema in schemas {
+        schema.drop_schema().await.unwrap();
+    }
+}

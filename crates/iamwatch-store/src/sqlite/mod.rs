@@ -417,7 +417,7 @@ impl IncidentStore for SqliteStore {
             .with_writer(move |connection| {
                 let first = look_up_first.load(Ordering::Relaxed);
                 let stored = insert::insert_all(connection, &codec, incidents, first)?;
-                look_up_first.store(insert::mostly_stored(&stored), Ordering::Relaxed);
+                look_up_first.store(crate::model::mostly_stored(&stored), Ordering::Relaxed);
                 Ok(stored)
             })
             .await?;
