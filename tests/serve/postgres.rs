@@ -147,3 +147,67 @@ async fn every_dashboard_sees_every_incident_whichever_server_stored_it() {
     drop((a, b));
     schema.drop_schema().await.unwrap();
 }
+
+#[tokio::test]
+async fn connections_the_server_drops_are_made_again_and_nothing_acknowledged_is_lost() {
+    // As a PostgreSQL restart or failover does to every connection: here only this test's, told
+    // apart by their application name.
+    let schema = ScratchSchema::create().await.unwrap();
+    let name = format!("iwtest {}", schema.name());
+    let url = format!(
+        "{}&application_name={}",
+        schema.url(),
+        name.replace(' ', "%20")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), "", &["--db", &url]);
+    let mut acknowledged = server::post_log_files(&server, "before", 4, 25).await;
+
+    let admin = ScratchSchema::admin().await.unwrap();
+    let cut: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(cut >= 1, "no connection of the server's was found");
+
+    // Each delivery is stored (202) or refused for a retry (503 with Retry-After), never lost:
+    // the sender (EventBridge, SNS) delivers again what was refused.
+    for file in 0..4 {
+        let body = server::log_file(&format!("after{file}"), 25);
+        let mut answered = false;
+        for _attempt in 0..5 {
+            let response = server::post_response(server.url("/v1/events"), body.clone()).await;
+            let status = response.status().as_u16();
+            if status == 503 {
+                assert!(response.headers().contains_key("retry-after"));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
+            assert_eq!(status, 202);
+            let summary: serde_json::Value = response.json().await.unwrap();
+            acknowledged.extend(
+                summary["incident_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|id| id.as_str().unwrap().to_string()),
+            );
+            answered = true;
+            break;
+        }
+        assert!(answered, "file {file} refused five times");
+    }
+    assert_eq!(acknowledged.len(), 200);
+    let (status, health) = server::get(&server, "/healthz").await;
+    assert_eq!(status, 200, "{health}");
+    for id in &acknowledged {
+        let (status, _) = server::get(&server, &format!("/v1/incidents/{id}")).await;
+        assert_eq!(status, 200, "{id} lost");
+    }
+    drop(server);
+    schema.drop_schema().await.unwrap();
+}

@@ -149,10 +149,13 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|error| StoreError::backend(format!("cannot connect to {}", self.url), error))
+        let context = || format!("cannot connect to {}", self.url);
+        self.pool.get().await.map_err(|error| match error {
+            // The server's own answer, without the pool's "Error occurred while creating a new
+            // object" before it.
+            deadpool_postgres::PoolError::Backend(error) => StoreError::backend(context(), error),
+            other => StoreError::backend(context(), other),
+        })
     }
 }
 

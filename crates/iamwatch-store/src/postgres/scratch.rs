@@ -27,8 +27,7 @@ impl ScratchSchema {
     /// # Errors
     /// [`StoreError`] naming the URL and [`TEST_DATABASE_VARIABLE`] when the server is out of reach.
     pub async fn create() -> Result<Self, StoreError> {
-        let base = std::env::var(TEST_DATABASE_VARIABLE)
-            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE.to_string());
+        let base = test_database();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs());
@@ -63,6 +62,15 @@ impl ScratchSchema {
             .await
             .map_err(|error| StoreError::backend(format!("cannot create schema {name}"), error))?;
         Ok(Self { base, name })
+    }
+
+    /// A connection to the test database itself (its `public` schema), for what a test does
+    /// as the server's administrator (ending connections, reading `pg_stat_activity`).
+    ///
+    /// # Errors
+    /// As [`ScratchSchema::create`].
+    pub async fn admin() -> Result<tokio_postgres::Client, StoreError> {
+        connect(&test_database()).await
     }
 
     /// As [`ScratchSchema::create`], from a test that is not async.
@@ -127,6 +135,10 @@ impl ScratchSchema {
     pub fn drop_blocking(self) -> Result<(), StoreError> {
         blocking(self.drop_schema())
     }
+}
+
+fn test_database() -> String {
+    std::env::var(TEST_DATABASE_VARIABLE).unwrap_or_else(|_| DEFAULT_TEST_DATABASE.to_string())
 }
 
 fn blocking<T>(
