@@ -189,13 +189,7 @@ async fn connections_the_server_drops_are_made_again_and_nothing_acknowledged_is
             }
             assert_eq!(status, 202);
             let summary: serde_json::Value = response.json().await.unwrap();
-            acknowledged.extend(
-                summary["incident_ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|id| id.as_str().unwrap().to_string()),
-            );
+            acknowledged.extend(server::incident_ids(&summary));
             answered = true;
             break;
         }

@@ -306,15 +306,19 @@ pub async fn post_log_files(
     let mut acknowledged = Vec::new();
     for (status, summary) in futures_util::future::join_all(posts).await {
         assert_eq!(status, 202, "{summary}");
-        acknowledged.extend(
-            summary["incident_ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|id| id.as_str().unwrap().to_string()),
-        );
+        acknowledged.extend(incident_ids(&summary));
     }
     acknowledged
+}
+
+/// The ids an ingest answer (`202`) names.
+pub fn incident_ids(summary: &Value) -> Vec<String> {
+    summary["incident_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_string())
+        .collect()
 }
 
 pub fn log_file(prefix: &str, count: usize) -> String {
