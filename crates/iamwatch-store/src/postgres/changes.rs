@@ -8,8 +8,8 @@
 //! connection per process listens; lost, it is made again, and the feed says changes may have
 //! been missed meanwhile (PostgreSQL keeps no notification for a listener that is not there).
 
-use super::tls;
-use crate::location::{PostgresTls, PostgresUrl};
+use super::Connecting;
+use crate::location::PostgresUrl;
 use crate::StoreChange;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -94,17 +94,18 @@ fn payload(announcement: &Announcement) -> String {
 /// # Errors
 /// [`crate::StoreError`] when the first connection cannot be made or cannot listen (within
 /// the connection timeout); no feed is left running then.
-pub async fn listen(
+pub(super) async fn listen(
+    connecting: &Connecting,
     url: &PostgresUrl,
     origin: String,
 ) -> Result<mpsc::Receiver<StoreChange>, crate::StoreError> {
     let (sender, receiver) = mpsc::channel(FEED_CAPACITY);
     let (ready, listening) = tokio::sync::oneshot::channel();
     let mut ready = Some(ready);
-    let mut config = url.config().clone();
+    let mut config = connecting.config.clone();
     // Named after the process too, so that one listener can be told from another's.
     config.application_name(listener_name(&origin));
-    let tls = url.tls().clone();
+    let tls = connecting.tls.clone();
     let shown = url.to_string();
     let shown_again = shown.clone();
     tokio::spawn(async move {
@@ -112,7 +113,7 @@ pub async fn listen(
         let mut listened_before = false;
         loop {
             let session = match &tls {
-                PostgresTls::Plain => {
+                None => {
                     session(
                         &config,
                         NoTls,
@@ -123,20 +124,18 @@ pub async fn listen(
                     )
                     .await
                 }
-                PostgresTls::Verified { root_file } => match tls::connector(root_file.as_deref()) {
-                    Ok(connector) => {
-                        session(
-                            &config,
-                            connector,
-                            &origin,
-                            &sender,
-                            &mut listened_before,
-                            &mut ready,
-                        )
-                        .await
-                    }
-                    Err(error) => Err(error.to_string()),
-                },
+                Some(connector) => {
+                    let connector = connector.clone();
+                    session(
+                        &config,
+                        connector,
+                        &origin,
+                        &sender,
+                        &mut listened_before,
+                        &mut ready,
+                    )
+                    .await
+                }
             };
             if sender.is_closed() {
                 return;

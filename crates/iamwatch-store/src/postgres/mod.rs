@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::{GenericClient, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -46,10 +47,39 @@ const POOL_SIZE: usize = 8;
 /// reach, unless the URL sets its own `connect_timeout`.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How this store's connections are made: the URL's settings with iamwatch's defaults, and the
+/// TLS connector (its CA certificates read once) when the URL asks for TLS. The pool and the
+/// listening connection (`changes.rs`) both connect with it.
+#[derive(Clone)]
+struct Connecting {
+    config: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+}
+
+impl Connecting {
+    fn of(url: &PostgresUrl) -> Result<Self, StoreError> {
+        let mut config = url.config().clone();
+        // How iamwatch's connections show in `pg_stat_activity`, unless the URL names them.
+        if config.get_application_name().is_none() {
+            config.application_name("iamwatch");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(TIMEOUT);
+        }
+        let tls = match url.tls() {
+            PostgresTls::Plain => None,
+            PostgresTls::Verified { root_file } => Some(tls::connector(root_file.as_deref())?),
+        };
+        Ok(Self { config, tls })
+    }
+}
+
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     url: PostgresUrl,
+    /// Shared by the store's clones (its config is large).
+    connecting: Arc<Connecting>,
     /// This process's name in the changes it announces, once asked to (see `changes.rs`).
     announcing: Arc<OnceLock<String>>,
     /// The last batch was mostly stored already (a re-scan): the next one looks its incidents
@@ -110,24 +140,14 @@ impl PostgresStore {
     }
 
     fn pool(url: &PostgresUrl) -> Result<Self, StoreError> {
-        let mut config = url.config().clone();
-        // How iamwatch's connections show in `pg_stat_activity`, unless the URL names them.
-        if config.get_application_name().is_none() {
-            config.application_name("iamwatch");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(TIMEOUT);
-        }
-        let manager_config = || ManagerConfig {
+        let connecting = Connecting::of(url)?;
+        let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let manager = match url.tls() {
-            PostgresTls::Plain => Manager::from_config(config, NoTls, manager_config()),
-            PostgresTls::Verified { root_file } => Manager::from_config(
-                config,
-                tls::connector(root_file.as_deref())?,
-                manager_config(),
-            ),
+        let config = connecting.config.clone();
+        let manager = match &connecting.tls {
+            None => Manager::from_config(config, NoTls, manager_config),
+            Some(connector) => Manager::from_config(config, connector.clone(), manager_config),
         };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
@@ -139,13 +159,10 @@ impl PostgresStore {
         Ok(Self {
             pool,
             url: url.clone(),
+            connecting: Arc::new(connecting),
             announcing: Arc::default(),
             look_up_first: Arc::default(),
         })
-    }
-
-    pub fn url(&self) -> &PostgresUrl {
-        &self.url
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -352,7 +369,9 @@ impl IncidentStore for PostgresStore {
                 .map_or(0, |elapsed| elapsed.as_nanos());
             format!("{}-{nanos}", std::process::id())
         });
-        changes::listen(&self.url, origin.clone()).await.map(Some)
+        changes::listen(&self.connecting, &self.url, origin.clone())
+            .await
+            .map(Some)
     }
 
     async fn check(&self) -> Result<(), StoreError> {
