@@ -26,38 +26,29 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The store of a command that works on incidents already stored (`incidents …`). A path
-    /// with no database is an error rather than a new, empty store: a mistyped `--db` listed
-    /// no incidents, as if there were none, and left an empty database behind. A PostgreSQL
-    /// database without iamwatch's tables is refused the same way.
+    /// The store of a command that works on incidents already stored (`incidents …`).
     pub fn open_existing(&self, runtime: &Runtime) -> anyhow::Result<Store> {
-        let store = match &self.db {
-            StoreLocation::Sqlite(path) => {
-                if !path.exists() {
-                    bail!(
-                        "no incident store at {}: `iamwatch scan` and `iamwatch serve` create one; --db or IAMWATCH_DB names it",
-                        path.display()
-                    );
-                }
-                SqliteStore::open(path).map(Store::Sqlite)
-            }
-            StoreLocation::Postgres(url) => runtime
-                .block_on(PostgresStore::connect_existing(url))
-                .map(Store::Postgres),
-        };
-        store.with_context(|| format!("cannot open the incident store {}", self.db))
+        Store::open(&self.db, Opening::Existing, runtime)
     }
 
     /// For a bulk load: call [`Store::sync`] when it is done.
     pub fn open_bulk(&self, runtime: &Runtime) -> anyhow::Result<Store> {
-        let store = match &self.db {
-            StoreLocation::Sqlite(path) => SqliteStore::open_bulk(path).map(Store::Sqlite),
-            StoreLocation::Postgres(url) => runtime
-                .block_on(PostgresStore::connect(url))
-                .map(Store::Postgres),
-        };
-        store.with_context(|| format!("cannot open the incident store {}", self.db))
+        Store::open(&self.db, Opening::Bulk, runtime)
     }
+}
+
+/// What a command opens a store for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// Incidents already stored (`incidents …`): a path with no database is an error rather
+    /// than a new, empty store (a mistyped `--db` listed no incidents, as if there were none,
+    /// and left an empty database behind); a PostgreSQL database without iamwatch's tables is
+    /// refused the same way.
+    Existing,
+    /// A bulk load (`scan`).
+    Bulk,
+    /// The live server, creating the store if needed.
+    Live,
 }
 
 /// An opened incident store, of whichever kind `--db` named.
@@ -67,12 +58,32 @@ pub enum Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `location`, for `serve`.
-    pub fn open(location: &StoreLocation, runtime: &Runtime) -> anyhow::Result<Self> {
+    pub fn open(
+        location: &StoreLocation,
+        opening: Opening,
+        runtime: &Runtime,
+    ) -> anyhow::Result<Self> {
         let store = match location {
-            StoreLocation::Sqlite(path) => SqliteStore::open(path).map(Self::Sqlite),
+            StoreLocation::Sqlite(path) => {
+                if opening == Opening::Existing && !path.exists() {
+                    bail!(
+                        "no incident store at {}: `iamwatch scan` and `iamwatch serve` create one; --db or IAMWATCH_DB names it",
+                        path.display()
+                    );
+                }
+                match opening {
+                    Opening::Bulk => SqliteStore::open_bulk(path),
+                    Opening::Existing | Opening::Live => SqliteStore::open(path),
+                }
+                .map(Self::Sqlite)
+            }
             StoreLocation::Postgres(url) => runtime
-                .block_on(PostgresStore::connect(url))
+                .block_on(async {
+                    match opening {
+                        Opening::Existing => PostgresStore::connect_existing(url).await,
+                        Opening::Bulk | Opening::Live => PostgresStore::connect(url).await,
+                    }
+                })
                 .map(Self::Postgres),
         };
         store.with_context(|| format!("cannot open the incident store {location}"))

@@ -61,7 +61,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let store = super::Store::open(&config.db, &runtime)?.shared();
+    let store = super::Store::open(&config.db, super::Opening::Live, &runtime)?.shared();
     let has_token = config.token.is_some();
     let options = Options {
         config,
