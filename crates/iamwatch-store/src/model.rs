@@ -87,6 +87,21 @@ pub(crate) fn mostly_stored(stored: &[Stored]) -> bool {
     !stored.is_empty() && existing * 2 >= stored.len()
 }
 
+/// A listing's statement, whichever the store: `columns` of the incidents matching every one of
+/// `clauses`, in the listing's order (newest event first, ties by incident id, as the cursor
+/// counts), one more than the page holds, to tell whether another page follows ([`page`]).
+pub(crate) fn listing_sql(columns: &str, clauses: &[String], query: &IncidentQuery) -> String {
+    let where_clause = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    format!(
+        "SELECT {columns} FROM incidents {where_clause} ORDER BY event_time_ms DESC, incident_id DESC LIMIT {}",
+        query.effective_limit() + 1
+    )
+}
+
 /// A listing's page from the incidents its query found: it asks for one more than `limit`, to
 /// tell whether another page follows, and the cursor names the last one shown.
 pub(crate) fn page(mut incidents: Vec<Incident>, limit: usize) -> IncidentPage {

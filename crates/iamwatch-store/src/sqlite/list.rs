@@ -1,6 +1,6 @@
 //! The SQL of a listing: filters, the cursor, and the order incidents are listed in.
 
-use crate::model::{decode_cursor, like_pattern};
+use crate::model::{decode_cursor, like_pattern, listing_sql};
 use crate::{IncidentQuery, StoreError};
 
 use super::rows;
@@ -81,16 +81,7 @@ pub fn list_sql(query: &IncidentQuery) -> Result<ListSql, StoreError> {
             "(event_time_ms < {time_placeholder} OR (event_time_ms = {time_placeholder} AND incident_id < {id_placeholder}))"
         ));
     }
-    let where_clause = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT {} FROM incidents {where_clause} ORDER BY event_time_ms DESC, incident_id DESC LIMIT {}",
-        rows::LISTED_COLUMNS,
-        query.effective_limit() + 1
-    );
+    let sql = listing_sql(rows::LISTED_COLUMNS, &clauses, query);
     Ok(ListSql { sql, values })
 }
 
