@@ -5,15 +5,16 @@ pub mod scan;
 pub mod serve;
 
 use anyhow::{bail, Context};
-use iamwatch_store::{IncidentStore, PostgresStore, SqliteStore, StoreLocation};
+use iamwatch_store::{DynamoStore, IncidentStore, PostgresStore, SqliteStore, StoreLocation};
 use std::sync::Arc;
 use tokio::runtime::Runtime;
 
 /// Options every command that touches the store shares.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArgs {
-    /// SQLite database file, or a PostgreSQL URL (postgres://user@host:5432/database; the
-    /// password is best kept in PGPASSWORD)
+    /// SQLite database file, a PostgreSQL URL (postgres://user@host:5432/database; the
+    /// password is best kept in PGPASSWORD), or a DynamoDB table (dynamodb://TABLE, with the
+    /// AWS environment's credentials and region, or ?region=REGION)
     // Global: `incidents --db F list` and `incidents list --db F` both read F (global has
     // no effect on a command without subcommands).
     #[arg(
@@ -42,8 +43,8 @@ impl StoreArgs {
 pub enum Opening {
     /// Incidents already stored (`incidents …`): a path with no database is an error rather
     /// than a new, empty store (a mistyped `--db` listed no incidents, as if there were none,
-    /// and left an empty database behind); a PostgreSQL database without iamwatch's tables is
-    /// refused the same way.
+    /// and left an empty database behind); a PostgreSQL database without iamwatch's tables, or
+    /// a DynamoDB table that is not there, is refused the same way.
     Existing,
     /// A bulk load (`scan`).
     Bulk,
@@ -55,6 +56,7 @@ pub enum Opening {
 pub enum Store {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
+    DynamoDb(DynamoStore),
 }
 
 impl Store {
@@ -85,6 +87,19 @@ impl Store {
                     }
                 })
                 .map(Self::Postgres),
+            StoreLocation::DynamoDb(table) => runtime
+                .block_on(async {
+                    let client = table.client(&iamwatch_aws::sdk_config_from_env().await);
+                    match opening {
+                        Opening::Existing => {
+                            DynamoStore::connect_existing(client, table.clone()).await
+                        }
+                        Opening::Bulk | Opening::Live => {
+                            DynamoStore::connect(client, table.clone()).await
+                        }
+                    }
+                })
+                .map(Self::DynamoDb),
         };
         store.with_context(|| format!("cannot open the incident store {location}"))
     }
@@ -93,6 +108,7 @@ impl Store {
         match self {
             Self::Sqlite(store) => store,
             Self::Postgres(store) => store,
+            Self::DynamoDb(store) => store,
         }
     }
 
@@ -100,15 +116,16 @@ impl Store {
         match self {
             Self::Sqlite(store) => Arc::new(store),
             Self::Postgres(store) => Arc::new(store),
+            Self::DynamoDb(store) => Arc::new(store),
         }
     }
 
     /// Ends a bulk load: SQLite syncs what its load left to the OS and builds its indexes;
-    /// PostgreSQL has committed (and synced) every batch already.
+    /// PostgreSQL and DynamoDB have committed every batch already.
     pub fn sync(&self) -> anyhow::Result<()> {
         match self {
             Self::Sqlite(store) => store.sync().context("cannot sync the incident store"),
-            Self::Postgres(_) => Ok(()),
+            Self::Postgres(_) | Self::DynamoDb(_) => Ok(()),
         }
     }
 }

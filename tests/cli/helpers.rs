@@ -106,6 +106,33 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// `command` with its AWS settings pointing at `endpoint` (a moto server) in `region`, and
+    /// nothing from the machine's own AWS configuration.
+    pub fn with_aws<'c>(
+        &self,
+        command: &'c mut Command,
+        endpoint: &str,
+        region: &str,
+    ) -> &'c mut Command {
+        command
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", region)
+            .env("AWS_CONFIG_FILE", self.path("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.path("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL_S3")
+            .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+            .env_remove("AWS_SESSION_TOKEN")
+    }
+}
+
 pub fn iamwatch() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iamwatch"));
     command
@@ -177,5 +204,19 @@ pub fn seed_records() -> Vec<serde_json::Value> {
         .expect("seed fixture")
         .lines()
         .map(|line| serde_json::from_str(line).expect("fixture line is JSON"))
+        .collect()
+}
+
+/// The incidents of a JSON lines output without the times they were stored at (two stores,
+/// two moments).
+pub fn without_store_times(output: &Output) -> Vec<serde_json::Value> {
+    incidents_of(output)
+        .into_iter()
+        .map(|mut incident| {
+            let object = incident.as_object_mut().unwrap();
+            object.remove("created_at");
+            object.remove("updated_at");
+            incident
+        })
         .collect()
 }

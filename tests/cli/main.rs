@@ -6,12 +6,15 @@ mod corpus;
 mod damage;
 mod damaged;
 mod durability;
+mod dynamodb;
 mod exports;
 mod golden;
 mod helpers;
 mod incidents;
 mod inputs;
 mod live_pipe;
+#[path = "../shared/moto.rs"]
+mod moto;
 mod pattern;
 mod postgres;
 mod rules;

@@ -5,20 +5,6 @@ use crate::helpers::*;
 use iamwatch_store::postgres::scratch::ScratchSchema;
 use std::process::Output;
 
-/// The incidents of a JSON lines output without the times they were stored at (two stores,
-/// two moments).
-fn without_store_times(output: &Output) -> Vec<serde_json::Value> {
-    incidents_of(output)
-        .into_iter()
-        .map(|mut incident| {
-            let object = incident.as_object_mut().unwrap();
-            object.remove("created_at");
-            object.remove("updated_at");
-            incident
-        })
-        .collect()
-}
-
 fn scan_into(url: &str, workspace: &Workspace, paths: &[&std::path::Path]) -> Output {
     iamwatch()
         .args(["scan", "--format", "jsonl", "--db", url, "--dead-letter"])

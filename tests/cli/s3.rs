@@ -5,17 +5,14 @@
 use crate::helpers::{assert_success, incidents_of, repo_root, stderr, Workspace};
 #[path = "../shared/front.rs"]
 mod front;
-#[path = "../shared/moto.rs"]
-mod moto;
 #[path = "../shared/s3_region.rs"]
 mod s3_region;
-use moto::Bucket;
+use crate::moto::Bucket;
 use s3_region::{Refusal, RegionFront};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// A scan with the AWS settings pointing at the bucket's moto server, and nothing from the
-/// machine's own AWS configuration.
+/// A scan with the AWS settings pointing at the bucket's moto server.
 fn scan_s3(workspace: &Workspace, bucket: &Bucket, locations: &[&str]) -> Output {
     scan_s3_at(workspace, &bucket.moto.endpoint, "us-east-1", locations)
 }
@@ -23,21 +20,8 @@ fn scan_s3(workspace: &Workspace, bucket: &Bucket, locations: &[&str]) -> Output
 /// [`scan_s3`] with S3 at `endpoint` and the region configured `region`.
 fn scan_s3_at(workspace: &Workspace, endpoint: &str, region: &str, locations: &[&str]) -> Output {
     let mut command: Command = workspace.scan_command(&["--format", "jsonl"]);
-    command
-        .args(locations)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", region)
-        .env("AWS_CONFIG_FILE", workspace.path("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            workspace.path("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .env_remove("AWS_SESSION_TOKEN");
+    command.args(locations);
+    workspace.with_aws(&mut command, endpoint, region);
     command.output().expect("run iamwatch")
 }
 

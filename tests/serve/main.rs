@@ -6,6 +6,7 @@ mod browser;
 #[path = "../shared/damage.rs"]
 mod damage;
 mod damaged;
+mod dynamodb;
 #[path = "../shared/front.rs"]
 mod front;
 mod ingest;

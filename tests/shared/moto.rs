@@ -12,6 +12,33 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Self {
+        Self::start_with(|port| {
+            let mut command = Command::new("moto_server");
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            command
+        })
+    }
+
+    /// A moto server that answers one request at a time, for tests of DynamoDB writers that
+    /// overlap. moto's DynamoDB transactions are not atomic when requests overlap (a refused
+    /// transaction restores a copy of the table taken before it, undoing what others wrote
+    /// meanwhile); DynamoDB's are. Served one at a time, each request is whole before the next
+    /// starts, as DynamoDB's transactions are to each other.
+    #[allow(dead_code)] // DynamoDB's tests use it, S3's do not
+    pub fn start_serial() -> Self {
+        // moto's server as `moto_server` runs it, but with werkzeug's `threaded=False`.
+        const SERIAL_SERVER: &str = "import sys
+from werkzeug.serving import run_simple
+from moto.server import DomainDispatcherApplication, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)";
+        Self::start_with(|port| {
+            let mut command = Command::new("python3");
+            command.args(["-c", SERIAL_SERVER, &port.to_string()]);
+            command
+        })
+    }
+
+    fn start_with(server: impl Fn(u16) -> Command) -> Self {
         // The port is free when asked, and taken by moto a moment later; another process
         // taking it meanwhile makes moto exit, and another port is tried.
         for _ in 0..5 {
@@ -19,8 +46,7 @@ impl Moto {
                 .and_then(|listener| listener.local_addr())
                 .expect("a free port")
                 .port();
-            let mut child = Command::new("moto_server")
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            let mut child = server(port)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

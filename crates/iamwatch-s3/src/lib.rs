@@ -183,23 +183,9 @@ fn is_region_name(text: &str) -> bool {
 /// How long a connection to S3 may take to open.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The environment's AWS configuration (credentials, region, endpoint), as the AWS CLI takes
-/// it, with HTTPS through rustls on ring: what every AWS client of iamwatch starts from (S3
-/// here, SQS for `serve`).
-pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
-}
-
 /// A client configured from the environment, as the AWS CLI is, with these time limits.
 async fn client_from_env(timeouts: TimeoutConfig) -> Client {
-    let shared = sdk_config_from_env().await;
+    let shared = iamwatch_aws::sdk_config_from_env().await;
     let overridden = shared.endpoint_url().is_some()
         || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|url| !url.is_empty());
     let mut config = aws_sdk_s3::config::Builder::from(&shared)
@@ -214,49 +200,18 @@ async fn client_from_env(timeouts: TimeoutConfig) -> Client {
     Client::from_conf(config)
 }
 
-/// What S3 (or the way to it) answered, in a line: the service's code and message when it
-/// answered (`NoSuchBucket: The specified bucket does not exist`), the whole chain of causes
-/// when it could not be asked (no credentials, no connection).
+/// What S3 (or the way to it) answered, in a line ([`iamwatch_aws::explain`]), with what to do
+/// about a bucket in another region: it answers `PermanentRedirect` (or
+/// `AuthorizationHeaderMalformed`), said so for when the region it names could not be followed.
 pub fn explain<E, R>(error: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    if let SdkError::ServiceError(service) = error {
-        let inner = service.err();
-        if let Some(code) = inner.code() {
-            let message = inner.message().unwrap_or("");
-            return redirect_hint(code, message);
-        }
-    }
-    causes(error)
-}
-
-/// An error and its causes, each said once (`dispatch failure: io error: … Connection
-/// refused`), without the debug dump the SDK's own `DisplayErrorContext` ends with.
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !line.contains(&said) {
-            line.push_str(": ");
-            line.push_str(&said);
-        }
-        source = cause.source();
-    }
-    line
-}
-
-/// A bucket in another region answers `PermanentRedirect` (or `AuthorizationHeaderMalformed`):
-/// said with what to do about it, for when the region it names could not be followed.
-fn redirect_hint(code: &str, message: &str) -> String {
-    let mut line = if message.is_empty() {
-        code.to_string()
-    } else {
-        format!("{code}: {message}")
-    };
-    if matches!(code, "PermanentRedirect" | "AuthorizationHeaderMalformed") {
+    let mut line = iamwatch_aws::explain(error);
+    if let Some(("PermanentRedirect" | "AuthorizationHeaderMalformed", _)) =
+        iamwatch_aws::code_and_message(error)
+    {
         line.push_str(" (the bucket is in another region: set AWS_REGION to it)");
     }
     line

@@ -293,11 +293,22 @@ fn a_region_is_taken_from_a_refusal_for_the_wrong_region_only() {
 
 #[test]
 fn what_s3_answered_is_said_in_a_line_with_advice_for_another_region() {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::primitives::SdkBody;
+    let said = |code: &str, message: &str| {
+        let metadata = ErrorMetadata::builder().code(code).message(message).build();
+        let error = aws_sdk_s3::operation::get_object::GetObjectError::generic(metadata);
+        let raw = HttpResponse::new(400.try_into().unwrap(), SdkBody::empty());
+        explain(&SdkError::service_error(error, raw))
+    };
     assert_eq!(
-        redirect_hint("NoSuchBucket", "The specified bucket does not exist"),
+        said("NoSuchBucket", "The specified bucket does not exist"),
         "NoSuchBucket: The specified bucket does not exist"
     );
-    assert!(redirect_hint("PermanentRedirect", "").ends_with("set AWS_REGION to it)"));
+    assert_eq!(
+        said("PermanentRedirect", ""),
+        "PermanentRedirect (the bucket is in another region: set AWS_REGION to it)"
+    );
 }
 
 #[test]

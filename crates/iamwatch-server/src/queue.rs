@@ -22,7 +22,7 @@ use std::time::Duration;
 /// A client for SQS with the environment's AWS configuration; a receive may `wait` for
 /// messages, so its answer is given that long and more.
 pub async fn client_from_env(wait: Duration) -> Client {
-    let shared = iamwatch_s3::sdk_config_from_env().await;
+    let shared = iamwatch_aws::sdk_config_from_env().await;
     let timeouts = aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(wait + Duration::from_secs(10))
@@ -59,7 +59,7 @@ pub async fn run(state: AppState, client: Client, queue_url: String) {
                 failed_in_a_row += 1;
                 state.metrics.sqs_failures.fetch_add(1, Ordering::Relaxed);
                 let pause = backoff(failed_in_a_row);
-                tracing::warn!(queue = %queue_url, error = %iamwatch_s3::explain(&error), retry_in_secs = pause.as_secs(), "cannot receive from SQS");
+                tracing::warn!(queue = %queue_url, error = %iamwatch_aws::explain(&error), retry_in_secs = pause.as_secs(), "cannot receive from SQS");
                 tokio::select! {
                     () = tokio::time::sleep(pause) => continue,
                     _ = shutdown.changed() => return,
@@ -171,7 +171,7 @@ async fn delete(state: &AppState, client: &Client, queue_url: &str, done: Vec<St
                 .metrics
                 .sqs_failures
                 .fetch_add(count, Ordering::Relaxed);
-            tracing::warn!(queue = %queue_url, error = %iamwatch_s3::explain(&error), "cannot delete messages read from SQS");
+            tracing::warn!(queue = %queue_url, error = %iamwatch_aws::explain(&error), "cannot delete messages read from SQS");
         }
     }
 }

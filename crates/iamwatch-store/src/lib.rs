@@ -8,16 +8,18 @@
 //! the tests that prove it, run against every backend.
 //!
 //! [`SqliteStore`] is the embedded default: one file, WAL, migrations applied at open.
-//! [`PostgresStore`] is the store a team shares. [`StoreLocation`] tells which one a `--db`
-//! names.
+//! [`PostgresStore`] is the store a team shares; [`DynamoStore`] the serverless deployment's
+//! (and an AWS team's). [`StoreLocation`] tells which one a `--db` names.
 
 pub mod contract;
+pub mod dynamodb;
 mod error;
 mod location;
 mod model;
 pub mod postgres;
 pub mod sqlite;
 
+pub use dynamodb::{DynamoStore, DynamoTable};
 pub use error::{StoreError, StoreErrorKind};
 pub use location::{PostgresUrl, StoreLocation};
 pub use model::{HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, StoreChange, Stored};

@@ -1,7 +1,9 @@
 //! Where incidents are kept, as `--db`, `IAMWATCH_DB` or `serve`'s `db` names it: a SQLite file,
-//! or a PostgreSQL URL (`postgres://user@host:5432/db`, `postgresql://…`, with libpq's query
-//! parameters such as `?options=-c%20search_path%3Diamwatch`).
+//! a PostgreSQL URL (`postgres://user@host:5432/db`, `postgresql://…`, with libpq's query
+//! parameters such as `?options=-c%20search_path%3Diamwatch`), or a DynamoDB table
+//! (`dynamodb://TABLE`, `?region=REGION`).
 
+use crate::dynamodb::DynamoTable;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -10,6 +12,7 @@ use std::str::FromStr;
 pub enum StoreLocation {
     Sqlite(PathBuf),
     Postgres(PostgresUrl),
+    DynamoDb(DynamoTable),
 }
 
 impl FromStr for StoreLocation {
@@ -24,6 +27,9 @@ impl FromStr for StoreLocation {
                     || scheme.eq_ignore_ascii_case("postgresql") =>
             {
                 PostgresUrl::parse(&format!("postgresql://{rest}")).map(Self::Postgres)
+            }
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(DynamoTable::SCHEME) => {
+                DynamoTable::parse(rest).map(Self::DynamoDb)
             }
             _ => Ok(Self::Sqlite(PathBuf::from(text))),
         }
@@ -44,6 +50,7 @@ impl fmt::Display for StoreLocation {
         match self {
             Self::Sqlite(path) => write!(f, "{}", path.display()),
             Self::Postgres(url) => write!(f, "{url}"),
+            Self::DynamoDb(table) => write!(f, "{table}"),
         }
     }
 }
@@ -216,6 +223,17 @@ mod tests {
                 "{url}"
             );
         }
+        for url in [
+            "dynamodb://iamwatch-incidents",
+            "DynamoDB://incidents?region=eu-west-1",
+        ] {
+            assert!(
+                matches!(url.parse::<StoreLocation>(), Ok(StoreLocation::DynamoDb(_))),
+                "{url}"
+            );
+        }
+        let error = "dynamodb://no".parse::<StoreLocation>().unwrap_err();
+        assert!(error.contains("not a DynamoDB table name"), "{error}");
     }
 
     #[test]

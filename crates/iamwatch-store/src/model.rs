@@ -209,3 +209,81 @@ pub(crate) fn like_pattern(term: &str) -> String {
     pattern.push('%');
     pattern
 }
+
+/// What a text search matches, one field a line: the titles in both languages, the resource,
+/// the event name, and the text values of the meta (not its keys: a search for `ip` or `device`
+/// would otherwise find every incident), as SQLite's search does (PostgreSQL and DynamoDB keep it in a column). The runbook's
+/// [`text_values`] follow it.
+pub(crate) fn search_text(incident: &Incident, meta: &str) -> String {
+    let mut text = String::with_capacity(meta.len());
+    for field in [
+        &incident.title.en,
+        &incident.title.ko,
+        &incident.resource,
+        &incident.event_name,
+    ] {
+        text.push_str(field);
+        text.push('\n');
+    }
+    text.push_str(&text_values(meta));
+    text
+}
+
+/// The text values of a JSON document (a meta, a runbook), one a line.
+pub(crate) fn text_values(json: &str) -> String {
+    let mut text = String::new();
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(json) {
+        push_text_values(&value, &mut text);
+    }
+    text
+}
+
+fn push_text_values(value: &serde_json::Value, text: &mut String) {
+    match value {
+        serde_json::Value::String(string) => {
+            text.push_str(string);
+            text.push('\n');
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                push_text_values(item, text);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for member in members.values() {
+                push_text_values(member, text);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::sample_incident;
+
+    #[test]
+    fn search_text_holds_the_text_values_not_the_keys() {
+        let incident = sample_incident(1);
+        let meta = incident.meta_json.stored_text(&incident.meta);
+        let runbook = incident.meta.runbook.as_ref().map(|runbook| runbook.json());
+        let mut searched = search_text(&incident, &meta);
+        searched.push_str(&text_values(runbook.unwrap()));
+        let lines: Vec<&str> = searched.lines().collect();
+        for expected in [
+            "Delete access key: AKIA1 (by alice)",
+            "액세스 키 삭제: AKIA1 (수행자: alice)",
+            "AKIA1",
+            "DeleteAccessKey",
+            "203.0.113.9",
+            "Ask the key's owner",
+            "Ask the key's owner (확인합니다)",
+        ] {
+            assert!(lines.contains(&expected), "{expected:?} in {lines:?}");
+        }
+        for key in ["ip", "api", "device", "runbook"] {
+            assert!(!lines.contains(&key), "{key:?} in {lines:?}");
+        }
+    }
+}

@@ -10,6 +10,7 @@
 use super::changes;
 use super::pg_error;
 use super::rows::{self, text};
+use crate::model::{search_text, text_values};
 use crate::{StoreError, Stored};
 use iamwatch_core::Incident;
 use std::borrow::Cow;
@@ -78,12 +79,12 @@ impl<'a> Columns<'a> {
         // Written by the pipeline where it built the incident, most often.
         let meta = incident.meta_json.stored_text(&incident.meta);
         let runbook = incident.meta.runbook.as_ref();
-        let mut search_text = rows::search_text(incident, &meta);
+        let mut search_text = search_text(incident, &meta);
         if let Some(runbook) = runbook {
             search_text.push_str(
                 runbook_values
                     .entry(std::sync::Arc::as_ptr(runbook))
-                    .or_insert_with(|| rows::text_values(runbook.json())),
+                    .or_insert_with(|| text_values(runbook.json())),
             );
         }
         self.incident_id.push(text(&incident.incident_id));

@@ -1,0 +1,336 @@
+//! A batch of incidents stored.
+//!
+//! DynamoDB has no unique index, and a transaction holds at most 100 writes (4 MB). So each
+//! event's claim (`items.rs`) is written in the same transaction as its incident, both on
+//! condition that they are not there yet, 50 incidents a transaction:
+//! 1. the batch's claims are read: an event claimed is stored already (a re-scan, a second
+//!    delivery), and its incident is read back (`created: false`);
+//! 2. the others' incident ids are read: an id holding another event is a collision, and that
+//!    incident takes the next id [`Incident::resalted_id`] gives, as in the other stores (ids
+//!    two events of the batch share count as taken too);
+//! 3. the rest are written. A transaction refused (another process stored one of its events or
+//!    ids in between) goes back to 1. for its incidents.
+//!
+//! Unlike the SQL stores, a batch of more than 50 is not one transaction: when a later
+//! transaction fails, the earlier ones stay stored, and the delivery tried again finds them as
+//! stored (`created: false`).
+
+use super::items::{self, Item, PK, SK};
+use super::{dynamo_error, DynamoStore};
+use crate::{StoreError, Stored};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use iamwatch_core::Incident;
+use std::collections::{HashMap, HashSet};
+
+/// Incidents a transaction writes: two writes each, DynamoDB's limit being 100.
+const PER_TRANSACTION: usize = 50;
+/// Bytes a transaction's items may hold (DynamoDB refuses more than 4 MB).
+const TRANSACTION_BYTES: usize = 3 * 1024 * 1024;
+/// Keys a read may ask for (DynamoDB's limit).
+const PER_READ: usize = 100;
+/// Rounds of steps 1 to 3 before the batch is given up (each refused transaction is another
+/// process's write in between: a few at most).
+const ROUNDS: usize = 8;
+/// Attempts at a fresh incident id when one collides with a stored incident of another event.
+const ID_ATTEMPTS: u32 = 16;
+
+pub async fn insert_batch(
+    store: &DynamoStore,
+    incidents: Vec<Incident>,
+) -> Result<Vec<Stored>, StoreError> {
+    let mut results: Vec<Option<Stored>> = vec![None; incidents.len()];
+    // The first incident of each event in the batch; the later ones are the same event again.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut repeats = Vec::new();
+    for (index, incident) in incidents.iter().enumerate() {
+        match first_of.get(incident.event_id.as_str()) {
+            Some(first) => repeats.push((index, *first)),
+            None => {
+                first_of.insert(&incident.event_id, index);
+            }
+        }
+    }
+    let mut pending: Vec<usize> = first_of.into_values().collect();
+    pending.sort_unstable();
+    let mut candidates: Vec<Incident> = incidents.clone();
+    for _ in 0..ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let stored = stored_already(store, &pending, &candidates).await?;
+        pending.retain(|index| match stored.get(index) {
+            Some(incident) => {
+                results[*index] = Some(Stored {
+                    incident: incident.clone(),
+                    created: false,
+                });
+                false
+            }
+            None => true,
+        });
+        free_ids(store, &pending, &incidents, &mut candidates).await?;
+        pending = write(store, pending, &candidates, &mut results).await?;
+    }
+    if !pending.is_empty() {
+        return Err(StoreError::backend(
+            format!(
+                "cannot store {} incidents in {}: other writers kept taking their events or ids",
+                pending.len(),
+                store.table
+            ),
+            std::io::Error::from(std::io::ErrorKind::WouldBlock),
+        ));
+    }
+    for (index, first) in repeats {
+        let first = results[first]
+            .as_ref()
+            .map(|stored| stored.incident.clone());
+        results[index] = first.map(|incident| Stored {
+            incident,
+            created: false,
+        });
+    }
+    results
+        .into_iter()
+        .map(|stored| {
+            stored.ok_or_else(|| StoreError::Invalid("an incident of the batch was lost".into()))
+        })
+        .collect()
+}
+
+/// Step 1: the incidents of `pending`'s events stored already, by index.
+async fn stored_already(
+    store: &DynamoStore,
+    pending: &[usize],
+    candidates: &[Incident],
+) -> Result<HashMap<usize, Incident>, StoreError> {
+    let claims = read(
+        store,
+        pending
+            .iter()
+            .map(|index| items::claim_key(&candidates[*index].event_id))
+            .collect(),
+    )
+    .await?;
+    let mut claimed: HashMap<String, String> = HashMap::new();
+    for claim in &claims {
+        let event = items::text_of(claim, PK)?.trim_start_matches("event#");
+        let incident_id = items::text_of(claim, "incident_id")?;
+        claimed.insert(event.to_string(), incident_id.to_string());
+    }
+    if claimed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut found = HashMap::new();
+    for incident in store.read_incidents(claimed.values()).await? {
+        found.insert(incident.incident_id.clone(), incident);
+    }
+    let mut stored = HashMap::new();
+    for index in pending {
+        if let Some(incident_id) = claimed.get(&candidates[*index].event_id) {
+            let incident = found.get(incident_id).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "event {} is claimed by incident {incident_id}, which is not there",
+                    candidates[*index].event_id
+                ))
+            })?;
+            stored.insert(*index, incident.clone());
+        }
+    }
+    Ok(stored)
+}
+
+/// Step 2: gives each of `pending` an id no stored incident and no other incident of the
+/// batch holds.
+async fn free_ids(
+    store: &DynamoStore,
+    pending: &[usize],
+    originals: &[Incident],
+    candidates: &mut [Incident],
+) -> Result<(), StoreError> {
+    let mut salts: HashMap<usize, u32> = HashMap::new();
+    let mut unsettled: Vec<usize> = pending.to_vec();
+    let mut settled: HashSet<String> = HashSet::new();
+    for _ in 0..=ID_ATTEMPTS {
+        if unsettled.is_empty() {
+            return Ok(());
+        }
+        let taken: HashSet<String> = read(
+            store,
+            unsettled
+                .iter()
+                .map(|index| items::incident_key(&candidates[*index].incident_id))
+                .collect(),
+        )
+        .await?
+        .iter()
+        .map(|item| items::text_of(item, PK).map(str::to_string))
+        .collect::<Result<_, _>>()?;
+        let mut again = Vec::new();
+        for index in unsettled {
+            let incident = &mut candidates[index];
+            if taken.contains(&incident.incident_id) || settled.contains(&incident.incident_id) {
+                let salt = salts.entry(index).or_insert(0);
+                *salt += 1;
+                incident.incident_id =
+                    Incident::resalted_id(&originals[index].incident_id, &incident.event_id, *salt);
+                again.push(index);
+            } else {
+                settled.insert(incident.incident_id.clone());
+            }
+        }
+        unsettled = again;
+    }
+    Err(StoreError::Conflict(format!(
+        "no free incident id for {} events after {ID_ATTEMPTS} attempts",
+        unsettled.len()
+    )))
+}
+
+/// Step 3: writes `pending`'s incidents with their claims, a transaction at a time. Returns
+/// those of refused transactions, for another round.
+async fn write(
+    store: &DynamoStore,
+    pending: Vec<usize>,
+    candidates: &[Incident],
+    results: &mut [Option<Stored>],
+) -> Result<Vec<usize>, StoreError> {
+    let mut refused = Vec::new();
+    let mut chunk: Vec<usize> = Vec::new();
+    let mut writes: Vec<TransactWriteItem> = Vec::new();
+    let mut bytes = 0;
+    for index in pending {
+        let incident = &candidates[index];
+        let item = items::incident_item(incident)?;
+        let claim = items::claim(incident);
+        let size = items::size(&item) + items::size(&claim);
+        if !chunk.is_empty() && (chunk.len() == PER_TRANSACTION || bytes + size > TRANSACTION_BYTES)
+        {
+            commit(
+                store,
+                &mut chunk,
+                &mut writes,
+                candidates,
+                results,
+                &mut refused,
+            )
+            .await?;
+            bytes = 0;
+        }
+        writes.push(new_item(store, claim));
+        writes.push(new_item(store, item));
+        chunk.push(index);
+        bytes += size;
+    }
+    if !chunk.is_empty() {
+        commit(
+            store,
+            &mut chunk,
+            &mut writes,
+            candidates,
+            results,
+            &mut refused,
+        )
+        .await?;
+    }
+    Ok(refused)
+}
+
+fn new_item(store: &DynamoStore, item: Item) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(store.table.name())
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("table and item are set");
+    TransactWriteItem::builder().put(put).build()
+}
+
+async fn commit(
+    store: &DynamoStore,
+    chunk: &mut Vec<usize>,
+    writes: &mut Vec<TransactWriteItem>,
+    candidates: &[Incident],
+    results: &mut [Option<Stored>],
+    refused: &mut Vec<usize>,
+) -> Result<(), StoreError> {
+    let sent = store
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(std::mem::take(writes)))
+        .send()
+        .await;
+    match sent {
+        Ok(_) => {
+            for index in chunk.drain(..) {
+                results[index] = Some(Stored {
+                    incident: candidates[index].clone(),
+                    created: true,
+                });
+            }
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_transaction_canceled_exception()) =>
+        {
+            tracing::debug!(table = %store.table, "a transaction was refused; its incidents are looked at again");
+            refused.append(chunk);
+        }
+        Err(error) => {
+            return Err(dynamo_error(
+                format!("cannot store incidents in {}", store.table),
+                error,
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The items of `keys` that are there (strongly consistent: what was just written is read),
+/// `PER_READ` a request, asking again for those DynamoDB left unprocessed. A key asked twice is
+/// read once (DynamoDB refuses a request that names one twice).
+pub async fn read(store: &DynamoStore, mut keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    let mut seen = HashSet::new();
+    keys.retain(|key| {
+        let text = |name: &str| match key.get(name) {
+            Some(AttributeValue::S(text)) => text.clone(),
+            _ => String::new(),
+        };
+        seen.insert((text(PK), text(SK)))
+    });
+    let mut found = Vec::new();
+    for chunk in keys.chunks(PER_READ) {
+        let mut asking = Some(chunk.to_vec());
+        let mut delay = std::time::Duration::from_millis(20);
+        while let Some(keys) = asking.take().filter(|keys| !keys.is_empty()) {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
+            let output = store
+                .client
+                .batch_get_item()
+                .request_items(store.table.name(), request)
+                .send()
+                .await
+                .map_err(|error| {
+                    dynamo_error(format!("cannot read incidents in {}", store.table), error)
+                })?;
+            if let Some(mut responses) = output.responses {
+                found.extend(responses.remove(store.table.name()).unwrap_or_default());
+            }
+            asking = output
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(store.table.name()))
+                .map(|left| left.keys);
+            if asking.as_ref().is_some_and(|keys| !keys.is_empty()) {
+                // DynamoDB leaves keys when throttled: back off before asking again.
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+    Ok(found)
+}

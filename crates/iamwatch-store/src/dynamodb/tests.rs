@@ -1,0 +1,347 @@
+//! Against a real DynamoDB API: the moto server, through the AWS SDK the store uses.
+
+#[path = "../../../../tests/shared/moto.rs"]
+#[allow(dead_code)] // its S3 bucket is for other crates' tests
+mod moto;
+
+use super::items::{self, claim_key};
+use super::*;
+use crate::contract::{self, sample_incident, sample_incident_for};
+use crate::StoreErrorKind;
+use iamwatch_core::{IncidentStatus, Severity};
+use moto::Moto;
+
+fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::from_static("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    Client::from_conf(config)
+}
+
+fn table(name: &str) -> DynamoTable {
+    DynamoTable::parse(name).expect("a table name")
+}
+
+async fn store(moto: &Moto, name: &str) -> DynamoStore {
+    DynamoStore::connect(client(&moto.endpoint), table(name))
+        .await
+        .expect("connects")
+}
+
+/// How many items of each kind the table holds: (incidents, claims, history entries).
+async fn counts(store: &DynamoStore) -> (usize, usize, usize) {
+    let mut counts = (0, 0, 0);
+    let mut start = None;
+    loop {
+        let output = store
+            .client
+            .scan()
+            .table_name(store.table.name())
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap();
+        for item in output.items() {
+            match items::text_of(item, SK).unwrap() {
+                INCIDENT_SK => counts.0 += 1,
+                items::CLAIM_SK => counts.1 += 1,
+                _ => counts.2 += 1,
+            }
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return counts;
+        }
+    }
+}
+
+#[tokio::test]
+async fn keeps_the_contract() {
+    let moto = Moto::start_serial();
+    contract::run_all(&store(&moto, "incidents").await).await;
+    // Again on the same table, as a second process would find it.
+    contract::run_all(&store(&moto, "incidents").await).await;
+}
+
+#[tokio::test]
+async fn a_batch_of_many_transactions_goes_in_once_and_a_second_time_creates_nothing() {
+    let moto = Moto::start_serial();
+    let store = store(&moto, "incidents").await;
+    // Several transactions of 50 and reads of 100; one event twice.
+    let mut batch: Vec<Incident> = (0..420).map(sample_incident).collect();
+    batch.push(sample_incident(17));
+    let stored = store.insert_batch(batch.clone()).await.unwrap();
+    let created: Vec<bool> = stored.iter().map(|entry| entry.created).collect();
+    let mut expected = vec![true; 420];
+    expected.push(false);
+    assert_eq!(created, expected);
+    assert_eq!(stored[420].incident, stored[17].incident);
+    let again = store.insert_batch(batch.clone()).await.unwrap();
+    assert!(again.iter().all(|entry| !entry.created));
+    for (entry, incident) in again.iter().zip(&batch) {
+        assert_eq!(&entry.incident, incident);
+    }
+    assert_eq!(counts(&store).await, (420, 420, 0));
+    let listed = store
+        .list(&IncidentQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.incidents.len(), 420);
+    assert!(listed
+        .incidents
+        .windows(2)
+        .all(|pair| pair[0].event_time_ms > pair[1].event_time_ms));
+}
+
+#[tokio::test]
+async fn stores_inserting_the_same_events_at_once_create_each_once() {
+    let moto = Moto::start_serial();
+    let first = store(&moto, "incidents").await;
+    let second = store(&moto, "incidents").await;
+    let batch: Vec<Incident> = (0..150).map(sample_incident).collect();
+    let (one, two) = tokio::join!(
+        first.insert_batch(batch.clone()),
+        second.insert_batch(batch.clone())
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    for (n, (a, b)) in one.iter().zip(&two).enumerate() {
+        assert!(a.created != b.created, "event {n} created by exactly one");
+        assert_eq!(a.incident.incident_id, b.incident.incident_id);
+    }
+    assert_eq!(counts(&first).await, (150, 150, 0));
+}
+
+#[tokio::test]
+async fn an_incident_id_another_event_holds_is_drawn_again_and_found_again() {
+    let moto = Moto::start_serial();
+    let store = store(&moto, "incidents").await;
+    let first = sample_incident_for("evt-a", 1_717_200_000_000, Severity::High, "1");
+    store.insert_batch(vec![first.clone()]).await.unwrap();
+    // Another event with the same id, in a later batch (the contract checks it within one).
+    let mut second = sample_incident_for("evt-b", 1_717_200_000_000, Severity::High, "1");
+    second.incident_id = first.incident_id.clone();
+    let stored = store.insert_batch(vec![second.clone()]).await.unwrap();
+    assert!(stored[0].created);
+    let moved = &stored[0].incident.incident_id;
+    assert_eq!(
+        moved,
+        &Incident::resalted_id(&first.incident_id, "evt-b", 1),
+        "the first id the other stores would draw"
+    );
+    let again = store.insert_batch(vec![second]).await.unwrap();
+    assert_eq!(
+        (&again[0].incident.incident_id, again[0].created),
+        (moved, false)
+    );
+    let claim = insert::read(&store, vec![claim_key("evt-b")])
+        .await
+        .unwrap();
+    assert_eq!(
+        items::text_of(&claim[0], "incident_id").unwrap(),
+        moved.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_raw_event_larger_than_an_item_is_kept_compressed() {
+    let moto = Moto::start_serial();
+    let store = store(&moto, "incidents").await;
+    let mut incident = sample_incident(1);
+    // Over 600 KB of a policy document: over DynamoDB's 400 KB for an item.
+    let statements: Vec<String> = (0..8_000)
+        .map(|n| format!(r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-{n}/*"}}"#))
+        .collect();
+    incident.raw = Some(format!(
+        r#"{{"eventID":"evt-1","policy":[{}]}}"#,
+        statements.join(",")
+    ));
+    assert!(incident.raw.as_ref().unwrap().len() > 600_000);
+    store.insert_batch(vec![incident.clone()]).await.unwrap();
+    assert_eq!(
+        store.get(&incident.incident_id).await.unwrap(),
+        Some(incident)
+    );
+}
+
+#[tokio::test]
+async fn changes_at_once_to_one_incident_are_each_recorded() {
+    let moto = Moto::start_serial();
+    let first = store(&moto, "incidents").await;
+    let second = store(&moto, "incidents").await;
+    let incident = sample_incident(3);
+    let id = incident.incident_id.clone();
+    first.insert_batch(vec![incident]).await.unwrap();
+    let note = |n: usize| IncidentChange {
+        note: Some(format!("note {n}")),
+        actor: format!("analyst {n}"),
+        at_ms: 1_800_000_000_000 + n as i64,
+        ..Default::default()
+    };
+    let (a, b, c, d) = tokio::join!(
+        first.update(&id, note(0)),
+        second.update(&id, note(1)),
+        first.update(&id, note(2)),
+        second.update(&id, note(3)),
+    );
+    for result in [a, b, c, d] {
+        result.unwrap();
+    }
+    let acknowledged = first
+        .update(
+            &id,
+            IncidentChange {
+                status: Some(IncidentStatus::Acknowledged),
+                assignee: Some(Some("bob".into())),
+                actor: "bob".into(),
+                at_ms: 1_800_000_000_100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(acknowledged.assignee.as_deref(), Some("bob"));
+    let history = second.history(&id).await.unwrap();
+    let mut notes: Vec<&str> = history
+        .iter()
+        .filter_map(|entry| entry.note.as_deref())
+        .collect();
+    notes.sort_unstable();
+    assert_eq!(notes, ["note 0", "note 1", "note 2", "note 3"]);
+    assert_eq!(
+        contract::status_moves(&history).last(),
+        Some(&(
+            Some(IncidentStatus::New),
+            Some(IncidentStatus::Acknowledged)
+        ))
+    );
+    assert_eq!(
+        history.len(),
+        6,
+        "creation, four notes, the acknowledgement"
+    );
+    // Cleared again.
+    let cleared = second
+        .update(
+            &id,
+            IncidentChange {
+                assignee: Some(None),
+                actor: "bob".into(),
+                at_ms: 1_800_000_000_200,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.assignee, None);
+    assert_eq!(first.get(&id).await.unwrap().unwrap().assignee, None);
+}
+
+#[tokio::test]
+async fn a_missing_table_is_not_an_existing_store_and_another_tables_shape_is_refused() {
+    let moto = Moto::start_serial();
+    let missing = DynamoStore::connect_existing(client(&moto.endpoint), table("no-such-table"))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), StoreErrorKind::NotFound);
+    assert!(
+        missing
+            .to_string()
+            .contains("dynamodb://no-such-table: no such table"),
+        "{missing}"
+    );
+    // Asking created nothing.
+    let tables = client(&moto.endpoint).list_tables().send().await.unwrap();
+    assert!(tables.table_names().is_empty());
+
+    let other = client(&moto.endpoint);
+    other
+        .create_table()
+        .table_name("orders")
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("order_id")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("order_id")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    for result in [
+        DynamoStore::connect(client(&moto.endpoint), table("orders")).await,
+        DynamoStore::connect_existing(client(&moto.endpoint), table("orders")).await,
+    ] {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), StoreErrorKind::Invalid);
+        assert!(
+            error.to_string().contains("not an iamwatch table"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_out_of_reach_is_unavailable_with_the_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = DynamoStore::connect(
+        client(&format!("http://127.0.0.1:{port}")),
+        table("incidents"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    let chain = format!("{error}: {}", std::error::Error::source(&error).unwrap());
+    assert!(
+        chain.starts_with("cannot read the table dynamodb://incidents: "),
+        "{chain}"
+    );
+    assert!(chain.to_lowercase().contains("connect"), "{chain}");
+}
+
+#[test]
+fn table_locations_parse_and_show() {
+    let table = DynamoTable::parse("iamwatch-incidents?region=eu-west-1").unwrap();
+    assert_eq!(
+        (table.name(), table.region()),
+        ("iamwatch-incidents", Some("eu-west-1"))
+    );
+    assert_eq!(
+        table.to_string(),
+        "dynamodb://iamwatch-incidents?region=eu-west-1"
+    );
+    assert_eq!(
+        DynamoTable::parse("t.1_x-y/").unwrap().to_string(),
+        "dynamodb://t.1_x-y"
+    );
+    for (text, said) in [
+        ("ab", "not a DynamoDB table name"),
+        ("a b c", "not a DynamoDB table name"),
+        ("", "not a DynamoDB table name"),
+        ("incidents?endpoint=http://x", "unknown parameter"),
+        ("incidents?region=", "unknown parameter"),
+    ] {
+        let error = DynamoTable::parse(text).unwrap_err();
+        assert!(error.contains(said), "{text:?}: {error}");
+    }
+}
