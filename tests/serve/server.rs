@@ -293,7 +293,6 @@ pub fn record(event_id: &str, event_name: &str, user: &str) -> Value {
     })
 }
 
-/// A CloudTrail log file of `count` DeleteUser records with ids `{prefix}-{n}`.
 /// Posts `files` log files of `records` DeleteUser records each (events `<prefix><file>-…`), all
 /// at once; the ids of the incidents acknowledged, every post having been answered 202.
 pub async fn post_log_files(
@@ -321,9 +320,62 @@ pub fn incident_ids(summary: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A CloudTrail log file of `count` DeleteUser records with ids `{prefix}-{n}`.
 pub fn log_file(prefix: &str, count: usize) -> String {
     let records: Vec<Value> = (0..count)
         .map(|n| record(&format!("{prefix}-{n}"), "DeleteUser", &format!("user{n}")))
         .collect();
     serde_json::json!({ "Records": records }).to_string()
+}
+
+/// Two servers `a` and `b` on one store: the same event delivered to each makes one incident
+/// (the second a duplicate); an incident acknowledged through one is seen so through the
+/// other; `files` log files of 100 events acknowledged by `a`, which is then `kill -9`ed, are
+/// all read through `b`.
+pub async fn share_one_store(a: Server, b: &Server, prefix: &str, files: usize) {
+    let (status, first) = post(
+        &a,
+        eventbridge_event(&format!("{prefix}-1"), "DeleteUser", "bob").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["incidents"], 1);
+    let id = first["incident_ids"][0].as_str().unwrap().to_string();
+    // The same event delivered to the other server: stored already, no second incident.
+    let (status, again) = post(
+        b,
+        eventbridge_event(&format!("{prefix}-1"), "DeleteUser", "bob").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["duplicates"], 1);
+    assert_eq!(again["incident_ids"][0], id.as_str());
+
+    // Read and acknowledged through one, seen so through the other.
+    let (status, listed) = get(b, "/v1/incidents").await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["incidents"].as_array().unwrap().len(), 1);
+    let path = format!("/v1/incidents/{id}");
+    let (status, changed) = patch(
+        b,
+        &path,
+        serde_json::json!({"status": "ACKNOWLEDGED", "actor": "alice", "note": "looking"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let (status, seen) = get(&a, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["status"], "ACKNOWLEDGED");
+    assert_eq!(seen["history"].as_array().unwrap().len(), 2);
+
+    // Events acknowledged by one server, which is then killed: all stored.
+    let acknowledged = post_log_files(&a, prefix, files, 100).await;
+    assert_eq!(acknowledged.len(), files * 100);
+    a.kill();
+    for id in &acknowledged {
+        let (status, _) = get(b, &format!("/v1/incidents/{id}")).await;
+        assert_eq!(status, 200, "{id} lost");
+    }
+    let (status, health) = get(b, "/healthz").await;
+    assert_eq!(status, 200, "{health}");
 }
