@@ -96,47 +96,7 @@ fn a_scan_into_dynamodb_stores_what_a_scan_into_sqlite_stores() {
         .as_str()
         .unwrap()
         .to_string();
-    let acked = incidents_in(
-        &workspace,
-        &moto,
-        table,
-        &["ack", &id, "--note", "on it", "--actor", "alice"],
-    );
-    assert_success(&acked);
-    assert_eq!(stdout(&acked).trim(), format!("{id} is now ACKNOWLEDGED"));
-    let twice = incidents_in(&workspace, &moto, table, &["ack", &id]);
-    assert!(!twice.status.success());
-    assert!(stderr(&twice).contains("cannot go from ACKNOWLEDGED to ACKNOWLEDGED"));
-    assert_success(&incidents_in(
-        &workspace,
-        &moto,
-        table,
-        &["resolve", &id, "--actor", "bob"],
-    ));
-    let shown = incidents_in(&workspace, &moto, table, &["show", &id]);
-    assert_success(&shown);
-    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
-    assert_eq!(shown["status"], "RESOLVED");
-    let moves: Vec<(&str, &str)> = shown["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| {
-            (
-                entry["actor"].as_str().unwrap(),
-                entry["to_status"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        moves,
-        [
-            ("iamwatch", "NEW"),
-            ("alice", "ACKNOWLEDGED"),
-            ("bob", "RESOLVED")
-        ]
-    );
-    assert_eq!(shown["raw"]["eventID"], shown["event_id"]);
+    assert_lifecycle(|args| incidents_in(&workspace, &moto, table, args), &id);
 }
 
 #[test]

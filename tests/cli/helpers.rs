@@ -220,3 +220,39 @@ pub fn without_store_times(output: &Output) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// Incident `id` (NEW) taken through its lifecycle by `incidents` (the `incidents` command with
+/// these arguments, on some store): acknowledged with a note, refused a second time, resolved,
+/// then shown with its history and raw event.
+pub fn assert_lifecycle(incidents: impl Fn(&[&str]) -> Output, id: &str) {
+    let acked = incidents(&["ack", id, "--note", "on it", "--actor", "alice"]);
+    assert_success(&acked);
+    assert_eq!(stdout(&acked).trim(), format!("{id} is now ACKNOWLEDGED"));
+    let twice = incidents(&["ack", id]);
+    assert!(!twice.status.success());
+    assert!(stderr(&twice).contains("cannot go from ACKNOWLEDGED to ACKNOWLEDGED"));
+    assert_success(&incidents(&["resolve", id, "--actor", "bob"]));
+    let shown = incidents(&["show", id]);
+    assert_success(&shown);
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["status"], "RESOLVED");
+    let history = shown["history"].as_array().unwrap();
+    let moves: Vec<(&str, &str)> = history
+        .iter()
+        .map(|entry| {
+            (
+                entry["actor"].as_str().unwrap(),
+                entry["to_status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("iamwatch", "NEW"),
+            ("alice", "ACKNOWLEDGED"),
+            ("bob", "RESOLVED")
+        ]
+    );
+    assert_eq!(shown["raw"]["eventID"], shown["event_id"]);
+}

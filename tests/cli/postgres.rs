@@ -99,36 +99,7 @@ fn a_scan_into_postgres_stores_what_a_scan_into_sqlite_stores() {
         .as_str()
         .unwrap()
         .to_string();
-    let acked = incidents_in(&url, &["ack", &id, "--note", "on it", "--actor", "alice"]);
-    assert_success(&acked);
-    assert_eq!(stdout(&acked).trim(), format!("{id} is now ACKNOWLEDGED"));
-    let twice = incidents_in(&url, &["ack", &id]);
-    assert!(!twice.status.success());
-    assert!(stderr(&twice).contains("cannot go from ACKNOWLEDGED to ACKNOWLEDGED"));
-    assert_success(&incidents_in(&url, &["resolve", &id, "--actor", "bob"]));
-    let shown = incidents_in(&url, &["show", &id]);
-    assert_success(&shown);
-    let shown: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
-    assert_eq!(shown["status"], "RESOLVED");
-    let history = shown["history"].as_array().unwrap();
-    let moves: Vec<(&str, &str)> = history
-        .iter()
-        .map(|entry| {
-            (
-                entry["actor"].as_str().unwrap(),
-                entry["to_status"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        moves,
-        [
-            ("iamwatch", "NEW"),
-            ("alice", "ACKNOWLEDGED"),
-            ("bob", "RESOLVED")
-        ]
-    );
-    assert_eq!(shown["raw"]["eventID"], shown["event_id"]);
+    assert_lifecycle(|args| incidents_in(&url, args), &id);
     // A rescan reports the incident as it is stored now.
     let third = scan_into(&url, &workspace, &[&trail]);
     let resolved: Vec<_> = incidents_of(&third)
