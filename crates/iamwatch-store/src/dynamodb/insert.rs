@@ -114,7 +114,9 @@ async fn stored_already(
     .await?;
     let mut claimed: HashMap<String, String> = HashMap::new();
     for claim in &claims {
-        let event = items::text_of(claim, PK)?.trim_start_matches("event#");
+        let pk = items::text_of(claim, PK)?;
+        let event = items::claimed_event(pk)
+            .ok_or_else(|| StoreError::Invalid(format!("{pk:?} is not an event's claim")))?;
         let incident_id = items::text_of(claim, "incident_id")?;
         claimed.insert(event.to_string(), incident_id.to_string());
     }

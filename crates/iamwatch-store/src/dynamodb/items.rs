@@ -76,8 +76,16 @@ pub fn claim_key(event_id: &str) -> Item {
     key(claim_pk(event_id), CLAIM_SK)
 }
 
+/// What a claim's `pk` starts with, before the event id.
+const CLAIM_PREFIX: &str = "event#";
+
 pub fn claim_pk(event_id: &str) -> String {
-    format!("event#{event_id}")
+    format!("{CLAIM_PREFIX}{event_id}")
+}
+
+/// The event id a claim's `pk` names.
+pub fn claimed_event(pk: &str) -> Option<&str> {
+    pk.strip_prefix(CLAIM_PREFIX)
 }
 
 /// The claim of `incident`'s event.
@@ -114,7 +122,13 @@ fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// `incident` as a new item (revision 0), its raw event compressed.
+/// The most an incident's item may hold, in bytes: DynamoDB refuses an item of more than 400 KB
+/// (and with it the whole transaction), with a margin for how it counts.
+const ITEM_LIMIT: usize = 390 * 1024;
+
+/// `incident` as a new item (revision 0), its raw event compressed. A raw event too large for an
+/// item even compressed is left out (said in the log), rather than refusing the incident:
+/// CloudTrail's own records stay far below (EventBridge carries at most 256 KB).
 pub fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
     let meta = incident.meta_json.stored_text(&incident.meta);
     let runbook = incident.meta.runbook.as_ref().map(|runbook| runbook.json());
@@ -161,6 +175,13 @@ pub fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
         )),
     );
     put(REVISION, number(0));
+    if size(&item) > ITEM_LIMIT && item.remove("raw").is_some() {
+        tracing::warn!(
+            event_id = %incident.event_id,
+            incident_id = %incident.incident_id,
+            "the raw event is too large for a DynamoDB item even compressed; stored without it"
+        );
+    }
     Ok(item)
 }
 
@@ -312,6 +333,35 @@ mod tests {
         let item = incident_item(&incident).unwrap();
         assert_eq!(incident_from(&item).unwrap(), incident);
         assert!(matches!(item.get("raw"), Some(AttributeValue::B(_))));
+    }
+
+    #[test]
+    fn a_raw_event_too_large_for_an_item_is_left_out_and_the_rest_kept() {
+        let mut incident = sample_incident(2);
+        // 800 KB of xorshift letters: 470 KB compressed, over the limit.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: String = (0..800_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect();
+        incident.raw = Some(noise);
+        let item = incident_item(&incident).unwrap();
+        assert!(!item.contains_key("raw"));
+        assert!(size(&item) < ITEM_LIMIT);
+        incident.raw = None;
+        assert_eq!(incident_from(&item).unwrap(), incident);
+    }
+
+    #[test]
+    fn a_claim_names_its_event_whatever_the_event_id() {
+        for event_id in ["evt-1", "event#evt-1", "event#", ""] {
+            assert_eq!(claimed_event(&claim_pk(event_id)), Some(event_id));
+        }
+        assert_eq!(claimed_event("inc-20260101-000000-ABCDEF"), None);
     }
 
     #[test]

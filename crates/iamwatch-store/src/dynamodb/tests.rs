@@ -152,6 +152,26 @@ async fn an_incident_id_another_event_holds_is_drawn_again_and_found_again() {
 }
 
 #[tokio::test]
+async fn an_event_id_shaped_like_a_claim_is_found_again() {
+    let moto = Moto::start_serial();
+    let store = store(&moto, "incidents").await;
+    let batch: Vec<Incident> = ["event#x", "event#event#x", "x"]
+        .iter()
+        .enumerate()
+        .map(|(n, event_id)| {
+            sample_incident_for(event_id, 1_717_200_000_000 + n as i64, Severity::Low, "1")
+        })
+        .collect();
+    let first = store.insert_batch(batch.clone()).await.unwrap();
+    assert!(first.iter().all(|entry| entry.created));
+    let again = store.insert_batch(batch.clone()).await.unwrap();
+    for (entry, incident) in again.iter().zip(&batch) {
+        assert!(!entry.created, "{}", incident.event_id);
+        assert_eq!(&entry.incident, incident);
+    }
+}
+
+#[tokio::test]
 async fn a_raw_event_larger_than_an_item_is_kept_compressed() {
     let moto = Moto::start_serial();
     let store = store(&moto, "incidents").await;
