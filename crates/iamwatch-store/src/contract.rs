@@ -83,6 +83,7 @@ pub async fn run_all(store: &dyn IncidentStore) {
     lifecycle_changes_are_checked_and_recorded(store).await;
     unknown_incident_is_not_found(store).await;
     listing_filters_and_pages_newest_first(store).await;
+    changes_since_a_time_are_listed_newest_event_first(store).await;
 }
 
 pub async fn inserted_incident_reads_back_unchanged(store: &dyn IncidentStore) {
@@ -458,6 +459,66 @@ pub async fn listing_filters_and_pages_newest_first(store: &dyn IncidentStore) {
         .await
         .unwrap();
     assert!(nothing_new.incidents.is_empty());
+}
+
+/// What changed since a time (a live dashboard catching up): incidents created or changed at or
+/// after it, an old incident changed lately among them, in the listing's order, paged.
+pub async fn changes_since_a_time_are_listed_newest_event_first(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let account = format!("acct-{prefix}");
+    let base = 1_717_400_000_000;
+    let incidents: Vec<Incident> = (0..5)
+        .map(|n| {
+            let mut incident = sample_incident_for(
+                &format!("{prefix}-since-{n}"),
+                base + n * 1000,
+                Severity::High,
+                &account,
+            );
+            incident.created_at = base + n * 1000;
+            incident.updated_at = base + n * 1000;
+            incident
+        })
+        .collect();
+    store.insert_batch(incidents.clone()).await.unwrap();
+    let changed_at = base + 1_000_000;
+    store
+        .update(
+            &incidents[0].incident_id,
+            IncidentChange {
+                note: Some("looked again".into()),
+                actor: "contract".into(),
+                at_ms: changed_at,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let since = |since_ms: i64, limit: usize, cursor: Option<String>| IncidentQuery {
+        account: Some(account.clone()),
+        since_ms: Some(since_ms),
+        limit,
+        cursor,
+        ..Default::default()
+    };
+    let ids = |page: &crate::IncidentPage| -> Vec<String> {
+        page.incidents
+            .iter()
+            .map(|incident| incident.incident_id.clone())
+            .collect()
+    };
+    let latest = store.list(&since(changed_at, 0, None)).await.unwrap();
+    assert_eq!(ids(&latest), [incidents[0].incident_id.clone()]);
+    assert_eq!(latest.incidents[0].updated_at, changed_at);
+    let first = store.list(&since(base + 2000, 2, None)).await.unwrap();
+    let expected = |n: usize| incidents[n].incident_id.clone();
+    assert_eq!(ids(&first), [expected(4), expected(3)]);
+    let second = store
+        .list(&since(base + 2000, 2, first.next_cursor.clone()))
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), [expected(2), expected(0)]);
+    assert_eq!(second.next_cursor, None);
 }
 
 /// Each history entry as the status move it records.

@@ -9,9 +9,11 @@
 //! - a history entry: `pk` the incident id, `sk` = `history#<revision>` (the incident's
 //!   revision the change made, so an incident's items read in order).
 //!
-//! Incidents carry the listing index's keys (`listing`, the same for all, and `listing_order`,
-//! the event time and incident id as text that sorts as the listing does); the other items do
-//! not, so the index holds incidents only.
+//! Incidents carry the keys of two indexes: `listing`, the same for all, and `listing_order`
+//! (the event time and incident id as text that sorts as the listing does) for listings;
+//! `listing` and `update_order` (the time of the last change and the id) for what changed since
+//! a time (a live dashboard catching up). The other items carry neither, so the indexes hold
+//! incidents only.
 
 use crate::model::{search_text, text_values};
 use crate::{HistoryEntry, StoreError};
@@ -33,6 +35,9 @@ pub const LISTING_INDEX: &str = "listing";
 pub const LISTING: &str = "listing";
 pub const LISTING_ALL: &str = "incidents";
 pub const LISTING_ORDER: &str = "listing_order";
+/// The index of incidents by their last change, and its sort key.
+pub const UPDATES_INDEX: &str = "updates";
+pub const UPDATE_ORDER: &str = "update_order";
 /// Bumped by each change: a change is written on condition that no other came in between.
 pub const REVISION: &str = "revision";
 
@@ -99,10 +104,20 @@ pub fn claim(incident: &Incident) -> Item {
 }
 
 /// Text that sorts as the listing does (newest event first when read backwards, ties by
-/// incident id): the event time with its sign bit flipped (so negative times sort first), as 20
-/// digits, then the incident id.
+/// incident id): the event time as [`time_key`], then the incident id.
 pub fn listing_order(event_time_ms: i64, incident_id: &str) -> String {
-    format!("{:020}#{incident_id}", (event_time_ms as u64) ^ (1 << 63))
+    format!("{}#{incident_id}", time_key(event_time_ms))
+}
+
+/// Text that sorts as incidents' last changes do: the update time as [`time_key`], then the id.
+pub fn update_order(updated_at: i64, incident_id: &str) -> String {
+    format!("{}#{incident_id}", time_key(updated_at))
+}
+
+/// An epoch-ms time as text that sorts as the times do: its sign bit flipped (so negative times
+/// sort first), as 20 digits.
+pub fn time_key(ms: i64) -> String {
+    format!("{:020}", (ms as u64) ^ (1 << 63))
 }
 
 /// What a text search looks in, in lower case: DynamoDB's `contains` tells case apart.
@@ -173,6 +188,10 @@ pub fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
             incident.event_time_ms,
             &incident.incident_id,
         )),
+    );
+    put(
+        UPDATE_ORDER,
+        string(&update_order(incident.updated_at, &incident.incident_id)),
     );
     put(REVISION, number(0));
     if size(&item) > ITEM_LIMIT && item.remove("raw").is_some() {
@@ -376,6 +395,11 @@ mod tests {
         assert_eq!(sorted, orders, "in time order");
         assert!(listing_order(5, "inc-a") < listing_order(5, "inc-b"));
         assert!(listing_order(5, "inc-zzz") < listing_order(6, "inc-a"));
+        assert!(update_order(5, "inc-zzz") < update_order(6, "inc-a"));
+        assert!(
+            time_key(5) < update_order(5, "inc-a"),
+            "a time's key comes before its ids"
+        );
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Listings: the listing index read backwards (newest event first, ties by incident id), from
-//! the cursor on, the query's filters applied by DynamoDB as it reads.
+//! the cursor on, the query's filters applied by DynamoDB as it reads. What changed since a time
+//! (a live dashboard catching up) is read from the updates index instead, from that time on,
+//! and put in the listing's order here: it is what changed in the last moments, not the table.
 //!
 //! DynamoDB filters after it reads: a request reads up to 1 MB of the index and returns what
 //! passes, so a page of a rare filter can take several requests. The index is eventually
 //! consistent on AWS: an incident stored a moment ago may be listed a moment later (its `get`
 //! reads it at once).
 
-use super::items::{self, Item, LISTING, LISTING_ALL, LISTING_INDEX, LISTING_ORDER};
+use super::items::{
+    self, Item, LISTING, LISTING_ALL, LISTING_INDEX, LISTING_ORDER, UPDATES_INDEX, UPDATE_ORDER,
+};
 use super::{dynamo_error, DynamoStore};
 use crate::model::{decode_cursor, page};
 use crate::{IncidentPage, IncidentQuery, StoreError};
@@ -16,6 +20,9 @@ use std::collections::HashMap;
 pub async fn list(store: &DynamoStore, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
     let limit = query.effective_limit();
     let request = Request::of(query)?;
+    if query.since_ms.is_some() {
+        return changed_since(store, query, request).await;
+    }
     let mut found = Vec::new();
     let mut start: Option<Item> = None;
     loop {
@@ -23,7 +30,7 @@ pub async fn list(store: &DynamoStore, query: &IncidentQuery) -> Result<Incident
             .client
             .query()
             .table_name(store.table.name())
-            .index_name(LISTING_INDEX)
+            .index_name(request.index)
             .key_condition_expression(&request.key_condition)
             .set_filter_expression(request.filter.clone())
             .set_expression_attribute_names(Some(request.names.clone()))
@@ -49,8 +56,61 @@ pub async fn list(store: &DynamoStore, query: &IncidentQuery) -> Result<Incident
     Ok(page(found, limit))
 }
 
-/// A query's expressions, its names and values as DynamoDB takes them apart.
+/// A listing of what changed since the query's time: every incident the updates index holds
+/// from then on that passes the filters, in the listing's order, from the cursor on.
+async fn changed_since(
+    store: &DynamoStore,
+    query: &IncidentQuery,
+    request: Request,
+) -> Result<IncidentPage, StoreError> {
+    let after = match &query.cursor {
+        Some(cursor) => decode_cursor(cursor).map(|(time, id)| (time, id.to_string())),
+        None => None,
+    };
+    let mut found = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let output = store
+            .client
+            .query()
+            .table_name(store.table.name())
+            .index_name(request.index)
+            .key_condition_expression(&request.key_condition)
+            .set_filter_expression(request.filter.clone())
+            .set_expression_attribute_names(Some(request.names.clone()))
+            .set_expression_attribute_values(Some(request.values.clone()))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|error| {
+                dynamo_error(format!("cannot list incidents in {}", store.table), error)
+            })?;
+        for item in output.items() {
+            let incident = items::incident_from(item)?;
+            let listed_after_cursor = after.as_ref().is_none_or(|(time, id)| {
+                (incident.event_time_ms, incident.incident_id.as_str()) < (*time, id.as_str())
+            });
+            if listed_after_cursor {
+                found.push(incident);
+            }
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    found.sort_unstable_by(|a, b| {
+        (b.event_time_ms, &b.incident_id).cmp(&(a.event_time_ms, &a.incident_id))
+    });
+    let limit = query.effective_limit();
+    found.truncate(limit + 1);
+    Ok(page(found, limit))
+}
+
+/// A query's expressions, its names and values as DynamoDB takes them apart, and the index
+/// they read.
 struct Request {
+    index: &'static str,
     key_condition: String,
     filter: Option<String>,
     names: HashMap<String, String>,
@@ -60,6 +120,7 @@ struct Request {
 impl Request {
     fn of(query: &IncidentQuery) -> Result<Self, StoreError> {
         let mut request = Self {
+            index: LISTING_INDEX,
             key_condition: "#listing = :listing".to_string(),
             filter: None,
             names: HashMap::from([("#listing".to_string(), LISTING.to_string())]),
@@ -68,9 +129,20 @@ impl Request {
                 AttributeValue::S(LISTING_ALL.to_string()),
             )]),
         };
-        if let Some(cursor) = &query.cursor {
-            let (time, id) = decode_cursor(cursor)
-                .ok_or_else(|| StoreError::Invalid(format!("malformed cursor {cursor:?}")))?;
+        let cursor = match &query.cursor {
+            Some(cursor) => Some(
+                decode_cursor(cursor)
+                    .ok_or_else(|| StoreError::Invalid(format!("malformed cursor {cursor:?}")))?,
+            ),
+            None => None,
+        };
+        if let Some(since_ms) = query.since_ms {
+            // The cursor is applied as the incidents are read (`changed_since`).
+            request.index = UPDATES_INDEX;
+            request.key_condition.push_str(" AND #order >= :since");
+            request.name("#order", UPDATE_ORDER);
+            request.value(":since", items::time_key(since_ms));
+        } else if let Some((time, id)) = cursor {
             request.key_condition.push_str(" AND #order < :after");
             request.name("#order", LISTING_ORDER);
             request.value(":after", items::listing_order(time, id));
@@ -125,14 +197,6 @@ impl Request {
             request.name("#search_text", "search_text");
             request.value(":text", text.to_lowercase());
             clauses.push("contains(#search_text, :text)".to_string());
-        }
-        if let Some(since_ms) = query.since_ms {
-            request.name("#updated_at", "updated_at");
-            request.values.insert(
-                ":since".to_string(),
-                AttributeValue::N(since_ms.to_string()),
-            );
-            clauses.push("#updated_at >= :since".to_string());
         }
         if !clauses.is_empty() {
             request.filter = Some(clauses.join(" AND "));

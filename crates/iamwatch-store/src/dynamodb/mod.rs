@@ -206,6 +206,7 @@ impl DynamoStore {
         let mut set = vec![
             "#status = :status",
             "updated_at = :updated_at",
+            "update_order = :update_order",
             "#revision = :next",
         ];
         let mut values = vec![
@@ -216,6 +217,10 @@ impl DynamoStore {
             (
                 ":updated_at",
                 AttributeValue::N(incident.updated_at.to_string()),
+            ),
+            (
+                ":update_order",
+                AttributeValue::S(items::update_order(incident.updated_at, incident_id)),
             ),
             (":next", AttributeValue::N((revision + 1).to_string())),
             (":revision", AttributeValue::N(revision.to_string())),

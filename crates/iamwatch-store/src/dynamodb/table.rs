@@ -1,7 +1,9 @@
 //! The table: made when missing (on demand, its listing index with it), and checked to be
 //! iamwatch's when it is there.
 
-use super::items::{LISTED, LISTING, LISTING_INDEX, LISTING_ORDER, PK, SK};
+use super::items::{
+    LISTED, LISTING, LISTING_INDEX, LISTING_ORDER, PK, SK, UPDATES_INDEX, UPDATE_ORDER,
+};
 use super::{dynamo_error, DynamoStore};
 use crate::StoreError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
@@ -71,18 +73,23 @@ async fn create(store: &DynamoStore) -> Result<(), StoreError> {
             .build()
             .expect("name and type are set")
     };
-    let listing = GlobalSecondaryIndex::builder()
-        .index_name(LISTING_INDEX)
-        .key_schema(key(LISTING, KeyType::Hash))
-        .key_schema(key(LISTING_ORDER, KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .set_non_key_attributes(Some(LISTED.iter().map(|name| name.to_string()).collect()))
-                .build(),
-        )
-        .build()
-        .expect("name and keys are set");
+    // Both indexes hold what a listing shows.
+    let index = |name: &str, order: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(LISTING, KeyType::Hash))
+            .key_schema(key(order, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(
+                        LISTED.iter().map(|name| name.to_string()).collect(),
+                    ))
+                    .build(),
+            )
+            .build()
+            .expect("name and keys are set")
+    };
     let created = store
         .client
         .create_table()
@@ -91,9 +98,11 @@ async fn create(store: &DynamoStore) -> Result<(), StoreError> {
         .attribute_definitions(text_key(SK))
         .attribute_definitions(text_key(LISTING))
         .attribute_definitions(text_key(LISTING_ORDER))
+        .attribute_definitions(text_key(UPDATE_ORDER))
         .key_schema(key(PK, KeyType::Hash))
         .key_schema(key(SK, KeyType::Range))
-        .global_secondary_indexes(listing)
+        .global_secondary_indexes(index(LISTING_INDEX, LISTING_ORDER))
+        .global_secondary_indexes(index(UPDATES_INDEX, UPDATE_ORDER))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -143,7 +152,7 @@ async fn wait_until_active(store: &DynamoStore) -> Result<TableDescription, Stor
     }
 }
 
-/// A table that is not iamwatch's (other keys, no listing index) is refused rather than written
+/// A table that is not iamwatch's (other keys, not its indexes) is refused rather than written
 /// into.
 pub fn check_shape(store: &DynamoStore, description: &TableDescription) -> Result<(), StoreError> {
     let keys: Vec<(&str, &KeyType)> = description
@@ -151,13 +160,18 @@ pub fn check_shape(store: &DynamoStore, description: &TableDescription) -> Resul
         .iter()
         .map(|key| (key.attribute_name(), key.key_type()))
         .collect();
-    let has_listing = description
-        .global_secondary_indexes()
-        .iter()
-        .any(|index| index.index_name() == Some(LISTING_INDEX));
-    if keys != [(PK, &KeyType::Hash), (SK, &KeyType::Range)] || !has_listing {
+    let has = |name: &str| {
+        description
+            .global_secondary_indexes()
+            .iter()
+            .any(|index| index.index_name() == Some(name))
+    };
+    if keys != [(PK, &KeyType::Hash), (SK, &KeyType::Range)]
+        || !has(LISTING_INDEX)
+        || !has(UPDATES_INDEX)
+    {
         return Err(StoreError::Invalid(format!(
-            "the table {} is not an iamwatch table (it needs the keys {PK} and {SK} and the index {LISTING_INDEX}); name another, or a new one",
+            "the table {} is not an iamwatch table (it needs the keys {PK} and {SK} and the indexes {LISTING_INDEX} and {UPDATES_INDEX}); name another, or a new one",
             store.table
         )));
     }
