@@ -59,7 +59,18 @@ impl DynamoTable {
         let mut region = None;
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             match pair.split_once('=') {
-                Some(("region", value)) if !value.is_empty() => region = Some(value.to_string()),
+                // It becomes part of the endpoint's host name: only what a region can be.
+                Some(("region", value))
+                    if !value.is_empty()
+                        && value.bytes().all(|byte| {
+                            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-'
+                        }) =>
+                {
+                    region = Some(value.to_string());
+                }
+                Some(("region", value)) => {
+                    return Err(format!("{value:?} is not a region (such as eu-west-1)"));
+                }
                 _ => {
                     return Err(format!(
                         "unknown parameter {pair:?} (dynamodb://TABLE takes only ?region=REGION)"

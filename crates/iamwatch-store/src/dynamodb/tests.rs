@@ -359,7 +359,9 @@ fn table_locations_parse_and_show() {
         ("a b c", "not a DynamoDB table name"),
         ("", "not a DynamoDB table name"),
         ("incidents?endpoint=http://x", "unknown parameter"),
-        ("incidents?region=", "unknown parameter"),
+        ("incidents?region=", "is not a region"),
+        ("incidents?region=evil.example/x", "is not a region"),
+        ("incidents?region=EU-WEST-1", "is not a region"),
     ] {
         let error = DynamoTable::parse(text).unwrap_err();
         assert!(error.contains(said), "{text:?}: {error}");
