@@ -198,44 +198,51 @@ async fn write(
     results: &mut [Option<Stored>],
 ) -> Result<Vec<usize>, StoreError> {
     let mut refused = Vec::new();
-    let mut chunk: Vec<usize> = Vec::new();
-    let mut writes: Vec<TransactWriteItem> = Vec::new();
+    for (chunk, writes) in transactions(store, pending, candidates)? {
+        if commit(store, writes).await? {
+            for index in chunk {
+                results[index] = Some(Stored {
+                    incident: candidates[index].clone(),
+                    created: true,
+                });
+            }
+        } else {
+            refused.extend(chunk);
+        }
+    }
+    Ok(refused)
+}
+
+/// A transaction's writes, and the indexes of the incidents they write.
+pub(super) type Transaction = (Vec<usize>, Vec<TransactWriteItem>);
+
+/// `pending`'s incidents and claims as transactions within DynamoDB's limits.
+pub(super) fn transactions(
+    store: &DynamoStore,
+    pending: Vec<usize>,
+    candidates: &[Incident],
+) -> Result<Vec<Transaction>, StoreError> {
+    let mut transactions: Vec<Transaction> = Vec::new();
     let mut bytes = 0;
     for index in pending {
         let incident = &candidates[index];
         let item = items::incident_item(incident)?;
         let claim = items::claim(incident);
         let size = items::size(&item) + items::size(&claim);
-        if !chunk.is_empty() && (chunk.len() == PER_TRANSACTION || bytes + size > TRANSACTION_BYTES)
-        {
-            commit(
-                store,
-                &mut chunk,
-                &mut writes,
-                candidates,
-                results,
-                &mut refused,
-            )
-            .await?;
+        let full = transactions.last().is_none_or(|(chunk, _)| {
+            chunk.len() == PER_TRANSACTION || bytes + size > TRANSACTION_BYTES
+        });
+        if full {
+            transactions.push((Vec::new(), Vec::new()));
             bytes = 0;
         }
+        let (chunk, writes) = transactions.last_mut().expect("one was just made");
         writes.push(new_item(store, claim));
         writes.push(new_item(store, item));
         chunk.push(index);
         bytes += size;
     }
-    if !chunk.is_empty() {
-        commit(
-            store,
-            &mut chunk,
-            &mut writes,
-            candidates,
-            results,
-            &mut refused,
-        )
-        .await?;
-    }
-    Ok(refused)
+    Ok(transactions)
 }
 
 fn new_item(store: &DynamoStore, item: Item) -> TransactWriteItem {
@@ -248,45 +255,30 @@ fn new_item(store: &DynamoStore, item: Item) -> TransactWriteItem {
     TransactWriteItem::builder().put(put).build()
 }
 
-async fn commit(
-    store: &DynamoStore,
-    chunk: &mut Vec<usize>,
-    writes: &mut Vec<TransactWriteItem>,
-    candidates: &[Incident],
-    results: &mut [Option<Stored>],
-    refused: &mut Vec<usize>,
-) -> Result<(), StoreError> {
+/// Sends one transaction: whether it was committed (`false`: refused, another process having
+/// written one of its events or ids in between).
+async fn commit(store: &DynamoStore, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
     let sent = store
         .client
         .transact_write_items()
-        .set_transact_items(Some(std::mem::take(writes)))
+        .set_transact_items(Some(writes))
         .send()
         .await;
     match sent {
-        Ok(_) => {
-            for index in chunk.drain(..) {
-                results[index] = Some(Stored {
-                    incident: candidates[index].clone(),
-                    created: true,
-                });
-            }
-        }
+        Ok(_) => Ok(true),
         Err(error)
             if error
                 .as_service_error()
                 .is_some_and(|error| error.is_transaction_canceled_exception()) =>
         {
             tracing::debug!(table = %store.table, "a transaction was refused; its incidents are looked at again");
-            refused.append(chunk);
+            Ok(false)
         }
-        Err(error) => {
-            return Err(dynamo_error(
-                format!("cannot store incidents in {}", store.table),
-                error,
-            ))
-        }
+        Err(error) => Err(dynamo_error(
+            format!("cannot store incidents in {}", store.table),
+            error,
+        )),
     }
-    Ok(())
 }
 
 /// The items of `keys` that are there (strongly consistent: what was just written is read),

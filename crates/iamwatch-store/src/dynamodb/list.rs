@@ -15,39 +15,23 @@ use super::{dynamo_error, DynamoStore};
 use crate::model::{decode_cursor, page};
 use crate::{IncidentPage, IncidentQuery, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use iamwatch_core::Incident;
 use std::collections::HashMap;
 
 pub async fn list(store: &DynamoStore, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
     let limit = query.effective_limit();
     let request = Request::of(query)?;
     if query.since_ms.is_some() {
-        return changed_since(store, query, request).await;
+        return changed_since(store, &request, limit).await;
     }
+    // Without filters every item read is listed: no more than the page is read.
+    let read_limit = request.filter.is_none().then_some(limit as i32 + 1);
     let mut found = Vec::new();
     let mut start: Option<Item> = None;
     loop {
-        let output = store
-            .client
-            .query()
-            .table_name(store.table.name())
-            .index_name(request.index)
-            .key_condition_expression(&request.key_condition)
-            .set_filter_expression(request.filter.clone())
-            .set_expression_attribute_names(Some(request.names.clone()))
-            .set_expression_attribute_values(Some(request.values.clone()))
-            .scan_index_forward(false)
-            // Without filters every item read is listed: no more than the page is read.
-            .set_limit(request.filter.is_none().then_some(limit as i32 + 1))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|error| {
-                dynamo_error(format!("cannot list incidents in {}", store.table), error)
-            })?;
-        for item in output.items() {
-            found.push(items::incident_from(item)?);
-        }
-        start = output.last_evaluated_key;
+        let (incidents, next) = read(store, &request, read_limit, start).await?;
+        found.extend(incidents);
+        start = next;
         if found.len() > limit || start.is_none() {
             break;
         }
@@ -57,44 +41,22 @@ pub async fn list(store: &DynamoStore, query: &IncidentQuery) -> Result<Incident
 }
 
 /// A listing of what changed since the query's time: every incident the updates index holds
-/// from then on that passes the filters, in the listing's order, from the cursor on.
+/// from then on that passes the filters, put in the listing's order, from the cursor on.
 async fn changed_since(
     store: &DynamoStore,
-    query: &IncidentQuery,
-    request: Request,
+    request: &Request,
+    limit: usize,
 ) -> Result<IncidentPage, StoreError> {
-    let after = match &query.cursor {
-        Some(cursor) => decode_cursor(cursor).map(|(time, id)| (time, id.to_string())),
-        None => None,
-    };
     let mut found = Vec::new();
     let mut start: Option<Item> = None;
     loop {
-        let output = store
-            .client
-            .query()
-            .table_name(store.table.name())
-            .index_name(request.index)
-            .key_condition_expression(&request.key_condition)
-            .set_filter_expression(request.filter.clone())
-            .set_expression_attribute_names(Some(request.names.clone()))
-            .set_expression_attribute_values(Some(request.values.clone()))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|error| {
-                dynamo_error(format!("cannot list incidents in {}", store.table), error)
-            })?;
-        for item in output.items() {
-            let incident = items::incident_from(item)?;
-            let listed_after_cursor = after.as_ref().is_none_or(|(time, id)| {
+        let (incidents, next) = read(store, request, None, start).await?;
+        found.extend(incidents.into_iter().filter(|incident| {
+            request.cursor.as_ref().is_none_or(|(time, id)| {
                 (incident.event_time_ms, incident.incident_id.as_str()) < (*time, id.as_str())
-            });
-            if listed_after_cursor {
-                found.push(incident);
-            }
-        }
-        start = output.last_evaluated_key;
+            })
+        }));
+        start = next;
         if start.is_none() {
             break;
         }
@@ -102,15 +64,49 @@ async fn changed_since(
     found.sort_unstable_by(|a, b| {
         (b.event_time_ms, &b.incident_id).cmp(&(a.event_time_ms, &a.incident_id))
     });
-    let limit = query.effective_limit();
     found.truncate(limit + 1);
     Ok(page(found, limit))
+}
+
+/// One request of `request`'s query (its index read backwards), from `start`: the incidents it
+/// returned, and where the next request starts (`None` at the end).
+async fn read(
+    store: &DynamoStore,
+    request: &Request,
+    limit: Option<i32>,
+    start: Option<Item>,
+) -> Result<(Vec<Incident>, Option<Item>), StoreError> {
+    let output = store
+        .client
+        .query()
+        .table_name(store.table.name())
+        .index_name(request.index)
+        .key_condition_expression(&request.key_condition)
+        .set_filter_expression(request.filter.clone())
+        .set_expression_attribute_names(Some(request.names.clone()))
+        .set_expression_attribute_values(Some(request.values.clone()))
+        .scan_index_forward(false)
+        .set_limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|error| {
+            dynamo_error(format!("cannot list incidents in {}", store.table), error)
+        })?;
+    let incidents = output
+        .items()
+        .iter()
+        .map(items::incident_from)
+        .collect::<Result<_, _>>()?;
+    Ok((incidents, output.last_evaluated_key))
 }
 
 /// A query's expressions, its names and values as DynamoDB takes them apart, and the index
 /// they read.
 struct Request {
     index: &'static str,
+    /// The last incident of the page before, as `(event time, incident id)`.
+    cursor: Option<(i64, String)>,
     key_condition: String,
     filter: Option<String>,
     names: HashMap<String, String>,
@@ -121,6 +117,7 @@ impl Request {
     fn of(query: &IncidentQuery) -> Result<Self, StoreError> {
         let mut request = Self {
             index: LISTING_INDEX,
+            cursor: None,
             key_condition: "#listing = :listing".to_string(),
             filter: None,
             names: HashMap::from([("#listing".to_string(), LISTING.to_string())]),
@@ -129,23 +126,22 @@ impl Request {
                 AttributeValue::S(LISTING_ALL.to_string()),
             )]),
         };
-        let cursor = match &query.cursor {
-            Some(cursor) => Some(
-                decode_cursor(cursor)
-                    .ok_or_else(|| StoreError::Invalid(format!("malformed cursor {cursor:?}")))?,
-            ),
-            None => None,
-        };
+        if let Some(cursor) = &query.cursor {
+            let (time, id) = decode_cursor(cursor)
+                .ok_or_else(|| StoreError::Invalid(format!("malformed cursor {cursor:?}")))?;
+            request.cursor = Some((time, id.to_string()));
+        }
         if let Some(since_ms) = query.since_ms {
             // The cursor is applied as the incidents are read (`changed_since`).
             request.index = UPDATES_INDEX;
             request.key_condition.push_str(" AND #order >= :since");
             request.name("#order", UPDATE_ORDER);
             request.value(":since", items::time_key(since_ms));
-        } else if let Some((time, id)) = cursor {
+        } else if let Some((time, id)) = &request.cursor {
+            let after = items::listing_order(*time, id);
             request.key_condition.push_str(" AND #order < :after");
             request.name("#order", LISTING_ORDER);
-            request.value(":after", items::listing_order(time, id));
+            request.value(":after", after);
         }
         let mut clauses = Vec::new();
         let mut one_of = |request: &mut Self, attribute: &str, values: Vec<&str>| {

@@ -151,6 +151,62 @@ async fn an_incident_id_another_event_holds_is_drawn_again_and_found_again() {
     );
 }
 
+#[test]
+fn a_batch_is_cut_into_transactions_within_dynamodbs_limits() {
+    let store = DynamoStore {
+        client: client("http://127.0.0.1:9"),
+        table: table("incidents"),
+    };
+    // 40 incidents whose raw events compress little (about 180 KB each), then 120 small ones.
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut noise = |length: usize| -> String {
+        (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect()
+    };
+    let candidates: Vec<Incident> = (0..160)
+        .map(|n| {
+            let mut incident = sample_incident(n);
+            if n < 40 {
+                incident.raw = Some(noise(300_000));
+            }
+            incident
+        })
+        .collect();
+    let transactions = insert::transactions(&store, (0..160).collect(), &candidates).unwrap();
+    let mut written = Vec::new();
+    for (chunk, writes) in &transactions {
+        assert_eq!(
+            writes.len(),
+            chunk.len() * 2,
+            "an incident and its claim each"
+        );
+        assert!(writes.len() <= 100);
+        let bytes: usize = writes
+            .iter()
+            .map(|write| items::size(write.put().unwrap().item()))
+            .sum();
+        assert!(bytes <= 4 * 1024 * 1024, "{bytes} bytes in one transaction");
+        written.extend(chunk.iter().copied());
+    }
+    assert_eq!(
+        written,
+        (0..160).collect::<Vec<usize>>(),
+        "each once, in order"
+    );
+    let sizes: Vec<usize> = transactions.iter().map(|(chunk, _)| chunk.len()).collect();
+    assert!(sizes[0] < 50, "cut by size among the large: {sizes:?}");
+    assert!(
+        sizes.contains(&50),
+        "cut by count among the small: {sizes:?}"
+    );
+}
+
 #[tokio::test]
 async fn an_event_id_shaped_like_a_claim_is_found_again() {
     let moto = Moto::start_serial();
