@@ -89,14 +89,18 @@ impl Store {
                 .map(Self::Postgres),
             StoreLocation::DynamoDb(table) => runtime
                 .block_on(async {
-                    let client = table.client(&iamwatch_aws::sdk_config_from_env().await);
+                    let shared = iamwatch_aws::sdk_config_from_env().await;
+                    let client = table.client(&shared);
                     match opening {
                         Opening::Existing => {
                             DynamoStore::connect_existing(client, table.clone()).await
                         }
-                        Opening::Bulk | Opening::Live => {
-                            DynamoStore::connect(client, table.clone()).await
-                        }
+                        Opening::Bulk => DynamoStore::connect(client, table.clone()).await,
+                        // The live server follows the table's stream, for what other servers
+                        // sharing it store.
+                        Opening::Live => DynamoStore::connect(client, table.clone())
+                            .await
+                            .map(|store| store.with_stream(table.stream_client(&shared))),
                     }
                 })
                 .map(Self::DynamoDb),

@@ -1,9 +1,8 @@
 //! `serve --db postgres://…`: servers sharing one PostgreSQL store, each test in a schema of its
 //! own on this machine's server.
 
-use crate::server::{self, eventbridge_event, post, start_with};
+use crate::server::{self, start_with};
 use iamwatch_store::postgres::scratch::ScratchSchema;
-use serde_json::json;
 
 #[tokio::test]
 async fn two_servers_share_one_store_and_a_kill_9_after_202_loses_nothing() {
@@ -13,7 +12,7 @@ async fn two_servers_share_one_store_and_a_kill_9_after_202_loses_nothing() {
     let a = start_with(dir_a.path(), "", &["--db", &url]);
     let b = start_with(dir_b.path(), "", &["--db", &url]);
 
-    server::share_one_store(a, &b, "pg", 10).await;
+    server::share_one_store(a, &b, "pg", 10, 100).await;
     drop(b);
     schema.drop_schema().await.unwrap();
 }
@@ -52,54 +51,7 @@ async fn every_dashboard_sees_every_incident_whichever_server_stored_it() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start_with(dir_a.path(), "", &["--db", &url]);
     let b = start_with(dir_b.path(), "", &["--db", &url]);
-    let mut watching_a = server::connect(&a).await;
-    let mut watching_b = server::connect(&b).await;
-
-    let (status, posted) = post(
-        &a,
-        eventbridge_event("live-1", "DeleteUser", "bob").to_string(),
-    )
-    .await;
-    assert_eq!(status, 202, "{posted}");
-    let id = posted["incident_ids"][0].as_str().unwrap().to_string();
-    for socket in [&mut watching_a, &mut watching_b] {
-        let message = server::next_json(socket).await.expect("incident message");
-        assert_eq!(message["type"], "incident.created");
-        assert_eq!(message["incident"]["incident_id"], id.as_str());
-        assert_eq!(message["incident"]["event_type"]["ko"], "사용자 삭제");
-    }
-    let path = format!("/v1/incidents/{id}");
-    let (status, _) = server::patch(
-        &b,
-        &path,
-        json!({"status": "ACKNOWLEDGED", "actor": "alice"}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    for socket in [&mut watching_a, &mut watching_b] {
-        let message = server::next_json(socket).await.expect("update message");
-        assert_eq!(message["type"], "incident.updated");
-        assert_eq!(message["incident"]["status"], "ACKNOWLEDGED");
-    }
-    // Each message once: a server does not hear its own announcements back.
-    let (status, _) = post(
-        &b,
-        eventbridge_event("live-2", "DeleteUser", "carol").to_string(),
-    )
-    .await;
-    assert_eq!(status, 202);
-    for socket in [&mut watching_a, &mut watching_b] {
-        let message = server::next_json(socket).await.expect("incident message");
-        assert_eq!(message["incident"]["event_id"], "live-2");
-    }
-    for socket in [&mut watching_a, &mut watching_b] {
-        let extra = tokio::time::timeout(
-            std::time::Duration::from_millis(500),
-            server::next_json(socket),
-        )
-        .await;
-        assert!(extra.is_err(), "no second message: {extra:?}");
-    }
+    server::every_dashboard_sees_every_incident(&a, &b, "live").await;
     drop((a, b));
     schema.drop_schema().await.unwrap();
 }

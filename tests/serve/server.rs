@@ -330,9 +330,9 @@ pub fn log_file(prefix: &str, count: usize) -> String {
 
 /// Two servers `a` and `b` on one store: the same event delivered to each makes one incident
 /// (the second a duplicate); an incident acknowledged through one is seen so through the
-/// other; `files` log files of 100 events acknowledged by `a`, which is then `kill -9`ed, are
-/// all read through `b`.
-pub async fn share_one_store(a: Server, b: &Server, prefix: &str, files: usize) {
+/// other; `files` log files of `records` events acknowledged by `a`, which is then `kill -9`ed,
+/// are all read through `b`.
+pub async fn share_one_store(a: Server, b: &Server, prefix: &str, files: usize, records: usize) {
     let (status, first) = post(
         &a,
         eventbridge_event(&format!("{prefix}-1"), "DeleteUser", "bob").to_string(),
@@ -369,8 +369,8 @@ pub async fn share_one_store(a: Server, b: &Server, prefix: &str, files: usize) 
     assert_eq!(seen["history"].as_array().unwrap().len(), 2);
 
     // Events acknowledged by one server, which is then killed: all stored.
-    let acknowledged = post_log_files(&a, prefix, files, 100).await;
-    assert_eq!(acknowledged.len(), files * 100);
+    let acknowledged = post_log_files(&a, prefix, files, records).await;
+    assert_eq!(acknowledged.len(), files * records);
     a.kill();
     for id in &acknowledged {
         let (status, _) = get(b, &format!("/v1/incidents/{id}")).await;
@@ -378,4 +378,57 @@ pub async fn share_one_store(a: Server, b: &Server, prefix: &str, files: usize) 
     }
     let (status, health) = get(b, "/healthz").await;
     assert_eq!(status, 200, "{health}");
+}
+
+/// Two servers `a` and `b` on one store, a dashboard on each: every incident and every
+/// acknowledgement reaches both, whichever server stored it, each once.
+pub async fn every_dashboard_sees_every_incident(a: &Server, b: &Server, prefix: &str) {
+    let mut watching_a = connect(a).await;
+    let mut watching_b = connect(b).await;
+
+    let (status, posted) = post(
+        a,
+        eventbridge_event(&format!("{prefix}-1"), "DeleteUser", "bob").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{posted}");
+    let id = posted["incident_ids"][0].as_str().unwrap().to_string();
+    for socket in [&mut watching_a, &mut watching_b] {
+        let message = next_json(socket).await.expect("incident message");
+        assert_eq!(message["type"], "incident.created");
+        assert_eq!(message["incident"]["incident_id"], id.as_str());
+        assert_eq!(message["incident"]["event_type"]["ko"], "사용자 삭제");
+    }
+    let path = format!("/v1/incidents/{id}");
+    let (status, _) = patch(
+        b,
+        &path,
+        serde_json::json!({"status": "ACKNOWLEDGED", "actor": "alice"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for socket in [&mut watching_a, &mut watching_b] {
+        let message = next_json(socket).await.expect("update message");
+        assert_eq!(message["type"], "incident.updated");
+        assert_eq!(message["incident"]["status"], "ACKNOWLEDGED");
+    }
+    // Each message once: a server does not hear its own announcements back.
+    let (status, _) = post(
+        b,
+        eventbridge_event(&format!("{prefix}-2"), "DeleteUser", "carol").to_string(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    for socket in [&mut watching_a, &mut watching_b] {
+        let message = next_json(socket).await.expect("incident message");
+        assert_eq!(
+            message["incident"]["event_id"],
+            format!("{prefix}-2").as_str()
+        );
+    }
+    for socket in [&mut watching_a, &mut watching_b] {
+        let extra =
+            tokio::time::timeout(std::time::Duration::from_millis(1500), next_json(socket)).await;
+        assert!(extra.is_err(), "no second message: {extra:?}");
+    }
 }

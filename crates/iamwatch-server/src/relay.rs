@@ -1,4 +1,4 @@
-//! Incidents the other servers sharing this server's store commit (PostgreSQL), broadcast to
+//! Incidents the other servers sharing this server's store commit (PostgreSQL, DynamoDB), broadcast to
 //! this server's live clients as if stored here: a dashboard sees every incident of the store,
 //! whichever server the event was delivered to.
 
@@ -15,11 +15,17 @@ pub async fn run(
 ) {
     while let Some(change) = changes.recv().await {
         match change {
-            StoreChange::Created(ids) => {
-                for id in ids {
-                    publish(store.as_ref(), &hub, "incident.created", &id).await;
+            // Read in one go: a burst of a thousand is one read, not a thousand.
+            StoreChange::Created(ids) => match store.get_many(&ids).await {
+                Ok(incidents) => {
+                    for incident in incidents {
+                        hub.publish(message("incident.created", &incident));
+                    }
                 }
-            }
+                Err(error) => {
+                    tracing::warn!(incidents = ids.len(), %error, "cannot read incidents another server stored");
+                }
+            },
             StoreChange::Updated(id) => {
                 publish(store.as_ref(), &hub, "incident.updated", &id).await;
             }

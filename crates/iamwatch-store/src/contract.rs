@@ -77,6 +77,7 @@ pub fn sample_runbook(step: &str) -> Runbook {
 pub async fn run_all(store: &dyn IncidentStore) {
     store.check().await.expect("store answers");
     inserted_incident_reads_back_unchanged(store).await;
+    incidents_are_read_by_their_ids_in_one_go(store).await;
     runbooks_read_back_with_their_incidents(store).await;
     same_event_twice_makes_one_incident(store).await;
     colliding_incident_id_gets_a_fresh_one(store).await;
@@ -102,6 +103,33 @@ pub async fn inserted_incident_reads_back_unchanged(store: &dyn IncidentStore) {
         store.get(&incident.incident_id).await.unwrap(),
         Some(incident)
     );
+}
+
+pub async fn incidents_are_read_by_their_ids_in_one_go(store: &dyn IncidentStore) {
+    let prefix = unique_prefix();
+    let incidents: Vec<Incident> = (0..150)
+        .map(|n| {
+            sample_incident_for(
+                &format!("{prefix}-many-{n}"),
+                1_717_200_000_000 + n,
+                Severity::Low,
+                "111122223333",
+            )
+        })
+        .collect();
+    store.insert_batch(incidents.clone()).await.unwrap();
+    let mut ids: Vec<String> = incidents
+        .iter()
+        .map(|incident| incident.incident_id.clone())
+        .collect();
+    ids.push("inc-19700101-000000-NOPE00".to_string());
+    let mut found = store.get_many(&ids).await.unwrap();
+    found.sort_by_key(|incident| incident.event_time_ms);
+    assert_eq!(
+        found, incidents,
+        "each stored one, whole; the unknown id left out"
+    );
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
 }
 
 /// Runbooks shared among incidents, equal ones apart, different ones and none, in one batch

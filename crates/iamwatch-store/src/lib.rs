@@ -45,6 +45,19 @@ pub trait IncidentStore: Send + Sync {
     /// [`StoreError`] when the backend fails.
     async fn get(&self, incident_id: &str) -> Result<Option<Incident>, StoreError>;
 
+    /// The incidents of `incident_ids` that are stored, in no particular order: a burst another
+    /// server announced, read in one go where the backend can (a `get` each otherwise).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn get_many(&self, incident_ids: &[String]) -> Result<Vec<Incident>, StoreError> {
+        let mut found = Vec::with_capacity(incident_ids.len());
+        for incident_id in incident_ids {
+            found.extend(self.get(incident_id).await?);
+        }
+        Ok(found)
+    }
+
     /// Newest event first (ties by incident id), filtered by `query`. Listed incidents come
     /// without their raw event (`raw` is `None`: no listing shows it, and it is most of an
     /// incident's bytes); [`IncidentStore::get`] reads it.

@@ -193,6 +193,15 @@ pub(crate) fn with_creation(
     history
 }
 
+/// This process's name in the changes a shared store tells the others about: its pid and when
+/// it asked (two processes of one pid, one after the other, differ).
+pub(crate) fn process_origin() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
 /// Who creates incidents, as the history names it.
 pub const CREATOR: &str = "iamwatch";
 

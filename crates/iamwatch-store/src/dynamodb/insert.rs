@@ -226,7 +226,7 @@ pub(super) fn transactions(
     let mut bytes = 0;
     for index in pending {
         let incident = &candidates[index];
-        let item = items::incident_item(incident)?;
+        let item = items::incident_item(incident, store.announcing.get().map(String::as_str))?;
         let claim = items::claim(incident);
         let size = items::size(&item) + items::size(&claim);
         let full = transactions.last().is_none_or(|(chunk, _)| {

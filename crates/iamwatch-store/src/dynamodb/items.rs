@@ -144,7 +144,8 @@ const ITEM_LIMIT: usize = 390 * 1024;
 /// `incident` as a new item (revision 0), its raw event compressed. A raw event too large for an
 /// item even compressed is left out (said in the log), rather than refusing the incident:
 /// CloudTrail's own records stay far below (EventBridge carries at most 256 KB).
-pub fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
+/// `writer` names this process when it follows the table's stream (`stream.rs`).
+pub fn incident_item(incident: &Incident, writer: Option<&str>) -> Result<Item, StoreError> {
     let meta = incident.meta_json.stored_text(&incident.meta);
     let runbook = incident.meta.runbook.as_ref().map(|runbook| runbook.json());
     let mut item = incident_key(&incident.incident_id);
@@ -194,6 +195,9 @@ pub fn incident_item(incident: &Incident) -> Result<Item, StoreError> {
         string(&update_order(incident.updated_at, &incident.incident_id)),
     );
     put(REVISION, number(0));
+    if let Some(writer) = writer {
+        put(super::stream::WRITER, string(writer));
+    }
     if size(&item) > ITEM_LIMIT && item.remove("raw").is_some() {
         tracing::warn!(
             event_id = %incident.event_id,
@@ -349,7 +353,7 @@ mod tests {
     fn an_incident_reads_back_from_its_item() {
         let mut incident = sample_incident(7);
         incident.assignee = Some("alice".into());
-        let item = incident_item(&incident).unwrap();
+        let item = incident_item(&incident, None).unwrap();
         assert_eq!(incident_from(&item).unwrap(), incident);
         assert!(matches!(item.get("raw"), Some(AttributeValue::B(_))));
     }
@@ -368,7 +372,7 @@ mod tests {
             })
             .collect();
         incident.raw = Some(noise);
-        let item = incident_item(&incident).unwrap();
+        let item = incident_item(&incident, None).unwrap();
         assert!(!item.contains_key("raw"));
         assert!(size(&item) < ITEM_LIMIT);
         incident.raw = None;
@@ -404,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_malformed_item_is_an_error_naming_the_attribute() {
-        let mut item = incident_item(&sample_incident(1)).unwrap();
+        let mut item = incident_item(&sample_incident(1), None).unwrap();
         item.insert("severity".into(), string("SEVERE"));
         let error = incident_from(&item).unwrap_err().to_string();
         assert!(error.contains("severity"), "{error}");

@@ -12,13 +12,15 @@
 mod insert;
 mod items;
 mod list;
+mod stream;
 mod table;
 #[cfg(test)]
 mod tests;
 
-use crate::model::{applied_change, with_creation};
+use crate::model::{applied_change, process_origin, with_creation};
 use crate::{
-    HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
+    HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreChange,
+    StoreError, Stored,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -27,6 +29,7 @@ use aws_sdk_dynamodb::Client;
 use iamwatch_core::Incident;
 use items::{Item, INCIDENT_SK, PK, REVISION, SK};
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// A DynamoDB table, as `--db dynamodb://TABLE` names it (`?region=eu-west-1` to name its
 /// region; otherwise the AWS environment's, as for every AWS client of iamwatch).
@@ -96,17 +99,26 @@ impl DynamoTable {
     /// endpoint such as `AWS_ENDPOINT_URL_DYNAMODB`), in the table's region when it names one,
     /// else the environment's, else us-east-1 (the AWS CLI's default).
     pub fn client(&self, shared: &aws_config::SdkConfig) -> Client {
+        Client::new(&self.config(shared))
+    }
+
+    /// A client for the table's stream, configured as [`DynamoTable::client`].
+    pub fn stream_client(&self, shared: &aws_config::SdkConfig) -> aws_sdk_dynamodbstreams::Client {
+        aws_sdk_dynamodbstreams::Client::new(&self.config(shared))
+    }
+
+    fn config(&self, shared: &aws_config::SdkConfig) -> aws_config::SdkConfig {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(30))
             .build();
-        let mut config = aws_sdk_dynamodb::config::Builder::from(shared).timeout_config(timeouts);
+        let mut config = shared.to_builder().timeout_config(timeouts);
         if let Some(region) = &self.region {
             config = config.region(aws_config::Region::new(region.clone()));
         } else if shared.region().is_none() {
             config = config.region(aws_config::Region::from_static("us-east-1"));
         }
-        Client::from_conf(config.build())
+        config.build()
     }
 }
 
@@ -124,6 +136,11 @@ impl fmt::Display for DynamoTable {
 pub struct DynamoStore {
     client: Client,
     table: DynamoTable,
+    /// The table's stream, for [`IncidentStore::changes`]; `None` for a process that does not
+    /// follow it (`scan`, `incidents`).
+    stream: Option<aws_sdk_dynamodbstreams::Client>,
+    /// This process's name on what it writes, once it follows the stream (`stream.rs`).
+    announcing: Arc<OnceLock<String>>,
 }
 
 /// Attempts at a change when other changes to the same incident keep coming in between.
@@ -136,7 +153,7 @@ impl DynamoStore {
     /// [`StoreError`] when DynamoDB is out of reach or refuses (no credentials, no permission),
     /// or the table is not iamwatch's.
     pub async fn connect(client: Client, table: DynamoTable) -> Result<Self, StoreError> {
-        let store = Self { client, table };
+        let store = Self::new(client, table);
         table::create_unless_there(&store).await?;
         Ok(store)
     }
@@ -147,7 +164,7 @@ impl DynamoStore {
     /// # Errors
     /// As [`DynamoStore::connect`], and [`StoreError::NotFound`] when there is no such table.
     pub async fn connect_existing(client: Client, table: DynamoTable) -> Result<Self, StoreError> {
-        let store = Self { client, table };
+        let store = Self::new(client, table);
         match table::describe(&store).await? {
             Some(description) => table::check_shape(&store, &description)?,
             None => {
@@ -158,6 +175,23 @@ impl DynamoStore {
             }
         }
         Ok(store)
+    }
+
+    fn new(client: Client, table: DynamoTable) -> Self {
+        Self {
+            client,
+            table,
+            stream: None,
+            announcing: Arc::default(),
+        }
+    }
+
+    /// The store, able to follow its table's stream with `stream` (for `serve`).
+    pub fn with_stream(self, stream: aws_sdk_dynamodbstreams::Client) -> Self {
+        Self {
+            stream: Some(stream),
+            ..self
+        }
     }
 
     pub fn table(&self) -> &DynamoTable {
@@ -236,15 +270,26 @@ impl DynamoStore {
             (":next", AttributeValue::N((revision + 1).to_string())),
             (":revision", AttributeValue::N(revision.to_string())),
         ];
-        let mut expression = String::new();
+        let mut remove = Vec::new();
         match &incident.assignee {
             Some(assignee) => {
                 set.push("assignee = :assignee");
                 values.push((":assignee", AttributeValue::S(assignee.clone())));
             }
-            None => expression.push_str(" REMOVE assignee"),
+            None => remove.push("assignee"),
         }
-        let expression = format!("SET {}{expression}", set.join(", "));
+        // Who wrote last, for the processes following the stream (`stream.rs`).
+        match self.announcing.get() {
+            Some(origin) => {
+                set.push("#writer = :writer");
+                values.push((":writer", AttributeValue::S(origin.clone())));
+            }
+            None => remove.push("#writer"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
         let update = Update::builder()
             .table_name(self.table.name())
             .set_key(Some(items::incident_key(incident_id)))
@@ -252,6 +297,7 @@ impl DynamoStore {
             .condition_expression("#revision = :revision")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#revision", REVISION)
+            .expression_attribute_names("#writer", stream::WRITER)
             .set_expression_attribute_values(Some(
                 values
                     .into_iter()
@@ -304,6 +350,10 @@ impl IncidentStore for DynamoStore {
             .as_ref()
             .map(items::incident_from)
             .transpose()
+    }
+
+    async fn get_many(&self, incident_ids: &[String]) -> Result<Vec<Incident>, StoreError> {
+        self.read_incidents(incident_ids).await
     }
 
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
@@ -370,6 +420,28 @@ impl IncidentStore for DynamoStore {
         Ok(with_creation(changes, created))
     }
 
+    async fn changes(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<StoreChange>>, StoreError> {
+        let Some(client) = &self.stream else {
+            return Ok(None);
+        };
+        let arn = table::describe(self).await?.and_then(|description| {
+            let enabled = description
+                .stream_specification()
+                .is_some_and(|stream| stream.stream_enabled());
+            enabled.then_some(description.latest_stream_arn).flatten()
+        });
+        let Some(arn) = arn else {
+            tracing::warn!(table = %self.table, "the table has no stream: other servers' incidents show on this server's dashboards when they reload, not live");
+            return Ok(None);
+        };
+        let origin = self.announcing.get_or_init(process_origin);
+        stream::follow(client.clone(), arn, origin.clone())
+            .await
+            .map(Some)
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         match table::describe(self).await? {
             Some(_) => Ok(()),
@@ -384,7 +456,7 @@ impl IncidentStore for DynamoStore {
 /// What DynamoDB (or the way to it) answered, in a line ([`iamwatch_aws::explain`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct Answered(String);
+pub(crate) struct Answered(pub(crate) String);
 
 fn dynamo_error<E, R>(context: String, error: SdkError<E, R>) -> StoreError
 where

@@ -9,7 +9,8 @@ use crate::StoreError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TableDescription, TableStatus,
+    Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TableDescription, TableStatus,
 };
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,14 @@ async fn create(store: &DynamoStore) -> Result<(), StoreError> {
         .global_secondary_indexes(index(LISTING_INDEX, LISTING_ORDER))
         .global_secondary_indexes(index(UPDATES_INDEX, UPDATE_ORDER))
         .billing_mode(BillingMode::PayPerRequest)
+        // What `serve`s sharing the table follow (`stream.rs`).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .expect("enabled is set"),
+        )
         .send()
         .await;
     match created {

@@ -24,6 +24,34 @@ fn client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
+fn stream_client(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::from_static("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
+/// A store that can follow its table's stream, as `serve`'s.
+async fn following(moto: &Moto, name: &str) -> DynamoStore {
+    store(moto, name)
+        .await
+        .with_stream(stream_client(&moto.endpoint))
+}
+
+/// The next change on `feed`, within ten seconds.
+async fn next_change(feed: &mut tokio::sync::mpsc::Receiver<StoreChange>) -> StoreChange {
+    tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+        .await
+        .expect("a change within 10 s")
+        .expect("the feed goes on")
+}
+
 fn table(name: &str) -> DynamoTable {
     DynamoTable::parse(name).expect("a table name")
 }
@@ -153,10 +181,7 @@ async fn an_incident_id_another_event_holds_is_drawn_again_and_found_again() {
 
 #[test]
 fn a_batch_is_cut_into_transactions_within_dynamodbs_limits() {
-    let store = DynamoStore {
-        client: client("http://127.0.0.1:9"),
-        table: table("incidents"),
-    };
+    let store = DynamoStore::new(client("http://127.0.0.1:9"), table("incidents"));
     // 40 incidents whose raw events compress little (about 180 KB each), then 120 small ones.
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut noise = |length: usize| -> String {
@@ -393,6 +418,134 @@ async fn dynamodb_out_of_reach_is_unavailable_with_the_reason() {
         "{chain}"
     );
     assert!(chain.to_lowercase().contains("connect"), "{chain}");
+}
+
+#[tokio::test]
+async fn stores_following_the_stream_hear_what_the_others_write_and_not_their_own() {
+    let moto = Moto::start_serial();
+    let (a, b) = (
+        following(&moto, "incidents").await,
+        following(&moto, "incidents").await,
+    );
+    let mut heard_by_a = a.changes().await.unwrap().expect("a feed");
+    let mut heard_by_b = b.changes().await.unwrap().expect("a feed");
+
+    let batch: Vec<Incident> = (0..120).map(sample_incident).collect();
+    let mut expected: Vec<String> = a
+        .insert_batch(batch.clone())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.incident.incident_id)
+        .collect();
+    let mut heard = Vec::new();
+    while heard.len() < expected.len() {
+        match next_change(&mut heard_by_b).await {
+            StoreChange::Created(ids) => heard.extend(ids),
+            other => panic!("{other:?}"),
+        }
+    }
+    heard.sort();
+    expected.sort();
+    assert_eq!(heard, expected);
+    // Stored already: nothing written, nothing heard. Then a change from the other side.
+    a.insert_batch(batch).await.unwrap();
+    b.update(
+        &expected[0],
+        IncidentChange {
+            status: Some(IncidentStatus::Acknowledged),
+            actor: "bob".into(),
+            at_ms: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The first thing a hears: b's change, not its own incidents.
+    assert_eq!(
+        next_change(&mut heard_by_a).await,
+        StoreChange::Updated(expected[0].clone())
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(1500), heard_by_b.recv())
+            .await
+            .is_err(),
+        "b's own change was not heard by b"
+    );
+}
+
+#[tokio::test]
+async fn what_a_process_not_following_writes_is_not_relayed() {
+    // `scan` and `incidents` into a shared table: not pushed to every dashboard.
+    let moto = Moto::start_serial();
+    let quiet = store(&moto, "incidents").await;
+    let listening = following(&moto, "incidents").await;
+    let mut heard = listening.changes().await.unwrap().unwrap();
+    let stored = quiet.insert_batch(vec![sample_incident(1)]).await.unwrap();
+    quiet
+        .update(
+            &stored[0].incident.incident_id,
+            IncidentChange {
+                note: Some("from the command line".into()),
+                actor: "cli".into(),
+                at_ms: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    listening
+        .insert_batch(vec![sample_incident(2)])
+        .await
+        .unwrap();
+    let third = following(&moto, "incidents").await;
+    let mut heard_by_third = third.changes().await.unwrap().unwrap();
+    listening
+        .insert_batch(vec![sample_incident(3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut heard_by_third).await,
+        StoreChange::Created(vec![sample_incident(3).incident_id])
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(1500), heard.recv())
+            .await
+            .is_err(),
+        "the quiet store's writes and the store's own were not heard"
+    );
+    // A store that cannot follow (no stream client) has no feed.
+    assert!(quiet.changes().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_stream_that_cannot_be_read_is_followed_again_and_said_missed() {
+    let moto = Moto::start_serial();
+    let writer = following(&moto, "incidents").await;
+    writer.changes().await.unwrap().unwrap();
+    let reader = following(&moto, "incidents").await;
+    let arn = table::describe(&reader)
+        .await
+        .unwrap()
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let mut follower =
+        stream::Follower::following(stream_client(&moto.endpoint), arn, "reader".into())
+            .await
+            .unwrap();
+    // Its iterators refused, as expired ones are.
+    for iterator in follower.iterators.values_mut() {
+        *iterator = "expired".into();
+    }
+    let (sender, mut feed) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(follower.run(sender));
+    assert_eq!(next_change(&mut feed).await, StoreChange::Missed);
+    let stored = writer.insert_batch(vec![sample_incident(5)]).await.unwrap();
+    assert_eq!(
+        next_change(&mut feed).await,
+        StoreChange::Created(vec![stored[0].incident.incident_id.clone()])
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub mod scratch;
 mod tls;
 
 use crate::location::{PostgresTls, PostgresUrl};
-use crate::model::{applied_change, mostly_stored, page, with_creation};
+use crate::model::{applied_change, mostly_stored, page, process_origin, with_creation};
 use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreChange,
     StoreError, Stored,
@@ -265,6 +265,17 @@ impl IncidentStore for PostgresStore {
         by_id(plain(&client), incident_id, false).await
     }
 
+    async fn get_many(&self, incident_ids: &[String]) -> Result<Vec<Incident>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(rows::SELECT_BY_IDS, &[&incident_ids])
+            .await
+            .map_err(pg_error("cannot read incidents"))?
+            .iter()
+            .map(rows::from_row)
+            .collect()
+    }
+
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
         let limit = query.effective_limit();
         let list = list::list_sql(query)?;
@@ -363,12 +374,7 @@ impl IncidentStore for PostgresStore {
     async fn changes(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<StoreChange>>, StoreError> {
-        let origin = self.announcing.get_or_init(|| {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_nanos());
-            format!("{}-{nanos}", std::process::id())
-        });
+        let origin = self.announcing.get_or_init(process_origin);
         changes::listen(&self.connecting, &self.url, origin.clone())
             .await
             .map(Some)
