@@ -6,7 +6,7 @@ mod moto;
 
 use super::items::{self, claim_key};
 use super::*;
-use crate::contract::{self, sample_incident, sample_incident_for};
+use crate::contract::{self, next_change, sample_incident, sample_incident_for};
 use crate::StoreErrorKind;
 use iamwatch_core::{IncidentStatus, Severity};
 use moto::Moto;
@@ -42,14 +42,6 @@ async fn following(moto: &Moto, name: &str) -> DynamoStore {
     store(moto, name)
         .await
         .with_stream(stream_client(&moto.endpoint))
-}
-
-/// The next change on `feed`, within ten seconds.
-async fn next_change(feed: &mut tokio::sync::mpsc::Receiver<StoreChange>) -> StoreChange {
-    tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
-        .await
-        .expect("a change within 10 s")
-        .expect("the feed goes on")
 }
 
 fn table(name: &str) -> DynamoTable {
@@ -427,45 +419,7 @@ async fn stores_following_the_stream_hear_what_the_others_write_and_not_their_ow
         following(&moto, "incidents").await,
         following(&moto, "incidents").await,
     );
-    let mut heard_by_a = a.changes().await.unwrap().expect("a feed");
-    let mut heard_by_b = b.changes().await.unwrap().expect("a feed");
-
-    let batch: Vec<Incident> = (0..120).map(sample_incident).collect();
-    let mut expected: Vec<String> = a
-        .insert_batch(batch.clone())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.incident.incident_id)
-        .collect();
-    let mut heard = Vec::new();
-    while heard.len() < expected.len() {
-        match next_change(&mut heard_by_b).await {
-            StoreChange::Created(ids) => heard.extend(ids),
-            other => panic!("{other:?}"),
-        }
-    }
-    heard.sort();
-    expected.sort();
-    assert_eq!(heard, expected);
-    // Stored already: nothing written, nothing heard. Then a change from the other side.
-    a.insert_batch(batch).await.unwrap();
-    b.update(
-        &expected[0],
-        IncidentChange {
-            status: Some(IncidentStatus::Acknowledged),
-            actor: "bob".into(),
-            at_ms: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    // The first thing a hears: b's change, not its own incidents.
-    assert_eq!(
-        next_change(&mut heard_by_a).await,
-        StoreChange::Updated(expected[0].clone())
-    );
+    let (_, mut heard_by_b) = contract::followers_hear_each_others_changes(&a, &b, 120).await;
     assert!(
         tokio::time::timeout(std::time::Duration::from_millis(1500), heard_by_b.recv())
             .await

@@ -3,7 +3,7 @@
 
 use super::scratch::ScratchSchema;
 use super::*;
-use crate::contract::{self, sample_incident, sample_incident_for};
+use crate::contract::{self, next_change, sample_incident, sample_incident_for};
 use crate::location::StoreLocation;
 use iamwatch_core::Severity;
 
@@ -254,58 +254,12 @@ fn chain(error: &StoreError) -> String {
     text
 }
 
-/// The next change on `feed`, within ten seconds.
-async fn next_change(feed: &mut tokio::sync::mpsc::Receiver<StoreChange>) -> StoreChange {
-    tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
-        .await
-        .expect("a change within 10 s")
-        .expect("the feed goes on")
-}
-
 #[tokio::test]
 async fn stores_asked_for_changes_hear_what_the_others_commit_and_not_their_own() {
     let schema = ScratchSchema::create().await.unwrap();
     let (a, b) = (store_in(&schema).await, store_in(&schema).await);
-    let mut heard_by_a = a.changes().await.unwrap().expect("a feed");
-    let mut heard_by_b = b.changes().await.unwrap().expect("a feed");
-
     // More ids than one notification holds.
-    let batch: Vec<Incident> = (0..600).map(sample_incident).collect();
-    let mut expected: Vec<String> = a
-        .insert_batch(batch.clone())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.incident.incident_id)
-        .collect();
-    let mut heard = Vec::new();
-    while heard.len() < expected.len() {
-        match next_change(&mut heard_by_b).await {
-            StoreChange::Created(ids) => heard.extend(ids),
-            other => panic!("{other:?}"),
-        }
-    }
-    heard.sort();
-    expected.sort();
-    assert_eq!(heard, expected);
-    // Stored already: nothing created, nothing announced. Then an update from the other side.
-    a.insert_batch(batch).await.unwrap();
-    b.update(
-        &expected[0],
-        IncidentChange {
-            status: Some(iamwatch_core::IncidentStatus::Acknowledged),
-            actor: "bob".into(),
-            at_ms: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    // The first thing a hears: b's update, not its own incidents.
-    assert_eq!(
-        next_change(&mut heard_by_a).await,
-        StoreChange::Updated(expected[0].clone())
-    );
+    let (_, mut heard_by_b) = contract::followers_hear_each_others_changes(&a, &b, 600).await;
 
     // b's listening connection cut (as a server restart or a network cut would): the feed says
     // changes may have been missed, and goes on.
