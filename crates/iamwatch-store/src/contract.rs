@@ -3,6 +3,12 @@
 //! ids it creates itself, so a shared database (PostgreSQL in CI) needs no cleaning between
 //! runs.
 
+mod feeds;
+
+pub use feeds::{
+    followers_hear_each_others_changes, next_change, quiet_writes_and_own_are_not_heard,
+};
+
 use crate::{IncidentChange, IncidentQuery, IncidentStore, StoreErrorKind};
 use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, MetaJson, Runbook, Severity};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -547,80 +553,6 @@ pub async fn changes_since_a_time_are_listed_newest_event_first(store: &dyn Inci
         .unwrap();
     assert_eq!(ids(&second), [expected(2), expected(0)]);
     assert_eq!(second.next_cursor, None);
-}
-
-/// The next change on `feed`, within ten seconds.
-pub async fn next_change(
-    feed: &mut tokio::sync::mpsc::Receiver<crate::StoreChange>,
-) -> crate::StoreChange {
-    tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
-        .await
-        .expect("a change within 10 s")
-        .expect("the feed goes on")
-}
-
-/// For stores several processes share ([`IncidentStore::changes`]): `a` and `b` on one store,
-/// each following it. `count` incidents stored through `a` are heard whole by `b`; stored again,
-/// nothing is heard; a change made through `b` is the first thing `a` hears (not its own
-/// incidents). Returns the two feeds, for what a backend checks further.
-pub async fn followers_hear_each_others_changes(
-    a: &dyn IncidentStore,
-    b: &dyn IncidentStore,
-    count: u64,
-) -> (
-    tokio::sync::mpsc::Receiver<crate::StoreChange>,
-    tokio::sync::mpsc::Receiver<crate::StoreChange>,
-) {
-    use crate::StoreChange;
-    let mut heard_by_a = a.changes().await.unwrap().expect("a feed");
-    let mut heard_by_b = b.changes().await.unwrap().expect("a feed");
-    let prefix = unique_prefix();
-    let batch: Vec<Incident> = (0..count)
-        .map(|n| {
-            sample_incident_for(
-                &format!("{prefix}-feed-{n}"),
-                1_717_200_000_000 + n as i64,
-                Severity::High,
-                "111122223333",
-            )
-        })
-        .collect();
-    let mut expected: Vec<String> = a
-        .insert_batch(batch.clone())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|entry| entry.incident.incident_id)
-        .collect();
-    let mut heard = Vec::new();
-    while heard.len() < expected.len() {
-        match next_change(&mut heard_by_b).await {
-            StoreChange::Created(ids) => heard.extend(ids),
-            other => panic!("{other:?}"),
-        }
-    }
-    heard.sort();
-    expected.sort();
-    assert_eq!(heard, expected);
-    // Stored already: nothing created, nothing heard. Then a change from the other side.
-    a.insert_batch(batch).await.unwrap();
-    b.update(
-        &expected[0],
-        IncidentChange {
-            status: Some(IncidentStatus::Acknowledged),
-            actor: "bob".into(),
-            at_ms: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        next_change(&mut heard_by_a).await,
-        StoreChange::Updated(expected[0].clone()),
-        "the first thing a hears: b's change, not its own incidents"
-    );
-    (heard_by_a, heard_by_b)
 }
 
 /// Each history entry as the status move it records.
