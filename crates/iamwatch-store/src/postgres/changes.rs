@@ -18,8 +18,11 @@ use tokio::sync::mpsc;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{AsyncMessage, NoTls, Socket};
 
-/// The channel every iamwatch process announces on and listens to.
-pub const CHANNEL: &str = "iamwatch_changes";
+/// The channel a session announces on and listens to, as SQL: one per schema, named after the
+/// schema the session's tables are in. Notifications are per database, and stores in other
+/// schemas of it (another deployment, another test) must not hear each other's ids. A hash
+/// keeps the name within PostgreSQL's 63 bytes whatever the schema's name.
+const CHANNEL_SQL: &str = "'iamwatch_changes_' || left(md5(coalesce(current_schema(), '')), 16)";
 /// How the listening connection shows in `pg_stat_activity`.
 pub const LISTENER_NAME: &str = "iamwatch changes";
 /// PostgreSQL refuses a payload of 8,000 bytes or more: announced ids are split below it.
@@ -78,7 +81,7 @@ pub async fn announce(
     payload: &str,
 ) -> Result<(), crate::StoreError> {
     transaction
-        .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+        .execute(&format!("SELECT pg_notify({CHANNEL_SQL}, $1)"), &[&payload])
         .await
         .map(drop)
         .map_err(super::pg_error("cannot announce the change"))
@@ -210,10 +213,17 @@ where
             }
         }
     });
-    let listened = client
-        .batch_execute(&format!("LISTEN {CHANNEL}"))
+    let listened = match client
+        .query_one(&format!("SELECT {CHANNEL_SQL}"), &[])
         .await
-        .map_err(|error| error.to_string());
+    {
+        // Hex digits after a fixed prefix: nothing to quote.
+        Ok(row) => client
+            .batch_execute(&format!("LISTEN {}", row.get::<_, String>(0)))
+            .await
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
     if let Err(error) = listened {
         driver.abort();
         return Err(error);

@@ -379,3 +379,34 @@ async fn incidents_looked_up_first_are_reported_as_the_insert_would_report_them(
         schema.drop_schema().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn stores_in_other_schemas_of_the_database_are_not_heard() {
+    // Notifications are per database: two deployments (or tests) in two schemas of one
+    // database each hear only their own.
+    let (here, there) = (
+        ScratchSchema::create().await.unwrap(),
+        ScratchSchema::create().await.unwrap(),
+    );
+    let listening = store_in(&here).await;
+    let mut heard = listening.changes().await.unwrap().unwrap();
+    let elsewhere = store_in(&there).await;
+    let _its_feed = elsewhere.changes().await.unwrap().unwrap();
+    elsewhere
+        .insert_batch(vec![sample_incident(1)])
+        .await
+        .unwrap();
+    let neighbour = store_in(&here).await;
+    let _its_feed = neighbour.changes().await.unwrap().unwrap();
+    let stored = neighbour
+        .insert_batch(vec![sample_incident(2)])
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut heard).await,
+        StoreChange::Created(vec![stored[0].incident.incident_id.clone()]),
+        "the first thing heard: the same schema's incident, not the other schema's"
+    );
+    here.drop_schema().await.unwrap();
+    there.drop_schema().await.unwrap();
+}
