@@ -119,6 +119,15 @@ try {
   if (!time.includes("KST")) throw new Error(`time not in KST: ${time}`);
   await second.screenshot({ path: `${screenshots}/dashboard-ko.png` });
 
+  // A notification's link opens its incident (the token remembered from before).
+  const incidentId = summary.incident_ids[0];
+  const linked = await context.newPage();
+  await linked.goto(`${url}/#incident=${encodeURIComponent(incidentId)}`);
+  await linked.waitForSelector(`#detail[data-id="${incidentId}"]:not([hidden])`, { timeout: 10000 });
+  const linkedRaw = await linked.textContent("#detail-raw");
+  if (!linkedRaw.includes(eventId)) throw new Error("the linked incident's detail is not shown");
+  if ((await linked.evaluate(() => location.hash)) !== "") throw new Error("the link stayed in the URL");
+
   if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
   console.log(`dashboard ok; screenshots in ${screenshots}`);
 } catch (error) {

@@ -13,6 +13,7 @@ mod ingest;
 mod live;
 #[path = "../shared/moto.rs"]
 mod moto;
+mod notify;
 mod postgres;
 mod s3_follow;
 #[path = "../shared/s3_region.rs"]

@@ -9,6 +9,7 @@ pub mod incident;
 pub mod json;
 pub mod lang;
 mod meta_json;
+pub mod secret;
 pub mod severity;
 pub mod status;
 pub mod text;
@@ -19,5 +20,6 @@ pub use incident::{
 };
 pub use lang::{Lang, Localized};
 pub use meta_json::MetaJson;
+pub use secret::Secret;
 pub use severity::Severity;
 pub use status::{IncidentStatus, TransitionError};

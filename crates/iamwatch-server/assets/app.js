@@ -53,6 +53,7 @@ const state = {
   token: localStorage.getItem("iamwatch.token") || "",
   incidents: new Map(), // id → incident
   selected: null,
+  linked: null, // an incident id from the address (`#incident=ID`), opened once loaded
   lastSeen: 0, // newest updated_at seen, for resync after a reconnect
   nextCursor: null, // where the next page of the current filter starts
   socket: null,
@@ -405,6 +406,12 @@ async function start() {
   try {
     await load();
     connect();
+    // A notification's link (`#incident=ID`) opens that incident once the page is in.
+    if (state.linked) {
+      const id = state.linked;
+      state.linked = null;
+      showDetail(id);
+    }
   } catch (error) {
     if (error.message !== "unauthorized") setConnection("disconnected");
   }
@@ -416,8 +423,18 @@ function init() {
   if (fragment.get("token")) {
     state.token = fragment.get("token");
     localStorage.setItem("iamwatch.token", state.token);
+  }
+  state.linked = fragment.get("incident");
+  if (fragment.get("token") || state.linked) {
     history.replaceState(null, "", location.pathname + location.search);
   }
+  window.addEventListener("hashchange", () => {
+    const id = new URLSearchParams(location.hash.slice(1)).get("incident");
+    if (id && state.token) {
+      history.replaceState(null, "", location.pathname + location.search);
+      showDetail(id);
+    }
+  });
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.token = $("token-input").value.trim();

@@ -249,7 +249,7 @@ pub async fn metrics(
     state.authorize(&headers, None)?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&state.hub),
+        state.metrics.render(&state.hub, &state.notifier),
     )
         .into_response())
 }

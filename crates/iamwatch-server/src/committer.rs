@@ -1,11 +1,13 @@
 //! Group commit. Ingest requests hand their incidents to one task that stores everything
 //! waiting in one transaction, so a thousand concurrent requests cost one fsync, not a
 //! thousand; each request is answered only after its incidents are durable. New incidents are
-//! broadcast the moment they are stored.
+//! broadcast the moment they are stored, and offered to the notification destinations (which
+//! queue them: never a wait here).
 
 use crate::metrics::Metrics;
 use crate::stream::LiveHub as Hub;
 use iamwatch_core::Incident;
+use iamwatch_notify::Notifier;
 use iamwatch_store::{IncidentStore, Stored};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -38,11 +40,12 @@ impl Committer {
     pub fn start(
         store: Arc<dyn IncidentStore>,
         hub: Hub,
+        notifier: Notifier,
         metrics: Arc<Metrics>,
         capacity: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
-        let task = tokio::spawn(run(receiver, store, hub, Arc::clone(&metrics)));
+        let task = tokio::spawn(run(receiver, store, hub, notifier, Arc::clone(&metrics)));
         (Self { sender, metrics }, task)
     }
 
@@ -69,6 +72,7 @@ async fn run(
     mut receiver: mpsc::Receiver<Job>,
     store: Arc<dyn IncidentStore>,
     hub: Hub,
+    notifier: Notifier,
     metrics: Arc<Metrics>,
 ) {
     while let Some(first) = receiver.recv().await {
@@ -102,6 +106,7 @@ async fn run(
                     if entry.created {
                         metrics.count_incident(entry.incident.severity);
                         hub.publish(crate::stream::message("incident.created", &entry.incident));
+                        notifier.offer(&entry.incident);
                     } else {
                         metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                     }

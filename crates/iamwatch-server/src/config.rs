@@ -2,10 +2,10 @@
 //! deployments set per host (`IAMWATCH_TOKEN`, `IAMWATCH_LISTEN`, `IAMWATCH_DB`,
 //! `IAMWATCH_S3_FOLLOW`, `IAMWATCH_SQS_QUEUES`).
 
+pub use iamwatch_core::Secret;
 use iamwatch_store::StoreLocation;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -26,32 +26,6 @@ pub enum ConfigError {
     TokenRequired { listen: SocketAddr },
 }
 
-/// A secret: never printed, never serialised.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(****)")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret)
-    }
-}
-
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -69,6 +43,8 @@ pub struct Config {
     pub sns: SnsConfig,
     pub s3: S3Config,
     pub sqs: SqsConfig,
+    /// `[[notify]]` tables: where new incidents are sent, by severity.
+    pub notify: Vec<iamwatch_notify::ChannelConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -199,6 +175,7 @@ impl Default for Config {
             sns: SnsConfig::default(),
             s3: S3Config::default(),
             sqs: SqsConfig::default(),
+            notify: Vec::new(),
         }
     }
 }
@@ -261,7 +238,7 @@ impl Config {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
         if let Some(token) = lookup("IAMWATCH_TOKEN").filter(|token| !token.is_empty()) {
-            self.token = Some(Secret(token));
+            self.token = Some(Secret::new(token));
         }
         if let Some(listen) = lookup("IAMWATCH_LISTEN") {
             self.listen = listen.parse().map_err(|_| ConfigError::Invalid {
@@ -321,6 +298,30 @@ mod tests {
         let config = Config::parse(text, "iamwatch.example.toml").unwrap();
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
         assert!(config.token.is_none());
+    }
+
+    #[test]
+    fn the_example_configs_notification_tables_parse_and_check_once_uncommented() {
+        let text = include_str!("../../../iamwatch.example.toml");
+        let examples: String = text[text.find("# [[notify]]").unwrap()..]
+            .lines()
+            .map(|line| {
+                line.strip_prefix("# ")
+                    .unwrap_or(line.trim_start_matches('#'))
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let config = Config::parse(&examples, "iamwatch.example.toml").unwrap();
+        let kinds: Vec<&str> = config
+            .notify
+            .iter()
+            .map(|table| table.kind.as_str())
+            .collect();
+        assert_eq!(kinds, ["slack", "discord", "webhook", "email", "sns"]);
+        let env = |_: &str| Some("https://hooks.example.com/set-in-the-environment".to_string());
+        for (index, table) in config.notify.iter().enumerate() {
+            table.check(index, &env).unwrap();
+        }
     }
 
     #[test]

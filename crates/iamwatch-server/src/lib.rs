@@ -46,6 +46,8 @@ pub enum ServerError {
         listen: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Notify(#[from] iamwatch_notify::NotifyConfigError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -128,9 +130,12 @@ pub async fn serve(
     });
     let metrics = Arc::new(metrics::Metrics::default());
     let hub = stream::LiveHub::new(config.stream.client_queue);
+    let notifier =
+        iamwatch_notify::Notifier::start(&config.notify, &|name| std::env::var(name).ok()).await?;
     let (committer, commit_task) = committer::Committer::start(
         Arc::clone(&store),
         hub.clone(),
+        notifier.clone(),
         Arc::clone(&metrics),
         config.ingest.commit_queue,
     );
@@ -159,6 +164,7 @@ pub async fn serve(
     };
     let state = AppState {
         s3,
+        notifier: notifier.clone(),
         dead_letter: dead_letter::DeadLetter::new(config.dead_letter.clone()),
         parsing: Arc::new(tokio::sync::Semaphore::new(
             config.ingest.max_parsing.max(1),
@@ -216,6 +222,8 @@ pub async fn serve(
     {
         tracing::error!("the commit queue did not drain within 30 s");
     }
+    // The last incidents' notifications are sent (or given up on) before the process ends.
+    notifier.finish(Duration::from_secs(10)).await;
     result.map_err(ServerError::Serve)
 }
 

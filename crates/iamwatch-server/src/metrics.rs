@@ -84,8 +84,13 @@ impl Metrics {
         self.incidents[index].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text; `hub` supplies the live-stream figures.
-    pub fn render(&self, hub: &crate::stream::LiveHub) -> String {
+    /// The exposition text; `hub` supplies the live-stream figures, `notifier` each
+    /// notification destination's.
+    pub fn render(
+        &self,
+        hub: &crate::stream::LiveHub,
+        notifier: &iamwatch_notify::Notifier,
+    ) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -216,6 +221,7 @@ impl Metrics {
             load(&self.ws_unresponsive),
             load(&counters.dropped_closed)
         );
+        write_notifications(&mut out, notifier);
         self.ingest_latency.write(
             &mut out,
             "iamwatch_ingest_seconds",
@@ -227,6 +233,40 @@ impl Metrics {
             "Store commit time per batch.",
         );
         out
+    }
+}
+
+/// Each destination's counts, labelled with its name and kind.
+fn write_notifications(out: &mut String, notifier: &iamwatch_notify::Notifier) {
+    let _ = writeln!(
+        out,
+        "# HELP iamwatch_notifications_total Incidents offered to each notification destination, by outcome.\n# TYPE iamwatch_notifications_total counter"
+    );
+    for (name, kind, stats) in notifier.stats() {
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        for (outcome, value) in [
+            ("sent", &stats.sent),
+            ("failed", &stats.failed),
+            ("dropped", &stats.dropped),
+        ] {
+            let _ = writeln!(
+                out,
+                "iamwatch_notifications_total{{destination=\"{name}\",kind=\"{kind}\",outcome=\"{outcome}\"}} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP iamwatch_notification_retries_total Messages tried again after a passing failure.\n# TYPE iamwatch_notification_retries_total counter"
+    );
+    for (name, kind, stats) in notifier.stats() {
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(
+            out,
+            "iamwatch_notification_retries_total{{destination=\"{name}\",kind=\"{kind}\"}} {}",
+            stats.retries.load(Ordering::Relaxed)
+        );
     }
 }
 
@@ -253,7 +293,10 @@ mod tests {
         metrics.count_incident(Severity::Critical);
         metrics.count_incident(Severity::Critical);
         metrics.count_incident(Severity::Low);
-        let text = metrics.render(&crate::stream::LiveHub::new(1));
+        let text = metrics.render(
+            &crate::stream::LiveHub::new(1),
+            &iamwatch_notify::Notifier::default(),
+        );
         assert!(
             text.contains("iamwatch_incidents_total{severity=\"CRITICAL\"} 2\n"),
             "{text}"

@@ -30,6 +30,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Reads the log files S3 notifications name, when `[s3] follow` lists buckets.
     pub s3: Option<iamwatch_s3::ObjectReader>,
+    /// New incidents' notifications (`[[notify]]`); for `/metrics` here.
+    pub notifier: iamwatch_notify::Notifier,
 }
 
 impl AppState {
