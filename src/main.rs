@@ -41,6 +41,9 @@ enum Command {
     Rules(commands::rules::RulesCommand),
     /// Run the live server: authenticated ingest, incident API, WebSocket stream, dashboard
     Serve(commands::serve::ServeArgs),
+    /// Notification destinations ([[notify]] in the config): send a test
+    #[command(subcommand)]
+    Notify(commands::notify::NotifyCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Pattern(command) => commands::pattern::run(command),
         Command::Rules(command) => commands::rules::run(command),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Notify(command) => commands::notify::run(command),
     };
     match result {
         Ok(code) => code,

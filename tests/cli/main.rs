@@ -15,8 +15,11 @@ mod inputs;
 mod live_pipe;
 #[path = "../shared/moto.rs"]
 mod moto;
+mod notify;
 mod pattern;
 mod postgres;
+#[path = "../shared/receiver.rs"]
+mod receiver;
 mod rules;
 mod s3;
 mod scan;

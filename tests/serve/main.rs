@@ -15,6 +15,8 @@ mod live;
 mod moto;
 mod notify;
 mod postgres;
+#[path = "../shared/receiver.rs"]
+mod receiver;
 mod s3_follow;
 #[path = "../shared/s3_region.rs"]
 mod s3_region;

@@ -4,39 +4,14 @@
 //! it; and one destination that always fails, which must hold up nothing.
 
 use crate::moto::Moto;
+use crate::receiver::{self, posted_to};
 use crate::server::{self, post, start_with_env, wait_for_metric, Server};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Bodies posted to the receiver, by path.
-type Received = Arc<Mutex<Vec<(String, axum::http::HeaderMap, Value)>>>;
-
-/// Chat services and webhooks on this machine: `/down` always answers 500, the rest 200.
-async fn receivers() -> (String, Received) {
-    let received: Received = Arc::default();
-    let kept = Arc::clone(&received);
-    let app = axum::Router::new().fallback(
-        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let kept = Arc::clone(&kept);
-            async move {
-                let path = uri.path().to_string();
-                let status = if path == "/down" { 500 } else { 200 };
-                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                kept.lock().unwrap().push((path, headers, body));
-                axum::http::StatusCode::from_u16(status).unwrap()
-            }
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, received)
-}
 
 /// aiosmtpd on a free port, keeping what it accepts in `dir` (`tests/shared/smtp_server.py`).
 struct Smtp {
@@ -237,13 +212,25 @@ async fn stored_ids(server: &Server, severities: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The ids of the incidents `documents` carry (`{"incident": {…}}`, as webhooks and SNS send).
+fn incident_ids<'a>(documents: impl Iterator<Item = &'a Value>) -> BTreeSet<String> {
+    documents
+        .map(|document| {
+            document["incident"]["incident_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 const SLACK_TOKEN_PATH: &str = "/slack/T0000/B0000/XoXoSecretPathToken";
 const SMTP_PASSWORD: &str = "smtp-pa55word-9f2";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn new_incidents_reach_every_destination_by_severity_and_a_failing_one_holds_up_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (base, received) = receivers().await;
+    let (base, received) = receiver::start().await;
     let smtp = Smtp::start(&dir.path().join("mail"), "iamwatch", SMTP_PASSWORD);
     let moto = Moto::start();
     let topic = topic(&moto).await;
@@ -322,26 +309,14 @@ topic_arn = "{arn}"
 
     // The webhook: every incident once, signed, as the API shows it.
     let hooked = wait_until("the webhook's deliveries", async || {
-        let bodies: Vec<_> = received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(path, _, _)| path == "/hook")
-            .cloned()
-            .collect();
+        let bodies = posted_to(&received, "/hook");
         (bodies.len() == everything.len()).then_some(bodies)
     })
     .await;
-    let hooked_ids: BTreeSet<String> = hooked
-        .iter()
-        .map(|(_, _, body)| {
-            body["incident"]["incident_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(hooked_ids, everything);
+    assert_eq!(
+        incident_ids(hooked.iter().map(|(_, _, body)| body)),
+        everything
+    );
     for (_, headers, body) in &hooked {
         assert_eq!(headers["x-iamwatch-event"], "incident.created");
         assert!(headers["x-iamwatch-signature"]
@@ -354,10 +329,7 @@ topic_arn = "{arn}"
     // Slack, in Korean: the HIGH and CRITICAL ones, in digests of up to ten.
     let slack_ids = wait_until("Slack's messages", async || {
         let mut ids = BTreeSet::new();
-        for (path, _, body) in received.lock().unwrap().iter() {
-            if path != SLACK_TOKEN_PATH {
-                continue;
-            }
+        for (_, _, body) in posted_to(&received, SLACK_TOKEN_PATH) {
             for block in body["blocks"].as_array().unwrap() {
                 let text = block["text"]["text"].as_str().unwrap_or("");
                 if let Some(at) = text.find("#incident=") {
@@ -370,11 +342,8 @@ topic_arn = "{arn}"
     })
     .await;
     assert_eq!(slack_ids, high_and_up);
-    let slack_text = received
-        .lock()
-        .unwrap()
+    let slack_text = posted_to(&received, SLACK_TOKEN_PATH)
         .iter()
-        .filter(|(path, _, _)| path == SLACK_TOKEN_PATH)
         .map(|(_, _, body)| body.to_string())
         .collect::<String>();
     assert!(
@@ -435,16 +404,10 @@ topic_arn = "{arn}"
         (from_topic.len() >= medium_and_up.len()).then_some(())
     })
     .await;
-    let topic_ids: BTreeSet<String> = from_topic
-        .iter()
-        .map(|(_, inner)| {
-            inner["incident"]["incident_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(topic_ids, medium_and_up);
+    assert_eq!(
+        incident_ids(from_topic.iter().map(|(_, inner)| inner)),
+        medium_and_up
+    );
     assert_eq!(from_topic.len(), medium_and_up.len(), "each once");
     for (envelope, inner) in &from_topic {
         assert_eq!(
@@ -456,18 +419,11 @@ topic_arn = "{arn}"
             .unwrap()
             .starts_with("[iamwatch] "));
     }
-    let critical_ids: BTreeSet<String> = topic
-        .drain(&topic.critical)
-        .await
-        .iter()
-        .map(|(_, inner)| {
-            inner["incident"]["incident_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(critical_ids, critical);
+    let only_critical = topic.drain(&topic.critical).await;
+    assert_eq!(
+        incident_ids(only_critical.iter().map(|(_, inner)| inner)),
+        critical
+    );
 
     // The same events again: duplicates, nothing notified twice; and the failing destination
     // did not slow this post either.
@@ -505,12 +461,7 @@ topic_arn = "{arn}"
             >= 1.0
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let hooked_again = received
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(path, _, _)| path == "/hook")
-        .count();
+    let hooked_again = posted_to(&received, "/hook").len();
     assert_eq!(
         hooked_again,
         everything.len(),

@@ -13,10 +13,12 @@ pub mod channel;
 pub mod config;
 pub mod dispatch;
 pub mod message;
+pub mod trial;
 pub mod zone;
 
 pub use config::{ChannelConfig, Destination, Kind, NotifyConfigError, Route, SmtpTls};
 pub use dispatch::{Notifier, Stats};
+pub use trial::{send_once, TrialOutcome};
 pub use zone::Zone;
 
 #[cfg(test)]

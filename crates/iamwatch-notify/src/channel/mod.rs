@@ -170,11 +170,10 @@ pub async fn http_outcome(
         .or(body_wait)
         .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
         .map(|seconds| Duration::from_secs_f64(seconds.min(3600.0)));
-    let reason = format!(
-        "HTTP {}: {}",
-        status.as_u16(),
-        crate::message::cut(&body, 200)
-    );
+    let reason = match crate::message::cut(body.trim(), 200) {
+        said if said.is_empty() => format!("HTTP {}", status.as_u16()),
+        said => format!("HTTP {}: {said}", status.as_u16()),
+    };
     if status.as_u16() == 429 || status.is_server_error() {
         Err(SendError::passing(reason, wait))
     } else {
