@@ -41,6 +41,9 @@ enum Command {
     Rules(commands::rules::RulesCommand),
     /// Run the live server: authenticated ingest, incident API, WebSocket stream, dashboard
     Serve(commands::serve::ServeArgs),
+    /// The account's IAM posture now: administrators and how, users without MFA, unused or old
+    /// credentials, root keys, roles others may assume; a risk score per principal
+    Posture(commands::posture::PostureArgs),
     /// Notification destinations ([[notify]] in the config): send a test
     #[command(subcommand)]
     Notify(commands::notify::NotifyCommand),
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Rules(command) => commands::rules::run(command),
         Command::Serve(args) => commands::serve::run(args),
         Command::Notify(command) => commands::notify::run(command),
+        Command::Posture(args) => commands::posture::run(args),
     };
     match result {
         Ok(code) => code,

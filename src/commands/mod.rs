@@ -1,6 +1,7 @@
 pub mod incidents;
 pub mod notify;
 pub mod pattern;
+pub mod posture;
 pub mod rules;
 pub mod scan;
 pub mod serve;

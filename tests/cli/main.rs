@@ -18,6 +18,7 @@ mod moto;
 mod notify;
 mod pattern;
 mod postgres;
+mod posture;
 #[path = "../shared/receiver.rs"]
 mod receiver;
 mod rules;

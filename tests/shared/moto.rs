@@ -19,6 +19,19 @@ impl Moto {
         })
     }
 
+    /// A moto server whose IAM knows AWS's managed policies (AdministratorAccess can be
+    /// attached), for the posture tests.
+    #[allow(dead_code)] // the CLI's posture test uses it, the server's tests do not
+    pub fn start_with_managed_policies() -> Self {
+        Self::start_with(|port| {
+            let mut command = Command::new("moto_server");
+            command
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+            command
+        })
+    }
+
     /// A moto server that answers one request at a time, for tests of DynamoDB writers that
     /// overlap. moto's DynamoDB transactions are not atomic when requests overlap (a refused
     /// transaction restores a copy of the table taken before it, undoing what others wrote

@@ -1,0 +1,192 @@
+//! `iamwatch posture` against the moto server's IAM, through the AWS SDK for Rust: users,
+//! groups, roles and policies made there, then judged.
+
+use crate::helpers::{iamwatch, Workspace};
+use crate::moto::Moto;
+use serde_json::Value;
+
+const STAR: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+async fn make_account(client: &aws_sdk_iam::Client) {
+    for name in ["admin-direct", "admin-inline", "admin-by-group", "tidy"] {
+        client.create_user().user_name(name).send().await.unwrap();
+    }
+    client
+        .attach_user_policy()
+        .user_name("admin-direct")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_login_profile()
+        .user_name("admin-direct")
+        .password("Correct-Horse-9")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_user_policy()
+        .user_name("admin-inline")
+        .policy_name("everything")
+        .policy_document(STAR)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_group()
+        .group_name("ops")
+        .send()
+        .await
+        .unwrap();
+    client
+        .attach_group_policy()
+        .group_name("ops")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    client
+        .add_user_to_group()
+        .group_name("ops")
+        .user_name("admin-by-group")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_access_key()
+        .user_name("tidy")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_role()
+        .role_name("vendor")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn the_accounts_administrators_and_risky_credentials_are_reported_riskiest_first() {
+    let moto = Moto::start_with_managed_policies();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .endpoint_url(&moto.endpoint)
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build(),
+    );
+    runtime.block_on(make_account(&client));
+
+    let workspace = Workspace::new();
+    let mut command = iamwatch();
+    command.args(["posture", "--format", "jsonl"]);
+    let output = workspace
+        .with_aws(&mut command, &moto.endpoint, "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let findings = |name: &str| -> Vec<(String, String)> {
+        reports
+            .iter()
+            .find(|report| report["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {reports:#?}"))["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| {
+                (
+                    finding["id"].as_str().unwrap().to_string(),
+                    finding["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        findings("admin-direct"),
+        [
+            (
+                "user.admin".to_string(),
+                "administrator access through policy AdministratorAccess".to_string()
+            ),
+            (
+                "user.console_without_mfa".to_string(),
+                "console password without MFA".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        findings("admin-inline")[0].1,
+        "administrator access through inline policy everything"
+    );
+    assert_eq!(
+        findings("admin-by-group")[0].1,
+        "administrator access through policy AdministratorAccess (group ops)"
+    );
+    assert_eq!(findings("vendor")[0].0, "role.trusts_other_account");
+    assert!(
+        !reports.iter().any(|report| report["name"] == "tidy"),
+        "a new key, used or not yet, is nothing to report"
+    );
+    // moto's account summary: no root keys, no root MFA.
+    assert_eq!(
+        findings("root"),
+        [(
+            "root.no_mfa".to_string(),
+            "the root user has no MFA".to_string()
+        )]
+    );
+    let risks: Vec<u64> = reports
+        .iter()
+        .map(|report| report["risk"].as_u64().unwrap())
+        .collect();
+    assert!(risks.windows(2).all(|pair| pair[0] >= pair[1]), "{risks:?}");
+    assert!(stderr.contains("4 users, 1 roles read"), "{stderr}");
+
+    // In Korean, as a table.
+    let mut command = iamwatch();
+    command.args(["posture", "--lang", "ko"]);
+    let output = workspace
+        .with_aws(&mut command, &moto.endpoint, "us-east-1")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("user admin-direct") && table.contains("MFA 없이 콘솔 비밀번호 사용 가능"),
+        "{table}"
+    );
+    assert!(table.contains("심각"), "{table}");
+}
+
+#[test]
+fn an_iam_endpoint_out_of_reach_is_an_error_naming_the_call() {
+    let workspace = Workspace::new();
+    let mut command = iamwatch();
+    command.arg("posture");
+    let output = workspace
+        .with_aws(&mut command, "http://127.0.0.1:9", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("GetAccountAuthorizationDetails"),
+        "{stderr}"
+    );
+}
