@@ -10,6 +10,8 @@ mod dynamodb;
 mod exports;
 mod golden;
 mod helpers;
+#[path = "../shared/iam_account.rs"]
+mod iam_account;
 mod incidents;
 mod inputs;
 mod live_pipe;

@@ -2,92 +2,17 @@
 //! groups, roles and policies made there, then judged.
 
 use crate::helpers::{iamwatch, Workspace};
+use crate::iam_account;
 use crate::moto::Moto;
 use serde_json::Value;
-
-const STAR: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
-
-async fn make_account(client: &aws_sdk_iam::Client) {
-    for name in ["admin-direct", "admin-inline", "admin-by-group", "tidy"] {
-        client.create_user().user_name(name).send().await.unwrap();
-    }
-    client
-        .attach_user_policy()
-        .user_name("admin-direct")
-        .policy_arn(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_login_profile()
-        .user_name("admin-direct")
-        .password("Correct-Horse-9")
-        .send()
-        .await
-        .unwrap();
-    client
-        .put_user_policy()
-        .user_name("admin-inline")
-        .policy_name("everything")
-        .policy_document(STAR)
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_group()
-        .group_name("ops")
-        .send()
-        .await
-        .unwrap();
-    client
-        .attach_group_policy()
-        .group_name("ops")
-        .policy_arn(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    client
-        .add_user_to_group()
-        .group_name("ops")
-        .user_name("admin-by-group")
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_access_key()
-        .user_name("tidy")
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_role()
-        .role_name("vendor")
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-}
 
 #[test]
 fn the_accounts_administrators_and_risky_credentials_are_reported_riskiest_first() {
     let moto = Moto::start_with_managed_policies();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::from_static("us-east-1"))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build(),
-    );
-    runtime.block_on(make_account(&client));
+    runtime.block_on(iam_account::make_account(&iam_account::client(
+        &moto.endpoint,
+    )));
 
     let workspace = Workspace::new();
     let mut command = iamwatch();

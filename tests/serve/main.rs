@@ -9,12 +9,15 @@ mod damaged;
 mod dynamodb;
 #[path = "../shared/front.rs"]
 mod front;
+#[path = "../shared/iam_account.rs"]
+mod iam_account;
 mod ingest;
 mod live;
 #[path = "../shared/moto.rs"]
 mod moto;
 mod notify;
 mod postgres;
+mod posture;
 #[path = "../shared/receiver.rs"]
 mod receiver;
 mod s3_follow;

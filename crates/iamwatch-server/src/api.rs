@@ -249,7 +249,9 @@ pub async fn metrics(
     state.authorize(&headers, None)?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&state.hub, &state.notifier),
+        state
+            .metrics
+            .render(&state.hub, &state.notifier, state.posture.as_ref()),
     )
         .into_response())
 }

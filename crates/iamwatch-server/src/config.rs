@@ -45,6 +45,37 @@ pub struct Config {
     pub sqs: SqsConfig,
     /// `[[notify]]` tables: where new incidents are sent, by severity.
     pub notify: Vec<iamwatch_notify::ChannelConfig>,
+    pub posture: PostureConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostureConfig {
+    /// Hours between IAM posture scans (the first when `serve` starts); 0, the default, is off.
+    pub interval_hours: f64,
+    /// A password or access key unused this many days is a finding.
+    pub stale_days: i64,
+    /// An active access key not rotated this many days is a finding.
+    pub key_age_days: i64,
+}
+
+impl Default for PostureConfig {
+    fn default() -> Self {
+        let thresholds = iamwatch_posture::Thresholds::default();
+        Self {
+            interval_hours: 0.0,
+            stale_days: thresholds.stale_days,
+            key_age_days: thresholds.key_age_days,
+        }
+    }
+}
+
+impl PostureConfig {
+    /// How often to scan, when on (at least a minute apart).
+    pub fn interval(&self) -> Option<std::time::Duration> {
+        (self.interval_hours.is_finite() && self.interval_hours > 0.0)
+            .then(|| std::time::Duration::from_secs_f64((self.interval_hours * 3600.0).max(60.0)))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -176,6 +207,7 @@ impl Default for Config {
             s3: S3Config::default(),
             sqs: SqsConfig::default(),
             notify: Vec::new(),
+            posture: PostureConfig::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod firehose;
 mod follow;
 pub mod ingest;
 pub mod metrics;
+pub mod posture;
 pub mod queue;
 mod relay;
 pub mod sns;
@@ -70,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/incidents/{id}"),
     ("patch", "/v1/incidents/{id}"),
     ("get", "/v1/stream"),
+    ("get", "/v1/posture"),
     ("get", "/v1/openapi.json"),
 ];
 
@@ -87,6 +89,7 @@ pub fn router(state: AppState) -> Router {
             get(api::get_incident).patch(api::patch_incident),
         )
         .route("/v1/stream", get(stream::stream))
+        .route("/v1/posture", get(posture::get_posture))
         .route("/v1/openapi.json", get(api::openapi))
         // The ingest route reads its body itself, with the configured limit.
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
@@ -162,7 +165,25 @@ pub async fn serve(
         let timeout = Duration::from_secs(config.s3.timeout_secs.max(1));
         Some(iamwatch_s3::ObjectReader::from_env(timeout).await)
     };
+    let posture = config.posture.interval().map(|interval| {
+        let latest = posture::Latest::default();
+        let thresholds = iamwatch_posture::Thresholds {
+            stale_days: config.posture.stale_days,
+            key_age_days: config.posture.key_age_days,
+        };
+        tracing::info!(every_secs = interval.as_secs(), "IAM posture scans on");
+        let task = tokio::spawn(posture::run(
+            std::sync::Arc::clone(&latest),
+            interval,
+            thresholds,
+            stopped.clone(),
+        ));
+        (latest, task)
+    });
     let state = AppState {
+        posture: posture
+            .as_ref()
+            .map(|(latest, _)| std::sync::Arc::clone(latest)),
         s3,
         notifier: notifier.clone(),
         dead_letter: dead_letter::DeadLetter::new(config.dead_letter.clone()),
@@ -209,6 +230,10 @@ pub async fn serve(
         let _ = task.await;
     }
     if let Some(task) = relay_task {
+        task.abort();
+    }
+    // A scan under way is not waited for: it only reads.
+    if let Some((_, task)) = posture {
         task.abort();
     }
     // A message being read is finished (and deleted once stored); none is received after.

@@ -90,6 +90,7 @@ impl Metrics {
         &self,
         hub: &crate::stream::LiveHub,
         notifier: &iamwatch_notify::Notifier,
+        posture: Option<&crate::posture::Latest>,
     ) -> String {
         let mut out = String::with_capacity(4096);
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
@@ -222,6 +223,9 @@ impl Metrics {
             load(&counters.dropped_closed)
         );
         write_notifications(&mut out, notifier);
+        if let Some(latest) = posture {
+            write_posture(&mut out, latest);
+        }
         self.ingest_latency.write(
             &mut out,
             "iamwatch_ingest_seconds",
@@ -234,6 +238,38 @@ impl Metrics {
         );
         out
     }
+}
+
+/// The latest posture scan's findings by severity, and when it was made.
+fn write_posture(out: &mut String, latest: &crate::posture::Latest) {
+    let snapshot = latest
+        .read()
+        .unwrap_or_else(|error| error.into_inner())
+        .clone();
+    let Some(snapshot) = snapshot else { return };
+    let _ = writeln!(
+        out,
+        "# HELP iamwatch_posture_findings Findings of the latest IAM posture scan, by severity.\n# TYPE iamwatch_posture_findings gauge"
+    );
+    for severity in Severity::ALL {
+        let count = snapshot
+            .principals
+            .iter()
+            .flat_map(|principal| &principal.findings)
+            .filter(|finding| finding.severity == severity)
+            .count();
+        let _ = writeln!(
+            out,
+            "iamwatch_posture_findings{{severity=\"{}\"}} {count}",
+            severity.as_str()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP iamwatch_posture_scanned_at_seconds When the latest IAM posture scan finished.\n# TYPE iamwatch_posture_scanned_at_seconds gauge\niamwatch_posture_scanned_at_seconds {}\n# HELP iamwatch_posture_failing Whether the latest posture scan failed.\n# TYPE iamwatch_posture_failing gauge\niamwatch_posture_failing {}",
+        snapshot.generated_at / 1000,
+        u8::from(snapshot.error.is_some())
+    );
 }
 
 /// Each destination's counts, labelled with its name and kind.
@@ -296,6 +332,7 @@ mod tests {
         let text = metrics.render(
             &crate::stream::LiveHub::new(1),
             &iamwatch_notify::Notifier::default(),
+            None,
         );
         assert!(
             text.contains("iamwatch_incidents_total{severity=\"CRITICAL\"} 2\n"),

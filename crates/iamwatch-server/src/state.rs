@@ -32,6 +32,8 @@ pub struct AppState {
     pub s3: Option<iamwatch_s3::ObjectReader>,
     /// New incidents' notifications (`[[notify]]`); for `/metrics` here.
     pub notifier: iamwatch_notify::Notifier,
+    /// The latest IAM posture scan, when `[posture] interval_hours` is set.
+    pub posture: Option<crate::posture::Latest>,
 }
 
 impl AppState {

@@ -1,0 +1,85 @@
+//! An account in the moto server's IAM with something of each kind for the posture scan to
+//! find: administrators through a managed policy (with a console password and no MFA), an
+//! inline policy and a group; a tidy user with a fresh key; a role another account may assume.
+
+const STAR: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+pub async fn make_account(client: &aws_sdk_iam::Client) {
+    for name in ["admin-direct", "admin-inline", "admin-by-group", "tidy"] {
+        client.create_user().user_name(name).send().await.unwrap();
+    }
+    client
+        .attach_user_policy()
+        .user_name("admin-direct")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_login_profile()
+        .user_name("admin-direct")
+        .password("Correct-Horse-9")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_user_policy()
+        .user_name("admin-inline")
+        .policy_name("everything")
+        .policy_document(STAR)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_group()
+        .group_name("ops")
+        .send()
+        .await
+        .unwrap();
+    client
+        .attach_group_policy()
+        .group_name("ops")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    client
+        .add_user_to_group()
+        .group_name("ops")
+        .user_name("admin-by-group")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_access_key()
+        .user_name("tidy")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_role()
+        .role_name("vendor")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An IAM client of the moto server at `endpoint`.
+pub fn client(endpoint: &str) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build(),
+    )
+}
