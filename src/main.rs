@@ -44,6 +44,9 @@ enum Command {
     /// The account's IAM posture now: administrators and how, users without MFA, unused or old
     /// credentials, root keys, roles others may assume; a risk score per principal
     Posture(commands::posture::PostureArgs),
+    /// Run a response playbook on an incident: deactivate a key, detach a policy, quarantine a
+    /// user (a dry run unless --execute; what was done is recorded in the incident's history)
+    Respond(commands::respond::RespondArgs),
     /// Notification destinations ([[notify]] in the config): send a test
     #[command(subcommand)]
     Notify(commands::notify::NotifyCommand),
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Notify(command) => commands::notify::run(command),
         Command::Posture(args) => commands::posture::run(args),
+        Command::Respond(args) => commands::respond::run(args),
     };
     match result {
         Ok(code) => code,

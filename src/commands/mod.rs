@@ -2,6 +2,7 @@ pub mod incidents;
 pub mod notify;
 pub mod pattern;
 pub mod posture;
+pub mod respond;
 pub mod rules;
 pub mod scan;
 pub mod serve;

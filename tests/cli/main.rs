@@ -23,6 +23,7 @@ mod postgres;
 mod posture;
 #[path = "../shared/receiver.rs"]
 mod receiver;
+mod respond;
 mod rules;
 mod s3;
 mod scan;
