@@ -10,9 +10,7 @@ use serde_json::Value;
 fn the_accounts_administrators_and_risky_credentials_are_reported_riskiest_first() {
     let moto = Moto::start_with_managed_policies();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(iam_account::make_account(&iam_account::client(
-        &moto.endpoint,
-    )));
+    runtime.block_on(iam_account::make_account(&iam_account::client(&moto)));
 
     let workspace = Workspace::new();
     let mut command = iamwatch();

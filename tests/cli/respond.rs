@@ -43,7 +43,7 @@ fn text(bytes: &[u8]) -> String {
 fn playbooks_plan_first_and_act_only_when_told_recording_what_they_did() {
     let moto = Moto::start_with_managed_policies();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = iam_account::client(&moto.endpoint);
+    let client = iam_account::client(&moto);
     let key_id = runtime.block_on(async {
         for user in ["carol", "svc-reports", "mallory"] {
             client.create_user().user_name(user).send().await.unwrap();

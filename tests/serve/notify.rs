@@ -89,26 +89,10 @@ struct Topic {
 }
 
 async fn topic(moto: &Moto) -> Topic {
-    let credentials = aws_sdk_sns::config::Credentials::new("test", "test", None, None, "test");
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::from_static("us-east-1"))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(credentials.clone())
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::from_static("us-east-1"))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build(),
+    let config = moto.sdk_config();
+    let (sns, sqs) = (
+        aws_sdk_sns::Client::new(&config),
+        aws_sdk_sqs::Client::new(&config),
     );
     let arn = sns
         .create_topic()

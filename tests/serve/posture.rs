@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_scans_the_accounts_posture_and_shows_the_latest() {
     let moto = Moto::start_with_managed_policies();
-    iam_account::make_account(&iam_account::client(&moto.endpoint)).await;
+    iam_account::make_account(&iam_account::client(&moto)).await;
     let dir = tempfile::tempdir().unwrap();
     let env = crate::s3_follow::aws_env(dir.path(), &moto.endpoint, "us-east-1");
     let server = start_with_env(dir.path(), "[posture]\ninterval_hours = 24\n", &[], &env);

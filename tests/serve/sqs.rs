@@ -22,16 +22,7 @@ struct Queue {
 
 impl Queue {
     fn new(bucket: &Bucket, name: &str, visibility_secs: u32) -> Self {
-        let config = aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::from_static("us-east-1"))
-            .endpoint_url(&bucket.moto.endpoint)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build();
-        let client = aws_sdk_sqs::Client::from_conf(config);
+        let client = aws_sdk_sqs::Client::new(&bucket.moto.sdk_config());
         let created = bucket
             .runtime
             .block_on(

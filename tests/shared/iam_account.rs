@@ -2,6 +2,8 @@
 //! find: administrators through a managed policy (with a console password and no MFA), an
 //! inline policy and a group; a tidy user with a fresh key; a role another account may assume.
 
+use crate::moto::Moto;
+
 const STAR: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -69,17 +71,7 @@ pub async fn make_account(client: &aws_sdk_iam::Client) {
         .unwrap();
 }
 
-/// An IAM client of the moto server at `endpoint`.
-pub fn client(endpoint: &str) -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::from_static("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
-            .build(),
-    )
+/// An IAM client of `moto`.
+pub fn client(moto: &Moto) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&moto.sdk_config())
 }

@@ -51,6 +51,21 @@ run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_bac
         })
     }
 
+    /// The AWS SDK's configuration for this server: its endpoint over plain HTTP, us-east-1,
+    /// test credentials. A client of any service is `Client::new(&moto.sdk_config())`.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "test",
+            )))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build()
+    }
+
     fn start_with(server: impl Fn(u16) -> Command) -> Self {
         // The port is free when asked, and taken by moto a moment later; another process
         // taking it meanwhile makes moto exit, and another port is tried.
@@ -104,15 +119,8 @@ impl Bucket {
     pub fn new() -> Self {
         let moto = Moto::start();
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::from_static("us-east-1"))
-            .endpoint_url(&moto.endpoint)
+        let config = aws_sdk_s3::config::Builder::from(&moto.sdk_config())
             .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .http_client(aws_smithy_http_client::Builder::new().build_http())
             .build();
         let client = aws_sdk_s3::Client::from_conf(config);
         let name = "trail-bucket";

@@ -6,7 +6,9 @@
 //! (AdministratorAccess, IAMFullAccess, PowerUserAccess, …), as detection judges them.
 
 use crate::inventory::{read_credential_report, Group, Inventory, Role, Root, User};
-use aws_sdk_iam::types::{EntityType, ReportStateType, SummaryKeyType};
+use aws_sdk_iam::types::{
+    AttachedPolicy, EntityType, PolicyDetail, ReportStateType, SummaryKeyType,
+};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,42 +68,16 @@ pub async fn collect(client: &aws_sdk_iam::Client) -> Result<Inventory, PostureE
                 arn: user.arn().unwrap_or_default().to_string(),
                 created_ms: user.create_date().map(|date| date.to_millis().unwrap_or(0)),
                 groups: user.group_list().to_vec(),
-                attached: user
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|policy| policy.policy_arn().map(str::to_string))
-                    .collect(),
-                inline: user
-                    .user_policy_list()
-                    .iter()
-                    .map(|policy| {
-                        (
-                            policy.policy_name().unwrap_or_default().to_string(),
-                            policy.policy_document().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
+                attached: attached(user.attached_managed_policies()),
+                inline: inline(user.user_policy_list()),
                 ..User::default()
             });
         }
         for group in page.group_detail_list() {
             inventory.groups.push(Group {
                 name: group.group_name().unwrap_or_default().to_string(),
-                attached: group
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|policy| policy.policy_arn().map(str::to_string))
-                    .collect(),
-                inline: group
-                    .group_policy_list()
-                    .iter()
-                    .map(|policy| {
-                        (
-                            policy.policy_name().unwrap_or_default().to_string(),
-                            policy.policy_document().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
+                attached: attached(group.attached_managed_policies()),
+                inline: inline(group.group_policy_list()),
             });
         }
         for role in page.role_detail_list() {
@@ -112,21 +88,8 @@ pub async fn collect(client: &aws_sdk_iam::Client) -> Result<Inventory, PostureE
                     .assume_role_policy_document()
                     .unwrap_or_default()
                     .to_string(),
-                attached: role
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|policy| policy.policy_arn().map(str::to_string))
-                    .collect(),
-                inline: role
-                    .role_policy_list()
-                    .iter()
-                    .map(|policy| {
-                        (
-                            policy.policy_name().unwrap_or_default().to_string(),
-                            policy.policy_document().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
+                attached: attached(role.attached_managed_policies()),
+                inline: inline(role.role_policy_list()),
                 service_linked: role
                     .path()
                     .unwrap_or_default()
@@ -170,6 +133,27 @@ pub async fn collect(client: &aws_sdk_iam::Client) -> Result<Inventory, PostureE
         .unwrap_or_default()
         .to_string();
     Ok(inventory)
+}
+
+/// The ARNs of attached managed policies.
+fn attached(policies: &[AttachedPolicy]) -> Vec<String> {
+    policies
+        .iter()
+        .filter_map(|policy| policy.policy_arn().map(str::to_string))
+        .collect()
+}
+
+/// Inline policies: name and document (URL-encoded, as the API returns them).
+fn inline(policies: &[PolicyDetail]) -> Vec<(String, String)> {
+    policies
+        .iter()
+        .map(|policy| {
+            (
+                policy.policy_name().unwrap_or_default().to_string(),
+                policy.policy_document().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 type Report = (
