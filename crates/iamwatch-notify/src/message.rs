@@ -156,10 +156,8 @@ impl Rendered {
             text.push_str(&format!("{}: {}\n", line.label, line.value));
         }
         if !self.steps.is_empty() {
-            text.push_str(match lang {
-                Lang::En => "First steps:\n",
-                Lang::Ko => "초동 조치:\n",
-            });
+            text.push_str(steps_label(lang));
+            text.push_str(":\n");
             for (number, step) in self.steps.iter().enumerate() {
                 text.push_str(&format!("  {}. {step}\n", number + 1));
             }
@@ -169,6 +167,28 @@ impl Rendered {
         }
         text
     }
+}
+
+/// The heading of a rule's first steps.
+pub fn steps_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "First steps",
+        Lang::Ko => "초동 조치",
+    }
+}
+
+/// The incident as machines take it (a webhook's body, SNS's message to queues and functions):
+/// `{"type": "incident.created", "incident": {…as the API shows it}, "text", "link"}`.
+pub fn document(incident: &Incident, rendered: &Rendered, lang: Lang) -> serde_json::Value {
+    let mut document = serde_json::json!({
+        "type": "incident.created",
+        "incident": incident.view(lang),
+        "text": rendered.text(lang),
+    });
+    if let Some(link) = &rendered.link {
+        document["link"] = serde_json::json!(link);
+    }
+    document
 }
 
 /// `3 new incidents: 1 CRITICAL, 2 HIGH` (`새 인시던트 3건: 심각 1, 높음 2`).

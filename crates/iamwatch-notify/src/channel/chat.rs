@@ -5,7 +5,7 @@
 
 use super::{http_outcome, Outgoing, Payload, SendError};
 use crate::config::Route;
-use crate::message::{digest_title, render, Rendered};
+use crate::message::{digest_title, render, steps_label, Rendered};
 use iamwatch_core::{time, Incident, Lang, Secret, Severity};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -104,7 +104,7 @@ fn discord_embed(incident: &Incident, rendered: &Rendered, lang: Lang) -> Value 
             .map(|(number, step)| format!("{}. {}", number + 1, discord_escape(step)))
             .collect();
         fields.push(json!({
-            "name": match lang { Lang::En => "First steps", Lang::Ko => "초동 조치" },
+            "name": steps_label(lang),
             "value": steps.join("\n"),
             "inline": false,
         }));
@@ -204,11 +204,8 @@ fn slack_blocks(rendered: &Rendered, lang: Lang) -> Vec<Value> {
         .collect();
     if !rendered.steps.is_empty() {
         rest.push(format!(
-            "{} {}",
-            match lang {
-                Lang::En => "First steps:",
-                Lang::Ko => "초동 조치:",
-            },
+            "{}: {}",
+            steps_label(lang),
             rendered
                 .steps
                 .iter()

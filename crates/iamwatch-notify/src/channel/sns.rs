@@ -6,7 +6,7 @@
 
 use super::{Outgoing, Payload, SendError};
 use crate::config::Route;
-use crate::message::render;
+use crate::message::{document, render};
 use aws_sdk_sns::types::MessageAttributeValue;
 use iamwatch_core::Incident;
 use serde_json::json;
@@ -96,15 +96,7 @@ pub fn messages(batch: &[Arc<Incident>], route: &Route) -> Vec<Outgoing> {
         .map(|incident| {
             let rendered = render(incident, route);
             let text = rendered.text(route.lang);
-            let mut document = json!({
-                "type": "incident.created",
-                "incident": incident.view(route.lang),
-                "text": text,
-            });
-            if let Some(link) = &rendered.link {
-                document["link"] = json!(link);
-            }
-            let document = document.to_string();
+            let document = document(incident, &rendered, route.lang).to_string();
             let message = json!({
                 "default": text,
                 "email": text,

@@ -9,10 +9,9 @@
 
 use super::{http_outcome, Outgoing, Payload, SendError};
 use crate::config::Route;
-use crate::message::render;
+use crate::message::{document, render};
 use hmac::{Hmac, Mac};
 use iamwatch_core::{Incident, Secret};
-use serde_json::json;
 use sha2::Sha256;
 use std::sync::Arc;
 
@@ -69,15 +68,7 @@ pub fn messages(batch: &[Arc<Incident>], route: &Route) -> Vec<Outgoing> {
     batch
         .iter()
         .map(|incident| {
-            let rendered = render(incident, route);
-            let mut body = json!({
-                "type": "incident.created",
-                "incident": incident.view(route.lang),
-                "text": rendered.text(route.lang),
-            });
-            if let Some(link) = &rendered.link {
-                body["link"] = json!(link);
-            }
+            let body = document(incident, &render(incident, route), route.lang);
             Outgoing {
                 incidents: 1,
                 payload: Payload::Json {
