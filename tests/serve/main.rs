@@ -20,6 +20,7 @@ mod postgres;
 mod posture;
 #[path = "../shared/receiver.rs"]
 mod receiver;
+mod respond;
 mod s3_follow;
 #[path = "../shared/s3_region.rs"]
 mod s3_region;

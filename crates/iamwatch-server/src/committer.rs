@@ -1,9 +1,10 @@
 //! Group commit. Ingest requests hand their incidents to one task that stores everything
 //! waiting in one transaction, so a thousand concurrent requests cost one fsync, not a
 //! thousand; each request is answered only after its incidents are durable. New incidents are
-//! broadcast the moment they are stored, and offered to the notification destinations (which
-//! queue them: never a wait here).
+//! broadcast the moment they are stored, and offered to the notification destinations and the
+//! automatic playbooks (which queue them: never a wait here).
 
+use crate::auto_respond::Responder;
 use crate::metrics::Metrics;
 use crate::stream::LiveHub as Hub;
 use iamwatch_core::Incident;
@@ -41,11 +42,17 @@ impl Committer {
         store: Arc<dyn IncidentStore>,
         hub: Hub,
         notifier: Notifier,
+        responder: Responder,
         metrics: Arc<Metrics>,
         capacity: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
-        let task = tokio::spawn(run(receiver, store, hub, notifier, Arc::clone(&metrics)));
+        let outputs = Outputs {
+            hub,
+            notifier,
+            responder,
+        };
+        let task = tokio::spawn(run(receiver, store, outputs, Arc::clone(&metrics)));
         (Self { sender, metrics }, task)
     }
 
@@ -68,11 +75,27 @@ impl Committer {
     }
 }
 
+/// Where a new incident goes once stored: every dashboard, the notification destinations, the
+/// automatic playbooks. None of them makes the committer wait.
+struct Outputs {
+    hub: Hub,
+    notifier: Notifier,
+    responder: Responder,
+}
+
+impl Outputs {
+    fn publish_created(&self, incident: &Incident) {
+        self.hub
+            .publish(crate::stream::message("incident.created", incident));
+        self.notifier.offer(incident);
+        self.responder.offer(incident);
+    }
+}
+
 async fn run(
     mut receiver: mpsc::Receiver<Job>,
     store: Arc<dyn IncidentStore>,
-    hub: Hub,
-    notifier: Notifier,
+    outputs: Outputs,
     metrics: Arc<Metrics>,
 ) {
     while let Some(first) = receiver.recv().await {
@@ -105,8 +128,7 @@ async fn run(
                 for entry in &stored {
                     if entry.created {
                         metrics.count_incident(entry.incident.severity);
-                        hub.publish(crate::stream::message("incident.created", &entry.incident));
-                        notifier.offer(&entry.incident);
+                        outputs.publish_created(&entry.incident);
                     } else {
                         metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                     }

@@ -46,6 +46,7 @@ pub struct Config {
     /// `[[notify]]` tables: where new incidents are sent, by severity.
     pub notify: Vec<iamwatch_notify::ChannelConfig>,
     pub posture: PostureConfig,
+    pub respond: crate::auto_respond::RespondConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -208,6 +209,7 @@ impl Default for Config {
             sqs: SqsConfig::default(),
             notify: Vec::new(),
             posture: PostureConfig::default(),
+            respond: crate::auto_respond::RespondConfig::default(),
         }
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod auto_respond;
 pub mod committer;
 pub mod config;
 pub mod dashboard;
@@ -49,6 +50,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Notify(#[from] iamwatch_notify::NotifyConfigError),
+    #[error(transparent)]
+    Respond(#[from] auto_respond::RespondConfigError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -135,10 +138,13 @@ pub async fn serve(
     let hub = stream::LiveHub::new(config.stream.client_queue);
     let notifier =
         iamwatch_notify::Notifier::start(&config.notify, &|name| std::env::var(name).ok()).await?;
+    let responder =
+        auto_respond::Responder::start(&config.respond, Arc::clone(&store), hub.clone())?;
     let (committer, commit_task) = committer::Committer::start(
         Arc::clone(&store),
         hub.clone(),
         notifier.clone(),
+        responder,
         Arc::clone(&metrics),
         config.ingest.commit_queue,
     );
