@@ -14,7 +14,8 @@ pub struct RespondArgs {
     pub id: String,
     /// deactivate-key (the access key the event acted on, or its caller's), detach-policy (undo
     /// the policy or group the event granted), quarantine-user (deny the user everything and
-    /// make its keys inactive)
+    /// make its keys inactive), revoke-sessions (deny the caller's role every session issued
+    /// until now)
     #[arg(long)]
     pub playbook: Playbook,
     /// The user to quarantine, instead of the one the incident points at

@@ -226,6 +226,43 @@ fn playbooks_plan_first_and_act_only_when_told_recording_what_they_did() {
         text(&refused.stderr)
     );
 
+    // Leaked temporary credentials: the caller's role denies every session issued until now.
+    let role = "AWSReservedSSO_AdministratorAccess_3f1c2a9b7d5e4c10";
+    runtime.block_on(async {
+        client
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let revoked = respond(
+        &workspace,
+        &moto,
+        &[
+            &incident_of("DeleteUser"),
+            "--playbook",
+            "revoke-sessions",
+            "--execute",
+        ],
+    );
+    assert!(revoked.status.success(), "{}", text(&revoked.stdout));
+    let policy = runtime.block_on(async {
+        client
+            .get_role_policy()
+            .role_name(role)
+            .policy_name("AWSRevokeOlderSessions")
+            .send()
+            .await
+            .unwrap()
+            .policy_document()
+            .to_string()
+    });
+    let policy = policy.replace("%22", "\"").replace("%3A", ":");
+    assert!(policy.contains("aws:TokenIssueTime"), "{policy}");
+    assert!(policy.contains("DateLessThan"), "{policy}");
+
     // A call IAM refuses: said, exit 1, and recorded all the same.
     let gone = respond(
         &workspace,

@@ -1,7 +1,7 @@
 //! Carrying a plan out through the IAM API, step by step; every step is tried (a quarantine
 //! still makes the keys inactive when the deny policy is refused), and each says how it went.
 
-use crate::plan::{Principal, Step, QUARANTINE_POLICY};
+use crate::plan::{Principal, Step, QUARANTINE_POLICY, REVOKE_POLICY};
 use aws_sdk_iam::types::StatusType;
 
 /// The deny-all policy a quarantine puts on a user.
@@ -112,6 +112,18 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                 .map_err(|error| explain(&error))?;
             Ok(format!("{QUARANTINE_POLICY} is on {user}"))
         }
+        Step::RevokeSessions { role } => {
+            let now = iamwatch_core::time::format_rfc3339_ms(iamwatch_core::time::now_ms());
+            client
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(REVOKE_POLICY)
+                .policy_document(revoke_policy(&now))
+                .send()
+                .await
+                .map_err(|error| explain(&error))?;
+            Ok(format!("sessions of {role} issued before {now} are denied"))
+        }
         Step::DeactivateAllKeys { user } => {
             let listed = client
                 .list_access_keys()
@@ -134,6 +146,14 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
             })
         }
     }
+}
+
+/// The policy AWS's console writes to revoke a role's sessions: everything denied to
+/// credentials issued before `now`.
+fn revoke_policy(now: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{{"DateLessThan":{{"aws:TokenIssueTime":"{now}"}}}}}}]}}"#
+    )
 }
 
 async fn deactivate(client: &aws_sdk_iam::Client, user: &str, key_id: &str) -> Result<(), String> {

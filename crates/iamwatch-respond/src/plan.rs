@@ -14,13 +14,17 @@ pub enum Playbook {
     DetachPolicy,
     /// Deny the user everything (an inline deny-all policy) and make its access keys inactive.
     QuarantineUser,
+    /// Deny every session of the caller's role issued until now (what the console's "Revoke
+    /// active sessions" does): the answer to temporary credentials that leaked.
+    RevokeSessions,
 }
 
 impl Playbook {
-    pub const ALL: [Playbook; 3] = [
+    pub const ALL: [Playbook; 4] = [
         Self::DeactivateKey,
         Self::DetachPolicy,
         Self::QuarantineUser,
+        Self::RevokeSessions,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +32,7 @@ impl Playbook {
             Self::DeactivateKey => "deactivate-key",
             Self::DetachPolicy => "detach-policy",
             Self::QuarantineUser => "quarantine-user",
+            Self::RevokeSessions => "revoke-sessions",
         }
     }
 }
@@ -88,10 +93,16 @@ pub enum Step {
     DeactivateAllKeys {
         user: String,
     },
+    /// An inline policy denying everything to sessions issued before the step runs.
+    RevokeSessions {
+        role: String,
+    },
 }
 
 /// The name of the deny-all policy a quarantine puts on a user.
 pub const QUARANTINE_POLICY: &str = "iamwatch-quarantine";
+/// The name AWS's console gives the policy that revokes a role's sessions.
+pub const REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
 
 impl Step {
     /// What the step does, for people.
@@ -116,6 +127,10 @@ impl Step {
             Self::DenyAll { user } => Localized::new(
                 format!("PutUserPolicy: inline policy {QUARANTINE_POLICY} denying everything to user {user}"),
                 format!("PutUserPolicy: 사용자 {user}에게 모든 작업을 거부하는 인라인 정책 {QUARANTINE_POLICY}"),
+            ),
+            Self::RevokeSessions { role } => Localized::new(
+                format!("PutRolePolicy: inline policy {REVOKE_POLICY} on role {role} denying every session issued until now"),
+                format!("PutRolePolicy: 역할 {role}에 지금까지 발급된 모든 세션을 거부하는 인라인 정책 {REVOKE_POLICY}"),
             ),
             Self::DeactivateAllKeys { user } => Localized::new(
                 format!("UpdateAccessKey: every access key of user {user} → Inactive"),
@@ -231,6 +246,19 @@ pub fn plan(
                 )),
             }
         }
+        Playbook::RevokeSessions => {
+            // arn:aws:sts::111122223333:assumed-role/ROLE/SESSION
+            let role = meta
+                .actor
+                .arn
+                .split_once(":assumed-role/")
+                .and_then(|(_, rest)| rest.split('/').next())
+                .filter(|role| !role.is_empty())
+                .ok_or_else(|| fail("its caller is not a role's session"))?;
+            Ok(vec![Step::RevokeSessions {
+                role: role.to_string(),
+            }])
+        }
         Playbook::QuarantineUser => {
             let named = user.map(str::to_string).or_else(|| {
                 let target = target?;
@@ -309,6 +337,23 @@ mod tests {
         );
         let error = plan(Playbook::DeactivateKey, &incident(None, ROLE), None).unwrap_err();
         assert!(error.to_string().contains("temporary ASIA"), "{error}");
+    }
+
+    #[test]
+    fn sessions_are_revoked_on_the_role_the_caller_assumed() {
+        let mut session = incident(None, ROLE);
+        session.meta.actor.arn =
+            "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_3f1c/bob@example.com"
+                .into();
+        assert_eq!(
+            plan(Playbook::RevokeSessions, &session, None).unwrap(),
+            [Step::RevokeSessions {
+                role: "AWSReservedSSO_Admin_3f1c".into()
+            }]
+        );
+        let mut user = incident(None, ALICE);
+        user.meta.actor.arn = "arn:aws:iam::111122223333:user/alice".into();
+        assert!(plan(Playbook::RevokeSessions, &user, None).is_err());
     }
 
     #[test]
