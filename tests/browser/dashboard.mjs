@@ -119,6 +119,16 @@ try {
   if (!time.includes("KST")) throw new Error(`time not in KST: ${time}`);
   await second.screenshot({ path: `${screenshots}/dashboard-ko.png` });
 
+  // The IAM posture panel: the latest scan, riskiest first, in the reader's language.
+  await second.waitForSelector('#posture:not([hidden]) tr[data-principal="admin-direct"]', { timeout: 15000 });
+  const postureRow = await second.textContent('tr[data-principal="admin-direct"]');
+  if (!postureRow.includes("80") || !postureRow.includes("MFA 없이 콘솔 비밀번호 사용 가능")) {
+    throw new Error(`posture row not as expected: ${postureRow}`);
+  }
+  const firstRisk = Number(await second.textContent("#posture-rows tr:first-child td.risk"));
+  if (firstRisk < 80) throw new Error(`the riskiest principal is not first: ${firstRisk}`);
+  await second.screenshot({ path: `${screenshots}/dashboard-posture-ko.png` });
+
   // A notification's link opens its incident (the token remembered from before).
   const incidentId = summary.incident_ids[0];
   const linked = await context.newPage();

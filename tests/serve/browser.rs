@@ -2,7 +2,9 @@
 //! npm; `.ci/run` installs both). The script is tests/browser/dashboard.mjs; screenshots are
 //! kept in target/browser/.
 
-use crate::server::{start, TOKEN};
+use crate::iam_account;
+use crate::moto::Moto;
+use crate::server::{start_with_env, TOKEN};
 use std::path::Path;
 use std::process::Command;
 
@@ -22,8 +24,14 @@ fn the_dashboard_shows_incidents_live_and_acknowledges_them() {
             .expect("npm is needed for the browser test");
         assert!(status.success(), "npm ci failed");
     }
+    // An account in moto for the posture panel, scanned when serve starts.
+    let moto = Moto::start_with_managed_policies();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(iam_account::make_account(&iam_account::client(&moto)));
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), "");
+    let env = crate::s3_follow::aws_env(dir.path(), &moto.endpoint, "us-east-1");
+    let server = start_with_env(dir.path(), "[posture]\ninterval_hours = 24\n", &[], &env);
     let output = Command::new("node")
         .arg(root.join("tests/browser/dashboard.mjs"))
         .current_dir(root)

@@ -19,6 +19,9 @@ const TEXT = {
     severity: { CRITICAL: "Critical", HIGH: "High", MEDIUM: "Medium", LOW: "Low" },
     status: { NEW: "New", ACKNOWLEDGED: "Acknowledged", RESOLVED: "Resolved", FALSE_POSITIVE: "False positive" },
     by: "by", yes: "yes", no: "no",
+    postureTitle: "IAM posture", colRisk: "Risk", colPrincipal: "Principal", colFindings: "Findings",
+    postureWhen: (time) => `scanned ${time}`, postureFailed: (error) => `The last scan failed: ${error}`,
+    kind: { user: "user", role: "role", root: "root" },
   },
   ko: {
     connecting: "연결 중…", connected: "실시간", disconnected: "연결 끊김 — 재시도 중",
@@ -35,6 +38,9 @@ const TEXT = {
     severity: { CRITICAL: "심각", HIGH: "높음", MEDIUM: "보통", LOW: "낮음" },
     status: { NEW: "신규", ACKNOWLEDGED: "확인됨", RESOLVED: "해결됨", FALSE_POSITIVE: "오탐" },
     by: "수행자", yes: "예", no: "아니요",
+    postureTitle: "IAM 보안 상태", colRisk: "위험도", colPrincipal: "주체", colFindings: "발견 사항",
+    postureWhen: (time) => `${time} 점검`, postureFailed: (error) => `마지막 점검 실패: ${error}`,
+    kind: { user: "사용자", role: "역할", root: "루트" },
   },
 };
 const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
@@ -54,6 +60,7 @@ const state = {
   incidents: new Map(), // id → incident
   selected: null,
   linked: null, // an incident id from the address (`#incident=ID`), opened once loaded
+  posture: null, // the latest IAM posture scan (GET /v1/posture), when serve runs them
   lastSeen: 0, // newest updated_at seen, for resync after a reconnect
   nextCursor: null, // where the next page of the current filter starts
   socket: null,
@@ -391,7 +398,51 @@ function applyLanguage() {
   for (const node of document.querySelectorAll("option[data-status]")) node.textContent = text.status[node.dataset.status];
   setConnection($("connection").dataset.state);
   render();
+  renderPosture();
   if (state.selected) showDetail(state.selected);
+}
+
+// ---- Posture ----------------------------------------------------------------------------
+
+// The latest posture scan, when serve runs them (404: off, the panel stays hidden; 503: not
+// finished yet, asked again shortly). Asked again every five minutes.
+async function loadPosture() {
+  let retry = 5 * 60 * 1000;
+  try {
+    state.posture = await api("/v1/posture");
+  } catch (error) {
+    if (error.message === "unauthorized") return;
+    if (/posture scans are off/.test(error.message)) return;
+    retry = 5000;
+  }
+  renderPosture();
+  setTimeout(() => loadPosture().catch(() => {}), retry);
+}
+
+function renderPosture() {
+  const posture = state.posture;
+  $("posture").hidden = !posture;
+  if (!posture) return;
+  const text = t();
+  $("posture-when").textContent = text.postureWhen(formatTime(posture.generated_at));
+  $("posture-error").hidden = !posture.error;
+  $("posture-error").textContent = posture.error ? text.postureFailed(posture.error) : "";
+  $("posture-rows").replaceChildren(...posture.principals.map((principal) => {
+    const row = el("tr");
+    row.dataset.principal = principal.name;
+    row.append(el("td", "risk", String(principal.risk)));
+    row.append(el("td", "", `${text.kind[principal.kind] || principal.kind} ${principal.name}`));
+    const list = el("ul");
+    for (const finding of principal.findings) {
+      const item = el("li");
+      item.append(el("span", `badge ${finding.severity}`, text.severity[finding.severity]), " ", pick(finding.reason));
+      list.append(item);
+    }
+    const cell = el("td");
+    cell.append(list);
+    row.append(cell);
+    return row;
+  }));
 }
 
 function showTokenForm(refused) {
@@ -406,6 +457,7 @@ async function start() {
   try {
     await load();
     connect();
+    loadPosture().catch(() => {});
     // A notification's link (`#incident=ID`) opens that incident once the page is in.
     if (state.linked) {
       const id = state.linked;
