@@ -462,23 +462,10 @@ topic_arn = "{arn}"
 
 #[test]
 fn a_destination_that_cannot_be_used_stops_serve_with_the_table_and_field_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let config_path = dir.path().join("iamwatch.toml");
-    std::fs::write(
-        &config_path,
+    let stderr = server::refused_start(
         "[[notify]]\nkind = \"discord\"\nurl = \"https://discord.example/api/webhooks/1/x\"\n\
          [[notify]]\nkind = \"email\"\nname = \"ops\"\nsmtp_host = \"mail.example.com\"\nfrom = \"iamwatch@example.com\"\n",
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config_path)
-        .arg("--db")
-        .arg(dir.path().join("incidents.db"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    );
     assert!(
         stderr.contains("[[notify]] #2 (email \"ops\"): `to` needs at least one address"),
         "{stderr}"

@@ -148,22 +148,7 @@ async fn playbooks_run_by_themselves_only_when_enabled_and_dry_run_unless_told()
 
 #[test]
 fn an_unknown_playbook_stops_serve_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(
-        &config,
-        "[[respond.auto]]\nrule = \"x\"\nplaybook = \"nuke\"\n",
-    )
-    .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iamwatch"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--db")
-        .arg(dir.path().join("incidents.db"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = server::refused_start("[[respond.auto]]\nrule = \"x\"\nplaybook = \"nuke\"\n");
     assert!(
         stderr.contains("[[respond.auto]] #1: unknown playbook \"nuke\""),
         "{stderr}"

@@ -141,6 +141,22 @@ impl Drop for Server {
     }
 }
 
+/// `serve` with `config` as its config file, expected not to start: what it said on stderr.
+pub fn refused_start(config: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("iamwatch.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config_path)
+        .arg("--db")
+        .arg(dir.path().join("incidents.db"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "serve started with {config}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
