@@ -106,7 +106,7 @@ impl Responder {
         for (_, playbook) in self
             .rules
             .iter()
-            .filter(|(rule, _)| *rule == incident.rule_id)
+            .filter(|(rule, _)| raised_by(incident, rule))
         {
             let queued = Arc::new(Incident {
                 raw: None,
@@ -117,6 +117,12 @@ impl Responder {
             }
         }
     }
+}
+
+/// Whether `rule` matched the incident's event: its own rule, or one of the others that matched
+/// too (an incident is raised once per event, under the first rule; `meta.rules` lists all).
+fn raised_by(incident: &Incident, rule: &str) -> bool {
+    incident.rule_id == rule || incident.meta.rules.iter().any(|matched| matched == rule)
 }
 
 async fn run(
@@ -171,5 +177,29 @@ async fn run(
                 tracing::error!(incident = %incident.incident_id, %error, "cannot record the automatic response")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_playbook_answers_any_rule_that_matched_the_event() {
+        let mut incident: Incident = serde_json::from_value(serde_json::json!({
+            "incident_id": "inc-1", "event_id": "e", "event_name": "CreateAccessKey",
+            "event_type": {"en": "", "ko": ""}, "rule_id": "iam.access_key_change",
+            "title": {"en": "", "ko": ""}, "resource": "", "severity": "HIGH", "status": "NEW",
+            "meta": {}, "source": "IAM", "account": "", "region": "", "event_time_ms": 0,
+            "created_at": 0, "updated_at": 0
+        }))
+        .unwrap();
+        incident.meta.rules = vec![
+            "iam.access_key_change".into(),
+            "persistence.backdoor_key".into(),
+        ];
+        assert!(raised_by(&incident, "iam.access_key_change"));
+        assert!(raised_by(&incident, "persistence.backdoor_key"));
+        assert!(!raised_by(&incident, "iam.mfa_change"));
     }
 }
