@@ -4,7 +4,7 @@
 use super::StoreArgs;
 use anyhow::{bail, Context};
 use iamwatch_core::{time::now_ms, Lang};
-use iamwatch_respond::{Playbook, StepOutcome};
+use iamwatch_respond::Playbook;
 use iamwatch_store::IncidentChange;
 use std::process::ExitCode;
 
@@ -64,7 +64,7 @@ pub fn run(args: RespondArgs) -> anyhow::Result<ExitCode> {
         let outcomes = iamwatch_respond::execute(&client, &steps).await;
         let failed = outcomes.iter().any(|outcome| outcome.result.is_err());
         for outcome in &outcomes {
-            println!("{}", said(outcome, args.lang));
+            println!("{}", outcome.said().get(args.lang));
         }
         // Every execution is audited in the incident's history, in English (the store's
         // history has one text).
@@ -73,7 +73,7 @@ pub fn run(args: RespondArgs) -> anyhow::Result<ExitCode> {
             args.playbook,
             outcomes
                 .iter()
-                .map(|outcome| said(outcome, Lang::En))
+                .map(|outcome| outcome.said().en)
                 .collect::<Vec<_>>()
                 .join("; ")
         );
@@ -100,14 +100,4 @@ pub fn run(args: RespondArgs) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         })
     })
-}
-
-fn said(outcome: &StepOutcome, lang: Lang) -> String {
-    let step = outcome.step.describe();
-    match (&outcome.result, lang) {
-        (Ok(done), Lang::En) => format!("done: {}: {done}", step.en),
-        (Ok(done), Lang::Ko) => format!("완료: {}: {done}", step.ko),
-        (Err(error), Lang::En) => format!("failed: {}: {error}", step.en),
-        (Err(error), Lang::Ko) => format!("실패: {}: {error}", step.ko),
-    }
 }

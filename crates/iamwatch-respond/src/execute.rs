@@ -3,6 +3,7 @@
 
 use crate::plan::{Principal, Step, QUARANTINE_POLICY, REVOKE_POLICY};
 use aws_sdk_iam::types::StatusType;
+use iamwatch_core::Localized;
 
 /// The deny-all policy a quarantine puts on a user.
 const DENY_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"IamwatchQuarantine","Effect":"Deny","Action":"*","Resource":"*"}]}"#;
@@ -12,6 +13,23 @@ pub struct StepOutcome {
     pub step: Step,
     /// What was done, or why it was not.
     pub result: Result<String, String>,
+}
+
+impl StepOutcome {
+    /// `done: <step>: <what was done>` or `failed: <step>: <why>`, in each language.
+    pub fn said(&self) -> Localized {
+        let step = self.step.describe();
+        match &self.result {
+            Ok(done) => Localized::new(
+                format!("done: {}: {done}", step.en),
+                format!("완료: {}: {done}", step.ko),
+            ),
+            Err(error) => Localized::new(
+                format!("failed: {}: {error}", step.en),
+                format!("실패: {}: {error}", step.ko),
+            ),
+        }
+    }
 }
 
 /// Runs every step of `steps`.
@@ -27,7 +45,6 @@ pub async fn execute(client: &aws_sdk_iam::Client, steps: &[Step]) -> Vec<StepOu
 }
 
 async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String> {
-    let explain = |error: &dyn Explained| error.said();
     match step {
         Step::DeactivateKey { user, key_id } => {
             deactivate(client, user, key_id).await?;
@@ -42,7 +59,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|error| explain(&error)),
+                    .map_err(|error| error.said()),
                 Principal::Role(name) => client
                     .detach_role_policy()
                     .role_name(name)
@@ -50,7 +67,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|error| explain(&error)),
+                    .map_err(|error| error.said()),
                 Principal::Group(name) => client
                     .detach_group_policy()
                     .group_name(name)
@@ -58,7 +75,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|error| explain(&error)),
+                    .map_err(|error| error.said()),
             }?;
             Ok("detached".into())
         }
@@ -71,7 +88,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|error| explain(&error)),
+                    .map_err(|error| error.said()),
                 Principal::Role(principal) => client
                     .delete_role_policy()
                     .role_name(principal)
@@ -79,7 +96,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|error| explain(&error)),
+                    .map_err(|error| error.said()),
                 Principal::Group(principal) => client
                     .delete_group_policy()
                     .group_name(principal)
@@ -87,7 +104,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|error| explain(&error)),
+                    .map_err(|error| error.said()),
             }?;
             Ok("deleted".into())
         }
@@ -98,7 +115,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                 .group_name(group)
                 .send()
                 .await
-                .map_err(|error| explain(&error))?;
+                .map_err(|error| error.said())?;
             Ok("removed".into())
         }
         Step::DenyAll { user } => {
@@ -109,7 +126,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                 .policy_document(DENY_ALL)
                 .send()
                 .await
-                .map_err(|error| explain(&error))?;
+                .map_err(|error| error.said())?;
             Ok(format!("{QUARANTINE_POLICY} is on {user}"))
         }
         Step::RevokeSessions { role } => {
@@ -121,7 +138,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                 .policy_document(revoke_policy(&now))
                 .send()
                 .await
-                .map_err(|error| explain(&error))?;
+                .map_err(|error| error.said())?;
             Ok(format!("sessions of {role} issued before {now} are denied"))
         }
         Step::DeactivateAllKeys { user } => {
@@ -130,7 +147,7 @@ async fn run(client: &aws_sdk_iam::Client, step: &Step) -> Result<String, String
                 .user_name(user)
                 .send()
                 .await
-                .map_err(|error| explain(&error))?;
+                .map_err(|error| error.said())?;
             let mut done = Vec::new();
             for key in listed.access_key_metadata() {
                 let Some(key_id) = key.access_key_id() else {

@@ -149,13 +149,7 @@ async fn run(
                 }
                 let Some(client) = &client else { continue };
                 let outcomes = iamwatch_respond::execute(client, &steps).await;
-                let said: Vec<String> = outcomes
-                    .iter()
-                    .map(|outcome| match &outcome.result {
-                        Ok(done) => format!("done: {}: {done}", outcome.step.describe().en),
-                        Err(error) => format!("failed: {}: {error}", outcome.step.describe().en),
-                    })
-                    .collect();
+                let said: Vec<String> = outcomes.iter().map(|outcome| outcome.said().en).collect();
                 format!(
                     "automatic response {playbook} executed: {}",
                     said.join("; ")
