@@ -212,6 +212,32 @@ pub struct IncidentView<'a> {
 }
 
 impl Incident {
+    /// A copy without the raw event, which is not copied at all (it may be hundreds of KB):
+    /// what is queued for notifications and playbooks, which never read it.
+    pub fn without_raw(&self) -> Incident {
+        Incident {
+            incident_id: self.incident_id.clone(),
+            event_id: self.event_id.clone(),
+            event_name: self.event_name.clone(),
+            event_type: self.event_type.clone(),
+            rule_id: self.rule_id.clone(),
+            title: self.title.clone(),
+            resource: self.resource.clone(),
+            severity: self.severity,
+            status: self.status,
+            meta: self.meta.clone(),
+            source: self.source.clone(),
+            account: self.account.clone(),
+            region: self.region.clone(),
+            event_time_ms: self.event_time_ms,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            assignee: self.assignee.clone(),
+            raw: None,
+            meta_json: self.meta_json.clone(),
+        }
+    }
+
     pub fn view(&self, lang: Lang) -> IncidentView<'_> {
         IncidentView {
             incident_id: &self.incident_id,
@@ -298,6 +324,23 @@ fn splitmix64(mut value: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_without_the_raw_event_keeps_everything_else() {
+        let mut incident: Incident = serde_json::from_value(serde_json::json!({
+            "incident_id": "inc-1", "event_id": "e", "event_name": "DeleteUser",
+            "event_type": {"en": "Delete user", "ko": "사용자 삭제"}, "rule_id": "r",
+            "title": {"en": "t", "ko": "제목"}, "resource": "bob", "severity": "HIGH",
+            "status": "NEW", "meta": {"ip": "203.0.113.7"}, "source": "IAM",
+            "account": "111122223333", "region": "us-east-1", "event_time_ms": 5,
+            "created_at": 6, "updated_at": 7, "assignee": "alice", "raw": "{}"
+        }))
+        .unwrap();
+        let copy = incident.without_raw();
+        assert_eq!(copy.raw, None);
+        incident.raw = None;
+        assert_eq!(copy, incident);
+    }
     use std::collections::HashSet;
 
     #[test]

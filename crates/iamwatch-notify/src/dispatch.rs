@@ -106,7 +106,7 @@ impl Notifier {
                 continue;
             }
             let incident = shared
-                .get_or_insert_with(|| Arc::new(without_raw(incident)))
+                .get_or_insert_with(|| Arc::new(incident.without_raw()))
                 .clone();
             if worker.sender.try_send(incident).is_err() {
                 let dropped = worker.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -144,15 +144,6 @@ impl Notifier {
 async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
     for task in tasks {
         let _ = task.await;
-    }
-}
-
-/// The incident as notifications need it: the raw event (up to hundreds of KB) stays in the
-/// store.
-fn without_raw(incident: &Incident) -> Incident {
-    Incident {
-        raw: None,
-        ..incident.clone()
     }
 }
 

@@ -103,15 +103,15 @@ impl Responder {
     /// Queues a new incident for the playbooks its rule has. Never waits.
     pub fn offer(&self, incident: &Incident) {
         let Some(sender) = &self.sender else { return };
+        let mut shared: Option<Arc<Incident>> = None;
         for (_, playbook) in self
             .rules
             .iter()
             .filter(|(rule, _)| raised_by(incident, rule))
         {
-            let queued = Arc::new(Incident {
-                raw: None,
-                ..incident.clone()
-            });
+            let queued = shared
+                .get_or_insert_with(|| Arc::new(incident.without_raw()))
+                .clone();
             if sender.try_send((queued, *playbook)).is_err() {
                 tracing::warn!(incident = %incident.incident_id, playbook = %playbook, "automatic response queue full: left for a person");
             }
