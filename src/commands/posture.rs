@@ -45,14 +45,10 @@ pub fn run(args: PostureArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    let findings: Vec<Severity> = reports
-        .iter()
-        .flat_map(|report| report.findings.iter().map(|finding| finding.severity))
-        .collect();
     let counts: Vec<String> = Severity::ALL
         .iter()
         .map(|severity| {
-            let count = findings.iter().filter(|found| *found == severity).count();
+            let count = iamwatch_posture::count_findings(&reports, *severity);
             format!("{count} {severity}")
         })
         .collect();

@@ -100,6 +100,15 @@ pub fn assess(inventory: &Inventory, now_ms: i64, thresholds: Thresholds) -> Vec
     reports
 }
 
+/// How many findings of `severity` the reports hold (a summary line, a metric).
+pub fn count_findings(reports: &[PrincipalReport], severity: Severity) -> usize {
+    reports
+        .iter()
+        .flat_map(|report| &report.findings)
+        .filter(|finding| finding.severity == severity)
+        .count()
+}
+
 fn user_findings(
     inventory: &Inventory,
     user: &User,

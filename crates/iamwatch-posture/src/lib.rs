@@ -11,7 +11,7 @@ pub mod assess;
 pub mod collect;
 pub mod inventory;
 
-pub use assess::{assess, Finding, PrincipalReport, Thresholds};
+pub use assess::{assess, count_findings, Finding, PrincipalReport, Thresholds};
 pub use collect::{client_from_env, collect, PostureError};
 pub use inventory::Inventory;
 

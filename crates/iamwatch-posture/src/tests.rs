@@ -192,6 +192,10 @@ fn root_keys_and_roles_others_may_assume_are_found_and_the_riskiest_come_first()
     let risks: Vec<u32> = reports.iter().map(|report| report.risk).collect();
     assert!(risks.windows(2).all(|pair| pair[0] >= pair[1]), "{risks:?}");
     assert!(risks.iter().all(|risk| *risk <= 100));
+    // Root's keys and admin-direct's console without MFA; four administrators and the vendor
+    // role an administrator another account may assume.
+    assert_eq!(crate::count_findings(&reports, Severity::Critical), 2);
+    assert_eq!(crate::count_findings(&reports, Severity::High), 5);
     // An administrator without MFA on the console: 30 + 50.
     assert_eq!(find(&reports, "admin-direct").unwrap().risk, 80);
 }

@@ -242,22 +242,17 @@ impl Metrics {
 
 /// The latest posture scan's findings by severity, and when it was made.
 fn write_posture(out: &mut String, latest: &crate::posture::Latest) {
-    let snapshot = latest
-        .read()
-        .unwrap_or_else(|error| error.into_inner())
-        .clone();
-    let Some(snapshot) = snapshot else { return };
+    // Counted under the read lock: the scan's principals are not copied for a scrape.
+    let guard = latest.read().unwrap_or_else(|error| error.into_inner());
+    let Some(snapshot) = guard.as_ref() else {
+        return;
+    };
     let _ = writeln!(
         out,
         "# HELP iamwatch_posture_findings Findings of the latest IAM posture scan, by severity.\n# TYPE iamwatch_posture_findings gauge"
     );
     for severity in Severity::ALL {
-        let count = snapshot
-            .principals
-            .iter()
-            .flat_map(|principal| &principal.findings)
-            .filter(|finding| finding.severity == severity)
-            .count();
+        let count = iamwatch_posture::count_findings(&snapshot.principals, severity);
         let _ = writeln!(
             out,
             "iamwatch_posture_findings{{severity=\"{}\"}} {count}",
