@@ -95,17 +95,19 @@ pub fn messages(batch: &[Arc<Incident>], route: &Route) -> Vec<Outgoing> {
         .iter()
         .map(|incident| {
             let rendered = render(incident, route);
-            let text = rendered.text(route.lang);
-            let document = document(incident, &rendered, route.lang).to_string();
+            // The text is rendered once, for the document and for people.
+            let document = document(incident, &rendered, route.lang);
+            let text = &document["text"];
+            let machine = document.to_string();
             let message = json!({
                 "default": text,
                 "email": text,
                 "sms": rendered.headline,
-                "sqs": document,
-                "lambda": document,
-                "http": document,
-                "https": document,
-                "firehose": document,
+                "sqs": machine,
+                "lambda": machine,
+                "http": machine,
+                "https": machine,
+                "firehose": machine,
             });
             Outgoing {
                 incidents: 1,
