@@ -73,6 +73,14 @@ async fn responses(server: &Server, id: &str, wait: Duration) -> Vec<String> {
 const RULES: &str =
     "[[respond.auto]]\nrule = \"iam.access_key_change\"\nplaybook = \"deactivate-key\"\n";
 
+/// `serve` in a folder `name` of its own under `dir`, with `respond` (its `[respond]` table)
+/// before the rules.
+fn serve_in(dir: &Path, name: &str, respond: &str, env: &[(&'static str, String)]) -> Server {
+    let own = dir.join(name);
+    std::fs::create_dir_all(&own).unwrap();
+    start_with_env(&own, &format!("{respond}{RULES}"), &[], env)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn playbooks_run_by_themselves_only_when_enabled_and_dry_run_unless_told() {
     let moto = Moto::start();
@@ -82,9 +90,7 @@ async fn playbooks_run_by_themselves_only_when_enabled_and_dry_run_unless_told()
 
     // Listed but not enabled: nothing runs, nothing is recorded.
     let key = user_with_key(&iam, "off").await;
-    let off_dir = dir.path().join("off");
-    std::fs::create_dir_all(&off_dir).unwrap();
-    let server = start_with_env(&off_dir, RULES, &[], &env);
+    let server = serve_in(dir.path(), "off", "", &env);
     let id = incident_of(&server, &key_reactivated("off", &key, "auto-off-1")).await;
     assert!(responses(&server, &id, Duration::from_millis(1500))
         .await
@@ -94,14 +100,7 @@ async fn playbooks_run_by_themselves_only_when_enabled_and_dry_run_unless_told()
 
     // Enabled, dry run by default: recorded as what would be done, the key untouched.
     let key = user_with_key(&iam, "dry").await;
-    let dry_dir = dir.path().join("dry");
-    std::fs::create_dir_all(&dry_dir).unwrap();
-    let server = start_with_env(
-        &dry_dir,
-        &format!("[respond]\nenabled = true\n{RULES}"),
-        &[],
-        &env,
-    );
+    let server = serve_in(dir.path(), "dry", "[respond]\nenabled = true\n", &env);
     let id = incident_of(&server, &key_reactivated("dry", &key, "auto-dry-1")).await;
     let notes = responses(&server, &id, Duration::from_secs(20)).await;
     assert_eq!(
@@ -116,12 +115,10 @@ async fn playbooks_run_by_themselves_only_when_enabled_and_dry_run_unless_told()
     // Enabled and not a dry run: the key made inactive, the history says so, and a dashboard
     // connected meanwhile hears the change.
     let key = user_with_key(&iam, "live").await;
-    let live_dir = dir.path().join("live");
-    std::fs::create_dir_all(&live_dir).unwrap();
-    let server = start_with_env(
-        &live_dir,
-        &format!("[respond]\nenabled = true\ndry_run = false\n{RULES}"),
-        &[],
+    let server = serve_in(
+        dir.path(),
+        "live",
+        "[respond]\nenabled = true\ndry_run = false\n",
         &env,
     );
     let mut socket = server::connect(&server).await;
