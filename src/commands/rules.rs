@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use iamwatch_core::{Lang, Severity};
+use iamwatch_correlate::{rule as correlate_rule, CorrelateConfig};
 use iamwatch_detect::builtin::CodeRuleSettings;
 use iamwatch_detect::rules::{Rule, RuleSet};
 use iamwatch_detect::{Detector, DetectorConfig};
@@ -51,12 +52,27 @@ impl RuleArgs {
         let unknown: Vec<String> = set
             .configure(&disabled, &severities)
             .into_iter()
-            .filter(|id| !CodeRuleSettings::is_code_rule(id))
+            .filter(|id| !CodeRuleSettings::is_code_rule(id) && !correlate_rule::is_rule(id))
             .collect();
         if !unknown.is_empty() {
             bail!("no rule has the id {}", unknown.join(", "));
         }
         Ok((set, code))
+    }
+
+    /// `config` with these arguments' overrides of the stateful detections' rules.
+    pub fn correlate(&self, mut config: CorrelateConfig) -> CorrelateConfig {
+        for id in &self.disabled {
+            if correlate_rule::is_rule(id) {
+                config.disabled.insert(id.clone());
+            }
+        }
+        for (id, severity) in &self.severities {
+            if correlate_rule::is_rule(id) {
+                config.severities.insert(id.clone(), *severity);
+            }
+        }
+        config
     }
 
     /// The detector these rules make, with `skip` (API names; blanks ignored) as its skip list:
@@ -129,6 +145,20 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                     "no"
                 };
                 print_row(rule.id, severity, enabled, "(in code)", rule.title(lang));
+            }
+            // The stateful detections, configured by id too.
+            let correlate = rules.correlate(CorrelateConfig::default());
+            for rule in correlate_rule::CATALOGUE {
+                let severity = correlate
+                    .severities
+                    .get(rule.id)
+                    .map_or(rule.severity, |severity| severity.as_str());
+                let enabled = if correlate.disabled.contains(rule.id) {
+                    "no"
+                } else {
+                    "yes"
+                };
+                print_row(rule.id, severity, enabled, "(stateful)", rule.title(lang));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@ use super::StoreArgs;
 use crate::output::{self, Format};
 use anyhow::Context;
 use iamwatch_core::Lang;
+use iamwatch_correlate::CorrelateConfig;
 use iamwatch_pipeline::{BadRecord, ScanOptions, ScanReport, ScanSink};
 use iamwatch_s3::{S3Source, S3Url};
 use iamwatch_sources::Input;
@@ -48,6 +49,10 @@ pub struct ScanArgs {
     /// Exit with status 3 when any record could not be read
     #[arg(long)]
     pub strict: bool,
+    /// Leave out the stateful detections (repeated failed sign-ins, bursts, escalation
+    /// sequences, users without MFA), which see the incidents in input order
+    #[arg(long)]
+    pub no_correlate: bool,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -62,6 +67,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         // detector only to drop it.
         batch_size: ScanOptions::DEFAULT_BATCH_SIZE,
         window: ScanOptions::DEFAULT_WINDOW,
+        correlate: args.rules.correlate(CorrelateConfig {
+            enabled: !args.no_correlate,
+            ..CorrelateConfig::default()
+        }),
     };
     let total_bytes: u64 = discovered
         .inputs

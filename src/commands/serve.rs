@@ -57,6 +57,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rules.severities.insert(0, (id.clone(), severity));
     }
     let detector = rules.detector(&config.ingest.skip)?;
+    config.correlate = rules.correlate(config.correlate.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

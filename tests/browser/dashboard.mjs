@@ -54,7 +54,8 @@ try {
   }
 
   // An older backlog: more than one page (200) of incidents before the page opens.
-  const backlog = Array.from({ length: 230 }, (_, index) => ({ ...record(`backlog-${Date.now()}-${index}`), eventName: "DeleteUser", eventTime: "2024-05-01T00:00:00Z", requestParameters: { userName: `old-user-${index}` } }));
+  // Each by an administrator of its own: 230 deletions by one caller at once would also be a burst.
+  const backlog = Array.from({ length: 230 }, (_, index) => ({ ...record(`backlog-${Date.now()}-${index}`), eventName: "DeleteUser", eventTime: "2024-05-01T00:00:00Z", userIdentity: { type: "IAMUser", accountId: "111122223333", arn: `arn:aws:iam::111122223333:user/admin-${index}`, userName: `admin-${index}` }, requestParameters: { userName: `old-user-${index}` } }));
   const stored = await post({ Records: backlog });
   if (stored.incidents !== 230) throw new Error(`backlog not stored: ${JSON.stringify(stored)}`);
 

@@ -10,8 +10,10 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
 
-/// A CloudTrail record of alice deleting a user, eventID `{prefix}-{n}`, `n` seconds after
-/// midnight on 2024-06-01: each `n` is its own event, and each becomes a MEDIUM incident.
+/// A CloudTrail record of an administrator deleting a user, eventID `{prefix}-{n}`, `n` seconds
+/// after midnight on 2024-06-01: each `n` is its own event, and each becomes a MEDIUM incident.
+/// Each `n` has an administrator of its own (`admin-{n}`): thousands of deletions by one caller
+/// would also be bursts, incidents of their own.
 pub fn delete_user_record(prefix: &str, n: usize) -> String {
     serde_json::json!({
         "eventVersion": "1.09",
@@ -19,7 +21,7 @@ pub fn delete_user_record(prefix: &str, n: usize) -> String {
         "eventSource": "iam.amazonaws.com", "eventName": "DeleteUser", "awsRegion": "us-east-1",
         "eventID": format!("{prefix}-{n}"), "recipientAccountId": "111122223333",
         "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.17.0 Python/3.11 Linux/6.1",
-        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "111122223333"},
+        "userIdentity": {"type": "IAMUser", "userName": format!("admin-{n}"), "accountId": "111122223333"},
         "requestParameters": {"userName": format!("user-{n}")}
     })
     .to_string()

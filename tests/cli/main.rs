@@ -2,6 +2,7 @@
 
 mod archives;
 mod corpus;
+mod correlate;
 #[path = "../shared/damage.rs"]
 mod damage;
 mod damaged;

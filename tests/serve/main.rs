@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod correlate;
 #[path = "../shared/damage.rs"]
 mod damage;
 mod damaged;

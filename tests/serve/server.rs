@@ -336,10 +336,19 @@ pub fn incident_ids(summary: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A CloudTrail log file of `count` DeleteUser records with ids `{prefix}-{n}`.
+/// A CloudTrail log file of `count` DeleteUser records with ids `{prefix}-{n}`, each by an
+/// administrator of its own (`admin-{prefix}-{n}`): hundreds of deletions by one caller in a
+/// second would also be a burst, an incident of its own.
 pub fn log_file(prefix: &str, count: usize) -> String {
     let records: Vec<Value> = (0..count)
-        .map(|n| record(&format!("{prefix}-{n}"), "DeleteUser", &format!("user{n}")))
+        .map(|n| {
+            let mut record = record(&format!("{prefix}-{n}"), "DeleteUser", &format!("user{n}"));
+            let caller = format!("admin-{prefix}-{n}");
+            record["userIdentity"]["arn"] =
+                format!("arn:aws:iam::111122223333:user/{caller}").into();
+            record["userIdentity"]["userName"] = caller.into();
+            record
+        })
         .collect();
     serde_json::json!({ "Records": records }).to_string()
 }

@@ -12,6 +12,7 @@ mod detection;
 pub mod eventbridge;
 pub mod insight;
 pub mod policy;
+pub mod reasons;
 mod record_parts;
 pub mod rules;
 mod title;

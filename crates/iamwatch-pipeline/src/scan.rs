@@ -10,6 +10,7 @@
 
 use crate::bad_record::BadRecord;
 use iamwatch_core::Incident;
+use iamwatch_correlate::{CorrelateConfig, Correlator};
 use iamwatch_detect::Detector;
 use iamwatch_sources::Input;
 use iamwatch_store::{IncidentStore, StoreError, Stored};
@@ -30,6 +31,8 @@ pub struct ScanOptions {
     /// How many inputs workers may run ahead of the collector. (A single input is spread in
     /// batches instead, two in flight per worker.)
     pub window: usize,
+    /// The stateful detections, run over the incidents in input order.
+    pub correlate: CorrelateConfig,
 }
 
 impl ScanOptions {
@@ -50,6 +53,7 @@ impl Default for ScanOptions {
             jobs: 0,
             batch_size: Self::DEFAULT_BATCH_SIZE,
             window: Self::DEFAULT_WINDOW,
+            correlate: CorrelateConfig::default(),
         }
     }
 }
@@ -184,6 +188,7 @@ pub fn scan(
                 ..ScanReport::default()
             },
             pending: Vec::new(),
+            correlator: Correlator::new(options.correlate.clone()),
             last_commit: Instant::now(),
             batch_size: options.batch_size,
             bytes_read: &bytes_read,

@@ -8,6 +8,7 @@ use crate::auto_respond::Responder;
 use crate::metrics::Metrics;
 use crate::stream::LiveHub as Hub;
 use iamwatch_core::Incident;
+use iamwatch_correlate::Correlator;
 use iamwatch_notify::Notifier;
 use iamwatch_store::{IncidentStore, Stored};
 use std::sync::atomic::Ordering;
@@ -43,6 +44,7 @@ impl Committer {
         hub: Hub,
         notifier: Notifier,
         responder: Responder,
+        correlator: Correlator,
         metrics: Arc<Metrics>,
         capacity: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
@@ -52,7 +54,13 @@ impl Committer {
             notifier,
             responder,
         };
-        let task = tokio::spawn(run(receiver, store, outputs, Arc::clone(&metrics)));
+        let task = tokio::spawn(run(
+            receiver,
+            store,
+            outputs,
+            correlator,
+            Arc::clone(&metrics),
+        ));
         (Self { sender, metrics }, task)
     }
 
@@ -92,13 +100,35 @@ impl Outputs {
     }
 }
 
+/// How often users' MFA grace periods are checked against the clock.
+const GRACE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn run(
     mut receiver: mpsc::Receiver<Job>,
     store: Arc<dyn IncidentStore>,
     outputs: Outputs,
+    mut correlator: Correlator,
     metrics: Arc<Metrics>,
 ) {
-    while let Some(first) = receiver.recv().await {
+    let mut grace_check = tokio::time::interval(GRACE_CHECK);
+    grace_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let first = tokio::select! {
+            job = receiver.recv() => match job {
+                Some(job) => job,
+                None => break,
+            },
+            _ = grace_check.tick() => {
+                let overdue = correlator.expire(iamwatch_core::time::now_ms());
+                if overdue.is_empty() {
+                    continue;
+                }
+                // Nobody waits for these: the reply goes nowhere.
+                let (reply, _) = oneshot::channel();
+                metrics.commit_queue_depth.fetch_add(1, Ordering::Relaxed);
+                Job { incidents: overdue, reply }
+            }
+        };
         let mut total = first.incidents.len();
         let mut jobs = vec![first];
         while total < MAX_BATCH {
@@ -109,6 +139,18 @@ async fn run(
                 }
                 Err(_) => break,
             }
+        }
+        // The stateful detections see what was accepted, in the order accepted; what they
+        // raise is stored in the same transaction as the incidents that completed it, and
+        // counted in the request's answer.
+        for job in &mut jobs {
+            let raised: Vec<Incident> = job
+                .incidents
+                .iter()
+                .flat_map(|incident| correlator.observe(incident))
+                .collect();
+            total += raised.len();
+            job.incidents.extend(raised);
         }
         metrics
             .commit_queue_depth

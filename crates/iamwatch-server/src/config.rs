@@ -47,6 +47,8 @@ pub struct Config {
     pub notify: Vec<iamwatch_notify::ChannelConfig>,
     pub posture: PostureConfig,
     pub respond: crate::auto_respond::RespondConfig,
+    /// The stateful detections' windows and thresholds (`[correlate]`).
+    pub correlate: iamwatch_correlate::CorrelateConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -210,6 +212,7 @@ impl Default for Config {
             notify: Vec::new(),
             posture: PostureConfig::default(),
             respond: crate::auto_respond::RespondConfig::default(),
+            correlate: iamwatch_correlate::CorrelateConfig::default(),
         }
     }
 }
@@ -332,6 +335,11 @@ mod tests {
         let config = Config::parse(text, "iamwatch.example.toml").unwrap();
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
         assert!(config.token.is_none());
+        // The example writes out the defaults of the stateful detections.
+        assert_eq!(
+            config.correlate,
+            iamwatch_correlate::CorrelateConfig::default()
+        );
     }
 
     #[test]

@@ -145,6 +145,7 @@ pub async fn serve(
         hub.clone(),
         notifier.clone(),
         responder,
+        iamwatch_correlate::Correlator::new(config.correlate.clone()),
         Arc::clone(&metrics),
         config.ingest.commit_queue,
     );

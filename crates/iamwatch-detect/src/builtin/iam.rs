@@ -121,7 +121,7 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     match grant {
         Grant::Admin => {
             severity = Critical;
-            reasons.push("grants administrator access (Action * on Resource *)".to_string());
+            reasons.push(crate::reasons::GRANTS_ADMINISTRATOR_ACCESS.to_string());
         }
         Grant::Broad(what) => {
             severity = severity.max(High);

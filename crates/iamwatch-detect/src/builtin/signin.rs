@@ -40,7 +40,7 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     let own_password = root || event.identity.identity_type == "IAMUser";
     let mut reasons = Vec::new();
     let severity: Severity = if failed {
-        reasons.push("console sign-in failed".to_string());
+        reasons.push(crate::reasons::CONSOLE_SIGN_IN_FAILED.to_string());
         if root {
             High
         } else {

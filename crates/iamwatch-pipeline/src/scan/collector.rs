@@ -3,6 +3,7 @@
 
 use super::{Chunk, ScanError, ScanReport, ScanSink};
 use iamwatch_core::Incident;
+use iamwatch_correlate::Correlator;
 use iamwatch_store::{StoreError, Stored};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -18,6 +19,8 @@ pub(super) struct Collector<'c> {
     /// and CloudTrail files are small, so committing per file would make the disk the
     /// bottleneck.
     pub(super) pending: Vec<Incident>,
+    /// Sees every incident in input order, and adds those its patterns raise.
+    pub(super) correlator: Correlator,
     pub(super) last_commit: Instant,
     pub(super) batch_size: usize,
     pub(super) bytes_read: &'c AtomicU64,
@@ -36,7 +39,11 @@ impl Collector<'_> {
             report.bad_records += 1;
             self.sink.bad_record(bad);
         }
-        self.pending.extend(chunk.incidents);
+        for incident in chunk.incidents {
+            let raised = self.correlator.observe(&incident);
+            self.pending.push(incident);
+            self.pending.extend(raised);
+        }
         self.commit_when_due()?;
         self.sink.progress(self.bytes_read.load(Ordering::Relaxed));
         Ok(())

@@ -1,0 +1,436 @@
+//! The stateful detections: each incident's event counted against what came before it.
+
+use crate::config::{minutes, CorrelateConfig};
+use crate::fact::{acts_as, fact, Fact, Step};
+use crate::raise::{raise, Correlated};
+use crate::sequence::{Grace, Sequences};
+use crate::window::{Seen, Windows};
+use iamwatch_core::{Incident, Localized, Severity, Target};
+
+/// Rule ids of the stateful detections.
+pub mod rule {
+    use iamwatch_detect::builtin::CodeRule;
+
+    pub const BRUTE_FORCE: &str = "correlate.brute_force";
+    pub const SIGN_IN_AFTER_FAILURES: &str = "correlate.sign_in_after_failures";
+    pub const BURST: &str = "correlate.burst";
+    pub const PRIVILEGE_ESCALATION: &str = "correlate.privilege_escalation";
+    pub const USER_WITHOUT_MFA: &str = "correlate.user_without_mfa";
+
+    /// Every one, for `iamwatch rules list`, as the rules written in code are listed.
+    pub const CATALOGUE: &[CodeRule] = &[
+        CodeRule {
+            id: BRUTE_FORCE,
+            severity: "HIGH-CRITICAL",
+            en: "Repeated failed console sign-ins for a user or from an address",
+            ko: "한 사용자 또는 한 주소의 콘솔 로그인 반복 실패",
+        },
+        CodeRule {
+            id: SIGN_IN_AFTER_FAILURES,
+            severity: "HIGH-CRITICAL",
+            en: "A console sign-in after repeated failures",
+            ko: "반복 실패 후 콘솔 로그인 성공",
+        },
+        CodeRule {
+            id: BURST,
+            severity: "MEDIUM",
+            en: "A burst of IAM changes by one principal",
+            ko: "한 주체의 IAM 변경 급증",
+        },
+        CodeRule {
+            id: PRIVILEGE_ESCALATION,
+            severity: "CRITICAL",
+            en: "A principal created or given credentials, and made an administrator, by one caller; or a caller making itself one",
+            ko: "한 호출자가 주체를 만들거나 자격 증명을 주고 관리자로 만듦, 또는 자기 자신을 관리자로 만듦",
+        },
+        CodeRule {
+            id: USER_WITHOUT_MFA,
+            severity: "LOW-MEDIUM",
+            en: "A new user still without an MFA device after the grace period",
+            ko: "유예 기간이 지나도 MFA 장치가 없는 새 사용자",
+        },
+    ];
+
+    pub fn is_rule(id: &str) -> bool {
+        CATALOGUE.iter().any(|rule| rule.id == id)
+    }
+}
+
+/// Counts incidents as they come, in the order given, and raises the incidents their
+/// patterns make. One per stream of incidents (a scan, a `serve`); state is in memory, bounded
+/// by the keys active within each detection's window.
+pub struct Correlator {
+    config: CorrelateConfig,
+    failures_by_user: Windows,
+    failures_by_ip: Windows,
+    changes_by_actor: Windows,
+    sequences: Sequences,
+    grace: Grace,
+    /// The latest event time seen: windows are judged in event time, so that a scan of last
+    /// month's trail finds what `serve` would have found then.
+    watermark_ms: i64,
+}
+
+impl Correlator {
+    pub fn new(config: CorrelateConfig) -> Self {
+        Self {
+            failures_by_user: Windows::new(
+                minutes(config.brute_force.window_minutes),
+                config.brute_force.failures,
+            ),
+            failures_by_ip: Windows::new(
+                minutes(config.brute_force.window_minutes),
+                config.brute_force.failures,
+            ),
+            changes_by_actor: Windows::new(
+                minutes(config.burst.window_minutes),
+                config.burst.changes,
+            ),
+            sequences: Sequences::new(minutes(config.escalation.window_minutes)),
+            grace: Grace::new(i64::from(config.mfa_grace.hours) * 60 * minutes(1)),
+            watermark_ms: i64::MIN,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &CorrelateConfig {
+        &self.config
+    }
+
+    /// Counts `incident`'s event; returns the incidents it completes, and those whose grace
+    /// ran out by its event time.
+    pub fn observe(&mut self, incident: &Incident) -> Vec<Incident> {
+        let mut raised = Vec::new();
+        // An incident of these rules is no event: counting it would count its trigger twice.
+        if !self.config.enabled || rule::is_rule(&incident.rule_id) {
+            return raised;
+        }
+        self.watermark_ms = self.watermark_ms.max(incident.event_time_ms);
+        match fact(incident) {
+            Fact::SignInFailed { user, ip } => self.failed_sign_in(incident, user, ip, &mut raised),
+            Fact::SignedIn { user, ip } => self.signed_in(incident, user, ip, &mut raised),
+            Fact::Change {
+                actor,
+                subject,
+                step,
+            } => self.changed(incident, actor, &subject, step, &mut raised),
+            Fact::Other => {}
+        }
+        self.configure(&mut raised);
+        raised.extend(self.expire(self.watermark_ms));
+        raised
+    }
+
+    /// Rules turned off dropped, severities overridden.
+    fn configure(&self, raised: &mut Vec<Incident>) {
+        if raised.is_empty() {
+            return;
+        }
+        raised.retain(|incident| !self.config.disabled.contains(&incident.rule_id));
+        for incident in raised {
+            if let Some(severity) = self.config.severities.get(&incident.rule_id) {
+                incident.severity = *severity;
+            }
+        }
+    }
+
+    /// Incidents of users whose MFA grace ran out by `now_ms`: called by `serve` on its
+    /// clock, and by [`Correlator::observe`] with the latest event time.
+    pub fn expire(&mut self, now_ms: i64) -> Vec<Incident> {
+        if !self.config.enabled || !self.config.mfa_grace.enabled {
+            return Vec::new();
+        }
+        let hours = self.config.mfa_grace.hours;
+        let mut raised: Vec<Incident> = self
+            .grace
+            .expire(now_ms)
+            .into_iter()
+            .map(|(pending, due_ms)| {
+                let subject = pending.subject.as_str();
+                let name = subject.trim_start_matches("user/");
+                let (severity, en, ko) = if pending.console {
+                    (
+                        Severity::Medium,
+                        format!("{name} can sign in to the console and still has no MFA device {hours} h after it was created"),
+                        format!("{name}: 콘솔 로그인이 가능한데 생성 {hours}시간 후에도 MFA 장치 없음"),
+                    )
+                } else {
+                    (
+                        Severity::Low,
+                        format!("{name} still has no MFA device {hours} h after it was created"),
+                        format!("{name}: 생성 {hours}시간 후에도 MFA 장치 없음"),
+                    )
+                };
+                let found = Correlated {
+                    rule_id: rule::USER_WITHOUT_MFA,
+                    severity,
+                    label: Localized::new("User without MFA", "MFA 미설정 사용자"),
+                    reason: en.clone(),
+                    title: Localized::new(en, ko),
+                    target: Target {
+                        kind: "user".to_string(),
+                        id: name.to_string(),
+                        principal: String::new(),
+                    },
+                    tags: &[],
+                    related: vec![seen(&pending.trigger)],
+                };
+                let now = pending.trigger.created_at.max(now_ms.min(due_ms));
+                raise(&pending.trigger, found, due_ms, now)
+            })
+            .collect();
+        self.configure(&mut raised);
+        raised
+    }
+
+    /// Keys and sequences held: what the state costs, for metrics and tests.
+    pub fn held(&self) -> usize {
+        self.failures_by_user.len()
+            + self.failures_by_ip.len()
+            + self.changes_by_actor.len()
+            + self.sequences.len()
+            + self.grace.len()
+    }
+
+    fn failed_sign_in(
+        &mut self,
+        incident: &Incident,
+        user: Option<&str>,
+        ip: &str,
+        raised: &mut Vec<Incident>,
+    ) {
+        let settings = &self.config.brute_force;
+        if !settings.enabled {
+            return;
+        }
+        let watermark = self.watermark_ms;
+        let by_user = user.and_then(|user| {
+            self.failures_by_user
+                .count(&keyed(&incident.account, user), seen(incident), watermark)
+        });
+        let by_ip = (!ip.is_empty())
+            .then(|| self.failures_by_ip.count(ip, seen(incident), watermark))
+            .flatten();
+        if by_user.is_none() && by_ip.is_none() {
+            return;
+        }
+        let (failures, window) = (settings.failures, settings.window_minutes);
+        let (target, en, ko) = match (user, &by_user) {
+            (Some(user), Some(_)) => (
+                target("user", user),
+                format!("{failures} failed console sign-ins for {user} within {window} min"),
+                format!("{window}분 안에 {user} 콘솔 로그인 {failures}회 실패"),
+            ),
+            _ => (
+                target("ip", ip),
+                format!("{failures} failed console sign-ins from {ip} within {window} min"),
+                format!("{window}분 안에 {ip}에서 콘솔 로그인 {failures}회 실패"),
+            ),
+        };
+        let root = user == Some("root");
+        let found = Correlated {
+            rule_id: rule::BRUTE_FORCE,
+            severity: if root {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            label: Localized::new("Repeated failed sign-ins", "로그인 반복 실패"),
+            reason: en.clone(),
+            title: Localized::new(en, ko),
+            target,
+            // Brute Force: Password Guessing.
+            tags: &["T1110.001"],
+            related: merged(by_user.into_iter().chain(by_ip).flatten()),
+        };
+        raised.push(raise(
+            incident,
+            found,
+            incident.event_time_ms,
+            incident.created_at,
+        ));
+    }
+
+    fn signed_in(&mut self, incident: &Incident, user: &str, ip: &str, raised: &mut Vec<Incident>) {
+        let settings = &self.config.brute_force;
+        if !settings.enabled {
+            return;
+        }
+        let time = incident.event_time_ms;
+        // A success starts the count again, for the user and for the address.
+        let for_user = self
+            .failures_by_user
+            .take_within(&keyed(&incident.account, user), time);
+        let from_ip = self.failures_by_ip.take_within(ip, time);
+        let threshold = settings.failures as usize;
+        if for_user.len() < threshold && from_ip.len() < threshold {
+            return;
+        }
+        let failures = for_user.len().max(from_ip.len());
+        let mut related = merged(for_user.into_iter().chain(from_ip));
+        related.push(seen(incident));
+        let found = Correlated {
+            rule_id: rule::SIGN_IN_AFTER_FAILURES,
+            severity: if user == "root" {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            label: Localized::new(
+                "Sign-in after repeated failures",
+                "반복 실패 후 로그인 성공",
+            ),
+            reason: format!(
+                "{user} signed in to the console from {ip} after {failures} failed attempts"
+            ),
+            title: Localized::new(
+                format!("{user} signed in after {failures} failed attempts"),
+                format!("{failures}회 실패 후 {user} 콘솔 로그인 성공"),
+            ),
+            target: target("user", user),
+            // Brute Force: Password Guessing; Valid Accounts.
+            tags: &["T1078", "T1110.001"],
+            related,
+        };
+        raised.push(raise(incident, found, time, incident.created_at));
+    }
+
+    fn changed(
+        &mut self,
+        incident: &Incident,
+        actor: &str,
+        subject: &str,
+        step: Option<Step>,
+        raised: &mut Vec<Incident>,
+    ) {
+        let who = incident.meta.actor.name.as_str();
+        let actor_key = keyed(&incident.account, actor);
+        if self.config.burst.enabled {
+            let (changes, window) = (self.config.burst.changes, self.config.burst.window_minutes);
+            if let Some(related) =
+                self.changes_by_actor
+                    .count(&actor_key, seen(incident), self.watermark_ms)
+            {
+                let en = format!("{who} made {changes} IAM changes within {window} min");
+                let found = Correlated {
+                    rule_id: rule::BURST,
+                    severity: Severity::Medium,
+                    label: Localized::new("Burst of IAM changes", "IAM 변경 급증"),
+                    reason: en.clone(),
+                    title: Localized::new(
+                        en,
+                        format!("{who}: {window}분 안에 IAM 변경 {changes}건"),
+                    ),
+                    target: target("principal", actor),
+                    // Account Manipulation.
+                    tags: &["T1098"],
+                    related,
+                };
+                raised.push(raise(
+                    incident,
+                    found,
+                    incident.event_time_ms,
+                    incident.created_at,
+                ));
+            }
+        }
+        let (Some(step), false) = (step, subject.is_empty()) else {
+            return;
+        };
+        if self.config.mfa_grace.enabled {
+            self.grace
+                .record(&keyed(&incident.account, subject), subject, step, incident);
+        }
+        if !self.config.escalation.enabled {
+            return;
+        }
+        let name = subject.split_once('/').map_or(subject, |(_, name)| name);
+        if step == Step::AdminGranted && acts_as(actor, subject) {
+            let en = format!("{who} gave itself administrator access");
+            let found = Correlated {
+                rule_id: rule::PRIVILEGE_ESCALATION,
+                severity: Severity::Critical,
+                label: Localized::new("Privilege escalation", "권한 상승"),
+                reason: en.clone(),
+                title: Localized::new(en, format!("{who}: 자기 자신에게 관리자 권한 부여")),
+                target: target("principal", subject),
+                tags: &["T1098"],
+                related: vec![seen(incident)],
+            };
+            raised.push(raise(
+                incident,
+                found,
+                incident.event_time_ms,
+                incident.created_at,
+            ));
+            return;
+        }
+        let key = format!("{actor_key}|{subject}");
+        if let Some((first, related)) =
+            self.sequences
+                .record(&key, step, seen(incident), self.watermark_ms)
+        {
+            let (en, ko) = if first == Step::Created {
+                (
+                    format!("{who} created {subject} and gave it administrator access"),
+                    format!("{who}: {name} 생성 후 관리자 권한 부여"),
+                )
+            } else {
+                (
+                    format!("{who} gave {subject} both credentials and administrator access"),
+                    format!("{who}: {name}에 자격 증명과 관리자 권한 부여"),
+                )
+            };
+            let found = Correlated {
+                rule_id: rule::PRIVILEGE_ESCALATION,
+                severity: Severity::Critical,
+                label: Localized::new("Privilege escalation", "권한 상승"),
+                reason: en.clone(),
+                title: Localized::new(en, ko),
+                target: target("principal", subject),
+                // Account Manipulation; Create Account.
+                tags: &["T1098", "T1136.003"],
+                related,
+            };
+            raised.push(raise(
+                incident,
+                found,
+                incident.event_time_ms,
+                incident.created_at,
+            ));
+        }
+    }
+}
+
+fn seen(incident: &Incident) -> Seen {
+    Seen {
+        time_ms: incident.event_time_ms,
+        event_id: incident.event_id.clone(),
+        incident_id: incident.incident_id.clone(),
+    }
+}
+
+/// Events of two counts as one list, each once, oldest first.
+fn merged(seen: impl Iterator<Item = Seen>) -> Vec<Seen> {
+    let mut all: Vec<Seen> = seen.collect();
+    all.sort_by(|a, b| (a.time_ms, &a.event_id).cmp(&(b.time_ms, &b.event_id)));
+    all.dedup_by(|a, b| a.event_id == b.event_id);
+    all
+}
+
+/// A user, role or address within its account: the same name in two accounts is two keys.
+fn keyed(account: &str, name: &str) -> String {
+    let mut key = String::with_capacity(account.len() + 1 + name.len());
+    key.push_str(account);
+    key.push('|');
+    key.push_str(name);
+    key
+}
+
+fn target(kind: &str, id: &str) -> Target {
+    Target {
+        kind: kind.to_string(),
+        id: id.to_string(),
+        principal: String::new(),
+    }
+}

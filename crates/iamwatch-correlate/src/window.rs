@@ -1,0 +1,176 @@
+//! Events counted per key over a sliding window of event time.
+
+use std::collections::HashMap;
+
+/// One event counted: when, and which.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub time_ms: i64,
+    pub event_id: String,
+    pub incident_id: String,
+}
+
+/// The latest events of each key, at most `threshold` of them: enough to tell whether
+/// `threshold` fell within `window_ms`, whatever order they arrive in (files are read on
+/// several cores, deliveries are retried).
+pub(crate) struct Windows {
+    window_ms: i64,
+    threshold: usize,
+    keys: HashMap<String, Recent>,
+    /// Keys held after the last sweep: the next sweep comes when they have doubled.
+    swept_at: usize,
+}
+
+#[derive(Default)]
+struct Recent {
+    /// Oldest first.
+    seen: Vec<Seen>,
+    /// When this key last raised an incident: it raises again only a window later.
+    raised_at: Option<i64>,
+}
+
+impl Windows {
+    pub(crate) fn new(window_ms: i64, threshold: u32) -> Self {
+        Self {
+            window_ms,
+            threshold: threshold.max(1) as usize,
+            keys: HashMap::new(),
+            swept_at: 1024,
+        }
+    }
+
+    /// Counts `seen` under `key`. Returns the events that make the threshold, oldest first,
+    /// when they now fall within the window and the key has not raised within the window
+    /// before; the key then counts as raised at the newest of them.
+    pub(crate) fn count(&mut self, key: &str, seen: Seen, watermark_ms: i64) -> Option<Vec<Seen>> {
+        self.sweep(watermark_ms);
+        let recent = match self.keys.get_mut(key) {
+            Some(recent) => recent,
+            None => self.keys.entry(key.to_string()).or_default(),
+        };
+        if recent
+            .seen
+            .iter()
+            .any(|kept| kept.event_id == seen.event_id)
+        {
+            // The same event delivered again counts once.
+            return None;
+        }
+        let at = recent
+            .seen
+            .partition_point(|kept| kept.time_ms <= seen.time_ms);
+        recent.seen.insert(at, seen);
+        if recent.seen.len() > self.threshold {
+            recent.seen.remove(0);
+        }
+        let (first, last) = (recent.seen.first()?.time_ms, recent.seen.last()?.time_ms);
+        let full = recent.seen.len() == self.threshold && last - first <= self.window_ms;
+        let quiet = recent
+            .raised_at
+            .is_none_or(|raised| (last - raised).abs() > self.window_ms);
+        if full && quiet {
+            recent.raised_at = Some(last);
+            return Some(recent.seen.clone());
+        }
+        None
+    }
+
+    /// Forgets `key`, returning its events that fell within the window before `time_ms`.
+    pub(crate) fn take_within(&mut self, key: &str, time_ms: i64) -> Vec<Seen> {
+        let window_ms = self.window_ms;
+        self.keys.remove(key).map_or_else(Vec::new, |recent| {
+            recent
+                .seen
+                .into_iter()
+                .filter(|kept| kept.time_ms <= time_ms && time_ms - kept.time_ms <= window_ms)
+                .collect()
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Forgets keys whose newest event is a window older than the newest event seen anywhere,
+    /// once the keys held have doubled since the last sweep: memory follows the keys active
+    /// within a window, not the input's size.
+    fn sweep(&mut self, watermark_ms: i64) {
+        if self.keys.len() < self.swept_at {
+            return;
+        }
+        let horizon = watermark_ms - 2 * self.window_ms;
+        self.keys.retain(|_, recent| {
+            let newest = recent.seen.last().map_or(i64::MIN, |seen| seen.time_ms);
+            newest.max(recent.raised_at.unwrap_or(i64::MIN)) >= horizon
+        });
+        self.swept_at = (self.keys.len() * 2).max(1024);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Seen, Windows};
+
+    fn seen(time_ms: i64, event_id: &str) -> Seen {
+        Seen {
+            time_ms,
+            event_id: event_id.to_string(),
+            incident_id: format!("inc-{event_id}"),
+        }
+    }
+
+    #[test]
+    fn the_threshold_within_the_window_raises_once_per_window() {
+        let mut windows = Windows::new(10_000, 3);
+        assert_eq!(windows.count("k", seen(0, "a"), 0), None);
+        assert_eq!(windows.count("k", seen(4_000, "b"), 4_000), None);
+        let raised = windows.count("k", seen(9_000, "c"), 9_000).unwrap();
+        let ids: Vec<&str> = raised.iter().map(|seen| seen.event_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        // Within a window of the raise, full windows do not raise again; the first full one
+        // a window after it does.
+        assert_eq!(windows.count("k", seen(10_000, "d"), 10_000), None);
+        assert_eq!(windows.count("k", seen(18_000, "e"), 18_000), None);
+        let again = windows.count("k", seen(19_500, "f"), 19_500).unwrap();
+        let ids: Vec<&str> = again.iter().map(|seen| seen.event_id.as_str()).collect();
+        assert_eq!(ids, ["d", "e", "f"]);
+    }
+
+    #[test]
+    fn events_too_far_apart_or_delivered_twice_do_not_add_up() {
+        let mut windows = Windows::new(10_000, 3);
+        assert_eq!(windows.count("k", seen(0, "a"), 0), None);
+        assert_eq!(windows.count("k", seen(6_000, "b"), 6_000), None);
+        assert_eq!(windows.count("k", seen(6_000, "b"), 6_000), None);
+        assert_eq!(windows.count("k", seen(12_000, "c"), 12_000), None);
+        assert_eq!(windows.count("other", seen(12_500, "d"), 12_500), None);
+        // Out of order: the three latest of "k" are now within 10 s.
+        assert!(windows.count("k", seen(7_000, "e"), 12_500).is_some());
+        let taken: Vec<i64> = windows
+            .take_within("k", 12_000)
+            .iter()
+            .map(|seen| seen.time_ms)
+            .collect();
+        assert_eq!(taken, [6_000, 7_000, 12_000]);
+        assert_eq!(windows.take_within("k", 12_000), [], "forgotten once taken");
+        assert_eq!(
+            windows.take_within("other", 30_000),
+            [],
+            "outside the window"
+        );
+    }
+
+    #[test]
+    fn keys_quiet_for_two_windows_are_forgotten() {
+        let mut windows = Windows::new(1_000, 2);
+        let mut most = 0;
+        for key in 0..20_000 {
+            let name = key.to_string();
+            windows.count(&name, seen(key * 10, &name), key * 10);
+            most = most.max(windows.len());
+        }
+        // 200 keys are active within two windows; a sweep comes at 1,024.
+        assert!(most <= 1_024, "{most} keys held");
+        assert!(windows.len() >= 200, "{} keys held", windows.len());
+    }
+}

@@ -1,0 +1,101 @@
+//! The stateful detections in `serve`: failed sign-ins posted one by one, as EventBridge
+//! delivers them, raise a brute-force incident that is stored and pushed to dashboards.
+
+use crate::server::{self, post, start};
+use serde_json::{json, Value};
+
+/// A failed console sign-in of alice as EventBridge delivers it, `second` seconds after 9:00.
+fn failed_sign_in(event_id: &str, second: u32) -> Value {
+    let at = format!("2024-06-01T09:{:02}:{:02}Z", second / 60, second % 60);
+    json!({
+        "version": "0", "id": format!("eb-{event_id}"),
+        "detail-type": "AWS Console Sign In via CloudTrail", "source": "aws.signin",
+        "account": "111122223333", "time": at, "region": "us-east-1", "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE",
+                "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333",
+                "userName": "alice"},
+            "eventTime": at, "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+            "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+            "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+            "errorMessage": "Failed authentication", "requestParameters": null,
+            "responseElements": {"ConsoleLogin": "Failure"},
+            "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home",
+                "MobileVersion": "No", "MFAUsed": "No"},
+            "eventID": event_id, "readOnly": false, "eventType": "AwsConsoleSignIn",
+            "managementEvent": true, "recipientAccountId": "111122223333",
+            "eventCategory": "Management"
+        }
+    })
+}
+
+#[tokio::test]
+async fn failed_sign_ins_posted_one_by_one_raise_a_brute_force_incident_seen_live() {
+    let dir = tempfile::tempdir().unwrap();
+    // The config's threshold, not the default five.
+    let server = start(
+        dir.path(),
+        "[correlate.brute_force]\nfailures = 3\nwindow_minutes = 5\n",
+    );
+    let mut socket = server::connect(&server).await;
+    for n in 0..2 {
+        let (status, summary) = post(
+            &server,
+            failed_sign_in(&format!("fail-{n}"), n * 30).to_string(),
+        )
+        .await;
+        assert_eq!(
+            (status, summary["incidents"].as_u64()),
+            (202, Some(1)),
+            "{summary}"
+        );
+    }
+    let third = failed_sign_in("fail-2", 60).to_string();
+    let (status, summary) = post(&server, third.clone()).await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        summary["incidents"], 2,
+        "the failure and the brute force: {summary}"
+    );
+
+    let mut live = None;
+    for _ in 0..4 {
+        let message = server::next_json(&mut socket)
+            .await
+            .expect("a live message");
+        if message["incident"]["rule_id"] == "correlate.brute_force" {
+            live = Some(message);
+            break;
+        }
+    }
+    let live = live.expect("the brute-force incident reaches the dashboard");
+    assert_eq!(live["type"], "incident.created");
+    assert_eq!(live["incident"]["event_id"], "fail-2/correlate.brute_force");
+    assert_eq!(live["incident"]["resource"], "alice");
+    assert_eq!(live["incident"]["severity"], "HIGH");
+    assert_eq!(
+        live["incident"]["title"]["ko"],
+        "5분 안에 alice 콘솔 로그인 3회 실패"
+    );
+
+    // Delivered again (EventBridge retries): nothing new.
+    let (_, summary) = post(&server, third).await;
+    assert_eq!(
+        (
+            summary["incidents"].as_u64(),
+            summary["duplicates"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{summary}"
+    );
+    let (status, page) = server::get(&server, "/v1/incidents?rule=correlate.brute_force").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["incidents"].as_array().unwrap().len(), 1, "{page}");
+}
+
+#[test]
+fn a_misspelt_correlate_setting_stops_serve_naming_it() {
+    let said = server::refused_start("[correlate.brute_force]\nfailure = 3\n");
+    assert!(said.contains("failure"), "{said}");
+}
