@@ -29,3 +29,4 @@ mod rules;
 mod s3;
 mod scan;
 mod shapes;
+mod sigma;

@@ -13,6 +13,7 @@ mod head_cache;
 mod rule;
 mod set;
 pub mod shape;
+mod sigma;
 
 pub use rule::{Rule, TestFailure};
 pub use set::{Candidates, RuleError, RuleSet};
@@ -147,6 +148,19 @@ mod fuzz {
     proptest::proptest! {
         #[test]
         fn loading_arbitrary_yaml_as_rules_never_panics(text in "(id: x\ntitle: \\{en: a, ko: 가\\}\n)?[ -~\n]{0,200}") {
+            let _ = super::set::parse_file(&text, "fuzz.yml");
+        }
+
+        #[test]
+        fn converting_arbitrary_sigma_rules_never_panics(
+            condition in "[a-zé_*() |1]{0,40}",
+            key in "[a-zA-Z.é|*]{0,20}",
+            value in "[ -~é]{0,20}",
+            values in proptest::collection::vec("[ -~]{0,8}", 0..4),
+        ) {
+            let text = format!(
+                "title: t\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel_é:\n    {key:?}: {value:?}\n  filter:\n    - {key:?}: {values:?}\n  condition: {condition:?}\n"
+            );
             let _ = super::set::parse_file(&text, "fuzz.yml");
         }
     }

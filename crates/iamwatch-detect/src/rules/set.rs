@@ -403,6 +403,9 @@ fn collect_yaml(directory: &Path, paths: &mut Vec<std::path::PathBuf>) -> std::i
 
 /// One file may hold several rules as YAML documents separated by `---`.
 pub(super) fn parse_file(text: &str, origin: &str) -> Result<Vec<Rule>, RuleError> {
+    if let Some(sigma) = parse_sigma(text, origin) {
+        return sigma;
+    }
     let mut rules = Vec::new();
     let mut problems = Vec::new();
     // After a syntax error the YAML document iterator keeps yielding that same error forever
@@ -439,4 +442,56 @@ pub(super) fn parse_file(text: &str, origin: &str) -> Result<Vec<Rule>, RuleErro
             problems,
         })
     }
+}
+
+/// A file of Sigma rules, converted; `None` when the file's first document is not one.
+fn parse_sigma(text: &str, origin: &str) -> Option<Result<Vec<Rule>, RuleError>> {
+    let mut documents = serde_yaml_ng::Deserializer::from_str(text);
+    let first = <serde_json::Value as serde::Deserialize>::deserialize(documents.next()?).ok()?;
+    if !super::sigma::is_sigma(&first) {
+        return None;
+    }
+    let stem = std::path::Path::new(origin)
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut rules = Vec::new();
+    let mut problems = Vec::new();
+    let mut convert = |document: serde_json::Value, index: usize| {
+        let title = document["title"].as_str().unwrap_or("untitled").to_string();
+        let stem = if index == 0 {
+            stem.clone()
+        } else {
+            format!("{stem}-{}", index + 1)
+        };
+        let compiled = super::sigma::convert(&document, &stem)
+            .map_err(|problem| vec![problem])
+            .and_then(|file| Rule::compile(file, origin));
+        match compiled {
+            Ok(rule) => rules.push(rule),
+            Err(rule_problems) => problems.extend(
+                rule_problems
+                    .into_iter()
+                    .map(|problem| format!("Sigma rule {title:?}: {problem}")),
+            ),
+        }
+    };
+    convert(first, 0);
+    for (index, document) in documents.enumerate() {
+        match <serde_json::Value as serde::Deserialize>::deserialize(document) {
+            Ok(document) => convert(document, index + 1),
+            Err(error) => {
+                problems.push(format!("document {}: {error}", index + 2));
+                break;
+            }
+        }
+    }
+    Some(if problems.is_empty() {
+        Ok(rules)
+    } else {
+        Err(RuleError {
+            origin: origin.to_string(),
+            problems,
+        })
+    })
 }

@@ -1,0 +1,410 @@
+//! Sigma rules (the SigmaHQ format) for AWS CloudTrail, turned into rules of this engine.
+//!
+//! A Sigma rule's selections become EventBridge patterns on the record (`detail.<field>`), its
+//! condition an `$or`/merge of them, and each negated part an exclusion (`not`) condition, so
+//! that a Sigma rule is indexed, matched, listed and configured like any rule file's rule.
+//! Matching follows Sigma: plain values compare without regard to case (`eventName` and
+//! `eventSource` exactly, as CloudTrail writes them in one case, so that the index can use
+//! them); `startswith`/`endswith` likewise; a value that reads as a number or a boolean also
+//! matches the JSON number or boolean; `null` matches a null or absent field. What has no
+//! counterpart is refused with the reason, naming the rule: regular expressions (`|re`),
+//! keyword lists, `?` wildcards, `|all` over several values, aggregations (`| count()`).
+//! Wildcards (`*`, and `contains`) compare case-sensitively, as EventBridge's `wildcard` does.
+
+mod condition;
+
+use super::file::{ConditionSpec, RuleFile, SeveritySpec};
+use condition::Expr;
+use iamwatch_core::{Localized, Severity};
+use serde_json::{json, Map, Value};
+
+/// Whether a YAML document is a Sigma rule rather than a rule file's rule.
+pub(super) fn is_sigma(document: &Value) -> bool {
+    document.get("detection").is_some() && document.get("logsource").is_some()
+}
+
+/// The rule a Sigma rule makes; `stem` (the file's name) names it when the rule has no `name`.
+pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> {
+    let text = |key: &str| {
+        document
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let logsource = &document["logsource"];
+    let product = logsource
+        .get("product")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let service = logsource
+        .get("service")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !product.eq_ignore_ascii_case("aws") || !service.eq_ignore_ascii_case("cloudtrail") {
+        return Err(format!(
+            "logsource is product {product:?}, service {service:?}: only aws / cloudtrail rules apply to CloudTrail"
+        ));
+    }
+    let title = text("title");
+    if title.is_empty() {
+        return Err("the rule has no title".to_string());
+    }
+    let name = match text("name") {
+        "" => stem,
+        name => name,
+    };
+    let detection = document["detection"]
+        .as_object()
+        .ok_or("detection is not a mapping")?;
+    let mut names = Vec::new();
+    let mut selections = Map::new();
+    for (name, selection) in detection {
+        if name != "condition" && name != "timeframe" {
+            names.push(name.clone());
+            selections.insert(name.clone(), selection.clone());
+        }
+    }
+    if detection.contains_key("timeframe") {
+        return Err("timeframe: a stateful rule, not supported".to_string());
+    }
+    let condition = match &detection.get("condition") {
+        Some(Value::String(text)) => condition::parse(text, &names)?,
+        Some(Value::Array(texts)) => Expr::Or(
+            texts
+                .iter()
+                .map(|text| condition::parse(text.as_str().unwrap_or_default(), &names))
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Err("detection has no condition".to_string()),
+    };
+    let (pattern, conditions) = compile(&condition, &selections)?;
+    let uuid = text("id");
+    let description = format!(
+        "{} (Sigma rule{}{})",
+        text("description").trim(),
+        if uuid.is_empty() { "" } else { " " },
+        uuid
+    );
+    Ok(RuleFile {
+        id: format!("sigma.{name}"),
+        title: Localized::new(title, title),
+        description: Localized::new(description.clone(), description),
+        severity: SeveritySpec::Fixed(severity(text("level"))?),
+        pattern: json!({ "detail": pattern }),
+        conditions,
+        tags: attack_tags(&document["tags"]),
+        runbook: None,
+        dedup: None,
+        enabled: text("status") != "deprecated",
+        tests: Vec::new(),
+    })
+}
+
+fn severity(level: &str) -> Result<Severity, String> {
+    Ok(match level.to_ascii_lowercase().as_str() {
+        "" | "medium" => Severity::Medium,
+        "informational" | "low" => Severity::Low,
+        "high" => Severity::High,
+        "critical" => Severity::Critical,
+        other => return Err(format!("level {other:?} is not a Sigma level")),
+    })
+}
+
+/// `attack.t1078.002` → `T1078.002`; tactics and other tags are left out.
+fn attack_tags(tags: &Value) -> Vec<String> {
+    tags.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|tag| tag.strip_prefix("attack.t"))
+        .filter(|technique| technique.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|technique| format!("T{technique}"))
+        .collect()
+}
+
+/// The condition as one pattern (on the record) and the conditions beside it: the positive
+/// parts merged, each negated part an exclusion.
+fn compile(
+    expr: &Expr,
+    selections: &Map<String, Value>,
+) -> Result<(Value, Vec<ConditionSpec>), String> {
+    let terms = match expr {
+        Expr::And(terms) => terms.clone(),
+        other => vec![other.clone()],
+    };
+    let mut pattern: Option<Value> = None;
+    let mut conditions = Vec::new();
+    for term in &terms {
+        match term {
+            Expr::Not(inner) => {
+                let (excluded, mut extra) = positive(inner, selections)?;
+                let nothing_else = excluded.as_object().is_some_and(Map::is_empty);
+                match (extra.pop(), extra.is_empty(), nothing_else) {
+                    (None, _, _) => {}
+                    // `not` a field reference alone: the fields differ.
+                    (Some(ConditionSpec { fields_equal: Some(fields), .. }), true, true) => {
+                        conditions.push(ConditionSpec {
+                            fields_differ: Some(fields),
+                            ..ConditionSpec::default()
+                        });
+                        continue;
+                    }
+                    _ => {
+                        return Err(
+                            "a field reference (|fieldref) under `not` beside other fields is not supported"
+                                .into(),
+                        )
+                    }
+                }
+                conditions.push(ConditionSpec {
+                    not: Some(json!({ "detail": excluded })),
+                    ..ConditionSpec::default()
+                });
+            }
+            positive_term => {
+                let (part, extra) = positive(positive_term, selections)?;
+                conditions.extend(extra);
+                pattern = Some(match pattern {
+                    None => part,
+                    Some(so_far) => merge(so_far, part)?,
+                });
+            }
+        }
+    }
+    let pattern = pattern.ok_or("the condition says only what is excluded, not what to match")?;
+    Ok((pattern, conditions))
+}
+
+/// A condition without `not`, as a pattern; field references (which only the top level may
+/// hold) as conditions.
+fn positive(
+    expr: &Expr,
+    selections: &Map<String, Value>,
+) -> Result<(Value, Vec<ConditionSpec>), String> {
+    match expr {
+        Expr::Selection(name) => selection(name, &selections[name]),
+        Expr::And(terms) => {
+            let mut merged: Option<Value> = None;
+            let mut extra = Vec::new();
+            for term in terms {
+                let (part, conditions) = positive(term, selections)?;
+                extra.extend(conditions);
+                merged = Some(match merged {
+                    None => part,
+                    Some(so_far) => merge(so_far, part)?,
+                });
+            }
+            Ok((merged.unwrap_or_else(|| json!({})), extra))
+        }
+        Expr::Or(terms) => {
+            let mut branches = Vec::new();
+            for term in terms {
+                let (part, extra) = positive(term, selections)?;
+                if !extra.is_empty() {
+                    return Err("a field reference (|fieldref) under `or` is not supported".into());
+                }
+                branches.push(part);
+            }
+            Ok((json!({ "$or": branches }), Vec::new()))
+        }
+        Expr::Not(_) => Err("`not` inside `and`/`or` groups is not supported".to_string()),
+    }
+}
+
+/// One selection: a mapping (every field must match) or a list of mappings (one must).
+fn selection(name: &str, value: &Value) -> Result<(Value, Vec<ConditionSpec>), String> {
+    match value {
+        Value::Object(fields) => {
+            let mut pattern = Value::Object(Map::new());
+            let mut extra = Vec::new();
+            for (key, values) in fields {
+                let (path, matcher) =
+                    field(key, values).map_err(|why| format!("{name}: {key}: {why}"))?;
+                match matcher {
+                    Matcher::Values(accepted) => {
+                        pattern = merge(pattern, nested(&path, Value::Array(accepted)))
+                            .map_err(|why| format!("{name}: {why}"))?;
+                    }
+                    Matcher::FieldsEqual(other) => extra.push(ConditionSpec {
+                        fields_equal: Some([format!("detail.{path}"), format!("detail.{other}")]),
+                        ..ConditionSpec::default()
+                    }),
+                }
+            }
+            Ok((pattern, extra))
+        }
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            let mut branches = Vec::new();
+            for item in items {
+                let (part, extra) = selection(name, item)?;
+                if !extra.is_empty() {
+                    return Err(format!(
+                        "{name}: a field reference in a list of mappings is not supported"
+                    ));
+                }
+                branches.push(part);
+            }
+            Ok((json!({ "$or": branches }), Vec::new()))
+        }
+        _ => Err(format!(
+            "{name}: keyword searches (a list of values without fields) are not supported"
+        )),
+    }
+}
+
+/// Record fields that hold objects, not values.
+const OBJECT_FIELDS: &[&str] = &[
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "userIdentity",
+    "serviceEventDetails",
+    "tlsDetails",
+    "resources",
+];
+
+enum Matcher {
+    /// An EventBridge value list: any one matches.
+    Values(Vec<Value>),
+    /// `|fieldref`: the field equals this other field.
+    FieldsEqual(String),
+}
+
+/// A field with its modifiers (`userIdentity.arn|startswith`) and its value or values.
+fn field(key: &str, values: &Value) -> Result<(String, Matcher), String> {
+    let mut parts = key.split('|');
+    let path = parts.next().unwrap_or_default().to_string();
+    let modifiers: Vec<&str> = parts.collect();
+    let list: Vec<&Value> = match values {
+        Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    let mut kind = "";
+    for modifier in &modifiers {
+        match *modifier {
+            "all" if list.len() > 1 => {
+                return Err("|all over several values is not supported".to_string())
+            }
+            "all" => {}
+            "contains" | "startswith" | "endswith" | "cidr" | "exists" | "fieldref" => {
+                kind = modifier
+            }
+            "re" => return Err("regular expressions (|re) are not supported".to_string()),
+            other => return Err(format!("the modifier |{other} is not supported")),
+        }
+    }
+    if kind == "fieldref" {
+        let [Value::String(other)] = list.as_slice() else {
+            return Err("|fieldref takes one field name".to_string());
+        };
+        return Ok((path, Matcher::FieldsEqual(other.clone())));
+    }
+    if kind == "contains" && OBJECT_FIELDS.contains(&path.as_str()) {
+        // Sigma's backends search the JSON text of such a field; a pattern matches values.
+        return Err(format!(
+            "|contains on {path}, an object (a search in its JSON text), is not supported"
+        ));
+    }
+    // CloudTrail writes these in one case: exact values keep them indexable.
+    let exact = matches!(path.as_str(), "eventName" | "eventSource");
+    let mut accepted = Vec::new();
+    for value in list {
+        accepted.extend(accepting(kind, value, exact)?);
+    }
+    Ok((path, Matcher::Values(accepted)))
+}
+
+/// What one Sigma value accepts, as EventBridge values.
+fn accepting(kind: &str, value: &Value, exact: bool) -> Result<Vec<Value>, String> {
+    let text = match value {
+        Value::Null => return Ok(vec![Value::Null, json!({"exists": false})]),
+        Value::Bool(flag) if kind == "exists" => return Ok(vec![json!({ "exists": flag })]),
+        Value::Bool(flag) => return Ok(vec![json!(flag), json!(flag.to_string())]),
+        Value::Number(number) => return Ok(vec![json!(number), json!(number.to_string())]),
+        Value::String(text) => text.as_str(),
+        other => {
+            return Err(format!(
+                "the value {other} is not a string, number or boolean"
+            ))
+        }
+    };
+    if text.contains('?') {
+        return Err(format!("the `?` wildcard in {text:?} is not supported"));
+    }
+    let wildcard = text.contains('*');
+    let one = match kind {
+        "contains" => json!({ "wildcard": format!("*{text}*") }),
+        "startswith" if wildcard => json!({ "wildcard": format!("{text}*") }),
+        "startswith" => json!({ "prefix": { "equals-ignore-case": text } }),
+        "endswith" if wildcard => json!({ "wildcard": format!("*{text}") }),
+        "endswith" => json!({ "suffix": { "equals-ignore-case": text } }),
+        "cidr" => json!({ "cidr": text }),
+        "exists" => return Err(format!("|exists takes true or false, not {text:?}")),
+        _ if wildcard => json!({ "wildcard": text }),
+        _ if exact => json!(text),
+        _ => json!({ "equals-ignore-case": text }),
+    };
+    let mut accepted = vec![collapse_stars(one)];
+    // Sigma compares values as text: 'false' matches a JSON false, '1' a JSON 1.
+    if kind.is_empty() && !wildcard {
+        if let Ok(flag) = text.parse::<bool>() {
+            accepted.push(json!(flag));
+        } else if let Ok(number) = text.parse::<f64>() {
+            if number.is_finite() {
+                accepted.push(json!(number));
+            }
+        }
+    }
+    Ok(accepted)
+}
+
+/// `contains: '*'` (any value) would be `***`, which EventBridge refuses: runs of `*` are one.
+fn collapse_stars(mut matcher: Value) -> Value {
+    if let Some(Value::String(wildcard)) = matcher.get_mut("wildcard") {
+        while wildcard.contains("**") {
+            *wildcard = wildcard.replace("**", "*");
+        }
+    }
+    matcher
+}
+
+/// `a.b.c` with `leaf` at the end: `{"a": {"b": {"c": leaf}}}`.
+fn nested(path: &str, leaf: Value) -> Value {
+    path.rsplit('.')
+        .fold(leaf, |inner, key| json!({ key: inner }))
+}
+
+/// Both patterns must match: their fields merged; two `$or`s distributed (each branch of the
+/// first gets the second); the same field in both cannot be said in one pattern.
+fn merge(first: Value, second: Value) -> Result<Value, String> {
+    let (Value::Object(mut first), Value::Object(second)) = (first, second) else {
+        return Err("a field is matched twice in one rule; not supported".to_string());
+    };
+    for (key, value) in second {
+        match first.remove(&key) {
+            None => {
+                first.insert(key, value);
+            }
+            Some(Value::Array(branches)) if key == "$or" => {
+                let with_second = json!({ "$or": value });
+                let distributed = branches
+                    .into_iter()
+                    .map(|branch| merge(branch, with_second.clone()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                first.insert(key, Value::Array(distributed));
+            }
+            Some(existing) if existing.is_object() && value.is_object() => {
+                first.insert(key, merge(existing, value)?);
+            }
+            Some(_) => {
+                return Err(format!(
+                    "the field {key:?} is matched twice in one rule; not supported"
+                ))
+            }
+        }
+    }
+    Ok(Value::Object(first))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! Sigma rules from SigmaHQ (`../shared/corpus/sigma_aws`, Detection Rule License 1.1, see its
+//! README) converted, and checked on CloudTrail records.
+
+use super::convert;
+use crate::rules::file::RuleTest;
+use crate::rules::set::parse_file;
+use crate::rules::Rule;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/sigma_aws")
+}
+
+/// Every rule file directly in `folder`: file stem → the problems of its conversion (none
+/// when it loaded).
+fn load(folder: &PathBuf) -> BTreeMap<String, Vec<String>> {
+    let mut outcomes = BTreeMap::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|extension| extension == "yml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let origin = path.display().to_string();
+            let problems = match parse_file(&text, &origin) {
+                Ok(rules) => {
+                    assert_eq!(rules.len(), 1, "{origin}");
+                    Vec::new()
+                }
+                Err(error) => error.problems,
+            };
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            outcomes.insert(stem, problems);
+        }
+    }
+    outcomes
+}
+
+#[test]
+fn sigmahq_cloudtrail_rules_load_but_for_those_needing_what_patterns_cannot_say() {
+    let outcomes = load(&corpus());
+    let refused: BTreeMap<&str, &str> = outcomes
+        .iter()
+        .filter(|(_, problems)| !problems.is_empty())
+        .map(|(stem, problems)| (stem.as_str(), problems[0].as_str()))
+        .collect();
+    let loaded = outcomes.len() - refused.len();
+    assert_eq!(outcomes.len(), 57, "rule files in the corpus");
+    let expected = [
+        ("aws_cloudtrail_imds_malicious_usage", "regular expressions"),
+        (
+            "aws_disable_bucket_versioning",
+            "|contains on requestParameters",
+        ),
+        ("aws_ec2_vm_export_failure", "|contains on responseElements"),
+        (
+            "aws_iam_s3browser_templated_s3_bucket_policy_creation",
+            "|all over several values",
+        ),
+    ];
+    assert_eq!(
+        refused.keys().copied().collect::<Vec<_>>(),
+        expected.iter().map(|(stem, _)| *stem).collect::<Vec<_>>(),
+        "{refused:#?}"
+    );
+    for (stem, reason) in expected {
+        assert!(refused[stem].contains(reason), "{stem}: {}", refused[stem]);
+        assert!(
+            refused[stem].starts_with("Sigma rule \""),
+            "{}",
+            refused[stem]
+        );
+    }
+    assert_eq!(loaded, 53);
+
+    // The corpus keeps apart the rules SigmaHQ itself marks unsupported (aggregations,
+    // correlations): each is refused, saying why.
+    for (stem, problems) in load(&corpus().join("_unsupported")) {
+        assert!(!problems.is_empty(), "{stem} loaded");
+        assert!(
+            problems[0].contains("aggregates") || problems[0].contains("timeframe"),
+            "{stem}: {problems:?}"
+        );
+    }
+    for (stem, problems) in load(&corpus().join("_placeholder")) {
+        assert!(
+            problems[0].contains("|expand is not supported"),
+            "{stem}: {problems:?}"
+        );
+    }
+}
+
+/// The corpus rule `stem`, with `tests` as its inline tests: what failed.
+fn check(stem: &str, tests: &[(&str, bool, Value)]) -> Vec<String> {
+    let path = corpus().join(format!("{stem}.yml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let document: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut file = convert(&document, stem).unwrap();
+    file.tests = tests
+        .iter()
+        .map(|(name, expect_match, event)| RuleTest {
+            name: (*name).to_string(),
+            event: event.clone(),
+            expect_match: *expect_match,
+            severity: None,
+        })
+        .collect();
+    let rule = Rule::compile(file, &path.display().to_string()).unwrap();
+    rule.run_tests()
+        .into_iter()
+        .map(|failure| format!("{}: {}", failure.test, failure.reason))
+        .collect()
+}
+
+fn record(event_source: &str, event_name: &str, extra: Value) -> Value {
+    let mut record = json!({
+        "eventVersion": "1.08", "eventTime": "2024-06-01T09:00:00Z",
+        "eventSource": event_source, "eventName": event_name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2.17.0",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
+            "accountId": "111122223333", "userName": "alice"},
+        "requestParameters": null, "responseElements": null,
+        "eventID": "e1", "recipientAccountId": "111122223333"
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        record[key] = value.clone();
+    }
+    record
+}
+
+#[test]
+fn values_compare_as_sigma_compares_them() {
+    // `MFAUsed: 'NO'` in the rule; CloudTrail writes "No": Sigma ignores case.
+    let without_mfa = |mfa: &str, outcome: &str| {
+        record(
+            "signin.amazonaws.com",
+            "ConsoleLogin",
+            json!({"additionalEventData": {"MFAUsed": mfa},
+                   "responseElements": {"ConsoleLogin": outcome}}),
+        )
+    };
+    assert_eq!(
+        check(
+            "aws_cloudtrail_console_login_success_without_mfa",
+            &[
+                ("no MFA", true, without_mfa("No", "Success")),
+                ("MFA", false, without_mfa("Yes", "Success")),
+                ("failed", false, without_mfa("No", "Failure")),
+            ]
+        ),
+        Vec::<String>::new()
+    );
+    // `errorCode: null` (absent or null) or 'Success', in `1 of selection_status_*`.
+    let delete = |extra: Value| record("s3.amazonaws.com", "DeleteBucket", extra);
+    assert_eq!(
+        check(
+            "aws_cloudtrail_bucket_deleted",
+            &[
+                ("no error code", true, delete(json!({}))),
+                ("null error code", true, delete(json!({"errorCode": null}))),
+                (
+                    "refused",
+                    false,
+                    delete(json!({"errorCode": "AccessDenied"}))
+                ),
+                (
+                    "another call",
+                    false,
+                    record("s3.amazonaws.com", "CreateBucket", json!({}))
+                ),
+            ]
+        ),
+        Vec::<String>::new()
+    );
+    // Two `1 of` groups and a field holding a JSON boolean that the rule writes as 'false'.
+    let guardduty = |name: &str, extra: Value| record("guardduty.amazonaws.com", name, extra);
+    assert_eq!(
+        check(
+            "aws_cloudtrail_guardduty_detector_deleted_or_updated",
+            &[
+                ("deleted", true, guardduty("DeleteDetector", json!({}))),
+                (
+                    "disabled",
+                    true,
+                    guardduty(
+                        "UpdateDetector",
+                        json!({"requestParameters": {"enable": false}})
+                    )
+                ),
+                (
+                    "enabled",
+                    false,
+                    guardduty(
+                        "UpdateDetector",
+                        json!({"requestParameters": {"enable": true}})
+                    )
+                ),
+                (
+                    "deletion refused",
+                    false,
+                    guardduty("DeleteDetector", json!({"errorCode": "AccessDenied"}))
+                ),
+            ]
+        ),
+        Vec::<String>::new()
+    );
+    // `contains: '*'`: any value at all; `startswith` on the versioned API name.
+    let layers = |request: Value| {
+        record(
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            json!({ "requestParameters": request }),
+        )
+    };
+    assert_eq!(
+        check(
+            "aws_new_lambda_layer_attached",
+            &[
+                (
+                    "a layer",
+                    true,
+                    layers(json!({"layers": ["arn:aws:lambda:us-east-1:444455556666:layer:x:1"]}))
+                ),
+                ("no layers", false, layers(json!({"functionName": "f"}))),
+            ]
+        ),
+        Vec::<String>::new()
+    );
+    // `not 1 of filter_main_*` holding a field reference alone: the fields differ.
+    let update = |user: &str| {
+        record(
+            "iam.amazonaws.com",
+            "UpdateLoginProfile",
+            json!({"requestParameters": {"userName": user}}),
+        )
+    };
+    assert_eq!(
+        check(
+            "aws_update_login_profile",
+            &[("another user's password", true, update("bob"))]
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_sigma_rule_becomes_a_rule_with_its_level_tags_and_a_readable_id() {
+    let text = std::fs::read_to_string(corpus().join("aws_update_login_profile.yml")).unwrap();
+    let document: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let file = convert(&document, "aws_update_login_profile").unwrap();
+    assert_eq!(file.id, "sigma.aws_update_login_profile");
+    assert_eq!(file.title.en, document["title"].as_str().unwrap());
+    assert_eq!(format!("{:?}", file.severity), "Fixed(High)");
+    assert!(
+        file.tags.iter().all(|tag| tag.starts_with('T')),
+        "{:?}",
+        file.tags
+    );
+    assert!(file
+        .description
+        .en
+        .contains(document["id"].as_str().unwrap()));
+    assert_eq!(
+        file.pattern,
+        json!({"detail": {"eventSource": ["iam.amazonaws.com"], "eventName": ["UpdateLoginProfile"]}})
+    );
+
+    let windows = json!({"title": "t", "logsource": {"product": "windows"},
+        "detection": {"selection": {"EventID": 1}, "condition": "selection"}});
+    assert!(convert(&windows, "w")
+        .unwrap_err()
+        .contains("only aws / cloudtrail"));
+    let keywords = json!({"title": "t", "logsource": {"product": "aws", "service": "cloudtrail"},
+        "detection": {"keywords": ["evil"], "condition": "keywords"}});
+    assert!(convert(&keywords, "k")
+        .unwrap_err()
+        .contains("keyword searches"));
+    let only_not = json!({"title": "t", "logsource": {"product": "aws", "service": "cloudtrail"},
+        "detection": {"filter": {"eventName": "X"}, "condition": "not filter"}});
+    assert!(convert(&only_not, "n")
+        .unwrap_err()
+        .contains("only what is excluded"));
+}

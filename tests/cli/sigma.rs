@@ -1,0 +1,138 @@
+//! Sigma rules as user rules: SigmaHQ's CloudTrail rules (from `../shared/corpus/sigma_aws`)
+//! in a `--rules` directory, used by a scan and listed; one that needs what patterns cannot
+//! say stops the scan, naming its file and why.
+
+use crate::helpers::{corpus, iamwatch, Workspace};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+const RULES: [&str; 3] = [
+    "aws_cloudtrail_console_login_success_without_mfa",
+    "aws_cloudtrail_guardduty_detector_deleted_or_updated",
+    "aws_cloudtrail_bucket_deleted",
+];
+
+fn sigma_directory(workspace: &Workspace, stems: &[&str]) -> PathBuf {
+    let directory = workspace.path("sigma");
+    std::fs::create_dir_all(&directory).unwrap();
+    for stem in stems {
+        let from = corpus().join("sigma_aws").join(format!("{stem}.yml"));
+        std::fs::copy(from, directory.join(format!("{stem}.yml"))).unwrap();
+    }
+    directory
+}
+
+fn record(id: &str, source: &str, name: &str, extra: Value) -> Value {
+    let mut record = json!({
+        "eventVersion": "1.08", "eventTime": "2024-06-01T09:00:00Z",
+        "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2.17.0 Python/3.11.8 Linux/6.1.0",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAALICE",
+            "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333",
+            "userName": "alice"},
+        "requestParameters": null, "responseElements": null, "eventID": id,
+        "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        record[key] = value.clone();
+    }
+    record
+}
+
+#[test]
+fn sigma_rules_in_a_rule_directory_raise_incidents_and_are_listed() {
+    let workspace = Workspace::new();
+    let rules = sigma_directory(&workspace, &RULES);
+    let log = json!({"Records": [
+        record("login", "signin.amazonaws.com", "ConsoleLogin", json!({
+            "eventType": "AwsConsoleSignIn",
+            "additionalEventData": {"MFAUsed": "No", "LoginTo": "https://console.aws.amazon.com/"},
+            "responseElements": {"ConsoleLogin": "Success"}})),
+        record("guardduty", "guardduty.amazonaws.com", "UpdateDetector", json!({
+            "requestParameters": {"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "enable": false}})),
+        record("guardduty-on", "guardduty.amazonaws.com", "UpdateDetector", json!({
+            "requestParameters": {"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "enable": true}})),
+    ]});
+    let file = workspace.write("trail.json", log.to_string().as_bytes());
+    // The built-in GuardDuty rule (CRITICAL) turned off: the Sigma rule names the incident.
+    let output = workspace.scan(
+        &[
+            "--format",
+            "jsonl",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--disable-rule",
+            "guardduty.detector_disabled",
+        ],
+        &[&file],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let by_event: std::collections::BTreeMap<String, Value> =
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .map(|incident| (incident["event_id"].as_str().unwrap().to_string(), incident))
+            .collect();
+    let rules_of = |event: &str| -> Vec<String> {
+        by_event[event]["meta"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|rule| rule.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        rules_of("login")
+            .contains(&"sigma.aws_cloudtrail_console_login_success_without_mfa".to_string()),
+        "{:?}",
+        rules_of("login")
+    );
+    let guardduty = &by_event["guardduty"];
+    assert_eq!(
+        guardduty["rule_id"], "sigma.aws_cloudtrail_guardduty_detector_deleted_or_updated",
+        "{guardduty}"
+    );
+    assert_eq!(guardduty["severity"], "HIGH");
+    // The rule's title, with the target and the caller as every rule's title has them.
+    assert_eq!(
+        guardduty["title"],
+        "AWS GuardDuty Detector Deleted Or Updated: 12abc34d567e8fa901bc2d34e56789f0 (by alice)"
+    );
+    assert!(by_event
+        .get("guardduty-on")
+        .is_none_or(|incident| !incident["meta"]["rules"].to_string().contains("sigma.")));
+
+    let listed = iamwatch()
+        .args(["rules", "list", "--rules", rules.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for stem in RULES {
+        assert!(
+            listed.contains(&format!("sigma.{stem}")),
+            "{stem} not listed:\n{listed}"
+        );
+    }
+}
+
+#[test]
+fn a_sigma_rule_that_cannot_be_used_stops_the_scan_naming_its_file_and_why() {
+    let workspace = Workspace::new();
+    let rules = sigma_directory(&workspace, &["aws_cloudtrail_imds_malicious_usage"]);
+    let file = workspace.write("trail.json", br#"{"Records": []}"#);
+    let output = workspace.scan(&["--rules", rules.to_str().unwrap()], &[&file]);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("aws_cloudtrail_imds_malicious_usage.yml"),
+        "{said}"
+    );
+    assert!(
+        said.contains("regular expressions (|re) are not supported"),
+        "{said}"
+    );
+}
