@@ -53,6 +53,23 @@ pub struct ScanArgs {
     /// sequences, users without MFA), which see the incidents in input order
     #[arg(long)]
     pub no_correlate: bool,
+    /// A `serve` config file (iamwatch.toml) whose `[correlate]` table sets the stateful
+    /// detections' thresholds and working hours for this scan
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The stateful detections' settings: the config file's, or the defaults; the rule overrides
+/// of the command line on top.
+fn correlate_config(args: &ScanArgs) -> anyhow::Result<CorrelateConfig> {
+    let from_file = match &args.config {
+        Some(path) => iamwatch_server::Config::load(Some(path))?.correlate,
+        None => CorrelateConfig::default(),
+    };
+    let mut config = args.rules.correlate(from_file);
+    config.enabled &= !args.no_correlate;
+    config.check().map_err(anyhow::Error::msg)?;
+    Ok(config)
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -67,10 +84,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         // detector only to drop it.
         batch_size: ScanOptions::DEFAULT_BATCH_SIZE,
         window: ScanOptions::DEFAULT_WINDOW,
-        correlate: args.rules.correlate(CorrelateConfig {
-            enabled: !args.no_correlate,
-            ..CorrelateConfig::default()
-        }),
+        correlate: correlate_config(&args)?,
     };
     let total_bytes: u64 = discovered
         .inputs

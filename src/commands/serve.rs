@@ -58,6 +58,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let detector = rules.detector(&config.ingest.skip)?;
     config.correlate = rules.correlate(config.correlate.clone());
+    config.correlate.check().map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -280,3 +280,61 @@ fn the_stateful_rules_are_listed_and_configured_by_id() {
         .unwrap();
     assert!(!refused.status.success());
 }
+
+#[test]
+fn working_hours_come_from_the_config_file_and_a_wrong_zone_stops_the_scan() {
+    let workspace = Workspace::new();
+    let files = log_files(&workspace);
+    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let config = workspace.write(
+        "iamwatch.toml",
+        b"[correlate.off_hours]\nenabled = true\ntimezone = \"Asia/Seoul\"\n",
+    );
+    let output = workspace.scan(
+        &["--format", "jsonl", "--config", config.to_str().unwrap()],
+        &paths,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // 2024-06-01 is a Saturday; in Seoul the events fall between 09:00 and 10:16, and the
+    // last on Sunday at 10:00. People's changes raise once an hour each; the deploy role's
+    // thirty (automation) and the sign-ins (no changes) do not.
+    let (found, titles) = correlated(&output.stdout);
+    let off_hours: Vec<&(String, String, String)> = found
+        .iter()
+        .filter(|(rule, _, _)| rule == "correlate.off_hours")
+        .collect();
+    let person = |name: &str| format!("arn:aws:iam::{ACCOUNT}:user/{name}");
+    assert_eq!(
+        off_hours
+            .iter()
+            .map(|(_, resource, severity)| (resource.clone(), severity.as_str()))
+            .collect::<Vec<_>>(),
+        [(person("admin"), "MEDIUM"), (person("mallory"), "MEDIUM")]
+    );
+    let admin_titles: Vec<&String> = titles
+        .iter()
+        .filter(|(rule, title)| rule == "correlate.off_hours" && title.starts_with("admin"))
+        .map(|(_, title)| title)
+        .collect();
+    assert_eq!(
+        admin_titles,
+        [
+            "admin changed IAM outside working hours (Sat 09:15 KST)",
+            "admin changed IAM outside working hours (Sun 10:00 KST)"
+        ]
+    );
+
+    let wrong = workspace.write(
+        "wrong.toml",
+        b"[correlate.off_hours]\nenabled = true\ntimezone = \"Asia/Seul\"\n",
+    );
+    let output = workspace.scan(&["--config", wrong.to_str().unwrap()], &paths);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("[correlate.off_hours] timezone"), "{said}");
+    assert!(said.contains("Asia/Seul"), "{said}");
+}

@@ -1,6 +1,7 @@
 //! Types every iamwatch crate speaks: [`Severity`], [`IncidentStatus`] and its lifecycle,
-//! [`Incident`] with its [`Meta`], localised text ([`Lang`], [`Localized`]), and the epoch-ms
-//! time helpers the pipeline uses on every record.
+//! [`Incident`] with its [`Meta`], localised text ([`Lang`], [`Localized`]), the epoch-ms
+//! time helpers the pipeline uses on every record, and time zones ([`Zone`]) for readers and
+//! working hours.
 //!
 //! This crate has no I/O and no async: it is the vocabulary the data flow is written in
 //! (sources → normalise → detect → incidents → store/live/notify).
@@ -14,6 +15,7 @@ pub mod severity;
 pub mod status;
 pub mod text;
 pub mod time;
+pub mod zone;
 
 pub use incident::{
     AccessKeyMeta, Actor, Device, ErrorInfo, Incident, IncidentView, Meta, Runbook, Target,
@@ -23,3 +25,4 @@ pub use meta_json::MetaJson;
 pub use secret::Secret;
 pub use severity::Severity;
 pub use status::{IncidentStatus, TransitionError};
+pub use zone::Zone;

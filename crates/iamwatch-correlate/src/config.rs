@@ -15,6 +15,7 @@ pub struct CorrelateConfig {
     pub burst: Burst,
     pub escalation: Escalation,
     pub mfa_grace: MfaGrace,
+    pub off_hours: OffHours,
     /// Rule ids turned off (`--disable-rule`, `[rules] disable`), as for every other rule.
     #[serde(skip)]
     pub disabled: BTreeSet<String>,
@@ -31,6 +32,7 @@ impl Default for CorrelateConfig {
             burst: Burst::default(),
             escalation: Escalation::default(),
             mfa_grace: MfaGrace::default(),
+            off_hours: OffHours::default(),
             disabled: BTreeSet::new(),
             severities: BTreeMap::new(),
         }
@@ -116,6 +118,54 @@ impl Default for MfaGrace {
             enabled: true,
             hours: 24,
         }
+    }
+}
+
+/// IAM changes made by people (IAM users, root, SSO sessions) outside working hours. Off by
+/// default: working hours are the team's to say.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OffHours {
+    pub enabled: bool,
+    /// An IANA time zone (`Asia/Seoul`).
+    pub timezone: String,
+    /// Working hours: from `start_hour`:00 to `end_hour`:00.
+    pub start_hour: u32,
+    pub end_hour: u32,
+    /// Saturdays and Sundays are outside working hours.
+    pub weekends: bool,
+}
+
+impl Default for OffHours {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            timezone: "UTC".to_string(),
+            start_hour: 9,
+            end_hour: 18,
+            weekends: true,
+        }
+    }
+}
+
+impl CorrelateConfig {
+    /// What in these settings cannot be used, named by its table and field.
+    ///
+    /// # Errors
+    /// The first setting that cannot be used.
+    pub fn check(&self) -> Result<(), String> {
+        let hours = &self.off_hours;
+        if hours.enabled {
+            iamwatch_core::Zone::named(&hours.timezone)
+                .map_err(|error| format!("[correlate.off_hours] timezone: {error}"))?;
+            if hours.start_hour >= hours.end_hour || hours.end_hour > 24 {
+                return Err(format!(
+                    "[correlate.off_hours] start_hour {} and end_hour {}: working hours must start before they end, within 0 to 24",
+                    hours.start_hour, hours.end_hour
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

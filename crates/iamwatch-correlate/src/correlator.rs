@@ -2,6 +2,7 @@
 
 use crate::config::{minutes, CorrelateConfig};
 use crate::fact::{acts_as, fact, Fact, Step};
+use crate::off_hours::OffHoursWatch;
 use crate::raise::{raise, Correlated};
 use crate::sequence::{Grace, Sequences};
 use crate::window::{Seen, Windows};
@@ -16,6 +17,7 @@ pub mod rule {
     pub const BURST: &str = "correlate.burst";
     pub const PRIVILEGE_ESCALATION: &str = "correlate.privilege_escalation";
     pub const USER_WITHOUT_MFA: &str = "correlate.user_without_mfa";
+    pub const OFF_HOURS: &str = "correlate.off_hours";
 
     /// Every one, for `iamwatch rules list`, as the rules written in code are listed.
     pub const CATALOGUE: &[CodeRule] = &[
@@ -44,6 +46,12 @@ pub mod rule {
             ko: "한 호출자가 주체를 만들거나 자격 증명을 주고 관리자로 만듦, 또는 자기 자신을 관리자로 만듦",
         },
         CodeRule {
+            id: OFF_HOURS,
+            severity: "MEDIUM",
+            en: "IAM changes by a person outside working hours (off unless [correlate.off_hours] says the hours)",
+            ko: "업무 시간 외 사람의 IAM 변경 ([correlate.off_hours]로 시간을 정해야 켜짐)",
+        },
+        CodeRule {
             id: USER_WITHOUT_MFA,
             severity: "LOW-MEDIUM",
             en: "A new user still without an MFA device after the grace period",
@@ -66,6 +74,7 @@ pub struct Correlator {
     changes_by_actor: Windows,
     sequences: Sequences,
     grace: Grace,
+    off_hours: Option<OffHoursWatch>,
     /// The latest event time seen: windows are judged in event time, so that a scan of last
     /// month's trail finds what `serve` would have found then.
     watermark_ms: i64,
@@ -88,6 +97,7 @@ impl Correlator {
             ),
             sequences: Sequences::new(minutes(config.escalation.window_minutes)),
             grace: Grace::new(i64::from(config.mfa_grace.hours) * 60 * minutes(1)),
+            off_hours: OffHoursWatch::new(&config.off_hours),
             watermark_ms: i64::MIN,
             config,
         }
@@ -190,6 +200,7 @@ impl Correlator {
             + self.changes_by_actor.len()
             + self.sequences.len()
             + self.grace.len()
+            + self.off_hours.as_ref().map_or(0, OffHoursWatch::len)
     }
 
     fn failed_sign_in(
@@ -325,6 +336,32 @@ impl Correlator {
                     // Account Manipulation.
                     tags: &["T1098"],
                     related,
+                };
+                raised.push(raise(
+                    incident,
+                    found,
+                    incident.event_time_ms,
+                    incident.created_at,
+                ));
+            }
+        }
+        if let Some(watch) = &mut self.off_hours {
+            if let Some(when) = watch.judge(incident, &actor_key, seen(incident), self.watermark_ms)
+            {
+                let en = format!("{who} changed IAM outside working hours ({when})");
+                let found = Correlated {
+                    rule_id: rule::OFF_HOURS,
+                    severity: Severity::Medium,
+                    label: Localized::new(
+                        "IAM change outside working hours",
+                        "업무 시간 외 IAM 변경",
+                    ),
+                    reason: en.clone(),
+                    title: Localized::new(en, format!("{who}: 업무 시간 외 IAM 변경 ({when})")),
+                    target: target("principal", actor),
+                    // Valid Accounts: a person's credentials used when that person is not at work.
+                    tags: &["T1078"],
+                    related: vec![seen(incident)],
                 };
                 raised.push(raise(
                     incident,

@@ -18,11 +18,12 @@
 mod config;
 mod correlator;
 mod fact;
+mod off_hours;
 mod raise;
 mod sequence;
 mod window;
 
-pub use config::{BruteForce, Burst, CorrelateConfig, Escalation, MfaGrace};
+pub use config::{BruteForce, Burst, CorrelateConfig, Escalation, MfaGrace, OffHours};
 pub use correlator::{rule, Correlator};
 
 #[cfg(test)]

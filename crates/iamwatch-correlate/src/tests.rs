@@ -393,3 +393,71 @@ fn a_rule_turned_off_or_given_a_severity_is_configured_as_other_rules_are() {
         .all(|listed| rule::is_rule(listed.id)));
     assert!(!rule::is_rule("iam.user_change"));
 }
+
+#[test]
+fn changes_by_people_outside_working_hours_in_the_teams_zone_raise_once_an_hour() {
+    let mut config = CorrelateConfig::default();
+    config.mfa_grace.enabled = false;
+    config.off_hours.enabled = true;
+    config.off_hours.timezone = "Asia/Seoul".to_string();
+    config.check().unwrap();
+    let tag =
+        |id: &str, minute: i64, who: &str| change(id, minute, who, "TagUser", user_target("carol"));
+    let mut automation = tag("robot", 0, "deployer");
+    automation.meta.actor.identity_type = "AssumedRole".to_string();
+    automation.meta.actor.arn = "arn:aws:sts::111122223333:assumed-role/deployer/ci".to_string();
+    // START is Monday 16:00 UTC: Tuesday 01:00 in Seoul.
+    let raised = run(
+        config.clone(),
+        &[
+            tag("night", 0, "alice"),
+            tag("same-hour", 30, "alice"),
+            tag("next-hour", 61, "alice"),
+            automation,
+            tag("morning", 8 * 60 + 30, "bob"),
+            tag("saturday", 4 * 24 * 60 + 10 * 60, "bob"),
+        ],
+    );
+    let found: Vec<(&str, &str)> = raised
+        .iter()
+        .map(|incident| (incident.event_id.as_str(), incident.title.en.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "night/correlate.off_hours",
+                "alice changed IAM outside working hours (Tue 01:00 KST)"
+            ),
+            (
+                "next-hour/correlate.off_hours",
+                "alice changed IAM outside working hours (Tue 02:01 KST)"
+            ),
+            (
+                "saturday/correlate.off_hours",
+                "bob changed IAM outside working hours (Sat 11:00 KST)"
+            ),
+        ]
+    );
+    assert_eq!(
+        raised[0].title.ko,
+        "alice: 업무 시간 외 IAM 변경 (Tue 01:00 KST)"
+    );
+    // The same hours in UTC: Monday 16:00 is working time.
+    config.off_hours.timezone = "UTC".to_string();
+    assert!(run(config.clone(), &[tag("afternoon", 0, "alice")]).is_empty());
+    // Off by default.
+    assert!(run(CorrelateConfig::default(), &[tag("night", 0, "alice")]).is_empty());
+
+    config.off_hours.timezone = "Mars/Olympus".to_string();
+    assert!(config
+        .check()
+        .unwrap_err()
+        .starts_with("[correlate.off_hours] timezone"));
+    config.off_hours.timezone = "UTC".to_string();
+    config.off_hours.start_hour = 18;
+    assert!(config
+        .check()
+        .unwrap_err()
+        .contains("start before they end"));
+}

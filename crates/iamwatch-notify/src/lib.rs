@@ -14,7 +14,8 @@ pub mod config;
 pub mod dispatch;
 pub mod message;
 pub mod trial;
-pub mod zone;
+/// Moved to `iamwatch-core` (working hours need it too); kept here under its old path.
+pub use iamwatch_core::zone;
 
 pub use config::{ChannelConfig, Destination, Kind, NotifyConfigError, Route, SmtpTls};
 pub use dispatch::{Notifier, Stats};

@@ -2,7 +2,7 @@
 //! count time (KST for a Korean team by default), with the zone's abbreviation so that nobody
 //! has to guess.
 
-use iamwatch_core::Lang;
+use crate::Lang;
 use jiff::tz::TimeZone;
 
 #[derive(Clone, Debug)]
@@ -44,6 +44,14 @@ impl Zone {
         &self.name
     }
 
+    /// The instant `epoch_ms` as a date and time in this zone; `None` outside what the zone
+    /// database covers.
+    pub fn civil(&self, epoch_ms: i64) -> Option<jiff::Zoned> {
+        jiff::Timestamp::from_millisecond(epoch_ms)
+            .ok()
+            .map(|instant| instant.to_zoned(self.zone.clone()))
+    }
+
     /// `2024-06-01 09:00:05 KST`. A time outside what the zone database covers is written in UTC.
     pub fn format(&self, epoch_ms: i64) -> String {
         match jiff::Timestamp::from_millisecond(epoch_ms) {
@@ -51,7 +59,7 @@ impl Zone {
                 .to_zoned(self.zone.clone())
                 .strftime("%Y-%m-%d %H:%M:%S %Z")
                 .to_string(),
-            Err(_) => format!("{} UTC", iamwatch_core::time::format_local(epoch_ms, 0)),
+            Err(_) => format!("{} UTC", crate::time::format_local(epoch_ms, 0)),
         }
     }
 }
