@@ -338,3 +338,36 @@ fn working_hours_come_from_the_config_file_and_a_wrong_zone_stops_the_scan() {
     assert!(said.contains("[correlate.off_hours] timezone"), "{said}");
     assert!(said.contains("Asia/Seul"), "{said}");
 }
+
+#[test]
+fn a_principal_known_for_a_week_signing_in_from_a_new_address_is_raised() {
+    let workspace = Workspace::new();
+    let mut first = console_login("week-1", time(1, 9 * 60, 0), "alice", false);
+    first["sourceIPAddress"] = json!("203.0.113.9");
+    let mut same = console_login("week-2-same", time(9, 9 * 60, 0), "alice", false);
+    same["sourceIPAddress"] = json!("203.0.113.9");
+    let mut elsewhere = console_login("week-2-new", time(9, 10 * 60, 0), "alice", false);
+    elsewhere["sourceIPAddress"] = json!("198.51.100.66");
+    let file = workspace.write(
+        "weeks.json",
+        json!({ "Records": [first, same, elsewhere] })
+            .to_string()
+            .as_bytes(),
+    );
+    let output = workspace.scan(&["--format", "jsonl"], &[&file]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (found, titles) = correlated(&output.stdout);
+    assert_eq!(
+        found.into_iter().collect::<Vec<_>>(),
+        [(
+            "correlate.first_seen".to_string(),
+            format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            "LOW".to_string()
+        )]
+    );
+    assert_eq!(titles[0].1, "alice used a new address (198.51.100.66)");
+}

@@ -297,22 +297,13 @@ const SUFFIX_LEN: usize = 6;
 
 fn push_suffix(id: &mut String, event_id: &str, salt: u32) {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut hash =
-        fnv1a64(event_id.as_bytes()) ^ u64::from(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut hash = crate::text::fnv1a64(event_id.as_bytes())
+        ^ u64::from(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     hash = splitmix64(hash);
     for _ in 0..SUFFIX_LEN {
         id.push(ALPHABET[(hash & 31) as usize] as char);
         hash >>= 5;
     }
-}
-
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
 }
 
 fn splitmix64(mut value: u64) -> u64 {

@@ -14,6 +14,17 @@ pub fn concat<const N: usize>(parts: [&str; N]) -> String {
     joined
 }
 
+/// FNV-1a, 64 bits: a stable hash (the same in every process and version), for incident ids
+/// and for remembering values by eight bytes.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::concat;

@@ -16,6 +16,7 @@ pub struct CorrelateConfig {
     pub escalation: Escalation,
     pub mfa_grace: MfaGrace,
     pub off_hours: OffHours,
+    pub first_seen: FirstSeen,
     /// Rule ids turned off (`--disable-rule`, `[rules] disable`), as for every other rule.
     #[serde(skip)]
     pub disabled: BTreeSet<String>,
@@ -33,6 +34,7 @@ impl Default for CorrelateConfig {
             escalation: Escalation::default(),
             mfa_grace: MfaGrace::default(),
             off_hours: OffHours::default(),
+            first_seen: FirstSeen::default(),
             disabled: BTreeSet::new(),
             severities: BTreeMap::new(),
         }
@@ -117,6 +119,25 @@ impl Default for MfaGrace {
         Self {
             enabled: true,
             hours: 24,
+        }
+    }
+}
+
+/// A principal signing in or changing IAM from an address, or with a kind of client, it was
+/// not seen using before, once it has been watched for the learning period.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FirstSeen {
+    pub enabled: bool,
+    /// Days of events (from a principal's first) learnt before anything new raises.
+    pub learning_days: u32,
+}
+
+impl Default for FirstSeen {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            learning_days: 7,
         }
     }
 }

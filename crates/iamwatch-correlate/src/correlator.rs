@@ -2,6 +2,7 @@
 
 use crate::config::{minutes, CorrelateConfig};
 use crate::fact::{acts_as, fact, Fact, Step};
+use crate::first_seen::{FirstSeen, Novelty};
 use crate::off_hours::OffHoursWatch;
 use crate::raise::{raise, Correlated};
 use crate::sequence::{Grace, Sequences};
@@ -18,6 +19,7 @@ pub mod rule {
     pub const PRIVILEGE_ESCALATION: &str = "correlate.privilege_escalation";
     pub const USER_WITHOUT_MFA: &str = "correlate.user_without_mfa";
     pub const OFF_HOURS: &str = "correlate.off_hours";
+    pub const FIRST_SEEN: &str = "correlate.first_seen";
 
     /// Every one, for `iamwatch rules list`, as the rules written in code are listed.
     pub const CATALOGUE: &[CodeRule] = &[
@@ -44,6 +46,12 @@ pub mod rule {
             severity: "CRITICAL",
             en: "A principal created or given credentials, and made an administrator, by one caller; or a caller making itself one",
             ko: "한 호출자가 주체를 만들거나 자격 증명을 주고 관리자로 만듦, 또는 자기 자신을 관리자로 만듦",
+        },
+        CodeRule {
+            id: FIRST_SEEN,
+            severity: "LOW-MEDIUM",
+            en: "A principal signing in or changing IAM from a new address or with a new kind of client, after a week of learning",
+            ko: "학습 기간(1주) 후 처음 보는 주소나 클라이언트에서의 로그인·IAM 변경",
         },
         CodeRule {
             id: OFF_HOURS,
@@ -75,6 +83,7 @@ pub struct Correlator {
     sequences: Sequences,
     grace: Grace,
     off_hours: Option<OffHoursWatch>,
+    first_seen: FirstSeen,
     /// The latest event time seen: windows are judged in event time, so that a scan of last
     /// month's trail finds what `serve` would have found then.
     watermark_ms: i64,
@@ -98,6 +107,9 @@ impl Correlator {
             sequences: Sequences::new(minutes(config.escalation.window_minutes)),
             grace: Grace::new(i64::from(config.mfa_grace.hours) * 60 * minutes(1)),
             off_hours: OffHoursWatch::new(&config.off_hours),
+            first_seen: FirstSeen::new(
+                i64::from(config.first_seen.learning_days) * 24 * 60 * minutes(1),
+            ),
             watermark_ms: i64::MIN,
             config,
         }
@@ -116,7 +128,11 @@ impl Correlator {
             return raised;
         }
         self.watermark_ms = self.watermark_ms.max(incident.event_time_ms);
-        match fact(incident) {
+        let fact = fact(incident);
+        if matches!(fact, Fact::SignedIn { .. } | Fact::Change { .. }) {
+            self.first_seen(incident, &mut raised);
+        }
+        match fact {
             Fact::SignInFailed { user, ip } => self.failed_sign_in(incident, user, ip, &mut raised),
             Fact::SignedIn { user, ip } => self.signed_in(incident, user, ip, &mut raised),
             Fact::Change {
@@ -201,6 +217,65 @@ impl Correlator {
             + self.sequences.len()
             + self.grace.len()
             + self.off_hours.as_ref().map_or(0, OffHoursWatch::len)
+            + self.first_seen.len()
+    }
+
+    fn first_seen(&mut self, incident: &Incident, raised: &mut Vec<Incident>) {
+        if !self.config.first_seen.enabled {
+            return;
+        }
+        let actor = &incident.meta.actor;
+        let principal = if actor.arn.is_empty() {
+            &actor.name
+        } else {
+            &actor.arn
+        };
+        if principal.is_empty() {
+            return;
+        }
+        let Some(Novelty { address, client }) = self
+            .first_seen
+            .judge(&keyed(&incident.account, principal), incident)
+        else {
+            return;
+        };
+        let who = actor.name.as_str();
+        let (severity, what_en, what_ko) = match (&address, &client) {
+            (Some(address), Some(client)) => (
+                Severity::Medium,
+                format!("a new address ({address}) and a new client ({client})"),
+                format!("처음 보는 주소 ({address})와 클라이언트 ({client})"),
+            ),
+            (Some(address), None) => (
+                Severity::Low,
+                format!("a new address ({address})"),
+                format!("처음 보는 주소 ({address})"),
+            ),
+            (None, Some(client)) => (
+                Severity::Low,
+                format!("a new client ({client})"),
+                format!("처음 보는 클라이언트 ({client})"),
+            ),
+            (None, None) => return,
+        };
+        let en = format!("{who} used {what_en}");
+        let found = Correlated {
+            rule_id: rule::FIRST_SEEN,
+            severity,
+            label: Localized::new("New address or client", "처음 보는 주소·클라이언트"),
+            reason: en.clone(),
+            title: Localized::new(en, format!("{who}: {what_ko}")),
+            target: target("principal", principal),
+            // Valid Accounts: credentials used from somewhere they never were.
+            tags: &["T1078"],
+            related: vec![seen(incident)],
+        };
+        raised.push(raise(
+            incident,
+            found,
+            incident.event_time_ms,
+            incident.created_at,
+        ));
     }
 
     fn failed_sign_in(

@@ -3,7 +3,9 @@
 //! The rules of `iamwatch-detect` judge one event at a time. Some risks are only visible
 //! across events: five failed console sign-ins in ten minutes, then a success; thirty IAM
 //! changes by one principal in five minutes; a principal created and made an administrator
-//! by the same caller; a user still without an MFA device a day after it was created. The
+//! by the same caller; a user still without an MFA device a day after it was created; a
+//! person changing IAM at 3 a.m. in the team's time zone; a principal, known for a week,
+//! appearing from a new address or with a new kind of client. The
 //! [`Correlator`] reads each incident as it is made (every console sign-in and every IAM
 //! change is one), in the order given, keeps what its windows need, and raises incidents of
 //! its own (`correlate.*` rules). Windows are in event time, so a scan of an old trail finds
@@ -18,12 +20,13 @@
 mod config;
 mod correlator;
 mod fact;
+mod first_seen;
 mod off_hours;
 mod raise;
 mod sequence;
 mod window;
 
-pub use config::{BruteForce, Burst, CorrelateConfig, Escalation, MfaGrace, OffHours};
+pub use config::{BruteForce, Burst, CorrelateConfig, Escalation, FirstSeen, MfaGrace, OffHours};
 pub use correlator::{rule, Correlator};
 
 #[cfg(test)]

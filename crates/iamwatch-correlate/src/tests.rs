@@ -461,3 +461,81 @@ fn changes_by_people_outside_working_hours_in_the_teams_zone_raise_once_an_hour(
         .unwrap_err()
         .contains("start before they end"));
 }
+
+#[test]
+fn a_new_address_or_client_raises_only_after_the_learning_week() {
+    const DAY: i64 = 24 * 60;
+    let from = |id: &str, minute: i64, ip: &str, client: &str| {
+        let mut incident = sign_in(id, minute, "alice", ip, false);
+        incident.meta.ip_class = if ip == "AWS Internal" {
+            "aws_service"
+        } else {
+            "public"
+        }
+        .to_string();
+        incident.meta.device.summary = client.to_string();
+        incident
+    };
+    let raised = run(
+        CorrelateConfig::default(),
+        &[
+            from("d0", 0, "203.0.113.1", "Chrome 131 on macOS"),
+            // Still learning: new addresses and clients are learnt, not raised.
+            from("d1", DAY, "203.0.113.2", "aws-cli 2.17 on Linux"),
+            // A week on: known address and client (a newer Chrome is no new client).
+            from("d8", 8 * DAY, "203.0.113.2", "Chrome 132 on macOS"),
+            from(
+                "d8-new-ip",
+                8 * DAY + 5,
+                "198.51.100.9",
+                "Chrome 132 on macOS",
+            ),
+            from("d9-both", 9 * DAY, "192.0.2.77", "Firefox 133 on Windows"),
+            from(
+                "d9-aws",
+                9 * DAY + 1,
+                "AWS Internal",
+                "aws-cli 2.17 on Linux",
+            ),
+        ],
+    );
+    let found: Vec<(&str, Severity, &str)> = raised
+        .iter()
+        .map(|incident| {
+            (
+                incident.event_id.as_str(),
+                incident.severity,
+                incident.title.en.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "d8-new-ip/correlate.first_seen",
+                Severity::Low,
+                "alice used a new address (198.51.100.9)"
+            ),
+            (
+                "d9-both/correlate.first_seen",
+                Severity::Medium,
+                "alice used a new address (192.0.2.77) and a new client (Firefox on Windows)"
+            ),
+        ]
+    );
+    assert_eq!(
+        raised[1].title.ko,
+        "alice: 처음 보는 주소 (192.0.2.77)와 클라이언트 (Firefox on Windows)"
+    );
+    let mut off = CorrelateConfig::default();
+    off.first_seen.enabled = false;
+    assert!(run(
+        off,
+        &[
+            from("d0", 0, "203.0.113.1", "x"),
+            from("d9", 9 * DAY, "192.0.2.1", "y")
+        ]
+    )
+    .is_empty());
+}
