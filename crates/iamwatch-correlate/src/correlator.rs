@@ -4,7 +4,7 @@ use crate::config::{minutes, CorrelateConfig};
 use crate::fact::{acts_as, fact, Fact, Step};
 use crate::first_seen::{FirstSeen, Novelty};
 use crate::off_hours::OffHoursWatch;
-use crate::raise::{raise, Correlated};
+use crate::raise::{raise, raise_on, Correlated};
 use crate::sequence::{Grace, Sequences};
 use crate::window::{Seen, Windows};
 use iamwatch_core::{Incident, Localized, Severity, Target};
@@ -188,18 +188,15 @@ impl Correlator {
                     )
                 };
                 let found = Correlated {
-                    rule_id: rule::USER_WITHOUT_MFA,
-                    severity,
-                    label: Localized::new("User without MFA", "MFA 미설정 사용자"),
-                    reason: en.clone(),
-                    title: Localized::new(en, ko),
-                    target: Target {
-                        kind: "user".to_string(),
-                        id: name.to_string(),
-                        principal: String::new(),
-                    },
-                    tags: &[],
                     related: vec![seen(&pending.trigger)],
+                    ..Correlated::titled(
+                        rule::USER_WITHOUT_MFA,
+                        severity,
+                        Localized::new("User without MFA", "MFA 미설정 사용자"),
+                        en,
+                        ko,
+                        target("user", name),
+                    )
                 };
                 let now = pending.trigger.created_at.max(now_ms.min(due_ms));
                 raise(&pending.trigger, found, due_ms, now)
@@ -260,22 +257,19 @@ impl Correlator {
         };
         let en = format!("{who} used {what_en}");
         let found = Correlated {
-            rule_id: rule::FIRST_SEEN,
-            severity,
-            label: Localized::new("New address or client", "처음 보는 주소·클라이언트"),
-            reason: en.clone(),
-            title: Localized::new(en, format!("{who}: {what_ko}")),
-            target: target("principal", principal),
             // Valid Accounts: credentials used from somewhere they never were.
             tags: &["T1078"],
             related: vec![seen(incident)],
+            ..Correlated::titled(
+                rule::FIRST_SEEN,
+                severity,
+                Localized::new("New address or client", "처음 보는 주소·클라이언트"),
+                en,
+                format!("{who}: {what_ko}"),
+                target("principal", principal),
+            )
         };
-        raised.push(raise(
-            incident,
-            found,
-            incident.event_time_ms,
-            incident.created_at,
-        ));
+        raised.push(raise_on(incident, found));
     }
 
     fn failed_sign_in(
@@ -315,26 +309,23 @@ impl Correlator {
         };
         let root = user == Some("root");
         let found = Correlated {
-            rule_id: rule::BRUTE_FORCE,
-            severity: if root {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
-            label: Localized::new("Repeated failed sign-ins", "로그인 반복 실패"),
-            reason: en.clone(),
-            title: Localized::new(en, ko),
-            target,
             // Brute Force: Password Guessing.
             tags: &["T1110.001"],
             related: merged(by_user.into_iter().chain(by_ip).flatten()),
+            ..Correlated::titled(
+                rule::BRUTE_FORCE,
+                if root {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
+                Localized::new("Repeated failed sign-ins", "로그인 반복 실패"),
+                en,
+                ko,
+                target,
+            )
         };
-        raised.push(raise(
-            incident,
-            found,
-            incident.event_time_ms,
-            incident.created_at,
-        ));
+        raised.push(raise_on(incident, found));
     }
 
     fn signed_in(&mut self, incident: &Incident, user: &str, ip: &str, raised: &mut Vec<Incident>) {
@@ -399,25 +390,19 @@ impl Correlator {
             {
                 let en = format!("{who} made {changes} IAM changes within {window} min");
                 let found = Correlated {
-                    rule_id: rule::BURST,
-                    severity: Severity::Medium,
-                    label: Localized::new("Burst of IAM changes", "IAM 변경 급증"),
-                    reason: en.clone(),
-                    title: Localized::new(
-                        en,
-                        format!("{who}: {window}분 안에 IAM 변경 {changes}건"),
-                    ),
-                    target: target("principal", actor),
                     // Account Manipulation.
                     tags: &["T1098"],
                     related,
+                    ..Correlated::titled(
+                        rule::BURST,
+                        Severity::Medium,
+                        Localized::new("Burst of IAM changes", "IAM 변경 급증"),
+                        en,
+                        format!("{who}: {window}분 안에 IAM 변경 {changes}건"),
+                        target("principal", actor),
+                    )
                 };
-                raised.push(raise(
-                    incident,
-                    found,
-                    incident.event_time_ms,
-                    incident.created_at,
-                ));
+                raised.push(raise_on(incident, found));
             }
         }
         if let Some(watch) = &mut self.off_hours {
@@ -425,25 +410,19 @@ impl Correlator {
             {
                 let en = format!("{who} changed IAM outside working hours ({when})");
                 let found = Correlated {
-                    rule_id: rule::OFF_HOURS,
-                    severity: Severity::Medium,
-                    label: Localized::new(
-                        "IAM change outside working hours",
-                        "업무 시간 외 IAM 변경",
-                    ),
-                    reason: en.clone(),
-                    title: Localized::new(en, format!("{who}: 업무 시간 외 IAM 변경 ({when})")),
-                    target: target("principal", actor),
                     // Valid Accounts: a person's credentials used when that person is not at work.
                     tags: &["T1078"],
                     related: vec![seen(incident)],
+                    ..Correlated::titled(
+                        rule::OFF_HOURS,
+                        Severity::Medium,
+                        Localized::new("IAM change outside working hours", "업무 시간 외 IAM 변경"),
+                        en,
+                        format!("{who}: 업무 시간 외 IAM 변경 ({when})"),
+                        target("principal", actor),
+                    )
                 };
-                raised.push(raise(
-                    incident,
-                    found,
-                    incident.event_time_ms,
-                    incident.created_at,
-                ));
+                raised.push(raise_on(incident, found));
             }
         }
         let (Some(step), false) = (step, subject.is_empty()) else {
@@ -460,21 +439,18 @@ impl Correlator {
         if step == Step::AdminGranted && acts_as(actor, subject) {
             let en = format!("{who} gave itself administrator access");
             let found = Correlated {
-                rule_id: rule::PRIVILEGE_ESCALATION,
-                severity: Severity::Critical,
-                label: Localized::new("Privilege escalation", "권한 상승"),
-                reason: en.clone(),
-                title: Localized::new(en, format!("{who}: 자기 자신에게 관리자 권한 부여")),
-                target: target("principal", subject),
                 tags: &["T1098"],
                 related: vec![seen(incident)],
+                ..Correlated::titled(
+                    rule::PRIVILEGE_ESCALATION,
+                    Severity::Critical,
+                    Localized::new("Privilege escalation", "권한 상승"),
+                    en,
+                    format!("{who}: 자기 자신에게 관리자 권한 부여"),
+                    target("principal", subject),
+                )
             };
-            raised.push(raise(
-                incident,
-                found,
-                incident.event_time_ms,
-                incident.created_at,
-            ));
+            raised.push(raise_on(incident, found));
             return;
         }
         let key = format!("{actor_key}|{subject}");
@@ -494,22 +470,19 @@ impl Correlator {
                 )
             };
             let found = Correlated {
-                rule_id: rule::PRIVILEGE_ESCALATION,
-                severity: Severity::Critical,
-                label: Localized::new("Privilege escalation", "권한 상승"),
-                reason: en.clone(),
-                title: Localized::new(en, ko),
-                target: target("principal", subject),
                 // Account Manipulation; Create Account.
                 tags: &["T1098", "T1136.003"],
                 related,
+                ..Correlated::titled(
+                    rule::PRIVILEGE_ESCALATION,
+                    Severity::Critical,
+                    Localized::new("Privilege escalation", "권한 상승"),
+                    en,
+                    ko,
+                    target("principal", subject),
+                )
             };
-            raised.push(raise(
-                incident,
-                found,
-                incident.event_time_ms,
-                incident.created_at,
-            ));
+            raised.push(raise_on(incident, found));
         }
     }
 }

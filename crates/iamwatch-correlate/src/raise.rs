@@ -20,6 +20,34 @@ pub(crate) struct Correlated {
     pub related: Vec<Seen>,
 }
 
+impl Correlated {
+    /// A finding whose English title is also the reason it gives; no tags, no events yet.
+    pub(crate) fn titled(
+        rule_id: &'static str,
+        severity: Severity,
+        label: Localized,
+        en: String,
+        ko: String,
+        target: Target,
+    ) -> Self {
+        Self {
+            rule_id,
+            severity,
+            label,
+            reason: en.clone(),
+            title: Localized::new(en, ko),
+            target,
+            tags: &[],
+            related: Vec::new(),
+        }
+    }
+}
+
+/// The incident for `found`, completed by `trigger` at the trigger's own event time.
+pub(crate) fn raise_on(trigger: &Incident, found: Correlated) -> Incident {
+    raise(trigger, found, trigger.event_time_ms, trigger.created_at)
+}
+
 /// The incident for `found`, completed by `trigger`, at `time_ms` (the trigger's event time,
 /// or when a grace period ran out).
 ///
