@@ -132,46 +132,42 @@ fn compile(
         Expr::And(terms) => terms.clone(),
         other => vec![other.clone()],
     };
-    let mut pattern: Option<Value> = None;
-    let mut conditions = Vec::new();
-    for term in &terms {
-        match term {
-            Expr::Not(inner) => {
-                let (excluded, mut extra) = positive(inner, selections)?;
-                let nothing_else = excluded.as_object().is_some_and(Map::is_empty);
-                match (extra.pop(), extra.is_empty(), nothing_else) {
-                    (None, _, _) => {}
-                    // `not` a field reference alone: the fields differ.
-                    (Some(ConditionSpec { fields_equal: Some(fields), .. }), true, true) => {
-                        conditions.push(ConditionSpec {
-                            fields_differ: Some(fields),
-                            ..ConditionSpec::default()
-                        });
-                        continue;
-                    }
-                    _ => {
-                        return Err(
-                            "a field reference (|fieldref) under `not` beside other fields is not supported"
-                                .into(),
-                        )
-                    }
-                }
+    let (negated, affirmed): (Vec<Expr>, Vec<Expr>) = terms
+        .into_iter()
+        .partition(|term| matches!(term, Expr::Not(_)));
+    if affirmed.is_empty() {
+        return Err("the condition says only what is excluded, not what to match".to_string());
+    }
+    let (pattern, mut conditions) = positive(&Expr::And(affirmed), selections)?;
+    for term in negated {
+        let Expr::Not(inner) = term else { continue };
+        let (excluded, mut extra) = positive(&inner, selections)?;
+        let nothing_else = excluded.as_object().is_some_and(Map::is_empty);
+        match (extra.pop(), extra.is_empty(), nothing_else) {
+            (None, _, _) => conditions.push(ConditionSpec {
+                not: Some(json!({ "detail": excluded })),
+                ..ConditionSpec::default()
+            }),
+            // `not` a field reference alone: the fields differ.
+            (
+                Some(ConditionSpec {
+                    fields_equal: Some(fields),
+                    ..
+                }),
+                true,
+                true,
+            ) => {
                 conditions.push(ConditionSpec {
-                    not: Some(json!({ "detail": excluded })),
+                    fields_differ: Some(fields),
                     ..ConditionSpec::default()
                 });
             }
-            positive_term => {
-                let (part, extra) = positive(positive_term, selections)?;
-                conditions.extend(extra);
-                pattern = Some(match pattern {
-                    None => part,
-                    Some(so_far) => merge(so_far, part)?,
-                });
-            }
+            _ => return Err(
+                "a field reference (|fieldref) under `not` beside other fields is not supported"
+                    .into(),
+            ),
         }
     }
-    let pattern = pattern.ok_or("the condition says only what is excluded, not what to match")?;
     Ok((pattern, conditions))
 }
 

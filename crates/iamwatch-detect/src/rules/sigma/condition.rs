@@ -52,27 +52,29 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Expr, String> {
-        let mut terms = vec![self.and()?];
-        while self
-            .peek()
-            .is_some_and(|token| token.eq_ignore_ascii_case("or"))
-        {
-            self.at += 1;
-            terms.push(self.and()?);
-        }
-        Ok(one_or(terms, Expr::Or))
+        self.joined("or", Self::and, Expr::Or)
     }
 
     fn and(&mut self) -> Result<Expr, String> {
-        let mut terms = vec![self.not()?];
+        self.joined("and", Self::not, Expr::And)
+    }
+
+    /// Operands (read by `operand`) joined by `word`, as one `many` when more than one.
+    fn joined(
+        &mut self,
+        word: &str,
+        operand: fn(&mut Self) -> Result<Expr, String>,
+        many: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, String> {
+        let mut terms = vec![operand(self)?];
         while self
             .peek()
-            .is_some_and(|token| token.eq_ignore_ascii_case("and"))
+            .is_some_and(|token| token.eq_ignore_ascii_case(word))
         {
             self.at += 1;
-            terms.push(self.not()?);
+            terms.push(operand(self)?);
         }
-        Ok(one_or(terms, Expr::And))
+        Ok(one_or(terms, many))
     }
 
     fn not(&mut self) -> Result<Expr, String> {
