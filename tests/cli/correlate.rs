@@ -137,6 +137,10 @@ fn log_files(workspace: &Workspace) -> Vec<PathBuf> {
         .collect()
 }
 
+fn as_paths(files: &[PathBuf]) -> Vec<&std::path::Path> {
+    files.iter().map(PathBuf::as_path).collect()
+}
+
 /// `(rule, resource, severity)` of stateful incidents.
 type Found = BTreeSet<(String, String, String)>;
 
@@ -187,7 +191,7 @@ fn expected() -> Found {
 fn a_scan_raises_what_only_a_sequence_of_events_shows_once_whatever_the_cores() {
     let workspace = Workspace::new();
     let files = log_files(&workspace);
-    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let paths = as_paths(&files);
 
     let output = workspace.scan(
         &["--format", "jsonl", "--jobs", "2", "--lang", "ko"],
@@ -224,7 +228,7 @@ fn a_scan_raises_what_only_a_sequence_of_events_shows_once_whatever_the_cores() 
     // Turned off by id as any rule is, or all at once.
     let fresh = Workspace::new();
     let files = log_files(&fresh);
-    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let paths = as_paths(&files);
     let output = fresh.scan(
         &["--format", "jsonl", "--disable-rule", "correlate.burst"],
         &paths,
@@ -235,7 +239,7 @@ fn a_scan_raises_what_only_a_sequence_of_events_shows_once_whatever_the_cores() 
     assert_eq!(correlated(&output.stdout).0, without_burst);
     let fresh = Workspace::new();
     let files = log_files(&fresh);
-    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let paths = as_paths(&files);
     let output = fresh.scan(&["--format", "jsonl", "--no-correlate"], &paths);
     assert!(output.status.success());
     assert!(correlated(&output.stdout).0.is_empty());
@@ -285,7 +289,7 @@ fn the_stateful_rules_are_listed_and_configured_by_id() {
 fn working_hours_come_from_the_config_file_and_a_wrong_zone_stops_the_scan() {
     let workspace = Workspace::new();
     let files = log_files(&workspace);
-    let paths: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+    let paths = as_paths(&files);
     let config = workspace.write(
         "iamwatch.toml",
         b"[correlate.off_hours]\nenabled = true\ntimezone = \"Asia/Seoul\"\n",
