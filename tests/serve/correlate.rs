@@ -89,6 +89,11 @@ async fn failed_sign_ins_posted_one_by_one_raise_a_brute_force_incident_seen_liv
         (Some(0), Some(1)),
         "{summary}"
     );
+    // What the detections hold: alice's failures, and her address's.
+    assert_eq!(
+        server::metric(&server, "iamwatch_correlation_keys").await,
+        2.0
+    );
     let (status, page) = server::get(&server, "/v1/incidents?rule=correlate.brute_force").await;
     assert_eq!(status, 200);
     assert_eq!(page["incidents"].as_array().unwrap().len(), 1, "{page}");

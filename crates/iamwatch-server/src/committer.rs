@@ -153,6 +153,9 @@ async fn run(
             job.incidents.extend(raised);
         }
         metrics
+            .correlation_keys
+            .store(correlator.held() as u64, Ordering::Relaxed);
+        metrics
             .commit_queue_depth
             .fetch_sub(jobs.len() as u64, Ordering::Relaxed);
         let sizes: Vec<usize> = jobs.iter().map(|job| job.incidents.len()).collect();

@@ -69,6 +69,8 @@ pub struct Metrics {
     /// New incidents, by severity rank (index = rank - 1).
     pub incidents: [AtomicU64; 4],
     pub commit_queue_depth: AtomicU64,
+    /// What the stateful detections hold: users, addresses, principals and sequences.
+    pub correlation_keys: AtomicU64,
     /// Live clients whose socket stopped draining (a send timed out).
     pub ws_stalled: AtomicU64,
     /// Live clients that stopped answering pings.
@@ -189,6 +191,12 @@ impl Metrics {
             "iamwatch_commit_queue_depth",
             "Ingest requests waiting for a durable commit.",
             load(&self.commit_queue_depth),
+        );
+        gauge(
+            &mut out,
+            "iamwatch_correlation_keys",
+            "Keys the stateful detections hold (users, addresses, principals, sequences, users waiting for MFA).",
+            load(&self.correlation_keys),
         );
         gauge(
             &mut out,
