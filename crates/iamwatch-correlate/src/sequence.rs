@@ -3,8 +3,9 @@
 
 use crate::fact::Step;
 use crate::window::Seen;
+use iamwatch_core::text::fnv1a64;
 use iamwatch_core::Incident;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The escalation steps one actor took on one subject.
 pub(crate) struct Sequences {
@@ -126,12 +127,16 @@ pub(crate) struct Grace {
     /// `(due, key)`, earliest first. An entry whose user got MFA or was deleted stays until
     /// due, and is then passed over.
     due: BTreeSet<(i64, String)>,
+    /// Users (hashed keys) seen getting an MFA device: their creation delivered again (an
+    /// EventBridge retry, a log file read twice) does not set them waiting again.
+    settled: HashSet<u64>,
 }
 
 impl Grace {
     pub(crate) fn new(grace_ms: i64) -> Self {
         Self {
             grace_ms,
+            settled: HashSet::new(),
             pending: HashMap::new(),
             due: BTreeSet::new(),
         }
@@ -139,7 +144,11 @@ impl Grace {
 
     pub(crate) fn record(&mut self, key: &str, subject: &str, step: Step, incident: &Incident) {
         match step {
-            Step::Created if subject.starts_with("user/") && !self.pending.contains_key(key) => {
+            Step::Created
+                if subject.starts_with("user/")
+                    && !self.pending.contains_key(key)
+                    && !self.settled.contains(&fnv1a64(key.as_bytes())) =>
+            {
                 let due_ms = incident.event_time_ms.saturating_add(self.grace_ms);
                 self.due.insert((due_ms, key.to_string()));
                 self.pending.insert(
@@ -162,8 +171,14 @@ impl Grace {
                     pending.console = true;
                 }
             }
-            Step::MfaEnabled | Step::Deleted => {
+            Step::MfaEnabled => {
                 self.pending.remove(key);
+                self.settled.insert(fnv1a64(key.as_bytes()));
+            }
+            // A user made again under the name is a new user.
+            Step::Deleted => {
+                self.pending.remove(key);
+                self.settled.remove(&fnv1a64(key.as_bytes()));
             }
             _ => {}
         }
@@ -193,6 +208,6 @@ impl Grace {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.settled.len()
     }
 }
