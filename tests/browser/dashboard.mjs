@@ -139,6 +139,29 @@ try {
   if (!linkedRaw.includes(eventId)) throw new Error("the linked incident's detail is not shown");
   if ((await linked.evaluate(() => location.hash)) !== "") throw new Error("the link stayed in the URL");
 
+  // A stateful detection: five failed console sign-ins make a brute-force incident, whose detail
+  // lists the five, each opening on a click.
+  const failures = Array.from({ length: 5 }, (_, index) => ({
+    ...record(`brute-${Date.now()}-${index}`),
+    eventSource: "signin.amazonaws.com", eventName: "ConsoleLogin", eventType: "AwsConsoleSignIn",
+    userIdentity: { type: "IAMUser", accountId: "111122223333", arn: "arn:aws:iam::111122223333:user/victim", userName: "victim" },
+    sourceIPAddress: "198.51.100.201", errorMessage: "Failed authentication",
+    requestParameters: null, responseElements: { ConsoleLogin: "Failure" },
+    additionalEventData: { MFAUsed: "No", LoginTo: "https://console.aws.amazon.com/" },
+  }));
+  const brute = await post({ Records: failures });
+  if (brute.incidents !== 6) throw new Error(`five failures and the brute force expected: ${JSON.stringify(brute)}`);
+  const bruteId = brute.incident_ids[5];
+  await linked.goto(`${url}/#incident=${encodeURIComponent(bruteId)}`);
+  await linked.waitForSelector(`#detail[data-id="${bruteId}"]:not([hidden])`, { timeout: 10000 });
+  const madeOf = await linked.$$eval("#detail-fields dd.related button", (buttons) => buttons.map((button) => button.dataset.incident));
+  if (JSON.stringify(madeOf) !== JSON.stringify(brute.incident_ids.slice(0, 5))) {
+    throw new Error(`the brute force lists ${JSON.stringify(madeOf)}`);
+  }
+  await linked.locator("#detail").screenshot({ path: `${screenshots}/dashboard-correlated.png` });
+  await linked.click(`#detail-fields dd.related button[data-incident="${madeOf[2]}"]`);
+  await linked.waitForSelector(`#detail[data-id="${madeOf[2]}"]:not([hidden])`, { timeout: 10000 });
+
   if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
   console.log(`dashboard ok; screenshots in ${screenshots}`);
 } catch (error) {

@@ -15,7 +15,8 @@ const TEXT = {
     runbook: "First steps", history: "History", rawEvent: "Raw event", shown: (n) => `${n} shown`,
     fields: { event: "Event", api: "API", resource: "Resource", account: "Account", region: "Region",
       actor: "Actor", device: "Device", userAgent: "User agent", ip: "IP", accessKey: "Access key",
-      rule: "Rules", reasons: "Why", tags: "ATT&CK", error: "Error", mfa: "MFA used", assignee: "Assignee" },
+      rule: "Rules", reasons: "Why", tags: "ATT&CK", error: "Error", mfa: "MFA used", assignee: "Assignee",
+      related: "Made of", notes: "Notes" },
     severity: { CRITICAL: "Critical", HIGH: "High", MEDIUM: "Medium", LOW: "Low" },
     status: { NEW: "New", ACKNOWLEDGED: "Acknowledged", RESOLVED: "Resolved", FALSE_POSITIVE: "False positive" },
     by: "by", yes: "yes", no: "no",
@@ -34,7 +35,8 @@ const TEXT = {
     runbook: "초기 대응", history: "이력", rawEvent: "원본 이벤트", shown: (n) => `${n}건 표시`,
     fields: { event: "이벤트", api: "API", resource: "리소스", account: "계정", region: "리전",
       actor: "수행자", device: "기기", userAgent: "사용자 에이전트", ip: "IP", accessKey: "액세스 키",
-      rule: "규칙", reasons: "근거", tags: "ATT&CK", error: "오류", mfa: "MFA 사용", assignee: "담당자" },
+      rule: "규칙", reasons: "근거", tags: "ATT&CK", error: "오류", mfa: "MFA 사용", assignee: "담당자",
+      related: "구성 인시던트", notes: "참고" },
     severity: { CRITICAL: "심각", HIGH: "높음", MEDIUM: "보통", LOW: "낮음" },
     status: { NEW: "신규", ACKNOWLEDGED: "확인됨", RESOLVED: "해결됨", FALSE_POSITIVE: "오탐" },
     by: "수행자", yes: "예", no: "아니요",
@@ -346,11 +348,28 @@ async function showDetail(id) {
     [text.fields.tags, (meta.tags || []).join(", ")],
     [text.fields.assignee, incident.assignee || ""],
   ];
+  // A stateful detection's incident lists the incidents that made it ("incidents: a, b"):
+  // each opens on a click. Other notes are shown as written; the event ids are in the raw view.
+  const notes = meta.notes || [];
+  const related = notes.filter((note) => note.startsWith("incidents: "))
+    .flatMap((note) => note.slice("incidents: ".length).split(", ").filter(Boolean));
+  fields.push([text.fields.notes, notes.filter((note) => !/^(incidents|events): /.test(note)).join("; ")]);
   const list = $("detail-fields");
   list.replaceChildren();
   for (const [name, value] of fields) {
     if (!value) continue;
     list.append(el("dt", "", name), el("dd", "", value));
+  }
+  if (related.length) {
+    const links = el("dd", "related");
+    for (const relatedId of related) {
+      const link = el("button", "link", relatedId);
+      link.type = "button";
+      link.dataset.incident = relatedId;
+      link.addEventListener("click", () => showDetail(relatedId));
+      links.append(link);
+    }
+    list.append(el("dt", "", text.fields.related), links);
   }
   const runbook = (meta.runbook && (meta.runbook[state.lang] || meta.runbook.en)) || [];
   $("detail-runbook").replaceChildren(...runbook.map((step) => el("li", "", step)));
