@@ -446,6 +446,11 @@ pub(super) fn parse_file(text: &str, origin: &str) -> Result<Vec<Rule>, RuleErro
 
 /// A file of Sigma rules, converted; `None` when the file's first document is not one.
 fn parse_sigma(text: &str, origin: &str) -> Option<Result<Vec<Rule>, RuleError>> {
+    // A Sigma rule names both keys; a rule file (every built-in one) names neither, and is not
+    // parsed an extra time at every start to find that out.
+    if !(text.contains("detection") && text.contains("logsource")) {
+        return None;
+    }
     let mut documents = serde_yaml_ng::Deserializer::from_str(text);
     let first = <serde_json::Value as serde::Deserialize>::deserialize(documents.next()?).ok()?;
     if !super::sigma::is_sigma(&first) {
