@@ -25,21 +25,9 @@ pub(super) fn is_sigma(document: &Value) -> bool {
 
 /// The rule a Sigma rule makes; `stem` (the file's name) names it when the rule has no `name`.
 pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> {
-    let text = |key: &str| {
-        document
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    };
-    let logsource = &document["logsource"];
-    let product = logsource
-        .get("product")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let service = logsource
-        .get("service")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let text = |key: &str| text_at(document, key);
+    let product = text_at(&document["logsource"], "product");
+    let service = text_at(&document["logsource"], "service");
     if !product.eq_ignore_ascii_case("aws") || !service.eq_ignore_ascii_case("cloudtrail") {
         return Err(format!(
             "logsource is product {product:?}, service {service:?}: only aws / cloudtrail rules apply to CloudTrail"
@@ -98,6 +86,11 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
         enabled: text("status") != "deprecated",
         tests: Vec::new(),
     })
+}
+
+/// The text at `key` of a mapping; empty when absent or not text.
+fn text_at<'v>(value: &'v Value, key: &str) -> &'v str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 fn severity(level: &str) -> Result<Severity, String> {
