@@ -115,10 +115,6 @@ impl Correlator {
         }
     }
 
-    pub fn config(&self) -> &CorrelateConfig {
-        &self.config
-    }
-
     /// Counts `incident`'s event; returns the incidents it completes, and those whose grace
     /// ran out by its event time.
     pub fn observe(&mut self, incident: &Incident) -> Vec<Incident> {
