@@ -2,7 +2,7 @@
 //! waiting for their MFA device.
 
 use crate::fact::Step;
-use crate::window::Seen;
+use crate::window::{sweep, Seen, FIRST_SWEEP};
 use iamwatch_core::text::fnv1a64;
 use iamwatch_core::Incident;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -38,7 +38,7 @@ impl Sequences {
         Self {
             window_ms,
             steps: HashMap::new(),
-            swept_at: 1024,
+            swept_at: FIRST_SWEEP,
         }
     }
 
@@ -100,12 +100,12 @@ impl Sequences {
     }
 
     fn sweep(&mut self, watermark_ms: i64) {
-        if self.steps.len() < self.swept_at {
-            return;
-        }
-        let horizon = watermark_ms - 2 * self.window_ms;
-        self.steps.retain(|_, steps| steps.newest() >= horizon);
-        self.swept_at = (self.steps.len() * 2).max(1024);
+        sweep(
+            &mut self.steps,
+            &mut self.swept_at,
+            watermark_ms - 2 * self.window_ms,
+            Steps::newest,
+        );
     }
 }
 

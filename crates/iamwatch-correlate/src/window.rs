@@ -35,7 +35,7 @@ impl Windows {
             window_ms,
             threshold: threshold.max(1) as usize,
             keys: HashMap::new(),
-            swept_at: 1024,
+            swept_at: FIRST_SWEEP,
         }
     }
 
@@ -91,20 +91,38 @@ impl Windows {
         self.keys.len()
     }
 
-    /// Forgets keys whose newest event is a window older than the newest event seen anywhere,
-    /// once the keys held have doubled since the last sweep: memory follows the keys active
-    /// within a window, not the input's size.
+    /// Forgets keys whose newest event (or raise) is two windows older than the newest event
+    /// seen anywhere.
     fn sweep(&mut self, watermark_ms: i64) {
-        if self.keys.len() < self.swept_at {
-            return;
-        }
-        let horizon = watermark_ms - 2 * self.window_ms;
-        self.keys.retain(|_, recent| {
-            let newest = recent.seen.last().map_or(i64::MIN, |seen| seen.time_ms);
-            newest.max(recent.raised_at.unwrap_or(i64::MIN)) >= horizon
-        });
-        self.swept_at = (self.keys.len() * 2).max(1024);
+        sweep(
+            &mut self.keys,
+            &mut self.swept_at,
+            watermark_ms - 2 * self.window_ms,
+            |recent| {
+                let newest = recent.seen.last().map_or(i64::MIN, |seen| seen.time_ms);
+                newest.max(recent.raised_at.unwrap_or(i64::MIN))
+            },
+        );
     }
+}
+
+/// Keys held before the first sweep.
+pub(crate) const FIRST_SWEEP: usize = 1024;
+
+/// Forgets the entries whose newest time is before `horizon`, once `map` has doubled since the
+/// last sweep (`swept_at`): memory follows the keys active within a window, not the input's
+/// size, and the sweep's cost is spread over the insertions that grew the map.
+pub(crate) fn sweep<V>(
+    map: &mut HashMap<String, V>,
+    swept_at: &mut usize,
+    horizon: i64,
+    newest: impl Fn(&V) -> i64,
+) {
+    if map.len() < *swept_at {
+        return;
+    }
+    map.retain(|_, value| newest(value) >= horizon);
+    *swept_at = (map.len() * 2).max(FIRST_SWEEP);
 }
 
 #[cfg(test)]
