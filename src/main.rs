@@ -50,10 +50,18 @@ enum Command {
     /// Notification destinations ([[notify]] in the config): send a test
     #[command(subcommand)]
     Notify(commands::notify::NotifyCommand),
+    /// Run as an AWS Lambda function (the serverless deployment; deploy/serverless): events
+    /// from EventBridge, SQS, SNS or S3 in, incidents to DynamoDB and API Gateway WebSocket
+    /// clients. The binary named `bootstrap` runs this
+    Lambda(commands::lambda::LambdaArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = if commands::lambda::started_as_bootstrap() {
+        Cli::parse_from(["iamwatch", "lambda"])
+    } else {
+        Cli::parse()
+    };
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args),
         Command::Incidents(args) => commands::incidents::run(args),
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
         Command::Notify(command) => commands::notify::run(command),
         Command::Posture(args) => commands::posture::run(args),
         Command::Respond(args) => commands::respond::run(args),
+        Command::Lambda(args) => commands::lambda::run(args),
     };
     match result {
         Ok(code) => code,

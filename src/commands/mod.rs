@@ -1,4 +1,5 @@
 pub mod incidents;
+pub mod lambda;
 pub mod notify;
 pub mod pattern;
 pub mod posture;

@@ -45,20 +45,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(config.log_format);
     config.check_exposure()?;
 
-    let mut rules = args.rules;
-    rules
-        .rule_dirs
-        .splice(0..0, config.rules.dirs.iter().cloned());
-    rules.disabled.extend(config.rules.disable.iter().cloned());
-    for (id, severity) in &config.rules.severity {
-        let severity = severity
-            .parse()
-            .with_context(|| format!("[rules.severity] {id}"))?;
-        rules.severities.insert(0, (id.clone(), severity));
-    }
-    let detector = rules.detector(&config.ingest.skip)?;
-    config.correlate = rules.correlate(config.correlate.clone());
-    config.correlate.check().map_err(anyhow::Error::msg)?;
+    let detector = detector_from(&mut config, args.rules)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,7 +84,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging(format: LogFormat) {
+/// The detector the config's `[rules]` and the command line ask for; the config's
+/// `[correlate]` given the same rule overrides, and checked.
+pub fn detector_from(
+    config: &mut Config,
+    mut rules: super::rules::RuleArgs,
+) -> anyhow::Result<iamwatch_detect::Detector> {
+    rules
+        .rule_dirs
+        .splice(0..0, config.rules.dirs.iter().cloned());
+    rules.disabled.extend(config.rules.disable.iter().cloned());
+    for (id, severity) in &config.rules.severity {
+        let severity = severity
+            .parse()
+            .with_context(|| format!("[rules.severity] {id}"))?;
+        rules.severities.insert(0, (id.clone(), severity));
+    }
+    let detector = rules.detector(&config.ingest.skip)?;
+    config.correlate = rules.correlate(config.correlate.clone());
+    config.correlate.check().map_err(anyhow::Error::msg)?;
+    Ok(detector)
+}
+
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

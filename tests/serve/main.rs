@@ -13,6 +13,9 @@ mod front;
 #[path = "../shared/iam_account.rs"]
 mod iam_account;
 mod ingest;
+mod lambda;
+#[path = "../shared/lambda_runtime.rs"]
+mod lambda_runtime;
 mod live;
 #[path = "../shared/moto.rs"]
 mod moto;

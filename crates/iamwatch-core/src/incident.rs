@@ -238,6 +238,22 @@ impl Incident {
         }
     }
 
+    /// The incident as lists and live streams show it: everything stored, both languages,
+    /// except the raw event, which is on the incident's own page.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            object.remove("raw");
+        }
+        value
+    }
+
+    /// A live message about the incident (`incident.created`, `incident.updated`), as every
+    /// dashboard and WebSocket client receives it, from `serve` or from the Lambda function.
+    pub fn live_message(&self, kind: &str) -> String {
+        serde_json::json!({ "type": kind, "incident": self.summary_json() }).to_string()
+    }
+
     pub fn view(&self, lang: Lang) -> IncidentView<'_> {
         IncidentView {
             incident_id: &self.incident_id,

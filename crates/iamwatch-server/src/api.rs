@@ -73,16 +73,6 @@ pub fn parse_since(text: &str) -> Option<i64> {
         .or_else(|| iamwatch_core::time::parse_timestamp_ms(text))
 }
 
-/// An incident as lists and the live stream show it: everything stored, both languages,
-/// except the raw event, which is on the incident's own page.
-pub fn incident_summary_json(incident: &Incident) -> Value {
-    let mut value = serde_json::to_value(incident).unwrap_or(Value::Null);
-    if let Some(object) = value.as_object_mut() {
-        object.remove("raw");
-    }
-    value
-}
-
 /// An incident's own page: everything stored, raw event included, with its history.
 async fn incident_detail(state: &AppState, incident: &Incident) -> Result<Json<Value>, ApiError> {
     let history = state.store.history(&incident.incident_id).await?;
@@ -102,7 +92,7 @@ pub async fn list_incidents(
     let Query(params) = query.map_err(|error| ApiError::bad_request(error.body_text()))?;
     let page = state.store.list(&params.to_query()?).await?;
     Ok(Json(json!({
-        "incidents": page.incidents.iter().map(incident_summary_json).collect::<Vec<_>>(),
+        "incidents": page.incidents.iter().map(Incident::summary_json).collect::<Vec<_>>(),
         "next_cursor": page.next_cursor,
     })))
 }

@@ -22,9 +22,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// The message for one incident event, serialised once for every client. The raw CloudTrail
 /// record stays out (clients fetch it with the incident).
 pub fn message(kind: &str, incident: &Incident) -> LiveMessage {
-    let value = crate::api::incident_summary_json(incident);
-    let text = serde_json::json!({ "type": kind, "incident": value }).to_string();
-    Utf8Bytes::from(text)
+    Utf8Bytes::from(incident.live_message(kind))
 }
 
 /// A live message: a WebSocket text frame's payload, shared by every client (no copy each).

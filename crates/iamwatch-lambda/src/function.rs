@@ -1,0 +1,331 @@
+//! The function: what it holds between invocations (the detector, the store's client, the
+//! stateful detections' windows) and how it answers each.
+
+use crate::broadcast::Broadcaster;
+use crate::connections::Connections;
+use crate::dead_letter::DeadLetters;
+use crate::ingest::Summary;
+use crate::invocation::Invocation;
+use iamwatch_core::secret::Secret;
+use iamwatch_core::Incident;
+use iamwatch_correlate::{CorrelateConfig, Correlator};
+use iamwatch_detect::Detector;
+use iamwatch_notify::{ChannelConfig, Notifier};
+use iamwatch_store::IncidentStore;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+use subtle::ConstantTimeEq;
+
+/// What the function is configured with beyond the detector and the store.
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// The token a WebSocket client must offer on `$connect`. Without one, none may connect.
+    pub token: Option<Secret>,
+    /// The DynamoDB table of open WebSocket connections (`IAMWATCH_CONNECTIONS_TABLE`).
+    pub connections_table: Option<String>,
+    /// API Gateway's management endpoint for the WebSocket API
+    /// (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
+    pub websocket_endpoint: Option<String>,
+    /// The SQS queue unreadable input is kept in (`IAMWATCH_DEAD_LETTER_QUEUE`).
+    pub dead_letter_queue: Option<String>,
+    /// S3 objects (log files) read whole, at most.
+    pub max_object_bytes: u64,
+    /// One S3 read, or one post to a connection, every retry included.
+    pub aws_timeout: Duration,
+    /// Notification destinations (`[[notify]]`).
+    pub notify: Vec<ChannelConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error("the incident store failed: {0}")]
+    Store(String),
+    #[error("cannot read a log file an S3 notification names: {0}")]
+    S3(String),
+    #[error(transparent)]
+    DeadLetter(#[from] crate::dead_letter::DeadLetterError),
+    #[error(transparent)]
+    Connections(#[from] crate::connections::ConnectionsError),
+    #[error("{reason}")]
+    Unreadable { reason: String },
+    #[error("{0}")]
+    Config(String),
+}
+
+impl From<FunctionError> for lambda_runtime::Diagnostic {
+    fn from(error: FunctionError) -> Self {
+        let error_type = match &error {
+            FunctionError::Store(_) => "StoreUnavailable",
+            FunctionError::S3(_) => "S3Unavailable",
+            FunctionError::DeadLetter(_) => "DeadLetterUnavailable",
+            FunctionError::Connections(_) => "ConnectionsUnavailable",
+            FunctionError::Unreadable { .. } => "UnreadableInput",
+            FunctionError::Config(_) => "Misconfigured",
+        };
+        Self {
+            error_type: error_type.to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+pub struct Function {
+    pub(crate) detector: Detector,
+    store: Arc<dyn IncidentStore>,
+    correlator: Mutex<Correlator>,
+    token: Option<Secret>,
+    broadcaster: Option<Broadcaster>,
+    dead_letters: Option<DeadLetters>,
+    pub(crate) s3: iamwatch_s3::ObjectReader,
+    pub(crate) max_object_bytes: u64,
+    notify: Vec<ChannelConfig>,
+}
+
+/// Notifications still being sent this long before the invocation's deadline are given up.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+impl Function {
+    /// Connects the AWS clients (with the environment's configuration) and checks the
+    /// notification destinations.
+    ///
+    /// # Errors
+    /// [`FunctionError::Config`] for a destination that cannot be used, or a connections
+    /// table without the endpoint to post to (or the other way round).
+    pub async fn new(
+        settings: Settings,
+        detector: Detector,
+        store: Arc<dyn IncidentStore>,
+        correlate: CorrelateConfig,
+    ) -> Result<Self, FunctionError> {
+        // Checked now, not at the first incident: a misspelt destination stops the cold start.
+        Notifier::start(&settings.notify, &|name| std::env::var(name).ok())
+            .await
+            .map_err(|error| FunctionError::Config(error.to_string()))?
+            .finish(Duration::ZERO)
+            .await;
+        let sdk = iamwatch_aws::sdk_config_from_env().await;
+        let broadcaster = match (settings.connections_table, settings.websocket_endpoint) {
+            (Some(table), Some(endpoint)) => {
+                let connections = Connections::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+                let config = aws_sdk_apigatewaymanagement::config::Builder::from(&sdk)
+                    .endpoint_url(endpoint)
+                    .build();
+                Some(Broadcaster::new(
+                    aws_sdk_apigatewaymanagement::Client::from_conf(config),
+                    connections,
+                    settings.aws_timeout,
+                ))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(FunctionError::Config(
+                    "IAMWATCH_CONNECTIONS_TABLE and IAMWATCH_WEBSOCKET_ENDPOINT go together: set both for live WebSocket clients, or neither".to_string(),
+                ))
+            }
+        };
+        if broadcaster.is_some() && settings.token.is_none() {
+            tracing::warn!("no IAMWATCH_TOKEN: every WebSocket connection will be refused");
+        }
+        let dead_letters = settings
+            .dead_letter_queue
+            .map(|queue| DeadLetters::new(aws_sdk_sqs::Client::new(&sdk), queue));
+        if dead_letters.is_none() {
+            tracing::warn!("no IAMWATCH_DEAD_LETTER_QUEUE: unreadable input is kept in the log only, or left to Lambda's own retries when nothing could be read");
+        }
+        Ok(Self {
+            detector,
+            store,
+            correlator: Mutex::new(Correlator::new(correlate)),
+            token: settings.token.filter(|token| !token.expose().is_empty()),
+            broadcaster,
+            dead_letters,
+            s3: iamwatch_s3::ObjectReader::from_env(settings.aws_timeout).await,
+            max_object_bytes: settings.max_object_bytes,
+            notify: settings.notify,
+        })
+    }
+
+    /// Answers one invocation.
+    ///
+    /// # Errors
+    /// [`FunctionError`] when asking again may succeed (the store, S3, the dead-letter queue
+    /// unreachable), or when nothing could be read and there is no dead-letter queue to keep
+    /// it in: Lambda delivers the invocation again, then to the function's own failure
+    /// destination, so nothing is lost either way.
+    pub async fn handle(
+        &self,
+        payload: &str,
+        request_id: &str,
+        deadline: SystemTime,
+    ) -> Result<Value, FunctionError> {
+        match Invocation::of(payload) {
+            Invocation::Connect {
+                connection_id,
+                token,
+            } => self.connect(&connection_id, token.as_deref()).await,
+            Invocation::Disconnect { connection_id } => {
+                if let Some(broadcaster) = &self.broadcaster {
+                    broadcaster.connections().remove(&connection_id).await?;
+                }
+                Ok(json!({ "statusCode": 200 }))
+            }
+            Invocation::Message { .. } => Ok(json!({ "statusCode": 200 })),
+            Invocation::Tick => {
+                let summary = self
+                    .commit(Vec::new(), Summary::default(), deadline)
+                    .await?;
+                Ok(json!(summary))
+            }
+            Invocation::Events => {
+                let summary = self.events(payload, request_id, deadline).await?;
+                Ok(json!(summary))
+            }
+        }
+    }
+
+    async fn connect(
+        &self,
+        connection_id: &str,
+        offered: Option<&str>,
+    ) -> Result<Value, FunctionError> {
+        let Some(broadcaster) = &self.broadcaster else {
+            return Ok(json!({ "statusCode": 503, "body": "live connections are not configured" }));
+        };
+        let allowed = match (&self.token, offered) {
+            (Some(token), Some(offered)) => {
+                bool::from(offered.as_bytes().ct_eq(token.expose().as_bytes()))
+            }
+            _ => false,
+        };
+        if !allowed {
+            tracing::info!(connection = %connection_id, "WebSocket connection refused: no valid token");
+            return Ok(json!({ "statusCode": 401, "body": "a valid token is required" }));
+        }
+        broadcaster
+            .connections()
+            .add(connection_id, iamwatch_core::time::now_ms())
+            .await?;
+        Ok(json!({ "statusCode": 200 }))
+    }
+
+    async fn events(
+        &self,
+        payload: &str,
+        request_id: &str,
+        deadline: SystemTime,
+    ) -> Result<Summary, FunctionError> {
+        let source = format!("lambda invocation {request_id}");
+        let read = self.read(payload, &source).await?;
+        let mut bad = read.bad;
+        if let Some(whole) = read.whole {
+            let Some(dead_letters) = &self.dead_letters else {
+                for record in &bad {
+                    tracing::warn!(bad = %record, "unreadable input");
+                }
+                return Err(FunctionError::Unreadable {
+                    reason: format!(
+                        "nothing in the invocation could be read as CloudTrail: {}",
+                        read.summary.errors.join("; ")
+                    ),
+                });
+            };
+            bad.push(whole);
+            dead_letters.keep(&bad).await?;
+        } else if !bad.is_empty() {
+            match &self.dead_letters {
+                Some(dead_letters) => dead_letters.keep(&bad).await?,
+                None => {
+                    for record in &bad {
+                        let kept = serde_json::to_string(record).unwrap_or_default();
+                        tracing::warn!(bad = %record, record = %kept, "unreadable input kept in the log");
+                    }
+                }
+            }
+        }
+        for record in &bad {
+            tracing::warn!(bad = %record, "unreadable input");
+        }
+        self.commit(read.incidents, read.summary, deadline).await
+    }
+
+    /// Correlates, stores, and sends what is new to the live connections and the
+    /// notification destinations, before answering.
+    async fn commit(
+        &self,
+        mut incidents: Vec<Incident>,
+        mut summary: Summary,
+        deadline: SystemTime,
+    ) -> Result<Summary, FunctionError> {
+        {
+            let mut correlator = self
+                .correlator
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let raised: Vec<Incident> = incidents
+                .iter()
+                .flat_map(|incident| correlator.observe(incident))
+                .collect();
+            incidents.extend(raised);
+            incidents.extend(correlator.expire(iamwatch_core::time::now_ms()));
+        }
+        if incidents.is_empty() {
+            return Ok(summary);
+        }
+        let stored = self
+            .store
+            .insert_batch(incidents)
+            .await
+            .map_err(|error| FunctionError::Store(error.to_string()))?;
+        let mut created = Vec::new();
+        for entry in stored {
+            summary
+                .incident_ids
+                .push(entry.incident.incident_id.clone());
+            if entry.created {
+                summary.incidents += 1;
+                created.push(entry.incident);
+            } else {
+                summary.duplicates += 1;
+            }
+        }
+        if created.is_empty() {
+            return Ok(summary);
+        }
+        if let Some(broadcaster) = &self.broadcaster {
+            let messages: Vec<String> = created
+                .iter()
+                .map(|incident| incident.live_message("incident.created"))
+                .collect();
+            match broadcaster.send(&messages).await {
+                Ok(broadcast) => summary.broadcast = broadcast,
+                // Stored already: a failed broadcast must not make Lambda deliver it again.
+                Err(error) => tracing::warn!(%error, "cannot broadcast new incidents"),
+            }
+        }
+        self.notify(&created, deadline).await;
+        Ok(summary)
+    }
+
+    /// Sends the notifications and waits for them, up to the invocation's deadline.
+    async fn notify(&self, created: &[Incident], deadline: SystemTime) {
+        if self.notify.is_empty() {
+            return;
+        }
+        let notifier = match Notifier::start(&self.notify, &|name| std::env::var(name).ok()).await {
+            Ok(notifier) => notifier,
+            Err(error) => {
+                tracing::error!(%error, "cannot start notifications");
+                return;
+            }
+        };
+        for incident in created {
+            notifier.offer(incident);
+        }
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN);
+        notifier.finish(left).await;
+    }
+}

@@ -1,0 +1,487 @@
+//! `iamwatch lambda`, the function of the serverless deployment, run as Lambda runs a custom
+//! runtime (the binary started as `bootstrap`, invocations from the runtime API) with its AWS
+//! services in a moto server (DynamoDB for incidents and connections, SQS for dead letters, S3
+//! for log files) and API Gateway's management API standing in on this machine.
+
+use crate::lambda_runtime::{start_websocket_api, LambdaRuntime, Posted};
+use crate::moto::Moto;
+use crate::s3_follow::aws_env;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+const TOKEN: &str = "lambda-test-token";
+const INCIDENTS: &str = "dynamodb://iamwatch-incidents";
+const CONNECTIONS: &str = "iamwatch-connections";
+
+/// The seed fixture's record on `line` (1-based).
+fn seed_record(line: usize) -> Value {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed_events.jsonl"),
+    )
+    .unwrap();
+    serde_json::from_str(text.lines().nth(line - 1).unwrap()).unwrap()
+}
+
+/// A record as EventBridge invokes a function with it.
+fn eventbridge(record: &Value) -> String {
+    json!({
+        "version": "0",
+        "id": format!("eb-{}", record["eventID"].as_str().unwrap()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": "111122223333",
+        "time": record["eventTime"],
+        "region": "us-east-1",
+        "resources": [],
+        "detail": record,
+    })
+    .to_string()
+}
+
+fn websocket(event_type: &str, connection: &str, token: Option<&str>) -> String {
+    let route = match event_type {
+        "CONNECT" => "$connect",
+        "DISCONNECT" => "$disconnect",
+        _ => "$default",
+    };
+    json!({
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection,
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "stage": "prod",
+        },
+        "queryStringParameters": token.map(|token| json!({ "token": token })),
+        "isBase64Encoded": false,
+    })
+    .to_string()
+}
+
+/// The function's process, killed when dropped.
+struct Function(Child, std::path::PathBuf);
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Function {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.1).unwrap_or_default()
+    }
+}
+
+/// Starts the binary as Lambda would: under the name `bootstrap`, no arguments, the runtime's
+/// variables and the function's own set.
+fn start_function(
+    dir: &TempDir,
+    runtime: &LambdaRuntime,
+    moto: &Moto,
+    extra: &[(&str, String)],
+) -> Function {
+    let bootstrap = dir.path().join("bootstrap");
+    if !bootstrap.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_iamwatch"), &bootstrap).unwrap();
+    }
+    let log = dir.path().join("function.log");
+    let child = Command::new(&bootstrap)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "iamwatch")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("IAMWATCH_DB", INCIDENTS)
+        .env("IAMWATCH_TOKEN", TOKEN)
+        .envs(aws_env(dir.path(), &moto.endpoint, "us-east-1"))
+        .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Function(child, log)
+}
+
+async fn create_connections_table(client: &aws_sdk_dynamodb::Client) {
+    client
+        .create_table()
+        .table_name(CONNECTIONS)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("connection_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("connection_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn connections(client: &aws_sdk_dynamodb::Client) -> Vec<String> {
+    let scanned = client.scan().table_name(CONNECTIONS).send().await.unwrap();
+    let mut ids: Vec<String> = scanned
+        .items()
+        .iter()
+        .map(|item| item["connection_id"].as_s().unwrap().clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn dead_letters(client: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+    let mut kept = Vec::new();
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if received.messages().is_empty() {
+            return kept;
+        }
+        for message in received.messages() {
+            kept.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            client
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn posted_incidents(posted: &Posted, connection: &str) -> Vec<String> {
+    posted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| id == connection)
+        .map(|(_, message)| {
+            assert_eq!(message["type"], "incident.created", "{message}");
+            assert!(message["incident"].get("raw").is_none(), "{message}");
+            message["incident"]["incident_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The incidents stored in the table, read by `iamwatch incidents list` (jsonl).
+fn stored(dir: &TempDir, moto: &Moto) -> Vec<Value> {
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args([
+            "incidents",
+            "list",
+            "--all",
+            "--format",
+            "jsonl",
+            "--db",
+            INCIDENTS,
+        ])
+        .env_remove("IAMWATCH_DB")
+        .envs(aws_env(dir.path(), &moto.endpoint, "us-east-1"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_stores_broadcasts_to_live_connections_and_keeps_what_it_cannot_read() {
+    let moto = Moto::start_serial();
+    let sdk = moto.sdk_config();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    create_connections_table(&dynamodb).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name("iamwatch-dead-letters")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("trail").send().await.unwrap();
+    let (endpoint, posted) = start_websocket_api(&["gone-1"]).await;
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let function = start_function(
+        &dir,
+        &runtime,
+        &moto,
+        &[
+            ("IAMWATCH_CONNECTIONS_TABLE", CONNECTIONS.to_string()),
+            ("IAMWATCH_WEBSOCKET_ENDPOINT", endpoint),
+            ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
+        ],
+    );
+
+    // Clients connect through API Gateway's $connect route: only with the token.
+    let refused = runtime
+        .invoke(&websocket("CONNECT", "intruder", Some("wrong")))
+        .await;
+    assert_eq!(
+        refused,
+        Ok(json!({"statusCode": 401, "body": "a valid token is required"})),
+        "{}",
+        function.log()
+    );
+    let refused = runtime
+        .invoke(&websocket("CONNECT", "intruder", None))
+        .await;
+    assert_eq!(refused.unwrap()["statusCode"], 401);
+    for connection in ["live-1", "live=2", "gone-1"] {
+        let accepted = runtime
+            .invoke(&websocket("CONNECT", connection, Some(TOKEN)))
+            .await;
+        assert_eq!(
+            accepted,
+            Ok(json!({"statusCode": 200})),
+            "{}",
+            function.log()
+        );
+    }
+    assert_eq!(connections(&dynamodb).await, ["gone-1", "live-1", "live=2"]);
+
+    // An EventBridge event: stored, pushed to every live connection, the gone one forgotten.
+    let delete_key = seed_record(4);
+    let answer = runtime.invoke(&eventbridge(&delete_key)).await;
+    let summary = answer.unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
+    assert_eq!(summary["accepted"], 1, "{summary}");
+    assert_eq!(summary["incidents"], 1, "{summary}");
+    assert_eq!(
+        summary["broadcast"],
+        json!({"delivered": 2, "gone": 1, "failed": 0})
+    );
+    let first = summary["incident_ids"][0].as_str().unwrap().to_string();
+    assert_eq!(posted_incidents(&posted, "live-1"), [first.as_str()]);
+    assert_eq!(posted_incidents(&posted, "live=2"), [first.as_str()]);
+    assert_eq!(connections(&dynamodb).await, ["live-1", "live=2"]);
+    let incidents = stored(&dir, &moto);
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0]["incident_id"], first.as_str());
+    assert_eq!(incidents[0]["event_id"], delete_key["eventID"]);
+    assert_eq!(incidents[0]["event_name"], "DeleteAccessKey");
+
+    // Delivered again (EventBridge delivers at least once): one incident, nothing pushed.
+    let again = runtime.invoke(&eventbridge(&delete_key)).await.unwrap();
+    assert_eq!(
+        (again["incidents"].clone(), again["duplicates"].clone()),
+        (json!(0), json!(1))
+    );
+    assert_eq!(again["incident_ids"], json!([first.clone()]));
+    assert_eq!(posted_incidents(&posted, "live-1").len(), 1);
+
+    // An SQS batch, one message unreadable: the other stored, the bad one kept. The user it
+    // creates was created in 2024 and has no MFA device since: by the clock, its grace period
+    // is over, and the stateful detection says so at once.
+    let create_user = seed_record(22);
+    let batch = json!({"Records": [
+        {"messageId": "m-1", "eventSource": "aws:sqs", "body": eventbridge(&create_user)},
+        {"messageId": "m-2", "eventSource": "aws:sqs", "body": "{\"detail\": {\"eventName\": "},
+    ]});
+    let summary = runtime.invoke(&batch.to_string()).await.unwrap();
+    assert_eq!(
+        (
+            summary["accepted"].clone(),
+            summary["incidents"].clone(),
+            summary["rejected"].clone()
+        ),
+        (json!(1), json!(2), json!(1)),
+        "{summary}"
+    );
+    let rules: Vec<Value> = stored(&dir, &moto)
+        .iter()
+        .map(|incident| incident["rule_id"].clone())
+        .collect();
+    assert!(
+        rules.contains(&json!("correlate.user_without_mfa")),
+        "{rules:?}"
+    );
+    let kept = dead_letters(&sqs, &queue).await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        kept[0]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("lambda invocation request-"),
+        "{kept:?}"
+    );
+    assert_eq!(kept[0]["record"], 1, "the second message: {kept:?}");
+    assert!(
+        kept[0]["raw"].as_str().unwrap().contains("\"eventName\": "),
+        "{kept:?}"
+    );
+    assert_eq!(posted_incidents(&posted, "live-1").len(), 3);
+
+    // CloudTrail delivering a log file to S3 and S3 notifying the function: the file is read.
+    let records: Vec<Value> = [7, 24, 27].iter().map(|line| seed_record(*line)).collect();
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_20240601T0905Z_a.json.gz";
+    s3.put_object()
+        .bucket("trail")
+        .key(key)
+        .body(gzip(&json!({"Records": records}).to_string()).into())
+        .send()
+        .await
+        .unwrap();
+    let notification = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "trail"}, "object": {"key": key, "size": 1}},
+    }]});
+    let summary = runtime.invoke(&notification.to_string()).await.unwrap();
+    assert_eq!(summary["s3_objects"], 1, "{summary}\n{}", function.log());
+    assert_eq!(summary["accepted"], 3, "{summary}");
+    assert_eq!(summary["incidents"], 3, "{summary}");
+    assert_eq!(posted_incidents(&posted, "live=2").len(), 6);
+    let names: std::collections::BTreeSet<String> = stored(&dir, &moto)
+        .iter()
+        .map(|incident| incident["event_name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        [
+            "AttachUserPolicy",
+            "CreateUser",
+            "DeactivateMFADevice",
+            "DeleteAccessKey",
+            "DeleteUser"
+        ]
+    );
+
+    // Nothing readable at all: the whole invocation is kept, and answered.
+    let summary = runtime.invoke("\"not an event\"").await.unwrap();
+    assert_eq!(summary["accepted"], 0, "{summary}");
+    let kept = dead_letters(&sqs, &queue).await;
+    assert!(
+        kept.iter()
+            .any(|record| record["raw"] == "\"not an event\""),
+        "{kept:?}"
+    );
+
+    // A client's message is answered; a closing connection is forgotten; a schedule ticks.
+    let answer = runtime.invoke(&websocket("MESSAGE", "live-1", None)).await;
+    assert_eq!(answer, Ok(json!({"statusCode": 200})));
+    let answer = runtime
+        .invoke(&websocket("DISCONNECT", "live-1", None))
+        .await;
+    assert_eq!(answer, Ok(json!({"statusCode": 200})));
+    assert_eq!(connections(&dynamodb).await, ["live=2"]);
+    let tick = json!({"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events", "account": "111122223333", "time": "2024-06-01T10:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
+    let summary = runtime.invoke(&tick.to_string()).await.unwrap();
+    assert_eq!(summary["incidents"], 0, "{summary}");
+    assert_eq!(stored(&dir, &moto).len(), 6);
+    let log = function.log();
+    assert!(!log.contains(TOKEN), "the token is never logged:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_dead_letter_queue_or_a_store_the_invocation_fails_for_lambda_to_retry() {
+    let moto = Moto::start_serial();
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let function = start_function(&dir, &runtime, &moto, &[]);
+
+    // Nothing readable and nowhere to keep it: Lambda's retries and failure destination keep it.
+    let error = runtime.invoke("{\"Records\": 7}").await.unwrap_err();
+    assert_eq!(
+        error["errorType"],
+        "UnreadableInput",
+        "{error}\n{}",
+        function.log()
+    );
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing in the invocation could be read as CloudTrail"),
+        "{error}"
+    );
+    // Without a connections table a client cannot connect (and nothing is broadcast).
+    let answer = runtime
+        .invoke(&websocket("CONNECT", "c", Some(TOKEN)))
+        .await;
+    assert_eq!(answer.unwrap()["statusCode"], 503);
+    let summary = runtime.invoke(&eventbridge(&seed_record(4))).await.unwrap();
+    assert_eq!(summary["incidents"], 1, "{summary}");
+
+    // The store gone: the invocation fails (Lambda delivers it again), the function lives on.
+    drop(moto);
+    let error = runtime
+        .invoke(&eventbridge(&seed_record(24)))
+        .await
+        .unwrap_err();
+    assert_eq!(error["errorType"], "StoreUnavailable", "{error}");
+    let answer = runtime.invoke(&websocket("MESSAGE", "c", None)).await;
+    assert_eq!(answer, Ok(json!({"statusCode": 200})), "{}", function.log());
+}
+
+#[test]
+fn outside_lambda_the_command_says_what_it_needs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .arg("lambda")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("iamwatch lambda runs inside AWS Lambda")
+            && stderr.contains("AWS_LAMBDA_RUNTIME_API"),
+        "{stderr}"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .arg("lambda")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "iamwatch")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("IAMWATCH_DB", "/tmp/iamwatch-lambda-test.db")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("IAMWATCH_DB to dynamodb://"), "{stderr}");
+}
