@@ -28,5 +28,6 @@ mod respond;
 mod rules;
 mod s3;
 mod scan;
+mod serverless;
 mod shapes;
 mod sigma;
