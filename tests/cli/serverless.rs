@@ -32,6 +32,9 @@ fn the_template_passes_cfn_lint() {
     );
 }
 
+/// An index: its name, key schema, projection type and projected attributes.
+type Index = (String, Vec<(String, String)>, String, BTreeSet<String>);
+
 #[test]
 fn the_templates_incidents_table_is_the_one_the_store_makes() {
     let moto = Moto::start_serial();
@@ -108,7 +111,7 @@ fn the_templates_incidents_table_is_the_one_the_store_makes() {
             .collect::<Vec<_>>()
     };
     assert_eq!(keys(&defined["KeySchema"]), made_keys(table.key_schema()));
-    let mut made_indexes: Vec<(String, Vec<(String, String)>, String, BTreeSet<String>)> = table
+    let mut made_indexes: Vec<Index> = table
         .global_secondary_indexes()
         .iter()
         .map(|index| {
