@@ -485,3 +485,79 @@ fn outside_lambda_the_command_says_what_it_needs() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("IAMWATCH_DB to dynamodb://"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_function_correlates_across_invocations_and_notifies_before_it_answers() {
+    let moto = Moto::start_serial();
+    let (base, received) = crate::receiver::start().await;
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iamwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hook\"\n\n[correlate.brute_force]\nfailures = 3\n"
+        ),
+    )
+    .unwrap();
+    let function = start_function(
+        &dir,
+        &runtime,
+        &moto,
+        &[("IAMWATCH_CONFIG", config.display().to_string())],
+    );
+
+    // Three failed console sign-ins, a minute apart, each its own invocation as EventBridge
+    // delivers them: the third completes the pattern the function's memory has kept.
+    let failed = seed_record(44);
+    assert_eq!(failed["responseElements"]["ConsoleLogin"], "Failure");
+    let mut created = Vec::new();
+    for minute in 0..3 {
+        let mut record = failed.clone();
+        record["eventID"] = json!(format!("4f0c7c52-0000-4000-8000-00000000000{minute}"));
+        record["eventTime"] = json!(format!("2024-06-01T09:0{}:08Z", 5 + minute));
+        let mut event: Value = serde_json::from_str(&eventbridge(&record)).unwrap();
+        event["detail-type"] = json!("AWS Console Sign In via CloudTrail");
+        event["source"] = json!("aws.signin");
+        let summary = runtime
+            .invoke(&event.to_string())
+            .await
+            .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
+        let ids: Vec<String> = summary["incident_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(summary["incidents"], ids.len(), "{summary}");
+        created.extend(ids);
+        // Answered only once notified: the webhook has every incident so far, at once.
+        let notified: Vec<String> = crate::receiver::posted_to(&received, "/hook")
+            .iter()
+            .map(|(_, _, body)| {
+                body["incident"]["incident_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(notified, created, "{}", function.log());
+    }
+    assert_eq!(
+        created.len(),
+        4,
+        "three failures and the brute force: {created:?}"
+    );
+    let rules: Vec<Value> = stored(&dir, &moto)
+        .iter()
+        .map(|incident| incident["rule_id"].clone())
+        .collect();
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|rule| **rule == "correlate.brute_force")
+            .count(),
+        1,
+        "{rules:?}"
+    );
+}
