@@ -218,33 +218,30 @@ impl Function {
         let source = format!("lambda invocation {request_id}");
         let read = self.read(payload, &source).await?;
         let mut bad = read.bad;
-        if let Some(whole) = read.whole {
-            let Some(dead_letters) = &self.dead_letters else {
-                for record in &bad {
-                    tracing::warn!(bad = %record, "unreadable input");
-                }
+        for record in &bad {
+            tracing::warn!(bad = %record, "unreadable input");
+        }
+        match (read.whole, &self.dead_letters) {
+            (Some(_), None) => {
                 return Err(FunctionError::Unreadable {
                     reason: format!(
                         "nothing in the invocation could be read as CloudTrail: {}",
                         read.summary.errors.join("; ")
                     ),
-                });
-            };
-            bad.push(whole);
-            dead_letters.keep(&bad).await?;
-        } else if !bad.is_empty() {
-            match &self.dead_letters {
-                Some(dead_letters) => dead_letters.keep(&bad).await?,
-                None => {
-                    for record in &bad {
-                        let kept = serde_json::to_string(record).unwrap_or_default();
-                        tracing::warn!(bad = %record, record = %kept, "unreadable input kept in the log");
-                    }
+                })
+            }
+            (Some(whole), Some(dead_letters)) => {
+                bad.push(whole);
+                dead_letters.keep(&bad).await?;
+            }
+            (None, Some(dead_letters)) if !bad.is_empty() => dead_letters.keep(&bad).await?,
+            (None, None) => {
+                for record in &bad {
+                    let kept = serde_json::to_string(record).unwrap_or_default();
+                    tracing::warn!(record = %kept, "unreadable input kept in the log (no dead-letter queue)");
                 }
             }
-        }
-        for record in &bad {
-            tracing::warn!(bad = %record, "unreadable input");
+            (None, Some(_)) => {}
         }
         self.commit(read.incidents, read.summary, deadline).await
     }
