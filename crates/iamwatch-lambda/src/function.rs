@@ -226,7 +226,7 @@ impl Function {
                 return Err(FunctionError::Unreadable {
                     reason: format!(
                         "nothing in the invocation could be read as CloudTrail: {}",
-                        read.summary.errors.join("; ")
+                        read.summary.ingest.errors.join("; ")
                     ),
                 })
             }
@@ -276,14 +276,10 @@ impl Function {
             .map_err(|error| FunctionError::Store(error.to_string()))?;
         let mut created = Vec::new();
         for entry in stored {
-            summary
-                .incident_ids
-                .push(entry.incident.incident_id.clone());
+            let id = entry.incident.incident_id.clone();
+            summary.ingest.count_stored(id, entry.created);
             if entry.created {
-                summary.incidents += 1;
                 created.push(entry.incident);
-            } else {
-                summary.duplicates += 1;
             }
         }
         if created.is_empty() {

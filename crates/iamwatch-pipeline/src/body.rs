@@ -3,10 +3,12 @@
 //! Everything `scan` reads is accepted here too (detection is by content), gzip included, and
 //! bad records are reported exactly as a scan reports them.
 
+use crate::bad_record::BadRecord;
 use crate::scan::{read_input, Chunk};
 use iamwatch_detect::Detector;
 use iamwatch_sources::input::{as_utf8, open_bytes, open_reader, readable_format};
 use iamwatch_sources::{InputData, InputError};
+use serde::Serialize;
 
 /// Reads `body` and returns what it held. `source` names the delivery in bad-record reports
 /// (a request id, say).
@@ -28,6 +30,96 @@ pub fn read_body_into(body: Vec<u8>, source: &str, detector: &Detector, chunk: &
         readable_format(&body, source).map(|()| InputData::Memory(as_utf8(body)))
     };
     read_opened(opened, source, detector, chunk);
+}
+
+/// A delivery (`serve`'s request, the Lambda function's invocation) read, S3 notifications held
+/// back for the caller to follow. When nothing in it could be read, also returns the whole
+/// delivery as a bad record, to be kept in full (not only the pieces the framer found) but not
+/// counted; its reason names the delivery by `kind` ("request", "invocation").
+pub fn read_delivery(
+    body: &[u8],
+    source: &str,
+    kind: &str,
+    detector: &Detector,
+) -> (Chunk, Option<BadRecord>) {
+    let mut chunk = Chunk::following_notices();
+    read_body_into(body.to_vec(), source, detector, &mut chunk);
+    let notices = chunk
+        .notices
+        .as_ref()
+        .is_some_and(|notices| !notices.is_empty());
+    if chunk.records > 0 || chunk.ignored > 0 || notices {
+        return (chunk, None);
+    }
+    if chunk.bad.is_empty() {
+        chunk.bad.push(BadRecord::new(
+            source,
+            None,
+            None,
+            "no CloudTrail event found",
+        ));
+    }
+    let whole = BadRecord::new(
+        source,
+        None,
+        None,
+        format!("{kind} rejected: nothing in it could be read"),
+    )
+    .with_raw(body);
+    (chunk, Some(whole))
+}
+
+/// Bad records listed in a delivery's answer, at most (all of them are kept).
+const ERRORS_SHOWN: usize = 20;
+
+/// What one delivery did: `serve`'s answer to an ingest request, the core of the Lambda
+/// function's answer to an invocation.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// CloudTrail records read.
+    pub accepted: u64,
+    /// New incidents stored.
+    pub incidents: u64,
+    /// Incidents whose event was already stored.
+    pub duplicates: u64,
+    /// Records that could not be read (kept as dead letters).
+    pub rejected: u64,
+    pub skipped: u64,
+    /// Values holding no event (digest files, SNS handshakes).
+    pub ignored: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Ids of the incidents found (new or already stored), in input order.
+    pub incident_ids: Vec<String>,
+}
+
+impl IngestSummary {
+    /// The counts of what was read (nothing stored yet).
+    pub fn of_read(chunk: &Chunk) -> Self {
+        Self {
+            accepted: chunk.records,
+            rejected: chunk.bad.len() as u64,
+            skipped: chunk.skipped.len() as u64,
+            ignored: chunk.ignored,
+            errors: chunk
+                .bad
+                .iter()
+                .take(ERRORS_SHOWN)
+                .map(ToString::to_string)
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Counts the incidents stored for the delivery.
+    pub fn count_stored(&mut self, incident_id: String, created: bool) {
+        if created {
+            self.incidents += 1;
+        } else {
+            self.duplicates += 1;
+        }
+        self.incident_ids.push(incident_id);
+    }
 }
 
 /// An object fetched whole (a log file an S3 notification names) read into `chunk` as `scan

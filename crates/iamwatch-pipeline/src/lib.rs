@@ -12,7 +12,7 @@ pub mod process;
 pub mod scan;
 
 pub use bad_record::BadRecord;
-pub use body::{read_body, read_body_into, read_object_into};
+pub use body::{read_body, read_body_into, read_delivery, read_object_into, IngestSummary};
 pub use process::{build_incident, process_record, Outcome};
 pub use scan::{
     scan, Chunk, S3Notice, ScanError, ScanOptions, ScanReport, ScanSink, SubscriptionConfirmation,

@@ -7,32 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use iamwatch_pipeline::{BadRecord, Chunk};
-use serde::Serialize;
+use iamwatch_pipeline::read_delivery;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// Bad records listed in a response, at most (all of them go to the dead-letter file).
-const ERRORS_SHOWN: usize = 20;
-
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct IngestSummary {
-    /// CloudTrail records read.
-    pub accepted: u64,
-    /// New incidents stored.
-    pub incidents: u64,
-    /// Incidents whose event was already stored.
-    pub duplicates: u64,
-    /// Records that could not be read (kept in the dead-letter file).
-    pub rejected: u64,
-    pub skipped: u64,
-    /// Values holding no event (digest files, SNS handshakes).
-    pub ignored: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-    /// Ids of the incidents found (new or already stored), in input order.
-    pub incident_ids: Vec<String>,
-}
+pub use iamwatch_pipeline::IngestSummary;
 
 pub async fn post_events(
     State(state): State<AppState>,
@@ -118,10 +97,11 @@ pub async fn ingest_body(
     // A single EventBridge event parses in tens of microseconds: cheaper here than the thread
     // hand-off to the blocking pool. Log files (up to megabytes) go to the pool.
     let read = if body.len() <= INLINE_PARSE_BYTES {
-        Ok(read(&body, source, &state.detector))
+        Ok(read_delivery(&body, &source, "request", &state.detector))
     } else {
         let detector = state.detector.clone();
-        tokio::task::spawn_blocking(move || read(&body, source, &detector)).await
+        tokio::task::spawn_blocking(move || read_delivery(&body, &source, "request", &detector))
+            .await
     };
     state.metrics.parsing.fetch_sub(1, Ordering::Relaxed);
     let (chunk, mut whole) = read.map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -164,32 +144,17 @@ pub async fn ingest_body(
         .metrics
         .skipped
         .fetch_add(chunk.skipped.len() as u64, Ordering::Relaxed);
+    let mut summary = IngestSummary::of_read(&chunk);
     if whole.is_some() {
         return Err(ApiError::BadRequest {
             message: "nothing in the body could be read as CloudTrail".to_string(),
-            errors: describe(&chunk.bad),
+            errors: summary.errors,
         });
     }
     for confirmation in &chunk.confirmations {
         crate::sns::confirm(state, confirmation.clone());
     }
-    let Chunk {
-        incidents,
-        skipped,
-        bad,
-        records,
-        ignored,
-        confirmations: _,
-        notices: _,
-    } = chunk;
-    let mut summary = IngestSummary {
-        accepted: records,
-        rejected,
-        skipped: skipped.len() as u64,
-        ignored,
-        errors: describe(&bad),
-        ..IngestSummary::default()
-    };
+    let incidents = chunk.incidents;
     if incidents.is_empty() {
         return Ok(summary);
     }
@@ -208,56 +173,10 @@ pub async fn ingest_body(
         .map_err(|_| ApiError::Unavailable("the committer stopped".to_string()))?
         .map_err(ApiError::Unavailable)?;
     for entry in stored {
-        if entry.created {
-            summary.incidents += 1;
-        } else {
-            summary.duplicates += 1;
-        }
-        summary.incident_ids.push(entry.incident.incident_id);
+        summary.count_stored(entry.incident.incident_id, entry.created);
     }
     Ok(summary)
 }
 
 /// Bodies up to this size are parsed on the async worker itself.
 const INLINE_PARSE_BYTES: usize = 64 * 1024;
-
-/// Reads a body. When nothing in it could be read, also returns the whole request as a bad
-/// record, to be kept in full (not only the pieces the framer found) but not counted.
-fn read(
-    body: &[u8],
-    source: String,
-    detector: &iamwatch_detect::Detector,
-) -> (Chunk, Option<BadRecord>) {
-    let mut chunk = Chunk::following_notices();
-    iamwatch_pipeline::read_body_into(body.to_vec(), &source, detector, &mut chunk);
-    let notices = chunk
-        .notices
-        .as_ref()
-        .is_some_and(|notices| !notices.is_empty());
-    if chunk.records > 0 || chunk.ignored > 0 || notices {
-        return (chunk, None);
-    }
-    if chunk.bad.is_empty() {
-        chunk.bad.push(BadRecord::new(
-            &source,
-            None,
-            None,
-            "no CloudTrail event found",
-        ));
-    }
-    let whole = BadRecord::new(
-        &source,
-        None,
-        None,
-        "request rejected: nothing in it could be read",
-    )
-    .with_raw(body);
-    (chunk, Some(whole))
-}
-
-fn describe(bad: &[BadRecord]) -> Vec<String> {
-    bad.iter()
-        .take(ERRORS_SHOWN)
-        .map(ToString::to_string)
-        .collect()
-}
