@@ -130,15 +130,16 @@ async fn answer(
 /// Messages posted to each connection, in order.
 pub type Posted = Arc<Mutex<Vec<(String, Value)>>>;
 
-/// API Gateway's management API: `POST /@connections/{id}` is kept and answered 200, or
-/// answered 410 `GoneException` for the connections in `gone`, as API Gateway does for a
-/// client that went away. Returns its endpoint and what it was posted.
+/// API Gateway's management API for the stage `live`: `POST /live/@connections/{id}` is kept
+/// and answered 200, or answered 410 `GoneException` for the connections in `gone`, as API
+/// Gateway does for a client that went away. Returns its endpoint (the stage's URL, as the
+/// template gives the function) and what it was posted.
 pub async fn start_websocket_api(gone: &[&str]) -> (String, Posted) {
     let posted: Posted = Arc::default();
     let gone: Arc<HashSet<String>> = Arc::new(gone.iter().map(|id| id.to_string()).collect());
     let kept = Arc::clone(&posted);
     let app = axum::Router::new().route(
-        "/@connections/{id}",
+        "/live/@connections/{id}",
         post(move |Path(id): Path<String>, body: axum::body::Bytes| {
             let (kept, gone) = (Arc::clone(&kept), Arc::clone(&gone));
             async move {
@@ -157,7 +158,7 @@ pub async fn start_websocket_api(gone: &[&str]) -> (String, Posted) {
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let endpoint = format!("http://{}/live", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (endpoint, posted)
 }
