@@ -145,6 +145,25 @@ mod tests {
         assert_eq!(token(none), None);
     }
 
+    proptest::proptest! {
+        /// Whatever Lambda is handed (API Gateway passes clients' headers and query strings
+        /// through), telling it apart never panics, and a payload that is not a WebSocket
+        /// route or a schedule is left to the pipeline.
+        #[test]
+        fn any_payload_is_told_apart_without_a_panic(
+            payload in proptest::prop_oneof![
+                ".{0,200}",
+                r#"\{"requestContext":\{"eventType":"(CONNECT|DISCONNECT|MESSAGE|.{0,8})","connectionId":".{0,12}"\},"(queryStringParameters|headers)":\{".{0,10}":".{0,10}"\}\}"#,
+                r#"\{"source":".{0,12}","detail-type":".{0,16}"(,"detail":.{0,10})?\}"#,
+            ]
+        ) {
+            let told = Invocation::of(&payload);
+            if !payload.contains("requestContext") && !payload.contains("Scheduled Event") {
+                proptest::prop_assert_eq!(told, Invocation::Events);
+            }
+        }
+    }
+
     #[test]
     fn events_in_every_wrapping_are_events_and_a_schedule_is_a_tick() {
         let eventbridge = r#"{"version":"0","id":"1","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventName":"CreateUser"}}"#;

@@ -4,6 +4,7 @@
 //! which `iamwatch respond` does only with `--execute`, recording what was done in the
 //! incident's history.
 
+pub mod auto;
 pub mod execute;
 pub mod plan;
 
