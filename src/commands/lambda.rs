@@ -58,6 +58,7 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         max_object_bytes: config.s3.max_object_bytes,
         aws_timeout: Duration::from_secs(config.s3.timeout_secs.max(1)),
         notify: config.notify.clone(),
+        respond: config.respond.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

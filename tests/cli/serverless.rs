@@ -323,3 +323,42 @@ fn package_sh_zips_an_executable_bootstrap_and_refuses_a_binary_lambda_cannot_ru
     );
     assert!(!workspace.path("refused.zip").exists());
 }
+
+#[test]
+fn the_templates_response_permissions_are_exactly_the_calls_the_playbooks_make() {
+    let statements = &template()["Resources"]["FunctionRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"];
+    let granted: BTreeSet<String> = statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|statement| statement.get("Fn::If"))
+        .map(|branches| &branches[1])
+        .filter(|statement| statement["Sid"] == "ResponsePlaybooks")
+        .flat_map(|statement| statement["Action"].as_array().unwrap().clone())
+        .map(|action| action.as_str().unwrap().to_string())
+        .collect();
+    let execute =
+        std::fs::read_to_string(repo_root().join("crates/iamwatch-respond/src/execute.rs"))
+            .unwrap();
+    // Each IAM call is written `.snake_case_name()` on a line of its own in a builder chain.
+    let called: BTreeSet<String> = execute
+        .lines()
+        .map(str::trim)
+        .filter_map(|line| line.strip_prefix('.')?.strip_suffix("()"))
+        .filter(|name| {
+            ["list_", "update_", "detach_", "delete_", "put_"]
+                .iter()
+                .any(|verb| name.starts_with(verb))
+        })
+        .map(|name| {
+            let pascal: String = name
+                .split('_')
+                .map(|word| word[..1].to_uppercase() + &word[1..])
+                .collect();
+            format!("iam:{pascal}")
+        })
+        .collect();
+    assert!(called.contains("iam:UpdateAccessKey"), "{called:?}");
+    assert_eq!(granted, called);
+}

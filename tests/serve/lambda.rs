@@ -561,3 +561,83 @@ async fn a_warm_function_correlates_across_invocations_and_notifies_before_it_an
         "{rules:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enabled_playbook_has_run_and_is_recorded_when_the_invocation_answers() {
+    let moto = Moto::start_serial();
+    let sdk = moto.sdk_config();
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    create_connections_table(&dynamodb).await;
+    let (endpoint, posted) = start_websocket_api(&[]).await;
+    let key = crate::respond::user_with_key(&iam, "lambda-live").await;
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iamwatch.toml");
+    std::fs::write(
+        &config,
+        "[respond]\nenabled = true\ndry_run = false\n\n[[respond.auto]]\nrule = \"iam.access_key_change\"\nplaybook = \"deactivate-key\"\n",
+    )
+    .unwrap();
+    let function = start_function(
+        &dir,
+        &runtime,
+        &moto,
+        &[
+            ("IAMWATCH_CONFIG", config.display().to_string()),
+            ("IAMWATCH_CONNECTIONS_TABLE", CONNECTIONS.to_string()),
+            ("IAMWATCH_WEBSOCKET_ENDPOINT", endpoint),
+        ],
+    );
+    let connected = runtime
+        .invoke(&websocket("CONNECT", "watcher", Some(TOKEN)))
+        .await;
+    assert_eq!(
+        connected,
+        Ok(json!({"statusCode": 200})),
+        "{}",
+        function.log()
+    );
+
+    let record = crate::respond::key_reactivated("lambda-live", &key, "lambda-auto-1");
+    let summary = runtime
+        .invoke(&eventbridge(&record))
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
+    assert_eq!(summary["incidents"], 1, "{summary}");
+    let id = summary["incident_ids"][0].as_str().unwrap();
+    // Done before the answer: the key is inactive, the history says so, the client heard it.
+    assert_eq!(
+        crate::respond::key_status(&iam, "lambda-live").await,
+        "Inactive"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["incidents", "show", id, "--db", INCIDENTS])
+        .env_remove("IAMWATCH_DB")
+        .envs(aws_env(dir.path(), &moto.endpoint, "us-east-1"))
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+    let notes: Vec<&str> = shown["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["actor"] == "auto-response")
+        .map(|entry| entry["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "automatic response deactivate-key executed: done: UpdateAccessKey: access key {key} of user lambda-live → Inactive: {key} is inactive"
+        )]
+    );
+    let kinds: Vec<String> = posted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, message)| message["incident"]["incident_id"] == id)
+        .map(|(_, message)| message["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["incident.created", "incident.updated"]);
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Someone turned `user`'s access key `key_id` back on: the seed fixture's UpdateAccessKey.
-fn key_reactivated(user: &str, key_id: &str, event_id: &str) -> Value {
+pub(crate) fn key_reactivated(user: &str, key_id: &str, event_id: &str) -> Value {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed_events.jsonl");
     let mut record: Value = std::fs::read_to_string(fixture)
         .unwrap()
@@ -23,7 +23,7 @@ fn key_reactivated(user: &str, key_id: &str, event_id: &str) -> Value {
     record
 }
 
-async fn user_with_key(iam: &aws_sdk_iam::Client, user: &str) -> String {
+pub(crate) async fn user_with_key(iam: &aws_sdk_iam::Client, user: &str) -> String {
     iam.create_user().user_name(user).send().await.unwrap();
     let created = iam
         .create_access_key()
@@ -34,7 +34,7 @@ async fn user_with_key(iam: &aws_sdk_iam::Client, user: &str) -> String {
     created.access_key().unwrap().access_key_id().to_string()
 }
 
-async fn key_status(iam: &aws_sdk_iam::Client, user: &str) -> String {
+pub(crate) async fn key_status(iam: &aws_sdk_iam::Client, user: &str) -> String {
     let listed = iam.list_access_keys().user_name(user).send().await.unwrap();
     listed.access_key_metadata()[0]
         .status()

@@ -11,7 +11,8 @@ use iamwatch_core::Incident;
 use iamwatch_correlate::{CorrelateConfig, Correlator};
 use iamwatch_detect::Detector;
 use iamwatch_notify::{ChannelConfig, Notifier};
-use iamwatch_store::IncidentStore;
+use iamwatch_respond::auto::AutoRules;
+use iamwatch_store::{IncidentChange, IncidentStore};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -35,6 +36,8 @@ pub struct Settings {
     pub aws_timeout: Duration,
     /// Notification destinations (`[[notify]]`).
     pub notify: Vec<ChannelConfig>,
+    /// Playbooks run on new incidents (`[respond]`; off by default, dry runs unless told).
+    pub respond: iamwatch_respond::auto::RespondConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,8 @@ pub enum FunctionError {
     Unreadable { reason: String },
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    Respond(#[from] iamwatch_respond::auto::RespondConfigError),
 }
 
 impl From<FunctionError> for lambda_runtime::Diagnostic {
@@ -61,7 +66,7 @@ impl From<FunctionError> for lambda_runtime::Diagnostic {
             FunctionError::DeadLetter(_) => "DeadLetterUnavailable",
             FunctionError::Connections(_) => "ConnectionsUnavailable",
             FunctionError::Unreadable { .. } => "UnreadableInput",
-            FunctionError::Config(_) => "Misconfigured",
+            FunctionError::Config(_) | FunctionError::Respond(_) => "Misconfigured",
         };
         Self {
             error_type: error_type.to_string(),
@@ -80,6 +85,9 @@ pub struct Function {
     pub(crate) s3: iamwatch_s3::ObjectReader,
     pub(crate) max_object_bytes: u64,
     notify: Vec<ChannelConfig>,
+    respond: Option<AutoRules>,
+    /// IAM, for playbooks that are not dry runs: connected at the first.
+    iam: tokio::sync::Mutex<Option<aws_sdk_iam::Client>>,
 }
 
 /// Notifications still being sent this long before the invocation's deadline are given up.
@@ -104,6 +112,7 @@ impl Function {
             .map_err(|error| FunctionError::Config(error.to_string()))?
             .finish(Duration::ZERO)
             .await;
+        let respond = AutoRules::from_config(&settings.respond)?;
         let sdk = iamwatch_aws::sdk_config_from_env().await;
         let broadcaster = match (settings.connections_table, settings.websocket_endpoint) {
             (Some(table), Some(endpoint)) => {
@@ -143,6 +152,8 @@ impl Function {
             s3: iamwatch_s3::ObjectReader::from_env(settings.aws_timeout).await,
             max_object_bytes: settings.max_object_bytes,
             notify: settings.notify,
+            respond,
+            iam: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -296,8 +307,50 @@ impl Function {
                 Err(error) => tracing::warn!(%error, "cannot broadcast new incidents"),
             }
         }
+        self.respond(&created).await;
         self.notify(&created, deadline).await;
         Ok(summary)
+    }
+
+    /// Runs the playbooks `[respond]` gives the new incidents' rules, records each run in the
+    /// incident's history and pushes the change to the live connections. A failure is logged:
+    /// the incidents are stored, and delivering them again would not run anything.
+    async fn respond(&self, created: &[Incident]) {
+        let Some(rules) = &self.respond else { return };
+        let mut client = self.iam.lock().await;
+        let mut updated = Vec::new();
+        for incident in created {
+            for playbook in rules.playbooks_for(incident) {
+                let connect =
+                    async { aws_sdk_iam::Client::new(&iamwatch_aws::sdk_config_from_env().await) };
+                let note = iamwatch_respond::auto::respond(
+                    incident,
+                    playbook,
+                    rules.dry_run,
+                    &mut client,
+                    connect,
+                )
+                .await;
+                tracing::info!(incident = %incident.incident_id, %note, "automatic response");
+                let change = IncidentChange {
+                    note: Some(note),
+                    actor: iamwatch_respond::auto::ACTOR.to_string(),
+                    at_ms: iamwatch_core::time::now_ms(),
+                    ..Default::default()
+                };
+                match self.store.update(&incident.incident_id, change).await {
+                    Ok(incident) => updated.push(incident.live_message("incident.updated")),
+                    Err(error) => {
+                        tracing::error!(incident = %incident.incident_id, %error, "cannot record the automatic response");
+                    }
+                }
+            }
+        }
+        if let (Some(broadcaster), false) = (&self.broadcaster, updated.is_empty()) {
+            if let Err(error) = broadcaster.send(&updated).await {
+                tracing::warn!(%error, "cannot broadcast the automatic responses");
+            }
+        }
     }
 
     /// Sends the notifications and waits for them, up to the invocation's deadline.
