@@ -7,9 +7,9 @@
 //! the pipeline `scan` and `serve` use (an EventBridge event, an SQS batch, an SNS
 //! notification, a CloudTrail log file, or an S3 notification, whose log files are read from
 //! S3) → the stateful detections → the store (DynamoDB) → [`broadcast`] to every WebSocket
-//! connection (gone ones deleted) and the notification destinations. All of it is done before
-//! the invocation answers: Lambda freezes the environment after, so nothing may be left
-//! queued. Unreadable input goes to the [`dead_letter`] queue; a failure that asking again
+//! connection (gone ones deleted), the playbooks `[respond]` enables, and the notification
+//! destinations. All of it is done before the invocation answers: Lambda freezes the
+//! environment after, so nothing may be left queued. Unreadable input goes to the [`dead_letter`] queue; a failure that asking again
 //! may cure (the store, S3) fails the invocation, and Lambda delivers it again.
 
 pub mod broadcast;

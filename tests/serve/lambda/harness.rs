@@ -1,0 +1,222 @@
+//! What the serverless function's tests share: the function started as Lambda starts it, the
+//! invocations AWS sends it, and reads of what it stored, kept and posted.
+
+use crate::lambda_runtime::{LambdaRuntime, Posted};
+use crate::moto::Moto;
+use crate::s3_follow::aws_env;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+pub const TOKEN: &str = "lambda-test-token";
+pub const INCIDENTS: &str = "dynamodb://iamwatch-incidents";
+pub const CONNECTIONS: &str = "iamwatch-connections";
+
+/// The seed fixture's record on `line` (1-based).
+pub fn seed_record(line: usize) -> Value {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed_events.jsonl"),
+    )
+    .unwrap();
+    serde_json::from_str(text.lines().nth(line - 1).unwrap()).unwrap()
+}
+
+/// A record as EventBridge invokes a function with it.
+pub fn eventbridge(record: &Value) -> String {
+    json!({
+        "version": "0",
+        "id": format!("eb-{}", record["eventID"].as_str().unwrap()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": "111122223333",
+        "time": record["eventTime"],
+        "region": "us-east-1",
+        "resources": [],
+        "detail": record,
+    })
+    .to_string()
+}
+
+pub fn websocket(event_type: &str, connection: &str, token: Option<&str>) -> String {
+    let route = match event_type {
+        "CONNECT" => "$connect",
+        "DISCONNECT" => "$disconnect",
+        _ => "$default",
+    };
+    json!({
+        "requestContext": {
+            "routeKey": route,
+            "eventType": event_type,
+            "connectionId": connection,
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "stage": "prod",
+        },
+        "queryStringParameters": token.map(|token| json!({ "token": token })),
+        "isBase64Encoded": false,
+    })
+    .to_string()
+}
+
+/// The function's process, killed when dropped.
+pub struct Function(Child, std::path::PathBuf);
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Function {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.1).unwrap_or_default()
+    }
+}
+
+/// Starts the binary as Lambda would: under the name `bootstrap`, no arguments, the runtime's
+/// variables and the function's own set.
+pub fn start_function(
+    dir: &TempDir,
+    runtime: &LambdaRuntime,
+    moto: &Moto,
+    extra: &[(&str, String)],
+) -> Function {
+    let bootstrap = dir.path().join("bootstrap");
+    if !bootstrap.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_iamwatch"), &bootstrap).unwrap();
+    }
+    let log = dir.path().join("function.log");
+    let child = Command::new(&bootstrap)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "iamwatch")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("IAMWATCH_DB", INCIDENTS)
+        .env("IAMWATCH_TOKEN", TOKEN)
+        .envs(aws_env(dir.path(), &moto.endpoint, "us-east-1"))
+        .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Function(child, log)
+}
+
+pub async fn create_connections_table(client: &aws_sdk_dynamodb::Client) {
+    client
+        .create_table()
+        .table_name(CONNECTIONS)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("connection_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("connection_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+}
+
+pub async fn connections(client: &aws_sdk_dynamodb::Client) -> Vec<String> {
+    let scanned = client.scan().table_name(CONNECTIONS).send().await.unwrap();
+    let mut ids: Vec<String> = scanned
+        .items()
+        .iter()
+        .map(|item| item["connection_id"].as_s().unwrap().clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+pub async fn dead_letters(client: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+    let mut kept = Vec::new();
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if received.messages().is_empty() {
+            return kept;
+        }
+        for message in received.messages() {
+            kept.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            client
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+pub fn posted_incidents(posted: &Posted, connection: &str) -> Vec<String> {
+    posted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| id == connection)
+        .map(|(_, message)| {
+            assert_eq!(message["type"], "incident.created", "{message}");
+            assert!(message["incident"].get("raw").is_none(), "{message}");
+            message["incident"]["incident_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+pub fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The incidents stored in the table, read by `iamwatch incidents list` (jsonl).
+pub fn stored(dir: &TempDir, moto: &Moto) -> Vec<Value> {
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args([
+            "incidents",
+            "list",
+            "--all",
+            "--format",
+            "jsonl",
+            "--db",
+            INCIDENTS,
+        ])
+        .env_remove("IAMWATCH_DB")
+        .envs(aws_env(dir.path(), &moto.endpoint, "us-east-1"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
