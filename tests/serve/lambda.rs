@@ -430,3 +430,40 @@ async fn an_enabled_playbook_has_run_and_is_recorded_when_the_invocation_answers
         .collect();
     assert_eq!(kinds, ["incident.created", "incident.updated"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_of_serve_on_the_functions_table_shows_its_incidents_live() {
+    let moto = Moto::start_serial();
+    let dir = tempfile::tempdir().unwrap();
+    let serve_dir = dir.path().join("serve");
+    std::fs::create_dir_all(&serve_dir).unwrap();
+    // `serve` first: it makes the table, with its stream, and follows it.
+    let server = crate::server::start_with_env(
+        &serve_dir,
+        "",
+        &["--db", INCIDENTS],
+        &aws_env(&serve_dir, &moto.endpoint, "us-east-1"),
+    );
+    let mut socket = crate::server::connect(&server).await;
+    let mut runtime = LambdaRuntime::start().await;
+    let function = start_function(&dir, &runtime, &moto, &[]);
+
+    let summary = runtime
+        .invoke(&eventbridge(&seed_record(22)))
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
+    let id = summary["incident_ids"][0].as_str().unwrap().to_string();
+    let mut heard = Vec::new();
+    while !heard.contains(&id) {
+        let message = crate::server::next_json(&mut socket)
+            .await
+            .unwrap_or_else(|| panic!("the dashboard heard {heard:?}\n{}", server.log()));
+        assert_eq!(message["type"], "incident.created", "{message}");
+        heard.push(
+            message["incident"]["incident_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+}

@@ -113,6 +113,8 @@ impl Function {
             .finish(Duration::ZERO)
             .await;
         let respond = AutoRules::from_config(&settings.respond)?;
+        // Every `serve` sharing the table shows what the function stores, live.
+        store.announce();
         let sdk = iamwatch_aws::sdk_config_from_env().await;
         let broadcaster = match (settings.connections_table, settings.websocket_endpoint) {
             (Some(table), Some(endpoint)) => {

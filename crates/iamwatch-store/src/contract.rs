@@ -6,7 +6,8 @@
 mod feeds;
 
 pub use feeds::{
-    followers_hear_each_others_changes, next_change, quiet_writes_and_own_are_not_heard,
+    an_announcing_writer_is_heard, followers_hear_each_others_changes, next_change,
+    quiet_writes_and_own_are_not_heard,
 };
 
 use crate::{IncidentChange, IncidentQuery, IncidentStore, StoreErrorKind};

@@ -95,6 +95,12 @@ pub trait IncidentStore: Send + Sync {
         Ok(None)
     }
 
+    /// From now on, announces this process's writes to the processes that follow the store's
+    /// [`changes`](Self::changes), without following theirs: the serverless function's
+    /// incidents reach the dashboards of every `serve` sharing its table. A no-op for a store
+    /// only one process writes to (SQLite).
+    fn announce(&self) {}
+
     /// Whether the backend answers.
     ///
     /// # Errors

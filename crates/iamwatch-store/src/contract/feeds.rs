@@ -122,3 +122,39 @@ pub async fn quiet_writes_and_own_are_not_heard(
         "the quiet store's writes and the store's own were not heard"
     );
 }
+
+/// The serverless function: a store that announces its writes without following
+/// ([`IncidentStore::announce`]) is heard by a follower, its incidents and its changes.
+pub async fn an_announcing_writer_is_heard(
+    announcing: &dyn IncidentStore,
+    listening: &dyn IncidentStore,
+) {
+    let prefix = unique_prefix();
+    let incident = sample_incident_for(
+        &format!("{prefix}-announced"),
+        1_717_200_000_000,
+        Severity::High,
+        "111122223333",
+    );
+    let mut heard = listening.changes().await.unwrap().unwrap();
+    announcing.announce();
+    let stored = announcing.insert_batch(vec![incident]).await.unwrap();
+    let id = stored[0].incident.incident_id.clone();
+    assert_eq!(
+        next_change(&mut heard).await,
+        StoreChange::Created(vec![id.clone()])
+    );
+    announcing
+        .update(
+            &id,
+            IncidentChange {
+                note: Some("automatic response (dry run)".into()),
+                actor: "auto-response".into(),
+                at_ms: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_change(&mut heard).await, StoreChange::Updated(id));
+}

@@ -442,6 +442,10 @@ impl IncidentStore for DynamoStore {
             .map(Some)
     }
 
+    fn announce(&self) {
+        self.announcing.get_or_init(process_origin);
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         match table::describe(self).await? {
             Some(_) => Ok(()),

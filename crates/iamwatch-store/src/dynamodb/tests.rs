@@ -441,6 +441,16 @@ async fn what_a_process_not_following_writes_is_not_relayed() {
 }
 
 #[tokio::test]
+async fn what_a_process_announcing_writes_is_relayed() {
+    // The serverless function: it does not follow the table, but every `serve` shows its
+    // incidents.
+    let moto = Moto::start_serial();
+    let announcing = store(&moto, "incidents").await;
+    let listening = following(&moto, "incidents").await;
+    contract::an_announcing_writer_is_heard(&announcing, &listening).await;
+}
+
+#[tokio::test]
 async fn a_stream_that_cannot_be_read_is_followed_again_and_said_missed() {
     let moto = Moto::start_serial();
     let writer = following(&moto, "incidents").await;

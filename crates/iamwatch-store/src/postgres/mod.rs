@@ -380,6 +380,10 @@ impl IncidentStore for PostgresStore {
             .map(Some)
     }
 
+    fn announce(&self) {
+        self.announcing.get_or_init(process_origin);
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         self.client()
             .await?

@@ -296,6 +296,15 @@ async fn a_store_not_asked_for_changes_announces_nothing() {
 }
 
 #[tokio::test]
+async fn a_store_asked_to_announce_is_heard_without_following() {
+    // The serverless function on a team's PostgreSQL: every `serve` shows its incidents.
+    let schema = ScratchSchema::create().await.unwrap();
+    let (announcing, listening) = (store_in(&schema).await, store_in(&schema).await);
+    contract::an_announcing_writer_is_heard(&announcing, &listening).await;
+    schema.drop_schema().await.unwrap();
+}
+
+#[tokio::test]
 async fn long_values_are_compressed_with_lz4_where_the_server_has_it() {
     let schema = ScratchSchema::create().await.unwrap();
     let store = store_in(&schema).await;
