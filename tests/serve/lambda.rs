@@ -180,6 +180,41 @@ async fn the_function_stores_broadcasts_to_live_connections_and_keeps_what_it_ca
         ]
     );
 
+    // An organisation trail's SNS topic announcing a file, as Lambda delivers SNS messages (the
+    // way for a bucket in another region): the file is read too.
+    let records: Vec<Value> = [16, 19].iter().map(|line| seed_record(*line)).collect();
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_20240601T0910Z_b.json.gz";
+    s3.put_object()
+        .bucket("trail")
+        .key(key)
+        .body(gzip(&json!({"Records": records}).to_string()).into())
+        .send()
+        .await
+        .unwrap();
+    let announced = json!({"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": "arn:aws:sns:eu-west-1:111122223333:trail:5f1c",
+        "Sns": {
+            "Type": "Notification", "MessageId": "9a1e", "Subject": null,
+            "TopicArn": "arn:aws:sns:eu-west-1:111122223333:trail",
+            "Message": json!({"s3Bucket": "trail", "s3ObjectKey": [key]}).to_string(),
+            "Timestamp": "2024-06-01T09:10:01.000Z", "SignatureVersion": "1", "Signature": "x",
+            "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x", "MessageAttributes": {},
+        },
+    }]});
+    let summary = runtime.invoke(&announced.to_string()).await.unwrap();
+    assert_eq!(
+        (
+            summary["s3_objects"].clone(),
+            summary["accepted"].clone(),
+            summary["incidents"].clone()
+        ),
+        (json!(1), json!(2), json!(2)),
+        "{summary}\n{}",
+        function.log()
+    );
+    assert_eq!(posted_incidents(&posted, "live=2").len(), 8);
+
     // Nothing readable at all: the whole invocation is kept, and answered.
     let summary = runtime.invoke("\"not an event\"").await.unwrap();
     assert_eq!(summary["accepted"], 0, "{summary}");
@@ -201,7 +236,7 @@ async fn the_function_stores_broadcasts_to_live_connections_and_keeps_what_it_ca
     let tick = json!({"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events", "account": "111122223333", "time": "2024-06-01T10:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
     let summary = runtime.invoke(&tick.to_string()).await.unwrap();
     assert_eq!(summary["incidents"], 0, "{summary}");
-    assert_eq!(stored(&dir, &moto).len(), 6);
+    assert_eq!(stored(&dir, &moto).len(), 8);
     let log = function.log();
     assert!(!log.contains(TOKEN), "the token is never logged:\n{log}");
 }
