@@ -10,7 +10,7 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct LambdaArgs {
-    /// TOML config file (as for serve: [rules], [correlate], [[notify]], [s3]); IAMWATCH_*
+    /// TOML config file (as for serve: [rules], [correlate], [[notify]], [respond], [s3]); IAMWATCH_*
     /// variables override it
     #[arg(long, env = "IAMWATCH_CONFIG")]
     pub config: Option<PathBuf>,
