@@ -84,13 +84,14 @@ pub struct Function {
     dead_letters: Option<DeadLetters>,
     pub(crate) s3: iamwatch_s3::ObjectReader,
     pub(crate) max_object_bytes: u64,
-    notify: Vec<ChannelConfig>,
+    notifier: Notifier,
     respond: Option<AutoRules>,
     /// IAM, for playbooks that are not dry runs: connected at the first.
     iam: tokio::sync::Mutex<Option<aws_sdk_iam::Client>>,
 }
 
-/// Notifications still being sent this long before the invocation's deadline are given up.
+/// How long before the invocation's deadline the function stops waiting for notifications (they go on
+/// being sent while the instance lives).
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 impl Function {
@@ -106,12 +107,11 @@ impl Function {
         store: Arc<dyn IncidentStore>,
         correlate: CorrelateConfig,
     ) -> Result<Self, FunctionError> {
-        // Checked now, not at the first incident: a misspelt destination stops the cold start.
-        Notifier::start(&settings.notify, &|name| std::env::var(name).ok())
+        // Started once, at the cold start (a misspelt destination stops it there): the workers
+        // and their clients live as long as the instance.
+        let notifier = Notifier::start(&settings.notify, &|name| std::env::var(name).ok())
             .await
-            .map_err(|error| FunctionError::Config(error.to_string()))?
-            .finish(Duration::ZERO)
-            .await;
+            .map_err(|error| FunctionError::Config(error.to_string()))?;
         let respond = AutoRules::from_config(&settings.respond)?;
         // Every `serve` sharing the table shows what the function stores, live.
         store.announce();
@@ -153,7 +153,7 @@ impl Function {
             dead_letters,
             s3: iamwatch_s3::ObjectReader::from_env(settings.aws_timeout).await,
             max_object_bytes: settings.max_object_bytes,
-            notify: settings.notify,
+            notifier,
             respond,
             iam: tokio::sync::Mutex::new(None),
         })
@@ -357,23 +357,18 @@ impl Function {
 
     /// Sends the notifications and waits for them, up to the invocation's deadline.
     async fn notify(&self, created: &[Incident], deadline: SystemTime) {
-        if self.notify.is_empty() {
+        if self.notifier.is_empty() {
             return;
         }
-        let notifier = match Notifier::start(&self.notify, &|name| std::env::var(name).ok()).await {
-            Ok(notifier) => notifier,
-            Err(error) => {
-                tracing::error!(%error, "cannot start notifications");
-                return;
-            }
-        };
         for incident in created {
-            notifier.offer(incident);
+            self.notifier.offer(incident);
         }
         let left = deadline
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
-        notifier.finish(left).await;
+        if !self.notifier.settled(left).await {
+            tracing::warn!("notifications still being sent at the invocation's deadline");
+        }
     }
 }

@@ -39,6 +39,23 @@ struct Worker {
 pub struct Notifier {
     workers: Arc<Vec<Worker>>,
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    pending: Arc<Pending>,
+}
+
+/// Incidents queued or being sent, over every destination: what [`Notifier::settled`] waits
+/// for.
+#[derive(Default)]
+struct Pending {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl Pending {
+    fn done(&self, incidents: usize) {
+        if self.count.fetch_sub(incidents, Ordering::AcqRel) == incidents {
+            self.idle.notify_waiters();
+        }
+    }
 }
 
 impl Notifier {
@@ -56,6 +73,7 @@ impl Notifier {
         }
         let mut workers = Vec::with_capacity(checked.len());
         let mut tasks = Vec::with_capacity(checked.len());
+        let pending = Arc::new(Pending::default());
         for (index, (route, destination)) in checked {
             let channel =
                 Channel::open(destination)
@@ -81,6 +99,7 @@ impl Notifier {
                 route.clone(),
                 receiver,
                 Arc::clone(&stats),
+                Arc::clone(&pending),
             )));
             workers.push(Worker {
                 route,
@@ -91,6 +110,7 @@ impl Notifier {
         Ok(Self {
             workers: Arc::new(workers),
             tasks: Arc::new(std::sync::Mutex::new(tasks)),
+            pending,
         })
     }
 
@@ -108,7 +128,9 @@ impl Notifier {
             let incident = shared
                 .get_or_insert_with(|| Arc::new(incident.without_raw()))
                 .clone();
+            self.pending.count.fetch_add(1, Ordering::AcqRel);
             if worker.sender.try_send(incident).is_err() {
+                self.pending.done(1);
                 let dropped = worker.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 // Said once per thousand, not once per incident of a storm.
                 if dropped % 1000 == 1 {
@@ -127,6 +149,25 @@ impl Notifier {
                 &*worker.stats,
             )
         })
+    }
+
+    /// Waits, up to `limit`, until every incident offered so far is sent or given up on, the
+    /// workers running on (the serverless function, which must not answer with notifications
+    /// still queued). Whether everything settled in time.
+    pub async fn settled(&self, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                let idle = self.pending.idle.notified();
+                tokio::pin!(idle);
+                // Registered before the count is read: a worker finishing in between wakes it.
+                idle.as_mut().enable();
+                if self.pending.count.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
     }
 
     /// Waits, up to `limit`, for the workers to send what is queued; to be called once every
@@ -152,6 +193,7 @@ async fn run(
     route: Route,
     mut receiver: mpsc::Receiver<Arc<Incident>>,
     stats: Arc<Stats>,
+    pending: Arc<Pending>,
 ) {
     let limit = channel.batch_limit();
     let mut batch = Vec::with_capacity(limit);
@@ -167,6 +209,7 @@ async fn run(
         for outgoing in channel.compose(&batch, &route) {
             send(&channel, &route, &outgoing, &stats).await;
         }
+        pending.done(batch.len());
     }
 }
 
