@@ -47,8 +47,11 @@ impl Invocation {
     /// Reads what the payload is. A payload that is not a JSON object (a log file sent as
     /// text, an array of records) is events: the pipeline says what it cannot read.
     pub fn of(payload: &str) -> Self {
-        // Only objects are looked into; the pipeline reads the rest.
-        if !payload.trim_start().starts_with('{') {
+        // Only objects naming a route or a schedule are parsed here (a search, not a second
+        // parse of every event and log file); the pipeline reads the rest.
+        if !payload.trim_start().starts_with('{')
+            || !(payload.contains("requestContext") || payload.contains("Scheduled Event"))
+        {
             return Self::Events;
         }
         let Ok(shape) = serde_json::from_str::<Shape<'_>>(payload) else {
