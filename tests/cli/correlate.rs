@@ -2,7 +2,7 @@
 //! principal created and made an administrator, a burst of changes and users left without
 //! MFA for a day, read by the real binary into a real SQLite store.
 
-use crate::helpers::Workspace;
+use crate::helpers::{assert_success, Workspace};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -197,11 +197,7 @@ fn a_scan_raises_what_only_a_sequence_of_events_shows_once_whatever_the_cores() 
         &["--format", "jsonl", "--jobs", "2", "--lang", "ko"],
         &paths,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let (found, titles) = correlated(&output.stdout);
     assert_eq!(found, expected());
     assert!(
@@ -217,11 +213,7 @@ fn a_scan_raises_what_only_a_sequence_of_events_shows_once_whatever_the_cores() 
     assert!(again.status.success());
     assert_eq!(correlated(&again.stdout).0, expected());
     let listed = workspace.incidents(&["list", "--format", "jsonl", "--limit", "1000"]);
-    assert!(
-        listed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
+    assert_success(&listed);
     let stored = correlated(&listed.stdout).0;
     assert_eq!(stored, expected(), "each stored once");
 
@@ -252,11 +244,7 @@ fn the_stateful_rules_are_listed_and_configured_by_id() {
         .args(["--rule-severity", "correlate.brute_force=CRITICAL"])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let listed = String::from_utf8_lossy(&output.stdout);
     let row = |id: &str| {
         listed
@@ -298,11 +286,7 @@ fn working_hours_come_from_the_config_file_and_a_wrong_zone_stops_the_scan() {
         &["--format", "jsonl", "--config", config.to_str().unwrap()],
         &paths,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     // 2024-06-01 is a Saturday; in Seoul the events fall between 09:00 and 10:16, and the
     // last on Sunday at 10:00. People's changes raise once an hour each; the deploy role's
     // thirty (automation) and the sign-ins (no changes) do not.
@@ -359,11 +343,7 @@ fn a_principal_known_for_a_week_signing_in_from_a_new_address_is_raised() {
             .as_bytes(),
     );
     let output = workspace.scan(&["--format", "jsonl"], &[&file]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let (found, titles) = correlated(&output.stdout);
     assert_eq!(
         found.into_iter().collect::<Vec<_>>(),

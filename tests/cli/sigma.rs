@@ -2,7 +2,7 @@
 //! in a `--rules` directory, used by a scan and listed; one that needs what patterns cannot
 //! say stops the scan, naming its file and why.
 
-use crate::helpers::{corpus, iamwatch, Workspace};
+use crate::helpers::{assert_success, corpus, iamwatch, Workspace};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -66,11 +66,7 @@ fn sigma_rules_in_a_rule_directory_raise_incidents_and_are_listed() {
         ],
         &[&file],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     let by_event: std::collections::BTreeMap<String, Value> =
         String::from_utf8_lossy(&output.stdout)
             .lines()
