@@ -146,15 +146,8 @@ async fn the_function_stores_broadcasts_to_live_connections_and_keeps_what_it_ca
     assert_eq!(posted_incidents(&posted, "live-1").len(), 3);
 
     // CloudTrail delivering a log file to S3 and S3 notifying the function: the file is read.
-    let records: Vec<Value> = [7, 24, 27].iter().map(|line| seed_record(*line)).collect();
-    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_20240601T0905Z_a.json.gz";
-    s3.put_object()
-        .bucket("trail")
-        .key(key)
-        .body(gzip(&json!({"Records": records}).to_string()).into())
-        .send()
-        .await
-        .unwrap();
+    let key = put_log_file(&s3, "20240601T0905Z_a", &[7, 24, 27]).await;
+    let key = key.as_str();
     let notification = json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventName": "ObjectCreated:Put",
@@ -182,15 +175,8 @@ async fn the_function_stores_broadcasts_to_live_connections_and_keeps_what_it_ca
 
     // An organisation trail's SNS topic announcing a file, as Lambda delivers SNS messages (the
     // way for a bucket in another region): the file is read too.
-    let records: Vec<Value> = [16, 19].iter().map(|line| seed_record(*line)).collect();
-    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_20240601T0910Z_b.json.gz";
-    s3.put_object()
-        .bucket("trail")
-        .key(key)
-        .body(gzip(&json!({"Records": records}).to_string()).into())
-        .send()
-        .await
-        .unwrap();
+    let key = put_log_file(&s3, "20240601T0910Z_b", &[16, 19]).await;
+    let key = key.as_str();
     let announced = json!({"Records": [{
         "EventSource": "aws:sns", "EventVersion": "1.0",
         "EventSubscriptionArn": "arn:aws:sns:eu-west-1:111122223333:trail:5f1c",

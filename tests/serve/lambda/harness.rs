@@ -187,6 +187,23 @@ pub fn posted_incidents(posted: &Posted, connection: &str) -> Vec<String> {
         .collect()
 }
 
+/// A CloudTrail log file of the seed records on `lines`, gzipped into the bucket `trail` under a
+/// key as CloudTrail names its files (`stamp` makes it unique); the key.
+pub async fn put_log_file(s3: &aws_sdk_s3::Client, stamp: &str, lines: &[usize]) -> String {
+    let records: Vec<Value> = lines.iter().map(|line| seed_record(*line)).collect();
+    let key = format!(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_{stamp}.json.gz"
+    );
+    s3.put_object()
+        .bucket("trail")
+        .key(&key)
+        .body(gzip(&json!({"Records": records}).to_string()).into())
+        .send()
+        .await
+        .unwrap();
+    key
+}
+
 pub fn gzip(text: &str) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(text.as_bytes()).unwrap();
