@@ -4,11 +4,13 @@
 //! runs.
 
 mod feeds;
+mod recall;
 
 pub use feeds::{
     an_announcing_writer_is_heard, followers_hear_each_others_changes, next_change,
     quiet_writes_and_own_are_not_heard,
 };
+pub use recall::incidents_are_recalled_oldest_first_from_a_time;
 
 use crate::{IncidentChange, IncidentQuery, IncidentStore, StoreErrorKind};
 use iamwatch_core::{Incident, IncidentStatus, Localized, Meta, MetaJson, Runbook, Severity};
@@ -92,6 +94,7 @@ pub async fn run_all(store: &dyn IncidentStore) {
     unknown_incident_is_not_found(store).await;
     listing_filters_and_pages_newest_first(store).await;
     changes_since_a_time_are_listed_newest_event_first(store).await;
+    incidents_are_recalled_oldest_first_from_a_time(store).await;
 }
 
 pub async fn inserted_incident_reads_back_unchanged(store: &dyn IncidentStore) {

@@ -66,6 +66,21 @@ pub trait IncidentStore: Send + Sync {
     /// [`StoreErrorKind::Invalid`] for a malformed cursor; otherwise backend failures.
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, StoreError>;
 
+    /// The incidents of events at or after `since_ms`, oldest event first (ties by incident
+    /// id), from just after `after` (the `(event time, incident id)` of the last one the page
+    /// before held) on, at most `limit` of them, without their raw event: what a process that
+    /// starts reads again so that its stateful detections remember the events before it
+    /// ([`recall_each`] reads them all).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn recall(
+        &self,
+        since_ms: i64,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, StoreError>;
+
     /// Applies a status, assignee or note change and records it in the history.
     ///
     /// # Errors
@@ -106,4 +121,32 @@ pub trait IncidentStore: Send + Sync {
     /// # Errors
     /// [`StoreErrorKind::Unavailable`] when it does not.
     async fn check(&self) -> Result<(), StoreError>;
+}
+
+/// Incidents a recall reads per request.
+pub const RECALL_PAGE: usize = 1000;
+
+/// Hands `each` every incident of an event at or after `since_ms`, oldest event first, a page
+/// at a time (memory holds one page, whatever the period); returns how many there were.
+///
+/// # Errors
+/// [`StoreError`] when the backend fails; `each` has had the incidents before it then.
+pub async fn recall_each(
+    store: &dyn IncidentStore,
+    since_ms: i64,
+    mut each: impl FnMut(&Incident) + Send,
+) -> Result<usize, StoreError> {
+    let mut recalled = 0;
+    let mut after = None;
+    loop {
+        let page = store.recall(since_ms, after, RECALL_PAGE).await?;
+        page.iter().for_each(&mut each);
+        recalled += page.len();
+        match page.last() {
+            Some(last) if page.len() == RECALL_PAGE => {
+                after = Some((last.event_time_ms, last.incident_id.clone()));
+            }
+            _ => return Ok(recalled),
+        }
+    }
 }

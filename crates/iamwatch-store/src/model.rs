@@ -102,6 +102,13 @@ pub(crate) fn listing_sql(columns: &str, clauses: &[String], query: &IncidentQue
     )
 }
 
+/// Where a recall reads from: just after `after`, or before the first incident of `since_ms`
+/// (no incident id is empty), whichever is later.
+pub(crate) fn recall_start(since_ms: i64, after: Option<(i64, String)>) -> (i64, String) {
+    let start = (since_ms, String::new());
+    after.map_or(start.clone(), |after| after.max(start))
+}
+
 /// A listing's page from the incidents its query found: it asks for one more than `limit`, to
 /// tell whether another page follows, and the cursor names the last one shown.
 pub(crate) fn page(mut incidents: Vec<Incident>, limit: usize) -> IncidentPage {

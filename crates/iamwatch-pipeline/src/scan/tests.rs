@@ -206,6 +206,14 @@ impl IncidentStore for FailingAfter {
     ) -> Result<iamwatch_store::IncidentPage, StoreError> {
         self.inner.list(query).await
     }
+    async fn recall(
+        &self,
+        since_ms: i64,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, StoreError> {
+        self.inner.recall(since_ms, after, limit).await
+    }
     async fn update(
         &self,
         incident_id: &str,

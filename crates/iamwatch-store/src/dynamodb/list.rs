@@ -210,3 +210,46 @@ impl Request {
             .insert(placeholder.to_string(), AttributeValue::S(value));
     }
 }
+
+/// A recall's page (see [`IncidentStore::recall`](crate::IncidentStore::recall)): the listing
+/// index read forwards from just after `(time, id)`, up to `limit` incidents (a request returns
+/// up to 1 MB of them).
+pub async fn recall(
+    store: &DynamoStore,
+    (time, id): (i64, String),
+    limit: usize,
+) -> Result<Vec<Incident>, StoreError> {
+    let mut found = Vec::new();
+    let mut start: Option<Item> = None;
+    while found.len() < limit {
+        let output = store
+            .client
+            .query()
+            .table_name(store.table.name())
+            .index_name(LISTING_INDEX)
+            .key_condition_expression("#listing = :listing AND #order > :after")
+            .expression_attribute_names("#listing", LISTING)
+            .expression_attribute_names("#order", LISTING_ORDER)
+            .expression_attribute_values(":listing", AttributeValue::S(LISTING_ALL.to_string()))
+            .expression_attribute_values(
+                ":after",
+                AttributeValue::S(items::listing_order(time, &id)),
+            )
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit - found.len()).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|error| {
+                dynamo_error(format!("cannot recall incidents in {}", store.table), error)
+            })?;
+        for item in output.items() {
+            found.push(items::incident_from(item)?);
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(found)
+}

@@ -360,6 +360,15 @@ impl IncidentStore for DynamoStore {
         list::list(self, query).await
     }
 
+    async fn recall(
+        &self,
+        since_ms: i64,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, StoreError> {
+        list::recall(self, crate::model::recall_start(since_ms, after), limit).await
+    }
+
     async fn update(
         &self,
         incident_id: &str,

@@ -291,6 +291,24 @@ impl IncidentStore for PostgresStore {
         Ok(page(incidents, limit))
     }
 
+    async fn recall(
+        &self,
+        since_ms: i64,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let (time, id) = crate::model::recall_start(since_ms, after);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        client
+            .query(rows::RECALL, &[&time, &rows::text(&id).as_ref(), &limit])
+            .await
+            .map_err(pg_error("cannot recall incidents"))?
+            .iter()
+            .map(rows::from_row)
+            .collect()
+    }
+
     async fn update(
         &self,
         incident_id: &str,

@@ -25,6 +25,14 @@ macro_rules! columns_but_raw {
 /// [`from_row`]'s columns without the raw event (read as none), for listings, which show no
 /// raw event: it is most of a row's bytes.
 pub const LISTED_COLUMNS: &str = concat!(columns_but_raw!(), ", NULL::text");
+/// A recall's page: the listing's order read forwards from just after `($1, $2)`, `$3` of them;
+/// a row comparison, which the listing index answers in its own order.
+pub const RECALL: &str = concat!(
+    "SELECT ",
+    columns_but_raw!(),
+    ", NULL::text FROM incidents WHERE (event_time_ms, incident_id) > ($1, $2) \
+     ORDER BY event_time_ms, incident_id LIMIT $3"
+);
 pub const SELECT_BY_ID: &str = concat!(
     "SELECT ",
     columns!(),

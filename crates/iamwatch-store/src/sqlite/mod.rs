@@ -405,6 +405,31 @@ fn list_page(
     Ok(page(incidents, limit))
 }
 
+/// A recall's page (see [`IncidentStore::recall`]): the listing's order read forwards, from
+/// just after `(time, id)`; the listing's index serves it.
+fn recall_page(
+    connection: &Connection,
+    codec: &RawCodec,
+    (time, id): (i64, String),
+    limit: usize,
+) -> Result<Vec<Incident>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM incidents WHERE event_time_ms >= ?1 AND (event_time_ms > ?1 OR incident_id > ?2) \
+         ORDER BY event_time_ms, incident_id LIMIT ?3",
+        rows::LISTED_COLUMNS
+    );
+    let mut statement = connection
+        .prepare_cached(&sql)
+        .map_err(sql_error("cannot recall incidents"))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    statement
+        .query_map(rusqlite::params![time, id, limit], |row| {
+            rows::from_row(row, codec, connection)
+        })
+        .and_then(|mapped| mapped.collect::<Result<Vec<_>, _>>())
+        .map_err(sql_error("cannot recall incidents"))
+}
+
 #[async_trait]
 impl IncidentStore for SqliteStore {
     async fn insert_batch(&self, incidents: Vec<Incident>) -> Result<Vec<Stored>, StoreError> {
@@ -440,6 +465,18 @@ impl IncidentStore for SqliteStore {
         let query = query.clone();
         let codec = Arc::clone(&self.raw_codec);
         self.with_reader(move |connection| list_page(connection, &codec, &query))
+            .await
+    }
+
+    async fn recall(
+        &self,
+        since_ms: i64,
+        after: Option<(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let start = crate::model::recall_start(since_ms, after);
+        let codec = Arc::clone(&self.raw_codec);
+        self.with_reader(move |connection| recall_page(connection, &codec, start, limit))
             .await
     }
 
