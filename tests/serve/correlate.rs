@@ -7,6 +7,11 @@ use serde_json::{json, Value};
 /// A failed console sign-in of alice as EventBridge delivers it, `second` seconds after 9:00.
 fn failed_sign_in(event_id: &str, second: u32) -> Value {
     let at = format!("2024-06-01T09:{:02}:{:02}Z", second / 60, second % 60);
+    failed_sign_in_at(event_id, &at)
+}
+
+/// The same at `at` (RFC 3339).
+fn failed_sign_in_at(event_id: &str, at: &str) -> Value {
     json!({
         "version": "0", "id": format!("eb-{event_id}"),
         "detail-type": "AWS Console Sign In via CloudTrail", "source": "aws.signin",
@@ -97,6 +102,76 @@ async fn failed_sign_ins_posted_one_by_one_raise_a_brute_force_incident_seen_liv
     let (status, page) = server::get(&server, "/v1/incidents?rule=correlate.brute_force").await;
     assert_eq!(status, 200);
     assert_eq!(page["incidents"].as_array().unwrap().len(), 1, "{page}");
+}
+
+/// RFC 3339 for `minutes` before now: `serve` recalls incidents of recent events only.
+fn minutes_ago(minutes: i64) -> String {
+    iamwatch_core::time::format_rfc3339_ms(iamwatch_core::time::now_ms() - minutes * 60_000)
+}
+
+#[tokio::test]
+async fn a_serve_killed_and_started_again_remembers_what_its_detections_had_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[correlate.brute_force]\nfailures = 3\nwindow_minutes = 5\n";
+    let before = start(dir.path(), config);
+    for (n, minutes) in [(0, 30), (1, 29)] {
+        let failure = failed_sign_in_at(&format!("fail-{n}"), &minutes_ago(minutes));
+        let (status, summary) = post(&before, failure.to_string()).await;
+        assert_eq!(
+            (status, summary["incidents"].as_u64()),
+            (202, Some(1)),
+            "{summary}"
+        );
+    }
+    // A user created a day and 20 minutes ago: its MFA grace ran out 20 minutes ago by the
+    // clock, after the latest event this server saw; its check of the clock comes a minute
+    // after its start, and it is killed before.
+    let mut created = server::eventbridge_event("create-frank", "CreateUser", "frank");
+    let at = minutes_ago(24 * 60 + 20);
+    created["time"] = json!(at);
+    created["detail"]["eventTime"] = json!(at);
+    let (status, _) = post(&before, created.to_string()).await;
+    assert_eq!(status, 202);
+    let (_, page) = server::get(&before, "/v1/incidents?rule=correlate.user_without_mfa").await;
+    assert_eq!(page["incidents"], json!([]), "not yet: {page}");
+    before.kill();
+
+    let after = start(dir.path(), config);
+    let log = after.log();
+    assert!(
+        log.contains("the stateful detections recalled 3 stored incidents"),
+        "{log}"
+    );
+    let third = failed_sign_in_at("fail-2", &minutes_ago(28));
+    let (status, summary) = post(&after, third.to_string()).await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        summary["incidents"], 2,
+        "the failure and the brute force its two before the restart complete: {summary}"
+    );
+    let (_, page) = server::get(&after, "/v1/incidents?rule=correlate.brute_force").await;
+    assert_eq!(
+        page["incidents"][0]["event_id"], "fail-2/correlate.brute_force",
+        "{page}"
+    );
+    // The grace that ran out while no server watched is raised by the first check.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, page) = server::get(&after, "/v1/incidents?rule=correlate.user_without_mfa").await;
+        if let Some(raised) = page["incidents"].as_array().and_then(|found| found.first()) {
+            assert_eq!(
+                raised["event_id"],
+                "create-frank/correlate.user_without_mfa"
+            );
+            assert_eq!(raised["resource"], "frank");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no user_without_mfa: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[test]

@@ -373,6 +373,55 @@ async fn a_warm_function_correlates_across_invocations_and_notifies_before_it_an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instance_recalls_what_the_one_before_it_counted() {
+    let moto = Moto::start_serial();
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iamwatch.toml");
+    std::fs::write(&config, "[correlate.brute_force]\nfailures = 3\n").unwrap();
+    let env = [("IAMWATCH_CONFIG", config.display().to_string())];
+    // Failed console sign-ins of the last minutes (an instance recalls recent events only).
+    let failure = |n: i64| {
+        let mut record = seed_record(44);
+        record["eventID"] = json!(format!("4f0c7c52-0000-4000-8000-10000000000{n}"));
+        let at = iamwatch_core::time::now_ms() - (5 - n) * 60_000;
+        record["eventTime"] = json!(iamwatch_core::time::format_rfc3339_ms(at));
+        let mut event: Value = serde_json::from_str(&eventbridge(&record)).unwrap();
+        event["detail-type"] = json!("AWS Console Sign In via CloudTrail");
+        event["source"] = json!("aws.signin");
+        event.to_string()
+    };
+    let first = start_function(&dir, &runtime, &moto, &env);
+    for n in 0..2 {
+        let summary = runtime
+            .invoke(&failure(n))
+            .await
+            .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
+        assert_eq!(summary["incidents"], 1, "{summary}");
+    }
+    // Lambda replaces the instance (a new version, hours idle, a crash): a cold start.
+    drop(first);
+    let second = start_function(&dir, &runtime, &moto, &env);
+    let summary = runtime
+        .invoke(&failure(2))
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", second.log()));
+    assert_eq!(
+        summary["incidents"],
+        2,
+        "the failure and the brute force the two before it complete: {summary}\n{}",
+        second.log()
+    );
+    assert!(
+        second
+            .log()
+            .contains("the stateful detections recalled 2 stored incidents"),
+        "{}",
+        second.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enabled_playbook_has_run_and_is_recorded_when_the_invocation_answers() {
     let moto = Moto::start_serial();
     let sdk = moto.sdk_config();

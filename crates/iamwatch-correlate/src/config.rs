@@ -17,6 +17,10 @@ pub struct CorrelateConfig {
     pub mfa_grace: MfaGrace,
     pub off_hours: OffHours,
     pub first_seen: FirstSeen,
+    /// Days of stored incidents `serve` and the serverless function read again when they
+    /// start, so that these detections remember what came before a restart (a user created
+    /// yesterday still waiting for its MFA device, a principal's addresses); 0: none.
+    pub recall_days: u32,
     /// Rule ids turned off (`--disable-rule`, `[rules] disable`), as for every other rule.
     #[serde(skip)]
     pub disabled: BTreeSet<String>,
@@ -35,6 +39,8 @@ impl Default for CorrelateConfig {
             mfa_grace: MfaGrace::default(),
             off_hours: OffHours::default(),
             first_seen: FirstSeen::default(),
+            // Four learning weeks of addresses and clients, and every shorter window whole.
+            recall_days: 30,
             disabled: BTreeSet::new(),
             severities: BTreeMap::new(),
         }

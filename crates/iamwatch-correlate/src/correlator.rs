@@ -143,6 +143,23 @@ impl Correlator {
         raised
     }
 
+    /// From when a process that starts recalls the stored incidents ([`Correlator::recall`]):
+    /// `recall_days` before `now_ms`; `None` when the detections or the recall are off.
+    pub fn recall_since(&self, now_ms: i64) -> Option<i64> {
+        let days = self.config.recall_days;
+        (self.config.enabled && days > 0)
+            .then(|| now_ms.saturating_sub(i64::from(days) * 24 * 60 * minutes(1)))
+    }
+
+    /// Counts an incident stored before this process started (oldest first), as
+    /// [`Correlator::observe`] counted it then: windows, sequences, grace periods and baselines
+    /// are as they were, and what they raised then (stored with the incidents that completed
+    /// it) is not raised again. A grace period that ran out while no process watched is
+    /// raised by the next [`Correlator::expire`].
+    pub fn recall(&mut self, incident: &Incident) {
+        let _already_raised = self.observe(incident);
+    }
+
     /// Rules turned off dropped, severities overridden.
     fn configure(&self, raised: &mut Vec<Incident>) {
         if raised.is_empty() {

@@ -7,6 +7,8 @@ use iamwatch_core::{
 };
 use iamwatch_detect::reasons::{CONSOLE_SIGN_IN_FAILED, GRANTS_ADMINISTRATOR_ACCESS};
 
+mod recall;
+
 const ACCOUNT: &str = "111122223333";
 const MINUTE: i64 = 60_000;
 const START: i64 = 1_764_000_000_000;

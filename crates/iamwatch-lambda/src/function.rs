@@ -94,6 +94,31 @@ pub struct Function {
 /// being sent while the instance lives).
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
+/// How long a cold start may spend recalling stored incidents: Lambda gives its whole init
+/// phase 10 s.
+const RECALL_LIMIT: Duration = Duration::from_secs(5);
+
+/// A correlator that remembers the stored incidents of its look-back: an instance is replaced
+/// every few hours, and a pattern spanning two instances is still seen. Past the time limit, or
+/// when the store fails, it goes on with what it recalled.
+async fn recalled(config: CorrelateConfig, store: &dyn IncidentStore) -> Correlator {
+    let mut correlator = Correlator::new(config);
+    let now = iamwatch_core::time::now_ms();
+    let recall = iamwatch_pipeline::recall(&mut correlator, store, now);
+    match tokio::time::timeout(RECALL_LIMIT, recall).await {
+        Ok(Ok(Some(recalled))) => tracing::info!("{recalled}"),
+        Ok(Ok(None)) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot recall the stored incidents: the stateful detections start from what comes next");
+        }
+        Err(_) => tracing::warn!(
+            limit_secs = RECALL_LIMIT.as_secs(),
+            "recalling the stored incidents took too long: the stateful detections go on with the oldest of them"
+        ),
+    }
+    correlator
+}
+
 impl Function {
     /// Connects the AWS clients (with the environment's configuration) and checks the
     /// notification destinations.
@@ -144,10 +169,11 @@ impl Function {
         if dead_letters.is_none() {
             tracing::warn!("no IAMWATCH_DEAD_LETTER_QUEUE: unreadable input is kept in the log only, or left to Lambda's own retries when nothing could be read");
         }
+        let correlator = recalled(correlate, store.as_ref()).await;
         Ok(Self {
             detector,
             store,
-            correlator: Mutex::new(Correlator::new(correlate)),
+            correlator: Mutex::new(correlator),
             token: settings.token.filter(|token| !token.expose().is_empty()),
             broadcaster,
             dead_letters,
