@@ -15,10 +15,11 @@ pub struct RespondArgs {
     /// deactivate-key (the access key the event acted on, or its caller's), detach-policy (undo
     /// the policy or group the event granted), quarantine-user (deny the user everything and
     /// make its keys inactive), revoke-sessions (deny the caller's role every session issued
-    /// until now)
+    /// until now), release-user (undo a quarantine: delete its deny-all policy; the keys stay
+    /// inactive)
     #[arg(long)]
     pub playbook: Playbook,
-    /// The user to quarantine, instead of the one the incident points at
+    /// The user to quarantine (or release), instead of the one the incident points at
     #[arg(long)]
     pub user: Option<String>,
     /// Make the calls (credentials and region from the AWS environment); without it nothing is

@@ -208,6 +208,43 @@ fn playbooks_plan_first_and_act_only_when_told_recording_what_they_did() {
     });
     assert!(policy.contains("Deny"), "{policy}");
 
+    // Released: the deny-all policy gone, the keys left inactive for a person to turn on.
+    let released = respond(
+        &workspace,
+        &moto,
+        &[
+            &policy_incident,
+            "--playbook",
+            "release-user",
+            "--user",
+            "mallory",
+            "--execute",
+        ],
+    );
+    assert!(released.status.success(), "{}", text(&released.stdout));
+    let inline = runtime.block_on(async {
+        client
+            .list_user_policies()
+            .user_name("mallory")
+            .send()
+            .await
+            .unwrap()
+            .policy_names()
+            .to_vec()
+    });
+    assert!(inline.is_empty(), "{inline:?}");
+    assert_eq!(key_status("mallory"), ["Inactive"]);
+    let shown = workspace.incidents(&["show", &policy_incident]);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let entry = shown["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        entry["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("playbook release-user executed: done: DeleteUserPolicy: inline policy iamwatch-quarantine of user mallory"),
+        "{entry}"
+    );
+
     // An incident with nothing for the playbook to act on: refused before any call.
     let refused = respond(
         &workspace,

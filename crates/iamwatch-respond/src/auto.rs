@@ -36,7 +36,7 @@ impl Default for RespondConfig {
 pub struct AutoRule {
     /// A rule id (`iamwatch rules list`).
     pub rule: String,
-    /// `deactivate-key`, `detach-policy` or `quarantine-user`.
+    /// `deactivate-key`, `detach-policy`, `quarantine-user` or `revoke-sessions`.
     pub playbook: String,
 }
 
@@ -69,6 +69,13 @@ impl AutoRules {
                     place: index + 1,
                     message,
                 })?;
+            if playbook == Playbook::ReleaseUser {
+                // Undoing a response is a person's decision, never a rule's.
+                return Err(RespondConfigError {
+                    place: index + 1,
+                    message: "release-user undoes a quarantine: run it by hand (iamwatch respond), not as an automatic response".to_string(),
+                });
+            }
             rules.push((auto.rule.clone(), playbook));
         }
         if !config.enabled || rules.is_empty() {
@@ -163,5 +170,23 @@ mod tests {
         assert!(raised_by(&incident, "iam.access_key_change"));
         assert!(raised_by(&incident, "persistence.backdoor_key"));
         assert!(!raised_by(&incident, "iam.mfa_change"));
+    }
+
+    #[test]
+    fn a_release_is_never_an_automatic_response() {
+        let config = |playbook: &str| RespondConfig {
+            enabled: true,
+            auto: vec![AutoRule {
+                rule: "iam.mfa_change".into(),
+                playbook: playbook.into(),
+            }],
+            ..RespondConfig::default()
+        };
+        let refused = AutoRules::from_config(&config("release-user")).unwrap_err();
+        assert_eq!(refused.place, 1);
+        assert!(refused.message.contains("by hand"), "{refused}");
+        assert!(AutoRules::from_config(&config("quarantine-user"))
+            .unwrap()
+            .is_some());
     }
 }

@@ -17,14 +17,18 @@ pub enum Playbook {
     /// Deny every session of the caller's role issued until now (what the console's "Revoke
     /// active sessions" does): the answer to temporary credentials that leaked.
     RevokeSessions,
+    /// Undo a quarantine: delete the deny-all policy it put on the user. The keys it made
+    /// inactive stay so: which of them the user should have again is for a person to say.
+    ReleaseUser,
 }
 
 impl Playbook {
-    pub const ALL: [Playbook; 4] = [
+    pub const ALL: [Playbook; 5] = [
         Self::DeactivateKey,
         Self::DetachPolicy,
         Self::QuarantineUser,
         Self::RevokeSessions,
+        Self::ReleaseUser,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Playbook {
             Self::DetachPolicy => "detach-policy",
             Self::QuarantineUser => "quarantine-user",
             Self::RevokeSessions => "revoke-sessions",
+            Self::ReleaseUser => "release-user",
         }
     }
 }
@@ -187,8 +192,8 @@ pub struct PlanError {
     pub reason: String,
 }
 
-/// The steps `playbook` takes for `incident`; `user` names the user to quarantine instead of
-/// the one the incident points at.
+/// The steps `playbook` takes for `incident`; `user` names the user to quarantine (or release)
+/// instead of the one the incident points at.
 ///
 /// # Errors
 /// [`PlanError`] when the incident names nothing the playbook can act on.
@@ -260,26 +265,40 @@ pub fn plan(
             }])
         }
         Playbook::QuarantineUser => {
-            let named = user.map(str::to_string).or_else(|| {
-                let target = target?;
-                match (target.kind.as_str(), Principal::parse(&target.principal)) {
-                    ("user", _) if target.id != "root" => Some(target.id.clone()),
-                    (_, Some(Principal::User(name))) => Some(name),
-                    _ => None,
-                }
-            });
-            let user = named
-                .or_else(|| {
-                    (meta.actor.identity_type == "IAMUser").then(|| meta.actor.name.clone())
-                })
-                .filter(|name| !name.is_empty())
-                .ok_or_else(|| fail("it names no IAM user (give one with --user)"))?;
+            let user = user_of(incident, user).ok_or_else(|| fail(NO_USER))?;
             Ok(vec![
                 Step::DenyAll { user: user.clone() },
                 Step::DeactivateAllKeys { user },
             ])
         }
+        Playbook::ReleaseUser => {
+            let user = user_of(incident, user).ok_or_else(|| fail(NO_USER))?;
+            Ok(vec![Step::DeleteInlinePolicy {
+                from: Principal::User(user),
+                name: QUARANTINE_POLICY.to_string(),
+            }])
+        }
     }
+}
+
+const NO_USER: &str = "it names no IAM user (give one with --user)";
+
+/// The user a quarantine (or its release) is for: the one `named`, else the user the event acted
+/// on (or the user of the policy or group it changed), else its caller when an IAM user.
+fn user_of(incident: &Incident, named: Option<&str>) -> Option<String> {
+    let meta = &incident.meta;
+    named
+        .map(str::to_string)
+        .or_else(|| {
+            let target = meta.target.as_ref()?;
+            match (target.kind.as_str(), Principal::parse(&target.principal)) {
+                ("user", _) if target.id != "root" => Some(target.id.clone()),
+                (_, Some(Principal::User(name))) => Some(name),
+                _ => None,
+            }
+        })
+        .or_else(|| (meta.actor.identity_type == "IAMUser").then(|| meta.actor.name.clone()))
+        .filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]
@@ -422,5 +441,31 @@ mod tests {
             .parse::<Playbook>()
             .unwrap_err()
             .contains("deactivate-key"));
+    }
+
+    #[test]
+    fn a_release_deletes_the_quarantine_policy_of_the_user_a_quarantine_would_take() {
+        let created = incident(Some(("user", "backdoor", "")), ROLE);
+        let released = |incident: &Incident, user| plan(Playbook::ReleaseUser, incident, user);
+        assert_eq!(
+            released(&created, None).unwrap(),
+            [Step::DeleteInlinePolicy {
+                from: Principal::User("backdoor".into()),
+                name: QUARANTINE_POLICY.into()
+            }]
+        );
+        assert_eq!(
+            released(&created, Some("eve")).unwrap(),
+            [Step::DeleteInlinePolicy {
+                from: Principal::User("eve".into()),
+                name: QUARANTINE_POLICY.into()
+            }]
+        );
+        let root_login = incident(Some(("user", "root", "")), ("Root", "root", ""));
+        assert!(released(&root_login, None).is_err());
+        assert_eq!(
+            "release-user".parse::<Playbook>().unwrap(),
+            Playbook::ReleaseUser
+        );
     }
 }
