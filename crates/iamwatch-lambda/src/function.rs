@@ -103,19 +103,7 @@ const RECALL_LIMIT: Duration = Duration::from_secs(5);
 /// when the store fails, it goes on with what it recalled.
 async fn recalled(config: CorrelateConfig, store: &dyn IncidentStore) -> Correlator {
     let mut correlator = Correlator::new(config);
-    let now = iamwatch_core::time::now_ms();
-    let recall = iamwatch_pipeline::recall(&mut correlator, store, now);
-    match tokio::time::timeout(RECALL_LIMIT, recall).await {
-        Ok(Ok(Some(recalled))) => tracing::info!("{recalled}"),
-        Ok(Ok(None)) => {}
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "cannot recall the stored incidents: the stateful detections start from what comes next");
-        }
-        Err(_) => tracing::warn!(
-            limit_secs = RECALL_LIMIT.as_secs(),
-            "recalling the stored incidents took too long: the stateful detections go on with the oldest of them"
-        ),
-    }
+    iamwatch_pipeline::recall_at_start(&mut correlator, store, Some(RECALL_LIMIT)).await;
     correlator
 }
 

@@ -15,7 +15,7 @@ pub mod scan;
 pub use bad_record::BadRecord;
 pub use body::{read_body, read_body_into, read_delivery, read_object_into, IngestSummary};
 pub use process::{build_incident, process_record, Outcome};
-pub use recall::{recall, Recalled};
+pub use recall::{recall, recall_at_start, Recalled};
 pub use scan::{
     scan, Chunk, S3Notice, ScanError, ScanOptions, ScanReport, ScanSink, SubscriptionConfirmation,
 };

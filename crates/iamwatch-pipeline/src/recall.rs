@@ -51,6 +51,32 @@ pub async fn recall(
     }))
 }
 
+/// [`recall`] as a process starts: what it read said in the log, or why it read nothing (the
+/// detections then go on from what comes next: a start does not fail for it). Past `limit`
+/// (the serverless function's cold start) it goes on with the oldest incidents recalled.
+pub async fn recall_at_start(
+    correlator: &mut Correlator,
+    store: &dyn IncidentStore,
+    limit: Option<Duration>,
+) {
+    let recalling = recall(correlator, store, iamwatch_core::time::now_ms());
+    let outcome = match limit {
+        Some(limit) => tokio::time::timeout(limit, recalling).await,
+        None => Ok(recalling.await),
+    };
+    match outcome {
+        Ok(Ok(Some(recalled))) => tracing::info!("{recalled}"),
+        Ok(Ok(None)) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot recall the stored incidents: the stateful detections start from what comes next");
+        }
+        Err(_) => tracing::warn!(
+            limit_ms = limit.unwrap_or_default().as_millis() as u64,
+            "recalling the stored incidents took too long: the stateful detections go on with the oldest of them"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::recall;

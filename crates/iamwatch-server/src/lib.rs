@@ -142,19 +142,7 @@ pub async fn serve(
         auto_respond::Responder::start(&config.respond, Arc::clone(&store), hub.clone())?;
     let mut correlator = iamwatch_correlate::Correlator::new(config.correlate.clone());
     // What the detections counted before a restart: a pattern spanning it is still seen.
-    match iamwatch_pipeline::recall(
-        &mut correlator,
-        store.as_ref(),
-        iamwatch_core::time::now_ms(),
-    )
-    .await
-    {
-        Ok(Some(recalled)) => tracing::info!("{recalled}"),
-        Ok(None) => {}
-        Err(error) => {
-            tracing::warn!(%error, "cannot recall the stored incidents: the stateful detections start from what comes next");
-        }
-    }
+    iamwatch_pipeline::recall_at_start(&mut correlator, store.as_ref(), None).await;
     let (committer, commit_task) = committer::Committer::start(
         Arc::clone(&store),
         hub.clone(),
