@@ -405,21 +405,15 @@ fn list_page(
     Ok(page(incidents, limit))
 }
 
-/// A recall's page (see [`IncidentStore::recall`]): the listing's order read forwards, from
-/// just after `(time, id)`; the listing's index serves it.
+/// A recall's page (see [`IncidentStore::recall`]), from just after `(time, id)`.
 fn recall_page(
     connection: &Connection,
     codec: &RawCodec,
     (time, id): (i64, String),
     limit: usize,
 ) -> Result<Vec<Incident>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM incidents WHERE event_time_ms >= ?1 AND (event_time_ms > ?1 OR incident_id > ?2) \
-         ORDER BY event_time_ms, incident_id LIMIT ?3",
-        rows::LISTED_COLUMNS
-    );
     let mut statement = connection
-        .prepare_cached(&sql)
+        .prepare_cached(rows::RECALL)
         .map_err(sql_error("cannot recall incidents"))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     statement

@@ -37,6 +37,17 @@ pub const SELECT_COLUMNS: &str = concat!(columns_but_raw!(), ", raw, ", runbook_
 /// 73 s, almost all of it decompressing blocks to throw their events away).
 pub const LISTED_COLUMNS: &str = concat!(columns_but_raw!(), ", NULL, ", runbook_of_row!());
 
+/// A recall's page: the listing's order read forwards from just after `(?1, ?2)`, `?3` of
+/// them; the listing's index serves it.
+pub const RECALL: &str = concat!(
+    "SELECT ",
+    columns_but_raw!(),
+    ", NULL, ",
+    runbook_of_row!(),
+    " FROM incidents WHERE event_time_ms >= ?1 AND (event_time_ms > ?1 OR incident_id > ?2) \
+     ORDER BY event_time_ms, incident_id LIMIT ?3"
+);
+
 /// The columns of its own a text search reads: titles, resource and event name.
 macro_rules! searched_columns {
     () => {
