@@ -319,18 +319,14 @@ async fn a_warm_function_correlates_across_invocations_and_notifies_before_it_an
 
     // Three failed console sign-ins, a minute apart, each its own invocation as EventBridge
     // delivers them: the third completes the pattern the function's memory has kept.
-    let failed = seed_record(44);
-    assert_eq!(failed["responseElements"]["ConsoleLogin"], "Failure");
     let mut created = Vec::new();
     for minute in 0..3 {
-        let mut record = failed.clone();
-        record["eventID"] = json!(format!("4f0c7c52-0000-4000-8000-00000000000{minute}"));
-        record["eventTime"] = json!(format!("2024-06-01T09:0{}:08Z", 5 + minute));
-        let mut event: Value = serde_json::from_str(&eventbridge(&record)).unwrap();
-        event["detail-type"] = json!("AWS Console Sign In via CloudTrail");
-        event["source"] = json!("aws.signin");
+        let event = failed_sign_in(
+            &format!("4f0c7c52-0000-4000-8000-00000000000{minute}"),
+            &format!("2024-06-01T09:0{}:08Z", 5 + minute),
+        );
         let summary = runtime
-            .invoke(&event.to_string())
+            .invoke(&event)
             .await
             .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
         let ids: Vec<String> = summary["incident_ids"]
@@ -382,14 +378,11 @@ async fn a_new_instance_recalls_what_the_one_before_it_counted() {
     let env = [("IAMWATCH_CONFIG", config.display().to_string())];
     // Failed console sign-ins of the last minutes (an instance recalls recent events only).
     let failure = |n: i64| {
-        let mut record = seed_record(44);
-        record["eventID"] = json!(format!("4f0c7c52-0000-4000-8000-10000000000{n}"));
         let at = iamwatch_core::time::now_ms() - (5 - n) * 60_000;
-        record["eventTime"] = json!(iamwatch_core::time::format_rfc3339_ms(at));
-        let mut event: Value = serde_json::from_str(&eventbridge(&record)).unwrap();
-        event["detail-type"] = json!("AWS Console Sign In via CloudTrail");
-        event["source"] = json!("aws.signin");
-        event.to_string()
+        failed_sign_in(
+            &format!("4f0c7c52-0000-4000-8000-10000000000{n}"),
+            &iamwatch_core::time::format_rfc3339_ms(at),
+        )
     };
     let first = start_function(&dir, &runtime, &moto, &env);
     for n in 0..2 {

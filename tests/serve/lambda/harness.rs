@@ -41,6 +41,19 @@ pub fn eventbridge(record: &Value) -> String {
     .to_string()
 }
 
+/// The seed fixture's failed console sign-in (line 44) as event `event_id` at `at` (RFC 3339),
+/// as EventBridge invokes a function with a sign-in event.
+pub fn failed_sign_in(event_id: &str, at: &str) -> String {
+    let mut record = seed_record(44);
+    assert_eq!(record["responseElements"]["ConsoleLogin"], "Failure");
+    record["eventID"] = json!(event_id);
+    record["eventTime"] = json!(at);
+    let mut event: Value = serde_json::from_str(&eventbridge(&record)).unwrap();
+    event["detail-type"] = json!("AWS Console Sign In via CloudTrail");
+    event["source"] = json!("aws.signin");
+    event.to_string()
+}
+
 pub fn websocket(event_type: &str, connection: &str, token: Option<&str>) -> String {
     let route = match event_type {
         "CONNECT" => "$connect",
