@@ -141,34 +141,16 @@ async fn topic(moto: &Moto) -> Topic {
 impl Topic {
     /// Every message waiting in `queue` (deleted as read): the SNS envelope's `Message`, parsed.
     async fn drain(&self, queue: &str) -> Vec<(Value, Value)> {
-        let mut out = Vec::new();
-        loop {
-            let answer = self
-                .sqs
-                .receive_message()
-                .queue_url(queue)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = answer.messages();
-            if messages.is_empty() {
-                return out;
-            }
-            for message in messages {
-                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+        crate::server::drain_queue(&self.sqs, queue)
+            .await
+            .iter()
+            .map(|body| {
+                let envelope: Value = serde_json::from_str(body).unwrap();
                 let inner: Value =
                     serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-                out.push((envelope, inner));
-                self.sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+                (envelope, inner)
+            })
+            .collect()
     }
 }
 

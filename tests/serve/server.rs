@@ -457,3 +457,30 @@ pub async fn every_dashboard_sees_every_incident(a: &Server, b: &Server, prefix:
         assert!(extra.is_err(), "no second message: {extra:?}");
     }
 }
+
+/// Every message waiting in `queue`, its body, deleted as read (a queue that answers no more
+/// messages is drained).
+pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if received.messages().is_empty() {
+            return bodies;
+        }
+        for message in received.messages() {
+            bodies.push(message.body().unwrap().to_string());
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -158,29 +158,11 @@ pub async fn connections(client: &aws_sdk_dynamodb::Client) -> Vec<String> {
 }
 
 pub async fn dead_letters(client: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
-    let mut kept = Vec::new();
-    loop {
-        let received = client
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if received.messages().is_empty() {
-            return kept;
-        }
-        for message in received.messages() {
-            kept.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            client
-                .delete_message()
-                .queue_url(queue)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    crate::server::drain_queue(client, queue)
+        .await
+        .iter()
+        .map(|body| serde_json::from_str(body).unwrap())
+        .collect()
 }
 
 pub fn posted_incidents(posted: &Posted, connection: &str) -> Vec<String> {
