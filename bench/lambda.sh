@@ -13,16 +13,10 @@ invocations=${1:-50}
 cargo build --release -q --bin iamwatch
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
-moto=$!
+moto=""
 trap 'kill $moto 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-export AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true
+source bench/moto.sh
+start_moto "$work"
 export IAMWATCH_DB=dynamodb://iamwatch-bench IAMWATCH_TOKEN=bench-token
 # The table made first (by a scan of the fixture), as the template makes it: the cold start is
 # the function's own.

@@ -15,11 +15,10 @@ fi
 cargo build --release -q --bin iamwatch
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
-moto=$!
+moto=""
 trap 'kill $moto 2>/dev/null; rm -rf "$work"' EXIT
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+source bench/moto.sh
+start_moto "$work"
 for _ in $(seq 100); do
     if aws s3 mb s3://bench > /dev/null 2>&1; then break; fi
     sleep 0.1

@@ -12,13 +12,11 @@ messages=${1:-2000}
 cargo build --release -q --bin iamwatch
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
-moto=$!
+moto=""
 server=""
 trap 'kill $moto $server 2>/dev/null || true; rm -rf "$work"' EXIT
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_EC2_METADATA_DISABLED=true
+source bench/moto.sh
+start_moto "$work"
 
 # The seed events (every IAM family), each sent as an EventBridge event with an id of its own.
 queue=$(python3 - "$messages" <<'EOF'
