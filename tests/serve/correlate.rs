@@ -174,6 +174,61 @@ async fn a_serve_killed_and_started_again_remembers_what_its_detections_had_coun
     }
 }
 
+#[tokio::test]
+async fn a_brute_force_raised_while_the_store_failed_is_stored_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        "[correlate.brute_force]\nfailures = 3\nwindow_minutes = 5\n",
+    );
+    for n in 0..2 {
+        let failure = failed_sign_in(&format!("fail-{n}"), n * 30);
+        let (status, _) = post(&server, failure.to_string()).await;
+        assert_eq!(status, 202);
+    }
+    // The store refuses every insert (a trigger of the test's, beside the running server).
+    let database = rusqlite::Connection::open(dir.path().join("incidents.db")).unwrap();
+    database
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    database
+        .execute_batch(
+            "CREATE TRIGGER store_down BEFORE INSERT ON incidents \
+             BEGIN SELECT RAISE(ABORT, 'the test took the store down'); END;",
+        )
+        .unwrap();
+    let third = failed_sign_in("fail-2", 60).to_string();
+    let (status, summary) = post(&server, third.clone()).await;
+    assert_eq!(
+        status, 503,
+        "the sender is told to deliver it again: {summary}"
+    );
+
+    database.execute_batch("DROP TRIGGER store_down;").unwrap();
+    let mut socket = server::connect(&server).await;
+    let (status, summary) = post(&server, third).await;
+    assert_eq!(status, 202, "{summary}");
+    // The failure is new; the brute force its first delivery completed is stored with it.
+    let (_, page) = server::get(&server, "/v1/incidents?rule=correlate.brute_force").await;
+    let found = page["incidents"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{page}");
+    assert_eq!(found[0]["event_id"], "fail-2/correlate.brute_force");
+    let mut live = Vec::new();
+    while live.len() < 2 {
+        let message = server::next_json(&mut socket)
+            .await
+            .expect("a live message");
+        live.push(
+            message["incident"]["event_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    live.sort();
+    assert_eq!(live, ["fail-2", "fail-2/correlate.brute_force"]);
+}
+
 #[test]
 fn a_misspelt_correlate_setting_stops_serve_naming_it() {
     let said = server::refused_start("[correlate.brute_force]\nfailure = 3\n");

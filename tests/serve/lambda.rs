@@ -3,6 +3,7 @@
 //! services in a moto server (DynamoDB for incidents and connections, SQS for dead letters, S3
 //! for log files) and API Gateway's management API standing in on this machine.
 
+mod correlate;
 mod harness;
 
 use crate::lambda_runtime::{start_websocket_api, LambdaRuntime};
@@ -294,124 +295,6 @@ fn outside_lambda_the_command_says_what_it_needs() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("IAMWATCH_DB to dynamodb://"), "{stderr}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_warm_function_correlates_across_invocations_and_notifies_before_it_answers() {
-    let moto = Moto::start_serial();
-    let (base, received) = crate::receiver::start().await;
-    let mut runtime = LambdaRuntime::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hook\"\n\n[correlate.brute_force]\nfailures = 3\n"
-        ),
-    )
-    .unwrap();
-    let function = start_function(
-        &dir,
-        &runtime,
-        &moto,
-        &[("IAMWATCH_CONFIG", config.display().to_string())],
-    );
-
-    // Three failed console sign-ins, a minute apart, each its own invocation as EventBridge
-    // delivers them: the third completes the pattern the function's memory has kept.
-    let mut created = Vec::new();
-    for minute in 0..3 {
-        let event = failed_sign_in(
-            &format!("4f0c7c52-0000-4000-8000-00000000000{minute}"),
-            &format!("2024-06-01T09:0{}:08Z", 5 + minute),
-        );
-        let summary = runtime
-            .invoke(&event)
-            .await
-            .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
-        let ids: Vec<String> = summary["incident_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|id| id.as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(summary["incidents"], ids.len(), "{summary}");
-        created.extend(ids);
-        // Answered only once notified: the webhook has every incident so far, at once.
-        let notified: Vec<String> = crate::receiver::posted_to(&received, "/hook")
-            .iter()
-            .map(|(_, _, body)| {
-                body["incident"]["incident_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(notified, created, "{}", function.log());
-    }
-    assert_eq!(
-        created.len(),
-        4,
-        "three failures and the brute force: {created:?}"
-    );
-    let rules: Vec<Value> = stored(&dir, &moto)
-        .iter()
-        .map(|incident| incident["rule_id"].clone())
-        .collect();
-    assert_eq!(
-        rules
-            .iter()
-            .filter(|rule| **rule == "correlate.brute_force")
-            .count(),
-        1,
-        "{rules:?}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_instance_recalls_what_the_one_before_it_counted() {
-    let moto = Moto::start_serial();
-    let mut runtime = LambdaRuntime::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(&config, "[correlate.brute_force]\nfailures = 3\n").unwrap();
-    let env = [("IAMWATCH_CONFIG", config.display().to_string())];
-    // Failed console sign-ins of the last minutes (an instance recalls recent events only).
-    let failure = |n: i64| {
-        let at = iamwatch_core::time::now_ms() - (5 - n) * 60_000;
-        failed_sign_in(
-            &format!("4f0c7c52-0000-4000-8000-10000000000{n}"),
-            &iamwatch_core::time::format_rfc3339_ms(at),
-        )
-    };
-    let first = start_function(&dir, &runtime, &moto, &env);
-    for n in 0..2 {
-        let summary = runtime
-            .invoke(&failure(n))
-            .await
-            .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
-        assert_eq!(summary["incidents"], 1, "{summary}");
-    }
-    // Lambda replaces the instance (a new version, hours idle, a crash): a cold start.
-    drop(first);
-    let second = start_function(&dir, &runtime, &moto, &env);
-    let summary = runtime
-        .invoke(&failure(2))
-        .await
-        .unwrap_or_else(|error| panic!("{error}\n{}", second.log()));
-    assert_eq!(
-        summary["incidents"],
-        2,
-        "the failure and the brute force the two before it complete: {summary}\n{}",
-        second.log()
-    );
-    assert!(
-        second
-            .log()
-            .contains("the stateful detections recalled 2 stored incidents"),
-        "{}",
-        second.log()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,9 @@ pub struct Correlator {
     /// The latest event time seen: windows are judged in event time, so that a scan of last
     /// month's trail finds what `serve` would have found then.
     watermark_ms: i64,
+    /// Raised incidents the store could not keep, to be stored with the next batch
+    /// ([`Correlator::keep_unstored`]).
+    unstored: Vec<Incident>,
 }
 
 impl Correlator {
@@ -111,6 +114,7 @@ impl Correlator {
                 i64::from(config.first_seen.learning_days) * 24 * 60 * minutes(1),
             ),
             watermark_ms: i64::MIN,
+            unstored: Vec::new(),
             config,
         }
     }
@@ -217,6 +221,30 @@ impl Correlator {
             .collect();
         self.configure(&mut raised);
         raised
+    }
+
+    /// What the stateful detections raised among `batch` (copies): what a caller keeps until
+    /// the store has the batch, to give to [`Correlator::keep_unstored`] if it fails.
+    pub fn raised_among(batch: &[Incident]) -> Vec<Incident> {
+        batch
+            .iter()
+            .filter(|incident| rule::is_rule(&incident.rule_id))
+            .cloned()
+            .collect()
+    }
+
+    /// Takes back raised incidents the store failed to keep. Their events are counted already:
+    /// delivered again, they raise nothing (each event counts once, each pattern raises once),
+    /// so without this the incidents would be lost. They come out again from the next
+    /// [`Correlator::take_unstored`].
+    pub fn keep_unstored(&mut self, raised: Vec<Incident>) {
+        self.unstored.extend(raised);
+    }
+
+    /// The raised incidents kept by [`Correlator::keep_unstored`], to store with the next
+    /// batch (their ids are fixed by their events: stored already, they are duplicates).
+    pub fn take_unstored(&mut self) -> Vec<Incident> {
+        std::mem::take(&mut self.unstored)
     }
 
     /// Keys and sequences held: what the state costs, for metrics and tests.

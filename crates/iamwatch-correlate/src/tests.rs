@@ -8,6 +8,7 @@ use iamwatch_core::{
 use iamwatch_detect::reasons::{CONSOLE_SIGN_IN_FAILED, GRANTS_ADMINISTRATOR_ACCESS};
 
 mod recall;
+mod unstored;
 
 const ACCOUNT: &str = "111122223333";
 const MINUTE: i64 = 60_000;

@@ -292,15 +292,25 @@ impl Function {
                 .collect();
             incidents.extend(raised);
             incidents.extend(correlator.expire(iamwatch_core::time::now_ms()));
+            // What this instance raised in an invocation the store failed.
+            incidents.extend(correlator.take_unstored());
         }
         if incidents.is_empty() {
             return Ok(summary);
         }
-        let stored = self
-            .store
-            .insert_batch(incidents)
-            .await
-            .map_err(|error| FunctionError::Store(error.to_string()))?;
+        let raised = Correlator::raised_among(&incidents);
+        let stored = match self.store.insert_batch(incidents).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                // Lambda delivers the invocation again, but its events are counted already
+                // and will not raise these again.
+                self.correlator
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .keep_unstored(raised);
+                return Err(FunctionError::Store(error.to_string()));
+            }
+        };
         let mut created = Vec::new();
         for entry in stored {
             let id = entry.incident.incident_id.clone();

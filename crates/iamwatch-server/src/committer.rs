@@ -119,14 +119,12 @@ async fn run(
                 None => break,
             },
             _ = grace_check.tick() => {
-                let overdue = correlator.expire(iamwatch_core::time::now_ms());
+                let mut overdue = correlator.take_unstored();
+                overdue.extend(correlator.expire(iamwatch_core::time::now_ms()));
                 if overdue.is_empty() {
                     continue;
                 }
-                // Nobody waits for these: the reply goes nowhere.
-                let (reply, _) = oneshot::channel();
-                metrics.commit_queue_depth.fetch_add(1, Ordering::Relaxed);
-                Job { incidents: overdue, reply }
+                unattended(overdue, &metrics)
             }
         };
         let mut total = first.incidents.len();
@@ -139,6 +137,12 @@ async fn run(
                 }
                 Err(_) => break,
             }
+        }
+        // What the detections raised in a batch the store failed: stored first in this one.
+        let unstored = correlator.take_unstored();
+        if !unstored.is_empty() {
+            total += unstored.len();
+            jobs.insert(0, unattended(unstored, &metrics));
         }
         // The stateful detections see what was accepted, in the order accepted; what they
         // raise is stored in the same transaction as the incidents that completed it, and
@@ -165,6 +169,7 @@ async fn run(
             batch.extend(job.incidents);
             replies.push(job.reply);
         }
+        let raised = Correlator::raised_among(&batch);
         let started = Instant::now();
         let result = store.insert_batch(batch).await;
         metrics.commit_latency.observe(started.elapsed());
@@ -185,6 +190,9 @@ async fn run(
             }
             Err(error) => {
                 tracing::error!(error = %error, incidents = total, "cannot store incidents");
+                // The requests are answered with the error and delivered again, but their
+                // events are counted already and will not raise these again.
+                correlator.keep_unstored(raised);
                 let text = format!("the incident store failed: {error}");
                 for reply in replies {
                     let _ = reply.send(Err(text.clone()));
@@ -192,4 +200,12 @@ async fn run(
             }
         }
     }
+}
+
+/// A job of incidents nobody waits for (the reply goes nowhere): the graces that ran out, and
+/// what the detections raised in a batch the store failed.
+fn unattended(incidents: Vec<Incident>, metrics: &Metrics) -> Job {
+    let (reply, _) = oneshot::channel();
+    metrics.commit_queue_depth.fetch_add(1, Ordering::Relaxed);
+    Job { incidents, reply }
 }
