@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Packages the function for template.yaml: the iamwatch binary as `bootstrap` (what Lambda's
-# provided.al2023 runtime starts), and an iamwatch.toml when one is given, in one zip.
+# provided.al2023 runtime starts), an iamwatch.toml and a GeoIP database when given, in one zip.
 #
-#   bash deploy/serverless/package.sh [--config iamwatch.toml] [--out iamwatch-lambda.zip]
+#   bash deploy/serverless/package.sh [--config iamwatch.toml] [--geoip GeoLite2-Country.mmdb] \
+#       [--out iamwatch-lambda.zip]
+#
+# The GeoIP database is packaged as geoip.mmdb; the packaged config names it with
+# `geoip = "/var/task/geoip.mmdb"` (package.sh says so when the config does not).
 #
 # Builds `cargo build --release` unless IAMWATCH_BINARY names a binary already built. Lambda's
 # Amazon Linux 2023 has glibc 2.34: a binary needing a newer glibc symbol is refused here,
@@ -11,10 +15,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 config=""
+geoip=""
 out="iamwatch-lambda.zip"
 while [ $# -gt 0 ]; do
     case "$1" in
         --config) config="$2"; shift 2 ;;
+        --geoip) geoip="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         *) echo "package.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -45,11 +51,18 @@ if [ -n "$config" ]; then
     cp "$config" "$staging/iamwatch.toml"
     members+=(iamwatch.toml)
 fi
+if [ -n "$geoip" ]; then
+    cp "$geoip" "$staging/geoip.mmdb"
+    members+=(geoip.mmdb)
+fi
 case "$out" in /*) target="$out" ;; *) target="$PWD/$out" ;; esac
 rm -f "$target"
 # Python's zipfile keeps the files' modes: bootstrap stays executable.
 (cd "$staging" && python3 -m zipfile -c "$target" "${members[@]}")
-echo "package.sh: $target (bootstrap, glibc ${newest_glibc:-none} needed${config:+, iamwatch.toml})"
+echo "package.sh: $target (bootstrap, glibc ${newest_glibc:-none} needed${config:+, iamwatch.toml}${geoip:+, geoip.mmdb})"
+if [ -n "$geoip" ] && ! grep -qs '^geoip *= *"/var/task/geoip.mmdb"' "$staging/iamwatch.toml"; then
+    echo "  the function reads geoip.mmdb once its config says geoip = \"/var/task/geoip.mmdb\"" >&2
+fi
 if [ -n "$config" ]; then
     echo "  deploy with the parameter ConfigFile=/var/task/iamwatch.toml"
 fi

@@ -6,6 +6,7 @@ use iamwatch_correlate::{rule as correlate_rule, CorrelateConfig};
 use iamwatch_detect::builtin::CodeRuleSettings;
 use iamwatch_detect::rules::{Rule, RuleSet};
 use iamwatch_detect::{Detector, DetectorConfig};
+use iamwatch_normalise::geo::Countries;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +25,11 @@ pub struct RuleArgs {
     /// Override a rule's severity: ID=SEVERITY (repeatable)
     #[arg(long = "rule-severity", value_name = "ID=SEVERITY", value_parser = parse_override)]
     pub severities: Vec<(String, Severity)>,
+    /// A GeoIP database of countries (MaxMind DB format: GeoLite2-Country or -City, DB-IP
+    /// IP-to-Country Lite): incidents say the country of a public address, and the first-seen
+    /// detection judges countries too
+    #[arg(long, value_name = "MMDB", env = "IAMWATCH_GEOIP")]
+    pub geoip: Option<PathBuf>,
 }
 
 fn parse_override(text: &str) -> Result<(String, Severity), String> {
@@ -84,10 +90,15 @@ impl RuleArgs {
             .filter(|name| !name.is_empty())
             .collect();
         let (rules, code_rules) = self.load()?;
+        let countries = match &self.geoip {
+            Some(path) => Some(Arc::new(Countries::open(path)?)),
+            None => None,
+        };
         Ok(Detector::new(
             DetectorConfig {
                 skip_events,
                 code_rules,
+                countries,
             },
             Arc::new(rules),
         ))

@@ -76,7 +76,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let runtime = super::runtime()?;
     let mut discovered = discover(&args.paths, runtime.handle())?;
     leave_out_dead_letters(&mut discovered, &args.dead_letter);
-    let store = args.store.open_bulk(&runtime)?;
+    // Rules, GeoIP database and settings first: a mistake in them leaves no store behind.
     let options = ScanOptions {
         detector: args.rules.detector(&args.skip)?,
         jobs: args.jobs,
@@ -86,6 +86,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         window: ScanOptions::DEFAULT_WINDOW,
         correlate: correlate_config(&args)?,
     };
+    let store = args.store.open_bulk(&runtime)?;
     let total_bytes: u64 = discovered
         .inputs
         .iter()

@@ -94,6 +94,9 @@ pub fn detector_from(
         .rule_dirs
         .splice(0..0, config.rules.dirs.iter().cloned());
     rules.disabled.extend(config.rules.disable.iter().cloned());
+    if rules.geoip.is_none() {
+        rules.geoip.clone_from(&config.geoip);
+    }
     for (id, severity) in &config.rules.severity {
         let severity = severity
             .parse()

@@ -139,6 +139,7 @@ pub fn iamwatch() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iamwatch"));
     command
         .env_remove("IAMWATCH_DB")
+        .env_remove("IAMWATCH_GEOIP")
         .env_remove("IAMWATCH_LANG");
     command
 }

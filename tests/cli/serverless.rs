@@ -285,6 +285,8 @@ fn package_sh_zips_an_executable_bootstrap_and_refuses_a_binary_lambda_cannot_ru
         .arg(repo_root().join("deploy/serverless/package.sh"))
         .args(["--config"])
         .arg(repo_root().join("iamwatch.example.toml"))
+        .arg("--geoip")
+        .arg(repo_root().join("tests/fixtures/geoip/countries.mmdb"))
         .arg("--out")
         .arg(&zip)
         // A small binary of this machine stands in for the release build.
@@ -292,6 +294,12 @@ fn package_sh_zips_an_executable_bootstrap_and_refuses_a_binary_lambda_cannot_ru
         .output()
         .unwrap();
     assert_success(&output);
+    // The example config leaves `geoip` commented out: the packager says what to set.
+    assert!(
+        stderr(&output).contains("geoip = \"/var/task/geoip.mmdb\""),
+        "{}",
+        stderr(&output)
+    );
     let listing = Command::new("python3")
         .args([
             "-c",
@@ -302,7 +310,7 @@ fn package_sh_zips_an_executable_bootstrap_and_refuses_a_binary_lambda_cannot_ru
         .unwrap();
     assert_eq!(
         stdout(&listing),
-        "bootstrap 0o100755\niamwatch.toml 0o100644\n",
+        "bootstrap 0o100755\niamwatch.toml 0o100644\ngeoip.mmdb 0o100644\n",
         "{}",
         stderr(&listing)
     );

@@ -10,6 +10,7 @@ mod damaged;
 mod dynamodb;
 #[path = "../shared/front.rs"]
 mod front;
+mod geoip;
 #[path = "../shared/iam_account.rs"]
 mod iam_account;
 mod ingest;

@@ -118,6 +118,10 @@ pub struct Meta {
     /// `public`, `private`, `loopback`, `link_local`, `aws_service`, `hostname`, `invalid` or
     /// `missing`.
     pub ip_class: String,
+    /// The ISO 3166 code of a public address's country, when a GeoIP database is configured
+    /// (`--geoip`) and has the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
     /// The API called (`eventName`).
     pub api: String,
     /// CloudTrail `eventSource`, e.g. `iam.amazonaws.com`.

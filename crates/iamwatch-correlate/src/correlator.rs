@@ -49,9 +49,9 @@ pub mod rule {
         },
         CodeRule {
             id: FIRST_SEEN,
-            severity: "LOW-MEDIUM",
-            en: "A principal signing in or changing IAM from a new address or with a new kind of client, after a week of learning",
-            ko: "학습 기간(1주) 후 처음 보는 주소나 클라이언트에서의 로그인·IAM 변경",
+            severity: "LOW-HIGH",
+            en: "A principal signing in or changing IAM from a new address, a new country (with a GeoIP database) or with a new kind of client, after a week of learning",
+            ko: "학습 기간(1주) 후 처음 보는 주소·국가(GeoIP 데이터베이스가 있을 때)·클라이언트에서의 로그인·IAM 변경",
         },
         CodeRule {
             id: OFF_HOURS,
@@ -271,30 +271,53 @@ impl Correlator {
         if principal.is_empty() {
             return;
         }
-        let Some(Novelty { address, client }) = self
+        let Some(Novelty {
+            country,
+            address,
+            client,
+        }) = self
             .first_seen
             .judge(&keyed(&incident.account, principal), incident)
         else {
             return;
         };
         let who = actor.name.as_str();
-        let (severity, what_en, what_ko) = match (&address, &client) {
-            (Some(address), Some(client)) => (
+        let (severity, what_en, what_ko) = match (&country, &address, &client) {
+            // Another country is more than another address: another office, or someone else.
+            (Some(country), _, _) => {
+                let mut en = format!("a new country ({country})");
+                let mut ko = format!("처음 보는 국가 ({country})");
+                if let Some(address) = &address {
+                    en.push_str(&format!(", a new address ({address})"));
+                    ko.push_str(&format!(", 주소 ({address})"));
+                }
+                if let Some(client) = &client {
+                    en.push_str(&format!(" and a new client ({client})"));
+                    ko.push_str(&format!(", 클라이언트 ({client})"));
+                }
+                let severity = if client.is_some() {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
+                (severity, en, ko)
+            }
+            (None, Some(address), Some(client)) => (
                 Severity::Medium,
                 format!("a new address ({address}) and a new client ({client})"),
                 format!("처음 보는 주소 ({address})와 클라이언트 ({client})"),
             ),
-            (Some(address), None) => (
+            (None, Some(address), None) => (
                 Severity::Low,
                 format!("a new address ({address})"),
                 format!("처음 보는 주소 ({address})"),
             ),
-            (None, Some(client)) => (
+            (None, None, Some(client)) => (
                 Severity::Low,
                 format!("a new client ({client})"),
                 format!("처음 보는 클라이언트 ({client})"),
             ),
-            (None, None) => return,
+            (None, None, None) => return,
         };
         let en = format!("{who} used {what_en}");
         let found = Correlated {
@@ -304,7 +327,11 @@ impl Correlator {
             ..Correlated::titled(
                 rule::FIRST_SEEN,
                 severity,
-                Localized::new("New address or client", "처음 보는 주소·클라이언트"),
+                if country.is_some() {
+                    Localized::new("New country", "처음 보는 국가")
+                } else {
+                    Localized::new("New address or client", "처음 보는 주소·클라이언트")
+                },
                 en,
                 format!("{who}: {what_ko}"),
                 target("principal", principal),

@@ -1,8 +1,9 @@
-//! What a principal has been seen using: its addresses and its kinds of client. Once a
-//! principal has been watched for the learning period, a change or sign-in from an address or
-//! a client it never used is worth a look (a stolen key is used from somewhere else, with
-//! other tools). Country is not judged: that needs a GeoIP database, which iamwatch does not
-//! ship.
+//! What a principal has been seen using: its addresses, their countries and its kinds of
+//! client. Once a principal has been watched for the learning period, a change or sign-in from
+//! an address, a country or a client it never used is worth a look (a stolen key is used from
+//! somewhere else, with other tools). Countries are known when a GeoIP database is configured
+//! (`--geoip`): they are learnt from the first event that has one, so that a database added
+//! later does not make every principal's next country new.
 
 use iamwatch_core::text::fnv1a64;
 use iamwatch_core::Incident;
@@ -27,11 +28,15 @@ struct Baseline {
     /// Hashes: eight bytes each, whatever the address or client.
     addresses: Vec<u64>,
     clients: Vec<u64>,
+    countries: Vec<u64>,
+    /// The first event time with a country (`i64::MAX` until one).
+    countries_since_ms: i64,
 }
 
 /// What was new about an event.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Novelty {
+    pub country: Option<String>,
     pub address: Option<String>,
     pub client: Option<String>,
 }
@@ -65,12 +70,20 @@ impl FirstSeen {
                 .entry(principal.to_string())
                 .or_insert_with(|| Baseline {
                     since_ms: time,
+                    countries_since_ms: i64::MAX,
                     ..Baseline::default()
                 }),
         };
         baseline.since_ms = baseline.since_ms.min(time);
         let learnt = time - baseline.since_ms >= self.learning_ms;
         let mut novelty = Novelty::default();
+        if let Some(country) = meta.country.as_deref().filter(|_| address.is_some()) {
+            baseline.countries_since_ms = baseline.countries_since_ms.min(time);
+            let countries_learnt = time - baseline.countries_since_ms >= self.learning_ms;
+            if learn(&mut baseline.countries, country) && countries_learnt {
+                novelty.country = Some(country.to_string());
+            }
+        }
         if let Some(address) = address {
             if learn(&mut baseline.addresses, address) && learnt {
                 novelty.address = Some(address.to_string());

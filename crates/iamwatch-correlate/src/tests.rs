@@ -7,6 +7,7 @@ use iamwatch_core::{
 };
 use iamwatch_detect::reasons::{CONSOLE_SIGN_IN_FAILED, GRANTS_ADMINISTRATOR_ACCESS};
 
+mod countries;
 mod recall;
 mod unstored;
 

@@ -8,6 +8,7 @@ use crate::rules::shape::{
 use crate::rules::{Candidates, RuleSet};
 use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
+use iamwatch_normalise::geo::Countries;
 use iamwatch_normalise::target::{access_key_meta, target};
 use iamwatch_normalise::{Details, Event};
 use std::collections::BTreeSet;
@@ -108,6 +109,8 @@ pub struct DetectorConfig {
     pub skip_events: BTreeSet<String>,
     /// The rules written in code turned off, or held to a severity.
     pub code_rules: CodeRuleSettings,
+    /// Where public addresses are (`--geoip`): incidents say their country.
+    pub countries: Option<Arc<Countries>>,
 }
 
 impl Default for DetectorConfig {
@@ -115,6 +118,7 @@ impl Default for DetectorConfig {
         Self {
             skip_events: BTreeSet::from(["CreateAccessKey".to_string()]),
             code_rules: CodeRuleSettings::default(),
+            countries: None,
         }
     }
 }
@@ -145,6 +149,11 @@ impl Detector {
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// The GeoIP database incidents take their addresses' countries from, if one is configured.
+    pub fn countries(&self) -> Option<&Countries> {
+        self.config.countries.as_deref()
     }
 
     /// True when some rule could match. Looks only at fields already normalised; no parsing.

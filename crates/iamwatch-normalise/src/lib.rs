@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod device;
 pub mod event;
+pub mod geo;
 pub mod ip;
 mod kept;
 pub mod target;

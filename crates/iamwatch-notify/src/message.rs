@@ -86,9 +86,15 @@ pub fn render(incident: &Incident, route: &Route) -> Rendered {
     let ip = if meta.ip.is_empty() {
         String::new()
     } else {
-        match ip_class_text(&meta.ip_class, lang) {
-            Some(class) => format!("{} ({class})", meta.ip),
-            None => meta.ip.clone(),
+        // The country, when a GeoIP database gave one, beside the kind of address.
+        let about: Vec<&str> = ip_class_text(&meta.ip_class, lang)
+            .into_iter()
+            .chain(meta.country.as_deref())
+            .collect();
+        if about.is_empty() {
+            meta.ip.clone()
+        } else {
+            format!("{} ({})", meta.ip, about.join(", "))
         }
     };
     push(word("Source IP", "출발지 IP"), ip, true);

@@ -11,13 +11,18 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The seed events' incidents, by API name, from the repository's fixture.
+/// The seed events' incidents, by API name, from the repository's fixture; their public
+/// addresses' countries from the tests' GeoIP database.
 fn incidents() -> Vec<Incident> {
-    let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seed_events.jsonl");
-    let body = std::fs::read(&fixture).unwrap();
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let body = std::fs::read(fixtures.join("seed_events.jsonl")).unwrap();
+    let countries =
+        iamwatch_normalise::geo::Countries::open(&fixtures.join("geoip/countries.mmdb")).unwrap();
     let detector = iamwatch_detect::Detector::new(
-        iamwatch_detect::DetectorConfig::default(),
+        iamwatch_detect::DetectorConfig {
+            countries: Some(Arc::new(countries)),
+            ..iamwatch_detect::DetectorConfig::default()
+        },
         Arc::new(iamwatch_detect::builtin_rules()),
     );
     let chunk = iamwatch_pipeline::read_body(body, "seed_events.jsonl", &detector);

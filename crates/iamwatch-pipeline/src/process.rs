@@ -3,6 +3,7 @@
 use iamwatch_core::{Actor, ErrorInfo, Incident, IncidentStatus, Meta, MetaJson};
 use iamwatch_detect::{Detector, Finding, Verdict};
 use iamwatch_normalise::catalog::service_name;
+use iamwatch_normalise::geo::Countries;
 use iamwatch_normalise::{device, ip, normalise, Event};
 use iamwatch_sources::RecordItem;
 
@@ -21,13 +22,22 @@ pub fn process_record(item: &RecordItem<'_>, detector: &Detector, now_ms: i64) -
         Verdict::Pass => Outcome::Pass,
         Verdict::Skipped => Outcome::Skipped(event.api.to_string()),
         Verdict::Incident(finding) => {
-            Outcome::Incident(Box::new(build_incident(&event, *finding, now_ms)))
+            let countries = detector.countries();
+            Outcome::Incident(Box::new(build_incident(
+                &event, *finding, now_ms, countries,
+            )))
         }
     }
 }
 
-/// The incident for an event a rule fired on.
-pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incident {
+/// The incident for an event a rule fired on; `countries`, when given, says where its public
+/// address is.
+pub fn build_incident(
+    event: &Event<'_>,
+    finding: Finding,
+    now_ms: i64,
+    countries: Option<&Countries>,
+) -> Incident {
     let Finding {
         primary,
         rule_ids,
@@ -43,10 +53,15 @@ pub fn build_incident(event: &Event<'_>, finding: Finding, now_ms: i64) -> Incid
         .get("MFAUsed")
         .and_then(|value| value.as_str())
         .map(|used| used.eq_ignore_ascii_case("yes"));
+    let ip_class = ip::classify(event.source_ip);
+    let country = countries
+        .filter(|_| ip_class == "public")
+        .and_then(|countries| countries.country(event.source_ip));
     let mut meta = Meta {
         device: device::device(event.user_agent),
         ip: event.source_ip.to_string(),
-        ip_class: ip::classify(event.source_ip).to_string(),
+        ip_class: ip_class.to_string(),
+        country,
         api: event.event_name.to_string(),
         event_source: event.event_source.to_string(),
         access_key,

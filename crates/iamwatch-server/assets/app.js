@@ -339,7 +339,7 @@ async function showDetail(id) {
     [text.fields.actor, meta.actor ? `${meta.actor.name} (${meta.actor.type}) ${meta.actor.arn || ""}` : ""],
     [text.fields.device, meta.device && meta.device.summary],
     [text.fields.userAgent, meta.device && meta.device.ua],
-    [text.fields.ip, meta.ip ? `${meta.ip} (${meta.ip_class})` : ""],
+    [text.fields.ip, meta.ip ? `${meta.ip} (${[meta.ip_class, meta.country].filter(Boolean).join(", ")})` : ""],
     [text.fields.accessKey, meta.accessKey ? `${meta.accessKey.access_key_id} · ${meta.accessKey.owner} · ${meta.accessKey.status}` : ""],
     [text.fields.mfa, meta.mfa_used === undefined || meta.mfa_used === null ? "" : meta.mfa_used ? text.yes : text.no],
     [text.fields.error, meta.error ? `${meta.error.code}: ${meta.error.message || ""}` : ""],

@@ -37,6 +37,8 @@ pub struct Config {
     pub dead_letter: PathBuf,
     /// `text` or `json` logs.
     pub log_format: LogFormat,
+    /// A GeoIP database of countries (MaxMind DB format), as `--geoip`.
+    pub geoip: Option<PathBuf>,
     pub ingest: IngestConfig,
     pub stream: StreamConfig,
     pub rules: RulesConfig,
@@ -203,6 +205,7 @@ impl Default for Config {
             token: None,
             dead_letter: PathBuf::from("iamwatch-deadletter.jsonl"),
             log_format: LogFormat::Text,
+            geoip: None,
             ingest: IngestConfig::default(),
             stream: StreamConfig::default(),
             rules: RulesConfig::default(),
