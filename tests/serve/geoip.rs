@@ -20,7 +20,9 @@ async fn an_incident_posted_to_serve_says_its_addresss_country() {
     event["detail"]["sourceIPAddress"] = json!("192.0.2.44");
     let (status, summary) = post(&server, event.to_string()).await;
     assert_eq!(status, 202, "{summary}");
-    let live = server::next_json(&mut socket).await.expect("a live message");
+    let live = server::next_json(&mut socket)
+        .await
+        .expect("a live message");
     assert_eq!(live["incident"]["meta"]["country"], "JP", "{live}");
     let (_, page) = server::get(&server, "/v1/incidents").await;
     assert_eq!(page["incidents"][0]["meta"]["country"], "JP", "{page}");

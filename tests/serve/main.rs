@@ -21,6 +21,7 @@ mod live;
 #[path = "../shared/moto.rs"]
 mod moto;
 mod notify;
+mod outbox;
 mod postgres;
 mod posture;
 #[path = "../shared/receiver.rs"]

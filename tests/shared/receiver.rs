@@ -10,6 +10,20 @@ pub type Received = Arc<Mutex<Vec<(String, axum::http::HeaderMap, Value)>>>;
 
 /// Starts a receiver on a free port of the current Tokio runtime: its base URL, and what it gets.
 pub async fn start() -> (String, Received) {
+    start_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+}
+
+/// The same on `port` of 127.0.0.1 (a destination that was down, up again).
+#[allow(dead_code)] // the serve tests' only
+pub async fn start_on_port(port: u16) -> (String, Received) {
+    start_on(
+        tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap(),
+    )
+}
+
+fn start_on(listener: tokio::net::TcpListener) -> (String, Received) {
     let received: Received = Arc::default();
     let kept = Arc::clone(&received);
     let app = axum::Router::new().fallback(
@@ -28,7 +42,6 @@ pub async fn start() -> (String, Received) {
             }
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, received)

@@ -8,6 +8,7 @@
 
 use crate::channel::{Channel, Outgoing};
 use crate::config::{ChannelConfig, NotifyConfigError, Route};
+use crate::outbox::{Outbox, Owed};
 use iamwatch_core::Incident;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,6 +41,9 @@ pub struct Notifier {
     workers: Arc<Vec<Worker>>,
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     pending: Arc<Pending>,
+    /// What is owed to each destination, kept across a restart (`serve`; the function sends
+    /// before it answers, and Lambda delivers again what it did not answer).
+    outbox: Option<Arc<Outbox>>,
 }
 
 /// Incidents queued or being sent, over every destination: what [`Notifier::settled`] waits
@@ -67,9 +71,37 @@ impl Notifier {
         configs: &[ChannelConfig],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, NotifyConfigError> {
-        let mut checked = Vec::with_capacity(configs.len());
+        Self::start_with(configs, env, None).await
+    }
+
+    /// As [`Notifier::start`], owing each destination what it is offered in `outbox` until it
+    /// is sent or given up on ([`Notifier::owe`]).
+    ///
+    /// # Errors
+    /// As [`Notifier::start`].
+    pub async fn start_with(
+        configs: &[ChannelConfig],
+        env: &dyn Fn(&str) -> Option<String>,
+        outbox: Option<Outbox>,
+    ) -> Result<Self, NotifyConfigError> {
+        let outbox = outbox.map(Arc::new);
+        let mut checked: Vec<(usize, (Route, crate::config::Destination))> =
+            Vec::with_capacity(configs.len());
         for (index, config) in configs.iter().enumerate() {
-            checked.push((index, config.check(index, env)?));
+            let (route, destination) = config.check(index, env)?;
+            // The outbox tells destinations apart by name.
+            if checked
+                .iter()
+                .any(|(_, (other, _))| other.name == route.name)
+            {
+                return Err(NotifyConfigError {
+                    place: index + 1,
+                    kind: route.kind.as_str(),
+                    name: format!(" {:?}", route.name),
+                    message: "another [[notify]] has this name; give each its own".to_string(),
+                });
+            }
+            checked.push((index, (route, destination)));
         }
         let mut workers = Vec::with_capacity(checked.len());
         let mut tasks = Vec::with_capacity(checked.len());
@@ -100,6 +132,7 @@ impl Notifier {
                 receiver,
                 Arc::clone(&stats),
                 Arc::clone(&pending),
+                outbox.clone(),
             )));
             workers.push(Worker {
                 route,
@@ -111,7 +144,70 @@ impl Notifier {
             workers: Arc::new(workers),
             tasks: Arc::new(std::sync::Mutex::new(tasks)),
             pending,
+            outbox,
         })
+    }
+
+    /// Owes `incidents` to the destinations that want them, in the outbox (nothing without
+    /// one): called before they are stored, so that no stored incident is ever unowed. What is
+    /// owed is written off as it is sent or given up on; what is not offered after all (the
+    /// store failed, or it was stored before) by [`Notifier::forgive`].
+    pub fn owe(&self, incidents: &[Incident]) -> Vec<Owed> {
+        let Some(outbox) = &self.outbox else {
+            return Vec::new();
+        };
+        let owed: Vec<Owed> = incidents
+            .iter()
+            .flat_map(|incident| self.owed_for(incident))
+            .collect();
+        outbox.owe(
+            owed.iter()
+                .map(|owed| (owed.destination.as_str(), owed.incident_id.as_str())),
+        );
+        owed
+    }
+
+    /// Writes off what [`Notifier::owe`] owed and will not be offered.
+    pub fn forgive<'a>(&self, owed: impl IntoIterator<Item = &'a Owed>) {
+        if let Some(outbox) = &self.outbox {
+            outbox.done(
+                owed.into_iter()
+                    .map(|owed| (owed.destination.as_str(), owed.incident_id.as_str())),
+            );
+        }
+    }
+
+    /// What `incident` is owed as: one per destination that wants its severity.
+    pub fn owed_for(&self, incident: &Incident) -> Vec<Owed> {
+        self.workers
+            .iter()
+            .filter(|worker| worker.route.wants(incident.severity))
+            .map(|worker| Owed {
+                destination: worker.route.name.clone(),
+                incident_id: incident.incident_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Offers again what an earlier process owed ([`Outbox::open`]): each to its destination,
+    /// if the config still has it and the store the incident; else written off.
+    pub fn resend(&self, owed: &[Owed], incidents: &[Incident]) {
+        let by_id: std::collections::HashMap<&str, &Incident> = incidents
+            .iter()
+            .map(|incident| (incident.incident_id.as_str(), incident))
+            .collect();
+        for entry in owed {
+            let worker = self
+                .workers
+                .iter()
+                .find(|worker| worker.route.name == entry.destination);
+            match (worker, by_id.get(entry.incident_id.as_str())) {
+                (Some(worker), Some(incident)) => {
+                    self.send_to(worker, Arc::new(incident.without_raw()));
+                }
+                _ => self.forgive([entry]),
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,15 +224,24 @@ impl Notifier {
             let incident = shared
                 .get_or_insert_with(|| Arc::new(incident.without_raw()))
                 .clone();
-            self.pending.count.fetch_add(1, Ordering::AcqRel);
-            if worker.sender.try_send(incident).is_err() {
-                self.pending.done(1);
-                let dropped = worker.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                // Said once per thousand, not once per incident of a storm.
-                if dropped % 1000 == 1 {
-                    tracing::warn!(destination = %worker.route.name, dropped, "notification queue full: incidents not notified");
-                }
-            }
+            self.send_to(worker, incident);
+        }
+    }
+
+    fn send_to(&self, worker: &Worker, incident: Arc<Incident>) {
+        self.pending.count.fetch_add(1, Ordering::AcqRel);
+        let Err(full) = worker.sender.try_send(incident) else {
+            return;
+        };
+        self.pending.done(1);
+        if let Some(outbox) = &self.outbox {
+            let incident = full.into_inner();
+            outbox.done([(worker.route.name.as_str(), incident.incident_id.as_str())]);
+        }
+        let dropped = worker.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        // Said once per thousand, not once per incident of a storm.
+        if dropped % 1000 == 1 {
+            tracing::warn!(destination = %worker.route.name, dropped, "notification queue full: incidents not notified");
         }
     }
 
@@ -194,6 +299,7 @@ async fn run(
     mut receiver: mpsc::Receiver<Arc<Incident>>,
     stats: Arc<Stats>,
     pending: Arc<Pending>,
+    outbox: Option<Arc<Outbox>>,
 ) {
     let limit = channel.batch_limit();
     let mut batch = Vec::with_capacity(limit);
@@ -208,6 +314,14 @@ async fn run(
         }
         for outgoing in channel.compose(&batch, &route) {
             send(&channel, &route, &outgoing, &stats).await;
+        }
+        // Sent, or given up on after every try: either way no longer owed.
+        if let Some(outbox) = &outbox {
+            outbox.done(
+                batch
+                    .iter()
+                    .map(|incident| (route.name.as_str(), incident.incident_id.as_str())),
+            );
         }
         pending.done(batch.len());
     }

@@ -13,12 +13,14 @@ pub mod channel;
 pub mod config;
 pub mod dispatch;
 pub mod message;
+pub mod outbox;
 pub mod trial;
 /// Moved to `iamwatch-core` (working hours need it too); kept here under its old path.
 pub use iamwatch_core::zone;
 
 pub use config::{ChannelConfig, Destination, Kind, NotifyConfigError, Route, SmtpTls};
 pub use dispatch::{Notifier, Stats};
+pub use outbox::{Outbox, OutboxError, Owed};
 pub use trial::{send_once, TrialOutcome};
 pub use zone::Zone;
 

@@ -357,3 +357,56 @@ async fn a_destination_that_refuses_for_good_is_not_retried_and_a_full_queue_dro
     let calls = refusing.received.lock().unwrap().len() as u64;
     assert!(calls >= 1 && calls <= stats.failed.load(Ordering::Relaxed));
 }
+
+#[tokio::test]
+async fn what_is_owed_is_written_off_once_sent_given_up_on_or_forgiven() {
+    let accepting = receiver(vec![]).await;
+    // 400: not a passing failure, given up on at once.
+    let refusing = receiver(vec![400; 8]).await;
+    let configs: Vec<ChannelConfig> = toml::from_str::<toml::Table>(&format!(
+        "[[notify]]\nkind = \"webhook\"\nname = \"accepting\"\nmin_severity = \"LOW\"\nurl = \"{}\"\n\
+         [[notify]]\nkind = \"webhook\"\nname = \"refusing\"\nmin_severity = \"LOW\"\nurl = \"{}\"\n",
+        accepting.url, refusing.url
+    ))
+    .unwrap()["notify"]
+        .clone()
+        .try_into()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.jsonl");
+    let (outbox, _) = crate::Outbox::open(&path).unwrap();
+    let notifier = Notifier::start_with(&configs, &|_| None, Some(outbox))
+        .await
+        .unwrap();
+    let batch: Vec<Incident> = pick(&FAMILIES).iter().map(|i| (**i).clone()).collect();
+    let owed = notifier.owe(&batch);
+    assert_eq!(owed.len(), 6, "three incidents, two destinations");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 6, "{text}");
+    // The third was stored before (a duplicate): not offered, forgiven.
+    notifier.forgive(&notifier.owed_for(&batch[2]));
+    notifier.offer(&batch[0]);
+    notifier.offer(&batch[1]);
+    assert!(notifier.settled(Duration::from_secs(20)).await);
+    assert_eq!(accepting.received.lock().unwrap().len(), 2);
+    assert_eq!(refusing.received.lock().unwrap().len(), 2);
+    // Nothing owed any more: the outbox is empty.
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn two_destinations_of_one_name_are_refused() {
+    let configs: Vec<ChannelConfig> = toml::from_str::<toml::Table>(
+        "[[notify]]\nkind = \"webhook\"\nname = \"ops\"\nurl = \"http://127.0.0.1:9/a\"\n\
+         [[notify]]\nkind = \"webhook\"\nname = \"ops\"\nurl = \"http://127.0.0.1:9/b\"\n",
+    )
+    .unwrap()["notify"]
+        .clone()
+        .try_into()
+        .unwrap();
+    let error = Notifier::start(&configs, &|_| None).await.err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "[[notify]] #2 (webhook \"ops\"): another [[notify]] has this name; give each its own"
+    );
+}

@@ -170,6 +170,8 @@ async fn run(
             replies.push(job.reply);
         }
         let raised = Correlator::raised_among(&batch);
+        // Owed before it is stored: a kill after the store's commit cannot lose a notification.
+        let owed = outputs.notifier.owe(&batch);
         let started = Instant::now();
         let result = store.insert_batch(batch).await;
         metrics.commit_latency.observe(started.elapsed());
@@ -181,6 +183,9 @@ async fn run(
                         outputs.publish_created(&entry.incident);
                     } else {
                         metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                        // Notified when it was first stored.
+                        let not_new = outputs.notifier.owed_for(&entry.incident);
+                        outputs.notifier.forgive(&not_new);
                     }
                 }
                 let mut stored = stored.into_iter();
@@ -193,6 +198,7 @@ async fn run(
                 // The requests are answered with the error and delivered again, but their
                 // events are counted already and will not raise these again.
                 correlator.keep_unstored(raised);
+                outputs.notifier.forgive(&owed);
                 let text = format!("the incident store failed: {error}");
                 for reply in replies {
                     let _ = reply.send(Err(text.clone()));

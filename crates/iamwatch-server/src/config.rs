@@ -39,6 +39,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// A GeoIP database of countries (MaxMind DB format), as `--geoip`.
     pub geoip: Option<PathBuf>,
+    /// What is owed to the notification destinations, kept across a restart; by default
+    /// beside a SQLite store (`<db>-notify-outbox.jsonl`), else beside the dead-letter file.
+    pub notify_outbox: Option<PathBuf>,
     pub ingest: IngestConfig,
     pub stream: StreamConfig,
     pub rules: RulesConfig,
@@ -206,6 +209,7 @@ impl Default for Config {
             dead_letter: PathBuf::from("iamwatch-deadletter.jsonl"),
             log_format: LogFormat::Text,
             geoip: None,
+            notify_outbox: None,
             ingest: IngestConfig::default(),
             stream: StreamConfig::default(),
             rules: RulesConfig::default(),
@@ -216,6 +220,27 @@ impl Default for Config {
             posture: PostureConfig::default(),
             respond: crate::auto_respond::RespondConfig::default(),
             correlate: iamwatch_correlate::CorrelateConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Where what is owed to the notification destinations is kept: `notify_outbox`, else
+    /// beside a SQLite store (one per store, as the store is one per `serve`), else beside the
+    /// dead-letter file.
+    pub fn notify_outbox_path(&self) -> PathBuf {
+        if let Some(path) = &self.notify_outbox {
+            return path.clone();
+        }
+        match &self.db {
+            StoreLocation::Sqlite(db) => {
+                let mut path = db.as_os_str().to_owned();
+                path.push("-notify-outbox.jsonl");
+                PathBuf::from(path)
+            }
+            _ => self
+                .dead_letter
+                .with_file_name("iamwatch-notify-outbox.jsonl"),
         }
     }
 }

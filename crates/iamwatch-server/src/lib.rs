@@ -20,6 +20,7 @@ pub mod firehose;
 mod follow;
 pub mod ingest;
 pub mod metrics;
+mod notifications;
 pub mod posture;
 pub mod queue;
 mod relay;
@@ -52,6 +53,8 @@ pub enum ServerError {
     Notify(#[from] iamwatch_notify::NotifyConfigError),
     #[error(transparent)]
     Respond(#[from] auto_respond::RespondConfigError),
+    #[error(transparent)]
+    Outbox(#[from] iamwatch_notify::OutboxError),
     #[error("the server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -136,8 +139,7 @@ pub async fn serve(
     });
     let metrics = Arc::new(metrics::Metrics::default());
     let hub = stream::LiveHub::new(config.stream.client_queue);
-    let notifier =
-        iamwatch_notify::Notifier::start(&config.notify, &|name| std::env::var(name).ok()).await?;
+    let notifier = notifications::start(&config, store.as_ref()).await?;
     let responder =
         auto_respond::Responder::start(&config.respond, Arc::clone(&store), hub.clone())?;
     let mut correlator = iamwatch_correlate::Correlator::new(config.correlate.clone());

@@ -1,0 +1,72 @@
+//! What `serve` owes a notification destination survives `kill -9`: an incident stored while
+//! its destination was down is sent once the server is started again and the destination is up.
+
+use crate::receiver::{self, posted_to};
+use crate::server::{self, post, start};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_owed_when_serve_was_killed_is_sent_when_it_starts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on yet: the destination is down (connections refused, retried).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"http://127.0.0.1:{port}/hook\"\n"
+    );
+    let outbox = dir.path().join("incidents.db-notify-outbox.jsonl");
+    let before = start(dir.path(), &config);
+    let event = server::eventbridge_event("owed-1", "DeleteUser", "mallory");
+    let (status, summary) = post(&before, event.to_string()).await;
+    assert_eq!(
+        (status, summary["incidents"].as_u64()),
+        (202, Some(1)),
+        "{summary}"
+    );
+    let id = summary["incident_ids"][0].as_str().unwrap().to_string();
+    let owed = std::fs::read_to_string(&outbox).unwrap();
+    assert!(owed.contains(&id) && owed.contains("\"hook\""), "{owed}");
+    // Killed between the retries (the first at once, the next after 1 s).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    before.kill();
+
+    let (_, received) = receiver::start_on_port(port).await;
+    let after = start(dir.path(), &config);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while posted_to(&received, "/hook").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "not sent after the restart:\n{}",
+            after.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let posted = posted_to(&received, "/hook");
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].2["incident"]["incident_id"], id.as_str());
+    assert!(
+        after
+            .log()
+            .contains("sending again the notifications owed when the last process stopped"),
+        "{}",
+        after.log()
+    );
+    // Sent: nothing owed any more.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::metadata(&outbox).unwrap().len() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(&outbox).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Started once more: nothing is sent again.
+    after.kill();
+    let again = start(dir.path(), &config);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(posted_to(&received, "/hook").len(), 1, "{}", again.log());
+}
