@@ -64,6 +64,19 @@ async fn a_notification_owed_when_serve_was_killed_is_sent_when_it_starts_again(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Delivered again: not new, so not owed (nor sent).
+    let (status, summary) = post(&after, event.to_string()).await;
+    assert_eq!(
+        (status, summary["duplicates"].as_u64()),
+        (202, Some(1)),
+        "{summary}"
+    );
+    assert_eq!(
+        std::fs::metadata(&outbox).unwrap().len(),
+        0,
+        "owed: {}",
+        std::fs::read_to_string(&outbox).unwrap()
+    );
     // Started once more: nothing is sent again.
     after.kill();
     let again = start(dir.path(), &config);

@@ -148,20 +148,22 @@ impl Notifier {
         })
     }
 
-    /// Owes `incidents` to the destinations that want them, in the outbox (nothing without
-    /// one): called before they are stored, so that no stored incident is ever unowed. What is
-    /// owed is written off as it is sent or given up on; what is not offered after all (the
-    /// store failed, or it was stored before) by [`Notifier::forgive`].
-    pub fn owe(&self, incidents: &[Incident]) -> Vec<Owed> {
+    /// Owes `incidents` to the destinations that want them, in the outbox: called before they
+    /// are stored, so that no stored incident is ever unowed. What each incident is owed as, in
+    /// order (none without an outbox). What is owed is written off as it is sent or given up
+    /// on; what is not offered after all (the store failed, or it was stored before) by
+    /// [`Notifier::forgive`].
+    pub fn owe(&self, incidents: &[Incident]) -> Vec<Vec<Owed>> {
         let Some(outbox) = &self.outbox else {
-            return Vec::new();
+            return vec![Vec::new(); incidents.len()];
         };
-        let owed: Vec<Owed> = incidents
+        let owed: Vec<Vec<Owed>> = incidents
             .iter()
-            .flat_map(|incident| self.owed_for(incident))
+            .map(|incident| self.owed_for(incident))
             .collect();
         outbox.owe(
             owed.iter()
+                .flatten()
                 .map(|owed| (owed.destination.as_str(), owed.incident_id.as_str())),
         );
         owed
@@ -178,7 +180,7 @@ impl Notifier {
     }
 
     /// What `incident` is owed as: one per destination that wants its severity.
-    pub fn owed_for(&self, incident: &Incident) -> Vec<Owed> {
+    fn owed_for(&self, incident: &Incident) -> Vec<Owed> {
         self.workers
             .iter()
             .filter(|worker| worker.route.wants(incident.severity))

@@ -177,15 +177,15 @@ async fn run(
         metrics.commit_latency.observe(started.elapsed());
         match result {
             Ok(stored) => {
-                for entry in &stored {
+                // One answer per incident given, in order: what each was owed goes with it.
+                for (entry, owed) in stored.iter().zip(&owed) {
                     if entry.created {
                         metrics.count_incident(entry.incident.severity);
                         outputs.publish_created(&entry.incident);
                     } else {
                         metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                         // Notified when it was first stored.
-                        let not_new = outputs.notifier.owed_for(&entry.incident);
-                        outputs.notifier.forgive(&not_new);
+                        outputs.notifier.forgive(owed);
                     }
                 }
                 let mut stored = stored.into_iter();
@@ -198,7 +198,7 @@ async fn run(
                 // The requests are answered with the error and delivered again, but their
                 // events are counted already and will not raise these again.
                 correlator.keep_unstored(raised);
-                outputs.notifier.forgive(&owed);
+                outputs.notifier.forgive(owed.iter().flatten());
                 let text = format!("the incident store failed: {error}");
                 for reply in replies {
                     let _ = reply.send(Err(text.clone()));
