@@ -96,7 +96,7 @@ try {
   await first.click(rowSelector);
   await first.waitForSelector("#detail:not([hidden])");
   const fields = await first.textContent("#detail-fields");
-  for (const expected of ["203.0.113.77", "Chrome 131", "macOS", "(IAMUser)"]) {
+  for (const expected of ["203.0.113.77 (public, US)", "Chrome 131", "macOS", "(IAMUser)"]) {
     if (!fields.includes(expected)) throw new Error(`detail lacks ${expected}: ${fields}`);
   }
   if (/undefined|null|NaN/.test(fields)) throw new Error(`detail shows a missing value: ${fields}`);

@@ -31,7 +31,14 @@ fn the_dashboard_shows_incidents_live_and_acknowledges_them() {
         .block_on(iam_account::make_account(&iam_account::client(&moto)));
     let dir = tempfile::tempdir().unwrap();
     let env = crate::s3_follow::aws_env(dir.path(), &moto.endpoint, "us-east-1");
-    let server = start_with_env(dir.path(), "[posture]\ninterval_hours = 24\n", &[], &env);
+    // Countries from the tests' GeoIP database: the detail pane shows the address's.
+    let config = format!(
+        "geoip = {:?}\n[posture]\ninterval_hours = 24\n",
+        root.join("tests/fixtures/geoip/countries.mmdb")
+            .display()
+            .to_string()
+    );
+    let server = start_with_env(dir.path(), &config, &[], &env);
     let output = Command::new("node")
         .arg(root.join("tests/browser/dashboard.mjs"))
         .current_dir(root)

@@ -41,8 +41,8 @@ pub struct Notifier {
     workers: Arc<Vec<Worker>>,
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     pending: Arc<Pending>,
-    /// What is owed to each destination, kept across a restart (`serve`; the function sends
-    /// before it answers, and Lambda delivers again what it did not answer).
+    /// What is owed to each destination, kept across a restart (`serve`'s; the serverless
+    /// function has none: it sends before it answers).
     outbox: Option<Arc<Outbox>>,
 }
 
