@@ -9,6 +9,7 @@ mod damaged;
 mod durability;
 mod dynamodb;
 mod exports;
+mod forwarder;
 mod geoip;
 mod golden;
 mod helpers;

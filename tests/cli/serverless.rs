@@ -12,24 +12,31 @@ fn template_path() -> std::path::PathBuf {
     repo_root().join("deploy/serverless/template.yaml")
 }
 
+pub fn forwarder_path() -> std::path::PathBuf {
+    repo_root().join("deploy/serverless/forwarder.yaml")
+}
+
 /// The template as JSON (it is written without YAML tags, so any reader reads it).
-fn template() -> Value {
+pub fn template() -> Value {
     let text = std::fs::read_to_string(template_path()).unwrap();
     serde_yaml_ng::from_str(&text).expect("the template is plain YAML")
 }
 
 #[test]
-fn the_template_passes_cfn_lint() {
-    let output = Command::new("cfn-lint")
-        .arg(template_path())
-        .output()
-        .expect("cfn-lint runs (pip install cfn-lint)");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+fn the_templates_pass_cfn_lint() {
+    for template in [template_path(), forwarder_path()] {
+        let output = Command::new("cfn-lint")
+            .arg(&template)
+            .output()
+            .expect("cfn-lint runs (pip install cfn-lint)");
+        assert!(
+            output.status.success(),
+            "{}: {}{}",
+            template.display(),
+            stdout(&output),
+            stderr(&output)
+        );
+    }
 }
 
 /// An index: its name, key schema, projection type and projected attributes.
