@@ -5,6 +5,7 @@
 
 mod correlate;
 mod harness;
+mod notify;
 
 use crate::lambda_runtime::{start_websocket_api, LambdaRuntime};
 use crate::moto::Moto;

@@ -72,6 +72,14 @@ impl LambdaRuntime {
         }
     }
 
+    /// Invokes the function with `payload` without waiting for an answer: an invocation whose
+    /// instance dies before answering (Lambda then delivers it again).
+    pub async fn invoke_unanswered(&mut self, payload: &str) {
+        self.invoked += 1;
+        let id = format!("request-{}", self.invoked);
+        self.queue.send((id, payload.to_string())).await.unwrap();
+    }
+
     /// Invokes the function with `payload` and waits for its answer (a minute at most).
     pub async fn invoke(&mut self, payload: &str) -> Answer {
         self.invoked += 1;

@@ -1,6 +1,7 @@
 //! An HTTP receiver on this machine standing in for chat services and webhook endpoints: keeps
 //! every body posted to it with its path and headers, and answers `/down` with 500, `/gone`
-//! with 404 and anything else with 200.
+//! with 404 and anything else with 200; the first post to `/hang-once` is kept and never
+//! answered (a destination that hangs while the sender dies).
 
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -26,9 +27,11 @@ pub async fn start_on_port(port: u16) -> (String, Received) {
 fn start_on(listener: tokio::net::TcpListener) -> (String, Received) {
     let received: Received = Arc::default();
     let kept = Arc::clone(&received);
+    let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let app = axum::Router::new().fallback(
         move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let kept = Arc::clone(&kept);
+            let hung = Arc::clone(&hung);
             async move {
                 let path = uri.path().to_string();
                 let status = match path.as_str() {
@@ -37,7 +40,12 @@ fn start_on(listener: tokio::net::TcpListener) -> (String, Received) {
                     _ => 200,
                 };
                 let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let hang =
+                    path == "/hang-once" && !hung.swap(true, std::sync::atomic::Ordering::SeqCst);
                 kept.lock().unwrap().push((path, headers, body));
+                if hang {
+                    std::future::pending::<()>().await;
+                }
                 axum::http::StatusCode::from_u16(status).unwrap()
             }
         },

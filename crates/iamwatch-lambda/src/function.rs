@@ -312,17 +312,33 @@ impl Function {
             }
         };
         let mut created = Vec::new();
+        let mut not_new = Vec::new();
         for entry in stored {
             let id = entry.incident.incident_id.clone();
             summary.ingest.count_stored(id, entry.created);
             if entry.created {
                 created.push(entry.incident);
+            } else if self.notifier.wants(&entry.incident) {
+                not_new.push(entry.incident);
             }
         }
-        if created.is_empty() {
+        // Owed in the table until sent: an instance that dies before sending leaves them to
+        // the invocation Lambda delivers again (which finds them stored, not new, but owed).
+        // Owed once stored, not before: a delivery of events stored long ago must not find
+        // them owed. A death between the two writes still loses them.
+        let owing: Vec<String> = created
+            .iter()
+            .filter(|incident| self.notifier.wants(incident))
+            .map(|incident| incident.incident_id.clone())
+            .collect();
+        if let Err(error) = self.store.owe_notifications(&owing).await {
+            tracing::warn!(%error, "cannot note the notifications owed: if this instance dies before sending them, they are lost");
+        }
+        let unsent = self.still_owed(not_new).await;
+        if created.is_empty() && unsent.is_empty() {
             return Ok(summary);
         }
-        if let Some(broadcaster) = &self.broadcaster {
+        if let (false, Some(broadcaster)) = (created.is_empty(), &self.broadcaster) {
             let messages: Vec<String> = created
                 .iter()
                 .map(|incident| incident.live_message("incident.created"))
@@ -334,8 +350,42 @@ impl Function {
             }
         }
         self.respond(&created).await;
-        self.notify(&created, deadline).await;
+        let mut sending = created;
+        sending.extend(unsent);
+        if self.notify(&sending, deadline).await {
+            let sent: Vec<String> = sending
+                .iter()
+                .filter(|incident| self.notifier.wants(incident))
+                .map(|incident| incident.incident_id.clone())
+                .collect();
+            if let Err(error) = self.store.notified(&sent).await {
+                tracing::warn!(%error, "cannot mark notifications sent: a later delivery of these events may send them again");
+            }
+        }
         Ok(summary)
+    }
+
+    /// Of incidents stored before (not new), those still owed to the destinations: an earlier
+    /// delivery stored them and its instance died before sending. None if the store cannot say
+    /// (a warning: they stay owed for the next delivery).
+    async fn still_owed(&self, not_new: Vec<Incident>) -> Vec<Incident> {
+        if not_new.is_empty() {
+            return not_new;
+        }
+        let ids: Vec<String> = not_new
+            .iter()
+            .map(|incident| incident.incident_id.clone())
+            .collect();
+        match self.store.owed_notifications(&ids).await {
+            Ok(owed) => not_new
+                .into_iter()
+                .filter(|incident| owed.contains(&incident.incident_id))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read which notifications are still owed");
+                Vec::new()
+            }
+        }
     }
 
     /// Runs the playbooks `[respond]` gives the new incidents' rules, records each run in the
@@ -380,19 +430,23 @@ impl Function {
     }
 
     /// Sends the notifications and waits for them, up to the invocation's deadline.
-    async fn notify(&self, created: &[Incident], deadline: SystemTime) {
+    /// Offers `incidents` to the destinations and waits for them to be sent or given up on,
+    /// up to the invocation's deadline; whether they all were.
+    async fn notify(&self, incidents: &[Incident], deadline: SystemTime) -> bool {
         if self.notifier.is_empty() {
-            return;
+            return true;
         }
-        for incident in created {
+        for incident in incidents {
             self.notifier.offer(incident);
         }
         let left = deadline
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(DEADLINE_MARGIN);
-        if !self.notifier.settled(left).await {
+        let settled = self.notifier.settled(left).await;
+        if !settled {
             tracing::warn!("notifications still being sent at the invocation's deadline");
         }
+        settled
     }
 }

@@ -216,6 +216,13 @@ impl Notifier {
         self.workers.is_empty()
     }
 
+    /// Whether some destination wants `incident` (its severity).
+    pub fn wants(&self, incident: &Incident) -> bool {
+        self.workers
+            .iter()
+            .any(|worker| worker.route.wants(incident.severity))
+    }
+
     /// Hands a new incident to every destination that wants its severity. Never waits.
     pub fn offer(&self, incident: &Incident) {
         let mut shared: Option<Arc<Incident>> = None;

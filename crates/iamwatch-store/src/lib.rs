@@ -116,6 +116,37 @@ pub trait IncidentStore: Send + Sync {
     /// only one process writes to (SQLite).
     fn announce(&self) {}
 
+    /// Owes the notification destinations these incidents, in the store, for a process that
+    /// may die between storing and sending and keeps no file (the serverless function): they
+    /// are what [`owed_notifications`](Self::owed_notifications) finds until
+    /// [`notified`](Self::notified). A no-op for the stores of `serve`, which keeps its own
+    /// outbox.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn owe_notifications(&self, _incident_ids: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Which of `incident_ids` are still owed to the notification destinations.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn owed_notifications(
+        &self,
+        _incident_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// These incidents' notifications are sent (or given up on): no longer owed.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn notified(&self, _incident_ids: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Whether the backend answers.
     ///
     /// # Errors

@@ -12,6 +12,7 @@
 mod insert;
 mod items;
 mod list;
+mod notices;
 mod stream;
 mod table;
 #[cfg(test)]
@@ -354,6 +355,18 @@ impl IncidentStore for DynamoStore {
 
     async fn get_many(&self, incident_ids: &[String]) -> Result<Vec<Incident>, StoreError> {
         self.read_incidents(incident_ids).await
+    }
+
+    async fn owe_notifications(&self, incident_ids: &[String]) -> Result<(), StoreError> {
+        notices::owe(self, incident_ids).await
+    }
+
+    async fn owed_notifications(&self, incident_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        notices::owed(self, incident_ids).await
+    }
+
+    async fn notified(&self, incident_ids: &[String]) -> Result<(), StoreError> {
+        notices::settle(self, incident_ids).await
     }
 
     async fn list(&self, query: &IncidentQuery) -> Result<IncidentPage, StoreError> {
