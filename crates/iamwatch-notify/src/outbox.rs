@@ -55,6 +55,10 @@ enum Line<'a> {
 pub struct Outbox {
     path: PathBuf,
     state: Mutex<State>,
+    /// Held while this process owns the outbox: two processes writing one outbox would each
+    /// rewrite away what the other owes. (A lock of its own: the outbox itself is replaced
+    /// when rewritten.)
+    _lock: File,
 }
 
 struct State {
@@ -77,6 +81,7 @@ impl Outbox {
             path: path.to_path_buf(),
             source,
         };
+        let lock = lock(path).map_err(error)?;
         let mut owed: HashMap<Owed, u32> = HashMap::new();
         let mut order: Vec<Owed> = Vec::new();
         let mut listed: HashSet<Owed> = HashSet::new();
@@ -119,6 +124,7 @@ impl Outbox {
                 written,
                 owed,
             }),
+            _lock: lock,
         };
         Ok((outbox, order))
     }
@@ -195,6 +201,25 @@ impl Outbox {
                 tracing::error!(path = %self.path.display(), %error, "cannot write the notification outbox: a restart may not send what is owed");
             }
         }
+    }
+}
+
+/// `<outbox>.lock`, locked for this process (released when it ends, however it ends).
+fn lock(path: &Path) -> std::io::Result<File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(name))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            "another process (a second `serve`?) uses this outbox; give each its own `notify_outbox`",
+        )),
+        Err(std::fs::TryLockError::Error(error)) => Err(error),
     }
 }
 
@@ -299,6 +324,20 @@ mod tests {
         );
         drop(outbox);
         assert_eq!(Outbox::open(&path).unwrap().1, [owed("hook", "kept")]);
+    }
+
+    #[test]
+    fn one_outbox_is_one_process_s() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.jsonl");
+        let (held, _) = Outbox::open(&path).unwrap();
+        let error = Outbox::open(&path).err().unwrap().to_string();
+        assert!(
+            error.contains("outbox.jsonl") && error.contains("another process"),
+            "{error}"
+        );
+        drop(held);
+        assert!(Outbox::open(&path).is_ok(), "free once its holder is gone");
     }
 
     #[test]

@@ -123,6 +123,45 @@ async fn a_batch_of_many_transactions_goes_in_once_and_a_second_time_creates_not
 }
 
 #[tokio::test]
+async fn notifications_owed_are_found_until_notified_and_listed_nowhere() {
+    let moto = Moto::start_serial();
+    let store = store(&moto, "incidents").await;
+    let stored = store
+        .insert_batch((0..60).map(sample_incident).collect())
+        .await
+        .unwrap();
+    let ids: Vec<String> = stored
+        .iter()
+        .map(|entry| entry.incident.incident_id.clone())
+        .collect();
+    // Sixty: three of DynamoDB's batch writes.
+    store.owe_notifications(&ids).await.unwrap();
+    let mut asked = ids.clone();
+    asked.push("inc-never-owed".to_string());
+    let mut owed = store.owed_notifications(&asked).await.unwrap();
+    owed.sort();
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!(owed, all);
+    store.notified(&ids[..45]).await.unwrap();
+    let mut left = store.owed_notifications(&ids).await.unwrap();
+    left.sort();
+    let mut expected = ids[45..].to_vec();
+    expected.sort();
+    assert_eq!(left, expected);
+    // Not incidents: listings and reads see the sixty incidents only.
+    let listed = store
+        .list(&IncidentQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.incidents.len(), 60);
+    assert_eq!(store.get_many(&ids).await.unwrap().len(), 60);
+}
+
+#[tokio::test]
 async fn stores_inserting_the_same_events_at_once_create_each_once() {
     let moto = Moto::start_serial();
     let first = store(&moto, "incidents").await;
