@@ -113,3 +113,88 @@ fn an_iam_endpoint_out_of_reach_is_an_error_naming_the_call() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_role_held_within_a_permissions_boundary_is_not_reported_as_an_administrator() {
+    let moto = Moto::start_with_managed_policies();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = iam_account::client(&moto);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#;
+    runtime.block_on(async {
+        let boundary = client
+            .create_policy()
+            .policy_name("s3-read")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        let boundary = boundary.policy().unwrap().arn().unwrap().to_string();
+        for (name, bounded) in [("bounded-vendor", true), ("vendor", false)] {
+            let mut role = client
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust);
+            if bounded {
+                role = role.permissions_boundary(&boundary);
+            }
+            role.send().await.unwrap();
+            client
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let workspace = Workspace::new();
+    let mut command = iamwatch();
+    command.args(["posture", "--format", "jsonl"]);
+    let output = workspace
+        .with_aws(&mut command, &moto.endpoint, "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let findings = |name: &str| -> Vec<(String, String)> {
+        reports
+            .iter()
+            .find(|report| report["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {reports:#?}"))["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| {
+                (
+                    finding["id"].as_str().unwrap().to_string(),
+                    finding["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(id, severity)| (id.to_string(), severity.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        findings("bounded-vendor"),
+        pairs(&[
+            ("role.admin_bounded", "LOW"),
+            ("role.trusts_other_account", "MEDIUM")
+        ])
+    );
+    assert_eq!(
+        findings("vendor"),
+        pairs(&[("role.trusts_other_account", "HIGH"), ("role.admin", "LOW")])
+    );
+}

@@ -4,7 +4,8 @@
 //! Administrator rights are found wherever they come from: a managed policy attached to the
 //! user, an inline policy, or either of those on a group the user is in (read with the same
 //! policy reading as detection: `*` on `*`, AdministratorAccess; NotAction, `iam:*` and the like
-//! as broad). Credentials: a console password without MFA, an access key or password unused
+//! as broad), unless a permissions boundary that does not grant them holds the principal within
+//! it (reported apart, LOW). Credentials: a console password without MFA, an access key or password unused
 //! for `stale_days`, an active key older than `key_age_days`. Root: access keys, no MFA. Roles:
 //! administrator rights, and a trust policy that lets in anyone or another account.
 
@@ -131,18 +132,22 @@ fn user_findings(
         .map(|(source, _)| source)
         .collect();
     let credentials = &user.credentials;
+    let bounded = limiting_boundary(inventory, user.boundary.as_deref());
     if !admin.is_empty() {
         let list = admin
             .iter()
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        findings.push(finding(
-            "user.admin",
-            Severity::High,
-            &format!("administrator access through {list}"),
-            &format!("관리자 권한 보유: {list}"),
-        ));
+        findings.push(match &bounded {
+            None => finding(
+                "user.admin",
+                Severity::High,
+                &format!("administrator access through {list}"),
+                &format!("관리자 권한 보유: {list}"),
+            ),
+            Some(boundary) => bounded_admin("user.admin_bounded", &list, boundary),
+        });
     } else if let Some((source, Grant::Broad(what))) = sources
         .iter()
         .find(|(_, grant)| matches!(grant, Grant::Broad(_)))
@@ -155,7 +160,7 @@ fn user_findings(
         ));
     }
     if credentials.password_enabled && !credentials.mfa_active {
-        let severity = if admin.is_empty() {
+        let severity = if admin.is_empty() || bounded.is_some() {
             Severity::High
         } else {
             Severity::Critical
@@ -232,11 +237,21 @@ fn user_findings(
 
 fn role_findings(inventory: &Inventory, role: &Role) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let admin = grants(inventory, &role.attached, &role.inline, "")
+    let mut admin = grants(inventory, &role.attached, &role.inline, "")
         .into_iter()
         .filter(|(_, grant)| *grant == Grant::Admin)
         .map(|(source, _)| source)
         .collect::<Vec<_>>();
+    let bounded = limiting_boundary(inventory, role.boundary.as_deref());
+    if let (Some(boundary), false) = (&bounded, admin.is_empty()) {
+        findings.push(bounded_admin(
+            "role.admin_bounded",
+            &admin.join(", "),
+            boundary,
+        ));
+        // Held within its boundary: not an administrator for the findings below.
+        admin.clear();
+    }
     match trust_exposure(&role.trust_policy, &inventory.account) {
         Some(TrustExposure::Anyone) => findings.push(finding(
             "role.trusts_anyone",
@@ -278,14 +293,7 @@ fn grants(
 ) -> Vec<(String, Grant)> {
     let managed = attached.iter().map(|arn| {
         let name = arn.rsplit('/').next().unwrap_or(arn);
-        let grant = match managed_policy_grant(arn) {
-            Grant::Ordinary => inventory
-                .policies
-                .get(arn)
-                .map_or(Grant::Ordinary, |document| document_grant(document)),
-            named => named,
-        };
-        (format!("policy {name}{via}"), grant)
+        (format!("policy {name}{via}"), managed_grant(inventory, arn))
     });
     let inline = inline.iter().map(|(name, document)| {
         (
@@ -294,6 +302,37 @@ fn grants(
         )
     });
     managed.chain(inline).collect()
+}
+
+/// What a managed policy grants: AWS's by name, the account's by its document.
+fn managed_grant(inventory: &Inventory, arn: &str) -> Grant {
+    match managed_policy_grant(arn) {
+        Grant::Ordinary => inventory
+            .policies
+            .get(arn)
+            .map_or(Grant::Ordinary, |document| document_grant(document)),
+        named => named,
+    }
+}
+
+/// The name of a permissions boundary that keeps its principal from administrator access
+/// (effective permissions are what both the policies and the boundary allow); `None` without
+/// one, or for one that grants it (such a boundary limits nothing).
+fn limiting_boundary(inventory: &Inventory, boundary: Option<&str>) -> Option<String> {
+    let arn = boundary?;
+    (managed_grant(inventory, arn) != Grant::Admin)
+        .then(|| arn.rsplit('/').next().unwrap_or(arn).to_string())
+}
+
+/// Administrator policies a boundary holds in: worth knowing (the boundary is all that stands
+/// between them and the account), not an administrator.
+fn bounded_admin(id: &'static str, list: &str, boundary: &str) -> Finding {
+    finding(
+        id,
+        Severity::Low,
+        &format!("administrator policies ({list}) held within permissions boundary {boundary}"),
+        &format!("관리자 정책({list})이 권한 경계 {boundary} 안으로 제한됨"),
+    )
 }
 
 fn finding(id: &'static str, severity: Severity, en: &str, ko: &str) -> Finding {

@@ -70,6 +70,10 @@ pub async fn collect(client: &aws_sdk_iam::Client) -> Result<Inventory, PostureE
                 groups: user.group_list().to_vec(),
                 attached: attached(user.attached_managed_policies()),
                 inline: inline(user.user_policy_list()),
+                boundary: user
+                    .permissions_boundary()
+                    .and_then(|boundary| boundary.permissions_boundary_arn())
+                    .map(str::to_string),
                 ..User::default()
             });
         }
@@ -94,6 +98,10 @@ pub async fn collect(client: &aws_sdk_iam::Client) -> Result<Inventory, PostureE
                     .path()
                     .unwrap_or_default()
                     .starts_with("/aws-service-role/"),
+                boundary: role
+                    .permissions_boundary()
+                    .and_then(|boundary| boundary.permissions_boundary_arn())
+                    .map(str::to_string),
             });
         }
         for policy in page.policies() {

@@ -25,6 +25,8 @@ pub struct User {
     pub attached: Vec<String>,
     /// Inline policies: name and document.
     pub inline: Vec<(String, String)>,
+    /// The permissions boundary's policy ARN: the most the user may do, whatever its policies.
+    pub boundary: Option<String>,
     pub credentials: Credentials,
 }
 
@@ -62,6 +64,8 @@ pub struct Role {
     pub inline: Vec<(String, String)>,
     /// Service-linked roles (`/aws-service-role/`) are AWS's to manage.
     pub service_linked: bool,
+    /// The permissions boundary's policy ARN.
+    pub boundary: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -199,3 +199,59 @@ fn root_keys_and_roles_others_may_assume_are_found_and_the_riskiest_come_first()
     // An administrator without MFA on the console: 30 + 50.
     assert_eq!(find(&reports, "admin-direct").unwrap().risk, 80);
 }
+
+#[test]
+fn administrators_held_within_a_permissions_boundary_are_reported_apart_and_lower() {
+    const READ_ONLY_ARN: &str = "arn:aws:iam::111122223333:policy/read-only";
+    let mut inventory = inventory();
+    // admin-direct (AdministratorAccess, a console password without MFA) under a boundary
+    // that allows reading S3 only; admin-inline under one that allows everything.
+    inventory.users[0].boundary = Some(READ_ONLY_ARN.into());
+    inventory.users[1].boundary = Some(ADMIN.into());
+    // The vendor role (AdministratorAccess, another account may assume it) bounded too.
+    inventory.roles[0].boundary = Some(READ_ONLY_ARN.into());
+    let reports = assess(&inventory, NOW, Thresholds::default());
+
+    let direct = find(&reports, "admin-direct").unwrap();
+    let severities: Vec<(&str, Severity)> = direct
+        .findings
+        .iter()
+        .map(|finding| (finding.id, finding.severity))
+        .collect();
+    assert_eq!(
+        severities,
+        [
+            ("user.admin_bounded", Severity::Low),
+            // Without MFA still, but not an administrator's console: HIGH, not CRITICAL.
+            ("user.console_without_mfa", Severity::High),
+        ]
+    );
+    assert_eq!(
+        direct.findings[0].reason.en,
+        "administrator policies (policy AdministratorAccess) held within permissions boundary read-only"
+    );
+    assert_eq!(
+        direct.findings[0].reason.ko,
+        "관리자 정책(policy AdministratorAccess)이 권한 경계 read-only 안으로 제한됨"
+    );
+    // A boundary that grants everything limits nothing.
+    assert!(ids(find(&reports, "admin-inline").unwrap()).contains(&"user.admin"));
+
+    let vendor = find(&reports, "vendor").unwrap();
+    let severities: Vec<(&str, Severity)> = vendor
+        .findings
+        .iter()
+        .map(|finding| (finding.id, finding.severity))
+        .collect();
+    assert_eq!(
+        severities,
+        [
+            ("role.admin_bounded", Severity::Low),
+            ("role.trusts_other_account", Severity::Medium),
+        ]
+    );
+    // Unbounded, the same role is an administrator others may assume.
+    let unbounded = assess(&self::inventory(), NOW, Thresholds::default());
+    let vendor = find(&unbounded, "vendor").unwrap();
+    assert_eq!(vendor.findings[0].severity, Severity::High);
+}
