@@ -326,12 +326,7 @@ impl Function {
         // the invocation Lambda delivers again (which finds them stored, not new, but owed).
         // Owed once stored, not before: a delivery of events stored long ago must not find
         // them owed. A death between the two writes still loses them.
-        let owing: Vec<String> = created
-            .iter()
-            .filter(|incident| self.notifier.wants(incident))
-            .map(|incident| incident.incident_id.clone())
-            .collect();
-        if let Err(error) = self.store.owe_notifications(&owing).await {
+        if let Err(error) = self.store.owe_notifications(&self.wanted(&created)).await {
             tracing::warn!(%error, "cannot note the notifications owed: if this instance dies before sending them, they are lost");
         }
         let unsent = self.still_owed(not_new).await;
@@ -353,16 +348,20 @@ impl Function {
         let mut sending = created;
         sending.extend(unsent);
         if self.notify(&sending, deadline).await {
-            let sent: Vec<String> = sending
-                .iter()
-                .filter(|incident| self.notifier.wants(incident))
-                .map(|incident| incident.incident_id.clone())
-                .collect();
-            if let Err(error) = self.store.notified(&sent).await {
+            if let Err(error) = self.store.notified(&self.wanted(&sending)).await {
                 tracing::warn!(%error, "cannot mark notifications sent: a later delivery of these events may send them again");
             }
         }
         Ok(summary)
+    }
+
+    /// The ids of `incidents` some notification destination wants.
+    fn wanted(&self, incidents: &[Incident]) -> Vec<String> {
+        incidents
+            .iter()
+            .filter(|incident| self.notifier.wants(incident))
+            .map(|incident| incident.incident_id.clone())
+            .collect()
     }
 
     /// Of incidents stored before (not new), those still owed to the destinations: an earlier
