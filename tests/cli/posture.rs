@@ -6,6 +6,41 @@ use crate::iam_account;
 use crate::moto::Moto;
 use serde_json::Value;
 
+/// `iamwatch posture --format jsonl` on `moto`'s IAM: the reports, and what it said on stderr.
+fn posture_reports(moto: &Moto, workspace: &Workspace) -> (Vec<Value>, String) {
+    let mut command = iamwatch();
+    command.args(["posture", "--format", "jsonl"]);
+    let output = workspace
+        .with_aws(&mut command, &moto.endpoint, "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let reports = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (reports, stderr)
+}
+
+/// `name`'s findings in `reports`: each its id and its `field` (`reason`, `severity`).
+fn findings_of(reports: &[Value], name: &str, field: &str) -> Vec<(String, String)> {
+    reports
+        .iter()
+        .find(|report| report["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {reports:#?}"))["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["id"].as_str().unwrap().to_string(),
+                finding[field].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn the_accounts_administrators_and_risky_credentials_are_reported_riskiest_first() {
     let moto = Moto::start_with_managed_policies();
@@ -13,34 +48,8 @@ fn the_accounts_administrators_and_risky_credentials_are_reported_riskiest_first
     runtime.block_on(iam_account::make_account(&iam_account::client(&moto)));
 
     let workspace = Workspace::new();
-    let mut command = iamwatch();
-    command.args(["posture", "--format", "jsonl"]);
-    let output = workspace
-        .with_aws(&mut command, &moto.endpoint, "us-east-1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let findings = |name: &str| -> Vec<(String, String)> {
-        reports
-            .iter()
-            .find(|report| report["name"] == name)
-            .unwrap_or_else(|| panic!("{name} in {reports:#?}"))["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|finding| {
-                (
-                    finding["id"].as_str().unwrap().to_string(),
-                    finding["reason"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let (reports, stderr) = posture_reports(&moto, &workspace);
+    let findings = |name: &str| findings_of(&reports, name, "reason");
     assert_eq!(
         findings("admin-direct"),
         [
@@ -149,38 +158,8 @@ fn a_role_held_within_a_permissions_boundary_is_not_reported_as_an_administrator
                 .unwrap();
         }
     });
-    let workspace = Workspace::new();
-    let mut command = iamwatch();
-    command.args(["posture", "--format", "jsonl"]);
-    let output = workspace
-        .with_aws(&mut command, &moto.endpoint, "us-east-1")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let findings = |name: &str| -> Vec<(String, String)> {
-        reports
-            .iter()
-            .find(|report| report["name"] == name)
-            .unwrap_or_else(|| panic!("{name} in {reports:#?}"))["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|finding| {
-                (
-                    finding["id"].as_str().unwrap().to_string(),
-                    finding["severity"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let (reports, _) = posture_reports(&moto, &Workspace::new());
+    let findings = |name: &str| findings_of(&reports, name, "severity");
     let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
         list.iter()
             .map(|(id, severity)| (id.to_string(), severity.to_string()))

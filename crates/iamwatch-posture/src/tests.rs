@@ -105,6 +105,14 @@ fn ids(report: &PrincipalReport) -> Vec<&str> {
     report.findings.iter().map(|finding| finding.id).collect()
 }
 
+fn severities(report: &PrincipalReport) -> Vec<(&str, Severity)> {
+    report
+        .findings
+        .iter()
+        .map(|finding| (finding.id, finding.severity))
+        .collect()
+}
+
 fn find<'a>(reports: &'a [PrincipalReport], name: &str) -> Option<&'a PrincipalReport> {
     reports.iter().find(|report| report.name == name)
 }
@@ -213,13 +221,8 @@ fn administrators_held_within_a_permissions_boundary_are_reported_apart_and_lowe
     let reports = assess(&inventory, NOW, Thresholds::default());
 
     let direct = find(&reports, "admin-direct").unwrap();
-    let severities: Vec<(&str, Severity)> = direct
-        .findings
-        .iter()
-        .map(|finding| (finding.id, finding.severity))
-        .collect();
     assert_eq!(
-        severities,
+        severities(direct),
         [
             ("user.admin_bounded", Severity::Low),
             // Without MFA still, but not an administrator's console: HIGH, not CRITICAL.
@@ -238,13 +241,8 @@ fn administrators_held_within_a_permissions_boundary_are_reported_apart_and_lowe
     assert!(ids(find(&reports, "admin-inline").unwrap()).contains(&"user.admin"));
 
     let vendor = find(&reports, "vendor").unwrap();
-    let severities: Vec<(&str, Severity)> = vendor
-        .findings
-        .iter()
-        .map(|finding| (finding.id, finding.severity))
-        .collect();
     assert_eq!(
-        severities,
+        severities(vendor),
         [
             ("role.admin_bounded", Severity::Low),
             ("role.trusts_other_account", Severity::Medium),
