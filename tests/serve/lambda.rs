@@ -309,18 +309,16 @@ async fn an_enabled_playbook_has_run_and_is_recorded_when_the_invocation_answers
     let key = crate::respond::user_with_key(&iam, "lambda-live").await;
     let mut runtime = LambdaRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(
-        &config,
+    let config = config(
+        &dir,
         "[respond]\nenabled = true\ndry_run = false\n\n[[respond.auto]]\nrule = \"iam.access_key_change\"\nplaybook = \"deactivate-key\"\n",
-    )
-    .unwrap();
+    );
     let function = start_function(
         &dir,
         &runtime,
         &moto,
         &[
-            ("IAMWATCH_CONFIG", config.display().to_string()),
+            config,
             ("IAMWATCH_CONNECTIONS_TABLE", CONNECTIONS.to_string()),
             ("IAMWATCH_WEBSOCKET_ENDPOINT", endpoint),
         ],

@@ -14,20 +14,13 @@ async fn a_warm_function_correlates_across_invocations_and_notifies_before_it_an
     let (base, received) = crate::receiver::start().await;
     let mut runtime = LambdaRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let config = config(
+        &dir,
+        &format!(
             "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hook\"\n\n[correlate.brute_force]\nfailures = 3\n"
         ),
-    )
-    .unwrap();
-    let function = start_function(
-        &dir,
-        &runtime,
-        &moto,
-        &[("IAMWATCH_CONFIG", config.display().to_string())],
     );
+    let function = start_function(&dir, &runtime, &moto, &[config]);
 
     // Three failed console sign-ins, a minute apart, each its own invocation as EventBridge
     // delivers them: the third completes the pattern the function's memory has kept.
@@ -85,9 +78,7 @@ async fn a_new_instance_recalls_what_the_one_before_it_counted() {
     let moto = Moto::start_serial();
     let mut runtime = LambdaRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(&config, "[correlate.brute_force]\nfailures = 3\n").unwrap();
-    let env = [("IAMWATCH_CONFIG", config.display().to_string())];
+    let env = [config(&dir, "[correlate.brute_force]\nfailures = 3\n")];
     // Failed console sign-ins of the last minutes (an instance recalls recent events only).
     let failure = |n: i64| {
         let at = iamwatch_core::time::now_ms() - (5 - n) * 60_000;
@@ -132,14 +123,8 @@ async fn a_brute_force_raised_in_an_invocation_the_store_failed_is_stored_by_its
     let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
     let mut runtime = LambdaRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(&config, "[correlate.brute_force]\nfailures = 3\n").unwrap();
-    let function = start_function(
-        &dir,
-        &runtime,
-        &moto,
-        &[("IAMWATCH_CONFIG", config.display().to_string())],
-    );
+    let config = config(&dir, "[correlate.brute_force]\nfailures = 3\n");
+    let function = start_function(&dir, &runtime, &moto, &[config]);
     let failure = |n: usize| {
         failed_sign_in(
             &format!("4f0c7c52-0000-4000-8000-20000000000{n}"),

@@ -74,6 +74,14 @@ pub fn websocket(event_type: &str, connection: &str, token: Option<&str>) -> Str
     .to_string()
 }
 
+/// Writes `text` as the function's `iamwatch.toml` in `dir`; the variable naming it, for
+/// [`start_function`].
+pub fn config(dir: &TempDir, text: &str) -> (&'static str, String) {
+    let path = dir.path().join("iamwatch.toml");
+    std::fs::write(&path, text).unwrap();
+    ("IAMWATCH_CONFIG", path.display().to_string())
+}
+
 /// The function's process, killed when dropped.
 pub struct Function(Child, std::path::PathBuf);
 

@@ -15,15 +15,12 @@ async fn an_incident_stored_by_an_instance_that_died_before_notifying_is_notifie
     let (base, received) = receiver::start().await;
     let mut runtime = LambdaRuntime::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iamwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let env = [config(
+        &dir,
+        &format!(
             "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hang-once\"\n"
         ),
-    )
-    .unwrap();
-    let env = [("IAMWATCH_CONFIG", config.display().to_string())];
+    )];
     let event = eventbridge(&seed_record(4));
 
     let first = start_function(&dir, &runtime, &moto, &env);
