@@ -14,6 +14,7 @@ use iamwatch_notify::{ChannelConfig, Notifier};
 use iamwatch_respond::auto::AutoRules;
 use iamwatch_store::{IncidentChange, IncidentStore};
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
@@ -299,7 +300,8 @@ impl Function {
             return Ok(summary);
         }
         let raised = Correlator::raised_among(&incidents);
-        let stored = match self.store.insert_batch(incidents).await {
+        let wanted = self.wanted(&incidents);
+        let (stored, owed_before) = match self.owe_and_insert(incidents, &wanted).await {
             Ok(stored) => stored,
             Err(error) => {
                 // Lambda delivers the invocation again, but its events are counted already
@@ -311,25 +313,33 @@ impl Function {
                 return Err(FunctionError::Store(error.to_string()));
             }
         };
+        let wanted: HashSet<&String> = wanted.iter().collect();
         let mut created = Vec::new();
-        let mut not_new = Vec::new();
+        let mut unsent = Vec::new();
+        let mut not_owed = Vec::new();
         for entry in stored {
             let id = entry.incident.incident_id.clone();
-            summary.ingest.count_stored(id, entry.created);
+            summary.ingest.count_stored(id.clone(), entry.created);
             if entry.created {
                 created.push(entry.incident);
-            } else if self.notifier.wants(&entry.incident) {
-                not_new.push(entry.incident);
+            } else if owed_before.contains(&id) {
+                // Stored by a delivery whose instance died before sending it.
+                unsent.push(entry.incident);
+            } else if wanted.contains(&id) {
+                // Stored and sent long ago: the mark this delivery made is no debt.
+                not_owed.push(id);
             }
         }
-        // Owed in the table until sent: an instance that dies before sending leaves them to
-        // the invocation Lambda delivers again (which finds them stored, not new, but owed).
-        // Owed once stored, not before: a delivery of events stored long ago must not find
-        // them owed. A death between the two writes still loses them.
-        if let Err(error) = self.store.owe_notifications(&self.wanted(&created)).await {
-            tracing::warn!(%error, "cannot note the notifications owed: if this instance dies before sending them, they are lost");
+        // The same event twice in one delivery: its first is new and owed, once.
+        let mut sending_ids: HashSet<String> = created
+            .iter()
+            .map(|incident| incident.incident_id.clone())
+            .collect();
+        unsent.retain(|incident| sending_ids.insert(incident.incident_id.clone()));
+        not_owed.retain(|id| !sending_ids.contains(id));
+        if let Err(error) = self.store.notified(&not_owed).await {
+            tracing::warn!(%error, "cannot clear notification marks: a later delivery of these events may send them again");
         }
-        let unsent = self.still_owed(not_new).await;
         if created.is_empty() && unsent.is_empty() {
             return Ok(summary);
         }
@@ -364,27 +374,29 @@ impl Function {
             .collect()
     }
 
-    /// Of incidents stored before (not new), those still owed to the destinations: an earlier
-    /// delivery stored them and its instance died before sending. None if the store cannot say
-    /// (a warning: they stay owed for the next delivery).
-    async fn still_owed(&self, not_new: Vec<Incident>) -> Vec<Incident> {
-        if not_new.is_empty() {
-            return not_new;
-        }
-        let ids: Vec<String> = not_new
-            .iter()
-            .map(|incident| incident.incident_id.clone())
-            .collect();
-        match self.store.owed_notifications(&ids).await {
-            Ok(owed) => not_new
+    /// Stores `incidents`, owing the destinations the `wanted` ones in the table first (so that
+    /// no stored incident is ever unowed: an instance that dies before sending leaves them to
+    /// the invocation Lambda delivers again). Returns what was stored, and which of `wanted`
+    /// were owed before this delivery marked them: stored by an earlier delivery that did not
+    /// live to send them (read first, so that a delivery of events stored and sent long ago
+    /// tells its own fresh marks from a debt).
+    async fn owe_and_insert(
+        &self,
+        incidents: Vec<Incident>,
+        wanted: &[String],
+    ) -> Result<(Vec<iamwatch_store::Stored>, HashSet<String>), iamwatch_store::StoreError> {
+        let owed_before: HashSet<String> = if wanted.is_empty() {
+            HashSet::new()
+        } else {
+            self.store
+                .owed_notifications(wanted)
+                .await?
                 .into_iter()
-                .filter(|incident| owed.contains(&incident.incident_id))
-                .collect(),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read which notifications are still owed");
-                Vec::new()
-            }
-        }
+                .collect()
+        };
+        self.store.owe_notifications(wanted).await?;
+        let stored = self.store.insert_batch(incidents).await?;
+        Ok((stored, owed_before))
     }
 
     /// Runs the playbooks `[respond]` gives the new incidents' rules, records each run in the

@@ -52,10 +52,13 @@ async fn an_incident_stored_by_an_instance_that_died_before_notifying_is_notifie
         posted[1].2["incident"]["incident_id"],
         posted[0].2["incident"]["incident_id"]
     );
-    // Sent: delivered once more, nothing is sent.
-    runtime
-        .invoke(&event)
-        .await
-        .unwrap_or_else(|error| panic!("{error}\n{}", second.log()));
-    assert_eq!(posted_to(&received, "/hang-once").len(), 2);
+    // Sent: delivered again and again (each delivery marks it owed before storing, then finds
+    // it stored and sent long ago and clears its mark), nothing is sent.
+    for _ in 0..2 {
+        runtime
+            .invoke(&event)
+            .await
+            .unwrap_or_else(|error| panic!("{error}\n{}", second.log()));
+        assert_eq!(posted_to(&received, "/hang-once").len(), 2);
+    }
 }
