@@ -150,12 +150,12 @@ impl Notifier {
 
     /// Owes `incidents` to the destinations that want them, in the outbox: called before they
     /// are stored, so that no stored incident is ever unowed. What each incident is owed as, in
-    /// order (none without an outbox). What is owed is written off as it is sent or given up
+    /// order; empty without an outbox. What is owed is written off as it is sent or given up
     /// on; what is not offered after all (the store failed, or it was stored before) by
     /// [`Notifier::forgive`].
     pub fn owe(&self, incidents: &[Incident]) -> Vec<Vec<Owed>> {
         let Some(outbox) = &self.outbox else {
-            return vec![Vec::new(); incidents.len()];
+            return Vec::new();
         };
         let owed: Vec<Vec<Owed>> = incidents
             .iter()

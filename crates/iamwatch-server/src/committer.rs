@@ -177,15 +177,18 @@ async fn run(
         metrics.commit_latency.observe(started.elapsed());
         match result {
             Ok(stored) => {
-                // One answer per incident given, in order: what each was owed goes with it.
-                for (entry, owed) in stored.iter().zip(&owed) {
+                // One answer per incident given, in order: what each was owed goes with it
+                // (nothing without an outbox).
+                for (index, entry) in stored.iter().enumerate() {
                     if entry.created {
                         metrics.count_incident(entry.incident.severity);
                         outputs.publish_created(&entry.incident);
                     } else {
                         metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                         // Notified when it was first stored.
-                        outputs.notifier.forgive(owed);
+                        outputs
+                            .notifier
+                            .forgive(owed.get(index).into_iter().flatten());
                     }
                 }
                 let mut stored = stored.into_iter();
