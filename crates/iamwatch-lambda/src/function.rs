@@ -313,30 +313,11 @@ impl Function {
                 return Err(FunctionError::Store(error.to_string()));
             }
         };
-        let wanted: HashSet<&String> = wanted.iter().collect();
-        let mut created = Vec::new();
-        let mut unsent = Vec::new();
-        let mut not_owed = Vec::new();
-        for entry in stored {
-            let id = entry.incident.incident_id.clone();
-            summary.ingest.count_stored(id.clone(), entry.created);
-            if entry.created {
-                created.push(entry.incident);
-            } else if owed_before.contains(&id) {
-                // Stored by a delivery whose instance died before sending it.
-                unsent.push(entry.incident);
-            } else if wanted.contains(&id) {
-                // Stored and sent long ago: the mark this delivery made is no debt.
-                not_owed.push(id);
-            }
-        }
-        // The same event twice in one delivery: its first is new and owed, once.
-        let mut sending_ids: HashSet<String> = created
-            .iter()
-            .map(|incident| incident.incident_id.clone())
-            .collect();
-        unsent.retain(|incident| sending_ids.insert(incident.incident_id.clone()));
-        not_owed.retain(|id| !sending_ids.contains(id));
+        let Sorted {
+            created,
+            unsent,
+            not_owed,
+        } = sort_stored(stored, &owed_before, &wanted, &mut summary);
         if let Err(error) = self.store.notified(&not_owed).await {
             tracing::warn!(%error, "cannot clear notification marks: a later delivery of these events may send them again");
         }
@@ -460,4 +441,52 @@ impl Function {
         }
         settled
     }
+}
+
+/// What a delivery's stored incidents call for.
+struct Sorted {
+    /// New: broadcast, responded to, sent.
+    created: Vec<Incident>,
+    /// Stored by an earlier delivery whose instance died before sending them: sent now.
+    unsent: Vec<Incident>,
+    /// Stored and sent long ago: the marks this delivery made are no debt.
+    not_owed: Vec<String>,
+}
+
+/// Sorts what the store answered for a delivery, counting each in `summary`; `owed_before` are
+/// the marks found before this delivery made its own for `wanted`. The same event twice in one
+/// delivery is new and owed once.
+fn sort_stored(
+    stored: Vec<iamwatch_store::Stored>,
+    owed_before: &HashSet<String>,
+    wanted: &[String],
+    summary: &mut Summary,
+) -> Sorted {
+    let wanted: HashSet<&String> = wanted.iter().collect();
+    let mut sorted = Sorted {
+        created: Vec::new(),
+        unsent: Vec::new(),
+        not_owed: Vec::new(),
+    };
+    for entry in stored {
+        let id = entry.incident.incident_id.clone();
+        summary.ingest.count_stored(id.clone(), entry.created);
+        if entry.created {
+            sorted.created.push(entry.incident);
+        } else if owed_before.contains(&id) {
+            sorted.unsent.push(entry.incident);
+        } else if wanted.contains(&id) {
+            sorted.not_owed.push(id);
+        }
+    }
+    let mut sending: HashSet<String> = sorted
+        .created
+        .iter()
+        .map(|incident| incident.incident_id.clone())
+        .collect();
+    sorted
+        .unsent
+        .retain(|incident| sending.insert(incident.incident_id.clone()));
+    sorted.not_owed.retain(|id| !sending.contains(id));
+    sorted
 }
