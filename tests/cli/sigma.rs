@@ -1,6 +1,7 @@
 //! Sigma rules as user rules: SigmaHQ's CloudTrail rules (from `../shared/corpus/sigma_aws`)
-//! in a `--rules` directory, used by a scan and listed; one that needs what patterns cannot
-//! say stops the scan, naming its file and why.
+//! in a `--rules` directory, used by a scan and listed, those with checks no pattern says
+//! (regular expressions, searches in objects, `|all`) included; one that cannot be used stops
+//! the scan, naming its file and why.
 
 use crate::helpers::{assert_success, corpus, iamwatch, Workspace};
 use serde_json::{json, Value};
@@ -115,20 +116,106 @@ fn sigma_rules_in_a_rule_directory_raise_incidents_and_are_listed() {
     }
 }
 
+/// The scan's incidents by event id: the ids of the rules each matched.
+fn rules_by_event(stdout: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|incident| {
+            let rules = incident["meta"]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|rule| rule.as_str().unwrap().to_string())
+                .collect();
+            (incident["event_id"].as_str().unwrap().to_string(), rules)
+        })
+        .collect()
+}
+
+#[test]
+fn sigma_checks_no_pattern_says_are_decided_on_the_records_a_scan_reads() {
+    let stems = [
+        "aws_cloudtrail_imds_malicious_usage",
+        "aws_disable_bucket_versioning",
+        "aws_ec2_vm_export_failure",
+        "aws_iam_s3browser_templated_s3_bucket_policy_creation",
+    ];
+    let workspace = Workspace::new();
+    let rules = sigma_directory(&workspace, &stems);
+    let instance = json!({"type": "AssumedRole", "principalId": "AROAEC2:i-0abc",
+        "arn": "arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc",
+        "accountId": "111122223333"});
+    let versioning = |status: &str| {
+        json!({"requestParameters": {"bucketName": "b", "VersioningConfiguration":
+            {"Status": status}}})
+    };
+    let policy = |effect: &str| {
+        json!({"userAgent": "S3 Browser 9.5.5 https://s3browser.com",
+            "requestParameters": {"userName": "bob", "policyName": "s3",
+            "policyDocument": format!("{{\"Statement\":[{{\"Effect\":\"{effect}\",\"Action\":[\"s3:GetObject\"],\"Resource\":[\"arn:aws:s3:::<YOUR-BUCKET-NAME>/*\"]}}]}}")}})
+    };
+    let log = json!({"Records": [
+        record("imds", "s3.amazonaws.com", "ListBuckets", json!({"userIdentity": instance})),
+        record("imds-aws", "s3.amazonaws.com", "ListBuckets",
+            json!({"userIdentity": instance, "sourceIPAddress": "AWS Internal"})),
+        record("suspended", "s3.amazonaws.com", "PutBucketVersioning", versioning("Suspended")),
+        record("enabled", "s3.amazonaws.com", "PutBucketVersioning", versioning("Enabled")),
+        record("export", "ec2.amazonaws.com", "CreateInstanceExportTask",
+            json!({"responseElements": {"exportTask": {"state": "active"}}})),
+        record("export-failed", "ec2.amazonaws.com", "CreateInstanceExportTask",
+            json!({"responseElements": {"exportTask": {"statusMessage": "Failure: no volume"}}})),
+        record("template", "iam.amazonaws.com", "PutUserPolicy", policy("Allow")),
+        record("denial", "iam.amazonaws.com", "PutUserPolicy", policy("Deny")),
+    ]});
+    let file = workspace.write("trail.json", log.to_string().as_bytes());
+    let output = workspace.scan(
+        &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
+        &[&file],
+    );
+    assert_success(&output);
+    let found = rules_by_event(&output.stdout);
+    let sigma_rules = |event: &str| -> Vec<String> {
+        found
+            .get(event)
+            .into_iter()
+            .flatten()
+            .filter(|rule| rule.starts_with("sigma."))
+            .cloned()
+            .collect()
+    };
+    for (event, stem) in [
+        ("imds", stems[0]),
+        ("suspended", stems[1]),
+        ("export", stems[2]),
+        ("template", stems[3]),
+    ] {
+        assert_eq!(sigma_rules(event), [format!("sigma.{stem}")], "{event}");
+    }
+    for event in ["imds-aws", "enabled", "export-failed", "denial"] {
+        assert_eq!(sigma_rules(event), Vec::<String>::new(), "{event}");
+    }
+}
+
 #[test]
 fn a_sigma_rule_that_cannot_be_used_stops_the_scan_naming_its_file_and_why() {
     let workspace = Workspace::new();
-    let rules = sigma_directory(&workspace, &["aws_cloudtrail_imds_malicious_usage"]);
+    let rules = workspace.path("sigma");
+    std::fs::create_dir_all(&rules).unwrap();
+    // Look-behind: the regex crate runs in linear time and has none.
+    std::fs::write(
+        rules.join("look_behind.yml"),
+        "title: Not AWS's roles\nlogsource: {product: aws, service: cloudtrail}\n\
+         detection:\n  selection:\n    userIdentity.arn|re: '(?<!aws):assumed-role'\n  condition: selection\n",
+    )
+    .unwrap();
     let file = workspace.write("trail.json", br#"{"Records": []}"#);
     let output = workspace.scan(&["--rules", rules.to_str().unwrap()], &[&file]);
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("look_behind.yml"), "{said}");
     assert!(
-        said.contains("aws_cloudtrail_imds_malicious_usage.yml"),
-        "{said}"
-    );
-    assert!(
-        said.contains("regular expressions (|re) are not supported"),
+        said.contains("userIdentity.arn|re") && said.contains("look-around"),
         "{said}"
     );
 }

@@ -1,21 +1,42 @@
 //! Compiled extra conditions.
 
+mod text;
+
 use super::file::{ConditionSpec, GrantLevel};
 use super::shape::lookup;
 use crate::eventbridge::{EventPattern, PatternError};
 use crate::policy::{document_grant, managed_policy_grant, trust_exposure, Grant};
 use serde_json::Value;
+pub use text::{TextSearch, ValueRegex};
 
 #[derive(Clone, Debug)]
 pub enum Condition {
     FieldsDiffer(String, String),
     FieldsEqual(String, String),
-    AccountDiffers { arn: String, account: String },
-    PolicyGrants { path: String, at_least: GrantLevel },
-    TrustAllowsExternal { path: String },
+    AccountDiffers {
+        arn: String,
+        account: String,
+    },
+    PolicyGrants {
+        path: String,
+        at_least: GrantLevel,
+    },
+    TrustAllowsExternal {
+        path: String,
+    },
     ResourcePolicyPublic(Vec<String>),
     ResourceInOtherAccount,
     Not(EventPattern),
+    Matches {
+        path: String,
+        regex: ValueRegex,
+    },
+    TextContains {
+        path: String,
+        search: TextSearch,
+    },
+    /// The inner condition does not hold.
+    Unless(Box<Condition>),
 }
 
 impl Condition {
@@ -51,11 +72,31 @@ impl Condition {
         if let Some(pattern) = &spec.not {
             compiled.push(Self::Not(EventPattern::from_value(pattern)?));
         }
+        if let Some(matches) = &spec.matches {
+            compiled.push(Self::Matches {
+                path: matches.path.clone(),
+                regex: ValueRegex::new(&matches.regex)
+                    .map_err(|why| PatternError::new("$.matches.regex", why))?,
+            });
+        }
+        if let Some(contains) = &spec.text_contains {
+            compiled.push(Self::TextContains {
+                path: contains.path.clone(),
+                search: TextSearch::new(&contains.values, contains.all)
+                    .map_err(|why| PatternError::new("$.text_contains", why))?,
+            });
+        }
+        if let Some(inner) = &spec.unless {
+            let inner = Self::compile(inner).map_err(|error| {
+                PatternError::new(&format!("$.unless{}", &error.path[1..]), error.reason)
+            })?;
+            compiled.push(Self::Unless(Box::new(inner)));
+        }
         match (compiled.pop(), compiled.is_empty()) {
             (Some(condition), true) => Ok(condition),
             _ => Err(PatternError::new(
                 "$",
-                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, resource_policy_public, not",
+                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, resource_policy_public, not, matches, text_contains, unless",
             )),
         }
     }
@@ -63,7 +104,11 @@ impl Condition {
     /// Whether checking needs the whole event (every kind but an exclusion pattern, which the
     /// extracted leaves answer).
     pub fn needs_whole_event(&self) -> bool {
-        !matches!(self, Self::Not(_))
+        match self {
+            Self::Not(_) => false,
+            Self::Unless(inner) => inner.needs_whole_event(),
+            _ => true,
+        }
     }
 
     /// Checks the condition on extracted leaves, with the whole event when there is one.
@@ -78,6 +123,7 @@ impl Condition {
     ) -> bool {
         match (self, whole) {
             (Self::Not(pattern), _) => !pattern.matches_flattened(flat),
+            (Self::Unless(inner), _) => !inner.holds_on(whole, flat),
             (_, Some(event)) => self.holds(event),
             (_, None) => self.holds_on_leaves(flat).unwrap_or(false),
         }
@@ -91,11 +137,13 @@ impl Condition {
                 [Some(first), Some(second)]
             }
             Self::AccountDiffers { arn, account } => [Some(arn), Some(account)],
-            Self::PolicyGrants { path, .. } => [Some(path), None],
+            Self::PolicyGrants { path, .. } | Self::Matches { path, .. } => [Some(path), None],
+            Self::Unless(inner) => inner.leaf_paths(),
             Self::TrustAllowsExternal { path } => [Some(path), Some("account")],
-            Self::ResourcePolicyPublic(_) | Self::ResourceInOtherAccount | Self::Not(_) => {
-                [None, None]
-            }
+            Self::ResourcePolicyPublic(_)
+            | Self::ResourceInOtherAccount
+            | Self::Not(_)
+            | Self::TextContains { .. } => [None, None],
         }
     }
 
@@ -106,6 +154,9 @@ impl Condition {
     /// assumption, a user acting on another, and a policy document or trust policy given as
     /// text are answered this way without parsing the record whole.
     pub fn holds_on_leaves(&self, flat: &crate::eventbridge::FlatEvent<'_, '_>) -> Option<bool> {
+        if let Self::Unless(inner) = self {
+            return inner.holds_on_leaves(flat).map(|holds| !holds);
+        }
         let [first, second] = self.leaf_paths();
         let first = first?;
         let values = [
@@ -135,6 +186,15 @@ impl Condition {
         }))
     }
 
+    /// Every pattern the condition reads, nested ones included: their paths are extracted.
+    pub fn patterns_read(&self) -> Option<&EventPattern> {
+        match self {
+            Self::Not(pattern) => Some(pattern),
+            Self::Unless(inner) => inner.patterns_read(),
+            _ => None,
+        }
+    }
+
     /// The pattern an exclusion condition matches, if it is one.
     pub fn pattern(&self) -> Option<&EventPattern> {
         match self {
@@ -144,10 +204,11 @@ impl Condition {
     }
 
     pub fn holds(&self, event: &Value) -> bool {
-        if let Self::Not(pattern) = self {
-            return !pattern.matches(event);
+        match self {
+            Self::Not(pattern) => !pattern.matches(event),
+            Self::Unless(inner) => !inner.holds(event),
+            _ => self.holds_with(|path| lookup(event, path)),
         }
-        self.holds_with(|path| lookup(event, path))
     }
 
     /// The check itself, reading values through `value_at`.
@@ -211,8 +272,15 @@ impl Condition {
                         })
                     })
             }
-            // Answered by the callers, which hold the event or its leaves.
-            Self::Not(_) => false,
+            Self::Matches { path, regex } => {
+                value_at(path).is_some_and(|value| regex.matches(value))
+            }
+            Self::TextContains { path, search } => {
+                value_at(path).is_some_and(|value| search.found_in(value))
+            }
+            // Answered by the callers, which hold the event or its leaves (`holds`,
+            // `holds_on_leaves` and `holds_on` answer `unless` before coming here).
+            Self::Not(_) | Self::Unless(_) => false,
         }
     }
 }
@@ -350,6 +418,71 @@ mod tests {
         assert_eq!(
             on_leaves(&Condition::ResourceInOtherAccount, by(role, json!({}))),
             None
+        );
+    }
+
+    #[test]
+    fn rule_files_say_regular_expressions_searches_and_negations_of_conditions() {
+        let text = r#"
+id: x.role_policy_by_ci
+title: {en: X, ko: 엑스}
+description: {en: X, ko: 엑스}
+severity: HIGH
+pattern: {detail: {eventName: [PutRolePolicy]}}
+conditions:
+  - matches: {path: detail.userIdentity.arn, regex: ':assumed-role/ci-[0-9]+/'}
+  - text_contains: {path: detail.requestParameters, values: ['"iam:PassRole"', '"Resource":"*"'], all: true}
+  - unless: {matches: {path: detail.requestParameters.roleName, regex: '^sandbox-'}}
+tests:
+  - {name: wide, match: true, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/ci-42/job"}, requestParameters: {roleName: app, policyDocument: '{"Action":"iam:PassRole","Resource":"*"}'}}}
+  - {name: sandbox, match: false, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/ci-42/job"}, requestParameters: {roleName: sandbox-1, policyDocument: '{"Action":"iam:PassRole","Resource":"*"}'}}}
+  - {name: narrow, match: false, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/ci-42/job"}, requestParameters: {roleName: app, policyDocument: '{"Action":"iam:PassRole","Resource":"arn:aws:iam::1:role/app"}'}}}
+  - {name: a person, match: false, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/admin/alice"}, requestParameters: {roleName: app, policyDocument: '{"Action":"iam:PassRole","Resource":"*"}'}}}
+"#;
+        let rules = crate::rules::set::parse_file(text, "ci.yml").unwrap();
+        let failures = rules[0].run_tests();
+        assert!(failures.is_empty(), "{failures:?}");
+
+        // Answered from the leaves as on the whole event (`on_leaves` compares both).
+        let compile = |spec: Value| Condition::compile(&serde_json::from_value(spec).unwrap());
+        let record =
+            |arn: &str| json!({"eventName": "PutRolePolicy", "userIdentity": {"arn": arn}});
+        let by_ci = compile(
+            json!({"matches": {"path": "detail.userIdentity.arn", "regex": "assumed-role/ci-"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            on_leaves(&by_ci, record("arn:aws:sts::1:assumed-role/ci-1/j")),
+            Some(true)
+        );
+        assert_eq!(
+            on_leaves(&by_ci, record("arn:aws:iam::1:user/ci-1")),
+            Some(false)
+        );
+        let unless = compile(json!({"unless": {"matches":
+            {"path": "detail.userIdentity.arn", "regex": "assumed-role/ci-"}}}))
+        .unwrap();
+        assert_eq!(
+            on_leaves(&unless, record("arn:aws:sts::1:assumed-role/ci-1/j")),
+            Some(false)
+        );
+        assert_eq!(
+            on_leaves(&unless, record("arn:aws:iam::1:user/ci-1")),
+            Some(true)
+        );
+        // A search reads objects: the whole event only.
+        let search = compile(json!({"text_contains":
+            {"path": "detail.userIdentity", "values": ["ci-1"]}}))
+        .unwrap();
+        assert!(search.needs_whole_event());
+        assert_eq!(on_leaves(&search, record("arn:aws:iam::1:user/ci-1")), None);
+
+        // A bad regex says where, inside `unless` too.
+        let error =
+            compile(json!({"unless": {"matches": {"path": "a", "regex": "("}}})).unwrap_err();
+        assert!(
+            error.to_string().starts_with("$.unless.matches.regex: "),
+            "{error}"
         );
     }
 

@@ -103,6 +103,34 @@ pub struct ConditionSpec {
     /// The event does not match this pattern (an allow-list).
     #[serde(default)]
     pub not: Option<Value>,
+    /// The text at `path` (a value, or an element of an array there) matches the regular
+    /// expression `regex` somewhere (anchor it with `^…$` to match it whole).
+    #[serde(default)]
+    pub matches: Option<MatchesSpec>,
+    /// The JSON text of what `path` holds (an object's, as written, or any text inside it)
+    /// contains one of `values`, or every one with `all: true`, without regard to case.
+    #[serde(default)]
+    pub text_contains: Option<TextContainsSpec>,
+    /// This condition does not hold (`unless: {not: PATTERN}`: the event also matches
+    /// PATTERN, a second test of a field the rule's pattern tests already).
+    #[serde(default)]
+    pub unless: Option<Box<ConditionSpec>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchesSpec {
+    pub path: String,
+    pub regex: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextContainsSpec {
+    pub path: String,
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub all: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]

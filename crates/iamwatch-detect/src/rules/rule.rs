@@ -219,9 +219,9 @@ impl Rule {
             .iter()
             .filter_map(|(when, _)| match when {
                 When::Pattern(pattern) => Some(pattern),
-                When::Condition(condition) => condition.pattern(),
+                When::Condition(condition) => condition.patterns_read(),
             });
-        let condition_patterns = self.conditions.iter().filter_map(Condition::pattern);
+        let condition_patterns = self.conditions.iter().filter_map(Condition::patterns_read);
         let when_conditions = self
             .severity_when
             .iter()

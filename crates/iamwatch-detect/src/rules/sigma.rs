@@ -6,14 +6,18 @@
 //! Matching follows Sigma: plain values compare without regard to case (`eventName` and
 //! `eventSource` exactly, as CloudTrail writes them in one case, so that the index can use
 //! them); `startswith`/`endswith` likewise; a value that reads as a number or a boolean also
-//! matches the JSON number or boolean; `null` matches a null or absent field. What has no
-//! counterpart is refused with the reason, naming the rule: regular expressions (`|re`),
-//! keyword lists, `?` wildcards, `|all` over several values, aggregations (`| count()`).
-//! Wildcards (`*`, and `contains`) compare case-sensitively, as EventBridge's `wildcard` does.
+//! matches the JSON number or boolean; `null` matches a null or absent field. Wildcards (`*`,
+//! and `contains`) compare case-sensitively, as EventBridge's `wildcard` does. What a pattern
+//! cannot say becomes a condition beside it: regular expressions (`|re`, with `|i`, `|m`,
+//! `|s`), `|contains` on an object (a search in its JSON text, without regard to case, as
+//! Sigma's backends search), the second and further values of `|all`, and a negated selection
+//! made only of such a check. What has no counterpart is refused with the reason, naming the
+//! rule: keyword lists, `?` wildcards, aggregations (`| count()`).
 
 mod condition;
 
-use super::file::{ConditionSpec, RuleFile, SeveritySpec};
+use super::conditions::ValueRegex;
+use super::file::{ConditionSpec, MatchesSpec, RuleFile, SeveritySpec, TextContainsSpec};
 use condition::Expr;
 use iamwatch_core::{Localized, Severity};
 use serde_json::{json, Map, Value};
@@ -65,7 +69,12 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
         ),
         _ => return Err("detection has no condition".to_string()),
     };
-    let (pattern, conditions) = compile(&condition, &selections)?;
+    let (mut pattern, conditions) = compile(&condition, &selections)?;
+    if pattern.as_object().is_some_and(Map::is_empty) {
+        // Only checks beside the pattern (a regular expression alone): every CloudTrail
+        // record is a candidate, and an empty pattern says nothing to EventBridge.
+        pattern = json!({ "eventName": [{ "exists": true }] });
+    }
     let uuid = text("id");
     let description = format!(
         "{} (Sigma rule{}{})",
@@ -132,9 +141,16 @@ fn compile(
         return Err("the condition says only what is excluded, not what to match".to_string());
     }
     let (pattern, mut conditions) = positive(&Expr::And(affirmed), selections)?;
+    // `not (a or b)` is `not a and not b`: each excluded alone, so that a check no pattern
+    // says (a regular expression, a search in an object) can be excluded on its own.
+    let mut excluded_terms = Vec::new();
     for term in negated {
-        let Expr::Not(inner) = term else { continue };
-        let (excluded, mut extra) = positive(&inner, selections)?;
+        if let Expr::Not(inner) = term {
+            alternatives(*inner, &mut excluded_terms);
+        }
+    }
+    for term in excluded_terms {
+        let (excluded, mut extra) = positive(&term, selections)?;
         let nothing_else = excluded.as_object().is_some_and(Map::is_empty);
         match (extra.pop(), extra.is_empty(), nothing_else) {
             (None, _, _) => conditions.push(ConditionSpec {
@@ -155,13 +171,25 @@ fn compile(
                     ..ConditionSpec::default()
                 });
             }
+            (Some(check), true, true) => conditions.push(ConditionSpec {
+                unless: Some(Box::new(check)),
+                ..ConditionSpec::default()
+            }),
             _ => return Err(
-                "a field reference (|fieldref) under `not` beside other fields is not supported"
+                "a check no pattern says (|re, |fieldref, |contains on an object, |all) under `not` beside other fields is not supported"
                     .into(),
             ),
         }
     }
     Ok((pattern, conditions))
+}
+
+/// The terms of an `or` (of `or`s), each one of them; any other expression is its own.
+fn alternatives(expr: Expr, into: &mut Vec<Expr>) {
+    match expr {
+        Expr::Or(terms) => terms.into_iter().for_each(|term| alternatives(term, into)),
+        other => into.push(other),
+    }
 }
 
 /// A condition without `not`, as a pattern; field references (which only the top level may
@@ -190,7 +218,7 @@ fn positive(
             for term in terms {
                 let (part, extra) = positive(term, selections)?;
                 if !extra.is_empty() {
-                    return Err("a field reference (|fieldref) under `or` is not supported".into());
+                    return Err("a check no pattern says (|re, |fieldref, |contains on an object, |all) under `or` is not supported".into());
                 }
                 branches.push(part);
             }
@@ -207,18 +235,13 @@ fn selection(name: &str, value: &Value) -> Result<(Value, Vec<ConditionSpec>), S
             let mut pattern = Value::Object(Map::new());
             let mut extra = Vec::new();
             for (key, values) in fields {
-                let (path, matcher) =
+                let (path, test) =
                     field(key, values).map_err(|why| format!("{name}: {key}: {why}"))?;
-                match matcher {
-                    Matcher::Values(accepted) => {
-                        pattern = merge(pattern, nested(&path, Value::Array(accepted)))
-                            .map_err(|why| format!("{name}: {why}"))?;
-                    }
-                    Matcher::FieldsEqual(other) => extra.push(ConditionSpec {
-                        fields_equal: Some([format!("detail.{path}"), format!("detail.{other}")]),
-                        ..ConditionSpec::default()
-                    }),
+                if let Some(accepted) = test.values {
+                    pattern = merge(pattern, nested(&path, Value::Array(accepted)))
+                        .map_err(|why| format!("{name}: {why}"))?;
                 }
+                extra.extend(test.checks);
             }
             Ok((pattern, extra))
         }
@@ -228,7 +251,7 @@ fn selection(name: &str, value: &Value) -> Result<(Value, Vec<ConditionSpec>), S
                 let (part, extra) = selection(name, item)?;
                 if !extra.is_empty() {
                     return Err(format!(
-                        "{name}: a field reference in a list of mappings is not supported"
+                        "{name}: a check no pattern says (|re, |fieldref, |contains on an object, |all) in a list of mappings is not supported"
                     ));
                 }
                 branches.push(part);
@@ -252,15 +275,16 @@ const OBJECT_FIELDS: &[&str] = &[
     "resources",
 ];
 
-enum Matcher {
-    /// An EventBridge value list: any one matches.
-    Values(Vec<Value>),
-    /// `|fieldref`: the field equals this other field.
-    FieldsEqual(String),
+/// What one field of a selection tests: values for the pattern (any one matches), and checks
+/// beside it that no pattern says.
+#[derive(Default)]
+struct FieldTest {
+    values: Option<Vec<Value>>,
+    checks: Vec<ConditionSpec>,
 }
 
 /// A field with its modifiers (`userIdentity.arn|startswith`) and its value or values.
-fn field(key: &str, values: &Value) -> Result<(String, Matcher), String> {
+fn field(key: &str, values: &Value) -> Result<(String, FieldTest), String> {
     let mut parts = key.split('|');
     let path = parts.next().unwrap_or_default().to_string();
     let modifiers: Vec<&str> = parts.collect();
@@ -269,38 +293,148 @@ fn field(key: &str, values: &Value) -> Result<(String, Matcher), String> {
         single => vec![single],
     };
     let mut kind = "";
+    let mut all = false;
+    let mut regex_flags = String::new();
     for modifier in &modifiers {
         match *modifier {
-            "all" if list.len() > 1 => {
-                return Err("|all over several values is not supported".to_string())
-            }
-            "all" => {}
-            "contains" | "startswith" | "endswith" | "cidr" | "exists" | "fieldref" => {
+            "all" => all = true,
+            "contains" | "startswith" | "endswith" | "cidr" | "exists" | "fieldref" | "re" => {
                 kind = modifier
             }
-            "re" => return Err("regular expressions (|re) are not supported".to_string()),
+            // Sigma's sub-modifiers of `re`: case-insensitive, multi-line, dot matches all.
+            flag @ ("i" | "m" | "s") if kind == "re" => regex_flags.push_str(flag),
             other => return Err(format!("the modifier |{other} is not supported")),
         }
     }
-    if kind == "fieldref" {
-        let [Value::String(other)] = list.as_slice() else {
-            return Err("|fieldref takes one field name".to_string());
-        };
-        return Ok((path, Matcher::FieldsEqual(other.clone())));
-    }
-    if kind == "contains" && OBJECT_FIELDS.contains(&path.as_str()) {
+    let detail_path = format!("detail.{path}");
+    match kind {
+        "fieldref" => {
+            let [Value::String(other)] = list.as_slice() else {
+                return Err("|fieldref takes one field name".to_string());
+            };
+            let check = ConditionSpec {
+                fields_equal: Some([detail_path, format!("detail.{other}")]),
+                ..ConditionSpec::default()
+            };
+            return Ok((
+                path,
+                FieldTest {
+                    values: None,
+                    checks: vec![check],
+                },
+            ));
+        }
+        "re" => {
+            let checks = regex_checks(&detail_path, &list, &regex_flags, all)?;
+            return Ok((
+                path,
+                FieldTest {
+                    values: None,
+                    checks,
+                },
+            ));
+        }
         // Sigma's backends search the JSON text of such a field; a pattern matches values.
-        return Err(format!(
-            "|contains on {path}, an object (a search in its JSON text), is not supported"
-        ));
+        "contains" if OBJECT_FIELDS.contains(&path.as_str()) => {
+            let check = ConditionSpec {
+                text_contains: Some(TextContainsSpec {
+                    path: detail_path,
+                    values: list
+                        .iter()
+                        .map(|value| as_text(value))
+                        .collect::<Result<_, _>>()?,
+                    all,
+                }),
+                ..ConditionSpec::default()
+            };
+            return Ok((
+                path,
+                FieldTest {
+                    values: None,
+                    checks: vec![check],
+                },
+            ));
+        }
+        _ => {}
     }
     // CloudTrail writes these in one case: exact values keep them indexable.
     let exact = matches!(path.as_str(), "eventName" | "eventSource");
+    let mut test = FieldTest::default();
     let mut accepted = Vec::new();
-    for value in list {
-        accepted.extend(accepting(kind, value, exact)?);
+    for (index, value) in list.into_iter().enumerate() {
+        let one = accepting(kind, value, exact)?;
+        if all && index > 0 {
+            // The pattern holds the first value; the field must also match each other one.
+            test.checks.push(ConditionSpec {
+                unless: Some(Box::new(ConditionSpec {
+                    not: Some(json!({ "detail": nested(&path, Value::Array(one)) })),
+                    ..ConditionSpec::default()
+                })),
+                ..ConditionSpec::default()
+            });
+        } else {
+            accepted.extend(one);
+        }
     }
-    Ok((path, Matcher::Values(accepted)))
+    test.values = Some(accepted);
+    Ok((path, test))
+}
+
+/// `|re` over a field's values: one check matching any of them, or one per value with `|all`.
+fn regex_checks(
+    path: &str,
+    values: &[&Value],
+    flags: &str,
+    all: bool,
+) -> Result<Vec<ConditionSpec>, String> {
+    let sources = values
+        .iter()
+        .map(|value| as_text(value))
+        .collect::<Result<Vec<_>, _>>()?;
+    let prefix = if flags.is_empty() {
+        String::new()
+    } else {
+        format!("(?{flags})")
+    };
+    let regexes = if all || sources.len() == 1 {
+        sources
+            .iter()
+            .map(|source| format!("{prefix}{source}"))
+            .collect()
+    } else {
+        let alternatives: Vec<String> = sources
+            .iter()
+            .map(|source| format!("(?:{source})"))
+            .collect();
+        vec![format!("{prefix}{}", alternatives.join("|"))]
+    };
+    regexes
+        .into_iter()
+        .map(|regex| {
+            // Checked here, to name the field in the error rather than a condition's place.
+            ValueRegex::new(&regex)
+                .map_err(|why| format!("regular expression {regex:?}: {why}"))?;
+            Ok(ConditionSpec {
+                matches: Some(MatchesSpec {
+                    path: path.to_string(),
+                    regex,
+                }),
+                ..ConditionSpec::default()
+            })
+        })
+        .collect()
+}
+
+/// A Sigma value as the text a search or regular expression takes.
+fn as_text(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        other => Err(format!(
+            "the value {other} is not a string, number or boolean"
+        )),
+    }
 }
 
 /// What one Sigma value accepts, as EventBridge values.
