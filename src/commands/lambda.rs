@@ -40,16 +40,24 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
             missing.join(", ")
         );
     }
-    let mut config = Config::load(args.config.as_deref())?;
     // CloudWatch Logs reads JSON lines into fields.
     super::serve::init_logging(LogFormat::Json);
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let secrets = match env("IAMWATCH_SECRETS") {
+        Some(id) => runtime.block_on(iamwatch_lambda::SecretVariables::read(&id))?,
+        None => iamwatch_lambda::SecretVariables::default(),
+    };
+    let mut config = Config::load_with(args.config.as_deref(), |name| secrets.lookup(name, env))?;
     if matches!(config.db, iamwatch_store::StoreLocation::Sqlite(_)) {
         anyhow::bail!(
             "the function needs a store that outlives it: set IAMWATCH_DB to dynamodb://TABLE (or a PostgreSQL URL)"
         );
     }
     let detector = super::serve::detector_from(&mut config, args.rules)?;
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let settings = iamwatch_lambda::Settings {
         token: config.token.clone(),
         connections_table: env("IAMWATCH_CONNECTIONS_TABLE"),
@@ -59,11 +67,8 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         aws_timeout: Duration::from_secs(config.s3.timeout_secs.max(1)),
         notify: config.notify.clone(),
         respond: config.respond.clone(),
+        secrets,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let store = super::Store::open(&config.db, super::Opening::Live, &runtime)?.shared();
     runtime.block_on(async move {
         let function =

@@ -258,17 +258,18 @@ fn the_template_sets_only_variables_the_function_reads() {
         .keys()
         .map(String::as_str)
         .collect();
+    // The token is in the secret, not the environment (which the console shows).
     let read = [
         "IAMWATCH_DB",
-        "IAMWATCH_TOKEN",
+        "IAMWATCH_CONFIG",
+        "IAMWATCH_SECRETS",
         "IAMWATCH_CONNECTIONS_TABLE",
         "IAMWATCH_WEBSOCKET_ENDPOINT",
         "IAMWATCH_DEAD_LETTER_QUEUE",
-        "IAMWATCH_CONFIG",
     ];
     assert_eq!(set, read.into_iter().collect());
     let command = std::fs::read_to_string(repo_root().join("src/commands/lambda.rs")).unwrap();
-    for name in &read[2..] {
+    for name in &read[1..] {
         assert!(
             command.contains(&format!("\"{name}\"")),
             "{name} is read by iamwatch lambda"
@@ -276,12 +277,33 @@ fn the_template_sets_only_variables_the_function_reads() {
     }
     let config =
         std::fs::read_to_string(repo_root().join("crates/iamwatch-server/src/config.rs")).unwrap();
-    for name in &read[..2] {
+    for name in ["IAMWATCH_DB", "IAMWATCH_TOKEN"] {
         assert!(
             config.contains(&format!("\"{name}\"")),
             "{name} is read by the config"
         );
     }
+    // The token is generated into the secret, which the function's role may read, and it alone.
+    let resources = &template()["Resources"];
+    let generated = &resources["Secrets"]["Properties"]["GenerateSecretString"];
+    assert_eq!(generated["GenerateStringKey"], "IAMWATCH_TOKEN");
+    assert!(generated["PasswordLength"].as_u64().unwrap() >= 32);
+    assert_eq!(variables["IAMWATCH_SECRETS"], json!({"Ref": "Secrets"}));
+    let statements = resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_array()
+        .unwrap();
+    let reading: Vec<&Value> = statements
+        .iter()
+        .filter(|statement| statement.to_string().contains("secretsmanager:"))
+        .collect();
+    assert_eq!(
+        reading,
+        [
+            &json!({"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": "Secrets"}})
+        ]
+    );
 }
 
 #[test]

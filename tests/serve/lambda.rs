@@ -6,6 +6,7 @@
 mod correlate;
 mod harness;
 mod notify;
+mod secrets;
 
 use crate::lambda_runtime::{start_websocket_api, LambdaRuntime};
 use crate::moto::Moto;

@@ -39,6 +39,9 @@ pub struct Settings {
     pub notify: Vec<ChannelConfig>,
     /// Playbooks run on new incidents (`[respond]`; off by default, dry runs unless told).
     pub respond: iamwatch_respond::auto::RespondConfig,
+    /// The variables of `IAMWATCH_SECRETS`, read before the environment's (the notification
+    /// destinations' `url_env`, `password_env`, `secret_env`).
+    pub secrets: crate::SecretVariables,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +126,9 @@ impl Function {
     ) -> Result<Self, FunctionError> {
         // Started once, at the cold start (a misspelt destination stops it there): the workers
         // and their clients live as long as the instance.
-        let notifier = Notifier::start(&settings.notify, &|name| std::env::var(name).ok())
+        let secrets = &settings.secrets;
+        let variable = |name: &str| secrets.lookup(name, |name| std::env::var(name).ok());
+        let notifier = Notifier::start(&settings.notify, &variable)
             .await
             .map_err(|error| FunctionError::Config(error.to_string()))?;
         let respond = AutoRules::from_config(&settings.respond)?;

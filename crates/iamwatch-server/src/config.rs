@@ -271,6 +271,18 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the file and what is wrong in it.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(path, |name| std::env::var(name).ok())
+    }
+
+    /// [`load`](Self::load), with the `IAMWATCH_*` variables read through `variable` (the
+    /// function reads its secrets before its environment).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn load_with(
+        path: Option<&Path>,
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let mut config = match path {
             Some(path) => Self::parse(
                 &std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -281,7 +293,7 @@ impl Config {
             )?,
             None => Self::default(),
         };
-        config.apply_env(|name| std::env::var(name).ok())?;
+        config.apply_env(variable)?;
         Ok(config)
     }
 

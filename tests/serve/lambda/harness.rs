@@ -96,6 +96,21 @@ impl Function {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.1).unwrap_or_default()
     }
+
+    /// How the process ended, if it ends within `timeout`.
+    pub fn exit_within(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 /// Starts the binary as Lambda would: under the name `bootstrap`, no arguments, the runtime's
