@@ -143,6 +143,19 @@ fn sigma_checks_no_pattern_says_are_decided_on_the_records_a_scan_reads() {
     ];
     let workspace = Workspace::new();
     let rules = sigma_directory(&workspace, &stems);
+    // Keywords, anywhere in the record's text, in any case; and a `?` wildcard.
+    std::fs::write(
+        rules.join("s3_browser_anywhere.yml"),
+        "title: S3 Browser\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  \
+         keywords: [S3BROWSER.COM]\n  condition: keywords\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("versioning_put.yml"),
+        "title: Versioning\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  \
+         selection: {eventName: 'PutBucketVersionin?'}\n  condition: selection\n",
+    )
+    .unwrap();
     let instance = json!({"type": "AssumedRole", "principalId": "AROAEC2:i-0abc",
         "arn": "arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc",
         "accountId": "111122223333"});
@@ -184,16 +197,26 @@ fn sigma_checks_no_pattern_says_are_decided_on_the_records_a_scan_reads() {
             .cloned()
             .collect()
     };
-    for (event, stem) in [
-        ("imds", stems[0]),
-        ("suspended", stems[1]),
-        ("export", stems[2]),
-        ("template", stems[3]),
+    let sigma = |stems: &[&str]| -> Vec<String> {
+        let mut ids: Vec<String> = stems.iter().map(|stem| format!("sigma.{stem}")).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    for (event, expected) in [
+        ("imds", sigma(&[stems[0]])),
+        ("suspended", sigma(&[stems[1], "versioning_put"])),
+        ("export", sigma(&[stems[2]])),
+        ("template", sigma(&[stems[3], "s3_browser_anywhere"])),
+        ("imds-aws", sigma(&[])),
+        ("enabled", sigma(&["versioning_put"])),
+        ("export-failed", sigma(&[])),
+        ("denial", sigma(&["s3_browser_anywhere"])),
     ] {
-        assert_eq!(sigma_rules(event), [format!("sigma.{stem}")], "{event}");
-    }
-    for event in ["imds-aws", "enabled", "export-failed", "denial"] {
-        assert_eq!(sigma_rules(event), Vec::<String>::new(), "{event}");
+        assert_eq!(sorted(sigma_rules(event)), expected, "{event}");
     }
 }
 

@@ -11,10 +11,12 @@
 //! cannot say becomes a condition beside it: regular expressions (`|re`, with `|i`, `|m`,
 //! `|s`), `|contains` on an object (a search in its JSON text, without regard to case, as
 //! Sigma's backends search), the second and further values of `|all`, and a negated selection
-//! made only of such a check. What has no counterpart is refused with the reason, naming the
-//! rule: keyword lists, `?` wildcards, aggregations (`| count()`).
+//! made only of such a check, keyword lists (a search in the record's text), and a field with
+//! a `?` wildcard (a regular expression its values are translated into). What has no
+//! counterpart is refused with the reason, naming the rule: aggregations (`| count()`).
 
 mod condition;
+mod glob;
 
 use super::conditions::ValueRegex;
 use super::file::{ConditionSpec, MatchesSpec, RuleFile, SeveritySpec, TextContainsSpec};
@@ -258,8 +260,30 @@ fn selection(name: &str, value: &Value) -> Result<(Value, Vec<ConditionSpec>), S
             }
             Ok((json!({ "$or": branches }), Vec::new()))
         }
+        // Keywords: values searched for anywhere in the record, as Sigma's backends search the
+        // event's text (any one; without regard to case).
+        Value::Array(_) | Value::String(_) | Value::Number(_) => {
+            let values: Vec<&Value> = match value {
+                Value::Array(items) => items.iter().collect(),
+                single => vec![single],
+            };
+            let keywords = values
+                .into_iter()
+                .map(as_text)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|why| format!("{name}: keywords: {why}"))?;
+            let check = ConditionSpec {
+                text_contains: Some(TextContainsSpec {
+                    path: "detail".to_string(),
+                    values: keywords,
+                    all: false,
+                }),
+                ..ConditionSpec::default()
+            };
+            Ok((json!({}), vec![check]))
+        }
         _ => Err(format!(
-            "{name}: keyword searches (a list of values without fields) are not supported"
+            "{name}: a selection is a mapping of fields, a list of mappings, or keywords"
         )),
     }
 }
@@ -359,6 +383,23 @@ fn field(key: &str, values: &Value) -> Result<(String, FieldTest), String> {
     }
     // CloudTrail writes these in one case: exact values keep them indexable.
     let exact = matches!(path.as_str(), "eventName" | "eventSource");
+    if list.iter().any(|value| glob::has_question_mark(value)) {
+        // No pattern says `?`: the field's values, each translated, in one regular expression.
+        let sources = list
+            .iter()
+            .map(|value| glob::regex_of(kind, value, exact))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sources: Vec<Value> = sources.into_iter().map(Value::String).collect();
+        let sources: Vec<&Value> = sources.iter().collect();
+        let checks = regex_checks(&detail_path, &sources, "", all)?;
+        return Ok((
+            path,
+            FieldTest {
+                values: None,
+                checks,
+            },
+        ));
+    }
     let mut test = FieldTest::default();
     let mut accepted = Vec::new();
     for (index, value) in list.into_iter().enumerate() {
@@ -451,9 +492,6 @@ fn accepting(kind: &str, value: &Value, exact: bool) -> Result<Vec<Value>, Strin
             ))
         }
     };
-    if text.contains('?') {
-        return Err(format!("the `?` wildcard in {text:?} is not supported"));
-    }
     let wildcard = text.contains('*');
     let one = match kind {
         "contains" => json!({ "wildcard": format!("*{text}*") }),

@@ -250,11 +250,6 @@ fn a_sigma_rule_becomes_a_rule_with_its_level_tags_and_a_readable_id() {
     assert!(convert(&windows, "w")
         .unwrap_err()
         .contains("only aws / cloudtrail"));
-    let keywords = json!({"title": "t", "logsource": {"product": "aws", "service": "cloudtrail"},
-        "detection": {"keywords": ["evil"], "condition": "keywords"}});
-    assert!(convert(&keywords, "k")
-        .unwrap_err()
-        .contains("keyword searches"));
     let only_not = json!({"title": "t", "logsource": {"product": "aws", "service": "cloudtrail"},
         "detection": {"filter": {"eventName": "X"}, "condition": "not filter"}});
     assert!(convert(&only_not, "n")
@@ -404,13 +399,7 @@ fn regular_expressions_searches_in_objects_and_all_are_checks_beside_the_pattern
         Vec::<String>::new()
     );
     // `|re|i`, several values (any one), and a regular expression excluded on its own.
-    let user = |name: &str| {
-        record(
-            "iam.amazonaws.com",
-            "CreateUser",
-            json!({"requestParameters": {"userName": name}}),
-        )
-    };
+    let user = user_named;
     let regexes = sigma(json!({
         "selection": {"eventName": "CreateUser",
             "requestParameters.userName|re|i": ["^admin", "^root"]},
@@ -431,6 +420,73 @@ fn regular_expressions_searches_in_objects_and_all_are_checks_beside_the_pattern
         Vec::<String>::new()
     );
 
+    // Keywords: anywhere in the record, any case, beside a selection and excluded.
+    let keywords = sigma(json!({
+        "selection": {"eventSource": "iam.amazonaws.com"},
+        "keywords": ["kali", "parrot"],
+        "filter": ["ci-runner"],
+        "condition": "selection and keywords and not filter"}));
+    let by = |agent: &str, user: &str| {
+        let mut event = user_named(user);
+        event["userAgent"] = json!(agent);
+        event
+    };
+    assert_eq!(
+        check_document(
+            &keywords,
+            "keywords",
+            &[
+                (
+                    "in the user agent",
+                    true,
+                    by("aws-cli/2 Linux/6.1.0-kali9-amd64", "bob")
+                ),
+                (
+                    "in another field, another case",
+                    true,
+                    by("aws-cli/2", "Parrot-1")
+                ),
+                ("excluded", false, by("aws-cli/2 kali", "ci-runner-7")),
+                ("neither", false, by("aws-cli/2", "bob")),
+            ]
+        ),
+        Vec::<String>::new()
+    );
+
+    // `?`: the field's values translated into a regular expression, each keeping its meaning.
+    let question = sigma(json!({
+        "selection": {"eventName": ["Create?ser", "DeleteUser"],
+            "requestParameters.userName|startswith": ["svc-??-", "Admin"]},
+        "condition": "selection"}));
+    let deleted = |name: &str| {
+        record(
+            "iam.amazonaws.com",
+            "DeleteUser",
+            json!({"requestParameters": {"userName": name}}),
+        )
+    };
+    assert_eq!(
+        check_document(
+            &question,
+            "question",
+            &[
+                ("one character", true, user_named("svc-ab-1")),
+                ("the plain value beside it", true, deleted("ADMIN-2")),
+                ("two characters for one", false, user_named("svc-abc-1")),
+                (
+                    "another call",
+                    false,
+                    record(
+                        "iam.amazonaws.com",
+                        "CreateUsers",
+                        json!({"requestParameters": {"userName": "svc-ab-1"}})
+                    )
+                ),
+            ]
+        ),
+        Vec::<String>::new()
+    );
+
     // What the regex crate cannot run is refused, naming the field; so is a check under `or`.
     let lookaround = sigma(json!({"selection": {"userIdentity.arn|re": "(?<!aws):x"},
         "condition": "selection"}));
@@ -442,4 +498,12 @@ fn regular_expressions_searches_in_objects_and_all_are_checks_beside_the_pattern
     let under_or = sigma(json!({"a": {"eventName": "X"}, "b": {"userAgent|re": "x"},
         "condition": "a or b"}));
     assert!(convert(&under_or, "o").unwrap_err().contains("under `or`"));
+}
+
+fn user_named(name: &str) -> Value {
+    record(
+        "iam.amazonaws.com",
+        "CreateUser",
+        json!({"requestParameters": {"userName": name}}),
+    )
 }
