@@ -37,6 +37,10 @@ pub enum Condition {
     },
     /// The inner condition does not hold.
     Unless(Box<Condition>),
+    /// Every inner condition holds.
+    AllOf(Vec<Condition>),
+    /// One inner condition holds, at least.
+    AnyOf(Vec<Condition>),
 }
 
 impl Condition {
@@ -92,11 +96,37 @@ impl Condition {
             })?;
             compiled.push(Self::Unless(Box::new(inner)));
         }
+        for (key, specs, all) in [
+            ("all_of", &spec.all_of, true),
+            ("any_of", &spec.any_of, false),
+        ] {
+            let Some(specs) = specs else { continue };
+            if specs.is_empty() {
+                return Err(PatternError::new(&format!("$.{key}"), "empty"));
+            }
+            let inner = specs
+                .iter()
+                .enumerate()
+                .map(|(index, spec)| {
+                    Self::compile(spec).map_err(|error| {
+                        PatternError::new(
+                            &format!("$.{key}[{index}]{}", &error.path[1..]),
+                            error.reason,
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            compiled.push(if all {
+                Self::AllOf(inner)
+            } else {
+                Self::AnyOf(inner)
+            });
+        }
         match (compiled.pop(), compiled.is_empty()) {
             (Some(condition), true) => Ok(condition),
             _ => Err(PatternError::new(
                 "$",
-                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, resource_policy_public, not, matches, text_contains, unless",
+                "a condition takes exactly one of fields_differ, fields_equal, account_differs, policy_grants, trust_allows_external, resource_policy_public, not, matches, text_contains, unless, all_of, any_of",
             )),
         }
     }
@@ -107,6 +137,7 @@ impl Condition {
         match self {
             Self::Not(_) => false,
             Self::Unless(inner) => inner.needs_whole_event(),
+            Self::AllOf(inner) | Self::AnyOf(inner) => inner.iter().any(Self::needs_whole_event),
             _ => true,
         }
     }
@@ -124,6 +155,8 @@ impl Condition {
         match (self, whole) {
             (Self::Not(pattern), _) => !pattern.matches_flattened(flat),
             (Self::Unless(inner), _) => !inner.holds_on(whole, flat),
+            (Self::AllOf(inner), _) => inner.iter().all(|each| each.holds_on(whole, flat)),
+            (Self::AnyOf(inner), _) => inner.iter().any(|each| each.holds_on(whole, flat)),
             (_, Some(event)) => self.holds(event),
             (_, None) => self.holds_on_leaves(flat).unwrap_or(false),
         }
@@ -143,7 +176,20 @@ impl Condition {
             Self::ResourcePolicyPublic(_)
             | Self::ResourceInOtherAccount
             | Self::Not(_)
-            | Self::TextContains { .. } => [None, None],
+            | Self::TextContains { .. }
+            | Self::AllOf(_)
+            | Self::AnyOf(_) => [None, None],
+        }
+    }
+
+    /// Every path whose leaves the condition reads, nested conditions' included.
+    pub fn paths_read_as_leaves(&self) -> Vec<&str> {
+        match self {
+            Self::Unless(inner) => inner.paths_read_as_leaves(),
+            Self::AllOf(inner) | Self::AnyOf(inner) => {
+                inner.iter().flat_map(Self::paths_read_as_leaves).collect()
+            }
+            other => other.leaf_paths().into_iter().flatten().collect(),
         }
     }
 
@@ -154,8 +200,23 @@ impl Condition {
     /// assumption, a user acting on another, and a policy document or trust policy given as
     /// text are answered this way without parsing the record whole.
     pub fn holds_on_leaves(&self, flat: &crate::eventbridge::FlatEvent<'_, '_>) -> Option<bool> {
-        if let Self::Unless(inner) = self {
-            return inner.holds_on_leaves(flat).map(|holds| !holds);
+        match self {
+            Self::Unless(inner) => return inner.decided_on_leaves(flat).map(|holds| !holds),
+            // One answer that decides (a false for all, a true for any) is enough; else every
+            // one is needed.
+            Self::AllOf(inner) | Self::AnyOf(inner) => {
+                let deciding = matches!(self, Self::AnyOf(_));
+                let mut undecided = false;
+                for each in inner {
+                    match each.decided_on_leaves(flat) {
+                        Some(answer) if answer == deciding => return Some(deciding),
+                        Some(_) => {}
+                        None => undecided = true,
+                    }
+                }
+                return (!undecided).then_some(!deciding);
+            }
+            _ => {}
         }
         let [first, second] = self.leaf_paths();
         let first = first?;
@@ -186,12 +247,24 @@ impl Condition {
         }))
     }
 
-    /// Every pattern the condition reads, nested ones included: their paths are extracted.
-    pub fn patterns_read(&self) -> Option<&EventPattern> {
+    /// The answer from the leaves: an exclusion pattern always has one; the other kinds
+    /// when [`holds_on_leaves`](Self::holds_on_leaves) gives one.
+    fn decided_on_leaves(&self, flat: &crate::eventbridge::FlatEvent<'_, '_>) -> Option<bool> {
         match self {
-            Self::Not(pattern) => Some(pattern),
+            Self::Not(pattern) => Some(!pattern.matches_flattened(flat)),
+            other => other.holds_on_leaves(flat),
+        }
+    }
+
+    /// Every pattern the condition reads, nested ones included: their paths are extracted.
+    pub fn patterns_read(&self) -> Vec<&EventPattern> {
+        match self {
+            Self::Not(pattern) => vec![pattern],
             Self::Unless(inner) => inner.patterns_read(),
-            _ => None,
+            Self::AllOf(inner) | Self::AnyOf(inner) => {
+                inner.iter().flat_map(Self::patterns_read).collect()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -207,6 +280,8 @@ impl Condition {
         match self {
             Self::Not(pattern) => !pattern.matches(event),
             Self::Unless(inner) => !inner.holds(event),
+            Self::AllOf(inner) => inner.iter().all(|each| each.holds(event)),
+            Self::AnyOf(inner) => inner.iter().any(|each| each.holds(event)),
             _ => self.holds_with(|path| lookup(event, path)),
         }
     }
@@ -280,7 +355,7 @@ impl Condition {
             }
             // Answered by the callers, which hold the event or its leaves (`holds`,
             // `holds_on_leaves` and `holds_on` answer `unless` before coming here).
-            Self::Not(_) | Self::Unless(_) => false,
+            Self::Not(_) | Self::Unless(_) | Self::AllOf(_) | Self::AnyOf(_) => false,
         }
     }
 }
@@ -321,185 +396,4 @@ fn policy_is_public(policy: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{policy_is_public, Condition};
-    use crate::eventbridge::FlatEvent;
-    use crate::rules::file::GrantLevel;
-    use crate::rules::shape::eventbridge_event;
-    use serde_json::{json, Value};
-
-    /// The condition's answer from the leaves of `record` (read from its text, as a scan
-    /// does), checked against its answer on the whole event whenever the leaves give one.
-    fn on_leaves(condition: &Condition, record: Value) -> Option<bool> {
-        let shaped = eventbridge_event(record.clone());
-        let paths: Vec<&str> = condition.leaf_paths().into_iter().flatten().collect();
-        let flat = FlatEvent::from_raw_record(&record.to_string(), &shaped, paths);
-        let answer = condition.holds_on_leaves(&flat);
-        if let Some(answer) = answer {
-            assert_eq!(
-                answer,
-                condition.holds(&shaped),
-                "{condition:?} on {record}"
-            );
-        }
-        answer
-    }
-
-    #[test]
-    fn leaves_answer_what_they_can_tell_and_leave_the_rest_to_the_whole_event() {
-        let differ = Condition::FieldsDiffer(
-            "detail.requestParameters.userName".into(),
-            "detail.userIdentity.userName".into(),
-        );
-        let by = |identity: Value, request: Value| {
-            json!({"eventSource": "iam.amazonaws.com", "eventName": "CreateLoginProfile",
-                   "userIdentity": identity, "requestParameters": request})
-        };
-        let role = json!({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/r/s"});
-        // A role has no userName: acting on a user is acting on another identity.
-        assert_eq!(
-            on_leaves(&differ, by(role.clone(), json!({"userName": "alice"}))),
-            Some(true)
-        );
-        assert_eq!(
-            on_leaves(
-                &differ,
-                by(json!({"userName": "alice"}), json!({"userName": "alice"}))
-            ),
-            Some(false)
-        );
-        // An object where the first field is, or values in an array: only the whole event tells.
-        assert_eq!(
-            on_leaves(&differ, by(role.clone(), json!({"userName": {"n": 1}}))),
-            None
-        );
-        assert_eq!(
-            on_leaves(&differ, by(role.clone(), json!({"userName": ["a"]}))),
-            None
-        );
-        let equal = Condition::FieldsEqual(
-            "detail.requestParameters.userName".into(),
-            "detail.userIdentity.userName".into(),
-        );
-        assert_eq!(
-            on_leaves(&equal, by(role.clone(), json!({"userName": "alice"}))),
-            Some(false)
-        );
-        assert_eq!(
-            on_leaves(&equal, by(json!({"userName": {}}), json!({"userName": {}}))),
-            None
-        );
-
-        let grants = Condition::PolicyGrants {
-            path: "detail.requestParameters.policyDocument".into(),
-            at_least: GrantLevel::Admin,
-        };
-        let document = |text: Value| by(role.clone(), json!({"policyDocument": text}));
-        let admin = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-        let narrow = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-        assert_eq!(on_leaves(&grants, document(json!(admin))), Some(true));
-        assert_eq!(on_leaves(&grants, document(json!(narrow))), Some(false));
-        assert_eq!(on_leaves(&grants, by(role.clone(), json!({}))), Some(false));
-
-        let trust = Condition::TrustAllowsExternal {
-            path: "detail.requestParameters.policyDocument".into(),
-        };
-        let trusting = |account: &str| {
-            let mut record = document(json!(format!(
-                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#
-            )));
-            record["recipientAccountId"] = json!("111122223333");
-            record
-        };
-        assert_eq!(on_leaves(&trust, trusting("999988887777")), Some(true));
-        assert_eq!(on_leaves(&trust, trusting("111122223333")), Some(false));
-
-        // Objects are read whole.
-        assert_eq!(
-            on_leaves(&Condition::ResourceInOtherAccount, by(role, json!({}))),
-            None
-        );
-    }
-
-    #[test]
-    fn rule_files_say_regular_expressions_searches_and_negations_of_conditions() {
-        let text = r#"
-id: x.role_policy_by_ci
-title: {en: X, ko: 엑스}
-description: {en: X, ko: 엑스}
-severity: HIGH
-pattern: {detail: {eventName: [PutRolePolicy]}}
-conditions:
-  - matches: {path: detail.userIdentity.arn, regex: ':assumed-role/ci-[0-9]+/'}
-  - text_contains: {path: detail.requestParameters, values: ['"iam:PassRole"', '"Resource":"*"'], all: true}
-  - unless: {matches: {path: detail.requestParameters.roleName, regex: '^sandbox-'}}
-tests:
-  - {name: wide, match: true, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/ci-42/job"}, requestParameters: {roleName: app, policyDocument: '{"Action":"iam:PassRole","Resource":"*"}'}}}
-  - {name: sandbox, match: false, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/ci-42/job"}, requestParameters: {roleName: sandbox-1, policyDocument: '{"Action":"iam:PassRole","Resource":"*"}'}}}
-  - {name: narrow, match: false, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/ci-42/job"}, requestParameters: {roleName: app, policyDocument: '{"Action":"iam:PassRole","Resource":"arn:aws:iam::1:role/app"}'}}}
-  - {name: a person, match: false, event: {eventName: PutRolePolicy, userIdentity: {arn: "arn:aws:sts::1:assumed-role/admin/alice"}, requestParameters: {roleName: app, policyDocument: '{"Action":"iam:PassRole","Resource":"*"}'}}}
-"#;
-        let rules = crate::rules::set::parse_file(text, "ci.yml").unwrap();
-        let failures = rules[0].run_tests();
-        assert!(failures.is_empty(), "{failures:?}");
-
-        // Answered from the leaves as on the whole event (`on_leaves` compares both).
-        let compile = |spec: Value| Condition::compile(&serde_json::from_value(spec).unwrap());
-        let record =
-            |arn: &str| json!({"eventName": "PutRolePolicy", "userIdentity": {"arn": arn}});
-        let by_ci = compile(
-            json!({"matches": {"path": "detail.userIdentity.arn", "regex": "assumed-role/ci-"}}),
-        )
-        .unwrap();
-        assert_eq!(
-            on_leaves(&by_ci, record("arn:aws:sts::1:assumed-role/ci-1/j")),
-            Some(true)
-        );
-        assert_eq!(
-            on_leaves(&by_ci, record("arn:aws:iam::1:user/ci-1")),
-            Some(false)
-        );
-        let unless = compile(json!({"unless": {"matches":
-            {"path": "detail.userIdentity.arn", "regex": "assumed-role/ci-"}}}))
-        .unwrap();
-        assert_eq!(
-            on_leaves(&unless, record("arn:aws:sts::1:assumed-role/ci-1/j")),
-            Some(false)
-        );
-        assert_eq!(
-            on_leaves(&unless, record("arn:aws:iam::1:user/ci-1")),
-            Some(true)
-        );
-        // A search reads objects: the whole event only.
-        let search = compile(json!({"text_contains":
-            {"path": "detail.userIdentity", "values": ["ci-1"]}}))
-        .unwrap();
-        assert!(search.needs_whole_event());
-        assert_eq!(on_leaves(&search, record("arn:aws:iam::1:user/ci-1")), None);
-
-        // A bad regex says where, inside `unless` too.
-        let error =
-            compile(json!({"unless": {"matches": {"path": "a", "regex": "("}}})).unwrap_err();
-        assert!(
-            error.to_string().starts_with("$.unless.matches.regex: "),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn wildcard_principals_without_conditions_are_public() {
-        assert!(policy_is_public(
-            &json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"}]})
-        ));
-        assert!(policy_is_public(&json!("{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"*\"]},\"Action\":\"sqs:*\"}}")));
-        assert!(!policy_is_public(
-            &json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]})
-        ));
-        assert!(!policy_is_public(
-            &json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:*"}]})
-        ));
-        assert!(!policy_is_public(
-            &json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*"}]})
-        ));
-    }
-}
+mod tests;

@@ -115,6 +115,12 @@ pub struct ConditionSpec {
     /// PATTERN, a second test of a field the rule's pattern tests already).
     #[serde(default)]
     pub unless: Option<Box<ConditionSpec>>,
+    /// Every one of these conditions holds.
+    #[serde(default)]
+    pub all_of: Option<Vec<ConditionSpec>>,
+    /// One of these conditions holds, at least.
+    #[serde(default)]
+    pub any_of: Option<Vec<ConditionSpec>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

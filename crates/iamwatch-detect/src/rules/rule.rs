@@ -214,14 +214,11 @@ impl Rule {
 
     /// Every event path the rule's patterns and its dedup key look at.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        let when_patterns = self
-            .severity_when
-            .iter()
-            .filter_map(|(when, _)| match when {
-                When::Pattern(pattern) => Some(pattern),
-                When::Condition(condition) => condition.patterns_read(),
-            });
-        let condition_patterns = self.conditions.iter().filter_map(Condition::patterns_read);
+        let when_patterns = self.severity_when.iter().flat_map(|(when, _)| match when {
+            When::Pattern(pattern) => vec![pattern],
+            When::Condition(condition) => condition.patterns_read(),
+        });
+        let condition_patterns = self.conditions.iter().flat_map(Condition::patterns_read);
         let when_conditions = self
             .severity_when
             .iter()
@@ -233,8 +230,7 @@ impl Rule {
             .conditions
             .iter()
             .chain(when_conditions)
-            .flat_map(Condition::leaf_paths)
-            .flatten();
+            .flat_map(Condition::paths_read_as_leaves);
         std::iter::once(&self.pattern)
             .chain(when_patterns)
             .chain(condition_patterns)

@@ -12,8 +12,10 @@
 //! `|s`), `|contains` on an object (a search in its JSON text, without regard to case, as
 //! Sigma's backends search), the second and further values of `|all`, and a negated selection
 //! made only of such a check, keyword lists (a search in the record's text), and a field with
-//! a `?` wildcard (a regular expression its values are translated into). What has no
-//! counterpart is refused with the reason, naming the rule: aggregations (`| count()`).
+//! a `?` wildcard (a regular expression its values are translated into). Checks may sit under
+//! `or` (`any_of`) and `not` (`unless`, `all_of`), and a field tested twice keeps its second
+//! test as a check. What has no counterpart is refused with the reason, naming the rule:
+//! modifiers such as `|base64`, aggregations (`| count()`).
 
 mod condition;
 mod glob;
@@ -139,9 +141,7 @@ fn compile(
     let (negated, affirmed): (Vec<Expr>, Vec<Expr>) = terms
         .into_iter()
         .partition(|term| matches!(term, Expr::Not(_)));
-    if affirmed.is_empty() {
-        return Err("the condition says only what is excluded, not what to match".to_string());
-    }
+    // Only exclusions (`not filter`): every event but those, from an empty pattern.
     let (pattern, mut conditions) = positive(&Expr::And(affirmed), selections)?;
     // `not (a or b)` is `not a and not b`: each excluded alone, so that a check no pattern
     // says (a regular expression, a search in an object) can be excluded on its own.
@@ -152,38 +152,75 @@ fn compile(
         }
     }
     for term in excluded_terms {
-        let (excluded, mut extra) = positive(&term, selections)?;
-        let nothing_else = excluded.as_object().is_some_and(Map::is_empty);
-        match (extra.pop(), extra.is_empty(), nothing_else) {
-            (None, _, _) => conditions.push(ConditionSpec {
-                not: Some(json!({ "detail": excluded })),
-                ..ConditionSpec::default()
-            }),
-            // `not` a field reference alone: the fields differ.
-            (
-                Some(ConditionSpec {
-                    fields_equal: Some(fields),
-                    ..
-                }),
-                true,
-                true,
-            ) => {
-                conditions.push(ConditionSpec {
-                    fields_differ: Some(fields),
-                    ..ConditionSpec::default()
-                });
-            }
-            (Some(check), true, true) => conditions.push(ConditionSpec {
-                unless: Some(Box::new(check)),
-                ..ConditionSpec::default()
-            }),
-            _ => return Err(
-                "a check no pattern says (|re, |fieldref, |contains on an object, |all) under `not` beside other fields is not supported"
-                    .into(),
-            ),
-        }
+        let (excluded, extra) = positive(&term, selections)?;
+        conditions.push(negation(excluded, extra));
     }
     Ok((pattern, conditions))
+}
+
+/// What holds when a pattern and the checks beside it do not.
+fn negation(pattern: Value, mut checks: Vec<ConditionSpec>) -> ConditionSpec {
+    if checks.is_empty() {
+        return ConditionSpec {
+            not: Some(json!({ "detail": pattern })),
+            ..ConditionSpec::default()
+        };
+    }
+    if pattern.as_object().is_some_and(Map::is_empty) && checks.len() == 1 {
+        if let Some(fields) = checks[0].fields_equal.take() {
+            // `not` a field reference alone: the fields differ.
+            return ConditionSpec {
+                fields_differ: Some(fields),
+                ..ConditionSpec::default()
+            };
+        }
+    }
+    ConditionSpec {
+        unless: Some(Box::new(one_check(pattern, checks))),
+        ..ConditionSpec::default()
+    }
+}
+
+/// A pattern and the checks beside it as one check, for an `or` or a `not` holding checks no
+/// pattern says: the pattern is `unless: {not: …}`, and more than one check `all_of`.
+fn one_check(pattern: Value, mut checks: Vec<ConditionSpec>) -> ConditionSpec {
+    if !pattern.as_object().is_some_and(Map::is_empty) {
+        checks.insert(
+            0,
+            ConditionSpec {
+                unless: Some(Box::new(ConditionSpec {
+                    not: Some(json!({ "detail": pattern })),
+                    ..ConditionSpec::default()
+                })),
+                ..ConditionSpec::default()
+            },
+        );
+    }
+    match checks.len() {
+        1 => checks.remove(0),
+        _ => ConditionSpec {
+            all_of: Some(checks),
+            ..ConditionSpec::default()
+        },
+    }
+}
+
+/// Alternatives as a pattern (`$or`) when none holds a check no pattern says, else as one
+/// check (`any_of`) beside an empty pattern.
+fn alternatives_of(parts: Vec<(Value, Vec<ConditionSpec>)>) -> (Value, Vec<ConditionSpec>) {
+    if parts.iter().all(|(_, checks)| checks.is_empty()) {
+        let branches: Vec<Value> = parts.into_iter().map(|(pattern, _)| pattern).collect();
+        return (json!({ "$or": branches }), Vec::new());
+    }
+    let any_of = parts
+        .into_iter()
+        .map(|(pattern, checks)| one_check(pattern, checks))
+        .collect();
+    let check = ConditionSpec {
+        any_of: Some(any_of),
+        ..ConditionSpec::default()
+    };
+    (json!({}), vec![check])
 }
 
 /// The terms of an `or` (of `or`s), each one of them; any other expression is its own.
@@ -210,23 +247,22 @@ fn positive(
                 extra.extend(conditions);
                 merged = Some(match merged {
                     None => part,
-                    Some(so_far) => merge(so_far, part)?,
+                    Some(so_far) => merged_or_checked(so_far, part, &mut extra),
                 });
             }
             Ok((merged.unwrap_or_else(|| json!({})), extra))
         }
         Expr::Or(terms) => {
-            let mut branches = Vec::new();
-            for term in terms {
-                let (part, extra) = positive(term, selections)?;
-                if !extra.is_empty() {
-                    return Err("a check no pattern says (|re, |fieldref, |contains on an object, |all) under `or` is not supported".into());
-                }
-                branches.push(part);
-            }
-            Ok((json!({ "$or": branches }), Vec::new()))
+            let parts = terms
+                .iter()
+                .map(|term| positive(term, selections))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(alternatives_of(parts))
         }
-        Expr::Not(_) => Err("`not` inside `and`/`or` groups is not supported".to_string()),
+        Expr::Not(inner) => {
+            let (pattern, checks) = positive(inner, selections)?;
+            Ok((json!({}), vec![negation(pattern, checks)]))
+        }
     }
 }
 
@@ -240,25 +276,19 @@ fn selection(name: &str, value: &Value) -> Result<(Value, Vec<ConditionSpec>), S
                 let (path, test) =
                     field(key, values).map_err(|why| format!("{name}: {key}: {why}"))?;
                 if let Some(accepted) = test.values {
-                    pattern = merge(pattern, nested(&path, Value::Array(accepted)))
-                        .map_err(|why| format!("{name}: {why}"))?;
+                    let part = nested(&path, Value::Array(accepted));
+                    pattern = merged_or_checked(pattern, part, &mut extra);
                 }
                 extra.extend(test.checks);
             }
             Ok((pattern, extra))
         }
         Value::Array(items) if items.iter().all(Value::is_object) => {
-            let mut branches = Vec::new();
-            for item in items {
-                let (part, extra) = selection(name, item)?;
-                if !extra.is_empty() {
-                    return Err(format!(
-                        "{name}: a check no pattern says (|re, |fieldref, |contains on an object, |all) in a list of mappings is not supported"
-                    ));
-                }
-                branches.push(part);
-            }
-            Ok((json!({ "$or": branches }), Vec::new()))
+            let parts = items
+                .iter()
+                .map(|item| selection(name, item))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(alternatives_of(parts))
         }
         // Keywords: values searched for anywhere in the record, as Sigma's backends search the
         // event's text (any one; without regard to case).
@@ -529,6 +559,18 @@ fn collapse_stars(mut matcher: Value) -> Value {
     matcher
 }
 
+/// Both patterns merged; where they test one field twice, which one pattern cannot say, the
+/// second becomes a check beside the first.
+fn merged_or_checked(first: Value, second: Value, checks: &mut Vec<ConditionSpec>) -> Value {
+    match merge(first.clone(), second.clone()) {
+        Ok(merged) => merged,
+        Err(_) => {
+            checks.push(one_check(second, Vec::new()));
+            first
+        }
+    }
+}
+
 /// `a.b.c` with `leaf` at the end: `{"a": {"b": {"c": leaf}}}`.
 fn nested(path: &str, leaf: Value) -> Value {
     path.rsplit('.')
@@ -569,3 +611,5 @@ fn merge(first: Value, second: Value) -> Result<Value, String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_boolean;
