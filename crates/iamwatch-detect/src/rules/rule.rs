@@ -25,6 +25,9 @@ pub struct Rule {
     /// event out before anything is parsed.
     head_exclusions: Vec<EventPattern>,
     conditions: Vec<Condition>,
+    /// Every path the conditions (the severity's included) read, gathered once: the rule's
+    /// paths are asked for every event it is a candidate for.
+    condition_paths: Vec<String>,
     pub tags: Vec<String>,
     pub runbook: Option<Arc<Runbook>>,
     pub dedup: Option<String>,
@@ -105,6 +108,7 @@ impl Rule {
         if file.id.trim().is_empty() {
             problems.push("id: empty".to_string());
         }
+        let condition_paths = condition_paths(&conditions, &severity_when);
         match pattern {
             Some(pattern) if problems.is_empty() => Ok(Self {
                 id: file.id,
@@ -126,6 +130,7 @@ impl Rule {
                     .collect(),
                 pattern,
                 conditions,
+                condition_paths,
                 tags: file.tags,
                 runbook: file.runbook.map(Arc::new),
                 dedup: file.dedup,
@@ -214,28 +219,9 @@ impl Rule {
 
     /// Every event path the rule's patterns and its dedup key look at.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        let when_patterns = self.severity_when.iter().flat_map(|(when, _)| match when {
-            When::Pattern(pattern) => vec![pattern],
-            When::Condition(condition) => condition.patterns_read(),
-        });
-        let condition_patterns = self.conditions.iter().flat_map(Condition::patterns_read);
-        let when_conditions = self
-            .severity_when
-            .iter()
-            .filter_map(|(when, _)| match when {
-                When::Condition(condition) => Some(condition),
-                When::Pattern(_) => None,
-            });
-        let condition_leaves = self
-            .conditions
-            .iter()
-            .chain(when_conditions)
-            .flat_map(Condition::paths_read_as_leaves);
-        std::iter::once(&self.pattern)
-            .chain(when_patterns)
-            .chain(condition_patterns)
-            .flat_map(EventPattern::paths)
-            .chain(condition_leaves)
+        self.pattern
+            .paths()
+            .chain(self.condition_paths.iter().map(String::as_str))
             .chain(
                 self.dedup
                     .iter()
@@ -355,4 +341,35 @@ impl Rule {
         }
         failures
     }
+}
+
+/// The paths the conditions read: their patterns' and their leaves', and the severity's
+/// patterns and conditions'.
+fn condition_paths(conditions: &[Condition], severity_when: &[(When, Severity)]) -> Vec<String> {
+    let when_conditions = severity_when.iter().filter_map(|(when, _)| match when {
+        When::Condition(condition) => Some(condition),
+        When::Pattern(_) => None,
+    });
+    let when_patterns = severity_when.iter().filter_map(|(when, _)| match when {
+        When::Pattern(pattern) => Some(pattern),
+        When::Condition(_) => None,
+    });
+    let mut paths: Vec<String> = Vec::new();
+    for condition in conditions.iter().chain(when_conditions) {
+        for pattern in condition.patterns_read() {
+            paths.extend(pattern.paths().map(str::to_string));
+        }
+        paths.extend(
+            condition
+                .paths_read_as_leaves()
+                .into_iter()
+                .map(str::to_string),
+        );
+    }
+    for pattern in when_patterns {
+        paths.extend(pattern.paths().map(str::to_string));
+    }
+    paths.sort_unstable();
+    paths.dedup();
+    paths
 }

@@ -12,7 +12,12 @@ fn on_leaves(condition: &Condition, record: Value) -> Option<bool> {
     let shaped = eventbridge_event(record.clone());
     // What a rule extracts for it (see `Rule::paths`).
     let mut paths: Vec<&str> = condition.paths_read_as_leaves();
-    paths.extend(condition.patterns_read().into_iter().flat_map(|pattern| pattern.paths()));
+    paths.extend(
+        condition
+            .patterns_read()
+            .into_iter()
+            .flat_map(|pattern| pattern.paths()),
+    );
     let flat = FlatEvent::from_raw_record(&record.to_string(), &shaped, paths);
     let answer = condition.holds_on_leaves(&flat);
     if let Some(answer) = answer {
