@@ -33,3 +33,4 @@ mod s3_region;
 mod server;
 mod shutdown;
 mod sqs;
+mod systemd;
