@@ -163,6 +163,41 @@ mod fuzz {
             );
             let _ = super::set::parse_file(&text, "fuzz.yml");
         }
+
+        /// Modifiers, keywords, wildcards and regular expressions in any combination: the
+        /// conversion refuses or loads, and a loaded rule is decided on an event, from its
+        /// leaves and whole, the same way, without panicking.
+        #[test]
+        fn sigma_modifiers_in_any_combination_load_or_are_refused_and_decide_alike(
+            field in "(eventName|userAgent|requestParameters|requestParameters.userName|userIdentity.arn)",
+            modifiers in proptest::collection::vec("(re|i|m|s|all|contains|startswith|endswith|cidr|exists|fieldref|base64)", 0..3),
+            values in proptest::collection::vec("[a-zA-Z?*\\\\.()\\[\\]{}+^$|/:-]{0,10}", 1..4),
+            keywords in proptest::collection::vec("[a-zA-Z?*]{1,6}", 1..3),
+            condition in "(sel|sel and not kw|kw or sel|not sel|sel and \\(kw or not sel\\)|1 of sel\\* or kw)",
+        ) {
+            let key = std::iter::once(field).chain(modifiers).collect::<Vec<_>>().join("|");
+            let text = format!(
+                "title: t\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel:\n    {key:?}: {values:?}\n  kw: {keywords:?}\n  condition: {condition:?}\n"
+            );
+            if let Ok(rules) = super::set::parse_file(&text, "fuzz.yml") {
+                let record = serde_json::json!({"eventSource": "iam.amazonaws.com",
+                    "eventName": "CreateUser", "userAgent": "Boto3/1.34 (x)?",
+                    "userIdentity": {"arn": "arn:aws:sts::1:assumed-role/aws:x/i"},
+                    "requestParameters": {"userName": "a.b*c", "tags": [{"key": "k"}]}});
+                let shaped = super::shape::eventbridge_event(record.clone());
+                for rule in &rules {
+                    let whole = rule.evaluate(
+                        Some(&shaped),
+                        &crate::eventbridge::FlatEvent::new(&shaped, rule.paths()),
+                    );
+                    let leaves = crate::eventbridge::FlatEvent::from_raw_record(
+                        &record.to_string(), &shaped, rule.paths());
+                    if !rule.needs_whole_event() || rule.decidable_on_leaves(&leaves) {
+                        proptest::prop_assert_eq!(rule.evaluate(None, &leaves), whole, "{}", text);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

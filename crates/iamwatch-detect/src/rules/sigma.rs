@@ -361,74 +361,44 @@ fn field(key: &str, values: &Value) -> Result<(String, FieldTest), String> {
         }
     }
     let detail_path = format!("detail.{path}");
-    match kind {
+    // CloudTrail writes these in one case: exact values keep them indexable.
+    let exact = matches!(path.as_str(), "eventName" | "eventSource");
+    let checks = match kind {
         "fieldref" => {
             let [Value::String(other)] = list.as_slice() else {
                 return Err("|fieldref takes one field name".to_string());
             };
-            let check = ConditionSpec {
+            vec![ConditionSpec {
                 fields_equal: Some([detail_path, format!("detail.{other}")]),
                 ..ConditionSpec::default()
-            };
-            return Ok((
-                path,
-                FieldTest {
-                    values: None,
-                    checks: vec![check],
-                },
-            ));
+            }]
         }
-        "re" => {
-            let checks = regex_checks(&detail_path, &list, &regex_flags, all)?;
-            return Ok((
-                path,
-                FieldTest {
-                    values: None,
-                    checks,
-                },
-            ));
-        }
+        "re" => regex_checks(&detail_path, &list, &regex_flags, all)?,
         // Sigma's backends search the JSON text of such a field; a pattern matches values.
-        "contains" if OBJECT_FIELDS.contains(&path.as_str()) => {
-            let check = ConditionSpec {
-                text_contains: Some(TextContainsSpec {
-                    path: detail_path,
-                    values: list
-                        .iter()
-                        .map(|value| as_text(value))
-                        .collect::<Result<_, _>>()?,
-                    all,
-                }),
-                ..ConditionSpec::default()
-            };
-            return Ok((
-                path,
-                FieldTest {
-                    values: None,
-                    checks: vec![check],
-                },
-            ));
-        }
-        _ => {}
-    }
-    // CloudTrail writes these in one case: exact values keep them indexable.
-    let exact = matches!(path.as_str(), "eventName" | "eventSource");
-    if list.iter().any(|value| glob::has_question_mark(value)) {
+        "contains" if OBJECT_FIELDS.contains(&path.as_str()) => vec![ConditionSpec {
+            text_contains: Some(TextContainsSpec {
+                path: detail_path,
+                values: list
+                    .iter()
+                    .map(|value| as_text(value))
+                    .collect::<Result<_, _>>()?,
+                all,
+            }),
+            ..ConditionSpec::default()
+        }],
         // No pattern says `?`: the field's values, each translated, in one regular expression.
-        let sources = list
-            .iter()
-            .map(|value| glob::regex_of(kind, value, exact))
-            .collect::<Result<Vec<_>, _>>()?;
-        let sources: Vec<Value> = sources.into_iter().map(Value::String).collect();
-        let sources: Vec<&Value> = sources.iter().collect();
-        let checks = regex_checks(&detail_path, &sources, "", all)?;
-        return Ok((
-            path,
-            FieldTest {
-                values: None,
-                checks,
-            },
-        ));
+        _ if list.iter().any(|value| glob::has_question_mark(value)) => {
+            let sources = list
+                .iter()
+                .map(|value| glob::regex_of(kind, value, exact).map(Value::String))
+                .collect::<Result<Vec<_>, _>>()?;
+            regex_checks(&detail_path, &sources.iter().collect::<Vec<_>>(), "", all)?
+        }
+        _ => Vec::new(),
+    };
+    if !checks.is_empty() {
+        let values = None;
+        return Ok((path, FieldTest { values, checks }));
     }
     let mut test = FieldTest::default();
     let mut accepted = Vec::new();
