@@ -48,8 +48,8 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let secrets = match env("IAMWATCH_SECRETS") {
-        Some(id) => runtime.block_on(iamwatch_lambda::SecretVariables::read(&id))?,
-        None => iamwatch_lambda::SecretVariables::default(),
+        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
+        None => iamwatch_aws::SecretVariables::default(),
     };
     let mut config = Config::load_with(args.config.as_deref(), |name| secrets.lookup(name, env))?;
     if matches!(config.db, iamwatch_store::StoreLocation::Sqlite(_)) {

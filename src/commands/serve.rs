@@ -32,7 +32,17 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // The variables of a Secrets Manager secret (IAMWATCH_SECRETS), before the environment's.
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let secrets = match env("IAMWATCH_SECRETS") {
+        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
+        None => iamwatch_aws::SecretVariables::default(),
+    };
+    let mut config = Config::load_with(args.config.as_deref(), |name| secrets.lookup(name, env))?;
     if let Some(db) = &args.db {
         config.db.clone_from(db);
     }
@@ -46,16 +56,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.check_exposure()?;
 
     let detector = detector_from(&mut config, args.rules)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let store = super::Store::open(&config.db, super::Opening::Live, &runtime)?.shared();
     let has_token = config.token.is_some();
     let options = Options {
         config,
         detector,
         store,
+        secrets,
         demo: args
             .demo
             .then(|| Duration::from_millis(args.demo_interval_ms.max(10))),

@@ -30,6 +30,7 @@ mod respond;
 mod s3_follow;
 #[path = "../shared/s3_region.rs"]
 mod s3_region;
+mod secrets;
 mod server;
 mod shutdown;
 mod sqs;

@@ -1,6 +1,10 @@
 //! What every AWS client of iamwatch (S3 for `scan s3://…`, SQS for `serve`, DynamoDB as a
 //! store) starts from: the environment's configuration, and errors said in a line.
 
+pub mod secrets;
+
+pub use secrets::{SecretVariables, SecretsError};
+
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 

@@ -41,7 +41,7 @@ pub struct Settings {
     pub respond: iamwatch_respond::auto::RespondConfig,
     /// The variables of `IAMWATCH_SECRETS`, read before the environment's (the notification
     /// destinations' `url_env`, `password_env`, `secret_env`).
-    pub secrets: crate::SecretVariables,
+    pub secrets: iamwatch_aws::SecretVariables,
 }
 
 #[derive(Debug, thiserror::Error)]

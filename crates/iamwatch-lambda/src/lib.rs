@@ -18,10 +18,8 @@ pub mod dead_letter;
 pub mod function;
 pub mod ingest;
 pub mod invocation;
-pub mod secrets;
 
 pub use function::{Function, FunctionError, Settings};
-pub use secrets::{SecretVariables, SecretsError};
 
 /// Serves invocations from the Lambda runtime API until the environment is shut down.
 ///

@@ -66,6 +66,9 @@ pub struct Options {
     pub store: Arc<dyn IncidentStore>,
     /// Replay the bundled samples at this interval.
     pub demo: Option<Duration>,
+    /// The variables of `IAMWATCH_SECRETS`, read before the environment's by the notification
+    /// destinations (`url_env`, `password_env`, `secret_env`).
+    pub secrets: iamwatch_aws::SecretVariables,
 }
 
 /// The routes, documented in `assets/openapi.json` (a test keeps the two in step).
@@ -117,6 +120,7 @@ pub async fn serve(
         detector,
         store,
         demo,
+        secrets,
     } = options;
     config.check_exposure()?;
     let auth = auth::Auth::new(config.token.clone());
@@ -139,7 +143,7 @@ pub async fn serve(
     });
     let metrics = Arc::new(metrics::Metrics::default());
     let hub = stream::LiveHub::new(config.stream.client_queue);
-    let notifier = notifications::start(&config, store.as_ref()).await?;
+    let notifier = notifications::start(&config, &secrets, store.as_ref()).await?;
     let responder =
         auto_respond::Responder::start(&config.respond, Arc::clone(&store), hub.clone())?;
     let mut correlator = iamwatch_correlate::Correlator::new(config.correlate.clone());

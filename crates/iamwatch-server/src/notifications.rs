@@ -15,8 +15,12 @@ const READ_AT_ONCE: usize = 100;
 ///
 /// # Errors
 /// A destination that cannot be used, or an outbox that cannot be read or written.
-pub async fn start(config: &Config, store: &dyn IncidentStore) -> Result<Notifier, ServerError> {
-    let env = |name: &str| std::env::var(name).ok();
+pub async fn start(
+    config: &Config,
+    secrets: &iamwatch_aws::SecretVariables,
+    store: &dyn IncidentStore,
+) -> Result<Notifier, ServerError> {
+    let env = |name: &str| secrets.lookup(name, |name| std::env::var(name).ok());
     if config.notify.is_empty() {
         return Ok(Notifier::start(&config.notify, &env).await?);
     }

@@ -1,9 +1,10 @@
-//! The function's secrets from one Secrets Manager secret (`IAMWATCH_SECRETS`, its name or
-//! ARN): a JSON object whose keys are the variables iamwatch reads (`IAMWATCH_TOKEN`, and those
+//! Secrets from one Secrets Manager secret (`IAMWATCH_SECRETS`, its name or ARN): a JSON object
+//! whose keys are the variables iamwatch reads (`IAMWATCH_TOKEN`, `IAMWATCH_DB`, and those
 //! `[[notify]]` names in `url_env`, `password_env`, `secret_env`) and whose values are theirs.
 //! A Lambda function's environment is shown to whoever may read its configuration (the
-//! console, `lambda:GetFunctionConfiguration`); a secret only to whoever may read the secret,
-//! and each read is in CloudTrail. Read once, at the cold start.
+//! console, `lambda:GetFunctionConfiguration`), a server's to whoever may read its process or
+//! unit; a secret only to whoever may read the secret, and each read is in CloudTrail. Read
+//! once, when `serve` or the function starts.
 
 use iamwatch_core::secret::Secret;
 use serde_json::Value;
@@ -32,10 +33,10 @@ impl SecretVariables {
     /// # Errors
     /// As [`fetch`](Self::fetch).
     pub async fn read(id: &str) -> Result<Self, SecretsError> {
-        let sdk = iamwatch_aws::sdk_config_from_env().await;
+        let sdk = crate::sdk_config_from_env().await;
         let secrets = Self::fetch(&aws_sdk_secretsmanager::Client::new(&sdk), id).await?;
         let names: Vec<&str> = secrets.names().collect();
-        tracing::info!(secret = %id, variables = ?names, "read the function's secrets");
+        tracing::info!(secret = %id, variables = ?names, "read the secrets");
         Ok(secrets)
     }
 
@@ -56,7 +57,7 @@ impl SecretVariables {
             .await
             .map_err(|error| SecretsError::Read {
                 id: id.to_string(),
-                reason: iamwatch_aws::explain(&error),
+                reason: crate::explain(&error),
             })?;
         let text = answer.secret_string().ok_or_else(|| SecretsError::Shape {
             id: id.to_string(),
