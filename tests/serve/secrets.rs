@@ -84,3 +84,38 @@ fn serve_does_not_start_on_a_secret_it_cannot_read() {
         "a store was made"
     );
 }
+
+#[test]
+fn serve_gives_up_on_a_secrets_endpoint_that_never_answers() {
+    // Takes connections, never answers (a proxy or an endpoint gone wrong).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in silent.incoming().take(8) {
+            open.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("incidents.db"))
+        .envs(aws_env(dir.path(), &endpoint, "us-east-1"))
+        .env("IAMWATCH_SECRETS", "iamwatch/serve")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("cannot read the secret iamwatch/serve"),
+        "{said}"
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "gave up after {took:?}: {said}"
+    );
+    drop(held);
+}

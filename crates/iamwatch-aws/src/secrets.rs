@@ -11,6 +11,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// How long reading the secret may take, every retry included.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The variables a secret holds; a value here takes the place of the environment's.
 #[derive(Clone, Default)]
 pub struct SecretVariables {
@@ -34,7 +37,17 @@ impl SecretVariables {
     /// As [`fetch`](Self::fetch).
     pub async fn read(id: &str) -> Result<Self, SecretsError> {
         let sdk = crate::sdk_config_from_env().await;
-        let secrets = Self::fetch(&aws_sdk_secretsmanager::Client::new(&sdk), id).await?;
+        // Bounded, retries included: an endpoint that takes connections and never answers (a
+        // proxy, a VPC endpoint misconfigured) would otherwise hold the start for ever, and a
+        // Lambda cold start has 10 s in all.
+        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+            .operation_timeout(READ_TIMEOUT)
+            .build();
+        let config = aws_sdk_secretsmanager::config::Builder::from(&sdk)
+            .timeout_config(timeouts)
+            .build();
+        let client = aws_sdk_secretsmanager::Client::from_conf(config);
+        let secrets = Self::fetch(&client, id).await?;
         let names: Vec<&str> = secrets.names().collect();
         tracing::info!(secret = %id, variables = ?names, "read the secrets");
         Ok(secrets)
