@@ -47,10 +47,7 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let secrets = match env("IAMWATCH_SECRETS") {
-        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
-        None => iamwatch_aws::SecretVariables::default(),
-    };
+    let secrets = super::secret_variables(&runtime)?;
     let mut config = Config::load_with(args.config.as_deref(), |name| secrets.lookup(name, env))?;
     if matches!(config.db, iamwatch_store::StoreLocation::Sqlite(_)) {
         anyhow::bail!(

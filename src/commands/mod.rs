@@ -146,3 +146,23 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")
 }
+
+/// The variables read before the environment's: those of the Secrets Manager secret
+/// `IAMWATCH_SECRETS` names, then `IAMWATCH_*_FILE` files' (Docker's and Kubernetes' secrets).
+pub fn secret_variables(
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<iamwatch_aws::SecretVariables> {
+    let secrets = match std::env::var("IAMWATCH_SECRETS")
+        .ok()
+        .filter(|id| !id.is_empty())
+    {
+        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
+        None => iamwatch_aws::SecretVariables::default(),
+    };
+    // Variables that are not Unicode are no iamwatch variables (and `env::vars` would panic).
+    let environment = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+    let files =
+        iamwatch_core::secret::variables_from_files(environment).map_err(anyhow::Error::msg)?;
+    Ok(secrets.with_files(files))
+}

@@ -37,14 +37,8 @@ pub fn run(command: NotifyCommand) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // The destinations' secrets as `serve` reads them: IAMWATCH_SECRETS first.
-    let secrets = match std::env::var("IAMWATCH_SECRETS")
-        .ok()
-        .filter(|id| !id.is_empty())
-    {
-        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
-        None => iamwatch_aws::SecretVariables::default(),
-    };
+    // The destinations' secrets as `serve` reads them.
+    let secrets = super::secret_variables(&runtime)?;
     let outcomes = runtime.block_on(iamwatch_notify::send_once(
         &loaded.notify,
         &|name| secrets.lookup(name, |name| std::env::var(name).ok()),

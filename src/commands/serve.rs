@@ -36,12 +36,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    // The variables of a Secrets Manager secret (IAMWATCH_SECRETS), before the environment's.
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let secrets = match env("IAMWATCH_SECRETS") {
-        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
-        None => iamwatch_aws::SecretVariables::default(),
-    };
+    let secrets = super::secret_variables(&runtime)?;
     let mut config = Config::load_with(args.config.as_deref(), |name| secrets.lookup(name, env))?;
     if let Some(db) = &args.db {
         config.db.clone_from(db);

@@ -119,3 +119,76 @@ fn serve_gives_up_on_a_secrets_endpoint_that_never_answers() {
     );
     drop(held);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reads_secrets_from_the_files_iamwatch_file_variables_name() {
+    use std::io::{BufRead, BufReader};
+    let (base, received) = receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // As Docker and Kubernetes mount secrets: one file each, a line break at the end.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{SECRET_TOKEN}\n")).unwrap();
+    let hook_file = dir.path().join("hook");
+    std::fs::write(&hook_file, format!("{base}/hook-from-a-file\n")).unwrap();
+    let config = dir.path().join("iamwatch.toml");
+    std::fs::write(
+        &config,
+        "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl_env = \"IAMWATCH_HOOK\"\n",
+    )
+    .unwrap();
+    let start = |extra: &[(&str, String)]| {
+        Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--db")
+            .arg(dir.path().join("incidents.db"))
+            .env_remove("IAMWATCH_TOKEN")
+            .env("IAMWATCH_TOKEN_FILE", &token_file)
+            .env("IAMWATCH_HOOK_FILE", &hook_file)
+            .envs(extra.iter().map(|(name, value)| (*name, value)))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // Set both ways: refused, naming both.
+    let refused = start(&[("IAMWATCH_TOKEN", "another".to_string())])
+        .wait_with_output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("IAMWATCH_TOKEN and IAMWATCH_TOKEN_FILE are both set"),
+        "{said}"
+    );
+
+    let mut child = start(&[]);
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("serve listens").unwrap();
+        if let Some(rest) = line.strip_prefix("iamwatch serve: listening on http://") {
+            break rest.to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let event = eventbridge_event("file-1", "DeactivateMFADevice", "bob").to_string();
+    let post = |token: &'static str| {
+        client()
+            .post(format!("http://{address}/v1/events"))
+            .bearer_auth(token)
+            .body(event.clone())
+            .send()
+    };
+    // The file's token, without its line break; no other.
+    assert_eq!(post("wrong-token").await.unwrap().status(), 401);
+    assert_eq!(post(SECRET_TOKEN).await.unwrap().status(), 202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while posted_to(&received, "/hook-from-a-file").is_empty() {
+        assert!(Instant::now() < deadline, "not sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -110,6 +110,14 @@ impl SecretVariables {
         Ok(Self { values })
     }
 
+    /// These variables too (read from files), where the secret has none of the name.
+    pub fn with_files(mut self, files: Vec<(String, Secret)>) -> Self {
+        for (name, value) in files {
+            self.values.entry(name).or_insert(value);
+        }
+        self
+    }
+
     /// The secret's value of the variable `name`, when it has one that is not empty.
     pub fn get(&self, name: &str) -> Option<String> {
         self.values
