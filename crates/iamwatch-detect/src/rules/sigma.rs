@@ -373,7 +373,13 @@ fn field(key: &str, values: &Value) -> Result<(String, FieldTest), String> {
                 ..ConditionSpec::default()
             }]
         }
-        "re" => regex_checks(&detail_path, &list, &regex_flags, all)?,
+        "re" => {
+            let sources = list
+                .iter()
+                .map(|value| as_text(value))
+                .collect::<Result<Vec<_>, _>>()?;
+            regex_checks(&detail_path, &sources, &regex_flags, all)?
+        }
         // Sigma's backends search the JSON text of such a field; a pattern matches values.
         "contains" if OBJECT_FIELDS.contains(&path.as_str()) => vec![ConditionSpec {
             text_contains: Some(TextContainsSpec {
@@ -390,9 +396,9 @@ fn field(key: &str, values: &Value) -> Result<(String, FieldTest), String> {
         _ if list.iter().any(|value| glob::has_question_mark(value)) => {
             let sources = list
                 .iter()
-                .map(|value| glob::regex_of(kind, value, exact).map(Value::String))
+                .map(|value| glob::regex_of(kind, value, exact))
                 .collect::<Result<Vec<_>, _>>()?;
-            regex_checks(&detail_path, &sources.iter().collect::<Vec<_>>(), "", all)?
+            regex_checks(&detail_path, &sources, "", all)?
         }
         _ => Vec::new(),
     };
@@ -421,17 +427,14 @@ fn field(key: &str, values: &Value) -> Result<(String, FieldTest), String> {
     Ok((path, test))
 }
 
-/// `|re` over a field's values: one check matching any of them, or one per value with `|all`.
+/// Regular expressions over a field (`|re`'s, or its values' translated from `?`): one check
+/// matching any of them, or one per expression with `|all`.
 fn regex_checks(
     path: &str,
-    values: &[&Value],
+    sources: &[String],
     flags: &str,
     all: bool,
 ) -> Result<Vec<ConditionSpec>, String> {
-    let sources = values
-        .iter()
-        .map(|value| as_text(value))
-        .collect::<Result<Vec<_>, _>>()?;
     let prefix = if flags.is_empty() {
         String::new()
     } else {
