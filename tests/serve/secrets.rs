@@ -122,7 +122,6 @@ fn serve_gives_up_on_a_secrets_endpoint_that_never_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_reads_secrets_from_the_files_iamwatch_file_variables_name() {
-    use std::io::{BufRead, BufReader};
     let (base, received) = receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     // As Docker and Kubernetes mount secrets: one file each, a line break at the end.
@@ -165,14 +164,7 @@ async fn serve_reads_secrets_from_the_files_iamwatch_file_variables_name() {
     );
 
     let mut child = start(&[]);
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("serve listens").unwrap();
-        if let Some(rest) = line.strip_prefix("iamwatch serve: listening on http://") {
-            break rest.to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let address = crate::server::listening_address(&mut child);
     let event = eventbridge_event("file-1", "DeactivateMFADevice", "bob").to_string();
     let post = |token: &'static str| {
         client()

@@ -87,6 +87,23 @@ pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, St
     }
 }
 
+/// The address a `serve` started with its stderr piped listens on, read from the line it
+/// writes (its later lines drained so that it never blocks on a full pipe).
+pub fn listening_address(child: &mut Child) -> String {
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("iamwatch serve: listening on http://") {
+                let _ = found.send(rest.to_string());
+            }
+        }
+    });
+    address
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve listens")
+}
+
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)

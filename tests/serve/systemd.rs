@@ -3,9 +3,8 @@
 //! state directory (the store and dead letters land there), its token from the environment
 //! file, stopped by SIGTERM within `TimeoutStopSec` having lost nothing.
 
-use crate::server::client;
+use crate::server::{client, listening_address};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -124,18 +123,7 @@ async fn the_service_runs_as_its_unit_says() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (found, address) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("iamwatch serve: listening on http://") {
-                let _ = found.send(rest.to_string());
-            }
-        }
-    });
-    let address = address
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve listens");
+    let address = listening_address(&mut child);
 
     // The token from the environment file; an event stored, a bad record kept, in the state
     // directory.
