@@ -136,19 +136,17 @@ async fn notifications_owed_are_found_until_notified_and_listed_nowhere() {
         .collect();
     // Sixty: three of DynamoDB's batch writes.
     store.owe_notifications(&ids).await.unwrap();
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
     let mut asked = ids.clone();
     asked.push("inc-never-owed".to_string());
-    let mut owed = store.owed_notifications(&asked).await.unwrap();
-    owed.sort();
-    let mut all = ids.clone();
-    all.sort();
-    assert_eq!(owed, all);
+    let owed = store.owed_notifications(&asked).await.unwrap();
+    assert_eq!(sorted(owed), sorted(ids.clone()));
     store.notified(&ids[..45]).await.unwrap();
-    let mut left = store.owed_notifications(&ids).await.unwrap();
-    left.sort();
-    let mut expected = ids[45..].to_vec();
-    expected.sort();
-    assert_eq!(left, expected);
+    let left = store.owed_notifications(&ids).await.unwrap();
+    assert_eq!(sorted(left), sorted(ids[45..].to_vec()));
     // Not incidents: listings and reads see the sixty incidents only.
     let listed = store
         .list(&IncidentQuery {
