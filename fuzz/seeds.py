@@ -73,6 +73,14 @@ def main():
         case = json.loads(line)
         if "pattern" in case and "event" in case:
             put("pattern", (json.dumps(case["pattern"]) + "\n" + json.dumps(case["event"])).encode())
+    # The rules target: the rule pack's rules one document each, and SigmaHQ's CloudTrail rules.
+    for path in sorted((HERE.parent / "rules").rglob("*.yml")):
+        for document in path.read_text().split("\n---\n"):
+            if document.strip():
+                put("rules", document.encode())
+    sigma = SHARED / "sigma_aws"
+    for path in sorted(sigma.rglob("*.yml")) if sigma.exists() else []:
+        put("rules", path.read_bytes())
     print(f"{count} records seeded into {HERE / 'corpus'}")
 
 

@@ -34,7 +34,11 @@ fuzz_target!(|bytes: &[u8]| {
     read_body_into(bytes.to_vec(), "fuzz", detector(), &mut following);
     assert_eq!(following.records, chunk.records);
     let ids = |chunk: &Chunk| -> Vec<String> {
-        chunk.incidents.iter().map(|incident| incident.incident_id.clone()).collect()
+        chunk
+            .incidents
+            .iter()
+            .map(|incident| incident.incident_id.clone())
+            .collect()
     };
     assert_eq!(ids(&following), ids(&chunk));
     let notices = following.notices.take().unwrap_or_default();

@@ -200,6 +200,32 @@ mod fuzz {
         }
     }
 
+    /// serde_yaml_ng panicked ("unexpected end of mapping") reading a typed rule from a
+    /// document that ends at an alias to no anchor; found by the `rules` fuzz target in a
+    /// SigmaHQ rule whose `logsource` key had been mangled and whose `timeframe` read `*09m`.
+    #[test]
+    fn an_alias_to_no_anchor_is_refused_with_its_place_not_a_panic() {
+        let sigma_head = "title: t\nlogsource: {product: aws, service: cloudtrail}\n";
+        for text in [
+            "a: *x\n".to_string(),
+            "id: *x\n".to_string(),
+            "- *x\n".to_string(),
+            "id: x\ntitle: {en: a, ko: b}\nseverity: *level\n".to_string(),
+            "id: ok\ntitle: {en: a, ko: b}\n---\nid: *x\n".to_string(),
+            "logsourceR:\n    product: aws\ndetection:\n    timeframe: *09m\n".to_string(),
+            format!("{sigma_head}detection:\n  sel: *x\n  condition: sel\n"),
+            format!("{sigma_head}detection:\n  sel: {{eventName: x}}\n  condition: sel\n---\n{sigma_head}detection: *x\n"),
+        ] {
+            let error = super::set::parse_file(&text, "alias.yml").unwrap_err();
+            assert!(
+                error.problems.iter().any(|problem| problem.contains("unknown anchor")
+                    && problem.contains("line")),
+                "{text}: {:?}",
+                error.problems
+            );
+        }
+    }
+
     #[test]
     fn a_syntax_error_is_reported_once_and_loading_stops() {
         let error = super::set::parse_file("id: x\n  title: [\n", "broken.yml").unwrap_err();
