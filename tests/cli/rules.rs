@@ -214,16 +214,17 @@ fn failing_and_broken_rules_are_reported_with_their_file() {
     );
 }
 
-/// A rule file holding an alias to no anchor (a Sigma rule's `timeframe: *09m`, its
-/// `logsource` key mangled so that it reads as iamwatch's own format) crashed every command
-/// that loads rules: serde_yaml_ng panicked. Now it is refused like any broken file.
+/// A rule file holding an alias to no anchor (`severity: *level`, a YAML alias where a value was
+/// meant) crashed every command that loads rules: serde_yaml_ng panicked (exit 101, a
+/// backtrace). Now it is refused like any broken file.
 #[test]
 fn a_rule_file_with_an_alias_to_no_anchor_is_refused_not_a_crash() {
     let workspace = Workspace::new();
     std::fs::create_dir_all(workspace.path("rules")).unwrap();
     workspace.write(
         "rules/enumeration.yml",
-        b"title: Potential Storage Enumeration\nlogsourceR:\n    product: aws\ndetection:\n    selection:\n        eventSource: s3.amazonaws.com\n    timeframe: *09m\n    condition: selection\n",
+        "id: custom.enumeration\ntitle: {en: Storage enumeration, ko: 스토리지 열거}\nseverity: *level\n"
+            .as_bytes(),
     );
     let rules_dir = workspace.path("rules");
     let input = workspace.write("event.json", seed_records()[0].to_string().as_bytes());
@@ -241,12 +242,17 @@ fn a_rule_file_with_an_alias_to_no_anchor_is_refused_not_a_crash() {
             workspace.scan(&["--rules", rules_dir.to_str().unwrap()], &[&input]),
         ),
     ] {
-        assert_eq!(output.status.code(), Some(1), "{command}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{command}: {}",
+            stderr(&output)
+        );
         let said = stderr(&output);
         assert!(
             said.contains("enumeration.yml")
                 && said.contains("unknown anchor")
-                && said.contains("line 7")
+                && said.contains("line 3")
                 && !said.contains("panicked"),
             "{command}: {said}"
         );
