@@ -12,7 +12,7 @@
 mod compile;
 mod condition;
 mod event;
-mod wildcard;
+pub(crate) mod wildcard;
 
 pub use compile::PatternError;
 use condition::Condition;
