@@ -52,7 +52,7 @@ const PRINCIPAL_KEYS: &[(&str, &str)] = &[
 pub fn target(event: &Event<'_>, details: &Details) -> Target {
     // The keys the call has, ranked once, rather than every key of the list looked up in turn
     // (a hash of the key each time): most calls have none of them, and a few keys each.
-    let found = first_target_key(details).and_then(|rank| {
+    let found = first_target_key(details, event.api).and_then(|rank| {
         let (key, kind) = &TARGET_KEYS[rank];
         let id =
             lookup(&details.request, key).or_else(|| lookup_response(&details.response, key))?;
@@ -82,8 +82,13 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
 
 /// The rank in [`TARGET_KEYS`] of the first key holding an identifier, in the request or in the
 /// response (at its top or one level in): the key a lookup of each key in turn finds first.
-fn first_target_key(details: &Details) -> Option<usize> {
-    let rank = |key: &str| TARGET_KEYS.iter().position(|(target, _)| *target == key);
+fn first_target_key(details: &Details, api: &str) -> Option<usize> {
+    let rank = |key: &str| {
+        TARGET_KEYS
+            .iter()
+            .position(|(target, _)| *target == key)
+            .filter(|_| names_the_target(key, api))
+    };
     let ranks_in = |object: &Value| -> Option<usize> {
         let Value::Object(members) = object else {
             return None;
@@ -106,6 +111,13 @@ fn first_target_key(details: &Details) -> Option<usize> {
     .into_iter()
     .flatten()
     .min()
+}
+
+/// Whether `key` can name what `api` acted on. A permissions boundary is the target of the calls
+/// that set or remove one (`PutRolePermissionsBoundary`); `CreateRole` and `CreateUser` may name
+/// one too, as a setting of the role or user they create, which is their target.
+fn names_the_target(key: &str, api: &str) -> bool {
+    key != "permissionsBoundary" || api.contains("PermissionsBoundary")
 }
 
 /// Who the call acted on when no key names it.
@@ -205,12 +217,15 @@ mod tests {
     use crate::event::normalise;
 
     /// The list looked up key by key, as before the ranking: the reference.
-    fn looked_up_in_turn(details: &Details) -> Option<(&'static str, String)> {
-        TARGET_KEYS.iter().find_map(|(key, _)| {
-            lookup(&details.request, key)
-                .or_else(|| lookup_response(&details.response, key))
-                .map(|id| (*key, id))
-        })
+    fn looked_up_in_turn(details: &Details, api: &str) -> Option<(&'static str, String)> {
+        TARGET_KEYS
+            .iter()
+            .filter(|(key, _)| names_the_target(key, api))
+            .find_map(|(key, _)| {
+                lookup(&details.request, key)
+                    .or_else(|| lookup_response(&details.response, key))
+                    .map(|id| (*key, id))
+            })
     }
 
     #[test]
@@ -251,14 +266,18 @@ mod tests {
                 response,
                 ..Details::default()
             };
-            let ranked = first_target_key(&details).map(|rank| {
+            let ranked = first_target_key(&details, "AnyCall").map(|rank| {
                 let key = TARGET_KEYS[rank].0;
                 let id = lookup(&details.request, key)
                     .or_else(|| lookup_response(&details.response, key))
                     .expect("a ranked key holds an identifier");
                 (key, id)
             });
-            assert_eq!(ranked, looked_up_in_turn(&details), "{details:?}");
+            assert_eq!(
+                ranked,
+                looked_up_in_turn(&details, "AnyCall"),
+                "{details:?}"
+            );
         }
     }
     use iamwatch_sources::{visit_document, Item};
@@ -426,6 +445,39 @@ mod tests {
                 ),
                 "user",
                 "carol",
+            ),
+            // A boundary given at creation is a setting of the role or user created
+            // (Stratus Red Team's backdoor role is created with `AWSDenyAll` as its boundary).
+            (
+                record(
+                    "CreateRole",
+                    json!({"roleName": "backdoor", "assumeRolePolicyDocument": "{}",
+                           "permissionsBoundary": "arn:aws:iam::aws:policy/AWSDenyAll"}),
+                    json!({"role": {"roleName": "backdoor", "permissionsBoundary":
+                           {"permissionsBoundaryArn": "arn:aws:iam::aws:policy/AWSDenyAll"}}}),
+                ),
+                "role",
+                "backdoor",
+            ),
+            (
+                record(
+                    "CreateUser",
+                    json!({"userName": "dave",
+                           "permissionsBoundary": "arn:aws:iam::1:policy/boundary"}),
+                    Value::Null,
+                ),
+                "user",
+                "dave",
+            ),
+            (
+                record(
+                    "PutUserPermissionsBoundary",
+                    json!({"userName": "dave",
+                           "permissionsBoundary": "arn:aws:iam::1:policy/boundary"}),
+                    Value::Null,
+                ),
+                "permissions_boundary",
+                "arn:aws:iam::1:policy/boundary",
             ),
             (
                 record("ChangePassword", Value::Null, Value::Null),
