@@ -1,7 +1,7 @@
 //! `iamwatch serve`: the live server (see the `iamwatch-server` crate).
 
 use anyhow::Context;
-use iamwatch_server::{Config, LogFormat, Options};
+use iamwatch_server::{Config, LiveRules, LogFormat, Options};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,12 +51,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(config.log_format);
     config.check_exposure()?;
 
-    let detector = detector_from(&mut config, args.rules)?;
+    let rule_args = rule_args_from(&mut config, args.rules)?;
+    let skip = config.ingest.skip.clone();
+    let rules = LiveRules::new(rule_args.detector(&skip)?);
     let store = super::Store::open(&config.db, super::Opening::Live, &runtime)?.shared();
     let has_token = config.token.is_some();
     let options = Options {
         config,
-        detector,
+        rules: rules.clone(),
         store,
         secrets,
         demo: args
@@ -68,6 +70,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // the shutdown future was first polled.
     let shutdown = {
         let _context = runtime.enter();
+        reload_on_hangup(rules, rule_args, skip)?;
         shutdown_signal()?
     };
     runtime.block_on(iamwatch_server::serve(
@@ -91,8 +94,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// `[correlate]` given the same rule overrides, and checked.
 pub fn detector_from(
     config: &mut Config,
-    mut rules: super::rules::RuleArgs,
+    rules: super::rules::RuleArgs,
 ) -> anyhow::Result<iamwatch_detect::Detector> {
+    rule_args_from(config, rules)?.detector(&config.ingest.skip)
+}
+
+/// The command line's rule arguments with the config's `[rules]` added: what the detector is
+/// built from, at the start and at each reload. Sets and checks the config's `[correlate]`
+/// with the same overrides (the rules a reload reads again are the rule files only).
+fn rule_args_from(
+    config: &mut Config,
+    mut rules: super::rules::RuleArgs,
+) -> anyhow::Result<super::rules::RuleArgs> {
     rules
         .rule_dirs
         .splice(0..0, config.rules.dirs.iter().cloned());
@@ -106,10 +119,42 @@ pub fn detector_from(
             .with_context(|| format!("[rules.severity] {id}"))?;
         rules.severities.insert(0, (id.clone(), severity));
     }
-    let detector = rules.detector(&config.ingest.skip)?;
     config.correlate = rules.correlate(config.correlate.clone());
     config.correlate.check().map_err(anyhow::Error::msg)?;
-    Ok(detector)
+    Ok(rules)
+}
+
+/// On SIGHUP, the rule files (and the GeoIP database) read again and put in force; a reload
+/// that fails leaves the rules in force (`LiveRules::reload` logs and counts it). The handler
+/// is installed now, before serve says it listens, as the shutdown's are: SIGHUP's default
+/// ends the process.
+fn reload_on_hangup(
+    live: LiveRules,
+    rules: super::rules::RuleArgs,
+    skip: Vec<String>,
+) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reading the rule files again");
+                let (live, rules, skip) = (live.clone(), rules.clone(), skip.clone());
+                // Rule files are read and compiled off the async workers.
+                let reloaded = tokio::task::spawn_blocking(move || {
+                    live.reload(|| rules.detector(&skip).map_err(|error| one_line(&error)))
+                })
+                .await;
+                if let Err(error) = reloaded {
+                    tracing::error!(%error, "the rule reload stopped");
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (live, rules, skip);
+    Ok(())
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -123,6 +168,17 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+/// An error and its causes on one log line (a rule directory's errors are listed a line each).
+fn one_line(error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    lines.join(" ")
 }
 
 /// SIGINT or SIGTERM, their handlers installed now (this needs the runtime's context), so

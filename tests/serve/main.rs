@@ -26,6 +26,7 @@ mod postgres;
 mod posture;
 #[path = "../shared/receiver.rs"]
 mod receiver;
+mod reload;
 mod respond;
 mod s3_follow;
 #[path = "../shared/s3_region.rs"]

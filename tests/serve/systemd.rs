@@ -142,13 +142,40 @@ async fn the_service_runs_as_its_unit_says() {
             "accountId": "111122223333", "userName": "alice"},
         "requestParameters": {"userName": "bob"}, "eventID": "unit-1",
         "recipientAccountId": "111122223333"});
-    let body = format!("{}\n{{\"Records\": 7}}\n", json!({"Records": [record]}));
+    let body = format!(
+        "{}\n{{\"Records\": 7}}\n",
+        json!({"Records": [record.clone()]})
+    );
     let answer = post(body, token).await.unwrap();
     assert_eq!(answer.status(), 202);
     let summary: Value = answer.json().await.unwrap();
     assert_eq!(summary["incidents"], 1, "{summary}");
     assert!(state.path().join("iamwatch.db").exists());
     assert!(state.path().join("iamwatch-deadletter.jsonl").exists());
+
+    // Reloaded as `systemctl reload` does (the rule files read again): it goes on serving.
+    let reload: Vec<String> = value("ExecReload")
+        .split_whitespace()
+        .map(|word| word.replace("$MAINPID", &child.id().to_string()))
+        .collect();
+    assert_eq!(&reload[..2], ["/bin/kill", "-HUP"], "{reload:?}");
+    let reloaded = Command::new(&reload[0])
+        .args(&reload[1..])
+        .status()
+        .unwrap();
+    assert!(reloaded.success());
+    // SIGHUP's default action would end the process as soon as it is scheduled.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "serve ended at its ExecReload"
+    );
+    let mut again = record;
+    again["eventID"] = json!("unit-2");
+    let answer = post(json!({"Records": [again]}).to_string(), token)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
 
     // Stopped as systemd stops it: SIGTERM, within TimeoutStopSec.
     let stop: u64 = value("TimeoutStopSec")

@@ -237,13 +237,11 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     state.authorize(&headers, None)?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state
-            .metrics
-            .render(&state.hub, &state.notifier, state.posture.as_ref()),
-    )
-        .into_response())
+    let mut text = state
+        .metrics
+        .render(&state.hub, &state.notifier, state.posture.as_ref());
+    crate::metrics::write_rules(&mut text, &state.rules);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 #[cfg(test)]

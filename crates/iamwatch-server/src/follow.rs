@@ -74,7 +74,7 @@ async fn read_object(
     bytes: Vec<u8>,
     object: &S3ObjectRef,
 ) -> Result<Chunk, ApiError> {
-    let detector = state.detector.clone();
+    let detector = state.rules.current();
     let source = object.to_string();
     tokio::task::spawn_blocking(move || {
         read_object_into(bytes, &source, &detector, &mut chunk);

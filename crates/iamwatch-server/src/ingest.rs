@@ -96,10 +96,10 @@ pub async fn ingest_body(
     state.metrics.parsing.fetch_add(1, Ordering::Relaxed);
     // A single EventBridge event parses in tens of microseconds: cheaper here than the thread
     // hand-off to the blocking pool. Log files (up to megabytes) go to the pool.
+    let detector = state.rules.current();
     let read = if body.len() <= INLINE_PARSE_BYTES {
-        Ok(read_delivery(&body, &source, "request", &state.detector))
+        Ok(read_delivery(&body, &source, "request", &detector))
     } else {
-        let detector = state.detector.clone();
         tokio::task::spawn_blocking(move || read_delivery(&body, &source, "request", &detector))
             .await
     };

@@ -19,6 +19,7 @@ pub mod error;
 pub mod firehose;
 mod follow;
 pub mod ingest;
+mod live_rules;
 pub mod metrics;
 mod notifications;
 pub mod posture;
@@ -29,10 +30,10 @@ pub mod state;
 pub mod stream;
 
 pub use config::{Config, ConfigError, LogFormat, Secret};
+pub use live_rules::LiveRules;
 
 use axum::routing::{get, post};
 use axum::Router;
-use iamwatch_detect::Detector;
 use iamwatch_store::IncidentStore;
 use state::AppState;
 use std::future::Future;
@@ -62,7 +63,8 @@ pub enum ServerError {
 /// What `serve` runs with, beyond the config file.
 pub struct Options {
     pub config: Config,
-    pub detector: Detector,
+    /// The rules events are judged by; the caller keeps a clone to reload them (SIGHUP).
+    pub rules: LiveRules,
     pub store: Arc<dyn IncidentStore>,
     /// Replay the bundled samples at this interval.
     pub demo: Option<Duration>,
@@ -117,7 +119,7 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     let Options {
         config,
-        detector,
+        rules,
         store,
         demo,
         secrets,
@@ -208,7 +210,7 @@ pub async fn serve(
         )),
         config: Arc::new(config),
         store,
-        detector,
+        rules,
         hub,
         committer,
         metrics,

@@ -309,6 +309,20 @@ fn write_notifications(out: &mut String, notifier: &iamwatch_notify::Notifier) {
     }
 }
 
+/// The rules in force, and how their reloads (SIGHUP) went.
+pub fn write_rules(out: &mut String, rules: &crate::LiveRules) {
+    let (applied, failed) = rules.reload_counts();
+    let _ = writeln!(
+        out,
+        "# HELP iamwatch_rules Rules in force (the built-in pack and rule files).\n# TYPE iamwatch_rules gauge\niamwatch_rules {}",
+        rules.current().rules().rules().len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP iamwatch_rules_reloads_total Rule reloads (SIGHUP), by outcome; a failed one leaves the rules in force.\n# TYPE iamwatch_rules_reloads_total counter\niamwatch_rules_reloads_total{{outcome=\"applied\"}} {applied}\niamwatch_rules_reloads_total{{outcome=\"failed\"}} {failed}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

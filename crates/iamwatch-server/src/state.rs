@@ -5,7 +5,6 @@ use crate::dead_letter::DeadLetter;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::stream::LiveHub as Hub;
-use iamwatch_detect::Detector;
 use iamwatch_store::IncidentStore;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -16,7 +15,8 @@ use tokio::sync::{watch, Semaphore};
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn IncidentStore>,
-    pub detector: Detector,
+    /// The rules in force (reloaded on SIGHUP).
+    pub rules: crate::LiveRules,
     pub hub: Hub,
     pub committer: Committer,
     pub metrics: Arc<Metrics>,
