@@ -176,6 +176,8 @@ fn known_label(api: &str) -> Option<(&'static str, &'static str)> {
         "CredentialChallenge" => ("Sign-in credential challenge", "로그인 자격 증명 확인"),
         "CredentialVerification" => ("Sign-in credential verification", "로그인 자격 증명 검증"),
         "UserAuthentication" => ("User authentication", "사용자 인증"),
+        "ExternalIdPDirectoryLogin" => ("Sign-in through an external identity provider", "외부 자격 증명 공급자를 통한 로그인"),
+        "PasswordUpdated" => ("Console password updated", "콘솔 비밀번호 변경"),
         // STS
         "AssumeRole" => ("Assume role", "역할 수임"),
         "AssumeRoleWithSAML" => ("Assume role with SAML", "SAML로 역할 수임"),
@@ -232,7 +234,9 @@ pub fn source_of(api: &str) -> Option<&'static str> {
         | "PasswordRecoveryCompleted"
         | "CredentialChallenge"
         | "CredentialVerification"
-        | "UserAuthentication" => "signin.amazonaws.com",
+        | "UserAuthentication"
+        | "ExternalIdPDirectoryLogin"
+        | "PasswordUpdated" => "signin.amazonaws.com",
         "AssumeRole"
         | "AssumeRoleWithSAML"
         | "AssumeRoleWithWebIdentity"
@@ -392,6 +396,12 @@ mod tests {
     fn event_sources_are_inferred_only_for_written_labels() {
         assert_eq!(source_of("CreateUser"), Some("iam.amazonaws.com"));
         assert_eq!(source_of("ConsoleLogin"), Some("signin.amazonaws.com"));
+        // Sign-in events of Panther's corpus that had only the fallback ("External id p
+        // directory login").
+        for name in ["ExternalIdPDirectoryLogin", "PasswordUpdated"] {
+            assert!(label(name).known, "{name}");
+            assert_eq!(source_of(name), Some("signin.amazonaws.com"));
+        }
         assert_eq!(source_of("StopLogging"), Some("cloudtrail.amazonaws.com"));
         assert_eq!(source_of("CreateAccount"), None);
     }
