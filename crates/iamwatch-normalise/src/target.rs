@@ -37,8 +37,17 @@ const TARGET_KEYS: &[(&str, &str)] = &[
     ("snapshotId", "snapshot"),
     ("imageId", "image"),
     ("dBSnapshotIdentifier", "db_snapshot"),
+    ("dBClusterSnapshotIdentifier", "db_snapshot"),
+    ("dBInstanceIdentifier", "db_instance"),
+    ("dBClusterIdentifier", "db_cluster"),
     ("detectorId", "detector"),
     ("groupId", "security_group"),
+    ("instanceId", "instance"),
+    ("networkAclId", "network_acl"),
+    ("routeTableId", "route_table"),
+    ("internetGatewayId", "internet_gateway"),
+    ("natGatewayId", "nat_gateway"),
+    ("vpcId", "vpc"),
     ("name", "resource"),
 ];
 
@@ -69,6 +78,8 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
         let kind = match *kind {
             // An inline policy is named, and belongs to the user, role or group in the request.
             "policy" if *key == "policyName" && !principal.is_empty() => "inline_policy",
+            // EC2 names security groups with the key IAM names its groups with.
+            "group" if event.event_source == "ec2.amazonaws.com" => "security_group",
             other => other,
         };
         return Target {
@@ -77,7 +88,30 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
             principal,
         };
     }
+    if let Some(instances) =
+        ec2_instances(&details.request).or_else(|| ec2_instances(&details.response))
+    {
+        return Target {
+            kind: "instance".to_string(),
+            id: instances,
+            principal: String::new(),
+        };
+    }
     fallback_target(event)
+}
+
+/// The instances an EC2 call names in `instancesSet.items` (`StopInstances`, `RunInstances`'s
+/// response): the first one's id, and how many more.
+fn ec2_instances(object: &Value) -> Option<String> {
+    let Value::Array(items) = object.get("instancesSet")?.get("items")? else {
+        return None;
+    };
+    let mut ids = items.iter().filter_map(|item| lookup(item, "instanceId"));
+    let first = ids.next()?;
+    Some(match ids.count() {
+        0 => first,
+        more => format!("{first} (+{more} more)"),
+    })
 }
 
 /// The rank in [`TARGET_KEYS`] of the first key holding an identifier, in the request or in the
@@ -297,7 +331,16 @@ mod tests {
     }
 
     fn record(name: &str, request: Value, response: Value) -> Value {
-        json!({"eventName": name, "eventSource": "iam.amazonaws.com", "eventID": "evt-1",
+        let source = match name {
+            "StopInstances"
+            | "RunInstances"
+            | "AttachInternetGateway"
+            | "CreateVpc"
+            | "CreateSecurityGroup" => "ec2.amazonaws.com",
+            "CreateDBInstance" => "rds.amazonaws.com",
+            _ => "iam.amazonaws.com",
+        };
+        json!({"eventName": name, "eventSource": source, "eventID": "evt-1",
                "userIdentity": {"type": "IAMUser", "userName": "alice"},
                "requestParameters": request, "responseElements": response})
     }
@@ -478,6 +521,61 @@ mod tests {
                 ),
                 "permissions_boundary",
                 "arn:aws:iam::1:policy/boundary",
+            ),
+            // Other services' resources, as the CIS and Panther rules' events name them.
+            (
+                record(
+                    "StopInstances",
+                    json!({"instancesSet": {"items": [{"instanceId": "i-0a"}, {"instanceId": "i-0b"}, {"instanceId": "i-0c"}]}, "force": false}),
+                    json!({"instancesSet": {"items": [{"instanceId": "i-0a", "currentState": {"name": "stopping"}}]}}),
+                ),
+                "instance",
+                "i-0a (+2 more)",
+            ),
+            (
+                record(
+                    "RunInstances",
+                    json!({"instancesSet": {"items": [{"imageId": "ami-1", "minCount": 1}]}}),
+                    json!({"instancesSet": {"items": [{"instanceId": "i-0new", "imageId": "ami-1"}]}}),
+                ),
+                "instance",
+                "i-0new",
+            ),
+            (
+                record(
+                    "AttachInternetGateway",
+                    json!({"internetGatewayId": "igw-1", "vpcId": "vpc-1"}),
+                    Value::Null,
+                ),
+                "internet_gateway",
+                "igw-1",
+            ),
+            (
+                record(
+                    "CreateVpc",
+                    json!({"cidrBlock": "10.0.0.0/16"}),
+                    json!({"vpc": {"vpcId": "vpc-2", "state": "pending"}}),
+                ),
+                "vpc",
+                "vpc-2",
+            ),
+            (
+                record(
+                    "CreateSecurityGroup",
+                    json!({"groupName": "web", "vpcId": "vpc-1", "groupDescription": "web"}),
+                    json!({"groupId": "sg-1"}),
+                ),
+                "security_group",
+                "web",
+            ),
+            (
+                record(
+                    "CreateDBInstance",
+                    json!({"dBInstanceIdentifier": "orders-db", "publiclyAccessible": true}),
+                    Value::Null,
+                ),
+                "db_instance",
+                "orders-db",
             ),
             (
                 record("ChangePassword", Value::Null, Value::Null),
