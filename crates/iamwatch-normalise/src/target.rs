@@ -43,12 +43,14 @@ const TARGET_KEYS: &[(&str, &str)] = &[
     ("detectorId", "detector"),
     ("groupId", "security_group"),
     ("instanceId", "instance"),
+    ("instanceIds", "instance"),
     ("networkAclId", "network_acl"),
     ("routeTableId", "route_table"),
     ("internetGatewayId", "internet_gateway"),
     ("natGatewayId", "nat_gateway"),
     ("vpcId", "vpc"),
     ("name", "resource"),
+    ("names", "resource"),
 ];
 
 const PRINCIPAL_KEYS: &[(&str, &str)] = &[
@@ -233,14 +235,26 @@ fn has_text(value: &Value) -> bool {
     match value {
         Value::String(text) => !text.is_empty(),
         Value::Number(_) => true,
+        Value::Array(items) => items
+            .first()
+            .is_some_and(|first| first.is_string() && has_text(first)),
         _ => false,
     }
 }
 
+/// An identifier, or for a list of them (`SendCommand`'s `instanceIds`, `GetParameters`'s
+/// `names`) the first and how many more.
 fn text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
+        Value::Array(items) if has_text(value) => {
+            let first = items[0].as_str().unwrap_or_default();
+            Some(match items.len() - 1 {
+                0 => first.to_string(),
+                more => format!("{first} (+{more} more)"),
+            })
+        }
         _ => None,
     }
 }
@@ -337,6 +351,7 @@ mod tests {
             | "AttachInternetGateway"
             | "CreateVpc"
             | "CreateSecurityGroup" => "ec2.amazonaws.com",
+            "SendCommand" => "ssm.amazonaws.com",
             "CreateDBInstance" => "rds.amazonaws.com",
             _ => "iam.amazonaws.com",
         };
@@ -540,6 +555,15 @@ mod tests {
                 ),
                 "instance",
                 "i-0new",
+            ),
+            (
+                record(
+                    "SendCommand",
+                    json!({"documentName": "AWS-RunShellScript", "instanceIds": ["i-1", "i-2", "i-3"]}),
+                    Value::Null,
+                ),
+                "instance",
+                "i-1 (+2 more)",
             ),
             (
                 record(
