@@ -43,10 +43,16 @@ pub struct ListArgs {
     /// Only these statuses (repeatable or comma-separated)
     #[arg(long, value_delimiter = ',')]
     status: Vec<IncidentStatus>,
+    /// Only this account's (its id)
     #[arg(long)]
     account: Option<String>,
+    /// Only this rule's (its id, as `iamwatch rules list` shows it)
     #[arg(long)]
     rule: Option<String>,
+    /// Only incidents created or updated since then: a span back from now (30m, 24h, 7d), a day
+    /// (2024-06-01, UTC), an RFC 3339 time or epoch milliseconds
+    #[arg(long, value_parser = parse_since)]
+    since: Option<i64>,
     /// Text to look for (any case) in titles, resources, event names and the meta's values
     /// (a user, an IP, a key id, a user agent), not its keys
     #[arg(long)]
@@ -62,6 +68,12 @@ pub struct ListArgs {
     cursor: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+}
+
+fn parse_since(text: &str) -> Result<i64, String> {
+    iamwatch_core::time::parse_since(text, iamwatch_core::time::now_ms()).ok_or_else(|| {
+        "neither a span back from now (30m, 24h, 7d), a day (2024-06-01), an RFC 3339 time nor epoch milliseconds".to_string()
+    })
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,6 +124,7 @@ async fn list(store: &dyn IncidentStore, args: ListArgs, lang: Lang) -> anyhow::
         account: args.account,
         rule_id: args.rule,
         text: args.text,
+        since_ms: args.since,
         cursor: args.cursor,
         ..IncidentQuery::default()
     };

@@ -139,3 +139,41 @@ fn the_store_and_language_may_come_before_the_subcommand() {
     assert_success(&acked);
     assert_eq!(stdout(&acked).trim(), format!("{id} 상태: ACKNOWLEDGED"));
 }
+
+#[test]
+fn a_list_since_a_time_holds_only_what_was_created_or_changed_since() {
+    let workspace = Workspace::new();
+    assert_success(&workspace.scan(&[], &[&fixture("seed_events.jsonl")]));
+    let all = incidents_of(&workspace.incidents(&["list", "--all", "--format", "jsonl"]));
+    assert!(all.len() > 10);
+    let within_the_hour =
+        workspace.incidents(&["list", "--since", "1h", "--all", "--format", "jsonl"]);
+    assert_success(&within_the_hour);
+    assert_eq!(incidents_of(&within_the_hour).len(), all.len());
+
+    // After the scan, one incident acknowledged: only it changed since then.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let after_scan = iamwatch_core::time::now_ms();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let id = all[3]["incident_id"].as_str().unwrap();
+    assert_success(&workspace.incidents(&["ack", id]));
+    for since in [
+        after_scan.to_string(),
+        iamwatch_core::time::format_rfc3339_ms(after_scan),
+    ] {
+        let changed = workspace.incidents(&["list", "--since", &since, "--format", "jsonl"]);
+        assert_success(&changed);
+        assert_eq!(listed_ids(&changed), [id], "--since {since}");
+    }
+
+    let tomorrow = workspace.incidents(&["list", "--since", "2999-01-01", "--format", "jsonl"]);
+    assert_success(&tomorrow);
+    assert!(listed_ids(&tomorrow).is_empty());
+    let refused = workspace.incidents(&["list", "--since", "yesterday"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("a span back from now (30m, 24h, 7d)"),
+        "{}",
+        stderr(&refused)
+    );
+}

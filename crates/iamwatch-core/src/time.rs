@@ -128,6 +128,40 @@ pub fn parse_epoch_ms(text: &str) -> Option<i64> {
     }
 }
 
+/// A "since" a person or a client writes, in epoch milliseconds: a span back from `now_ms`
+/// (`90s`, `30m`, `24h`, `7d`, `2w`), a day (`2024-06-01`, its start in UTC), an RFC 3339 time,
+/// or epoch milliseconds. `None` for anything else, or a span past the epoch.
+pub fn parse_since(text: &str, now_ms: i64) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(epoch_ms) = text.parse::<i64>() {
+        return Some(epoch_ms);
+    }
+    if let Some(day) = text
+        .get(..10)
+        .filter(|_| text.len() == 10)
+        .and_then(|day| parse_timestamp_ms(&format!("{day}T00:00:00Z")))
+    {
+        return Some(day);
+    }
+    if let Some(time) = parse_timestamp_ms(text) {
+        return Some(time);
+    }
+    let unit_ms: i64 = match text.as_bytes().last()? {
+        b's' => 1_000,
+        b'm' => 60_000,
+        b'h' => 3_600_000,
+        b'd' => MS_PER_DAY,
+        b'w' => 7 * MS_PER_DAY,
+        _ => return None,
+    };
+    let count = &text[..text.len() - 1];
+    if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let span = count.parse::<i64>().ok()?.checked_mul(unit_ms)?;
+    now_ms.checked_sub(span).filter(|since| *since >= 0)
+}
+
 /// `2024-06-01T00:00:05.000Z`
 pub fn format_rfc3339_ms(epoch_ms: i64) -> String {
     let p = parts(epoch_ms, 0);
@@ -243,6 +277,41 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_since_is_a_span_back_from_now_a_day_a_time_or_epoch_ms() {
+        let now = parse_timestamp_ms("2024-06-08T12:00:00Z").unwrap();
+        let hours = |n: i64| now - n * 3_600_000;
+        assert_eq!(parse_since("24h", now), Some(hours(24)));
+        assert_eq!(parse_since(" 7d ", now), Some(hours(7 * 24)));
+        assert_eq!(parse_since("2w", now), Some(hours(14 * 24)));
+        assert_eq!(parse_since("30m", now), Some(now - 30 * 60_000));
+        assert_eq!(parse_since("90s", now), Some(now - 90_000));
+        assert_eq!(
+            parse_since("2024-06-01", now),
+            parse_timestamp_ms("2024-06-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_since("2024-06-01T09:30:00+09:00", now),
+            parse_timestamp_ms("2024-06-01T00:30:00Z")
+        );
+        assert_eq!(parse_since("1717200000000", now), Some(1_717_200_000_000));
+        for refused in [
+            "",
+            "h",
+            "-1h",
+            "1.5h",
+            "24 h",
+            "24x",
+            "yesterday",
+            "2024-13-01",
+            "2024-06-0",
+            "99999999999999999d",
+            "20000w",
+        ] {
+            assert_eq!(parse_since(refused, now), None, "{refused:?}");
+        }
+    }
 
     #[test]
     fn cloudtrail_timestamp_parses_to_epoch_ms() {

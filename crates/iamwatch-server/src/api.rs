@@ -49,7 +49,7 @@ impl ListParams {
             None => None,
             Some(text) => Some(parse_since(text).ok_or_else(|| {
                 ApiError::bad_request(format!(
-                    "since: {text:?} is neither epoch milliseconds nor an RFC 3339 time"
+                    "since: {text:?} is neither a span back from now (24h, 7d), a day, an RFC 3339 time nor epoch milliseconds"
                 ))
             })?),
         };
@@ -68,9 +68,7 @@ impl ListParams {
 }
 
 pub fn parse_since(text: &str) -> Option<i64> {
-    text.parse::<i64>()
-        .ok()
-        .or_else(|| iamwatch_core::time::parse_timestamp_ms(text))
+    iamwatch_core::time::parse_since(text, iamwatch_core::time::now_ms())
 }
 
 /// An incident's own page: everything stored, raw event included, with its history.
@@ -259,6 +257,14 @@ mod tests {
         let query = params.to_query().unwrap();
         assert_eq!(query.severities, vec![Severity::High, Severity::Critical]);
         assert_eq!(query.since_ms, Some(1_714_521_600_000));
+        let day = ListParams {
+            since: Some("24h".to_string()),
+            ..ListParams::default()
+        };
+        let before = iamwatch_core::time::now_ms() - 86_400_000;
+        let since_ms = day.to_query().unwrap().since_ms.unwrap();
+        let after = iamwatch_core::time::now_ms() - 86_400_000;
+        assert!((before..=after).contains(&since_ms), "{since_ms}");
         let bad = ListParams {
             severity: Some("HUGE".to_string()),
             ..ListParams::default()
