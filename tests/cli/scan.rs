@@ -184,6 +184,11 @@ fn bad_records_are_reported_with_file_line_and_reason_kept_and_counted() {
     assert!(dead
         .iter()
         .all(|entry| entry["source"] == name.as_str() && entry["reason"].is_string()));
+    // The input ends inside a record: what it holds of it is kept.
+    assert_eq!(
+        (dead[5]["line"].as_u64(), dead[5]["raw"].as_str()),
+        (Some(7), Some("{\"eventName\": \"CreateUser\""))
+    );
 
     let strict = workspace.scan(&["--strict"], &[&path]);
     assert_eq!(strict.status.code(), Some(3), "{}", stderr(&strict));

@@ -51,7 +51,15 @@ pub enum FrameError {
         text: Vec<u8>,
     },
     #[error("line {line}: input ends inside a value")]
-    Truncated { line: u64, index: u64 },
+    Truncated {
+        line: u64,
+        index: u64,
+        /// The value as far as the input goes (its first [`KEPT_CUT_BYTES`], for the dead
+        /// letters); empty when the input ends between an array's elements.
+        text: Vec<u8>,
+        /// How far the value goes: more than `text` holds when it was cut to the cap.
+        size: usize,
+    },
     /// A line of JSON Lines cut short: the next line starts a value of its own.
     #[error(
         "line {line}: the value does not end on its line, and the next line starts another; reading resumes there"
@@ -151,7 +159,12 @@ enum Scan {
         size: usize,
         head: Vec<u8>,
     },
-    Truncated,
+    /// The input ends inside the value; when it had grown over the limit, `head` keeps its
+    /// start and `dropped` bytes of it are gone from the buffer (else the buffer holds it all).
+    Truncated {
+        head: Vec<u8>,
+        dropped: usize,
+    },
 }
 
 impl<R: Read> Framer<R> {
@@ -199,6 +212,8 @@ impl<R: Read> Framer<R> {
                         Some(Err(FrameError::Truncated {
                             line: self.line,
                             index: self.index,
+                            text: Vec::new(),
+                            size: 0,
                         }))
                     }
                     _ => None,
@@ -288,15 +303,26 @@ impl<R: Read> Framer<R> {
                 limit: self.max_value,
                 text: head,
             }),
-            Scan::Truncated => {
+            Scan::Truncated { head, dropped } => {
                 if top_level {
                     if let Some(cut) = next_line_value(&self.buf[self.start..self.end]) {
                         return Err(self.cut_at(cut, line, index));
                     }
                 }
-                self.consume(self.end - self.start);
+                let pending = self.end - self.start;
+                let text = if dropped == 0 {
+                    self.buf[self.start..self.start + pending.min(KEPT_CUT_BYTES)].to_vec()
+                } else {
+                    head
+                };
+                self.consume(pending);
                 self.mode = Mode::Done;
-                Err(FrameError::Truncated { line, index })
+                Err(FrameError::Truncated {
+                    line,
+                    index,
+                    text,
+                    size: dropped + pending,
+                })
             }
         }
     }
@@ -348,7 +374,7 @@ impl<R: Read> Framer<R> {
                     return Ok(Scan::Complete(pending));
                 }
                 // Left in the buffer: the caller may resume framing inside it.
-                return Ok(Scan::Truncated);
+                return Ok(Scan::Truncated { head, dropped });
             }
         }
     }
@@ -444,7 +470,12 @@ impl<R: Read> Framer<R> {
             if !self.fill().map_err(FrameError::Io)? {
                 let pending = self.end - self.start;
                 self.consume(pending);
-                return Err(FrameError::Truncated { line, index });
+                return Err(FrameError::Truncated {
+                    line,
+                    index,
+                    text: Vec::new(),
+                    size: 0,
+                });
             }
         }
     }

@@ -170,7 +170,7 @@ pub(super) fn frame_problem(source: &str, error: FrameError) -> BadRecord {
     let (line, index) = match &error {
         FrameError::Syntax { line, index, .. }
         | FrameError::TooLarge { line, index, .. }
-        | FrameError::Truncated { line, index }
+        | FrameError::Truncated { line, index, .. }
         | FrameError::CutShort { line, index, .. } => (Some(*line), Some(*index)),
         FrameError::Io(_) => (None, None),
     };
@@ -180,7 +180,11 @@ pub(super) fn frame_problem(source: &str, error: FrameError) -> BadRecord {
         .map_or(reason.clone(), |(_, rest)| rest.to_string());
     let bad = BadRecord::new(source, line, index, reason);
     match &error {
-        FrameError::CutShort { text, size, .. } | FrameError::TooLarge { text, size, .. } => {
+        FrameError::CutShort { text, size, .. }
+        | FrameError::TooLarge { text, size, .. }
+        | FrameError::Truncated { text, size, .. }
+            if !text.is_empty() =>
+        {
             bad.with_raw_part(text, *size)
         }
         _ => bad,

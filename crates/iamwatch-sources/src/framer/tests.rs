@@ -142,6 +142,73 @@ fn truncated_input_is_reported_once() {
     assert!(frames[1].as_ref().unwrap_err().contains("ends inside"));
 }
 
+/// What a truncated input holds of its last value is kept for the dead letters: in a stream
+/// and in memory, inside a `Records` array and at the top, and the start of one that had grown
+/// over the limit before the input ended.
+#[test]
+fn a_truncated_value_keeps_what_the_input_holds_of_it() {
+    fn last_error<R: io::Read>(mut framer: Framer<R>) -> (Vec<u8>, usize) {
+        loop {
+            match framer.next_frame() {
+                Some(Ok(_)) => continue,
+                Some(Err(FrameError::Truncated { text, size, .. })) => return (text, size),
+                other => panic!(
+                    "{:?}",
+                    other.map(|frame| frame.map(|frame| frame.bytes.to_vec()))
+                ),
+            }
+        }
+    }
+    // Streamed, a value over the limit is held only up to it; in memory it is all there.
+    // Either way the text is the value's start, at least as much of it as the limit.
+    let truncated = |input: &[u8], chunk: usize, limit: usize| -> (Vec<u8>, usize) {
+        let streamed = last_error(Framer::with_limit(Chunks::new(input, chunk), limit));
+        let mut in_memory =
+            Framer::build(Box::new(io::empty()), input.to_vec(), input.len(), limit);
+        in_memory.eof = true;
+        let in_memory = last_error(in_memory);
+        assert_eq!(in_memory.1, streamed.1, "the same size in memory");
+        assert!(
+            in_memory.0.starts_with(&streamed.0) && streamed.0.len() >= limit.min(streamed.1),
+            "{} and {} bytes kept",
+            in_memory.0.len(),
+            streamed.0.len()
+        );
+        streamed
+    };
+    for chunk in [3, 64, 4096] {
+        assert_eq!(
+            truncated(
+                b"{\"Records\":[{\"a\":1},{\"eventName\":\"DeleteUs",
+                chunk,
+                1024
+            ),
+            (b"{\"eventName\":\"DeleteUs".to_vec(), 22)
+        );
+        assert_eq!(
+            truncated(b"{\"a\":1}\n{\"broken json\n", chunk, 1024),
+            (b"{\"broken json\n".to_vec(), 14)
+        );
+        // Between elements there is nothing of a value to keep.
+        assert_eq!(
+            truncated(b"{\"Records\":[{\"a\":1},", chunk, 1024),
+            (Vec::new(), 0)
+        );
+        let big = format!("[{{\"pad\":\"{}", "x".repeat(3000));
+        let (text, size) = truncated(big.as_bytes(), chunk, 1024);
+        assert_eq!(
+            size,
+            big.len() - 1,
+            "the whole value past the array's bracket"
+        );
+        assert!(
+            text.len() >= 1024 && big.as_bytes()[1..].starts_with(&text),
+            "{}",
+            text.len()
+        );
+    }
+}
+
 #[test]
 fn a_json_line_cut_short_costs_only_that_line() {
     for chunk in [1, 3, 7, 64] {
