@@ -246,6 +246,17 @@ pub fn open_input(input: &Input) -> Result<InputData, InputError> {
     }
 }
 
+/// Gzip layers read one inside the other: a log file gzipped again on its way (a `.json.gz`
+/// compressed by a pipeline, or stored with `Content-Encoding: gzip`) reads as its records,
+/// where it made a dead letter of every line of binary. Deeper nesting is refused rather than
+/// inflated layer after layer.
+const MAX_GZIP_LAYERS: usize = 3;
+
+const NESTED_GZIP: Refused = Refused {
+    what: "gzip inside gzip more than three layers deep",
+    advice: "gunzip it until it is JSON",
+};
+
 const EMPTY_GZIP: Refused = Refused {
     what: "an empty .gz file (0 bytes: a download or copy that did not finish?)",
     advice: "fetch it again",
@@ -319,6 +330,10 @@ pub fn open_bytes(bytes: Vec<u8>, name: &str) -> Result<InputData, InputError> {
 /// Small gzip bytes inflated whole when they check out, else streamed (see [`inflate_whole`]).
 fn inflate_or_stream(compressed: Vec<u8>, name: &str) -> Result<InputData, InputError> {
     match inflate_whole(&compressed) {
+        // Gzip inside gzip (rare): the stream reads the layers one inside the other.
+        Some(inflated) if looks_gzipped(&inflated) => {
+            open_reader(Box::new(io::Cursor::new(compressed)), name).map(InputData::Stream)
+        }
         Some(inflated) => {
             readable_inflated(&inflated, name)?;
             Ok(InputData::Memory(as_utf8(inflated)))
@@ -513,16 +528,30 @@ fn judge(
     let head = buffered
         .fill_buf()
         .map_err(|source| unreadable(name, source))?;
-    if looks_gzipped(head) {
-        let mut inflated = BufReader::with_capacity(64 * 1024, MultiGzDecoder::new(buffered));
-        // Damaged gzip is reported where reading finds it, not here.
-        if let Ok(inflated_head) = inflated.fill_buf() {
-            readable_inflated(inflated_head, name)?;
-        }
-        return Ok(Box::new(utf16::Sniffing::new(inflated)));
+    if !looks_gzipped(head) {
+        readable_format(head, name)?;
+        return Ok(Box::new(utf16::Sniffing::new(buffered)));
     }
-    readable_format(head, name)?;
-    Ok(Box::new(utf16::Sniffing::new(buffered)))
+    let mut inflated: BufReader<Box<dyn Read + Send>> =
+        BufReader::with_capacity(64 * 1024, Box::new(MultiGzDecoder::new(buffered)));
+    for layer in 1..=MAX_GZIP_LAYERS {
+        // Damaged gzip is reported where reading finds it, not here.
+        let Ok(inflated_head) = inflated.fill_buf() else {
+            break;
+        };
+        if !looks_gzipped(inflated_head) {
+            readable_inflated(inflated_head, name)?;
+            break;
+        }
+        if layer == MAX_GZIP_LAYERS {
+            return Err(InputError::Unsupported {
+                path: name.to_string(),
+                refused: NESTED_GZIP,
+            });
+        }
+        inflated = BufReader::with_capacity(64 * 1024, Box::new(MultiGzDecoder::new(inflated)));
+    }
+    Ok(Box::new(utf16::Sniffing::new(inflated)))
 }
 
 /// `inflated` (or any text read whole, such as a delivered body), as UTF-8 when it is UTF-16

@@ -26,6 +26,42 @@ fn gzip_is_detected_by_content_and_members_are_concatenated() {
     assert_eq!(read_all(plain), "{}");
 }
 
+/// A log file gzipped again (and again) reads as its records, from a stream, from memory and
+/// from a file alike; a fourth layer is refused, saying so.
+#[test]
+fn gzip_inside_gzip_is_read_through_and_deep_nesting_is_refused() {
+    let text = "{\"Records\":[{\"eventName\":\"DeleteUser\"}]}\n";
+    let directory = std::env::temp_dir().join(format!("iamwatch-nested-gz-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let mut layered = text.as_bytes().to_vec();
+    for layers in 1..=4 {
+        layered = gzip(&layered);
+        let file = directory.join(format!("layers-{layers}.json.gz"));
+        std::fs::write(&file, &layered).unwrap();
+        let opened = [
+            open_reader(Box::new(io::Cursor::new(layered.clone())), "x").map(InputData::Stream),
+            open_bytes(layered.clone(), "x"),
+            open_input(&Input::File(file)),
+        ];
+        for (way, opened) in opened.into_iter().enumerate() {
+            match opened {
+                Ok(data) if layers <= 3 => {
+                    assert_eq!(read_all(data), text, "{layers} layers, way {way}")
+                }
+                Err(InputError::Unsupported { refused, .. }) if layers == 4 => {
+                    assert!(
+                        refused.to_string().contains("gzip inside gzip"),
+                        "{refused}"
+                    );
+                }
+                Ok(data) => panic!("{layers} layers read as {:?}", read_all(data)),
+                Err(error) => panic!("{layers} layers, way {way}: {error}"),
+            }
+        }
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
 #[test]
 fn small_gzip_files_inflate_whole_and_multi_member_files_still_read() {
     let directory = std::env::temp_dir().join(format!("iamwatch-gz-{}", std::process::id()));
