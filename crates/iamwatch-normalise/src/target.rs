@@ -103,7 +103,7 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
 }
 
 /// The instances an EC2 call names in `instancesSet.items` (`StopInstances`, `RunInstances`'s
-/// response): the first one's id, and how many more.
+/// response): the first one's id, and how many more (`i-0a (+2)`, the same in every language).
 fn ec2_instances(object: &Value) -> Option<String> {
     let Value::Array(items) = object.get("instancesSet")?.get("items")? else {
         return None;
@@ -112,7 +112,7 @@ fn ec2_instances(object: &Value) -> Option<String> {
     let first = ids.next()?;
     Some(match ids.count() {
         0 => first,
-        more => format!("{first} (+{more} more)"),
+        more => format!("{first} (+{more})"),
     })
 }
 
@@ -252,7 +252,7 @@ fn text(value: &Value) -> Option<String> {
             let first = items[0].as_str().unwrap_or_default();
             Some(match items.len() - 1 {
                 0 => first.to_string(),
-                more => format!("{first} (+{more} more)"),
+                more => format!("{first} (+{more})"),
             })
         }
         _ => None,
@@ -545,7 +545,7 @@ mod tests {
                     json!({"instancesSet": {"items": [{"instanceId": "i-0a", "currentState": {"name": "stopping"}}]}}),
                 ),
                 "instance",
-                "i-0a (+2 more)",
+                "i-0a (+2)",
             ),
             (
                 record(
@@ -563,7 +563,7 @@ mod tests {
                     Value::Null,
                 ),
                 "instance",
-                "i-1 (+2 more)",
+                "i-1 (+2)",
             ),
             (
                 record(
