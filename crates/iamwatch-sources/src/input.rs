@@ -223,6 +223,12 @@ pub fn looks_gzipped(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
 }
 
+/// Whether what a gzip layer holds is gzip again: its magic and deflate's method byte, the
+/// header every gzip writer makes. Two bytes alone are read as the text they are.
+fn holds_gzip(inflated_head: &[u8]) -> bool {
+    inflated_head.starts_with(&[0x1f, 0x8b, 0x08])
+}
+
 /// Opens an input for reading, transparently gunzipping gzip data (including concatenated
 /// gzip members, as `cat a.gz b.gz` makes).
 ///
@@ -331,7 +337,7 @@ pub fn open_bytes(bytes: Vec<u8>, name: &str) -> Result<InputData, InputError> {
 fn inflate_or_stream(compressed: Vec<u8>, name: &str) -> Result<InputData, InputError> {
     match inflate_whole(&compressed) {
         // Gzip inside gzip (rare): the stream reads the layers one inside the other.
-        Some(inflated) if looks_gzipped(&inflated) => {
+        Some(inflated) if holds_gzip(&inflated) => {
             open_reader(Box::new(io::Cursor::new(compressed)), name).map(InputData::Stream)
         }
         Some(inflated) => {
@@ -539,7 +545,7 @@ fn judge(
         let Ok(inflated_head) = inflated.fill_buf() else {
             break;
         };
-        if !looks_gzipped(inflated_head) {
+        if !holds_gzip(inflated_head) {
             readable_inflated(inflated_head, name)?;
             break;
         }
