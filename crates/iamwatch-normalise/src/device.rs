@@ -54,7 +54,7 @@ pub fn summarise(user_agent: &str) -> String {
         .next()
         .and_then(|token| token.split_once('/'))
     {
-        Some((name, version)) if !name.is_empty() => format!("{name} {}", short_version(version)),
+        Some((name, version)) if !name.is_empty() => with_version(name, version),
         _ => trimmed.chars().take(48).collect(),
     }
 }
@@ -122,7 +122,7 @@ fn aws_tool(user_agent: &str) -> Option<String> {
         ("cloudformation", "CloudFormation"),
     ] {
         if let Some(version) = find(token) {
-            let summary = format!("{shown} {}", short_version(version));
+            let summary = with_version(shown, version);
             return Some(match &sdk {
                 Some(sdk) => format!("{summary} ({sdk})"),
                 None => summary,
@@ -130,25 +130,20 @@ fn aws_tool(user_agent: &str) -> Option<String> {
         }
     }
     if let Some(version) = find("aws-cli") {
-        return Some(on(format!("aws-cli {}", short_version(version))));
+        return Some(on(with_version("aws-cli", version)));
     }
     if let Some(version) = find("boto3") {
-        return Some(on(format!("Boto3 {}", short_version(version))));
+        return Some(on(with_version("Boto3", version)));
     }
     if let Some(sdk) = &sdk {
         let version = find(sdk).unwrap_or("");
-        return Some(on(format!("{sdk} {}", short_version(version))
-            .trim_end()
-            .to_string()));
+        return Some(on(with_version(sdk, version)));
     }
     if let Some(version) = find("awspowershell") {
-        return Some(on(format!(
-            "AWS Tools for PowerShell {}",
-            short_version(version)
-        )));
+        return Some(on(with_version("AWS Tools for PowerShell", version)));
     }
     if let Some(version) = find("botocore") {
-        return Some(on(format!("Botocore {}", short_version(version))));
+        return Some(on(with_version("Botocore", version)));
     }
     None
 }
@@ -267,6 +262,15 @@ fn browser(user_agent: &str) -> Option<String> {
 }
 
 /// `2.15.30` → `2.15`.
+/// `name` and its version's first two parts; the name alone when the version has none
+/// (`Jersey/${project.version}` is "Jersey", not "Jersey ").
+fn with_version(name: &str, version: &str) -> String {
+    match short_version(version) {
+        short if short.is_empty() => name.to_string(),
+        short => format!("{name} {short}"),
+    }
+}
+
 fn short_version(version: &str) -> String {
     let clean: String = version
         .chars()
@@ -306,6 +310,9 @@ mod tests {
             ("aws-sdk-go/1.51.21 (go1.22.2; linux; amd64)", "aws-sdk-go 1.51 on Linux"),
             ("aws-sdk-java/2.25.38 Linux/5.10.215-203.850.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.11+9-LTS Java/17.0.11", "aws-sdk-java 2.25 on Linux"),
             ("aws-sdk-js/3.600.0 ua/2.0 os/darwin#23.5.0 lang/js md/nodejs#20.14.0", "aws-sdk-js 3.600 on macOS"),
+            // No version to show: the name alone (Panther's corpus has `Jersey/${project.version}`).
+            ("Jersey/${project.version}", "Jersey"),
+            ("aws-cli/ Python/3.11.8 Linux/6.2.0", "aws-cli on Linux"),
         ];
         for (user_agent, expected) in cases {
             assert_eq!(summarise(user_agent), expected, "{user_agent}");
