@@ -308,9 +308,27 @@ const VERBS: &[(&str, &str, &str)] = &[
     ("Batch", "Batch", "일괄 처리"),
 ];
 
+/// Abbreviations some APIs write as words (`DisableEbsEncryptionByDefault`), written as
+/// abbreviations in a fallback label: "Disable EBS encryption by default".
+const ABBREVIATIONS: &[&str] = &[
+    "ACL", "AMI", "API", "ARN", "DB", "DNS", "EBS", "EC2", "ECR", "ECS", "EKS", "IAM", "ID", "IP",
+    "KMS", "MFA", "OIDC", "RDS", "S3", "SAML", "SES", "SNS", "SQS", "SSH", "SSM", "SSO", "STS",
+    "URL", "VPC", "VPN", "WAF",
+];
+
 /// "UpdateFunctionConfiguration" → "Update function configuration" / "Function Configuration 수정".
 fn fallback(api: &str) -> Label {
-    let words = split_camel_case(api);
+    let words: Vec<String> = split_camel_case(api)
+        .into_iter()
+        .map(|word| {
+            let upper = word.to_ascii_uppercase();
+            if ABBREVIATIONS.contains(&upper.as_str()) {
+                upper
+            } else {
+                word
+            }
+        })
+        .collect();
     if words.is_empty() {
         return Label {
             en: "Unknown event".into(),
@@ -413,6 +431,11 @@ mod tests {
         assert_eq!(fallback.en, "Update function configuration");
         assert_eq!(fallback.ko, "Function Configuration 수정");
         assert_eq!(label("CreateSAMLThing").en, "Create SAML thing");
+        // Abbreviations an API wrote as words (Panther's corpus).
+        let ebs = label("DisableEbsEncryptionByDefault");
+        assert_eq!(ebs.en, "Disable EBS encryption by default");
+        assert_eq!(ebs.ko, "EBS Encryption By Default 비활성화");
+        assert_eq!(label("DescribeDbProxies").en, "Describe DB proxies");
         assert_eq!(label("Frobnicate").ko, "Frobnicate");
         assert_eq!(label("").en, "Unknown event");
     }
