@@ -338,7 +338,11 @@ impl Detector {
             .map(|matched| Detection {
                 rule_id: matched.rule.id.clone(),
                 severity: matched.severity,
-                title: crate::title::rule_title(&context, &matched.rule.title),
+                title: crate::title::rule_title(
+                    &context,
+                    &matched.rule.title,
+                    matched.rule.reads_the_error(),
+                ),
                 reasons: vec![matched.rule.title.en.clone()],
                 tags: matched.rule.tags.clone(),
                 runbook: matched.rule.runbook.clone(),

@@ -417,6 +417,38 @@ fn failed_calls_are_titled_as_attempts() {
     );
 }
 
+/// A rule file's title says what the call would have done; when the call failed, the incident
+/// must not read as if it had (Panther's "RDS Deletion Failed - Access Denied" was titled
+/// "Database deleted: production-db"). A rule about the failure itself says so already.
+#[test]
+fn a_rule_files_title_for_a_failed_call_is_titled_as_an_attempt() {
+    let delete_db = |error: Option<&str>| {
+        let mut record = json!({"eventName": "DeleteDBInstance", "eventSource": "rds.amazonaws.com",
+            "eventID": "r", "userIdentity": {"type": "IAMUser", "userName": "developer"},
+            "requestParameters": {"dBInstanceIdentifier": "production-db"}});
+        if let Some(code) = error {
+            record["errorCode"] = json!(code);
+        }
+        record
+    };
+    let (rule, _, title) = verdict(&delete_db(None));
+    assert_eq!(rule, "rds.database_deleted");
+    assert_eq!(title, "Database deleted: production-db (by developer)");
+    let (rule, _, title) = verdict(&delete_db(Some("AccessDenied")));
+    assert_eq!(rule, "rds.database_deleted");
+    assert_eq!(
+        title,
+        "Failed attempt (AccessDenied): Database deleted: production-db (by developer)"
+    );
+    // The rule that matches refused calls is about the refusal: no "Failed attempt" before it.
+    let refused = json!({"eventName": "DescribeInstances", "eventSource": "ec2.amazonaws.com",
+        "eventID": "u", "readOnly": true, "errorCode": "Client.UnauthorizedOperation",
+        "userIdentity": {"type": "IAMUser", "userName": "developer"}});
+    let (rule, _, title) = verdict(&refused);
+    assert_eq!(rule, "cis.unauthorized_api_call");
+    assert_eq!(title, "Unauthorised API call (by developer)");
+}
+
 /// The built-in pack with the rules written in code configured by `configure`.
 fn with_code_rules(configure: impl FnOnce(&mut crate::builtin::CodeRuleSettings)) -> Detector {
     let mut config = DetectorConfig::default();

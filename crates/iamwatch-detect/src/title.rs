@@ -7,17 +7,23 @@ use iamwatch_core::Localized;
 /// "Delete access key AKIA… (by olivia)" / "액세스 키 삭제: AKIA… (수행자: olivia)".
 /// A failed call is titled as an attempt.
 pub fn standard(context: &RuleContext<'_>) -> Localized {
+    let (attempt_en, attempt_ko) = attempt(context);
+    let label = context.label;
+    titled(context, (attempt_en, &label.en), (attempt_ko, &label.ko))
+}
+
+/// "Failed attempt (AccessDenied): " in each language, as pieces; empty for a call that did
+/// not fail.
+fn attempt<'a>(context: &RuleContext<'a>) -> ([&'a str; 3], [&'a str; 3]) {
     let code = context.event.error_code;
-    let (attempt_en, attempt_ko) = if context.event.failed() {
+    if context.event.failed() {
         (
             ["Failed attempt (", code, "): "],
             ["실패한 시도(", code, "): "],
         )
     } else {
         (["", "", ""], ["", "", ""])
-    };
-    let label = context.label;
-    titled(context, (attempt_en, &label.en), (attempt_ko, &label.ko))
+    }
 }
 
 /// A title with a lead phrase before the standard one ("Root account used — …").
@@ -57,9 +63,19 @@ fn shown_resource(context: &RuleContext<'_>) -> String {
 }
 
 /// A rule file's title, then the target and the actor: "Backdoor access key: AKIA… [user/bob] (by alice)".
-pub fn rule_title(context: &RuleContext<'_>, title: &Localized) -> Localized {
-    let none = ["", "", ""];
-    titled(context, (none, &title.en), (none, &title.ko))
+/// A failed call is titled as an attempt ("Failed attempt (AccessDenied): Database deleted: …"),
+/// unless the rule is about the failure itself (`about_the_error`: "Unauthorised API call").
+pub fn rule_title(
+    context: &RuleContext<'_>,
+    title: &Localized,
+    about_the_error: bool,
+) -> Localized {
+    let (attempt_en, attempt_ko) = if about_the_error {
+        (["", "", ""], ["", "", ""])
+    } else {
+        attempt(context)
+    };
+    titled(context, (attempt_en, &title.en), (attempt_ko, &title.ko))
 }
 
 /// `{attempt}{head}: {resource} (by {actor})` in each language, each given as its attempt's

@@ -229,6 +229,17 @@ impl Rule {
             )
     }
 
+    /// Whether the rule is about a call's failure (its patterns or conditions read the error):
+    /// its title then says what failed, and needs no "Failed attempt" before it.
+    pub fn reads_the_error(&self) -> bool {
+        self.pattern
+            .paths()
+            .chain(self.condition_paths.iter().map(String::as_str))
+            .any(|path| {
+                path.starts_with("detail.errorCode") || path.starts_with("detail.errorMessage")
+            })
+    }
+
     /// Forces a severity (a configuration override).
     pub fn override_severity(&mut self, severity: Severity) {
         self.severity = severity;
