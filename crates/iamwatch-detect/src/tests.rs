@@ -417,6 +417,34 @@ fn failed_calls_are_titled_as_attempts() {
     );
 }
 
+/// IAM Identity Center's own SAML provider, kept by its service-linked role, is routine (LOW);
+/// a role merely named so, without AWS's `invokedBy`, is anyone's and stays HIGH.
+#[test]
+fn identity_centers_own_saml_provider_is_routine_and_a_look_alike_is_not() {
+    let saml = |invoked_by: Option<&str>| {
+        let mut identity = json!({"type": "AssumedRole",
+            "arn": "arn:aws:sts::123412341234:assumed-role/AWSServiceRoleForSSO/AWS-SSO",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "AWSServiceRoleForSSO",
+                "arn": "arn:aws:iam::123412341234:role/aws-service-role/sso.amazonaws.com/AWSServiceRoleForSSO"}}});
+        if let Some(service) = invoked_by {
+            identity["invokedBy"] = json!(service);
+        }
+        json!({"eventName": "CreateSAMLProvider", "eventSource": "iam.amazonaws.com", "eventID": "p",
+            "userIdentity": identity,
+            "requestParameters": {"name": "AWSSSO_abdf34fd171b4a7e_DO_NOT_DELETE"}})
+    };
+    let (rule, severity, _) = verdict(&saml(Some("sso.amazonaws.com")));
+    assert_eq!(
+        (rule.as_str(), severity),
+        ("iam.identity_provider_change", Some(Low))
+    );
+    let (rule, severity, _) = verdict(&saml(None));
+    assert_eq!(
+        (rule.as_str(), severity),
+        ("iam.identity_provider_change", Some(High))
+    );
+}
+
 /// A rule file's title says what the call would have done; when the call failed, the incident
 /// must not read as if it had (Panther's "RDS Deletion Failed - Access Denied" was titled
 /// "Database deleted: production-db"). A rule about the failure itself says so already.

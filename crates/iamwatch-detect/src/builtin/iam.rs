@@ -157,6 +157,18 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         severity = severity.max(High);
         reasons.push(format!("adds a user to group {}", text("groupName")));
     }
+    // IAM Identity Center keeps its own SAML provider (`AWSSSO_…_DO_NOT_DELETE`) through its
+    // service-linked role, when it is enabled and when its certificate turns over: routine,
+    // and no one's doing. Both marks are needed: a role of that name could be made by anyone
+    // where Identity Center is off, but only AWS writes `invokedBy`. Anyone else changing an
+    // identity provider stays HIGH.
+    if rule_id == "iam.identity_provider_change"
+        && event.identity.issuer_name == "AWSServiceRoleForSSO"
+        && event.identity.invoked_by == "sso.amazonaws.com"
+    {
+        severity = Low;
+        reasons.push("made by IAM Identity Center's service-linked role".to_string());
+    }
     if event.api == "UpdateAccessKey" && text("status") == "Active" {
         reasons.push("re-activates an access key".to_string());
     }
