@@ -103,17 +103,23 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
 }
 
 /// The instances an EC2 call names in `instancesSet.items` (`StopInstances`, `RunInstances`'s
-/// response): the first one's id, and how many more (`i-0a (+2)`, the same in every language).
+/// response): the first one's id, and how many more.
 fn ec2_instances(object: &Value) -> Option<String> {
     let Value::Array(items) = object.get("instancesSet")?.get("items")? else {
         return None;
     };
     let mut ids = items.iter().filter_map(|item| lookup(item, "instanceId"));
     let first = ids.next()?;
-    Some(match ids.count() {
-        0 => first,
+    Some(first_of_many(&first, ids.count()))
+}
+
+/// The first of a list of identifiers, and how many `more` there are: `i-0a (+2)`, the same in
+/// every language (it is part of the resource, which titles show in both).
+fn first_of_many(first: &str, more: usize) -> String {
+    match more {
+        0 => first.to_string(),
         more => format!("{first} (+{more})"),
-    })
+    }
 }
 
 /// The rank in [`TARGET_KEYS`] of the first key holding an identifier, in the request or in the
@@ -248,13 +254,10 @@ fn text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
-        Value::Array(items) if has_text(value) => {
-            let first = items[0].as_str().unwrap_or_default();
-            Some(match items.len() - 1 {
-                0 => first.to_string(),
-                more => format!("{first} (+{more})"),
-            })
-        }
+        Value::Array(items) if has_text(value) => Some(first_of_many(
+            items[0].as_str().unwrap_or_default(),
+            items.len() - 1,
+        )),
         _ => None,
     }
 }
