@@ -49,6 +49,21 @@ const TARGET_KEYS: &[(&str, &str)] = &[
     ("internetGatewayId", "internet_gateway"),
     ("natGatewayId", "nat_gateway"),
     ("vpcId", "vpc"),
+    ("dbiResourceId", "db_instance"),
+    ("globalClusterIdentifier", "db_cluster"),
+    ("dBSecurityGroupName", "db_security_group"),
+    ("repositoryName", "repository"),
+    ("projectArn", "codebuild_project"),
+    ("guardrailIdentifier", "guardrail"),
+    ("configurationRecorderName", "config_recorder"),
+    ("deliveryChannelName", "config_delivery_channel"),
+    ("logGroupName", "log_group"),
+    ("queueUrl", "queue"),
+    ("topicArn", "topic"),
+    ("stackName", "stack"),
+    ("domainName", "domain"),
+    ("resourceArn", "resource"),
+    ("sourceArn", "resource"),
     ("name", "resource"),
     ("names", "resource"),
 ];
@@ -594,6 +609,33 @@ mod tests {
                 ),
                 "security_group",
                 "web",
+            ),
+            (
+                record(
+                    "StopActivityStream",
+                    json!({"resourceArn": "arn:aws:rds:us-east-1:1:cluster:orders", "applyImmediately": true}),
+                    Value::Null,
+                ),
+                "resource",
+                "arn:aws:rds:us-east-1:1:cluster:orders",
+            ),
+            (
+                record(
+                    "DeleteDeliveryChannel",
+                    json!({"configurationRecorderName": "default"}),
+                    Value::Null,
+                ),
+                "config_recorder",
+                "default",
+            ),
+            (
+                record(
+                    "SetQueueAttributes",
+                    json!({"attributes": {"Policy": ""}, "queueUrl": "https://sqs.us-east-1.amazonaws.com/1/orders"}),
+                    Value::Null,
+                ),
+                "queue",
+                "https://sqs.us-east-1.amazonaws.com/1/orders",
             ),
             (
                 record(
