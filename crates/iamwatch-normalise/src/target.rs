@@ -196,11 +196,28 @@ fn fallback_target(event: &Event<'_>) -> Target {
             };
         }
     }
+    // A refused call's record holds no parameters, but AWS's refusal names what was asked for:
+    // "User: … is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::…:role/x".
+    if let Some(resource) = refused_resource(event.error_message) {
+        return Target {
+            kind: "resource".to_string(),
+            id: resource.to_string(),
+            principal: String::new(),
+        };
+    }
     Target {
         kind: "event".to_string(),
         id: event.event_id.to_string(),
         principal: String::new(),
     }
+}
+
+/// The resource an access-denied message names ("… on resource: ARN", up to the next space).
+fn refused_resource(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once(" on resource: ")?;
+    let resource = rest.split_whitespace().next()?;
+    let resource = resource.trim_end_matches(['.', ',', ';']);
+    (!resource.is_empty()).then_some(resource)
 }
 
 /// Owner, id and status of the key an access-key operation touched; `None` for other calls.
@@ -645,6 +662,17 @@ mod tests {
                 ),
                 "db_instance",
                 "orders-db",
+            ),
+            (
+                {
+                    let mut refused = record("AssumeRole", Value::Null, Value::Null);
+                    refused["eventSource"] = json!("sts.amazonaws.com");
+                    refused["errorCode"] = json!("AccessDenied");
+                    refused["errorMessage"] = json!("User: arn:aws:iam::1:user/bert-jan is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/ec2-admin because no identity-based policy allows the sts:AssumeRole action");
+                    refused
+                },
+                "resource",
+                "arn:aws:iam::1:role/ec2-admin",
             ),
             (
                 record("ChangePassword", Value::Null, Value::Null),
