@@ -157,7 +157,7 @@ fn first_target_key(details: &Details, api: &str) -> Option<usize> {
             .min()
     };
     let nested = match &details.response {
-        Value::Object(members) => members.values().filter_map(ranks_in).min(),
+        Value::Object(members) => nested_objects(members).filter_map(ranks_in).min(),
         _ => None,
     };
     [
@@ -179,8 +179,10 @@ fn names_the_target(key: &str, api: &str) -> bool {
 
 /// Who the call acted on when no key names it.
 fn fallback_target(event: &Event<'_>) -> Target {
-    // Sign-ins and ChangePassword act on the caller itself.
-    if event.event_source == "signin.amazonaws.com" || event.api == "ChangePassword" {
+    // Sign-ins, ChangePassword and GetSessionToken act on the caller itself.
+    if event.event_source == "signin.amazonaws.com"
+        || matches!(event.api, "ChangePassword" | "GetSessionToken")
+    {
         let who = if event.identity.is_root() {
             "root"
         } else {
@@ -262,10 +264,17 @@ fn lookup_response(response: &Value, key: &str) -> Option<String> {
     let Value::Object(members) = response else {
         return None;
     };
-    members.values().find_map(|member| match member {
-        Value::Object(_) => lookup(member, key),
-        _ => None,
-    })
+    nested_objects(members).find_map(|member| lookup(member, key))
+}
+
+/// The response's members one level in where a target may be named: not `credentials`, the
+/// temporary keys STS (and IAM Identity Center) hand out. They are what the call made, not what
+/// it acted on: `AssumeRole`'s target is the role, not its session's `ASIA…` key.
+fn nested_objects(members: &serde_json::Map<String, Value>) -> impl Iterator<Item = &Value> {
+    members
+        .iter()
+        .filter(|(key, value)| key.as_str() != "credentials" && value.is_object())
+        .map(|(_, value)| value)
 }
 
 /// Whether [`text`] reads an identifier from `value`.
@@ -673,6 +682,35 @@ mod tests {
                 },
                 "resource",
                 "arn:aws:iam::1:role/ec2-admin",
+            ),
+            // What STS hands out is not what the call acted on: the role, the federated user's
+            // name, the caller itself.
+            (
+                {
+                    let mut assumed = record(
+                        "AssumeRole",
+                        json!({"roleArn": "arn:aws:iam::999988887777:role/deploy", "roleSessionName": "alice"}),
+                        json!({"credentials": {"accessKeyId": "ASIATEMP", "sessionToken": "x"},
+                               "assumedRoleUser": {"arn": "arn:aws:sts::999988887777:assumed-role/deploy/alice"}}),
+                    );
+                    assumed["eventSource"] = json!("sts.amazonaws.com");
+                    assumed
+                },
+                "role",
+                "arn:aws:iam::999988887777:role/deploy",
+            ),
+            (
+                {
+                    let mut session = record(
+                        "GetSessionToken",
+                        json!({"durationSeconds": 3600}),
+                        json!({"credentials": {"accessKeyId": "ASIATEMP", "sessionToken": "x"}}),
+                    );
+                    session["eventSource"] = json!("sts.amazonaws.com");
+                    session
+                },
+                "user",
+                "alice",
             ),
             (
                 record("ChangePassword", Value::Null, Value::Null),
