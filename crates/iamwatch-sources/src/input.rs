@@ -223,10 +223,13 @@ pub fn looks_gzipped(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
 }
 
-/// Whether what a gzip layer holds is gzip again: its magic and deflate's method byte, the
-/// header every gzip writer makes. Two bytes alone are read as the text they are.
+/// How every gzip member starts: the magic, then deflate's method byte (RFC 1952).
+const GZIP_MEMBER_START: [u8; 3] = [0x1f, 0x8b, 0x08];
+
+/// Whether what a gzip layer holds is gzip again: a member's start, not the magic alone (two
+/// bytes alone are read as the text they are).
 fn holds_gzip(inflated_head: &[u8]) -> bool {
-    inflated_head.starts_with(&[0x1f, 0x8b, 0x08])
+    inflated_head.starts_with(&GZIP_MEMBER_START)
 }
 
 /// Opens an input for reading, transparently gunzipping gzip data (including concatenated
@@ -428,9 +431,8 @@ fn inflate_whole(compressed: &[u8]) -> Option<Vec<u8>> {
 /// can follow: the gzip magic appears nowhere after the first header. When it does, by chance
 /// inside compressed data or as a real member, the member-by-member path decides.
 fn inflate_single_member(compressed: &[u8]) -> Option<Vec<u8>> {
-    const MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
     let header = gzip_header_length(compressed)?;
-    if memchr::memmem::find(&compressed[header..], &MAGIC).is_some() {
+    if memchr::memmem::find(&compressed[header..], &GZIP_MEMBER_START).is_some() {
         return None;
     }
     let size = trailer_size(compressed)?;
@@ -463,7 +465,7 @@ fn gzip_header_length(member: &[u8]) -> Option<usize> {
     const FEXTRA: u8 = 4;
     const FNAME: u8 = 8;
     const FCOMMENT: u8 = 16;
-    if member.len() < 10 || member[0] != 0x1f || member[1] != 0x8b || member[2] != 8 {
+    if member.len() < 10 || !member.starts_with(&GZIP_MEMBER_START) {
         return None;
     }
     let flags = member[3];
