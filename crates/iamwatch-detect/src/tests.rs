@@ -417,6 +417,18 @@ fn failed_calls_are_titled_as_attempts() {
     );
 }
 
+/// A call on the caller itself names it once, as the actor; on someone else, both.
+#[test]
+fn a_call_on_the_caller_itself_names_it_once() {
+    let (_, _, own) = verdict(&iam("ChangePassword", Value::Null));
+    assert_eq!(own, "Change own password (by alice)");
+    let (_, _, other) = verdict(&iam("UpdateLoginProfile", json!({"userName": "bob"})));
+    assert_eq!(
+        other,
+        "Console password set for another user: bob (by alice)"
+    );
+}
+
 /// IAM Identity Center's own SAML provider, kept by its service-linked role, is routine (LOW);
 /// a role merely named so, without AWS's `invokedBy`, is anyone's and stays HIGH.
 #[test]

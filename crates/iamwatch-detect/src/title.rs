@@ -80,23 +80,25 @@ pub fn rule_title(
 
 /// `{attempt}{head}: {resource} (by {actor})` in each language, each given as its attempt's
 /// pieces (empty when none) and its head; without the resource when the target is the event
-/// itself. One allocation per language.
+/// itself or the actor. One allocation per language.
 fn titled(
     context: &RuleContext<'_>,
     (attempt_en, head_en): ([&str; 3], &str),
     (attempt_ko, head_ko): ([&str; 3], &str),
 ) -> Localized {
-    let resource = shown_resource(context);
-    let (separator, resource) = if context.target.kind == "event" {
-        ("", "")
-    } else {
-        (": ", resource.as_str())
-    };
     let name = context.event.identity.name();
     let actor = if name.is_empty() {
         "unknown"
     } else {
         name.as_ref()
+    };
+    let resource = shown_resource(context);
+    // A call on the caller itself (ChangePassword, GetCallerIdentity, a sign-in) names it once,
+    // as the actor: "Change own password (by alice)".
+    let (separator, resource) = if context.target.kind == "event" || resource == actor {
+        ("", "")
+    } else {
+        (": ", resource.as_str())
     };
     let [open_en, code_en, close_en] = attempt_en;
     let [open_ko, code_ko, close_ko] = attempt_ko;

@@ -33,24 +33,38 @@ const TARGET_KEYS: &[(&str, &str)] = &[
     ("bucketName", "bucket"),
     ("functionName", "function"),
     ("secretId", "secret"),
+    ("secretIdList", "secret"),
     ("keyId", "kms_key"),
     ("snapshotId", "snapshot"),
     ("imageId", "image"),
     ("dBSnapshotIdentifier", "db_snapshot"),
     ("dBClusterSnapshotIdentifier", "db_snapshot"),
+    ("sourceDBSnapshotIdentifier", "db_snapshot"),
     ("dBInstanceIdentifier", "db_instance"),
     ("dBClusterIdentifier", "db_cluster"),
     ("detectorId", "detector"),
     ("groupId", "security_group"),
     ("instanceId", "instance"),
     ("instanceIds", "instance"),
+    // SSM's StartSession names the instance it opens a shell on `target`.
+    ("target", "instance"),
+    // Traffic mirroring: a session copies a network interface's traffic to a target through a
+    // filter; the interface whose traffic is copied is what `CreateTrafficMirrorSession` acts on.
+    ("trafficMirrorSessionId", "traffic_mirror_session"),
+    ("networkInterfaceId", "network_interface"),
+    ("trafficMirrorTargetId", "traffic_mirror_target"),
+    ("trafficMirrorFilterId", "traffic_mirror_filter"),
+    ("flowLogId", "flow_log"),
+    ("flowLogIds", "flow_log"),
     ("networkAclId", "network_acl"),
     ("routeTableId", "route_table"),
     ("internetGatewayId", "internet_gateway"),
     ("natGatewayId", "nat_gateway"),
     ("vpcId", "vpc"),
+    ("associationId", "association"),
     ("dbiResourceId", "db_instance"),
     ("globalClusterIdentifier", "db_cluster"),
+    ("dbClusterResourceId", "db_cluster"),
     ("dBSecurityGroupName", "db_security_group"),
     ("repositoryName", "repository"),
     ("projectArn", "codebuild_project"),
@@ -62,6 +76,8 @@ const TARGET_KEYS: &[(&str, &str)] = &[
     ("topicArn", "topic"),
     ("stackName", "stack"),
     ("domainName", "domain"),
+    ("resolverQueryLogConfigId", "resolver_query_log_config"),
+    ("modelId", "model"),
     ("resourceArn", "resource"),
     ("sourceArn", "resource"),
     ("name", "resource"),
@@ -76,12 +92,13 @@ const PRINCIPAL_KEYS: &[(&str, &str)] = &[
 
 /// The target of the call; the eventID (kind `event`) when nothing else identifies it.
 pub fn target(event: &Event<'_>, details: &Details) -> Target {
+    let query_form = query_form_request(&details.request, event.api);
+    let request = query_form.as_ref().unwrap_or(&details.request);
     // The keys the call has, ranked once, rather than every key of the list looked up in turn
     // (a hash of the key each time): most calls have none of them, and a few keys each.
-    let found = first_target_key(details, event.api).and_then(|rank| {
+    let found = first_target_key(request, &details.response, event.api).and_then(|rank| {
         let (key, kind) = &TARGET_KEYS[rank];
-        let id =
-            lookup(&details.request, key).or_else(|| lookup_response(&details.response, key))?;
+        let id = lookup(request, key).or_else(|| lookup_response(&details.response, key))?;
         Some((key, kind, id))
     });
     if let Some((key, kind, id)) = found {
@@ -89,7 +106,7 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
             .iter()
             .filter(|(principal_key, _)| principal_key != key)
             .find_map(|(principal_key, prefix)| {
-                lookup(&details.request, principal_key).map(|name| format!("{prefix}/{name}"))
+                lookup(request, principal_key).map(|name| format!("{prefix}/{name}"))
             })
             .unwrap_or_default();
         let kind = match *kind {
@@ -97,6 +114,9 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
             "policy" if *key == "policyName" && !principal.is_empty() => "inline_policy",
             // EC2 names security groups with the key IAM names its groups with.
             "group" if event.event_source == "ec2.amazonaws.com" => "security_group",
+            "resource" if matches!(*key, "name" | "names") => {
+                named_kind(event.event_source, event.api)
+            }
             other => other,
         };
         return Target {
@@ -115,6 +135,59 @@ pub fn target(event: &Event<'_>, details: &Details) -> Target {
         };
     }
     fallback_target(event)
+}
+
+/// What a bare `name` names, where the service tells: CloudTrail's calls name their trail so
+/// (`StopLogging`), SSM's parameter calls their parameters, STS's `GetFederationToken` the
+/// federated user it makes, IAM Roles Anywhere's calls what they create.
+fn named_kind(event_source: &str, api: &str) -> &'static str {
+    match event_source {
+        "cloudtrail.amazonaws.com" if api.contains("EventDataStore") => "event_data_store",
+        "cloudtrail.amazonaws.com" if !api.contains("Channel") && !api.contains("Dashboard") => {
+            "trail"
+        }
+        "ssm.amazonaws.com" if api.contains("Parameter") => "parameter",
+        "ssm.amazonaws.com" if api.contains("Document") => "ssm_document",
+        "sts.amazonaws.com" if api == "GetFederationToken" => "federated_user",
+        "rolesanywhere.amazonaws.com" if api.contains("TrustAnchor") => "trust_anchor",
+        "rolesanywhere.amazonaws.com" if api.contains("Profile") => "rolesanywhere_profile",
+        _ => "resource",
+    }
+}
+
+/// EC2's query-form record of a call: `{"DeleteFlowLogsRequest": {"FlowLogId": {"content":
+/// "fl-0e…", "tag": 1}}}`, as CloudTrail writes some of EC2's newer APIs (flow logs, traffic
+/// mirroring), read as the usual form (`{"flowLogId": "fl-0e…"}`) so that the same keys find
+/// the target. `None` for every other request (nothing is copied for them).
+fn query_form_request(request: &Value, api: &str) -> Option<Value> {
+    let Value::Object(members) = request else {
+        return None;
+    };
+    let (wrapper, Value::Object(inner)) = members.iter().next()? else {
+        return None;
+    };
+    if members.len() != 1 || wrapper.strip_suffix("Request") != Some(api) {
+        return None;
+    }
+    let plain = |value: &Value| match value {
+        Value::Object(tagged) if tagged.contains_key("content") => tagged["content"].clone(),
+        other => other.clone(),
+    };
+    let usual = inner
+        .iter()
+        .map(|(key, value)| {
+            let mut chars = key.chars();
+            let key = chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_lowercase().to_string() + chars.as_str()
+            });
+            let value = match value {
+                Value::Array(items) => Value::Array(items.iter().map(plain).collect()),
+                other => plain(other),
+            };
+            (key, value)
+        })
+        .collect();
+    Some(Value::Object(usual))
 }
 
 /// The instances an EC2 call names in `instancesSet.items` (`StopInstances`, `RunInstances`'s
@@ -139,7 +212,7 @@ fn first_of_many(first: &str, more: usize) -> String {
 
 /// The rank in [`TARGET_KEYS`] of the first key holding an identifier, in the request or in the
 /// response (at its top or one level in): the key a lookup of each key in turn finds first.
-fn first_target_key(details: &Details, api: &str) -> Option<usize> {
+fn first_target_key(request: &Value, response: &Value, api: &str) -> Option<usize> {
     let rank = |key: &str| {
         TARGET_KEYS
             .iter()
@@ -156,32 +229,36 @@ fn first_target_key(details: &Details, api: &str) -> Option<usize> {
             .filter_map(|(key, _)| rank(key))
             .min()
     };
-    let nested = match &details.response {
+    let nested = match response {
         Value::Object(members) => nested_objects(members).filter_map(ranks_in).min(),
         _ => None,
     };
-    [
-        ranks_in(&details.request),
-        ranks_in(&details.response),
-        nested,
-    ]
-    .into_iter()
-    .flatten()
-    .min()
+    [ranks_in(request), ranks_in(response), nested]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 /// Whether `key` can name what `api` acted on. A permissions boundary is the target of the calls
 /// that set or remove one (`PutRolePermissionsBoundary`); `CreateRole` and `CreateUser` may name
-/// one too, as a setting of the role or user they create, which is their target.
+/// one too, as a setting of the role or user they create, which is their target. `target` is
+/// a word many APIs use for other things; SSM's `StartSession` names its instance so.
 fn names_the_target(key: &str, api: &str) -> bool {
-    key != "permissionsBoundary" || api.contains("PermissionsBoundary")
+    match key {
+        "permissionsBoundary" => api.contains("PermissionsBoundary"),
+        "target" => api == "StartSession",
+        _ => true,
+    }
 }
 
 /// Who the call acted on when no key names it.
 fn fallback_target(event: &Event<'_>) -> Target {
-    // Sign-ins, ChangePassword and GetSessionToken act on the caller itself.
+    // Sign-ins, ChangePassword, GetSessionToken and GetCallerIdentity act on the caller itself.
     if event.event_source == "signin.amazonaws.com"
-        || matches!(event.api, "ChangePassword" | "GetSessionToken")
+        || matches!(
+            event.api,
+            "ChangePassword" | "GetSessionToken" | "GetCallerIdentity"
+        )
     {
         let who = if event.identity.is_root() {
             "root"
@@ -214,12 +291,14 @@ fn fallback_target(event: &Event<'_>) -> Target {
     }
 }
 
-/// The resource an access-denied message names ("… on resource: ARN", up to the next space).
+/// The resource an access-denied message names ("… on resource: ARN", up to the next space);
+/// not `*`, which calls that act on no one resource (`LeaveOrganization`, `ListFunctions`) are
+/// refused on, and which says nothing the eventID does not.
 fn refused_resource(message: &str) -> Option<&str> {
     let (_, rest) = message.split_once(" on resource: ")?;
     let resource = rest.split_whitespace().next()?;
     let resource = resource.trim_end_matches(['.', ',', ';']);
-    (!resource.is_empty()).then_some(resource)
+    (!resource.is_empty() && resource != "*").then_some(resource)
 }
 
 /// Owner, id and status of the key an access-key operation touched; `None` for other calls.

@@ -51,7 +51,7 @@ fn ranking_the_keys_finds_what_looking_each_up_in_turn_finds() {
             response,
             ..Details::default()
         };
-        let ranked = first_target_key(&details, "AnyCall").map(|rank| {
+        let ranked = first_target_key(&details.request, &details.response, "AnyCall").map(|rank| {
             let key = TARGET_KEYS[rank].0;
             let id = lookup(&details.request, key)
                 .or_else(|| lookup_response(&details.response, key))
@@ -87,12 +87,21 @@ fn record(name: &str, request: Value, response: Value) -> Value {
         | "RunInstances"
         | "AttachInternetGateway"
         | "CreateVpc"
-        | "CreateSecurityGroup" => "ec2.amazonaws.com",
-        "SendCommand" => "ssm.amazonaws.com",
+        | "CreateSecurityGroup"
+        | "DeleteFlowLogs"
+        | "CreateTrafficMirrorSession"
+        | "DisassociateRouteTable" => "ec2.amazonaws.com",
+        "SendCommand" | "StartSession" | "GetParameters" => "ssm.amazonaws.com",
+        "StopLogging" => "cloudtrail.amazonaws.com",
+        "LeaveOrganization" => "organizations.amazonaws.com",
+        "DeleteResolverQueryLogConfig" => "route53resolver.amazonaws.com",
+        "CreateFoundationModelAgreement" => "bedrock.amazonaws.com",
         "CreateDBInstance" | "StopActivityStream" => "rds.amazonaws.com",
         "DeleteDeliveryChannel" => "config.amazonaws.com",
         "SetQueueAttributes" => "sqs.amazonaws.com",
-        "AssumeRole" | "GetSessionToken" => "sts.amazonaws.com",
+        "AssumeRole" | "GetSessionToken" | "GetFederationToken" | "GetCallerIdentity" => {
+            "sts.amazonaws.com"
+        }
         _ => "iam.amazonaws.com",
     };
     json!({"eventName": name, "eventSource": source, "eventID": "evt-1",
@@ -405,6 +414,21 @@ fn each_family_names_its_own_identifier() {
             "alice",
         ),
         (
+            record("GetCallerIdentity", Value::Null, Value::Null),
+            "user",
+            "alice",
+        ),
+        (
+            record(
+                "GetFederationToken",
+                json!({"name": "stratus_red_team", "policy": "{}"}),
+                json!({"credentials": {"accessKeyId": "ASIATEMP", "sessionToken": "x"},
+                       "federatedUser": {"federatedUserId": "1:stratus_red_team"}}),
+            ),
+            "federated_user",
+            "stratus_red_team",
+        ),
+        (
             record(
                 "SetSecurityTokenServicePreferences",
                 json!({"globalEndpointTokenVersion": "v2Token"}),
@@ -414,6 +438,10 @@ fn each_family_names_its_own_identifier() {
             "evt-1",
         ),
     ];
+    assert_targets(cases);
+}
+
+fn assert_targets<const N: usize>(cases: [(Value, &str, &str); N]) {
     for (record, kind, id) in cases {
         let name = record["eventName"].clone();
         let (target, _) = target_and_key(record);
@@ -423,4 +451,136 @@ fn each_family_names_its_own_identifier() {
             "{name}"
         );
     }
+}
+
+/// Calls outside IAM that attack simulations make (Stratus Red Team's, in the corpus), each
+/// naming its target in its own way.
+#[test]
+fn other_services_name_their_targets_their_own_way() {
+    let cases = [
+        // A bare `name` is a trail to CloudTrail, a parameter to SSM's parameter calls.
+        (
+            record(
+                "StopLogging",
+                json!({"name": "management-events"}),
+                Value::Null,
+            ),
+            "trail",
+            "management-events",
+        ),
+        (
+            record(
+                "GetParameters",
+                json!({"names": ["/credentials/a", "/credentials/b"], "withDecryption": true}),
+                Value::Null,
+            ),
+            "parameter",
+            "/credentials/a (+1)",
+        ),
+        (
+            record(
+                "StartSession",
+                json!({"target": "i-0a1d1296c1de3aa1f"}),
+                json!({"sessionId": "alice-0b1", "streamUrl": "wss://x"}),
+            ),
+            "instance",
+            "i-0a1d1296c1de3aa1f",
+        ),
+        // EC2's query form: the request wrapped in `<API>Request`, values as `content`.
+        (
+            record(
+                "DeleteFlowLogs",
+                json!({"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-0e17aa62a21d4bbfe", "tag": 1}}}),
+                json!({"DeleteFlowLogsResponse": {"requestId": "r", "unsuccessful": ""}}),
+            ),
+            "flow_log",
+            "fl-0e17aa62a21d4bbfe",
+        ),
+        (
+            record(
+                "CreateTrafficMirrorSession",
+                json!({"CreateTrafficMirrorSessionRequest": {"ClientToken": "c", "NetworkInterfaceId": "eni-0c61fbc84fca4138f",
+                       "SessionNumber": 1, "TrafficMirrorFilterId": "tmf-010d", "TrafficMirrorTargetId": "tmt-0fd4"}}),
+                Value::Null,
+            ),
+            "network_interface",
+            "eni-0c61fbc84fca4138f",
+        ),
+        (
+            record(
+                "DisassociateRouteTable",
+                json!({"associationId": "rtbassoc-0d88381fe24e7a995"}),
+                json!({"requestId": "r", "associationState": {"state": "disassociating"}, "_return": true}),
+            ),
+            "association",
+            "rtbassoc-0d88381fe24e7a995",
+        ),
+        // The configuration's id, not the name its description in the response holds.
+        (
+            record(
+                "DeleteResolverQueryLogConfig",
+                json!({"originSequenceNumber": 0, "resolverQueryLogConfigId": "rqlc-4473f20ca554c07"}),
+                json!({"resolverQueryLogConfig": {"id": "rqlc-4473f20ca554c07", "name": "vpc-dns-logs"}}),
+            ),
+            "resolver_query_log_config",
+            "rqlc-4473f20ca554c07",
+        ),
+        (
+            record(
+                "CreateFoundationModelAgreement",
+                json!({"modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}),
+                Value::Null,
+            ),
+            "model",
+            "anthropic.claude-3-sonnet-20240229-v1:0",
+        ),
+        // Refused on `*`: nothing names a resource, the eventID stands for the call.
+        (
+            {
+                let mut refused = record("LeaveOrganization", Value::Null, Value::Null);
+                refused["errorCode"] = json!("AccessDenied");
+                refused["errorMessage"] = json!("User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: organizations:LeaveOrganization on resource: * because no identity-based policy allows the organizations:LeaveOrganization action");
+                refused
+            },
+            "event",
+            "evt-1",
+        ),
+    ];
+    assert_targets(cases);
+}
+
+#[test]
+fn target_names_what_was_acted_on_only_for_start_session() {
+    let request = json!({"target": "i-0a1d", "sessionId": "s"});
+    let rank = first_target_key(&request, &Value::Null, "StartSession");
+    assert_eq!(
+        rank.map(|rank| TARGET_KEYS[rank]),
+        Some(("target", "instance"))
+    );
+    assert_eq!(
+        first_target_key(&request, &Value::Null, "AttachPolicy"),
+        None
+    );
+}
+
+#[test]
+fn only_a_request_wrapped_in_its_own_api_name_is_read_as_the_query_form() {
+    let wrapped =
+        json!({"DeleteTrafficMirrorTargetRequest": {"TrafficMirrorTargetId": "tmt-0fd4"}});
+    assert_eq!(
+        query_form_request(&wrapped, "DeleteTrafficMirrorTarget"),
+        Some(json!({"trafficMirrorTargetId": "tmt-0fd4"}))
+    );
+    assert_eq!(query_form_request(&wrapped, "DeleteFlowLogs"), None);
+    let two = json!({"DeleteFlowLogsRequest": {"FlowLogId": "fl-1"}, "other": 1});
+    assert_eq!(query_form_request(&two, "DeleteFlowLogs"), None);
+    assert_eq!(
+        query_form_request(&json!({"DeleteFlowLogsRequest": "fl-1"}), "DeleteFlowLogs"),
+        None
+    );
+    let listed = json!({"DeleteFlowLogsRequest": {"FlowLogId": [{"content": "fl-1", "tag": 1}, {"content": "fl-2", "tag": 2}]}});
+    assert_eq!(
+        query_form_request(&listed, "DeleteFlowLogs"),
+        Some(json!({"flowLogId": ["fl-1", "fl-2"]}))
+    );
 }
