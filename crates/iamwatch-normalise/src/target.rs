@@ -29,6 +29,14 @@ const TARGET_KEYS: &[(&str, &str)] = &[
     ("sAMLProviderArn", "identity_provider"),
     ("openIDConnectProviderArn", "identity_provider"),
     ("roleArn", "role"),
+    ("accountAlias", "account_alias"),
+    // AWS Organizations: service control and other policies, units, member accounts; IAM
+    // Identity Center's permission sets.
+    ("policyId", "organizations_policy"),
+    ("organizationalUnitId", "organizational_unit"),
+    ("accountId", "account"),
+    ("accountName", "account"),
+    ("permissionSetArn", "permission_set"),
     ("trailName", "trail"),
     ("bucketName", "bucket"),
     ("functionName", "function"),
@@ -151,6 +159,10 @@ fn named_kind(event_source: &str, api: &str) -> &'static str {
         "sts.amazonaws.com" if api == "GetFederationToken" => "federated_user",
         "rolesanywhere.amazonaws.com" if api.contains("TrustAnchor") => "trust_anchor",
         "rolesanywhere.amazonaws.com" if api.contains("Profile") => "rolesanywhere_profile",
+        "organizations.amazonaws.com" if api.contains("OrganizationalUnit") => {
+            "organizational_unit"
+        }
+        "organizations.amazonaws.com" if api.contains("Policy") => "organizations_policy",
         _ => "resource",
     }
 }
@@ -241,12 +253,15 @@ fn first_target_key(request: &Value, response: &Value, api: &str) -> Option<usiz
 
 /// Whether `key` can name what `api` acted on. A permissions boundary is the target of the calls
 /// that set or remove one (`PutRolePermissionsBoundary`); `CreateRole` and `CreateUser` may name
-/// one too, as a setting of the role or user they create, which is their target. `target` is
-/// a word many APIs use for other things; SSM's `StartSession` names its instance so.
+/// one too, as a setting of the role or user they create, which is their target. `target` and
+/// `accountId` are words many APIs use for other things.
 fn names_the_target(key: &str, api: &str) -> bool {
     match key {
         "permissionsBoundary" => api.contains("PermissionsBoundary"),
         "target" => api == "StartSession",
+        // Many services' requests carry the caller's account; Organizations' calls on an
+        // account (`RemoveAccountFromOrganization`, `CloseAccount`, `MoveAccount`) act on it.
+        "accountId" => api.contains("Account") || api.contains("DelegatedAdministrator"),
         _ => true,
     }
 }

@@ -2,11 +2,14 @@
 //!
 //! Every mutating IAM API, the sign-in events, STS and the security-relevant calls of other
 //! services have a written label. Anything else gets a readable fallback built from the name:
-//! the words split apart, and for Korean the verb translated and put last, as Korean puts it
-//! ("DeleteBucketPolicy" → "Bucket Policy 삭제").
+//! the words split apart, and for Korean the nouns translated and the verb put last, as Korean
+//! puts it ("DeleteBucketPolicy" → "버킷 정책 삭제").
 
 use crate::kept::{kept_or_compute, Kept};
+use fallback::fallback;
 use iamwatch_core::Localized;
+
+mod fallback;
 
 /// A label, borrowed when it comes from the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,132 +268,6 @@ pub fn source_of(api: &str) -> Option<&'static str> {
     })
 }
 
-const VERBS: &[(&str, &str, &str)] = &[
-    ("Create", "Create", "생성"),
-    ("Delete", "Delete", "삭제"),
-    ("Update", "Update", "수정"),
-    ("Put", "Put", "설정"),
-    ("Attach", "Attach", "연결"),
-    ("Detach", "Detach", "분리"),
-    ("Add", "Add", "추가"),
-    ("Remove", "Remove", "제거"),
-    ("Enable", "Enable", "활성화"),
-    ("Disable", "Disable", "비활성화"),
-    ("Start", "Start", "시작"),
-    ("Stop", "Stop", "중지"),
-    ("Modify", "Modify", "변경"),
-    ("Set", "Set", "설정"),
-    ("Get", "Get", "조회"),
-    ("List", "List", "목록 조회"),
-    ("Describe", "Describe", "조회"),
-    ("Upload", "Upload", "업로드"),
-    ("Tag", "Tag", "태그 지정"),
-    ("Untag", "Untag", "태그 제거"),
-    ("Run", "Run", "실행"),
-    ("Send", "Send", "전송"),
-    ("Invoke", "Invoke", "호출"),
-    ("Authorize", "Authorize", "허용"),
-    ("Revoke", "Revoke", "취소"),
-    ("Register", "Register", "등록"),
-    ("Deregister", "Deregister", "등록 해제"),
-    ("Associate", "Associate", "연결"),
-    ("Disassociate", "Disassociate", "연결 해제"),
-    ("Terminate", "Terminate", "종료"),
-    ("Reset", "Reset", "재설정"),
-    ("Restore", "Restore", "복원"),
-    ("Import", "Import", "가져오기"),
-    ("Export", "Export", "내보내기"),
-    ("Schedule", "Schedule", "예약"),
-    ("Cancel", "Cancel", "취소"),
-    ("Decrypt", "Decrypt", "복호화"),
-    ("Encrypt", "Encrypt", "암호화"),
-    ("Generate", "Generate", "생성"),
-    ("Batch", "Batch", "일괄 처리"),
-];
-
-/// Abbreviations some APIs write as words (`DisableEbsEncryptionByDefault`), written as
-/// abbreviations in a fallback label: "Disable EBS encryption by default".
-const ABBREVIATIONS: &[&str] = &[
-    "ACL", "AMI", "API", "ARN", "DB", "DNS", "EBS", "EC2", "ECR", "ECS", "EKS", "IAM", "ID", "IP",
-    "KMS", "MFA", "OIDC", "RDS", "S3", "SAML", "SES", "SNS", "SQS", "SSH", "SSM", "SSO", "STS",
-    "URL", "VPC", "VPN", "WAF",
-];
-
-/// "UpdateFunctionConfiguration" → "Update function configuration" / "Function Configuration 수정".
-fn fallback(api: &str) -> Label {
-    let words: Vec<String> = split_camel_case(api)
-        .into_iter()
-        .map(|word| {
-            let upper = word.to_ascii_uppercase();
-            if ABBREVIATIONS.contains(&upper.as_str()) {
-                upper
-            } else {
-                word
-            }
-        })
-        .collect();
-    if words.is_empty() {
-        return Label {
-            en: "Unknown event".into(),
-            ko: "알 수 없는 이벤트".into(),
-            known: false,
-        };
-    }
-    let mut english = String::new();
-    for (position, word) in words.iter().enumerate() {
-        if position > 0 {
-            english.push(' ');
-        }
-        let is_acronym = word.len() > 1 && word.chars().all(|character| !character.is_lowercase());
-        if position == 0 || is_acronym {
-            english.push_str(word);
-        } else {
-            english.push_str(&word.to_lowercase());
-        }
-    }
-    let korean = match VERBS.iter().find(|(verb, _, _)| words[0] == *verb) {
-        Some((_, _, verb_ko)) if words.len() > 1 => format!("{} {}", words[1..].join(" "), verb_ko),
-        _ => words.join(" "),
-    };
-    Label {
-        en: english,
-        ko: korean,
-        known: false,
-    }
-}
-
-/// Splits `CreateSAMLProvider` into `["Create", "SAML", "Provider"]`.
-fn split_camel_case(name: &str) -> Vec<String> {
-    let characters: Vec<char> = name
-        .chars()
-        .filter(|character| character.is_alphanumeric())
-        .collect();
-    let mut words = Vec::new();
-    let mut current = String::new();
-    for (position, &character) in characters.iter().enumerate() {
-        let previous = position.checked_sub(1).map(|index| characters[index]);
-        let next = characters.get(position + 1);
-        let starts_word = match previous {
-            None => false,
-            Some(previous) => {
-                (character.is_uppercase() && previous.is_lowercase())
-                    || (character.is_uppercase()
-                        && previous.is_uppercase()
-                        && next.is_some_and(|next| next.is_lowercase()))
-                    || (character.is_ascii_digit() != previous.is_ascii_digit())
-            }
-        };
-        if starts_word && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        current.push(character);
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,22 +299,6 @@ mod tests {
         }
         assert_eq!(source_of("StopLogging"), Some("cloudtrail.amazonaws.com"));
         assert_eq!(source_of("CreateAccount"), None);
-    }
-
-    #[test]
-    fn unknown_names_get_a_readable_fallback() {
-        let fallback = label("UpdateFunctionConfiguration");
-        assert!(!fallback.known);
-        assert_eq!(fallback.en, "Update function configuration");
-        assert_eq!(fallback.ko, "Function Configuration 수정");
-        assert_eq!(label("CreateSAMLThing").en, "Create SAML thing");
-        // Abbreviations an API wrote as words (Panther's corpus).
-        let ebs = label("DisableEbsEncryptionByDefault");
-        assert_eq!(ebs.en, "Disable EBS encryption by default");
-        assert_eq!(ebs.ko, "EBS Encryption By Default 비활성화");
-        assert_eq!(label("DescribeDbProxies").en, "Describe DB proxies");
-        assert_eq!(label("Frobnicate").ko, "Frobnicate");
-        assert_eq!(label("").en, "Unknown event");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 use super::*;
 use crate::event::normalise;
 
+mod services;
+
 /// The list looked up key by key, as before the ranking: the reference.
 fn looked_up_in_turn(details: &Details, api: &str) -> Option<(&'static str, String)> {
     TARGET_KEYS
@@ -93,7 +95,12 @@ fn record(name: &str, request: Value, response: Value) -> Value {
         | "DisassociateRouteTable" => "ec2.amazonaws.com",
         "SendCommand" | "StartSession" | "GetParameters" => "ssm.amazonaws.com",
         "StopLogging" => "cloudtrail.amazonaws.com",
-        "LeaveOrganization" => "organizations.amazonaws.com",
+        "LeaveOrganization"
+        | "RemoveAccountFromOrganization"
+        | "AttachPolicy"
+        | "CreateOrganizationalUnit" => "organizations.amazonaws.com",
+        "CreateAccountAssignment" => "sso.amazonaws.com",
+        "InitiateJob" => "glacier.amazonaws.com",
         "DeleteResolverQueryLogConfig" => "route53resolver.amazonaws.com",
         "CreateFoundationModelAgreement" => "bedrock.amazonaws.com",
         "CreateDBInstance" | "StopActivityStream" => "rds.amazonaws.com",
@@ -451,102 +458,6 @@ fn assert_targets<const N: usize>(cases: [(Value, &str, &str); N]) {
             "{name}"
         );
     }
-}
-
-/// Calls outside IAM that attack simulations make (Stratus Red Team's, in the corpus), each
-/// naming its target in its own way.
-#[test]
-fn other_services_name_their_targets_their_own_way() {
-    let cases = [
-        // A bare `name` is a trail to CloudTrail, a parameter to SSM's parameter calls.
-        (
-            record(
-                "StopLogging",
-                json!({"name": "management-events"}),
-                Value::Null,
-            ),
-            "trail",
-            "management-events",
-        ),
-        (
-            record(
-                "GetParameters",
-                json!({"names": ["/credentials/a", "/credentials/b"], "withDecryption": true}),
-                Value::Null,
-            ),
-            "parameter",
-            "/credentials/a (+1)",
-        ),
-        (
-            record(
-                "StartSession",
-                json!({"target": "i-0a1d1296c1de3aa1f"}),
-                json!({"sessionId": "alice-0b1", "streamUrl": "wss://x"}),
-            ),
-            "instance",
-            "i-0a1d1296c1de3aa1f",
-        ),
-        // EC2's query form: the request wrapped in `<API>Request`, values as `content`.
-        (
-            record(
-                "DeleteFlowLogs",
-                json!({"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-0e17aa62a21d4bbfe", "tag": 1}}}),
-                json!({"DeleteFlowLogsResponse": {"requestId": "r", "unsuccessful": ""}}),
-            ),
-            "flow_log",
-            "fl-0e17aa62a21d4bbfe",
-        ),
-        (
-            record(
-                "CreateTrafficMirrorSession",
-                json!({"CreateTrafficMirrorSessionRequest": {"ClientToken": "c", "NetworkInterfaceId": "eni-0c61fbc84fca4138f",
-                       "SessionNumber": 1, "TrafficMirrorFilterId": "tmf-010d", "TrafficMirrorTargetId": "tmt-0fd4"}}),
-                Value::Null,
-            ),
-            "network_interface",
-            "eni-0c61fbc84fca4138f",
-        ),
-        (
-            record(
-                "DisassociateRouteTable",
-                json!({"associationId": "rtbassoc-0d88381fe24e7a995"}),
-                json!({"requestId": "r", "associationState": {"state": "disassociating"}, "_return": true}),
-            ),
-            "association",
-            "rtbassoc-0d88381fe24e7a995",
-        ),
-        // The configuration's id, not the name its description in the response holds.
-        (
-            record(
-                "DeleteResolverQueryLogConfig",
-                json!({"originSequenceNumber": 0, "resolverQueryLogConfigId": "rqlc-4473f20ca554c07"}),
-                json!({"resolverQueryLogConfig": {"id": "rqlc-4473f20ca554c07", "name": "vpc-dns-logs"}}),
-            ),
-            "resolver_query_log_config",
-            "rqlc-4473f20ca554c07",
-        ),
-        (
-            record(
-                "CreateFoundationModelAgreement",
-                json!({"modelId": "anthropic.claude-3-sonnet-20240229-v1:0"}),
-                Value::Null,
-            ),
-            "model",
-            "anthropic.claude-3-sonnet-20240229-v1:0",
-        ),
-        // Refused on `*`: nothing names a resource, the eventID stands for the call.
-        (
-            {
-                let mut refused = record("LeaveOrganization", Value::Null, Value::Null);
-                refused["errorCode"] = json!("AccessDenied");
-                refused["errorMessage"] = json!("User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: organizations:LeaveOrganization on resource: * because no identity-based policy allows the organizations:LeaveOrganization action");
-                refused
-            },
-            "event",
-            "evt-1",
-        ),
-    ];
-    assert_targets(cases);
 }
 
 #[test]
