@@ -259,6 +259,7 @@ pub(super) fn fallback(api: &str) -> Label {
         Some((_, _, verb_ko)) if words.len() > 1 => {
             format!("{} {}", korean_object(&words[1..]), verb_ko)
         }
+        Some((_, _, verb_ko)) => (*verb_ko).to_string(),
         _ => words.join(" "),
     };
     Label {
@@ -380,6 +381,7 @@ mod tests {
         assert_eq!(label("CreateTo").ko, "To 생성");
         assert_eq!(label("ReplaceToken").ko, "토큰 교체");
         assert_eq!(label("FrobnicateWidget").ko, "Frobnicate Widget");
+        assert_eq!(label("Authenticate").ko, "인증");
         assert_eq!(label("DescribeDbProxies").en, "Describe DB proxies");
         assert_eq!(label("Frobnicate").ko, "Frobnicate");
         assert_eq!(label("").en, "Unknown event");
