@@ -161,6 +161,13 @@ try {
   await linked.locator("#detail").screenshot({ path: `${screenshots}/dashboard-correlated.png` });
   await linked.click(`#detail-fields dd.related button[data-incident="${madeOf[2]}"]`);
   await linked.waitForSelector(`#detail[data-id="${madeOf[2]}"]:not([hidden])`, { timeout: 10000 });
+  // The failed sign-in's reason, in one language and then in the other.
+  const reasonIn = { en: "console sign-in failed", ko: "콘솔 로그인 실패" };
+  const shown = await linked.evaluate(() => document.documentElement.lang);
+  const other = shown === "ko" ? "en" : "ko";
+  await linked.waitForFunction((reason) => document.querySelector("#detail-fields").textContent.includes(reason), reasonIn[shown], { timeout: 5000 });
+  await linked.click("#lang");
+  await linked.waitForFunction((reason) => document.querySelector("#detail-fields").textContent.includes(reason), reasonIn[other], { timeout: 5000 });
 
   if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
   console.log(`dashboard ok; screenshots in ${screenshots}`);

@@ -143,6 +143,9 @@ pub struct Meta {
     /// Why the severity is what it is, in plain words (e.g. "grants AdministratorAccess").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// The same reasons in Korean, one for one (empty in incidents stored before there were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons_ko: Vec<String>,
     /// MITRE ATT&CK techniques of the rules that matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -158,6 +161,19 @@ pub struct Meta {
     /// when shown: a store keeps each rule's runbook once, not in every incident.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runbook: Option<Arc<Runbook>>,
+}
+
+impl Meta {
+    /// The reasons in `lang`: the Korean ones when there are (incidents stored before they were
+    /// kept have English ones only).
+    pub fn reasons_in(&self, lang: Lang) -> &[String] {
+        match lang {
+            Lang::Ko if self.reasons_ko.len() == self.reasons.len() && !self.reasons.is_empty() => {
+                &self.reasons_ko
+            }
+            _ => &self.reasons,
+        }
+    }
 }
 
 /// An incident as stored. Labels and titles are kept in every language; a reader's view picks

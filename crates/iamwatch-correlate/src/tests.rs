@@ -149,6 +149,16 @@ fn five_failed_sign_ins_in_ten_minutes_raise_once_and_a_success_after_them_raise
     assert_eq!(after.title.en, "alice signed in after 5 failed attempts");
     // The events counted are the last five failures and the success.
     assert_eq!(after.meta.notes[1], "events: f3, f4, f5, f6, f7, ok");
+    // Its reasons, in each language (not the trigger's).
+    assert_eq!(
+        after.meta.reasons,
+        ["alice signed in to the console from 203.0.113.9 after 5 failed attempts"]
+    );
+    assert_eq!(
+        after.meta.reasons_ko,
+        ["alice이(가) 5회 실패 후 203.0.113.9에서 콘솔에 로그인함"]
+    );
+    assert_eq!(brute.meta.reasons_ko, [brute.title.ko.as_str()]);
 }
 
 #[test]

@@ -20,8 +20,8 @@ pub struct Detection {
     pub rule_id: String,
     pub severity: Severity,
     pub title: Localized,
-    /// Why this severity, in plain words.
-    pub reasons: Vec<String>,
+    /// Why this severity, in plain words, in each language.
+    pub reasons: Vec<Localized>,
     /// ATT&CK techniques (rule files carry them).
     pub tags: Vec<String>,
     pub runbook: Option<Arc<Runbook>>,
@@ -30,7 +30,12 @@ pub struct Detection {
 
 impl Detection {
     /// A detection of a built-in code rule (no tags, runbook or dedup key).
-    pub fn new(rule_id: &str, severity: Severity, title: Localized, reasons: Vec<String>) -> Self {
+    pub fn new(
+        rule_id: &str,
+        severity: Severity,
+        title: Localized,
+        reasons: Vec<Localized>,
+    ) -> Self {
         Self {
             rule_id: rule_id.to_string(),
             severity,
@@ -50,7 +55,7 @@ pub struct Finding {
     pub primary: Detection,
     /// Every rule that matched, the primary first.
     pub rule_ids: Vec<String>,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Localized>,
     /// ATT&CK techniques of every rule that matched.
     pub tags: Vec<String>,
     pub label: Label,
@@ -343,7 +348,7 @@ impl Detector {
                     &matched.rule.title,
                     matched.rule.reads_the_error(),
                 ),
-                reasons: vec![matched.rule.title.en.clone()],
+                reasons: vec![matched.rule.title.clone()],
                 tags: matched.rule.tags.clone(),
                 runbook: matched.rule.runbook.clone(),
                 dedup_key: matched.dedup_key,
@@ -373,12 +378,12 @@ impl Detector {
             .collect();
         tags.sort();
         tags.dedup();
-        let mut reasons: Vec<String> = Vec::new();
+        let mut reasons: Vec<Localized> = Vec::new();
         for reason in detections
             .iter_mut()
             .flat_map(|detection| std::mem::take(&mut detection.reasons))
         {
-            if !reasons.contains(&reason) {
+            if !reasons.iter().any(|known| known.en == reason.en) {
                 reasons.push(reason);
             }
         }

@@ -56,10 +56,14 @@ pub(crate) fn verdict(
             if ended { "종료" } else { "시작" }
         ),
     };
-    let reason = format!(
-        "CloudTrail Insights: {} {}",
+    let about = format!(
+        "{} {}",
         insight.insight_type.or_empty(),
         insight.state.or_empty()
+    );
+    let reason = Localized::new(
+        format!("CloudTrail Insights: {about}"),
+        format!("CloudTrail 인사이트: {about}"),
     );
     let primary = Detection::new(RULE_ID, severity, title, vec![reason.clone()]);
     Verdict::Incident(Box::new(Finding {

@@ -4,6 +4,7 @@
 //! IAM API itself). A statement that allows `*` on `*` is administrator access whatever the
 //! policy is called; `NotAction` with Allow, or `iam:*`, is nearly as broad.
 
+use iamwatch_core::Localized;
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,8 +12,8 @@ pub enum Grant {
     /// `Action: *` on `Resource: *` (or AdministratorAccess).
     Admin,
     /// Privilege-escalation-capable: `iam:*`, `NotAction` with Allow, PassRole/AssumeRole on `*`,
-    /// or a managed policy such as IAMFullAccess.
-    Broad(String),
+    /// or a managed policy such as IAMFullAccess; what it grants, in each language.
+    Broad(Localized),
     Ordinary,
 }
 
@@ -30,7 +31,10 @@ pub fn managed_policy_grant(policy_arn: &str) -> Grant {
         | "AdministratorAccess-AWSElasticBeanstalk"
             if aws_managed =>
         {
-            Grant::Broad(format!("grants {name}"))
+            Grant::Broad(Localized::new(
+                format!("grants {name}"),
+                format!("{name} 권한 부여"),
+            ))
         }
         _ => Grant::Ordinary,
     }
@@ -50,7 +54,10 @@ pub fn document_grant(document: &str) -> Grant {
         let on_everything =
             resources.is_empty() || resources.iter().any(|resource| resource == "*");
         if statement.get("NotAction").is_some() {
-            broadest = Grant::Broad("allows everything except listed actions (NotAction)".into());
+            broadest = Grant::Broad(Localized::new(
+                "allows everything except listed actions (NotAction)",
+                "나열된 작업 외 모든 작업 허용 (NotAction)",
+            ));
             continue;
         }
         let actions = strings(statement.get("Action"));
@@ -72,9 +79,11 @@ pub fn document_grant(document: &str) -> Grant {
                         || lower == "iam:create*"))
         });
         if let Some(action) = escalating {
-            broadest = Grant::Broad(format!(
-                "allows {action}{}",
-                if on_everything { " on *" } else { "" }
+            let on = if on_everything { " on *" } else { "" };
+            let on_ko = if on_everything { "*에 대해 " } else { "" };
+            broadest = Grant::Broad(Localized::new(
+                format!("allows {action}{on}"),
+                format!("{on_ko}{action} 허용"),
             ));
         }
     }

@@ -5,6 +5,8 @@ use iamwatch_sources::{visit_document, Item};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+mod reasons;
+
 /// (rule id, severity, title en) of the incident, or "pass"/"skipped".
 fn verdict_with(detector: &Detector, record: &Value) -> (String, Option<Severity>, String) {
     let bytes = record.to_string();

@@ -116,7 +116,11 @@ pub fn render(incident: &Incident, route: &Route) -> Rendered {
         incident.incident_id.clone(),
         true,
     );
-    push(word("Why", "판단 근거"), meta.reasons.join("; "), false);
+    push(
+        word("Why", "판단 근거"),
+        meta.reasons_in(lang).join("; "),
+        false,
+    );
     let steps = meta
         .runbook
         .as_ref()

@@ -143,6 +143,34 @@ fn korean_messages_say_kst_and_english_ones_utc_unless_a_zone_is_set() {
 }
 
 #[test]
+fn a_message_gives_the_reasons_in_the_readers_language() {
+    let incident = &pick(&["AttachUserPolicy"])[0];
+    let why = |lang: &str| {
+        render(incident, &route(lang, ""))
+            .lines
+            .into_iter()
+            .find(|line| line.label == "Why" || line.label == "판단 근거")
+            .unwrap()
+            .value
+    };
+    assert!(
+        why("en").contains("grants administrator access"),
+        "{}",
+        why("en")
+    );
+    assert!(why("ko").contains("관리자 권한 부여"), "{}", why("ko"));
+    // An incident stored before Korean reasons were kept shows its English ones.
+    let mut older = (**incident).clone();
+    older.meta.reasons_ko.clear();
+    let line = render(&older, &route("ko", ""))
+        .lines
+        .into_iter()
+        .find(|line| line.label == "판단 근거")
+        .unwrap();
+    assert_eq!(line.value, why("en"));
+}
+
+#[test]
 fn a_discord_message_stays_within_discords_limits_however_long_the_values() {
     let mut long = (*pick(&["DeactivateMFADevice"])[0]).clone();
     long.meta.device.summary = "x".repeat(5000);

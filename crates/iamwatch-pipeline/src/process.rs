@@ -84,7 +84,8 @@ pub fn build_incident(
         tags,
         runbook: primary.runbook,
         dedup_key: primary.dedup_key,
-        reasons,
+        reasons_ko: reasons.iter().map(|reason| reason.ko.clone()).collect(),
+        reasons: reasons.into_iter().map(|reason| reason.en).collect(),
         notes: [&event.notes[..], &details.notes[..]].concat(),
         target: Some(target.clone()),
     };

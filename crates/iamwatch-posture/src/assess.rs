@@ -155,8 +155,8 @@ fn user_findings(
         findings.push(finding(
             "user.broad_permissions",
             Severity::Medium,
-            &format!("{source} {what}: enough to become administrator"),
-            &format!("{source}: {what} — 관리자 권한으로 상승 가능"),
+            &format!("{source} {}: enough to become administrator", what.en),
+            &format!("{source}: {} — 관리자 권한으로 상승 가능", what.ko),
         ));
     }
     if credentials.password_enabled && !credentials.mfa_active {

@@ -80,6 +80,14 @@ function el(tag, className, text) {
   return node;
 }
 
+// The incident's reasons in the reader's language: the Korean ones when the incident has them
+// (one for each English reason; incidents stored before there were have English ones only).
+function reasonsIn(meta, lang) {
+  const english = meta.reasons || [];
+  const korean = meta.reasons_ko || [];
+  return lang === "ko" && korean.length === english.length ? korean : english;
+}
+
 // Times in the reader's zone; Korean readers get KST whatever the machine says.
 function formatTime(ms) {
   const options = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
@@ -344,7 +352,7 @@ async function showDetail(id) {
     [text.fields.mfa, meta.mfa_used === undefined || meta.mfa_used === null ? "" : meta.mfa_used ? text.yes : text.no],
     [text.fields.error, meta.error ? `${meta.error.code}: ${meta.error.message || ""}` : ""],
     [text.fields.rule, (meta.rules || []).join(", ")],
-    [text.fields.reasons, (meta.reasons || []).join("; ")],
+    [text.fields.reasons, reasonsIn(meta, state.lang).join("; ")],
     [text.fields.tags, (meta.tags || []).join(", ")],
     [text.fields.assignee, incident.assignee || ""],
   ];

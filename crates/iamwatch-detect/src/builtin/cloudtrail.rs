@@ -3,6 +3,7 @@
 
 use super::RuleContext;
 use crate::{title, Detection};
+use iamwatch_core::Localized;
 use iamwatch_core::Severity::*;
 use iamwatch_normalise::Event;
 
@@ -27,10 +28,12 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         "StopLogging" | "DeleteTrail" => Critical,
         _ => High,
     };
-    let mut reasons =
-        vec!["CloudTrail logging changed: later activity may go unrecorded".to_string()];
+    let mut reasons = vec![Localized::new(
+        "CloudTrail logging changed: later activity may go unrecorded",
+        "CloudTrail 로깅 변경: 이후 활동이 기록되지 않을 수 있음",
+    )];
     if event.failed() {
-        reasons.push(format!("the call failed: {}", event.error_code));
+        reasons.push(crate::reasons::call_failed(event.error_code));
     }
     Some(Detection::new(
         "cloudtrail.logging_tampered",

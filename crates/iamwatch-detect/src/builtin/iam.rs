@@ -3,6 +3,7 @@
 use super::RuleContext;
 use crate::policy::{document_grant, managed_policy_grant, trust_exposure, Grant, TrustExposure};
 use crate::{title, Detection};
+use iamwatch_core::Localized;
 use iamwatch_core::Severity::{self, *};
 use iamwatch_normalise::Event;
 
@@ -121,7 +122,7 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     match grant {
         Grant::Admin => {
             severity = Critical;
-            reasons.push(crate::reasons::GRANTS_ADMINISTRATOR_ACCESS.to_string());
+            reasons.push(crate::reasons::grants_administrator_access());
         }
         Grant::Broad(what) => {
             severity = severity.max(High);
@@ -138,7 +139,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         match trust_exposure(document, event.account) {
             Some(TrustExposure::Anyone) => {
                 severity = Critical;
-                reasons.push("trust policy lets any AWS principal assume the role".to_string());
+                reasons.push(Localized::new(
+                    "trust policy lets any AWS principal assume the role",
+                    "신뢰 정책이 모든 AWS 주체의 역할 수임을 허용함",
+                ));
             }
             Some(TrustExposure::ExternalAccount(account)) => {
                 severity = if event.api == "CreateRole" {
@@ -146,8 +150,9 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
                 } else {
                     Critical
                 };
-                reasons.push(format!(
-                    "trust policy lets account {account} assume the role"
+                reasons.push(Localized::new(
+                    format!("trust policy lets account {account} assume the role"),
+                    format!("신뢰 정책이 계정 {account}의 역할 수임을 허용함"),
                 ));
             }
             None => {}
@@ -155,7 +160,11 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     }
     if event.api == "AddUserToGroup" && text("groupName").to_ascii_lowercase().contains("admin") {
         severity = severity.max(High);
-        reasons.push(format!("adds a user to group {}", text("groupName")));
+        let group = text("groupName");
+        reasons.push(Localized::new(
+            format!("adds a user to group {group}"),
+            format!("그룹 {group}에 사용자를 추가함"),
+        ));
     }
     // IAM Identity Center keeps its own SAML provider (`AWSSSO_…_DO_NOT_DELETE`) through its
     // service-linked role, when it is enabled and when its certificate turns over: routine,
@@ -167,13 +176,19 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
         && event.identity.invoked_by == "sso.amazonaws.com"
     {
         severity = Low;
-        reasons.push("made by IAM Identity Center's service-linked role".to_string());
+        reasons.push(Localized::new(
+            "made by IAM Identity Center's service-linked role",
+            "IAM Identity Center의 서비스 연결 역할이 수행함",
+        ));
     }
     if event.api == "UpdateAccessKey" && text("status") == "Active" {
-        reasons.push("re-activates an access key".to_string());
+        reasons.push(Localized::new(
+            "re-activates an access key",
+            "액세스 키를 다시 활성화함",
+        ));
     }
     if event.failed() {
-        reasons.push(format!("the call failed: {}", event.error_code));
+        reasons.push(crate::reasons::call_failed(event.error_code));
     }
     Some(Detection::new(
         rule_id,

@@ -3,6 +3,7 @@
 
 use super::RuleContext;
 use crate::{title, Detection};
+use iamwatch_core::Localized;
 use iamwatch_core::Severity::*;
 use iamwatch_normalise::Event;
 
@@ -29,7 +30,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     } else {
         High
     };
-    let reasons = vec!["performed by the root user".to_string()];
+    let reasons = vec![Localized::new(
+        "performed by the root user",
+        "루트 사용자가 수행함",
+    )];
     Some(Detection::new(
         "root.activity",
         severity,

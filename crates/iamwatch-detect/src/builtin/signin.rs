@@ -40,14 +40,17 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     let own_password = root || event.identity.identity_type == "IAMUser";
     let mut reasons = Vec::new();
     let severity: Severity = if failed {
-        reasons.push(crate::reasons::CONSOLE_SIGN_IN_FAILED.to_string());
+        reasons.push(crate::reasons::console_sign_in_failed());
         if root {
             High
         } else {
             Medium
         }
     } else if own_password && mfa_used == Some(false) {
-        reasons.push("console sign-in without MFA".to_string());
+        reasons.push(Localized::new(
+            "console sign-in without MFA",
+            "MFA 없이 콘솔 로그인",
+        ));
         if root {
             Critical
         } else {
@@ -59,7 +62,10 @@ pub fn detect(context: &RuleContext<'_>) -> Option<Detection> {
     let title = if failed && event.identity.user_name == HIDDEN_USER_NAME {
         // What was typed is no IAM user of the account: CloudTrail keeps it out of the log.
         // Many of these are someone guessing user names.
-        reasons.push("the user name given is no IAM user of the account".to_string());
+        reasons.push(Localized::new(
+            "the user name given is no IAM user of the account",
+            "입력한 사용자 이름이 계정의 IAM 사용자가 아님",
+        ));
         Localized {
             en: "Failed console sign-in: unknown user name (hidden by CloudTrail)".to_string(),
             ko: "콘솔 로그인 실패: 알 수 없는 사용자 이름 (CloudTrail이 숨김)".to_string(),
@@ -101,7 +107,7 @@ fn other_sign_in_event(context: &RuleContext<'_>) -> Detection {
         (
             if root { High } else { Medium },
             title,
-            vec!["sign-in step failed".to_string()],
+            vec![Localized::new("sign-in step failed", "로그인 단계 실패")],
         )
     } else {
         let severity = match event.api {
