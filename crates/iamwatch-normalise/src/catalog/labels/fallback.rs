@@ -256,6 +256,10 @@ pub(super) fn fallback(api: &str) -> Label {
         }
     }
     let korean = match VERBS.iter().find(|(verb, _, _)| words[0] == *verb) {
+        // S3 puts objects by uploading them; elsewhere "Put" sets a configuration.
+        Some(_) if words[0] == "Put" && words.last().is_some_and(|last| last == "Object") => {
+            format!("{} 업로드", korean_object(&words[1..]))
+        }
         Some((_, _, verb_ko)) if words.len() > 1 => {
             format!("{} {}", korean_object(&words[1..]), verb_ko)
         }
@@ -382,6 +386,8 @@ mod tests {
         assert_eq!(label("ReplaceToken").ko, "토큰 교체");
         assert_eq!(label("FrobnicateWidget").ko, "Frobnicate Widget");
         assert_eq!(label("Authenticate").ko, "인증");
+        assert_eq!(label("PutObject").ko, "객체 업로드");
+        assert_eq!(label("PutObjectLegalHold").ko, "객체 Legal Hold 설정");
         assert_eq!(label("DescribeDbProxies").en, "Describe DB proxies");
         assert_eq!(label("Frobnicate").ko, "Frobnicate");
         assert_eq!(label("").en, "Unknown event");
