@@ -48,6 +48,10 @@ pub fn build_incident(
         access_key,
         details,
     } = finding;
+    let (reasons, reasons_ko): (Vec<String>, Vec<String>) = reasons
+        .into_iter()
+        .map(|reason| (reason.en, reason.ko))
+        .unzip();
     let mfa_used = details
         .additional
         .get("MFAUsed")
@@ -84,8 +88,8 @@ pub fn build_incident(
         tags,
         runbook: primary.runbook,
         dedup_key: primary.dedup_key,
-        reasons_ko: reasons.iter().map(|reason| reason.ko.clone()).collect(),
-        reasons: reasons.into_iter().map(|reason| reason.en).collect(),
+        reasons,
+        reasons_ko,
         notes: [&event.notes[..], &details.notes[..]].concat(),
         target: Some(target.clone()),
     };
