@@ -7,25 +7,29 @@ use std::collections::BTreeSet;
 
 mod reasons;
 
-/// (rule id, severity, title en) of the incident, or "pass"/"skipped".
-fn verdict_with(detector: &Detector, record: &Value) -> (String, Option<Severity>, String) {
+/// The detector's verdict on one record.
+fn evaluated(detector: &Detector, record: &Value) -> Verdict {
     let bytes = record.to_string();
     let mut out = None;
     visit_document(bytes.as_bytes(), false, &mut |item| {
         if let Item::Record(item) = item {
-            let event = normalise(&item, 0);
-            out = Some(match detector.evaluate(&event) {
-                Verdict::Pass => ("pass".into(), None, String::new()),
-                Verdict::Skipped => ("skipped".into(), None, String::new()),
-                Verdict::Incident(finding) => (
-                    finding.primary.rule_id.to_string(),
-                    Some(finding.primary.severity),
-                    finding.primary.title.en.clone(),
-                ),
-            });
+            out = Some(detector.evaluate(&normalise(&item, 0)));
         }
     });
     out.expect("a record")
+}
+
+/// (rule id, severity, title en) of the incident, or "pass"/"skipped".
+fn verdict_with(detector: &Detector, record: &Value) -> (String, Option<Severity>, String) {
+    match evaluated(detector, record) {
+        Verdict::Pass => ("pass".into(), None, String::new()),
+        Verdict::Skipped => ("skipped".into(), None, String::new()),
+        Verdict::Incident(finding) => (
+            finding.primary.rule_id.to_string(),
+            Some(finding.primary.severity),
+            finding.primary.title.en.clone(),
+        ),
+    }
 }
 
 fn verdict(record: &Value) -> (String, Option<Severity>, String) {
@@ -201,27 +205,22 @@ fn a_request_written_as_text_is_weighed_as_the_request() {
         let as_object = iam(name, request.clone());
         let as_text = iam(name, Value::String(request.to_string()));
         assert_eq!(verdict(&as_text), verdict(&as_object), "{name}");
-        let bytes = as_text.to_string();
-        visit_document(bytes.as_bytes(), false, &mut |item| {
-            let Item::Record(item) = item else { return };
-            let event = normalise(&item, 0);
-            let Verdict::Incident(finding) = Detector::default().evaluate(&event) else {
-                panic!("{name}: no incident");
-            };
-            assert_ne!(
-                finding.target.id, "e",
-                "{name}: the target is the request's"
-            );
-            assert!(
-                finding
-                    .details
-                    .notes
-                    .iter()
-                    .any(|note| note.starts_with("requestParameters was JSON written as text")),
-                "{name}: {:?}",
-                finding.details.notes
-            );
-        });
+        let Verdict::Incident(finding) = evaluated(&Detector::default(), &as_text) else {
+            panic!("{name}: no incident");
+        };
+        assert_ne!(
+            finding.target.id, "e",
+            "{name}: the target is the request's"
+        );
+        assert!(
+            finding
+                .details
+                .notes
+                .iter()
+                .any(|note| note.starts_with("requestParameters was JSON written as text")),
+            "{name}: {:?}",
+            finding.details.notes
+        );
     }
 }
 

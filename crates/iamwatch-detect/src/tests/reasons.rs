@@ -1,28 +1,16 @@
 //! The reasons incidents give, in each language.
 
-use super::iam;
+use super::{evaluated, iam};
 use crate::{Detector, Verdict};
-use iamwatch_normalise::normalise;
-use iamwatch_sources::{visit_document, Item};
 use serde_json::{json, Value};
 
 /// Every reason comes in Korean too, one for one with the English: what the built-in rules say
 /// (with the values they name) and a rule file's title.
 #[test]
 fn reasons_come_in_both_languages() {
-    let reasons_of = |record: &Value| {
-        let bytes = record.to_string();
-        let mut out = Vec::new();
-        visit_document(bytes.as_bytes(), false, &mut |item| {
-            if let Item::Record(item) = item {
-                if let Verdict::Incident(finding) =
-                    Detector::default().evaluate(&normalise(&item, 0))
-                {
-                    out = finding.reasons.clone();
-                }
-            }
-        });
-        out
+    let reasons_of = |record: &Value| match evaluated(&Detector::default(), record) {
+        Verdict::Incident(finding) => finding.reasons,
+        _ => Vec::new(),
     };
     let mut denied = iam(
         "AttachUserPolicy",
