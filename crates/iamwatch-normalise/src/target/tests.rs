@@ -83,6 +83,16 @@ fn target_and_key(record: Value) -> (Target, Option<AccessKeyMeta>) {
     out.expect("a record")
 }
 
+/// A call refused with AccessDenied: no parameters, the refusal naming `resource` as AWS words it.
+fn refused(name: &str, caller: &str, action: &str, resource: &str) -> Value {
+    let mut refused = record(name, Value::Null, Value::Null);
+    refused["errorCode"] = json!("AccessDenied");
+    refused["errorMessage"] = json!(format!(
+        "User: {caller} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
+    ));
+    refused
+}
+
 fn record(name: &str, request: Value, response: Value) -> Value {
     let source = match name {
         "StopInstances"
@@ -385,12 +395,12 @@ fn each_family_names_its_own_identifier() {
             "orders-db",
         ),
         (
-            {
-                let mut refused = record("AssumeRole", Value::Null, Value::Null);
-                refused["errorCode"] = json!("AccessDenied");
-                refused["errorMessage"] = json!("User: arn:aws:iam::1:user/bert-jan is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/ec2-admin because no identity-based policy allows the sts:AssumeRole action");
-                refused
-            },
+            refused(
+                "AssumeRole",
+                "arn:aws:iam::1:user/bert-jan",
+                "sts:AssumeRole",
+                "arn:aws:iam::1:role/ec2-admin",
+            ),
             "resource",
             "arn:aws:iam::1:role/ec2-admin",
         ),

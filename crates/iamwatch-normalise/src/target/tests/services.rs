@@ -1,7 +1,7 @@
 //! Targets of calls outside IAM: other services' resources, AWS Organizations, IAM Identity
 //! Center.
 
-use super::{assert_targets, record};
+use super::{assert_targets, record, refused};
 use serde_json::{json, Value};
 
 /// Calls outside IAM that attack simulations make (Stratus Red Team's, in the corpus), each
@@ -87,12 +87,12 @@ fn other_services_name_their_targets_their_own_way() {
         ),
         // Refused on `*`: nothing names a resource, the eventID stands for the call.
         (
-            {
-                let mut refused = record("LeaveOrganization", Value::Null, Value::Null);
-                refused["errorCode"] = json!("AccessDenied");
-                refused["errorMessage"] = json!("User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: organizations:LeaveOrganization on resource: * because no identity-based policy allows the organizations:LeaveOrganization action");
-                refused
-            },
+            refused(
+                "LeaveOrganization",
+                "arn:aws:sts::1:assumed-role/r/s",
+                "organizations:LeaveOrganization",
+                "*",
+            ),
             "event",
             "evt-1",
         ),
