@@ -58,6 +58,16 @@ fn route(lang: &str, extra: &str) -> crate::Route {
     config.check(0, &|_| None).unwrap().0
 }
 
+/// The value of a message's line labelled `label` (in whichever language the route reads).
+fn line_value(incident: &Incident, route: &crate::Route, labels: [&str; 2]) -> String {
+    render(incident, route)
+        .lines
+        .into_iter()
+        .find(|line| labels.contains(&line.label))
+        .unwrap_or_else(|| panic!("a line labelled {labels:?}"))
+        .value
+}
+
 fn golden(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("golden")
@@ -123,14 +133,7 @@ fn messages_in_each_destinations_format_match_their_golden_files() {
 fn korean_messages_say_kst_and_english_ones_utc_unless_a_zone_is_set() {
     let incident = &pick(&["DeactivateMFADevice"])[0];
     // The event happened at 2024-06-01T09:00:xxZ.
-    let time = |route: &crate::Route| {
-        render(incident, route)
-            .lines
-            .into_iter()
-            .find(|line| line.label == "Time" || line.label == "발생 시각")
-            .unwrap()
-            .value
-    };
+    let time = |route: &crate::Route| line_value(incident, route, ["Time", "발생 시각"]);
     assert!(time(&route("ko", "")).starts_with("2024-06-01 18:00:"));
     assert!(time(&route("ko", "")).ends_with(" KST"));
     assert!(time(&route("en", "")).starts_with("2024-06-01 09:00:"));
@@ -145,14 +148,7 @@ fn korean_messages_say_kst_and_english_ones_utc_unless_a_zone_is_set() {
 #[test]
 fn a_message_gives_the_reasons_in_the_readers_language() {
     let incident = &pick(&["AttachUserPolicy"])[0];
-    let why = |lang: &str| {
-        render(incident, &route(lang, ""))
-            .lines
-            .into_iter()
-            .find(|line| line.label == "Why" || line.label == "판단 근거")
-            .unwrap()
-            .value
-    };
+    let why = |lang: &str| line_value(incident, &route(lang, ""), ["Why", "판단 근거"]);
     assert!(
         why("en").contains("grants administrator access"),
         "{}",
@@ -162,12 +158,10 @@ fn a_message_gives_the_reasons_in_the_readers_language() {
     // An incident stored before Korean reasons were kept shows its English ones.
     let mut older = (**incident).clone();
     older.meta.reasons_ko.clear();
-    let line = render(&older, &route("ko", ""))
-        .lines
-        .into_iter()
-        .find(|line| line.label == "판단 근거")
-        .unwrap();
-    assert_eq!(line.value, why("en"));
+    assert_eq!(
+        line_value(&older, &route("ko", ""), ["Why", "판단 근거"]),
+        why("en")
+    );
 }
 
 #[test]
