@@ -425,12 +425,12 @@ impl Correlator {
                 "Sign-in after repeated failures",
                 "반복 실패 후 로그인 성공",
             ),
-            reason: Localized::new(
+            reason: Some(Localized::new(
                 format!(
                     "{user} signed in to the console from {ip} after {failures} failed attempts"
                 ),
                 format!("{user}이(가) {failures}회 실패 후 {ip}에서 콘솔에 로그인함"),
-            ),
+            )),
             title: Localized::new(
                 format!("{user} signed in after {failures} failed attempts"),
                 format!("{failures}회 실패 후 {user} 콘솔 로그인 성공"),

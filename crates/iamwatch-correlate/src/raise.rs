@@ -13,7 +13,8 @@ pub(crate) struct Correlated {
     pub title: Localized,
     /// What the pattern was about: a user, an address, a principal.
     pub target: Target,
-    pub reason: Localized,
+    /// Why, when it says more than the title; else the title is the reason.
+    pub reason: Option<Localized>,
     /// ATT&CK techniques.
     pub tags: &'static [&'static str],
     /// The events that make the pattern, oldest first.
@@ -34,7 +35,7 @@ impl Correlated {
             rule_id,
             severity,
             label,
-            reason: Localized::new(en.clone(), ko.clone()),
+            reason: None,
             title: Localized::new(en, ko),
             target,
             tags: &[],
@@ -58,8 +59,9 @@ pub(crate) fn raise(trigger: &Incident, found: Correlated, time_ms: i64, now_ms:
     let event_id = format!("{}/{}", trigger.event_id, found.rule_id);
     let mut meta = trigger.meta.clone();
     meta.rules = vec![found.rule_id.to_string()];
-    meta.reasons = vec![found.reason.en];
-    meta.reasons_ko = vec![found.reason.ko];
+    let reason = found.reason.unwrap_or_else(|| found.title.clone());
+    meta.reasons = vec![reason.en];
+    meta.reasons_ko = vec![reason.ko];
     meta.tags = found.tags.iter().map(|tag| (*tag).to_string()).collect();
     meta.runbook = None;
     meta.dedup_key = Some(format!(
