@@ -137,12 +137,29 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
             let (set, code) = rules.load()?;
             print_row("ID", "SEVERITY", "ENABLED", "TAGS", "TITLE");
             for rule in set.rules() {
+                // A rule with a threshold says so: it raises on no single event.
+                let title = match rule.threshold {
+                    Some(threshold) => {
+                        let window = threshold.window_text();
+                        match lang {
+                            Lang::Ko => format!(
+                                "{} ({} 안에 {}건 이상)",
+                                rule.title.ko, window.ko, threshold.events
+                            ),
+                            _ => format!(
+                                "{} ({} or more within {})",
+                                rule.title.en, threshold.events, window.en
+                            ),
+                        }
+                    }
+                    None => rule.title.get(lang).to_string(),
+                };
                 print_row(
                     &rule.id,
                     rule.severity.as_str(),
                     if rule.enabled { "yes" } else { "no" },
                     &rule.tags.join(","),
-                    rule.title.get(lang),
+                    &title,
                 );
             }
             // The rules written in code, configured by id as rule files are.

@@ -33,3 +33,4 @@ mod scan;
 mod serverless;
 mod shapes;
 mod sigma;
+mod sigma_count;

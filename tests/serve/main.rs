@@ -36,3 +36,4 @@ mod server;
 mod shutdown;
 mod sqs;
 mod systemd;
+mod threshold;

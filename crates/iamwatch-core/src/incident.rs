@@ -1,6 +1,6 @@
 //! The incident: one per CloudTrail event that deserves a person's attention.
 
-use crate::{time, IncidentStatus, Lang, Localized, MetaJson, Severity};
+use crate::{time, CountedMatch, IncidentStatus, Lang, Localized, MetaJson, Severity};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -205,6 +205,10 @@ pub struct Incident {
     /// `meta` as JSON text, when written already (see [`MetaJson`]).
     #[serde(skip)]
     pub meta_json: MetaJson,
+    /// The event's matches of rules that raise only past a count ([`CountedMatch`]), for the
+    /// stateful side to count; never stored.
+    #[serde(skip)]
+    pub counted: Vec<CountedMatch>,
 }
 
 /// One reader's view of an incident: labels in their language, everything else as stored.
@@ -255,7 +259,14 @@ impl Incident {
             assignee: self.assignee.clone(),
             raw: None,
             meta_json: self.meta_json.clone(),
+            counted: Vec::new(),
         }
+    }
+
+    /// Whether the event matched only rules that raise past a count: no incident by itself,
+    /// only counted (its `meta.rules` lists the rules that raise on one event, none here).
+    pub fn is_counted_only(&self) -> bool {
+        self.meta.rules.is_empty() && !self.counted.is_empty()
     }
 
     /// The incident as lists and live streams show it: everything stored, both languages,

@@ -14,6 +14,7 @@ pub mod secret;
 pub mod severity;
 pub mod status;
 pub mod text;
+pub mod threshold;
 pub mod time;
 pub mod zone;
 
@@ -25,4 +26,5 @@ pub use meta_json::MetaJson;
 pub use secret::Secret;
 pub use severity::Severity;
 pub use status::{IncidentStatus, TransitionError};
+pub use threshold::{CountedMatch, Threshold};
 pub use zone::Zone;

@@ -5,71 +5,20 @@ use crate::fact::{acts_as, fact, Fact, Step};
 use crate::first_seen::{FirstSeen, Novelty};
 use crate::off_hours::OffHoursWatch;
 use crate::raise::{raise, raise_on, Correlated};
+use crate::rule;
 use crate::sequence::{Grace, Sequences};
+use crate::threshold::Thresholds;
 use crate::window::{Seen, Windows};
 use iamwatch_core::{Incident, Localized, Severity, Target};
 
-/// Rule ids of the stateful detections.
-pub mod rule {
-    use iamwatch_detect::builtin::CodeRule;
-
-    pub const BRUTE_FORCE: &str = "correlate.brute_force";
-    pub const SIGN_IN_AFTER_FAILURES: &str = "correlate.sign_in_after_failures";
-    pub const BURST: &str = "correlate.burst";
-    pub const PRIVILEGE_ESCALATION: &str = "correlate.privilege_escalation";
-    pub const USER_WITHOUT_MFA: &str = "correlate.user_without_mfa";
-    pub const OFF_HOURS: &str = "correlate.off_hours";
-    pub const FIRST_SEEN: &str = "correlate.first_seen";
-
-    /// Every one, for `iamwatch rules list`, as the rules written in code are listed.
-    pub const CATALOGUE: &[CodeRule] = &[
-        CodeRule {
-            id: BRUTE_FORCE,
-            severity: "HIGH-CRITICAL",
-            en: "Repeated failed console sign-ins for a user or from an address",
-            ko: "한 사용자 또는 한 주소의 콘솔 로그인 반복 실패",
-        },
-        CodeRule {
-            id: SIGN_IN_AFTER_FAILURES,
-            severity: "HIGH-CRITICAL",
-            en: "A console sign-in after repeated failures",
-            ko: "반복 실패 후 콘솔 로그인 성공",
-        },
-        CodeRule {
-            id: BURST,
-            severity: "MEDIUM",
-            en: "A burst of IAM changes by one principal",
-            ko: "한 주체의 IAM 변경 급증",
-        },
-        CodeRule {
-            id: PRIVILEGE_ESCALATION,
-            severity: "CRITICAL",
-            en: "A principal created or given credentials, and made an administrator, by one caller; or a caller making itself one",
-            ko: "한 호출자가 주체를 만들거나 자격 증명을 주고 관리자로 만듦, 또는 자기 자신을 관리자로 만듦",
-        },
-        CodeRule {
-            id: FIRST_SEEN,
-            severity: "LOW-HIGH",
-            en: "A principal signing in or changing IAM from a new address, a new country (with a GeoIP database) or with a new kind of client, after a week of learning",
-            ko: "학습 기간(1주) 후 처음 보는 주소·국가(GeoIP 데이터베이스가 있을 때)·클라이언트에서의 로그인·IAM 변경",
-        },
-        CodeRule {
-            id: OFF_HOURS,
-            severity: "MEDIUM",
-            en: "IAM changes by a person outside working hours (off unless [correlate.off_hours] says the hours)",
-            ko: "업무 시간 외 사람의 IAM 변경 ([correlate.off_hours]로 시간을 정해야 켜짐)",
-        },
-        CodeRule {
-            id: USER_WITHOUT_MFA,
-            severity: "LOW-MEDIUM",
-            en: "A new user still without an MFA device after the grace period",
-            ko: "유예 기간이 지나도 MFA 장치가 없는 새 사용자",
-        },
-    ];
-
-    pub fn is_rule(id: &str) -> bool {
-        CATALOGUE.iter().any(|rule| rule.id == id)
-    }
+/// Whether a correlator raised `incident`: a stateful detection's, or a rule's threshold
+/// reached (raised under `<eventID>/<rule id>`, as the detections' are).
+fn raised_here(incident: &Incident) -> bool {
+    rule::is_rule(&incident.rule_id)
+        || incident
+            .event_id
+            .strip_suffix(incident.rule_id.as_str())
+            .is_some_and(|event| event.ends_with('/'))
 }
 
 /// Counts incidents as they come, in the order given, and raises the incidents their
@@ -84,6 +33,7 @@ pub struct Correlator {
     grace: Grace,
     off_hours: Option<OffHoursWatch>,
     first_seen: FirstSeen,
+    thresholds: Thresholds,
     /// The latest event time seen: windows are judged in event time, so that a scan of last
     /// month's trail finds what `serve` would have found then.
     watermark_ms: i64,
@@ -113,6 +63,7 @@ impl Correlator {
             first_seen: FirstSeen::new(
                 i64::from(config.first_seen.learning_days) * 24 * 60 * minutes(1),
             ),
+            thresholds: Thresholds::default(),
             watermark_ms: i64::MIN,
             unstored: Vec::new(),
             config,
@@ -121,10 +72,21 @@ impl Correlator {
 
     /// Counts `incident`'s event; returns the incidents it completes, and those whose grace
     /// ran out by its event time.
+    ///
+    /// An incident that [is counted only](Incident::is_counted_only) is no event for the
+    /// stateful detections (not an IAM change, not a sign-in): only its rules' counts see it,
+    /// and a caller does not store it.
     pub fn observe(&mut self, incident: &Incident) -> Vec<Incident> {
         let mut raised = Vec::new();
-        // An incident of these rules is no event: counting it would count its trigger twice.
-        if !self.config.enabled || rule::is_rule(&incident.rule_id) {
+        if !incident.counted.is_empty() {
+            self.watermark_ms = self.watermark_ms.max(incident.event_time_ms);
+            raised = self.thresholds.count(incident, self.watermark_ms);
+            if incident.is_counted_only() {
+                return raised;
+            }
+        }
+        // A raised incident is no event: counting it would count its trigger twice.
+        if !self.config.enabled || raised_here(incident) {
             return raised;
         }
         self.watermark_ms = self.watermark_ms.max(incident.event_time_ms);
@@ -228,7 +190,7 @@ impl Correlator {
     pub fn raised_among(batch: &[Incident]) -> Vec<Incident> {
         batch
             .iter()
-            .filter(|incident| rule::is_rule(&incident.rule_id))
+            .filter(|incident| raised_here(incident))
             .cloned()
             .collect()
     }
@@ -256,6 +218,7 @@ impl Correlator {
             + self.grace.len()
             + self.off_hours.as_ref().map_or(0, OffHoursWatch::len)
             + self.first_seen.len()
+            + self.thresholds.len()
     }
 
     fn first_seen(&mut self, incident: &Incident, raised: &mut Vec<Incident>) {

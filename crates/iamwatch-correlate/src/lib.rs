@@ -15,6 +15,12 @@
 //! (`<eventID>/correlate.brute_force`): the same events delivered or scanned again raise it
 //! again under the same id, which the store keeps once.
 //!
+//! Rules with a threshold (`threshold:`, a Sigma rule's `| count() > n`) are counted here too:
+//! an event that matched only such rules comes as an incident that is not one
+//! ([`Incident::is_counted_only`](iamwatch_core::Incident::is_counted_only)), not stored, and
+//! the rule's incident is raised on the event that reaches the count
+//! (`<eventID>/<rule id>`). They are counted whether or not the stateful detections are on.
+//!
 //! No I/O and no clock: `serve` passes its clock to [`Correlator::expire`].
 
 mod config;
@@ -23,11 +29,13 @@ mod fact;
 mod first_seen;
 mod off_hours;
 mod raise;
+pub mod rule;
 mod sequence;
+mod threshold;
 mod window;
 
 pub use config::{BruteForce, Burst, CorrelateConfig, Escalation, FirstSeen, MfaGrace, OffHours};
-pub use correlator::{rule, Correlator};
+pub use correlator::Correlator;
 
 #[cfg(test)]
 mod tests;

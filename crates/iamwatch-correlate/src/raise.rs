@@ -102,6 +102,7 @@ pub(crate) fn raise(trigger: &Incident, found: Correlated, time_ms: i64, now_ms:
         // The events are in their own incidents; this one points at them.
         raw: None,
         meta_json,
+        counted: Vec::new(),
     }
 }
 

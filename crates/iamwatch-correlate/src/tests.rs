@@ -9,6 +9,7 @@ use iamwatch_detect::reasons::{CONSOLE_SIGN_IN_FAILED, GRANTS_ADMINISTRATOR_ACCE
 
 mod countries;
 mod recall;
+mod threshold;
 mod unstored;
 
 const ACCOUNT: &str = "111122223333";
@@ -41,6 +42,7 @@ fn incident(event_id: &str, minute: i64, event_name: &str, source: &str) -> Inci
         assignee: None,
         raw: Some("{}".to_string()),
         meta_json: MetaJson::default(),
+        counted: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::rules::shape::{
     Head,
 };
 use crate::rules::{Candidates, RuleSet};
-use iamwatch_core::{AccessKeyMeta, Localized, Runbook, Severity, Target};
+use iamwatch_core::{AccessKeyMeta, CountedMatch, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
 use iamwatch_normalise::geo::Countries;
 use iamwatch_normalise::target::{access_key_meta, target};
@@ -62,6 +62,8 @@ pub struct Finding {
     pub target: Target,
     pub access_key: Option<AccessKeyMeta>,
     pub details: Details,
+    /// Matches of rules with a threshold, counted on the stateful side.
+    pub counted: Vec<CountedMatch>,
 }
 
 #[derive(Debug)]
@@ -337,6 +339,37 @@ impl Detector {
             target: &target,
             label: &label,
         };
+        // Rules with a threshold raise only past a count, on the stateful side: their
+        // matches are handed on to be counted, and name no incident of this event.
+        let (counted, matches): (Vec<RuleMatch<'_>>, Vec<RuleMatch<'_>>) = if matches
+            .iter()
+            .any(|matched| matched.rule.threshold.is_some())
+        {
+            matches
+                .into_iter()
+                .partition(|matched| matched.rule.threshold.is_some())
+        } else {
+            (Vec::new(), matches)
+        };
+        let counted: Vec<CountedMatch> = counted
+            .into_iter()
+            .filter_map(|matched| {
+                Some(CountedMatch {
+                    rule_id: matched.rule.id.clone(),
+                    threshold: matched.rule.threshold?,
+                    group: matched.dedup_key,
+                    severity: matched.severity,
+                    title: crate::title::rule_title(
+                        &context,
+                        &matched.rule.title,
+                        matched.rule.reads_the_error(),
+                    ),
+                    reason: matched.rule.title.clone(),
+                    tags: matched.rule.tags.clone(),
+                    runbook: matched.rule.runbook.clone(),
+                })
+            })
+            .collect();
         // Rule files first: on equal severity the more specific rule names the incident.
         let mut detections: Vec<Detection> = matches
             .into_iter()
@@ -357,6 +390,15 @@ impl Detector {
         let skipped = self.config.skip_events.contains(event.api);
         // Rule files first: on equal severity the more specific rule names the incident.
         detections.extend(builtin::run(&context, skipped, &self.config.code_rules));
+        if detections.is_empty() && !counted.is_empty() {
+            return counted_only(
+                counted,
+                label,
+                target,
+                access_key_meta(event, &details),
+                details,
+            );
+        }
         if detections.is_empty() {
             return if skipped && builtin::iam_change_would_raise(&context, &self.config.code_rules)
             {
@@ -398,6 +440,41 @@ impl Detector {
             target,
             access_key,
             details,
+            counted,
         }))
     }
+}
+
+/// The finding of an event that matched only rules with a threshold: built like any, to be
+/// counted, and stored only as the incident a threshold raises. It lists no rule of its own
+/// (`rule_ids` empty); its title and severity are its worst counted rule's.
+fn counted_only(
+    mut counted: Vec<CountedMatch>,
+    label: Label,
+    target: Target,
+    access_key: Option<AccessKeyMeta>,
+    details: Details,
+) -> Verdict {
+    counted.sort_by_key(|matched| std::cmp::Reverse(matched.severity));
+    let worst = &counted[0];
+    let primary = Detection {
+        rule_id: worst.rule_id.clone(),
+        severity: worst.severity,
+        title: worst.title.clone(),
+        reasons: Vec::new(),
+        tags: Vec::new(),
+        runbook: None,
+        dedup_key: worst.group.clone(),
+    };
+    Verdict::Incident(Box::new(Finding {
+        primary,
+        rule_ids: Vec::new(),
+        reasons: Vec::new(),
+        tags: Vec::new(),
+        label,
+        target,
+        access_key,
+        details,
+        counted,
+    }))
 }

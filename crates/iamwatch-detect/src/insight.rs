@@ -79,6 +79,7 @@ pub(crate) fn verdict(
         },
         access_key: None,
         details: Details::default(),
+        counted: Vec::new(),
     }))
 }
 

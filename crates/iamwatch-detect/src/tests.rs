@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 mod reasons;
+mod threshold;
 
 /// The detector's verdict on one record.
 fn evaluated(detector: &Detector, record: &Value) -> Verdict {

@@ -292,10 +292,12 @@ impl Function {
                 .correlator
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let raised: Vec<Incident> = incidents
-                .iter()
-                .flat_map(|incident| correlator.observe(incident))
-                .collect();
+            // An event that matched only rules with a threshold is counted, not stored.
+            let mut raised = Vec::new();
+            incidents.retain(|incident| {
+                raised.extend(correlator.observe(incident));
+                !incident.is_counted_only()
+            });
             incidents.extend(raised);
             incidents.extend(correlator.expire(iamwatch_core::time::now_ms()));
             // What this instance raised in an invocation the store failed.

@@ -47,6 +47,7 @@ pub fn build_incident(
         target,
         access_key,
         details,
+        counted,
     } = finding;
     let (reasons, reasons_ko): (Vec<String>, Vec<String>) = reasons
         .into_iter()
@@ -121,5 +122,6 @@ pub fn build_incident(
         assignee: None,
         raw: Some(event.raw_text()),
         meta_json,
+        counted,
     }
 }

@@ -100,6 +100,20 @@ impl Outputs {
     }
 }
 
+/// What `correlator` makes of a job's incidents, in order: each incident (unless it is only
+/// counted) followed by what it raised.
+fn correlated(correlator: &mut Correlator, incidents: Vec<Incident>) -> Vec<Incident> {
+    let mut kept = Vec::with_capacity(incidents.len());
+    for incident in incidents {
+        let raised = correlator.observe(&incident);
+        if !incident.is_counted_only() {
+            kept.push(incident);
+        }
+        kept.extend(raised);
+    }
+    kept
+}
+
 /// How often users' MFA grace periods are checked against the clock.
 const GRACE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -127,12 +141,12 @@ async fn run(
                 unattended(overdue, &metrics)
             }
         };
-        let mut total = first.incidents.len();
+        let mut waiting = first.incidents.len();
         let mut jobs = vec![first];
-        while total < MAX_BATCH {
+        while waiting < MAX_BATCH {
             match receiver.try_recv() {
                 Ok(job) => {
-                    total += job.incidents.len();
+                    waiting += job.incidents.len();
                     jobs.push(job);
                 }
                 Err(_) => break,
@@ -141,21 +155,16 @@ async fn run(
         // What the detections raised in a batch the store failed: stored first in this one.
         let unstored = correlator.take_unstored();
         if !unstored.is_empty() {
-            total += unstored.len();
             jobs.insert(0, unattended(unstored, &metrics));
         }
         // The stateful detections see what was accepted, in the order accepted; what they
         // raise is stored in the same transaction as the incidents that completed it, and
-        // counted in the request's answer.
+        // counted in the request's answer. An event that matched only rules with a threshold
+        // is counted, not stored.
         for job in &mut jobs {
-            let raised: Vec<Incident> = job
-                .incidents
-                .iter()
-                .flat_map(|incident| correlator.observe(incident))
-                .collect();
-            total += raised.len();
-            job.incidents.extend(raised);
+            job.incidents = correlated(&mut correlator, std::mem::take(&mut job.incidents));
         }
+        let total: usize = jobs.iter().map(|job| job.incidents.len()).sum();
         metrics
             .correlation_keys
             .store(correlator.held() as u64, Ordering::Relaxed);

@@ -75,6 +75,7 @@ pub fn sample_incident_for(
         assignee: None,
         raw: Some(format!("{{\"eventID\":\"{event_id}\"}}")),
         meta_json: MetaJson::default(),
+        counted: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! tags: [T1098.001]
 //! runbook: { en: [ … ], ko: [ … ] }
 //! dedup: "{detail.requestParameters.userName}"
+//! threshold: { events: 6, window: 10m }  # raise once 6 matches (per dedup key) fall within 10 min
 //! enabled: true
 //! tests:
 //!   - { name: backdoor key, match: true, severity: HIGH, event: { …CloudTrail record or EventBridge event… } }
@@ -39,6 +40,10 @@ pub struct RuleFile {
     /// Key that groups incidents of this rule, with `{dot.path}` placeholders.
     #[serde(default)]
     pub dedup: Option<String>,
+    /// Raise only when this many matching events fall within a window (per dedup key, when
+    /// the rule has one), on the event that reaches the count; once per window.
+    #[serde(default)]
+    pub threshold: Option<ThresholdSpec>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     #[serde(default)]
@@ -58,6 +63,15 @@ pub enum SeveritySpec {
         #[serde(default)]
         when: Vec<SeverityWhen>,
     },
+}
+
+/// `threshold: {events: 6, window: 10m}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSpec {
+    pub events: u32,
+    /// A span as Sigma's `timeframe` writes it: `30s`, `10m`, `1h`, `1d`.
+    pub window: String,
 }
 
 /// The first `when` that holds sets the severity.

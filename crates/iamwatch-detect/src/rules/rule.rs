@@ -4,7 +4,7 @@ use super::conditions::Condition;
 use super::file::{RuleFile, RuleTest, SeveritySpec};
 use super::shape::{eventbridge_event, lookup};
 use crate::eventbridge::{EventPattern, FlatEvent, PatternError};
-use iamwatch_core::{Localized, Runbook, Severity};
+use iamwatch_core::{Localized, Runbook, Severity, Threshold};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -31,6 +31,8 @@ pub struct Rule {
     pub tags: Vec<String>,
     pub runbook: Option<Arc<Runbook>>,
     pub dedup: Option<String>,
+    /// Raise only past a count of matching events ([`Threshold`]), per dedup key.
+    pub threshold: Option<Threshold>,
     pub enabled: bool,
     pub tests: Vec<RuleTest>,
     /// Where the rule came from (`builtin:cloudtrail.yml`, a file path).
@@ -108,6 +110,19 @@ impl Rule {
         if file.id.trim().is_empty() {
             problems.push("id: empty".to_string());
         }
+        let threshold = file.threshold.as_ref().and_then(|spec| {
+            let window_ms = iamwatch_core::threshold::parse_window(&spec.window)
+                .map_err(|error| problems.push(format!("threshold.window: {error}")))
+                .ok()?;
+            if spec.events == 0 {
+                problems.push("threshold.events: at least 1".to_string());
+                return None;
+            }
+            Some(Threshold {
+                events: spec.events,
+                window_ms,
+            })
+        });
         let condition_paths = condition_paths(&conditions, &severity_when);
         match pattern {
             Some(pattern) if problems.is_empty() => Ok(Self {
@@ -134,6 +149,7 @@ impl Rule {
                 tags: file.tags,
                 runbook: file.runbook.map(Arc::new),
                 dedup: file.dedup,
+                threshold,
                 enabled: file.enabled,
                 tests: file.tests,
                 origin: origin.to_string(),

@@ -14,9 +14,11 @@
 //! made only of such a check, keyword lists (a search in the record's text), and a field with
 //! a `?` wildcard (a regular expression its values are translated into). Checks may sit under
 //! `or` (`any_of`) and `not` (`unless`, `all_of`), and a field tested twice keeps its second
-//! test as a check. What has no counterpart is refused with the reason, naming the rule:
-//! modifiers such as `|base64`, aggregations (`| count()`).
+//! test as a check. A count (`| count() [by field] > n` with a `timeframe`) becomes the rule's
+//! threshold, its `by` field the dedup key counted per. What has no counterpart is refused with
+//! the reason, naming the rule: modifiers such as `|base64`, `near`, counts of distinct values.
 
+mod aggregation;
 mod condition;
 mod glob;
 
@@ -60,11 +62,15 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
             selections.insert(name.clone(), selection.clone());
         }
     }
-    if detection.contains_key("timeframe") {
-        return Err("timeframe: a stateful rule, not supported".to_string());
-    }
+    let mut count = None;
     let condition = match &detection.get("condition") {
-        Some(Value::String(text)) => condition::parse(text, &names)?,
+        Some(Value::String(text)) => match text.split_once('|') {
+            Some((selected, aggregation)) => {
+                count = Some(aggregation::parse(aggregation)?);
+                condition::parse(selected, &names)?
+            }
+            None => condition::parse(text, &names)?,
+        },
         Some(Value::Array(texts)) => Expr::Or(
             texts
                 .iter()
@@ -73,6 +79,7 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
         ),
         _ => return Err("detection has no condition".to_string()),
     };
+    let (threshold, dedup) = aggregation::threshold(count, detection.get("timeframe"))?;
     let (mut pattern, conditions) = compile(&condition, &selections)?;
     if pattern.as_object().is_some_and(Map::is_empty) {
         // Only checks beside the pattern (a regular expression alone): every CloudTrail
@@ -95,7 +102,8 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
         conditions,
         tags: attack_tags(&document["tags"]),
         runbook: None,
-        dedup: None,
+        dedup,
+        threshold,
         enabled: text("status") != "deprecated",
         tests: Vec::new(),
     })
@@ -586,3 +594,5 @@ fn merge(first: Value, second: Value) -> Result<Value, String> {
 mod tests;
 #[cfg(test)]
 mod tests_boolean;
+#[cfg(test)]
+mod tests_count;

@@ -41,7 +41,9 @@ impl Collector<'_> {
         }
         for incident in chunk.incidents {
             let raised = self.correlator.observe(&incident);
-            self.pending.push(incident);
+            if !incident.is_counted_only() {
+                self.pending.push(incident);
+            }
             self.pending.extend(raised);
         }
         self.commit_when_due()?;

@@ -301,6 +301,7 @@ pub fn incident_from(item: &Item) -> Result<Incident, StoreError> {
         assignee: optional_text(item, "assignee")?.map(str::to_string),
         raw,
         meta_json: MetaJson::from_stored(meta_text),
+        counted: Vec::new(),
     })
 }
 

@@ -114,6 +114,7 @@ pub fn from_row(row: &Row) -> Result<Incident, StoreError> {
         assignee: column(row, 19)?,
         raw: column(row, 20)?,
         meta_json: MetaJson::from_stored(meta_text),
+        counted: Vec::new(),
     })
 }
 

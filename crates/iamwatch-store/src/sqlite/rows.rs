@@ -243,6 +243,7 @@ pub fn from_row(
         assignee: row.get(18)?,
         raw,
         meta_json,
+        counted: Vec::new(),
     })
 }
 

@@ -15,7 +15,7 @@ pub(super) enum Expr {
 pub(super) fn parse(text: &str, names: &[String]) -> Result<Expr, String> {
     if text.contains('|') {
         return Err(format!(
-            "condition {text:?} aggregates (`| count()` and the like): a stateful rule, not supported; see the correlate.* rules"
+            "condition {text:?} aggregates (`| count()`) in a list of conditions: a count is supported only as the rule's one condition"
         ));
     }
     let tokens: Vec<String> = text

@@ -1,0 +1,160 @@
+//! Rules with a threshold: their matches counted per rule and group, the rule's incident
+//! raised on the event that reaches the count, once per window; an event counted only is no
+//! event for the other detections.
+
+use super::{by_user, incident, rules_of};
+use crate::{rule, CorrelateConfig, Correlator};
+use iamwatch_core::{CountedMatch, Incident, Localized, MetaJson, Severity, Threshold};
+
+const RULE: &str = "sigma.aws_enum_listing";
+
+/// A `ListUsers` by `actor` that the counted rule (3 within 10 min, per actor) matched; `only`:
+/// no other rule did.
+fn listing(event_id: &str, minute: i64, actor: &str, only: bool) -> Incident {
+    let mut listing = by_user(
+        incident(event_id, minute, "ListUsers", "iam.amazonaws.com"),
+        actor,
+    );
+    listing.raw = Some(format!(r#"{{"eventID":"{event_id}"}}"#));
+    if only {
+        listing.meta.rules.clear();
+    } else {
+        listing.meta.rules = vec!["iam.other_change".to_string()];
+    }
+    listing.counted = vec![CountedMatch {
+        rule_id: RULE.to_string(),
+        threshold: Threshold {
+            events: 3,
+            window_ms: 10 * 60_000,
+        },
+        group: Some(actor.to_string()),
+        severity: Severity::Low,
+        title: Localized::new(
+            format!("Listing by {actor}"),
+            format!("{actor}의 목록 조회"),
+        ),
+        reason: Localized::new("Listing", "목록 조회"),
+        tags: vec!["T1087.004".to_string()],
+        runbook: None,
+    }];
+    // Written as the pipeline writes it: what a raised incident must write anew.
+    listing.meta_json = MetaJson::of(&mut listing.meta);
+    listing
+}
+
+fn observed(correlator: &mut Correlator, incidents: &[Incident]) -> Vec<Incident> {
+    incidents
+        .iter()
+        .flat_map(|incident| correlator.observe(incident))
+        .collect()
+}
+
+#[test]
+fn the_count_reached_raises_the_rules_incident_on_that_event_once_per_window() {
+    let mut correlator = Correlator::new(CorrelateConfig::default());
+    let first = [
+        listing("l0", 0, "alice", true),
+        listing("l1", 2, "alice", true),
+        listing("l1", 2, "alice", true),
+        listing("b0", 3, "bob", true),
+        listing("b1", 4, "bob", true),
+    ];
+    assert_eq!(
+        rules_of(&observed(&mut correlator, &first)),
+        [] as [&str; 0],
+        "an event delivered twice counts once; bob is counted apart"
+    );
+    let raised = correlator.observe(&listing("l2", 9, "alice", true));
+    let [reached] = &raised[..] else {
+        panic!("{raised:?}");
+    };
+    assert_eq!(reached.rule_id, RULE);
+    assert_eq!(reached.event_id, format!("l2/{RULE}"));
+    assert_eq!(reached.title.en, "Listing by alice");
+    assert_eq!(reached.severity, Severity::Low);
+    assert_eq!(reached.meta.rules, [RULE]);
+    assert_eq!(
+        reached.meta.reasons,
+        ["Listing", "3 matching events within 10 min for alice"]
+    );
+    assert_eq!(
+        reached.meta.reasons_ko[1],
+        "10분 안에 일치하는 이벤트 3건 (alice)"
+    );
+    assert_eq!(reached.meta.tags, ["T1087.004"]);
+    assert_eq!(reached.meta.dedup_key.as_deref(), Some("alice"));
+    assert_eq!(
+        reached.meta.notes.last().map(String::as_str),
+        Some("events: l0, l1, l2")
+    );
+    assert_eq!(reached.raw.as_deref(), Some(r#"{"eventID":"l2"}"#));
+    assert!(reached.counted.is_empty());
+    assert!(reached
+        .meta_json
+        .full_text(&reached.meta)
+        .contains("3 matching events within 10 min"));
+    assert_eq!(
+        Correlator::raised_among(&raised).len(),
+        1,
+        "kept if the store fails"
+    );
+
+    // Once per window: the next within ten minutes of the raise raises nothing; bob's third
+    // does, and alice's third ten minutes later.
+    assert_eq!(
+        rules_of(&observed(
+            &mut correlator,
+            &[listing("l3", 12, "alice", true)]
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules_of(&observed(
+            &mut correlator,
+            &[listing("b2", 12, "bob", true)]
+        )),
+        [RULE]
+    );
+    let later = [
+        listing("l4", 20, "alice", true),
+        listing("l5", 21, "alice", true),
+    ];
+    assert_eq!(rules_of(&observed(&mut correlator, &later)), [RULE]);
+}
+
+#[test]
+fn events_counted_only_are_no_changes_for_the_other_detections() {
+    // 40 IAM calls by one principal in four minutes: a burst, were they incidents.
+    let calls = |only: bool| -> Vec<Incident> {
+        (0..40)
+            .map(|n| listing(&format!("c{n}"), n / 10, "mallory", only))
+            .collect()
+    };
+    let mut correlator = Correlator::new(CorrelateConfig::default());
+    let raised = observed(&mut correlator, &calls(false));
+    assert!(
+        rules_of(&raised).contains(&rule::BURST),
+        "{:?}",
+        rules_of(&raised)
+    );
+    let mut correlator = Correlator::new(CorrelateConfig::default());
+    let raised = observed(&mut correlator, &calls(true));
+    assert!(
+        !rules_of(&raised).contains(&rule::BURST),
+        "{:?}",
+        rules_of(&raised)
+    );
+    assert!(rules_of(&raised).contains(&RULE));
+}
+
+#[test]
+fn thresholds_are_counted_with_the_stateful_detections_off() {
+    let mut correlator = Correlator::new(CorrelateConfig {
+        enabled: false,
+        ..CorrelateConfig::default()
+    });
+    let three: Vec<Incident> = (0..3)
+        .map(|n| listing(&format!("l{n}"), n, "alice", false))
+        .collect();
+    assert_eq!(rules_of(&observed(&mut correlator, &three)), [RULE]);
+}

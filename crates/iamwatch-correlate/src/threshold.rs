@@ -1,0 +1,83 @@
+//! Rules with a threshold (`threshold:` in a rule file, a Sigma rule's `| count()`): their
+//! matches counted per rule and dedup key over the rule's window of event time, and the rule's
+//! incident raised on the event that reaches the count, once per window.
+
+use crate::window::{Seen, Windows};
+use iamwatch_core::{CountedMatch, Incident, Localized, MetaJson};
+use std::collections::HashMap;
+
+/// The counts of every rule with a threshold, by rule id.
+#[derive(Default)]
+pub(crate) struct Thresholds {
+    rules: HashMap<String, Windows>,
+}
+
+impl Thresholds {
+    /// Counts the rule matches `incident`'s event carries; the incidents the counts reached.
+    pub(crate) fn count(&mut self, incident: &Incident, watermark_ms: i64) -> Vec<Incident> {
+        let mut raised = Vec::new();
+        for counted in &incident.counted {
+            let threshold = counted.threshold;
+            let windows = match self.rules.get_mut(&counted.rule_id) {
+                Some(windows) => windows,
+                None => self
+                    .rules
+                    .entry(counted.rule_id.clone())
+                    .or_insert_with(|| Windows::new(threshold.window_ms, threshold.events)),
+            };
+            let seen = Seen {
+                time_ms: incident.event_time_ms,
+                event_id: incident.event_id.clone(),
+                incident_id: String::new(),
+            };
+            let group = counted.group.as_deref().unwrap_or_default();
+            if let Some(events) = windows.count(group, seen, watermark_ms) {
+                raised.push(reached(incident, counted, &events));
+            }
+        }
+        raised
+    }
+
+    /// Keys held, for metrics and tests.
+    pub(crate) fn len(&self) -> usize {
+        self.rules.values().map(Windows::len).sum()
+    }
+}
+
+/// The incident of `counted`'s rule on the event that reached its threshold: the event's own,
+/// raw record included, under the rule's title, severity and tags, its event id the event's
+/// with the rule's id after it (another rule may make an incident of the same event), and the
+/// counted events listed in its notes.
+fn reached(trigger: &Incident, counted: &CountedMatch, events: &[Seen]) -> Incident {
+    let threshold = counted.threshold;
+    let window = threshold.window_text();
+    let (count, of) = (events.len(), counted.group.as_deref().unwrap_or_default());
+    let per = if of.is_empty() {
+        Localized::new(String::new(), String::new())
+    } else {
+        Localized::new(format!(" for {of}"), format!(" ({of})"))
+    };
+    let reason = Localized::new(
+        format!("{count} matching events within {}{}", window.en, per.en),
+        format!("{} 안에 일치하는 이벤트 {count}건{}", window.ko, per.ko),
+    );
+    let mut incident = trigger.without_raw();
+    incident.raw.clone_from(&trigger.raw);
+    incident.counted = Vec::new();
+    incident.event_id = format!("{}/{}", trigger.event_id, counted.rule_id);
+    incident.incident_id = Incident::make_id(trigger.event_time_ms, &incident.event_id, 0);
+    incident.rule_id.clone_from(&counted.rule_id);
+    incident.title = counted.title.clone();
+    incident.severity = counted.severity;
+    let meta = &mut incident.meta;
+    meta.rules = vec![counted.rule_id.clone()];
+    meta.reasons = vec![counted.reason.en.clone(), reason.en];
+    meta.reasons_ko = vec![counted.reason.ko.clone(), reason.ko];
+    meta.tags.clone_from(&counted.tags);
+    meta.runbook.clone_from(&counted.runbook);
+    meta.dedup_key.clone_from(&counted.group);
+    let ids: Vec<&str> = events.iter().map(|seen| seen.event_id.as_str()).collect();
+    meta.notes.push(format!("events: {}", ids.join(", ")));
+    incident.meta_json = MetaJson::of(meta);
+    incident
+}

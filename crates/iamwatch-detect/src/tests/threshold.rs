@@ -1,0 +1,78 @@
+//! Rules with a threshold: their matches are handed on to be counted, and name no incident.
+
+use super::{evaluated, iam};
+use crate::rules::RuleSet;
+use crate::{Detector, DetectorConfig, Verdict};
+use iamwatch_core::{Severity, Threshold};
+use serde_json::json;
+use std::sync::Arc;
+
+const LISTING: &str = r#"
+id: test.listing
+title: {en: "Users listed", ko: "사용자 목록 조회"}
+description: {en: Many listings., ko: 많은 목록 조회.}
+severity: MEDIUM
+pattern: {detail: {eventName: [ListUsers, DeleteUser]}}
+dedup: "{detail.userIdentity.userName}"
+threshold: {events: 20, window: 5m}
+tags: [T1087.004]
+"#;
+
+fn detector() -> Detector {
+    let rules = RuleSet::parse_text(LISTING, "listing.yml").unwrap();
+    Detector::new(DetectorConfig::default(), Arc::new(RuleSet::new(rules)))
+}
+
+#[test]
+fn an_event_matching_only_a_counted_rule_lists_no_rule_of_its_own() {
+    let mut listing = iam("ListUsers", json!({}));
+    listing["readOnly"] = json!(true);
+    let Verdict::Incident(finding) = evaluated(&detector(), &listing) else {
+        panic!("a counted match is handed on");
+    };
+    assert!(finding.rule_ids.is_empty(), "{:?}", finding.rule_ids);
+    assert!(finding.reasons.is_empty());
+    let [counted] = &finding.counted[..] else {
+        panic!("{:?}", finding.counted);
+    };
+    assert_eq!(counted.rule_id, "test.listing");
+    assert_eq!(
+        counted.threshold,
+        Threshold {
+            events: 20,
+            window_ms: 300_000
+        }
+    );
+    assert_eq!(counted.group.as_deref(), Some("alice"));
+    assert_eq!(counted.severity, Severity::Medium);
+    assert_eq!(counted.reason.ko, "사용자 목록 조회");
+    assert_eq!(counted.tags, ["T1087.004"]);
+    assert_eq!(finding.primary.rule_id, "test.listing");
+}
+
+#[test]
+fn an_event_a_rule_raises_on_carries_its_counted_matches_beside() {
+    // DeleteUser: the built-in rules raise on it, and the counted rule counts it.
+    let Verdict::Incident(finding) =
+        evaluated(&detector(), &iam("DeleteUser", json!({"userName": "bob"})))
+    else {
+        panic!("an incident");
+    };
+    assert!(!finding.rule_ids.is_empty());
+    assert!(!finding.rule_ids.iter().any(|id| id == "test.listing"));
+    assert_ne!(finding.primary.rule_id, "test.listing");
+    assert_eq!(finding.counted.len(), 1);
+}
+
+#[test]
+fn a_threshold_needs_a_count_and_a_span() {
+    let problems = |threshold: &str| {
+        let text = LISTING.replace("{events: 20, window: 5m}", threshold);
+        RuleSet::parse_text(&text, "listing.yml")
+            .unwrap_err()
+            .problems
+    };
+    assert!(problems("{events: 0, window: 5m}")[0].contains("threshold.events: at least 1"));
+    assert!(problems("{events: 3, window: 5 min}")[0].contains("threshold.window"));
+    assert!(!problems("{events: 3}").is_empty());
+}

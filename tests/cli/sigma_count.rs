@@ -1,0 +1,187 @@
+//! Sigma rules that count (`| count() [by field] > n` with a `timeframe`; SigmaHQ's
+//! `_unsupported` rules from `../shared/corpus/sigma_aws`, Detection Rule License 1.1) in a
+//! `--rules` directory: a scan counts their matches across files and raises each rule's
+//! incident on the event that reaches the count, once per window, and stores nothing for the
+//! events that only counted.
+
+use crate::helpers::{assert_success, corpus, Workspace};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn rule_directory(workspace: &Workspace) -> PathBuf {
+    let directory = workspace.path("rules");
+    std::fs::create_dir_all(&directory).unwrap();
+    for stem in ["aws_macic_evasion", "aws_enum_storage"] {
+        let from = corpus()
+            .join("sigma_aws/_unsupported")
+            .join(format!("{stem}.yml"));
+        std::fs::copy(from, directory.join(format!("{stem}.yml"))).unwrap();
+    }
+    directory
+}
+
+/// A read-only call of `name` on `source` from `ip`, `minute` minutes after 9:00.
+fn call(id: &str, minute: u32, source: &str, name: &str, ip: &str) -> Value {
+    json!({
+        "eventVersion": "1.08", "eventTime": format!("2024-06-01T09:{minute:02}:00Z"),
+        "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": ip, "userAgent": "aws-cli/2.17.0 Python/3.11.8 Linux/6.1.0",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAMALLORY",
+            "arn": "arn:aws:iam::111122223333:user/mallory", "accountId": "111122223333",
+            "userName": "mallory"},
+        "requestParameters": null, "responseElements": null, "eventID": id,
+        "readOnly": true, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+    })
+}
+
+fn macie(id: &str, minute: u32, ip: &str) -> Value {
+    call(id, minute, "macie2.amazonaws.com", "ArchiveFindings", ip)
+}
+
+fn log_file(workspace: &Workspace, name: &str, records: Vec<Value>) -> PathBuf {
+    workspace.write(name, json!({ "Records": records }).to_string().as_bytes())
+}
+
+fn incidents(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn counting_sigma_rules_raise_once_the_count_is_reached_across_files() {
+    let workspace = Workspace::new();
+    let rules = rule_directory(&workspace);
+    // Six Macie calls from one address within ten minutes (more than five: the rule), over two
+    // files; five from another address; S3 reconnaissance six times (more than five).
+    let first = log_file(
+        &workspace,
+        "a.json",
+        (0..3)
+            .map(|n| macie(&format!("m{n}"), n, "198.51.100.1"))
+            .chain((0..5).map(|n| macie(&format!("o{n}"), n, "198.51.100.2")))
+            .chain(
+                ["ListBuckets", "GetBucketPolicy", "GetBucketCors"]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, name)| {
+                        call(
+                            &format!("s{n}"),
+                            n as u32,
+                            "s3.amazonaws.com",
+                            name,
+                            "198.51.100.3",
+                        )
+                    }),
+            )
+            .collect(),
+    );
+    let second = log_file(
+        &workspace,
+        "b.json",
+        (3..7)
+            .map(|n| macie(&format!("m{n}"), n, "198.51.100.1"))
+            .chain(
+                ["GetBucketTagging", "GetBucketPolicy", "ListBuckets"]
+                    .iter()
+                    .enumerate()
+                    .map(|(n, name)| {
+                        call(
+                            &format!("s{}", n + 3),
+                            n as u32 + 3,
+                            "s3.amazonaws.com",
+                            name,
+                            "198.51.100.3",
+                        )
+                    }),
+            )
+            .collect(),
+    );
+    let args = ["--format", "jsonl", "--rules", rules.to_str().unwrap()];
+    let output = workspace.scan(&args, &[&first, &second]);
+    assert_success(&output);
+    let found = incidents(&output.stdout);
+    let ids: Vec<&str> = found
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap())
+        .collect();
+    // Only what the counts raised: m6 (the seventh within ten minutes) raises nothing more.
+    assert_eq!(
+        ids,
+        ["m5/sigma.aws_macic_evasion", "s5/sigma.aws_enum_storage"],
+        "{found:#?}"
+    );
+    let macie = &found[0];
+    assert_eq!(macie["rule_id"], "sigma.aws_macic_evasion");
+    assert_eq!(macie["severity"], "MEDIUM");
+    assert_eq!(macie["meta"]["dedup_key"], "198.51.100.1");
+    assert_eq!(
+        macie["meta"]["reasons"][1],
+        "6 matching events within 10 min for 198.51.100.1"
+    );
+    assert!(macie["meta"]["notes"]
+        .to_string()
+        .contains("events: m0, m1, m2, m3, m4, m5"));
+    assert_eq!(
+        found[1]["meta"]["reasons"][1],
+        "6 matching events within 10 min"
+    );
+
+    // The raised incidents are stored, with the raw event that reached the count; scanned
+    // again, they are the same incidents.
+    let shown = workspace.incidents(&["show", macie["incident_id"].as_str().unwrap()]);
+    assert_success(&shown);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("\"m5\"") && !shown.contains("\"m4\""),
+        "{shown}"
+    );
+    let again = workspace.scan(&args, &[&first, &second]);
+    assert_success(&again);
+    let again_ids: Vec<String> = incidents(&again.stdout)
+        .iter()
+        .map(|incident| incident["incident_id"].as_str().unwrap().to_string())
+        .collect();
+    let first_ids: Vec<String> = found
+        .iter()
+        .map(|incident| incident["incident_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(again_ids, first_ids);
+    let listed = workspace.incidents(&["list", "--format", "jsonl", "--all"]);
+    assert_success(&listed);
+    assert_eq!(
+        incidents(&listed.stdout).len(),
+        2,
+        "nothing stored of the counted events"
+    );
+}
+
+#[test]
+fn rules_list_says_a_rule_raises_past_a_count() {
+    let workspace = Workspace::new();
+    let rules = rule_directory(&workspace);
+    for (lang, says) in [
+        ("en", "(6 or more within 10 min)"),
+        ("ko", "(10분 안에 6건 이상)"),
+    ] {
+        let listed = crate::helpers::iamwatch()
+            .args([
+                "rules",
+                "list",
+                "--lang",
+                lang,
+                "--rules",
+                rules.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_success(&listed);
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        let line = listed
+            .lines()
+            .find(|line| line.starts_with("sigma.aws_macic_evasion "))
+            .unwrap_or_else(|| panic!("{listed}"));
+        assert!(line.ends_with(says), "{line}");
+    }
+}
