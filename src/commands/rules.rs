@@ -140,16 +140,27 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                 // A rule with a threshold says so: it raises on no single event.
                 let title = match rule.threshold {
                     Some(threshold) => {
-                        let window = threshold.window_text();
-                        match lang {
-                            Lang::Ko => format!(
-                                "{} ({} 안에 {}건 이상)",
-                                rule.title.ko, window.ko, threshold.events
+                        let (window, events) = (threshold.window_text(), threshold.events);
+                        let field = rule
+                            .distinct
+                            .as_deref()
+                            .map(|path| path.strip_prefix("detail.").unwrap_or(path));
+                        let title = rule.title.get(lang);
+                        match (lang, field) {
+                            (Lang::Ko, Some(field)) => format!(
+                                "{title} ({} 안에 서로 다른 {field} {events}개 이상)",
+                                window.ko
                             ),
-                            _ => format!(
-                                "{} ({} or more within {})",
-                                rule.title.en, threshold.events, window.en
+                            (Lang::Ko, None) => {
+                                format!("{title} ({} 안에 {events}건 이상)", window.ko)
+                            }
+                            (_, Some(field)) => format!(
+                                "{title} ({events} or more different {field} within {})",
+                                window.en
                             ),
+                            (_, None) => {
+                                format!("{title} ({events} or more within {})", window.en)
+                            }
                         }
                     }
                     None => rule.title.get(lang).to_string(),

@@ -34,3 +34,4 @@ mod serverless;
 mod shapes;
 mod sigma;
 mod sigma_count;
+mod thresholds;

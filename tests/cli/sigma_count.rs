@@ -185,3 +185,77 @@ fn rules_list_says_a_rule_raises_past_a_count() {
         assert!(line.ends_with(says), "{line}");
     }
 }
+
+/// A Sigma rule of this test's own: failed console sign-ins for more than two different users
+/// from one address within ten minutes (password spraying).
+const SPRAYING: &str = r#"
+title: Console password spraying
+id: 7b0c5e43-2b43-4a8f-9d4c-0d6c2b0c1a11
+status: experimental
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventName: ConsoleLogin
+        responseElements.ConsoleLogin: Failure
+    timeframe: 10m
+    condition: selection | count(userIdentity.userName) by sourceIPAddress > 2
+level: high
+"#;
+
+fn failed_sign_in(id: &str, minute: u32, user: &str, ip: &str) -> Value {
+    let mut record = call(id, minute, "signin.amazonaws.com", "ConsoleLogin", ip);
+    record["eventType"] = json!("AwsConsoleSignIn");
+    record["userIdentity"] = json!({"type": "IAMUser", "accountId": "111122223333",
+        "principalId": format!("AIDA{user}"), "userName": user});
+    record["responseElements"] = json!({"ConsoleLogin": "Failure"});
+    record["errorMessage"] = json!("Failed authentication");
+    record["additionalEventData"] = json!({"MFAUsed": "No"});
+    record
+}
+
+#[test]
+fn a_count_of_different_values_raises_on_the_event_that_makes_it_beside_that_events_own() {
+    let workspace = Workspace::new();
+    let rules = workspace.path("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("spraying.yml"), SPRAYING).unwrap();
+    let log = log_file(
+        &workspace,
+        "signin.json",
+        vec![
+            failed_sign_in("f0", 0, "alice", "203.0.113.9"),
+            failed_sign_in("f1", 1, "alice", "203.0.113.9"),
+            failed_sign_in("f2", 2, "bob", "203.0.113.9"),
+            failed_sign_in("x0", 2, "dave", "198.51.100.7"),
+            failed_sign_in("f3", 3, "carol", "203.0.113.9"),
+        ],
+    );
+    let output = workspace.scan(
+        &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
+        &[&log],
+    );
+    assert_success(&output);
+    let found = incidents(&output.stdout);
+    let ids: Vec<&str> = found
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap())
+        .collect();
+    // Every failed sign-in is an incident of its own (the built-in rule); the third user from
+    // one address adds the spraying rule's.
+    assert_eq!(
+        ids,
+        ["f0", "f1", "f2", "x0", "f3", "f3/sigma.spraying"],
+        "{found:#?}"
+    );
+    let spraying = &found[5];
+    assert_eq!(spraying["severity"], "HIGH");
+    assert_eq!(
+        spraying["meta"]["reasons"][1],
+        "3 different values of userIdentity.userName within 10 min for 203.0.113.9"
+    );
+    assert!(
+        !found[4]["meta"]["rules"].to_string().contains("sigma."),
+        "the event's own incident lists the rules that raise on it alone: {}",
+        found[4]
+    );
+}

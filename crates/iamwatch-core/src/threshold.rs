@@ -75,6 +75,17 @@ pub struct CountedMatch {
     pub reason: Localized,
     pub tags: Vec<String>,
     pub runbook: Option<Arc<Runbook>>,
+    /// For a rule counting different values of a field (Sigma's `count(field)`): the field
+    /// and this event's value.
+    pub distinct: Option<DistinctValue>,
+}
+
+/// The value an event has at the field a rule counts the different values of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DistinctValue {
+    /// The field as people read it (`userName`).
+    pub field: String,
+    pub value: String,
 }
 
 #[cfg(test)]

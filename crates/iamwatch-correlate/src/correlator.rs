@@ -526,6 +526,7 @@ fn seen(incident: &Incident) -> Seen {
         time_ms: incident.event_time_ms,
         event_id: incident.event_id.clone(),
         incident_id: incident.incident_id.clone(),
+        value: String::new(),
     }
 }
 

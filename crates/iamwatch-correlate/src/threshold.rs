@@ -18,17 +18,28 @@ impl Thresholds {
         let mut raised = Vec::new();
         for counted in &incident.counted {
             let threshold = counted.threshold;
+            let value = match &counted.distinct {
+                Some(distinct) => distinct.value.clone(),
+                None => String::new(),
+            };
             let windows = match self.rules.get_mut(&counted.rule_id) {
                 Some(windows) => windows,
                 None => self
                     .rules
                     .entry(counted.rule_id.clone())
-                    .or_insert_with(|| Windows::new(threshold.window_ms, threshold.events)),
+                    .or_insert_with(|| {
+                        if counted.distinct.is_some() {
+                            Windows::distinct(threshold.window_ms, threshold.events)
+                        } else {
+                            Windows::new(threshold.window_ms, threshold.events)
+                        }
+                    }),
             };
             let seen = Seen {
                 time_ms: incident.event_time_ms,
                 event_id: incident.event_id.clone(),
                 incident_id: String::new(),
+                value,
             };
             let group = counted.group.as_deref().unwrap_or_default();
             if let Some(events) = windows.count(group, seen, watermark_ms) {
@@ -57,10 +68,22 @@ fn reached(trigger: &Incident, counted: &CountedMatch, events: &[Seen]) -> Incid
     } else {
         Localized::new(format!(" for {of}"), format!(" ({of})"))
     };
-    let reason = Localized::new(
-        format!("{count} matching events within {}{}", window.en, per.en),
-        format!("{} 안에 일치하는 이벤트 {count}건{}", window.ko, per.ko),
-    );
+    let reason = match &counted.distinct {
+        Some(distinct) => Localized::new(
+            format!(
+                "{count} different values of {} within {}{}",
+                distinct.field, window.en, per.en
+            ),
+            format!(
+                "{} 안에 서로 다른 {} 값 {count}개{}",
+                window.ko, distinct.field, per.ko
+            ),
+        ),
+        None => Localized::new(
+            format!("{count} matching events within {}{}", window.en, per.en),
+            format!("{} 안에 일치하는 이벤트 {count}건{}", window.ko, per.ko),
+        ),
+    };
     let mut incident = trigger.without_raw();
     incident.raw.clone_from(&trigger.raw);
     incident.counted = Vec::new();

@@ -3,11 +3,14 @@
 use std::collections::HashMap;
 
 /// One event counted: when, and which.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Seen {
     pub time_ms: i64,
     pub event_id: String,
     pub incident_id: String,
+    /// For a count of different values: the event's value (two events of one value count
+    /// once, at the later one's time). Empty when events are counted.
+    pub value: String,
 }
 
 /// The latest events of each key, at most `threshold` of them: enough to tell whether
@@ -16,6 +19,8 @@ pub(crate) struct Seen {
 pub(crate) struct Windows {
     window_ms: i64,
     threshold: usize,
+    /// Whether different values are counted ([`Seen::value`]), not events.
+    distinct: bool,
     keys: HashMap<String, Recent>,
     /// Keys held after the last sweep: the next sweep comes when they have doubled.
     swept_at: usize,
@@ -34,8 +39,17 @@ impl Windows {
         Self {
             window_ms,
             threshold: threshold.max(1) as usize,
+            distinct: false,
             keys: HashMap::new(),
             swept_at: FIRST_SWEEP,
+        }
+    }
+
+    /// Like [`Windows::new`], counting different values: `threshold` of them within the window.
+    pub(crate) fn distinct(window_ms: i64, threshold: u32) -> Self {
+        Self {
+            distinct: true,
+            ..Self::new(window_ms, threshold)
         }
     }
 
@@ -48,13 +62,21 @@ impl Windows {
             Some(recent) => recent,
             None => self.keys.entry(key.to_string()).or_default(),
         };
-        if recent
-            .seen
-            .iter()
-            .any(|kept| kept.event_id == seen.event_id)
-        {
-            // The same event delivered again counts once.
-            return None;
+        let distinct = self.distinct;
+        let same = |kept: &Seen| {
+            if distinct {
+                kept.value == seen.value
+            } else {
+                kept.event_id == seen.event_id
+            }
+        };
+        if let Some(at) = recent.seen.iter().position(same) {
+            // The same event delivered again counts once; a value seen again counts once, at
+            // its latest time.
+            if recent.seen[at].time_ms >= seen.time_ms {
+                return None;
+            }
+            recent.seen.remove(at);
         }
         let at = recent
             .seen
@@ -134,7 +156,35 @@ mod tests {
             time_ms,
             event_id: event_id.to_string(),
             incident_id: format!("inc-{event_id}"),
+            value: String::new(),
         }
+    }
+
+    fn valued(time_ms: i64, event_id: &str, value: &str) -> Seen {
+        Seen {
+            value: value.to_string(),
+            ..seen(time_ms, event_id)
+        }
+    }
+
+    #[test]
+    fn different_values_are_counted_each_once_at_its_latest_time() {
+        let mut windows = Windows::distinct(10_000, 3);
+        assert_eq!(windows.count("k", valued(0, "a", "alice"), 0), None);
+        assert_eq!(windows.count("k", valued(1_000, "b", "alice"), 1_000), None);
+        assert_eq!(windows.count("k", valued(2_000, "c", "bob"), 2_000), None);
+        assert_eq!(windows.count("k", valued(2_500, "d", "bob"), 2_500), None);
+        let raised = windows
+            .count("k", valued(9_000, "e", "carol"), 9_000)
+            .unwrap();
+        let ids: Vec<&str> = raised.iter().map(|seen| seen.event_id.as_str()).collect();
+        assert_eq!(ids, ["b", "d", "e"], "each value once, at its latest event");
+        // alice again, and dave: three values, but alice's latest is 10.5 s before dave.
+        let mut later = Windows::distinct(10_000, 3);
+        for (time, id, value) in [(0, "a", "alice"), (5_000, "b", "bob"), (6_000, "c", "bob")] {
+            assert_eq!(later.count("k", valued(time, id, value), time), None);
+        }
+        assert_eq!(later.count("k", valued(10_500, "d", "dave"), 10_500), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::rules::shape::{
     Head,
 };
 use crate::rules::{Candidates, RuleSet};
+use iamwatch_core::threshold::DistinctValue;
 use iamwatch_core::{AccessKeyMeta, CountedMatch, Localized, Runbook, Severity, Target};
 use iamwatch_normalise::catalog::{label, Label};
 use iamwatch_normalise::geo::Countries;
@@ -106,6 +107,8 @@ struct RuleMatch<'r> {
     rule: &'r crate::rules::Rule,
     severity: Severity,
     dedup_key: Option<String>,
+    /// For a rule counting different values: the event's value.
+    distinct: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -251,6 +254,7 @@ impl Detector {
                         rule,
                         severity,
                         dedup_key: rule.dedup_key_from(&flat),
+                        distinct: rule.distinct_value_from(&flat),
                     })
                     .collect();
                 return (matches, Whole::NotParsed);
@@ -279,6 +283,7 @@ impl Detector {
                 rule,
                 severity,
                 dedup_key: rule.dedup_key(&shaped),
+                distinct: rule.distinct_value(&shaped),
             })
             .collect();
         (matches, Whole::Parsed(shaped, notes))
@@ -354,6 +359,15 @@ impl Detector {
         let counted: Vec<CountedMatch> = counted
             .into_iter()
             .filter_map(|matched| {
+                // A rule counting different values counts no event without one.
+                let distinct = match (&matched.rule.distinct, matched.distinct) {
+                    (Some(path), Some(value)) => Some(DistinctValue {
+                        field: path.strip_prefix("detail.").unwrap_or(path).to_string(),
+                        value,
+                    }),
+                    (Some(_), None) => return None,
+                    (None, _) => None,
+                };
                 Some(CountedMatch {
                     rule_id: matched.rule.id.clone(),
                     threshold: matched.rule.threshold?,
@@ -367,6 +381,7 @@ impl Detector {
                     reason: matched.rule.title.clone(),
                     tags: matched.rule.tags.clone(),
                     runbook: matched.rule.runbook.clone(),
+                    distinct,
                 })
             })
             .collect();

@@ -4,6 +4,7 @@
 
 use super::{by_user, incident, rules_of};
 use crate::{rule, CorrelateConfig, Correlator};
+use iamwatch_core::threshold::DistinctValue;
 use iamwatch_core::{CountedMatch, Incident, Localized, MetaJson, Severity, Threshold};
 
 const RULE: &str = "sigma.aws_enum_listing";
@@ -36,6 +37,7 @@ fn listing(event_id: &str, minute: i64, actor: &str, only: bool) -> Incident {
         reason: Localized::new("Listing", "목록 조회"),
         tags: vec!["T1087.004".to_string()],
         runbook: None,
+        distinct: None,
     }];
     // Written as the pipeline writes it: what a raised incident must write anew.
     listing.meta_json = MetaJson::of(&mut listing.meta);
@@ -145,6 +147,46 @@ fn events_counted_only_are_no_changes_for_the_other_detections() {
         rules_of(&raised)
     );
     assert!(rules_of(&raised).contains(&RULE));
+}
+
+#[test]
+fn different_values_are_counted_once_each() {
+    // Three different users signed in for from one address (password spraying): the same
+    // user twice counts once.
+    let attempt = |event_id: &str, minute: i64, user: &str| {
+        let mut attempt = listing(event_id, minute, "mallory", true);
+        let counted = &mut attempt.counted[0];
+        counted.group = Some("203.0.113.9".to_string());
+        counted.distinct = Some(DistinctValue {
+            field: "userIdentity.userName".to_string(),
+            value: user.to_string(),
+        });
+        attempt
+    };
+    let mut correlator = Correlator::new(CorrelateConfig::default());
+    let first = [
+        attempt("u0", 0, "alice"),
+        attempt("u1", 1, "alice"),
+        attempt("u2", 2, "bob"),
+    ];
+    assert_eq!(
+        rules_of(&observed(&mut correlator, &first)),
+        [] as [&str; 0]
+    );
+    let raised = correlator.observe(&attempt("u3", 3, "carol"));
+    assert_eq!(rules_of(&raised), [RULE]);
+    assert_eq!(
+        raised[0].meta.reasons[1],
+        "3 different values of userIdentity.userName within 10 min for 203.0.113.9"
+    );
+    assert_eq!(
+        raised[0].meta.reasons_ko[1],
+        "10분 안에 서로 다른 userIdentity.userName 값 3개 (203.0.113.9)"
+    );
+    assert_eq!(
+        raised[0].meta.notes.last().map(String::as_str),
+        Some("events: u1, u2, u3")
+    );
 }
 
 #[test]

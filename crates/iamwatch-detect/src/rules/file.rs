@@ -12,6 +12,7 @@
 //! runbook: { en: [ … ], ko: [ … ] }
 //! dedup: "{detail.requestParameters.userName}"
 //! threshold: { events: 6, window: 10m }  # raise once 6 matches (per dedup key) fall within 10 min
+//!                                        # (distinct: PATH counts different values there instead)
 //! enabled: true
 //! tests:
 //!   - { name: backdoor key, match: true, severity: HIGH, event: { …CloudTrail record or EventBridge event… } }
@@ -72,6 +73,10 @@ pub struct ThresholdSpec {
     pub events: u32,
     /// A span as Sigma's `timeframe` writes it: `30s`, `10m`, `1h`, `1d`.
     pub window: String,
+    /// Count the different values at this path (`detail.userIdentity.userName`) instead of
+    /// events, as Sigma's `count(field)` does; an event without one is not counted.
+    #[serde(default)]
+    pub distinct: Option<String>,
 }
 
 /// The first `when` that holds sets the severity.

@@ -33,6 +33,8 @@ pub struct Rule {
     pub dedup: Option<String>,
     /// Raise only past a count of matching events ([`Threshold`]), per dedup key.
     pub threshold: Option<Threshold>,
+    /// With a threshold: the path whose different values are counted, not events.
+    pub distinct: Option<String>,
     pub enabled: bool,
     pub tests: Vec<RuleTest>,
     /// Where the rule came from (`builtin:cloudtrail.yml`, a file path).
@@ -43,6 +45,15 @@ pub struct Rule {
 enum When {
     Pattern(EventPattern),
     Condition(Condition),
+}
+
+/// A value counted as different from others by its text; `null` is no value.
+fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// The `{path}` placeholders of a dedup template.
@@ -150,6 +161,7 @@ impl Rule {
                 runbook: file.runbook.map(Arc::new),
                 dedup: file.dedup,
                 threshold,
+                distinct: file.threshold.and_then(|spec| spec.distinct),
                 enabled: file.enabled,
                 tests: file.tests,
                 origin: origin.to_string(),
@@ -243,6 +255,18 @@ impl Rule {
                     .iter()
                     .flat_map(|template| placeholders(template)),
             )
+            .chain(self.distinct.as_deref())
+    }
+
+    /// For a rule counting different values: the event's value, read from its leaves (`None`
+    /// when the event has none there, or the rule counts events).
+    pub fn distinct_value_from(&self, flat: &FlatEvent<'_, '_>) -> Option<String> {
+        value_text(flat.first(self.distinct.as_deref()?)?)
+    }
+
+    /// [`Self::distinct_value_from`], read from the whole event.
+    pub fn distinct_value(&self, event: &Value) -> Option<String> {
+        value_text(lookup(event, self.distinct.as_deref()?)?)
     }
 
     /// Whether the rule is about a call's failure (its patterns or conditions read the error):

@@ -65,6 +65,29 @@ fn an_event_a_rule_raises_on_carries_its_counted_matches_beside() {
 }
 
 #[test]
+fn a_rule_counting_different_values_hands_on_the_events_value_or_nothing() {
+    let text = LISTING.replace(
+        "{events: 20, window: 5m}",
+        "{events: 20, window: 5m, distinct: detail.requestParameters.pathPrefix}",
+    );
+    let rules = RuleSet::parse_text(&text, "listing.yml").unwrap();
+    let detector = Detector::new(DetectorConfig::default(), Arc::new(RuleSet::new(rules)));
+    let mut listing = iam("ListUsers", json!({"pathPrefix": "/ops/"}));
+    listing["readOnly"] = json!(true);
+    let Verdict::Incident(finding) = evaluated(&detector, &listing) else {
+        panic!("a counted match is handed on");
+    };
+    let distinct = finding.counted[0].distinct.as_ref().unwrap();
+    assert_eq!(
+        (distinct.field.as_str(), distinct.value.as_str()),
+        ("requestParameters.pathPrefix", "/ops/")
+    );
+    // Without a value there, nothing to count.
+    listing["requestParameters"] = json!({});
+    assert!(matches!(evaluated(&detector, &listing), Verdict::Pass));
+}
+
+#[test]
 fn a_threshold_needs_a_count_and_a_span() {
     let problems = |threshold: &str| {
         let text = LISTING.replace("{events: 20, window: 5m}", threshold);

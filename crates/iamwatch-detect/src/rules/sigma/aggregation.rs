@@ -1,7 +1,7 @@
 //! Sigma's counting aggregation: `selection | count() > 10`, `| count() by sourceIPAddress >= 5`,
 //! with the detection's `timeframe`: a rule that raises once that many of its events fall
-//! within the timeframe (per value of the `by` field). What cannot be decided as events come
-//! is refused with the reason.
+//! within the timeframe (per value of the `by` field); `count(field)` counts the field's
+//! different values instead. What cannot be decided as events come is refused with the reason.
 
 use crate::rules::file::ThresholdSpec;
 use serde_json::Value;
@@ -11,6 +11,8 @@ use serde_json::Value;
 pub(super) struct Count {
     /// The field the events are counted per.
     pub by: Option<String>,
+    /// `count(field)`: the field whose different values are counted, not events.
+    pub distinct: Option<String>,
     /// How many events make the rule raise (`> 10` is 11).
     pub events: u32,
 }
@@ -26,9 +28,11 @@ pub(super) fn parse(text: &str) -> Result<Count, String> {
     let Some((field, rest)) = rest.split_once(')') else {
         return refuse("count( is not closed");
     };
-    if !field.trim().is_empty() {
-        return refuse("count(field) counts distinct values, which is not supported; count() is");
-    }
+    let distinct = match field.trim() {
+        "" => None,
+        field if field.contains([',', ' ']) => return refuse("count( ) takes one field"),
+        field => Some(field.to_string()),
+    };
     let mut words = rest.split_whitespace().peekable();
     let by = if words.peek() == Some(&"by") {
         words.next();
@@ -56,7 +60,11 @@ pub(super) fn parse(text: &str) -> Result<Count, String> {
         _ => return refuse("write count() [by field] > n or >= n"),
     };
     match events {
-        Some(events) => Ok(Count { by, events }),
+        Some(events) => Ok(Count {
+            by,
+            events,
+            distinct,
+        }),
         None => refuse("the count is too large"),
     }
 }
@@ -83,11 +91,24 @@ pub(super) fn threshold(
         }
         (None, None) => return Ok((None, None)),
     };
-    let Some(Count { by, events }) = count else {
+    let Some(Count {
+        by,
+        events,
+        distinct,
+    }) = count
+    else {
         return Ok((None, None));
     };
     let dedup = by.map(|field| format!("{{detail.{field}}}"));
-    Ok((Some(ThresholdSpec { events, window }), dedup))
+    let distinct = distinct.map(|field| format!("detail.{field}"));
+    Ok((
+        Some(ThresholdSpec {
+            events,
+            window,
+            distinct,
+        }),
+        dedup,
+    ))
 }
 
 fn is_operator(word: &str) -> bool {
@@ -104,14 +125,24 @@ mod tests {
             parse(" count() > 10"),
             Ok(Count {
                 by: None,
-                events: 11
+                events: 11,
+                distinct: None
             })
         );
         assert_eq!(
             parse("count() by sourceIPAddress >= 5"),
             Ok(Count {
                 by: Some("sourceIPAddress".to_string()),
-                events: 5
+                events: 5,
+                distinct: None
+            })
+        );
+        assert_eq!(
+            parse("count(userIdentity.userName) by sourceIPAddress > 9"),
+            Ok(Count {
+                by: Some("sourceIPAddress".to_string()),
+                events: 10,
+                distinct: Some("userIdentity.userName".to_string())
             })
         );
         assert_eq!(parse("count() >= 0").map(|count| count.events), Ok(1));
@@ -123,7 +154,7 @@ mod tests {
         let reason = |text: &str| parse(text).unwrap_err();
         assert!(reason("near selection2").contains("only count()"));
         assert!(reason("max(x) > 3").contains("only count()"));
-        assert!(reason("count(userName) by sourceIPAddress > 3").contains("distinct values"));
+        assert!(reason("count(a, b) > 3").contains("one field"));
         assert!(reason("count() < 3").contains("only > and >="));
         assert!(reason("count() = 3").contains("only > and >="));
         assert!(reason("count() by > 3").contains("one field"));
