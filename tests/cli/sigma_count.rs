@@ -49,6 +49,24 @@ fn incidents(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// A scan of `paths` with `args` (`--format jsonl` among them): its incidents, in order.
+pub(crate) fn scanned(
+    workspace: &Workspace,
+    args: &[&str],
+    paths: &[&std::path::Path],
+) -> Vec<Value> {
+    let output = workspace.scan(args, paths);
+    assert_success(&output);
+    incidents(&output.stdout)
+}
+
+pub(crate) fn event_ids(found: &[Value]) -> Vec<&str> {
+    found
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn counting_sigma_rules_raise_once_the_count_is_reached_across_files() {
     let workspace = Workspace::new();
@@ -99,16 +117,10 @@ fn counting_sigma_rules_raise_once_the_count_is_reached_across_files() {
             .collect(),
     );
     let args = ["--format", "jsonl", "--rules", rules.to_str().unwrap()];
-    let output = workspace.scan(&args, &[&first, &second]);
-    assert_success(&output);
-    let found = incidents(&output.stdout);
-    let ids: Vec<&str> = found
-        .iter()
-        .map(|incident| incident["event_id"].as_str().unwrap())
-        .collect();
+    let found = scanned(&workspace, &args, &[&first, &second]);
     // Only what the counts raised: m6 (the seventh within ten minutes) raises nothing more.
     assert_eq!(
-        ids,
+        event_ids(&found),
         ["m5/sigma.aws_macic_evasion", "s5/sigma.aws_enum_storage"],
         "{found:#?}"
     );
@@ -137,9 +149,7 @@ fn counting_sigma_rules_raise_once_the_count_is_reached_across_files() {
         shown.contains("\"m5\"") && !shown.contains("\"m4\""),
         "{shown}"
     );
-    let again = workspace.scan(&args, &[&first, &second]);
-    assert_success(&again);
-    let again_ids: Vec<String> = incidents(&again.stdout)
+    let again_ids: Vec<String> = scanned(&workspace, &args, &[&first, &second])
         .iter()
         .map(|incident| incident["incident_id"].as_str().unwrap().to_string())
         .collect();
@@ -230,20 +240,15 @@ fn a_count_of_different_values_raises_on_the_event_that_makes_it_beside_that_eve
             failed_sign_in("f3", 3, "carol", "203.0.113.9"),
         ],
     );
-    let output = workspace.scan(
+    let found = scanned(
+        &workspace,
         &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
         &[&log],
     );
-    assert_success(&output);
-    let found = incidents(&output.stdout);
-    let ids: Vec<&str> = found
-        .iter()
-        .map(|incident| incident["event_id"].as_str().unwrap())
-        .collect();
     // Every failed sign-in is an incident of its own (the built-in rule); the third user from
     // one address adds the spraying rule's.
     assert_eq!(
-        ids,
+        event_ids(&found),
         ["f0", "f1", "f2", "x0", "f3", "f3/sigma.spraying"],
         "{found:#?}"
     );

@@ -2,7 +2,8 @@
 //! raise on the read that makes the count; the same secret read as often raises nothing; the
 //! reads before the count are no incidents.
 
-use crate::helpers::{assert_success, Workspace};
+use crate::helpers::Workspace;
+use crate::sigma_count::{event_ids, scanned};
 use serde_json::{json, Value};
 
 /// `GetSecretValue` of `secret` by the role session `role`, `second` seconds after 9:00.
@@ -41,18 +42,9 @@ fn many_different_secrets_read_by_one_role_raise_once_and_one_secret_read_often_
         "secrets.json",
         json!({ "Records": records }).to_string().as_bytes(),
     );
-    let output = workspace.scan(&["--format", "jsonl"], &[&file]);
-    assert_success(&output);
-    let found: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let ids: Vec<&str> = found
-        .iter()
-        .map(|incident| incident["event_id"].as_str().unwrap())
-        .collect();
+    let found = scanned(&workspace, &["--format", "jsonl"], &[&file]);
     assert_eq!(
-        ids,
+        event_ids(&found),
         ["thief19/secretsmanager.many_secrets_read"],
         "the twentieth different secret, once: {found:#?}"
     );

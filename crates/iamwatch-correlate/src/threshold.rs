@@ -3,13 +3,35 @@
 //! incident raised on the event that reaches the count, once per window.
 
 use crate::window::{Seen, Windows};
-use iamwatch_core::{CountedMatch, Incident, Localized, MetaJson};
+use iamwatch_core::{CountedMatch, Incident, Localized, MetaJson, Threshold};
 use std::collections::HashMap;
 
 /// The counts of every rule with a threshold, by rule id.
 #[derive(Default)]
 pub(crate) struct Thresholds {
-    rules: HashMap<String, Windows>,
+    rules: HashMap<String, Counts>,
+}
+
+/// One rule's counts, and what they were counted for.
+struct Counts {
+    threshold: Threshold,
+    distinct: bool,
+    windows: Windows,
+}
+
+impl Counts {
+    fn new(threshold: Threshold, distinct: bool) -> Self {
+        let windows = if distinct {
+            Windows::distinct(threshold.window_ms, threshold.events)
+        } else {
+            Windows::new(threshold.window_ms, threshold.events)
+        };
+        Self {
+            threshold,
+            distinct,
+            windows,
+        }
+    }
 }
 
 impl Thresholds {
@@ -17,23 +39,22 @@ impl Thresholds {
     pub(crate) fn count(&mut self, incident: &Incident, watermark_ms: i64) -> Vec<Incident> {
         let mut raised = Vec::new();
         for counted in &incident.counted {
-            let threshold = counted.threshold;
-            let value = match &counted.distinct {
-                Some(distinct) => distinct.value.clone(),
-                None => String::new(),
-            };
-            let windows = match self.rules.get_mut(&counted.rule_id) {
-                Some(windows) => windows,
+            let (threshold, distinct) = (counted.threshold, counted.distinct.is_some());
+            let counts = match self.rules.get_mut(&counted.rule_id) {
+                // A rule changed by a reload (`serve`, SIGHUP) counts anew.
+                Some(counts) if counts.threshold != threshold || counts.distinct != distinct => {
+                    *counts = Counts::new(threshold, distinct);
+                    counts
+                }
+                Some(counts) => counts,
                 None => self
                     .rules
                     .entry(counted.rule_id.clone())
-                    .or_insert_with(|| {
-                        if counted.distinct.is_some() {
-                            Windows::distinct(threshold.window_ms, threshold.events)
-                        } else {
-                            Windows::new(threshold.window_ms, threshold.events)
-                        }
-                    }),
+                    .or_insert_with(|| Counts::new(threshold, distinct)),
+            };
+            let value = match &counted.distinct {
+                Some(distinct) => distinct.value.clone(),
+                None => String::new(),
             };
             let seen = Seen {
                 time_ms: incident.event_time_ms,
@@ -42,7 +63,7 @@ impl Thresholds {
                 value,
             };
             let group = counted.group.as_deref().unwrap_or_default();
-            if let Some(events) = windows.count(group, seen, watermark_ms) {
+            if let Some(events) = counts.windows.count(group, seen, watermark_ms) {
                 raised.push(reached(incident, counted, &events));
             }
         }
@@ -51,7 +72,7 @@ impl Thresholds {
 
     /// Keys held, for metrics and tests.
     pub(crate) fn len(&self) -> usize {
-        self.rules.values().map(Windows::len).sum()
+        self.rules.values().map(|counts| counts.windows.len()).sum()
     }
 }
 

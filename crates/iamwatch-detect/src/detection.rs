@@ -344,47 +344,7 @@ impl Detector {
             target: &target,
             label: &label,
         };
-        // Rules with a threshold raise only past a count, on the stateful side: their
-        // matches are handed on to be counted, and name no incident of this event.
-        let (counted, matches): (Vec<RuleMatch<'_>>, Vec<RuleMatch<'_>>) = if matches
-            .iter()
-            .any(|matched| matched.rule.threshold.is_some())
-        {
-            matches
-                .into_iter()
-                .partition(|matched| matched.rule.threshold.is_some())
-        } else {
-            (Vec::new(), matches)
-        };
-        let counted: Vec<CountedMatch> = counted
-            .into_iter()
-            .filter_map(|matched| {
-                // A rule counting different values counts no event without one.
-                let distinct = match (&matched.rule.distinct, matched.distinct) {
-                    (Some(path), Some(value)) => Some(DistinctValue {
-                        field: path.strip_prefix("detail.").unwrap_or(path).to_string(),
-                        value,
-                    }),
-                    (Some(_), None) => return None,
-                    (None, _) => None,
-                };
-                Some(CountedMatch {
-                    rule_id: matched.rule.id.clone(),
-                    threshold: matched.rule.threshold?,
-                    group: matched.dedup_key,
-                    severity: matched.severity,
-                    title: crate::title::rule_title(
-                        &context,
-                        &matched.rule.title,
-                        matched.rule.reads_the_error(),
-                    ),
-                    reason: matched.rule.title.clone(),
-                    tags: matched.rule.tags.clone(),
-                    runbook: matched.rule.runbook.clone(),
-                    distinct,
-                })
-            })
-            .collect();
+        let (counted, matches) = counted_apart(matches, &context);
         // Rule files first: on equal severity the more specific rule names the incident.
         let mut detections: Vec<Detection> = matches
             .into_iter()
@@ -460,6 +420,54 @@ impl Detector {
     }
 }
 
+/// Rules with a threshold raise only past a count, on the stateful side: their matches are
+/// handed on to be counted ([`CountedMatch`]), and name no incident of the event. Returns them
+/// and the other matches.
+fn counted_apart<'r>(
+    matches: Vec<RuleMatch<'r>>,
+    context: &RuleContext<'_>,
+) -> (Vec<CountedMatch>, Vec<RuleMatch<'r>>) {
+    if !matches
+        .iter()
+        .any(|matched| matched.rule.threshold.is_some())
+    {
+        return (Vec::new(), matches);
+    }
+    let (counted, matches): (Vec<RuleMatch<'_>>, Vec<RuleMatch<'_>>) = matches
+        .into_iter()
+        .partition(|matched| matched.rule.threshold.is_some());
+    let counted = counted
+        .into_iter()
+        .filter_map(|matched| {
+            // A rule counting different values counts no event without one.
+            let distinct = match (&matched.rule.distinct, matched.distinct) {
+                (Some(path), Some(value)) => Some(DistinctValue {
+                    field: path.strip_prefix("detail.").unwrap_or(path).to_string(),
+                    value,
+                }),
+                (Some(_), None) => return None,
+                (None, _) => None,
+            };
+            Some(CountedMatch {
+                rule_id: matched.rule.id.clone(),
+                threshold: matched.rule.threshold?,
+                group: matched.dedup_key,
+                severity: matched.severity,
+                title: crate::title::rule_title(
+                    context,
+                    &matched.rule.title,
+                    matched.rule.reads_the_error(),
+                ),
+                reason: matched.rule.title.clone(),
+                tags: matched.rule.tags.clone(),
+                runbook: matched.rule.runbook.clone(),
+                distinct,
+            })
+        })
+        .collect();
+    (counted, matches)
+}
+
 /// The finding of an event that matched only rules with a threshold: built like any, to be
 /// counted, and stored only as the incident a threshold raises. It lists no rule of its own
 /// (`rule_ids` empty); its title and severity are its worst counted rule's.
@@ -471,7 +479,9 @@ fn counted_only(
     details: Details,
 ) -> Verdict {
     counted.sort_by_key(|matched| std::cmp::Reverse(matched.severity));
-    let worst = &counted[0];
+    let Some(worst) = counted.first() else {
+        return Verdict::Pass;
+    };
     let primary = Detection {
         rule_id: worst.rule_id.clone(),
         severity: worst.severity,

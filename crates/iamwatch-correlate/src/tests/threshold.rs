@@ -200,3 +200,33 @@ fn thresholds_are_counted_with_the_stateful_detections_off() {
         .collect();
     assert_eq!(rules_of(&observed(&mut correlator, &three)), [RULE]);
 }
+
+#[test]
+fn a_rule_whose_threshold_changed_counts_anew() {
+    // `serve` reloaded its rules (SIGHUP) between the second and the third event: 2 now.
+    let lowered = |event_id: &str, minute: i64| {
+        let mut listing = listing(event_id, minute, "alice", true);
+        listing.counted[0].threshold.events = 2;
+        listing
+    };
+    let mut correlator = Correlator::new(CorrelateConfig::default());
+    let before = [
+        listing("l0", 0, "alice", true),
+        listing("l1", 1, "alice", true),
+    ];
+    assert_eq!(
+        rules_of(&observed(&mut correlator, &before)),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules_of(&observed(&mut correlator, &[lowered("l2", 2)])),
+        [] as [&str; 0],
+        "the events before the change are not counted against the new threshold"
+    );
+    let raised = observed(&mut correlator, &[lowered("l3", 3)]);
+    assert_eq!(rules_of(&raised), [RULE]);
+    assert_eq!(
+        raised[0].meta.notes.last().map(String::as_str),
+        Some("events: l2, l3")
+    );
+}
