@@ -264,3 +264,61 @@ fn a_count_of_different_values_raises_on_the_event_that_makes_it_beside_that_eve
         found[4]
     );
 }
+
+/// The same as a Sigma correlation rule (v2) over a rule of the same file.
+const SPRAYING_CORRELATION: &str = r#"
+title: Failed console sign-in
+name: failed_sign_in
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventName: ConsoleLogin
+        responseElements.ConsoleLogin: Failure
+    condition: selection
+---
+title: Console password spraying
+name: spraying_correlated
+correlation:
+    type: value_count
+    rules: [failed_sign_in]
+    group-by: [sourceIPAddress]
+    timespan: 10m
+    condition: {field: userIdentity.userName, gte: 3}
+level: high
+"#;
+
+#[test]
+fn a_sigma_correlation_rule_counts_different_values_as_the_count_does() {
+    let workspace = Workspace::new();
+    let rules = workspace.path("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("mr_spraying.yml"), SPRAYING_CORRELATION).unwrap();
+    let log = log_file(
+        &workspace,
+        "signin.json",
+        vec![
+            failed_sign_in("f0", 0, "alice", "203.0.113.9"),
+            failed_sign_in("f1", 1, "bob", "203.0.113.9"),
+            failed_sign_in("f2", 2, "bob", "203.0.113.9"),
+            failed_sign_in("f3", 3, "carol", "203.0.113.9"),
+        ],
+    );
+    let found = scanned(
+        &workspace,
+        &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
+        &[&log],
+    );
+    assert_eq!(
+        event_ids(&found),
+        ["f0", "f1", "f2", "f3", "f3/sigma.spraying_correlated"],
+        "{found:#?}"
+    );
+    assert!(
+        !found[0]["meta"]["rules"]
+            .to_string()
+            .contains("sigma.failed_sign_in"),
+        "the counted rule raises nothing of its own: {}",
+        found[0]
+    );
+    assert_eq!(found[4]["title"], "Console password spraying (by carol)");
+}

@@ -481,8 +481,10 @@ fn unreadable_document(text: &str) -> Option<String> {
         })
 }
 
-/// A file of Sigma rules, converted; `None` when the file's first document is not one.
+/// A file of Sigma rules (and correlations over them), converted; `None` when the file's first
+/// document is neither.
 fn parse_sigma(text: &str, origin: &str) -> Option<Result<Vec<Rule>, RuleError>> {
+    use super::sigma::correlation::{self, is_correlation};
     // A Sigma rule names both keys; a rule file (every built-in one) names neither, and is not
     // parsed an extra time at every start to find that out.
     if !(text.contains("detection") && text.contains("logsource")) {
@@ -490,23 +492,60 @@ fn parse_sigma(text: &str, origin: &str) -> Option<Result<Vec<Rule>, RuleError>>
     }
     let mut documents = serde_yaml_ng::Deserializer::from_str(text);
     let first = <serde_json::Value as serde::Deserialize>::deserialize(documents.next()?).ok()?;
-    if !super::sigma::is_sigma(&first) {
+    if !(super::sigma::is_sigma(&first) || is_correlation(&first)) {
         return None;
     }
     let stem = std::path::Path::new(origin)
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut rules = Vec::new();
-    let mut problems = Vec::new();
-    let mut convert = |document: serde_json::Value, index: usize| {
-        let title = document["title"].as_str().unwrap_or("untitled").to_string();
-        let stem = if index == 0 {
+    let stem_of = |index: usize| {
+        if index == 0 {
             stem.clone()
         } else {
             format!("{stem}-{}", index + 1)
-        };
-        let compiled = super::sigma::convert(&document, &stem)
+        }
+    };
+    let mut problems = Vec::new();
+    let mut read = vec![first];
+    for (index, document) in documents.enumerate() {
+        match <serde_json::Value as serde::Deserialize>::deserialize(document) {
+            Ok(document) => read.push(document),
+            Err(error) => {
+                problems.push(format!("document {}: {error}", index + 2));
+                break;
+            }
+        }
+    }
+    // A rule a correlation counts raises nothing of its own, unless it says `generate: true`.
+    let mut only_counted = vec![false; read.len()];
+    let mut files = Vec::with_capacity(read.len());
+    for (index, document) in read.iter().enumerate() {
+        if !is_correlation(document) {
+            files.push(None);
+            continue;
+        }
+        let file = correlation::reference(document).and_then(|(name, generate)| {
+            let base = read
+                .iter()
+                .position(|other| !is_correlation(other) && correlation::is_named(other, name))
+                .ok_or_else(|| {
+                    format!("correlation.rules: {name:?} is no Sigma rule of this file")
+                })?;
+            only_counted[base] |= !generate;
+            let counted = super::sigma::convert(&read[base], &stem_of(base))?;
+            correlation::convert(document, counted, &stem_of(index))
+        });
+        files.push(Some(file));
+    }
+    let mut rules = Vec::new();
+    for (index, (document, file)) in read.iter().zip(files).enumerate() {
+        if only_counted[index] {
+            continue;
+        }
+        let title = document["title"].as_str().unwrap_or("untitled");
+        let file = file.unwrap_or_else(|| super::sigma::convert(document, &stem_of(index)));
+        let compiled = file
             .map_err(|problem| vec![problem])
             .and_then(|file| Rule::compile(file, origin));
         match compiled {
@@ -516,16 +555,6 @@ fn parse_sigma(text: &str, origin: &str) -> Option<Result<Vec<Rule>, RuleError>>
                     .into_iter()
                     .map(|problem| format!("Sigma rule {title:?}: {problem}")),
             ),
-        }
-    };
-    convert(first, 0);
-    for (index, document) in documents.enumerate() {
-        match <serde_json::Value as serde::Deserialize>::deserialize(document) {
-            Ok(document) => convert(document, index + 1),
-            Err(error) => {
-                problems.push(format!("document {}: {error}", index + 2));
-                break;
-            }
         }
     }
     Some(if problems.is_empty() {

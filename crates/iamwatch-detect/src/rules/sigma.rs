@@ -14,12 +14,12 @@
 //! made only of such a check, keyword lists (a search in the record's text), and a field with
 //! a `?` wildcard (a regular expression its values are translated into). Checks may sit under
 //! `or` (`any_of`) and `not` (`unless`, `all_of`), and a field tested twice keeps its second
-//! test as a check. A count (`| count() [by field] > n` with a `timeframe`) becomes the rule's
-//! threshold, its `by` field the dedup key counted per. What has no counterpart is refused with
-//! the reason, naming the rule: modifiers such as `|base64`, `near`, counts of distinct values.
+//! test as a check. A count (`| count() [by field] > n`, `timeframe`; or a correlation rule,
+//! [`correlation`]) becomes the rule's threshold. What has no counterpart is refused, saying why.
 
 mod aggregation;
 mod condition;
+pub(super) mod correlation;
 mod glob;
 
 use super::conditions::ValueRegex;
@@ -594,5 +594,7 @@ fn merge(first: Value, second: Value) -> Result<Value, String> {
 mod tests;
 #[cfg(test)]
 mod tests_boolean;
+#[cfg(test)]
+mod tests_correlation;
 #[cfg(test)]
 mod tests_count;
