@@ -223,15 +223,25 @@ fn failed_sign_in(id: &str, minute: u32, user: &str, ip: &str) -> Value {
     record
 }
 
-#[test]
-fn a_count_of_different_values_raises_on_the_event_that_makes_it_beside_that_events_own() {
+/// `sign_ins` scanned with the rule file `name` (holding `rule`) as the only user rules.
+fn sign_ins_scanned(name: &str, rule: &str, sign_ins: Vec<Value>) -> Vec<Value> {
     let workspace = Workspace::new();
     let rules = workspace.path("rules");
     std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("spraying.yml"), SPRAYING).unwrap();
-    let log = log_file(
+    std::fs::write(rules.join(name), rule).unwrap();
+    let log = log_file(&workspace, "signin.json", sign_ins);
+    scanned(
         &workspace,
-        "signin.json",
+        &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
+        &[&log],
+    )
+}
+
+#[test]
+fn a_count_of_different_values_raises_on_the_event_that_makes_it_beside_that_events_own() {
+    let found = sign_ins_scanned(
+        "spraying.yml",
+        SPRAYING,
         vec![
             failed_sign_in("f0", 0, "alice", "203.0.113.9"),
             failed_sign_in("f1", 1, "alice", "203.0.113.9"),
@@ -239,11 +249,6 @@ fn a_count_of_different_values_raises_on_the_event_that_makes_it_beside_that_eve
             failed_sign_in("x0", 2, "dave", "198.51.100.7"),
             failed_sign_in("f3", 3, "carol", "203.0.113.9"),
         ],
-    );
-    let found = scanned(
-        &workspace,
-        &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
-        &[&log],
     );
     // Every failed sign-in is an incident of its own (the built-in rule); the third user from
     // one address adds the spraying rule's.
@@ -289,24 +294,15 @@ level: high
 
 #[test]
 fn a_sigma_correlation_rule_counts_different_values_as_the_count_does() {
-    let workspace = Workspace::new();
-    let rules = workspace.path("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("mr_spraying.yml"), SPRAYING_CORRELATION).unwrap();
-    let log = log_file(
-        &workspace,
-        "signin.json",
+    let found = sign_ins_scanned(
+        "mr_spraying.yml",
+        SPRAYING_CORRELATION,
         vec![
             failed_sign_in("f0", 0, "alice", "203.0.113.9"),
             failed_sign_in("f1", 1, "bob", "203.0.113.9"),
             failed_sign_in("f2", 2, "bob", "203.0.113.9"),
             failed_sign_in("f3", 3, "carol", "203.0.113.9"),
         ],
-    );
-    let found = scanned(
-        &workspace,
-        &["--format", "jsonl", "--rules", rules.to_str().unwrap()],
-        &[&log],
     );
     assert_eq!(
         event_ids(&found),

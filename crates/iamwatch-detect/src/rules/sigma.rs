@@ -21,11 +21,12 @@ mod aggregation;
 mod condition;
 pub(super) mod correlation;
 mod glob;
+mod heading;
 
 use super::conditions::ValueRegex;
 use super::file::{ConditionSpec, MatchesSpec, RuleFile, SeveritySpec, TextContainsSpec};
 use condition::Expr;
-use iamwatch_core::{Localized, Severity};
+use iamwatch_core::Severity;
 use serde_json::{json, Map, Value};
 
 /// Whether a YAML document is a Sigma rule rather than a rule file's rule.
@@ -35,7 +36,6 @@ pub(super) fn is_sigma(document: &Value) -> bool {
 
 /// The rule a Sigma rule makes; `stem` (the file's name) names it when the rule has no `name`.
 pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> {
-    let text = |key: &str| text_at(document, key);
     let product = text_at(&document["logsource"], "product");
     let service = text_at(&document["logsource"], "service");
     if !product.eq_ignore_ascii_case("aws") || !service.eq_ignore_ascii_case("cloudtrail") {
@@ -43,14 +43,7 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
             "logsource is product {product:?}, service {service:?}: only aws / cloudtrail rules apply to CloudTrail"
         ));
     }
-    let title = text("title");
-    if title.is_empty() {
-        return Err("the rule has no title".to_string());
-    }
-    let name = match text("name") {
-        "" => stem,
-        name => name,
-    };
+    let heading = heading::heading(document, stem, "rule")?;
     let detection = document["detection"]
         .as_object()
         .ok_or("detection is not a mapping")?;
@@ -86,25 +79,18 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
         // record is a candidate, and an empty pattern says nothing to EventBridge.
         pattern = json!({ "eventName": [{ "exists": true }] });
     }
-    let uuid = text("id");
-    let description = format!(
-        "{} (Sigma rule{}{})",
-        text("description").trim(),
-        if uuid.is_empty() { "" } else { " " },
-        uuid
-    );
     Ok(RuleFile {
-        id: format!("sigma.{name}"),
-        title: Localized::new(title, title),
-        description: Localized::new(description.clone(), description),
-        severity: SeveritySpec::Fixed(severity(text("level"))?),
+        id: heading.id,
+        title: heading.title,
+        description: heading.description,
+        severity: SeveritySpec::Fixed(heading.severity),
         pattern: json!({ "detail": pattern }),
         conditions,
-        tags: attack_tags(&document["tags"]),
+        tags: heading.tags,
         runbook: None,
         dedup,
         threshold,
-        enabled: text("status") != "deprecated",
+        enabled: heading.enabled,
         tests: Vec::new(),
     })
 }

@@ -7,9 +7,8 @@
 //! decided as events come, or correlates different rules (`temporal`, several rules), is
 //! refused with the reason.
 
-use super::{attack_tags, severity, text_at};
+use super::text_at;
 use crate::rules::file::{RuleFile, ThresholdSpec};
-use iamwatch_core::Localized;
 use serde_json::Value;
 
 pub(in crate::rules) fn is_correlation(document: &Value) -> bool {
@@ -98,31 +97,15 @@ pub(in crate::rules) fn convert(
         window,
         distinct,
     });
-    let text = |key: &str| text_at(correlation, key);
-    let title = text("title");
-    if title.is_empty() {
-        return Err("the correlation has no title".to_string());
+    let heading = super::heading::heading(correlation, stem, "correlation")?;
+    base.id = heading.id;
+    base.title = heading.title;
+    base.description = heading.description;
+    base.severity = crate::rules::file::SeveritySpec::Fixed(heading.severity);
+    if !heading.tags.is_empty() {
+        base.tags = heading.tags;
     }
-    let name = match text("name") {
-        "" => stem,
-        name => name,
-    };
-    base.id = format!("sigma.{name}");
-    base.title = Localized::new(title, title);
-    let uuid = text("id");
-    let description = format!(
-        "{} (Sigma correlation{}{})",
-        text("description").trim(),
-        if uuid.is_empty() { "" } else { " " },
-        uuid
-    );
-    base.description = Localized::new(description.clone(), description);
-    base.severity = crate::rules::file::SeveritySpec::Fixed(severity(text("level"))?);
-    let tags = attack_tags(&correlation["tags"]);
-    if !tags.is_empty() {
-        base.tags = tags;
-    }
-    base.enabled = text("status") != "deprecated";
+    base.enabled = heading.enabled;
     Ok(base)
 }
 
