@@ -14,6 +14,11 @@
 //! Unlike the SQL stores, a batch of more than 50 is not one transaction: when a later
 //! transaction fails, the earlier ones stay stored, and the delivery tried again finds them as
 //! stored (`created: false`).
+//!
+//! Each claim names the batch that wrote it (`batch`, drawn afresh for each call): a
+//! transaction whose answer was lost is sent again by the SDK and refused, its claims being
+//! there already; step 1 of the next round finds them and, since they are this batch's own,
+//! reports their incidents as created rather than as stored already.
 
 use super::items::{self, Item, PK, SK};
 use super::{dynamo_error, DynamoStore};
@@ -21,6 +26,7 @@ use crate::{StoreError, Stored};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use iamwatch_core::Incident;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Incidents a transaction writes: two writes each, DynamoDB's limit being 100.
 const PER_TRANSACTION: usize = 50;
@@ -37,6 +43,25 @@ const ID_ATTEMPTS: u32 = 16;
 pub async fn insert_batch(
     store: &DynamoStore,
     incidents: Vec<Incident>,
+) -> Result<Vec<Stored>, StoreError> {
+    insert_batch_as(store, incidents, &batch_token()).await
+}
+
+/// A token no other batch of any process holds: the process's origin and a count.
+fn batch_token() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        crate::model::process_origin(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// [`insert_batch`], its claims naming `batch`.
+pub(super) async fn insert_batch_as(
+    store: &DynamoStore,
+    incidents: Vec<Incident>,
+    batch: &str,
 ) -> Result<Vec<Stored>, StoreError> {
     let mut results: Vec<Option<Stored>> = vec![None; incidents.len()];
     // The first incident of each event in the batch; the later ones are the same event again.
@@ -57,19 +82,16 @@ pub async fn insert_batch(
         if pending.is_empty() {
             break;
         }
-        let stored = stored_already(store, &pending, &candidates).await?;
-        pending.retain(|index| match stored.get(index) {
-            Some(incident) => {
-                results[*index] = Some(Stored {
-                    incident: incident.clone(),
-                    created: false,
-                });
+        let mut stored = stored_already(store, &pending, &candidates, batch).await?;
+        pending.retain(|index| match stored.remove(index) {
+            Some(found) => {
+                results[*index] = Some(found);
                 false
             }
             None => true,
         });
         free_ids(store, &pending, &incidents, &mut candidates).await?;
-        pending = write(store, pending, &candidates, &mut results).await?;
+        pending = write(store, pending, &candidates, batch, &mut results).await?;
     }
     if !pending.is_empty() {
         return Err(StoreError::backend(
@@ -98,12 +120,14 @@ pub async fn insert_batch(
         .collect()
 }
 
-/// Step 1: the incidents of `pending`'s events stored already, by index.
+/// Step 1: the incidents of `pending`'s events stored already, by index; those `batch` itself
+/// claimed (a transaction sent again after its answer was lost) as created.
 async fn stored_already(
     store: &DynamoStore,
     pending: &[usize],
     candidates: &[Incident],
-) -> Result<HashMap<usize, Incident>, StoreError> {
+    batch: &str,
+) -> Result<HashMap<usize, Stored>, StoreError> {
     let claims = read(
         store,
         pending
@@ -112,31 +136,42 @@ async fn stored_already(
             .collect(),
     )
     .await?;
-    let mut claimed: HashMap<String, String> = HashMap::new();
+    // Event id → (incident id, whether this batch wrote the claim).
+    let mut claimed: HashMap<String, (String, bool)> = HashMap::new();
     for claim in &claims {
         let pk = items::text_of(claim, PK)?;
         let event = items::claimed_event(pk)
             .ok_or_else(|| StoreError::Invalid(format!("{pk:?} is not an event's claim")))?;
         let incident_id = items::text_of(claim, "incident_id")?;
-        claimed.insert(event.to_string(), incident_id.to_string());
+        let ours = items::claiming_batch(claim) == Some(batch);
+        claimed.insert(event.to_string(), (incident_id.to_string(), ours));
     }
     if claimed.is_empty() {
         return Ok(HashMap::new());
     }
     let mut found = HashMap::new();
-    for incident in store.read_incidents(claimed.values()).await? {
+    for incident in store
+        .read_incidents(claimed.values().map(|(incident_id, _)| incident_id))
+        .await?
+    {
         found.insert(incident.incident_id.clone(), incident);
     }
     let mut stored = HashMap::new();
     for index in pending {
-        if let Some(incident_id) = claimed.get(&candidates[*index].event_id) {
+        if let Some((incident_id, ours)) = claimed.get(&candidates[*index].event_id) {
             let incident = found.get(incident_id).ok_or_else(|| {
                 StoreError::Invalid(format!(
                     "event {} is claimed by incident {incident_id}, which is not there",
                     candidates[*index].event_id
                 ))
             })?;
-            stored.insert(*index, incident.clone());
+            stored.insert(
+                *index,
+                Stored {
+                    incident: incident.clone(),
+                    created: *ours,
+                },
+            );
         }
     }
     Ok(stored)
@@ -195,10 +230,11 @@ async fn write(
     store: &DynamoStore,
     pending: Vec<usize>,
     candidates: &[Incident],
+    batch: &str,
     results: &mut [Option<Stored>],
 ) -> Result<Vec<usize>, StoreError> {
     let mut refused = Vec::new();
-    for (chunk, writes) in transactions(store, pending, candidates)? {
+    for (chunk, writes) in transactions(store, pending, candidates, batch)? {
         if commit(store, writes).await? {
             for index in chunk {
                 results[index] = Some(Stored {
@@ -216,18 +252,19 @@ async fn write(
 /// A transaction's writes, and the indexes of the incidents they write.
 pub(super) type Transaction = (Vec<usize>, Vec<TransactWriteItem>);
 
-/// `pending`'s incidents and claims as transactions within DynamoDB's limits.
+/// `pending`'s incidents and claims (naming `batch`) as transactions within DynamoDB's limits.
 pub(super) fn transactions(
     store: &DynamoStore,
     pending: Vec<usize>,
     candidates: &[Incident],
+    batch: &str,
 ) -> Result<Vec<Transaction>, StoreError> {
     let mut transactions: Vec<Transaction> = Vec::new();
     let mut bytes = 0;
     for index in pending {
         let incident = &candidates[index];
         let item = items::incident_item(incident, store.announcing.get().map(String::as_str))?;
-        let claim = items::claim(incident);
+        let claim = items::claim(incident, batch);
         let size = items::size(&item) + items::size(&claim);
         let full = transactions.last().is_none_or(|(chunk, _)| {
             chunk.len() == PER_TRANSACTION || bytes + size > TRANSACTION_BYTES
@@ -257,7 +294,10 @@ fn new_item(store: &DynamoStore, item: Item) -> TransactWriteItem {
 
 /// Sends one transaction: whether it was committed (`false`: refused, another process having
 /// written one of its events or ids in between).
-async fn commit(store: &DynamoStore, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+pub(super) async fn commit(
+    store: &DynamoStore,
+    writes: Vec<TransactWriteItem>,
+) -> Result<bool, StoreError> {
     let sent = store
         .client
         .transact_write_items()

@@ -93,15 +93,27 @@ pub fn claimed_event(pk: &str) -> Option<&str> {
     pk.strip_prefix(CLAIM_PREFIX)
 }
 
-/// The claim of `incident`'s event.
-pub fn claim(incident: &Incident) -> Item {
+/// The claim of `incident`'s event, written by the batch `batch` names.
+pub fn claim(incident: &Incident, batch: &str) -> Item {
     let mut item = claim_key(&incident.event_id);
     item.insert(
         "incident_id".to_string(),
         AttributeValue::S(incident.incident_id.clone()),
     );
+    item.insert(BATCH.to_string(), AttributeValue::S(batch.to_string()));
     item
 }
+
+/// The batch that wrote a claim (claims of earlier versions name none).
+pub fn claiming_batch(claim: &Item) -> Option<&str> {
+    match claim.get(BATCH) {
+        Some(AttributeValue::S(batch)) => Some(batch),
+        _ => None,
+    }
+}
+
+/// A claim's attribute naming the batch that wrote it (`insert.rs`).
+const BATCH: &str = "batch";
 
 /// Text that sorts as the listing does (newest event first when read backwards, ties by
 /// incident id): the event time as [`time_key`], then the incident id.

@@ -111,10 +111,10 @@ impl DynamoTable {
     fn config(&self, shared: &aws_config::SdkConfig) -> aws_config::SdkConfig {
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
-            // A transaction's answer given up for lost is retried, and the retry finds the
-            // claims the first attempt wrote: the batch is stored, but reported as stored
-            // already. DynamoDB answers in milliseconds; an emulator on a loaded machine took
-            // over 30 s for a transaction of 50 incidents.
+            // A transaction's answer given up for lost is retried, and the retry is refused,
+            // finding the claims the first attempt wrote (insert.rs tells them apart as the
+            // batch's own). DynamoDB answers in milliseconds; an emulator on a loaded machine
+            // took over 30 s for a transaction of 50 incidents.
             .read_timeout(std::time::Duration::from_secs(60))
             .build();
         let mut config = shared.to_builder().timeout_config(timeouts);

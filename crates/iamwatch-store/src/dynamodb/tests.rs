@@ -208,6 +208,37 @@ async fn an_incident_id_another_event_holds_is_drawn_again_and_found_again() {
     );
 }
 
+#[tokio::test]
+async fn a_transaction_sent_again_after_its_answer_was_lost_is_reported_created() {
+    let moto = Moto::start_serial();
+    let store = store(&moto, "incidents").await;
+    let batch: Vec<Incident> = (0..60).map(sample_incident).collect();
+    // The first attempt's transactions reach the table, and their answer is lost.
+    let candidates = batch.clone();
+    for (_, writes) in insert::transactions(&store, (0..60).collect(), &candidates, "lost").unwrap()
+    {
+        assert!(insert::commit(&store, writes).await.unwrap());
+    }
+    // The same batch goes on: its claims are there, written by itself.
+    let stored = insert::insert_batch_as(&store, batch.clone(), "lost")
+        .await
+        .unwrap();
+    assert!(
+        stored.iter().all(|stored| stored.created),
+        "its own writes, found again, are new incidents"
+    );
+    let ids: Vec<&str> = stored
+        .iter()
+        .map(|s| s.incident.incident_id.as_str())
+        .collect();
+    let expected: Vec<&str> = batch.iter().map(|i| i.incident_id.as_str()).collect();
+    assert_eq!(ids, expected);
+    // Another batch of the same events finds them stored already.
+    let again = store.insert_batch(batch).await.unwrap();
+    assert!(again.iter().all(|stored| !stored.created));
+    assert_eq!(counts(&store).await, (60, 60, 0));
+}
+
 #[test]
 fn a_batch_is_cut_into_transactions_within_dynamodbs_limits() {
     let store = DynamoStore::new(client("http://127.0.0.1:9"), table("incidents"));
@@ -232,7 +263,8 @@ fn a_batch_is_cut_into_transactions_within_dynamodbs_limits() {
             incident
         })
         .collect();
-    let transactions = insert::transactions(&store, (0..160).collect(), &candidates).unwrap();
+    let transactions =
+        insert::transactions(&store, (0..160).collect(), &candidates, "batch-1").unwrap();
     let mut written = Vec::new();
     for (chunk, writes) in &transactions {
         assert_eq!(
