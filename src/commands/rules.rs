@@ -146,7 +146,23 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                             .as_deref()
                             .map(|path| path.strip_prefix("detail.").unwrap_or(path));
                         let title = rule.title.get(lang);
+                        let steps: Vec<&str> =
+                            rule.steps.iter().map(|step| step.name.as_str()).collect();
+                        let (every, steps) = (events as usize == steps.len(), steps.join(", "));
                         match (lang, field) {
+                            (Lang::Ko, _) if !steps.is_empty() && every => {
+                                format!("{title} ({} 안에 모든 단계: {steps})", window.ko)
+                            }
+                            (Lang::Ko, _) if !steps.is_empty() => {
+                                format!("{title} ({} 안에 단계 {steps} 중 {events}개)", window.ko)
+                            }
+                            (_, _) if !steps.is_empty() && every => {
+                                format!("{title} (every step within {}: {steps})", window.en)
+                            }
+                            (_, _) if !steps.is_empty() => format!(
+                                "{title} ({events} of the steps {steps} within {})",
+                                window.en
+                            ),
                             (Lang::Ko, Some(field)) => format!(
                                 "{title} ({} 안에 서로 다른 {field} {events}개 이상)",
                                 window.ko

@@ -34,4 +34,5 @@ mod serverless;
 mod shapes;
 mod sigma;
 mod sigma_count;
+mod sigma_temporal;
 mod thresholds;

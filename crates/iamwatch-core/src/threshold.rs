@@ -83,9 +83,13 @@ pub struct CountedMatch {
 /// The value an event has at the field a rule counts the different values of.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DistinctValue {
-    /// The field as people read it (`userName`).
+    /// The field as people read it (`userName`); `step` for a rule of steps.
     pub field: String,
     pub value: String,
+    /// Whether `value` names the rule's step the event matched (a rule of steps, as Sigma's
+    /// `temporal` correlation of several rules makes): the rule raises when every step was
+    /// seen within the window.
+    pub step: bool,
 }
 
 #[cfg(test)]

@@ -90,6 +90,15 @@ fn reached(trigger: &Incident, counted: &CountedMatch, events: &[Seen]) -> Incid
         Localized::new(format!(" for {of}"), format!(" ({of})"))
     };
     let reason = match &counted.distinct {
+        Some(distinct) if distinct.step => {
+            // Oldest first: the steps in the order they were seen.
+            let steps: Vec<&str> = events.iter().map(|seen| seen.value.as_str()).collect();
+            let steps = steps.join(", ");
+            Localized::new(
+                format!("events of {steps} within {}{}", window.en, per.en),
+                format!("{} 안에 {steps}의 이벤트{}", window.ko, per.ko),
+            )
+        }
         Some(distinct) => Localized::new(
             format!(
                 "{count} different values of {} within {}{}",

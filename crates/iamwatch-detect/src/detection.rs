@@ -283,7 +283,7 @@ impl Detector {
                 rule,
                 severity,
                 dedup_key: rule.dedup_key(&shaped),
-                distinct: rule.distinct_value(&shaped),
+                distinct: rule.distinct_value(&shaped, &flat),
             })
             .collect();
         (matches, Whole::Parsed(shaped, notes))
@@ -440,12 +440,20 @@ fn counted_apart<'r>(
         .into_iter()
         .filter_map(|matched| {
             // A rule counting different values counts no event without one.
-            let distinct = match (&matched.rule.distinct, matched.distinct) {
+            let rule = matched.rule;
+            let distinct = match (&rule.distinct, matched.distinct) {
+                (None, Some(step)) if !rule.steps.is_empty() => Some(DistinctValue {
+                    field: "step".to_string(),
+                    value: step,
+                    step: true,
+                }),
                 (Some(path), Some(value)) => Some(DistinctValue {
                     field: path.strip_prefix("detail.").unwrap_or(path).to_string(),
                     value,
+                    step: false,
                 }),
                 (Some(_), None) => return None,
+                (None, _) if !rule.steps.is_empty() => return None,
                 (None, _) => None,
             };
             Some(CountedMatch {

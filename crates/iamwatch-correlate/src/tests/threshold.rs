@@ -160,6 +160,7 @@ fn different_values_are_counted_once_each() {
         counted.distinct = Some(DistinctValue {
             field: "userIdentity.userName".to_string(),
             value: user.to_string(),
+            step: false,
         });
         attempt
     };
@@ -229,4 +230,54 @@ fn a_rule_whose_threshold_changed_counts_anew() {
         raised[0].meta.notes.last().map(String::as_str),
         Some("events: l2, l3")
     );
+}
+
+#[test]
+fn a_rule_of_steps_raises_once_every_step_was_seen_within_the_window() {
+    // Sending enabled and an address verified (two rules of a Sigma temporal correlation), by
+    // one principal within 5 min, in any order.
+    let step = |event_id: &str, minute: i64, actor: &str, name: &str| {
+        let mut event = listing(event_id, minute, actor, true);
+        let counted = &mut event.counted[0];
+        counted.threshold = Threshold {
+            events: 2,
+            window_ms: 5 * 60_000,
+        };
+        counted.distinct = Some(DistinctValue {
+            field: "step".to_string(),
+            value: name.to_string(),
+            step: true,
+        });
+        event
+    };
+    let mut correlator = Correlator::new(CorrelateConfig::default());
+    let first = [
+        step("v0", 0, "alice", "verify"),
+        step("v1", 1, "alice", "verify"),
+        // Another principal's step is not alice's.
+        step("e0", 2, "bob", "enable"),
+    ];
+    assert_eq!(
+        rules_of(&observed(&mut correlator, &first)),
+        [] as [&str; 0]
+    );
+    let raised = correlator.observe(&step("e1", 4, "alice", "enable"));
+    assert_eq!(rules_of(&raised), [RULE]);
+    assert_eq!(raised[0].event_id, format!("e1/{RULE}"));
+    assert_eq!(
+        raised[0].meta.reasons[1],
+        "events of verify, enable within 5 min for alice"
+    );
+    assert_eq!(
+        raised[0].meta.reasons_ko[1],
+        "5분 안에 verify, enable의 이벤트 (alice)"
+    );
+    assert_eq!(
+        raised[0].meta.notes.last().map(String::as_str),
+        Some("events: v1, e1")
+    );
+    // Bob's second step comes too late: 9 minutes after his first.
+    assert!(correlator
+        .observe(&step("v2", 11, "bob", "verify"))
+        .is_empty());
 }

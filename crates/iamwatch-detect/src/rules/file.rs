@@ -12,7 +12,9 @@
 //! runbook: { en: [ … ], ko: [ … ] }
 //! dedup: "{detail.requestParameters.userName}"
 //! threshold: { events: 6, window: 10m }  # raise once 6 matches (per dedup key) fall within 10 min
-//!                                        # (distinct: PATH counts different values there instead)
+//!                                        # (distinct: PATH counts different values there instead;
+//!                                        # steps: [{name, pattern, conditions}, …] instead raises
+//!                                        # once every step matched within the window)
 //! enabled: true
 //! tests:
 //!   - { name: backdoor key, match: true, severity: HIGH, event: { …CloudTrail record or EventBridge event… } }
@@ -67,9 +69,11 @@ pub enum SeveritySpec {
 }
 
 /// `threshold: {events: 6, window: 10m}`.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdSpec {
+    /// With steps: how many different ones (left out: every one).
+    #[serde(default)]
     pub events: u32,
     /// A span as Sigma's `timeframe` writes it: `30s`, `10m`, `1h`, `1d`.
     pub window: String,
@@ -77,6 +81,22 @@ pub struct ThresholdSpec {
     /// events, as Sigma's `count(field)` does; an event without one is not counted.
     #[serde(default)]
     pub distinct: Option<String>,
+    /// Raise when events of every step (or of `events` different steps) fell within the
+    /// window, in any order, rather than on a count of events: each matching event counts for
+    /// the first step it matches. The rule's own pattern and conditions say what every step
+    /// has in common.
+    #[serde(default)]
+    pub steps: Vec<StepSpec>,
+}
+
+/// One step of a rule of steps: a name, and what an event of it matches.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub name: String,
+    pub pattern: Value,
+    #[serde(default)]
+    pub conditions: Vec<ConditionSpec>,
 }
 
 /// The first `when` that holds sets the severity.

@@ -14,9 +14,11 @@ mod rule;
 mod set;
 pub mod shape;
 mod sigma;
+mod steps;
 
 pub use rule::{Rule, TestFailure};
 pub use set::{Candidates, RuleError, RuleSet};
+pub use steps::Step;
 
 #[cfg(test)]
 mod tests {

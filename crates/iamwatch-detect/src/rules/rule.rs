@@ -3,6 +3,7 @@
 use super::conditions::Condition;
 use super::file::{RuleFile, RuleTest, SeveritySpec};
 use super::shape::{eventbridge_event, lookup};
+use super::steps::{self, Step};
 use crate::eventbridge::{EventPattern, FlatEvent, PatternError};
 use iamwatch_core::{Localized, Runbook, Severity, Threshold};
 use serde_json::Value;
@@ -35,6 +36,9 @@ pub struct Rule {
     pub threshold: Option<Threshold>,
     /// With a threshold: the path whose different values are counted, not events.
     pub distinct: Option<String>,
+    /// With a threshold: its steps, each of which must be seen within the window (instead of
+    /// a count of events or values). An event of the rule matches one of them.
+    pub steps: Vec<Step>,
     pub enabled: bool,
     pub tests: Vec<RuleTest>,
     /// Where the rule came from (`builtin:cloudtrail.yml`, a file path).
@@ -121,20 +125,34 @@ impl Rule {
         if file.id.trim().is_empty() {
             problems.push("id: empty".to_string());
         }
+        let steps = file.threshold.as_ref().map_or_else(Vec::new, |spec| {
+            if !spec.steps.is_empty() && spec.distinct.is_some() {
+                problems.push("threshold: either distinct or steps, not both".to_string());
+            }
+            steps::compile(&spec.steps, spec.events, &mut problems)
+        });
         let threshold = file.threshold.as_ref().and_then(|spec| {
             let window_ms = iamwatch_core::threshold::parse_window(&spec.window)
                 .map_err(|error| problems.push(format!("threshold.window: {error}")))
                 .ok()?;
-            if spec.events == 0 {
+            // Every step, unless `events` asks for fewer different ones.
+            let events = if spec.steps.is_empty() || spec.events != 0 {
+                spec.events
+            } else {
+                u32::try_from(spec.steps.len()).unwrap_or(u32::MAX)
+            };
+            if events == 0 {
                 problems.push("threshold.events: at least 1".to_string());
                 return None;
             }
-            Some(Threshold {
-                events: spec.events,
-                window_ms,
-            })
+            Some(Threshold { events, window_ms })
         });
-        let condition_paths = condition_paths(&conditions, &severity_when);
+        let mut condition_paths = condition_paths(&conditions, &severity_when);
+        if !steps.is_empty() {
+            condition_paths.extend(steps.iter().flat_map(Step::paths));
+            condition_paths.sort_unstable();
+            condition_paths.dedup();
+        }
         match pattern {
             Some(pattern) if problems.is_empty() => Ok(Self {
                 id: file.id,
@@ -162,6 +180,7 @@ impl Rule {
                 dedup: file.dedup,
                 threshold,
                 distinct: file.threshold.and_then(|spec| spec.distinct),
+                steps,
                 enabled: file.enabled,
                 tests: file.tests,
                 origin: origin.to_string(),
@@ -184,6 +203,9 @@ impl Rule {
         {
             return None;
         }
+        if !self.steps.is_empty() && steps::step_of(&self.steps, whole, flat).is_none() {
+            return None;
+        }
         let chosen = self.severity_when.iter().find(|(when, _)| match when {
             When::Pattern(pattern) => pattern.matches_flattened(flat),
             When::Condition(condition) => condition.holds_on(whole, flat),
@@ -193,7 +215,10 @@ impl Rule {
 
     /// Whether the rule reads more than leaves (a condition on whole objects).
     pub fn needs_whole_event(&self) -> bool {
-        self.conditions.iter().any(Condition::needs_whole_event)
+        self.conditions
+            .iter()
+            .chain(self.steps.iter().flat_map(Step::conditions))
+            .any(Condition::needs_whole_event)
             || self
                 .severity_when
                 .iter()
@@ -205,7 +230,10 @@ impl Rule {
         let decidable = |condition: &Condition| {
             !condition.needs_whole_event() || condition.holds_on_leaves(flat).is_some()
         };
-        self.conditions.iter().all(decidable)
+        self.conditions
+            .iter()
+            .chain(self.steps.iter().flat_map(Step::conditions))
+            .all(decidable)
             && self.severity_when.iter().all(|(when, _)| match when {
                 When::Pattern(_) => true,
                 When::Condition(condition) => decidable(condition),
@@ -259,13 +287,20 @@ impl Rule {
     }
 
     /// For a rule counting different values: the event's value, read from its leaves (`None`
-    /// when the event has none there, or the rule counts events).
+    /// when the event has none there, or the rule counts events); for a rule of steps, the
+    /// name of the step the event matches.
     pub fn distinct_value_from(&self, flat: &FlatEvent<'_, '_>) -> Option<String> {
+        if !self.steps.is_empty() {
+            return steps::step_of(&self.steps, None, flat).map(str::to_string);
+        }
         value_text(flat.first(self.distinct.as_deref()?)?)
     }
 
-    /// [`Self::distinct_value_from`], read from the whole event.
-    pub fn distinct_value(&self, event: &Value) -> Option<String> {
+    /// [`Self::distinct_value_from`], read from the whole event (`flat`: its leaves).
+    pub fn distinct_value(&self, event: &Value, flat: &FlatEvent<'_, '_>) -> Option<String> {
+        if !self.steps.is_empty() {
+            return steps::step_of(&self.steps, Some(event), flat).map(str::to_string);
+        }
         value_text(lookup(event, self.distinct.as_deref()?)?)
     }
 

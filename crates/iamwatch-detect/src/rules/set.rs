@@ -525,16 +525,22 @@ fn parse_sigma(text: &str, origin: &str) -> Option<Result<Vec<Rule>, RuleError>>
             files.push(None);
             continue;
         }
-        let file = correlation::reference(document).and_then(|(name, generate)| {
-            let base = read
-                .iter()
-                .position(|other| !is_correlation(other) && correlation::is_named(other, name))
-                .ok_or_else(|| {
-                    format!("correlation.rules: {name:?} is no Sigma rule of this file")
-                })?;
-            only_counted[base] |= !generate;
-            let counted = super::sigma::convert(&read[base], &stem_of(base))?;
-            correlation::convert(document, counted, &stem_of(index))
+        let file = correlation::reference(document).and_then(|(names, generate)| {
+            let mut bases = Vec::with_capacity(names.len());
+            for name in names {
+                let base = read
+                    .iter()
+                    .position(|other| !is_correlation(other) && correlation::is_named(other, name))
+                    .ok_or_else(|| {
+                        format!("correlation.rules: {name:?} is no Sigma rule of this file")
+                    })?;
+                only_counted[base] |= !generate;
+                bases.push((
+                    name.to_string(),
+                    super::sigma::convert(&read[base], &stem_of(base))?,
+                ));
+            }
+            correlation::convert(document, bases, &stem_of(index))
         });
         files.push(Some(file));
     }

@@ -22,6 +22,7 @@ mod condition;
 pub(super) mod correlation;
 mod glob;
 mod heading;
+pub(super) mod temporal;
 
 use super::conditions::ValueRegex;
 use super::file::{ConditionSpec, MatchesSpec, RuleFile, SeveritySpec, TextContainsSpec};
@@ -54,6 +55,9 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
             names.push(name.clone());
             selections.insert(name.clone(), selection.clone());
         }
+    }
+    if let Some((steps, window)) = temporal::steps(detection, &names, &selections)? {
+        return Ok(temporal::rule(heading, steps, window));
     }
     let mut count = None;
     let condition = match &detection.get("condition") {

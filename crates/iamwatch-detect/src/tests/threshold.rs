@@ -99,3 +99,78 @@ fn a_threshold_needs_a_count_and_a_span() {
     assert!(problems("{events: 3, window: 5 min}")[0].contains("threshold.window"));
     assert!(!problems("{events: 3}").is_empty());
 }
+
+const STEPS: &str = r#"
+id: test.created_and_keyed
+title: {en: "User created and given a key", ko: "사용자 생성 후 키 발급"}
+description: {en: Both within an hour., ko: 한 시간 안에 둘 다.}
+severity: HIGH
+pattern: {detail: {eventSource: [iam.amazonaws.com]}}
+dedup: "{detail.userIdentity.userName}"
+threshold:
+  window: 1h
+  steps:
+    - {name: created, pattern: {detail: {eventName: [CreateUser]}}}
+    - name: keyed
+      pattern: {detail: {eventName: [CreateAccessKey]}}
+      conditions: [{fields_differ: [detail.requestParameters.userName, detail.userIdentity.userName]}]
+"#;
+
+#[test]
+fn an_event_of_a_rule_of_steps_hands_on_the_step_it_matches() {
+    let rules = RuleSet::parse_text(STEPS, "steps.yml").unwrap();
+    assert_eq!(
+        rules[0].threshold,
+        Some(Threshold {
+            events: 2,
+            window_ms: 3_600_000
+        })
+    );
+    let detector = Detector::new(DetectorConfig::default(), Arc::new(RuleSet::new(rules)));
+    let step = |name: &str, user: &str| match evaluated(
+        &detector,
+        &iam(name, json!({"userName": user})),
+    ) {
+        Verdict::Incident(finding) => finding
+            .counted
+            .iter()
+            .find(|counted| counted.rule_id == "test.created_and_keyed")
+            .and_then(|counted| counted.distinct.clone())
+            .map(|distinct| (distinct.field, distinct.value, distinct.step)),
+        _ => None,
+    };
+    assert_eq!(
+        step("CreateUser", "bob"),
+        Some(("step".to_string(), "created".to_string(), true))
+    );
+    assert_eq!(
+        step("CreateAccessKey", "bob"),
+        Some(("step".to_string(), "keyed".to_string(), true))
+    );
+    // Its own key: the second step's condition does not hold; no step, nothing counted.
+    assert_eq!(step("CreateAccessKey", "alice"), None);
+    assert_eq!(step("DeleteUser", "bob"), None);
+}
+
+#[test]
+fn steps_are_named_apart_and_number_two_or_more() {
+    let problems = |from: &str, to: &str| {
+        let text = STEPS.replace(from, to);
+        RuleSet::parse_text(&text, "steps.yml")
+            .unwrap_err()
+            .problems
+            .join("\n")
+    };
+    assert!(problems("name: keyed", "name: created").contains("\"created\" names two steps"));
+    assert!(problems("  window: 1h", "  window: 1h\n  events: 3").contains("only 2 steps"));
+    assert!(
+        problems("  window: 1h", "  window: 1h\n  distinct: detail.eventName")
+            .contains("either distinct or steps")
+    );
+    let one = STEPS.split("    - name: keyed").next().unwrap().to_string();
+    let problems = RuleSet::parse_text(&one, "steps.yml").unwrap_err().problems;
+    assert!(
+        problems.join("\n").contains("at least two steps"),
+        "{problems:?}"
+    );
+}

@@ -106,6 +106,7 @@ pub(super) fn threshold(
             events,
             window,
             distinct,
+            steps: Vec::new(),
         }),
         dedup,
     ))

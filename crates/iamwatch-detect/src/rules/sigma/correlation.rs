@@ -1,14 +1,15 @@
 //! Sigma correlation rules (the v2 specification): a document `correlation: {type, rules,
-//! group-by, timespan, condition}` over a Sigma rule of the same file, referenced by its `name`
+//! group-by, timespan, condition}` over Sigma rules of the same file, referenced by their `name`
 //! (or `id`). `event_count` and `value_count` over one rule become that rule with a threshold
 //! (per the `group-by` fields; `value_count` counting the different values of
-//! `condition.field`), titled, levelled and tagged by the correlation. The rule it references
-//! makes no incidents of its own unless the correlation says `generate: true`. What cannot be
-//! decided as events come, or correlates different rules (`temporal`, several rules), is
-//! refused with the reason.
+//! `condition.field`); `temporal` over several rules becomes a rule of steps, one a rule, that
+//! raises once an event of every rule fell within the timespan, in any order. Each is titled,
+//! levelled and tagged by the correlation. The rules it references make no incidents of their
+//! own unless the correlation says `generate: true`. What cannot be decided as events come
+//! (`lt`, …), `temporal_ordered` and `value_sum` and the like are refused with the reason.
 
 use super::text_at;
-use crate::rules::file::{RuleFile, ThresholdSpec};
+use crate::rules::file::{RuleFile, StepSpec, ThresholdSpec};
 use serde_json::Value;
 
 pub(in crate::rules) fn is_correlation(document: &Value) -> bool {
@@ -22,54 +23,69 @@ pub(in crate::rules) fn is_named(document: &Value, reference: &str) -> bool {
         .any(|key| text_at(document, key) == reference)
 }
 
-/// The one rule `correlation` counts, and whether that rule also raises on its own.
-pub(in crate::rules) fn reference(correlation: &Value) -> Result<(&str, bool), String> {
+/// The rules `correlation` counts, and whether they also raise on their own.
+pub(in crate::rules) fn reference(correlation: &Value) -> Result<(Vec<&str>, bool), String> {
     let body = &correlation["correlation"];
     let rules: Vec<&str> = match &body["rules"] {
         Value::String(rule) => vec![rule.as_str()],
         Value::Array(rules) => rules.iter().filter_map(Value::as_str).collect(),
-        _ => return Err("correlation.rules: name the rule it counts".to_string()),
+        _ => return Err("correlation.rules: name the rules it correlates".to_string()),
     };
-    let [rule] = rules[..] else {
-        return Err(format!(
-            "correlation.rules names {} rules: a count over one rule is supported, not over several",
-            rules.len()
-        ));
-    };
+    let several = text_at(body, "type").starts_with("temporal");
+    match rules.len() {
+        0 => return Err("correlation.rules: name the rules it correlates".to_string()),
+        1 if several => {
+            return Err("correlation.rules: a temporal correlation names two rules or more".to_string())
+        }
+        1 => {}
+        count if !several => {
+            return Err(format!(
+                "correlation.rules names {count} rules: a count is over one rule (temporal correlates several)"
+            ))
+        }
+        _ => {}
+    }
     let generate = body["generate"].as_bool().unwrap_or(false);
-    Ok((rule, generate))
+    Ok((rules, generate))
 }
 
-/// The rule a correlation makes of `base`, the Sigma rule it counts (converted); `stem` names it
-/// when the correlation has no `name`.
+/// The rule a correlation makes of `bases`, the Sigma rules it names (converted), each with
+/// the name it was referenced by; `stem` names it when the correlation has no `name`.
 pub(in crate::rules) fn convert(
     correlation: &Value,
-    mut base: RuleFile,
+    mut bases: Vec<(String, RuleFile)>,
     stem: &str,
 ) -> Result<RuleFile, String> {
     let body = &correlation["correlation"];
     let kind = text_at(body, "type");
     let condition = &body["condition"];
-    let distinct = match kind {
-        "event_count" => None,
+    if bases.iter().any(|(_, base)| base.threshold.is_some()) {
+        return Err("a rule a correlation names counts itself (`| count()`)".to_string());
+    }
+    let (distinct, steps) = match kind {
+        "event_count" => (None, Vec::new()),
         "value_count" => match text_at(condition, "field") {
             "" => return Err("value_count needs condition.field, the field whose values count".to_string()),
-            field => Some(format!("detail.{field}")),
+            field => (Some(format!("detail.{field}")), Vec::new()),
         },
-        "temporal" | "temporal_ordered" => {
-            return Err(format!(
-                "correlation type {kind}: different rules within a timespan are not supported; event_count and value_count are"
-            ))
+        "temporal" => (None, steps(&bases)),
+        "temporal_ordered" => {
+            return Err(
+                "correlation type temporal_ordered: rules in a given order are not supported; temporal (any order), event_count and value_count are"
+                    .to_string(),
+            )
         }
         other => {
             return Err(format!(
-                "correlation type {other:?} is not supported; event_count and value_count are"
+                "correlation type {other:?} is not supported; event_count, value_count and temporal are"
             ))
         }
     };
-    if base.threshold.is_some() {
-        return Err("the rule a correlation counts counts itself (`| count()`)".to_string());
-    }
+    let mut base = if steps.is_empty() {
+        bases.swap_remove(0).1
+    } else {
+        of_steps(bases.swap_remove(0).1, &steps)
+    };
     let window = match &body["timespan"] {
         Value::String(timespan) => {
             iamwatch_core::threshold::parse_window(timespan)
@@ -78,7 +94,12 @@ pub(in crate::rules) fn convert(
         }
         _ => return Err("correlation.timespan: a span such as 10m is needed".to_string()),
     };
-    let events = events(condition)?;
+    // A temporal correlation needs every rule, unless its condition asks for fewer.
+    let events = if steps.is_empty() || !condition.is_null() {
+        events(condition)?
+    } else {
+        0
+    };
     let fields: Vec<&str> = match &body["group-by"] {
         Value::Null => Vec::new(),
         Value::String(field) => vec![field.as_str()],
@@ -96,6 +117,7 @@ pub(in crate::rules) fn convert(
         events,
         window,
         distinct,
+        steps,
     });
     let heading = super::heading::heading(correlation, stem, "correlation")?;
     base.id = heading.id;
@@ -107,6 +129,25 @@ pub(in crate::rules) fn convert(
     }
     base.enabled = heading.enabled;
     Ok(base)
+}
+
+/// The steps of a temporal correlation: each rule it names, under that name.
+fn steps(bases: &[(String, RuleFile)]) -> Vec<StepSpec> {
+    bases
+        .iter()
+        .map(|(name, base)| StepSpec {
+            name: name.clone(),
+            pattern: base.pattern.clone(),
+            conditions: base.conditions.clone(),
+        })
+        .collect()
+}
+
+/// A rule an event of any of `steps` matches; the rest from `first`, the first rule named.
+fn of_steps(mut first: RuleFile, steps: &[StepSpec]) -> RuleFile {
+    first.pattern = super::temporal::any_step(steps);
+    first.conditions = Vec::new();
+    first
 }
 
 /// How many events (or values) the condition asks for: `gt: n` is n + 1, `gte: n` is n.

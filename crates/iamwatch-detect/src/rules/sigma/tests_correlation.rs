@@ -83,10 +83,12 @@ fn an_event_count_grouped_by_two_fields_and_generating_its_rule_too() {
 fn what_a_correlation_cannot_say_here_is_refused_with_the_reason() {
     let refused = |body: &str| parsed(body).unwrap_err().join("\n");
     let count = "    rules: [failed_sign_in]\n    timespan: 5m\n";
-    assert!(refused(&format!(
-        "    type: temporal\n{count}    condition: {{gte: 2}}"
-    ))
-    .contains("different rules within a timespan are not supported"));
+    assert!(refused(&format!("    type: temporal\n{count}"))
+        .contains("a temporal correlation names two rules or more"));
+    assert!(refused(
+        "    type: temporal_ordered\n    rules: [failed_sign_in, failed_sign_in]\n    timespan: 5m"
+    )
+    .contains("temporal_ordered: rules in a given order are not supported"));
     assert!(refused(&format!(
         "    type: value_sum\n{count}    condition: {{gte: 2}}"
     ))
@@ -119,4 +121,121 @@ fn what_a_correlation_cannot_say_here_is_refused_with_the_reason() {
         "    type: event_count\n    rules: [failed_login]\n    timespan: 5m\n    condition: {gte: 2}"
     )
     .contains("\"failed_login\" is no Sigma rule of this file"));
+}
+
+/// SigmaHQ's SES rule (`_unsupported/aws_ses_messaging_enabled.yml`, which correlates its two
+/// selections with `timeframe: 5m`) written as Sigma v2 says it: two rules and a temporal
+/// correlation over them.
+pub(super) const SES: &str = r#"
+title: SES sending enabled
+name: ses_sending_enabled
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventSource: ses.amazonaws.com
+        eventName: UpdateAccountSendingEnabled
+    condition: selection
+level: low
+---
+title: SES address verification
+name: ses_identity_verified
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventSource: ses.amazonaws.com
+        eventName: VerifyEmailIdentity
+    filter:
+        userAgent|contains: terraform
+    condition: selection and not filter
+level: low
+---
+title: Potential AWS Cloud Email Service Abuse
+name: ses_abuse
+id: 60b84424-a724-4502-bd0d-cc676e1bc90e
+correlation:
+    type: temporal
+    rules: [ses_sending_enabled, ses_identity_verified]
+    group-by: [userIdentity.arn]
+    timespan: 5m
+level: medium
+tags: [attack.t1583.006]
+"#;
+
+#[test]
+fn a_temporal_correlation_of_two_rules_becomes_a_rule_of_steps() {
+    let rules = parse_file(SES, "ses.yml").unwrap();
+    let [rule] = &rules[..] else {
+        panic!("the correlated rules raise nothing of their own: {rules:?}");
+    };
+    assert_eq!(rule.id, "sigma.ses_abuse");
+    assert_eq!(rule.severity, Severity::Medium);
+    assert_eq!(
+        rule.threshold,
+        Some(Threshold {
+            events: 2,
+            window_ms: 5 * 60_000
+        })
+    );
+    let steps: Vec<&str> = rule.steps.iter().map(|step| step.name.as_str()).collect();
+    assert_eq!(steps, ["ses_sending_enabled", "ses_identity_verified"]);
+    assert_eq!(rule.dedup.as_deref(), Some("{detail.userIdentity.arn}"));
+    // Each event is the step it matches; the second rule's filter holds in its step.
+    let event = |name: &str, agent: &str| {
+        serde_json::json!({
+            "eventSource": "ses.amazonaws.com", "eventName": name, "userAgent": agent,
+            "eventID": "e", "userIdentity": {"arn": "arn:aws:iam::111122223333:user/mallory"}
+        })
+    };
+    let step = |name: &str, agent: &str| {
+        let shaped = crate::rules::shape::eventbridge_event(event(name, agent));
+        let flat = crate::eventbridge::FlatEvent::new(&shaped, rule.paths());
+        (
+            rule.evaluate(Some(&shaped), &flat).is_some(),
+            rule.distinct_value(&shaped, &flat),
+        )
+    };
+    assert_eq!(
+        step("UpdateAccountSendingEnabled", "aws-cli/2"),
+        (true, Some("ses_sending_enabled".to_string()))
+    );
+    assert_eq!(
+        step("VerifyEmailIdentity", "aws-cli/2"),
+        (true, Some("ses_identity_verified".to_string()))
+    );
+    assert_eq!(step("VerifyEmailIdentity", "terraform/1.9"), (false, None));
+    assert_eq!(step("SendEmail", "aws-cli/2"), (false, None));
+}
+
+#[test]
+fn a_temporal_correlation_may_ask_for_fewer_rules_than_it_names_and_generate_them() {
+    let text = SES.replace(
+        "    timespan: 5m\n",
+        "    timespan: 5m\n    generate: true\n    condition: {gte: 1}\n",
+    );
+    let rules = parse_file(&text, "ses.yml").unwrap();
+    let ids: Vec<&str> = rules.iter().map(|rule| rule.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "sigma.ses_sending_enabled",
+            "sigma.ses_identity_verified",
+            "sigma.ses_abuse"
+        ]
+    );
+    assert_eq!(
+        rules[2].threshold.map(|threshold| threshold.events),
+        Some(1)
+    );
+    let too_many = SES.replace(
+        "    timespan: 5m\n",
+        "    timespan: 5m\n    condition: {gte: 3}\n",
+    );
+    let problems = parse_file(&too_many, "ses.yml")
+        .unwrap_err()
+        .problems
+        .join("\n");
+    assert!(
+        problems.contains("threshold.events: 3, but only 2 steps"),
+        "{problems}"
+    );
 }

@@ -1,6 +1,7 @@
 //! SigmaHQ's rules that count (`| count() > n` with a `timeframe`) become rules with a
-//! threshold; those that correlate different events (`near`, a `timeframe` without a count)
-//! are refused, saying why. (`../shared/corpus/sigma_aws/_unsupported`, Detection Rule License
+//! threshold; those that correlate different events (`near`, a `timeframe` over an `and` of
+//! selections without a count) become rules of steps, or are refused saying why (`near`
+//! without a timeframe). (`../shared/corpus/sigma_aws/_unsupported`, Detection Rule License
 //! 1.1, see its README.)
 
 use super::tests::{corpus, load};
@@ -52,19 +53,51 @@ fn sigmahq_counting_rules_load_with_their_thresholds() {
             "aws_enum_listing",
             "aws_enum_network",
             "aws_enum_storage",
-            "aws_macic_evasion"
+            "aws_macic_evasion",
+            "aws_ses_messaging_enabled"
         ]
     );
 }
 
 #[test]
-fn sigmahq_rules_that_correlate_different_events_are_refused_saying_why() {
+fn sigmahq_rules_that_correlate_different_events_become_rules_of_steps() {
+    // `selection1 and selection2` within 5 minutes: two events, not one matching both.
+    let path = corpus().join("_unsupported/aws_ses_messaging_enabled.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rules = parse_file(&text, "aws_ses_messaging_enabled.yml").unwrap();
+    let steps: Vec<&str> = rules[0]
+        .steps
+        .iter()
+        .map(|step| step.name.as_str())
+        .collect();
+    assert_eq!(steps, ["selection1", "selection2"]);
+    assert_eq!(rules[0].threshold, threshold(2, 5));
+    assert_eq!(rules[0].dedup, None, "Sigma v1 groups nothing");
+    // `near` without the span its selections must fall within.
     let outcomes = load(&corpus().join("_unsupported"));
     let near = &outcomes["aws_lambda_function_created_or_invoked"];
-    assert!(near[0].contains("only count()"), "{near:?}");
-    // `selection1 and selection2` within 5 minutes: two events, not one matching both.
-    let ses = &outcomes["aws_ses_messaging_enabled"];
-    assert!(ses[0].contains("timeframe without a count"), "{ses:?}");
+    assert!(near[0].contains("near needs a timeframe"), "{near:?}");
+    let near = |condition: &str| {
+        format!(
+            "title: t\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  created: {{eventName: CreateFunction20150331}}\n  invoked: {{eventName: Invoke}}\n  filter: {{userAgent|contains: terraform}}\n  timeframe: 10m\n  condition: {condition}\n"
+        )
+    };
+    let rules = parse_file(&near("created | near invoked"), "r.yml").unwrap();
+    let steps: Vec<&str> = rules[0]
+        .steps
+        .iter()
+        .map(|step| step.name.as_str())
+        .collect();
+    assert_eq!(steps, ["created", "invoked"]);
+    assert_eq!(rules[0].threshold, threshold(2, 10));
+    // A stray timeframe beside `and not`: no correlation, and refused as before.
+    let problems = parse_file(&near("created and not filter"), "r.yml")
+        .unwrap_err()
+        .problems;
+    assert!(
+        problems[0].contains("timeframe without a count"),
+        "{problems:?}"
+    );
 }
 
 #[test]
