@@ -393,6 +393,39 @@ fn trail_tampering_is_critical_and_read_only_noise_passes() {
         ("cloudtrail.logging_tampered", Some(Critical))
     );
     assert_eq!(title, "Stop CloudTrail logging: org-trail (by walter)");
+    // Selectors that keep every management event: a change (CIS asks for it), not tampering.
+    let selectors = |selector: serde_json::Value| {
+        json!({"eventName": "PutEventSelectors", "eventSource": "cloudtrail.amazonaws.com",
+            "eventID": "p", "userIdentity": {"type": "IAMUser", "userName": "walter"},
+            "requestParameters": {"trailName": "org-trail", "eventSelectors": [selector]}})
+    };
+    let whole = json!({"includeManagementEvents": true, "readWriteType": "All",
+        "excludeManagementEventSources": [], "dataResources": []});
+    assert_eq!(
+        verdict(&selectors(whole.clone())).1,
+        Some(Medium),
+        "every management event still recorded"
+    );
+    for (key, narrowed) in [
+        ("includeManagementEvents", json!(false)),
+        ("readWriteType", json!("WriteOnly")),
+        (
+            "excludeManagementEventSources",
+            json!(["kms.amazonaws.com"]),
+        ),
+    ] {
+        let mut selector = whole.clone();
+        selector[key] = narrowed;
+        assert_eq!(
+            verdict(&selectors(selector)),
+            (
+                "cloudtrail.logging_tampered".to_string(),
+                Some(High),
+                "Change CloudTrail event selectors: org-trail (by walter)".to_string()
+            ),
+            "{key}"
+        );
+    }
     let describe = json!({"eventName": "DescribeInstances", "eventSource": "ec2.amazonaws.com", "eventID": "d", "readOnly": true,
         "userIdentity": {"type": "IAMUser", "userName": "walter"}});
     assert_eq!(verdict(&describe).0, "pass");
