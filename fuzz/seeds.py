@@ -81,6 +81,42 @@ def main():
     sigma = SHARED / "sigma_aws"
     for path in sorted(sigma.rglob("*.yml")) if sigma.exists() else []:
         put("rules", path.read_bytes())
+    # Rules of steps, as a rule file writes them and as a Sigma temporal correlation makes
+    # them, with steps the target's fixed records match.
+    put("rules", b"""id: fuzz.steps
+title: {en: Steps, ko: Steps}
+description: {en: d, ko: d}
+severity: HIGH
+pattern: {detail: {eventName: [{exists: true}]}}
+dedup: "{detail.userIdentity.arn}"
+threshold:
+  window: 10m
+  steps:
+    - name: change
+      pattern: {detail: {eventSource: [iam.amazonaws.com]}}
+      conditions: [{fields_differ: [detail.requestParameters.userName, detail.userIdentity.userName]}]
+    - {name: sign_in, pattern: {detail: {eventName: [ConsoleLogin], responseElements: {ConsoleLogin: [Failure]}}}}
+    - {name: denied, pattern: {detail: {errorCode: [{prefix: Access}]}}}
+""")
+    put("rules", b"""title: policy written
+name: written
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {eventName: PutUserPolicy, requestParameters.policyDocument|contains: '"*"'}
+    condition: selection
+---
+title: root failed
+name: failed
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {eventName: ConsoleLogin, userIdentity.type: Root}
+    filter: {userAgent|re: '(?i)kali'}
+    condition: selection and not filter
+---
+title: both
+correlation: {type: temporal, rules: [written, failed], group-by: [awsRegion], timespan: 1h}
+level: high
+""")
     print(f"{count} records seeded into {HERE / 'corpus'}")
 
 

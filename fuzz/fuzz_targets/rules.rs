@@ -1,8 +1,9 @@
 //! A rule file's text, iamwatch's own YAML or a Sigma rule: loading must refuse it or load it
 //! without panicking, and a loaded rule must decide each record below the same way from the
 //! leaves read out of the record's raw text (the scan's path, without a whole parse) as from
-//! the whole parsed event, whenever the leaves can decide it. A rule deciding differently on
-//! the two paths would fire on one record and not on its twin.
+//! the whole parsed event, whenever the leaves can decide it, and count the same value (the
+//! different value it counts, or the step it matches). A rule deciding differently on the two
+//! paths would fire on one record and not on its twin.
 #![no_main]
 
 use iamwatch_detect::eventbridge::FlatEvent;
@@ -30,7 +31,8 @@ fuzz_target!(|bytes: &[u8]| {
         let record: Value = serde_json::from_str(raw).expect("the fixed records are JSON");
         let shaped = eventbridge_event(record);
         for rule in &rules {
-            let whole = rule.evaluate(Some(&shaped), &FlatEvent::new(&shaped, rule.paths()));
+            let flat = FlatEvent::new(&shaped, rule.paths());
+            let whole = rule.evaluate(Some(&shaped), &flat);
             let leaves = FlatEvent::from_raw_record(raw, &shaped, rule.paths());
             if !rule.needs_whole_event() || rule.decidable_on_leaves(&leaves) {
                 assert_eq!(
@@ -39,6 +41,14 @@ fuzz_target!(|bytes: &[u8]| {
                     "rule {} decides {raw} differently from its leaves:\n{text}",
                     rule.id
                 );
+                if whole.is_some() {
+                    assert_eq!(
+                        rule.distinct_value(None, &leaves),
+                        rule.distinct_value(Some(&shaped), &flat),
+                        "rule {} counts another value of {raw} from its leaves:\n{text}",
+                        rule.id
+                    );
+                }
             }
         }
     }

@@ -254,7 +254,7 @@ impl Detector {
                         rule,
                         severity,
                         dedup_key: rule.dedup_key_from(&flat),
-                        distinct: rule.distinct_value_from(&flat),
+                        distinct: rule.distinct_value(None, &flat),
                     })
                     .collect();
                 return (matches, Whole::NotParsed);
@@ -283,7 +283,7 @@ impl Detector {
                 rule,
                 severity,
                 dedup_key: rule.dedup_key(&shaped),
-                distinct: rule.distinct_value(&shaped, &flat),
+                distinct: rule.distinct_value(Some(&shaped), &flat),
             })
             .collect();
         (matches, Whole::Parsed(shaped, notes))

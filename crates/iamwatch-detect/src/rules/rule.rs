@@ -286,22 +286,20 @@ impl Rule {
             .chain(self.distinct.as_deref())
     }
 
-    /// For a rule counting different values: the event's value, read from its leaves (`None`
-    /// when the event has none there, or the rule counts events); for a rule of steps, the
-    /// name of the step the event matches.
-    pub fn distinct_value_from(&self, flat: &FlatEvent<'_, '_>) -> Option<String> {
+    /// For a rule counting different values: the event's value, its first leaf at the path
+    /// (`None` when the event has none there, or the rule counts events); for a rule of steps,
+    /// the name of the step the event matches. `flat` holds the event's leaves at the rule's
+    /// paths, `whole` the event when it was parsed (as for [`Self::evaluate`]): both ways give
+    /// the same value.
+    pub fn distinct_value(
+        &self,
+        whole: Option<&Value>,
+        flat: &FlatEvent<'_, '_>,
+    ) -> Option<String> {
         if !self.steps.is_empty() {
-            return steps::step_of(&self.steps, None, flat).map(str::to_string);
+            return steps::step_of(&self.steps, whole, flat).map(str::to_string);
         }
         value_text(flat.first(self.distinct.as_deref()?)?)
-    }
-
-    /// [`Self::distinct_value_from`], read from the whole event (`flat`: its leaves).
-    pub fn distinct_value(&self, event: &Value, flat: &FlatEvent<'_, '_>) -> Option<String> {
-        if !self.steps.is_empty() {
-            return steps::step_of(&self.steps, Some(event), flat).map(str::to_string);
-        }
-        value_text(lookup(event, self.distinct.as_deref()?)?)
     }
 
     /// Whether the rule is about a call's failure (its patterns or conditions read the error):

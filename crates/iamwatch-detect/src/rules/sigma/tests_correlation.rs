@@ -191,7 +191,7 @@ fn a_temporal_correlation_of_two_rules_becomes_a_rule_of_steps() {
         let flat = crate::eventbridge::FlatEvent::new(&shaped, rule.paths());
         (
             rule.evaluate(Some(&shaped), &flat).is_some(),
-            rule.distinct_value(&shaped, &flat),
+            rule.distinct_value(Some(&shaped), &flat),
         )
     };
     assert_eq!(
