@@ -175,25 +175,25 @@ fn rules_list_says_a_rule_raises_past_a_count() {
         ("en", "(6 or more within 10 min)"),
         ("ko", "(10분 안에 6건 이상)"),
     ] {
-        let listed = crate::helpers::iamwatch()
-            .args([
-                "rules",
-                "list",
-                "--lang",
-                lang,
-                "--rules",
-                rules.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_success(&listed);
-        let listed = String::from_utf8_lossy(&listed.stdout);
-        let line = listed
-            .lines()
-            .find(|line| line.starts_with("sigma.aws_macic_evasion "))
-            .unwrap_or_else(|| panic!("{listed}"));
+        let line = listed_line(&rules, lang, "sigma.aws_macic_evasion");
         assert!(line.ends_with(says), "{line}");
     }
+}
+
+/// The line `rules list --lang <lang>` prints for rule `id` of the rules in `rules`.
+pub(crate) fn listed_line(rules: &std::path::Path, lang: &str, id: &str) -> String {
+    let listed = crate::helpers::iamwatch()
+        .args(["rules", "list", "--lang", lang, "--rules"])
+        .arg(rules)
+        .output()
+        .unwrap();
+    assert_success(&listed);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    listed
+        .lines()
+        .find(|line| line.starts_with(&format!("{id} ")))
+        .unwrap_or_else(|| panic!("{listed}"))
+        .to_string()
 }
 
 /// A Sigma rule of this test's own: failed console sign-ins for more than two different users

@@ -5,42 +5,11 @@
 //! in either order and across files, and stores nothing of the calls themselves.
 
 use crate::helpers::{assert_success, Workspace};
-use crate::sigma_count::{event_ids, scanned};
+use crate::sigma_count::{event_ids, listed_line, scanned};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-const SES: &str = r#"
-title: SES sending enabled
-name: ses_sending_enabled
-logsource: {product: aws, service: cloudtrail}
-detection:
-    selection:
-        eventSource: ses.amazonaws.com
-        eventName: UpdateAccountSendingEnabled
-    condition: selection
-level: low
----
-title: SES address verification
-name: ses_identity_verified
-logsource: {product: aws, service: cloudtrail}
-detection:
-    selection:
-        eventSource: ses.amazonaws.com
-        eventName: VerifyEmailIdentity
-    condition: selection
-level: low
----
-title: Potential AWS Cloud Email Service Abuse
-name: ses_abuse
-id: 60b84424-a724-4502-bd0d-cc676e1bc90e
-correlation:
-    type: temporal
-    rules: [ses_sending_enabled, ses_identity_verified]
-    group-by: [userIdentity.arn]
-    timespan: 5m
-level: medium
-tags: [attack.resource_development, attack.t1583.006]
-"#;
+const SES: &str = include_str!("../fixtures/sigma/ses_abuse.yml");
 
 fn rule_directory(workspace: &Workspace) -> PathBuf {
     let directory = workspace.path("rules");
@@ -132,17 +101,7 @@ fn rules_list_names_the_steps() {
             "(5분 안에 모든 단계: ses_sending_enabled, ses_identity_verified)",
         ),
     ] {
-        let listed = crate::helpers::iamwatch()
-            .args(["rules", "list", "--lang", lang])
-            .args(["--rules", rules.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_success(&listed);
-        let listed = String::from_utf8_lossy(&listed.stdout);
-        let line = listed
-            .lines()
-            .find(|line| line.starts_with("sigma.ses_abuse "))
-            .unwrap_or_else(|| panic!("{listed}"));
+        let line = listed_line(&rules, lang, "sigma.ses_abuse");
         assert!(line.ends_with(says), "{line}");
     }
 }

@@ -268,6 +268,17 @@ impl Condition {
         }
     }
 
+    /// Every event path the condition reads: its patterns' and those it reads as leaves.
+    pub fn paths(&self) -> Vec<&str> {
+        let mut paths: Vec<&str> = self
+            .patterns_read()
+            .into_iter()
+            .flat_map(EventPattern::paths)
+            .collect();
+        paths.extend(self.paths_read_as_leaves());
+        paths
+    }
+
     /// The pattern an exclusion condition matches, if it is one.
     pub fn pattern(&self) -> Option<&EventPattern> {
         match self {

@@ -440,15 +440,7 @@ fn condition_paths(conditions: &[Condition], severity_when: &[(When, Severity)])
     });
     let mut paths: Vec<String> = Vec::new();
     for condition in conditions.iter().chain(when_conditions) {
-        for pattern in condition.patterns_read() {
-            paths.extend(pattern.paths().map(str::to_string));
-        }
-        paths.extend(
-            condition
-                .paths_read_as_leaves()
-                .into_iter()
-                .map(str::to_string),
-        );
+        paths.extend(condition.paths().into_iter().map(str::to_string));
     }
     for pattern in when_patterns {
         paths.extend(pattern.paths().map(str::to_string));

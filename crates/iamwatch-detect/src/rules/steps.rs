@@ -28,15 +28,7 @@ impl Step {
     pub fn paths(&self) -> Vec<String> {
         let mut paths: Vec<String> = self.pattern.paths().map(str::to_string).collect();
         for condition in &self.conditions {
-            for pattern in condition.patterns_read() {
-                paths.extend(pattern.paths().map(str::to_string));
-            }
-            paths.extend(
-                condition
-                    .paths_read_as_leaves()
-                    .into_iter()
-                    .map(str::to_string),
-            );
+            paths.extend(condition.paths().into_iter().map(str::to_string));
         }
         paths
     }

@@ -126,40 +126,7 @@ fn what_a_correlation_cannot_say_here_is_refused_with_the_reason() {
 /// SigmaHQ's SES rule (`_unsupported/aws_ses_messaging_enabled.yml`, which correlates its two
 /// selections with `timeframe: 5m`) written as Sigma v2 says it: two rules and a temporal
 /// correlation over them.
-pub(super) const SES: &str = r#"
-title: SES sending enabled
-name: ses_sending_enabled
-logsource: {product: aws, service: cloudtrail}
-detection:
-    selection:
-        eventSource: ses.amazonaws.com
-        eventName: UpdateAccountSendingEnabled
-    condition: selection
-level: low
----
-title: SES address verification
-name: ses_identity_verified
-logsource: {product: aws, service: cloudtrail}
-detection:
-    selection:
-        eventSource: ses.amazonaws.com
-        eventName: VerifyEmailIdentity
-    filter:
-        userAgent|contains: terraform
-    condition: selection and not filter
-level: low
----
-title: Potential AWS Cloud Email Service Abuse
-name: ses_abuse
-id: 60b84424-a724-4502-bd0d-cc676e1bc90e
-correlation:
-    type: temporal
-    rules: [ses_sending_enabled, ses_identity_verified]
-    group-by: [userIdentity.arn]
-    timespan: 5m
-level: medium
-tags: [attack.t1583.006]
-"#;
+const SES: &str = include_str!("../../../../../tests/fixtures/sigma/ses_abuse.yml");
 
 #[test]
 fn a_temporal_correlation_of_two_rules_becomes_a_rule_of_steps() {
