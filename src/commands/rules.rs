@@ -142,9 +142,8 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                     Some(threshold) => {
                         let (window, events) = (threshold.window_text(), threshold.events);
                         let field = rule
-                            .distinct
-                            .as_deref()
-                            .map(|path| path.strip_prefix("detail.").unwrap_or(path));
+                            .counted_field()
+                            .and_then(|(field, step)| (!step).then_some(field));
                         let title = rule.title.get(lang);
                         let steps: Vec<&str> =
                             rule.steps.iter().map(|step| step.name.as_str()).collect();

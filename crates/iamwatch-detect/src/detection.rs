@@ -439,21 +439,14 @@ fn counted_apart<'r>(
     let counted = counted
         .into_iter()
         .filter_map(|matched| {
-            // A rule counting different values counts no event without one.
-            let rule = matched.rule;
-            let distinct = match (&rule.distinct, matched.distinct) {
-                (None, Some(step)) if !rule.steps.is_empty() => Some(DistinctValue {
-                    field: "step".to_string(),
-                    value: step,
-                    step: true,
-                }),
-                (Some(path), Some(value)) => Some(DistinctValue {
-                    field: path.strip_prefix("detail.").unwrap_or(path).to_string(),
+            // A rule counting different values (or steps) counts no event without one.
+            let distinct = match (matched.rule.counted_field(), matched.distinct) {
+                (Some((field, step)), Some(value)) => Some(DistinctValue {
+                    field: field.to_string(),
                     value,
-                    step: false,
+                    step,
                 }),
                 (Some(_), None) => return None,
-                (None, _) if !rule.steps.is_empty() => return None,
                 (None, _) => None,
             };
             Some(CountedMatch {

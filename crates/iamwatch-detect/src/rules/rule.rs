@@ -302,6 +302,17 @@ impl Rule {
         value_text(flat.first(self.distinct.as_deref()?)?)
     }
 
+    /// For a rule counting different values: the field as people read it
+    /// (`requestParameters.secretId`), and whether its values are the rule's steps (`step`).
+    /// `None` for a rule counting events.
+    pub fn counted_field(&self) -> Option<(&str, bool)> {
+        if !self.steps.is_empty() {
+            return Some(("step", true));
+        }
+        let path = self.distinct.as_deref()?;
+        Some((path.strip_prefix("detail.").unwrap_or(path), false))
+    }
+
     /// Whether the rule is about a call's failure (its patterns or conditions read the error):
     /// its title then says what failed, and needs no "Failed attempt" before it.
     pub fn reads_the_error(&self) -> bool {

@@ -25,7 +25,7 @@ mod heading;
 pub(super) mod temporal;
 
 use super::conditions::ValueRegex;
-use super::file::{ConditionSpec, MatchesSpec, RuleFile, SeveritySpec, TextContainsSpec};
+use super::file::{ConditionSpec, MatchesSpec, RuleFile, TextContainsSpec};
 use condition::Expr;
 use iamwatch_core::Severity;
 use serde_json::{json, Map, Value};
@@ -77,26 +77,18 @@ pub(super) fn convert(document: &Value, stem: &str) -> Result<RuleFile, String> 
         _ => return Err("detection has no condition".to_string()),
     };
     let (threshold, dedup) = aggregation::threshold(count, detection.get("timeframe"))?;
-    let (mut pattern, conditions) = compile(&condition, &selections)?;
+    let (pattern, conditions) = compile(&condition, &selections)?;
+    Ok(heading.rule(detail_pattern(pattern), conditions, dedup, threshold))
+}
+
+/// A compiled pattern on the record, as a pattern on the EventBridge-shaped event.
+fn detail_pattern(pattern: Value) -> Value {
     if pattern.as_object().is_some_and(Map::is_empty) {
         // Only checks beside the pattern (a regular expression alone): every CloudTrail
         // record is a candidate, and an empty pattern says nothing to EventBridge.
-        pattern = json!({ "eventName": [{ "exists": true }] });
+        return json!({ "detail": { "eventName": [{ "exists": true }] } });
     }
-    Ok(RuleFile {
-        id: heading.id,
-        title: heading.title,
-        description: heading.description,
-        severity: SeveritySpec::Fixed(heading.severity),
-        pattern: json!({ "detail": pattern }),
-        conditions,
-        tags: heading.tags,
-        runbook: None,
-        dedup,
-        threshold,
-        enabled: heading.enabled,
-        tests: Vec::new(),
-    })
+    json!({ "detail": pattern })
 }
 
 /// The text at `key` of a mapping; empty when absent or not text.

@@ -1,6 +1,7 @@
 //! What names and describes a rule made of a Sigma document, a rule or a correlation alike.
 
 use super::{attack_tags, severity, text_at};
+use crate::rules::file::{ConditionSpec, RuleFile, SeveritySpec, ThresholdSpec};
 use iamwatch_core::{Localized, Severity};
 use serde_json::Value;
 
@@ -13,6 +14,32 @@ pub(super) struct Heading {
     pub severity: Severity,
     pub tags: Vec<String>,
     pub enabled: bool,
+}
+
+impl Heading {
+    /// The rule so headed: `pattern` (on the EventBridge-shaped event) and the checks beside it.
+    pub fn rule(
+        self,
+        pattern: Value,
+        conditions: Vec<ConditionSpec>,
+        dedup: Option<String>,
+        threshold: Option<ThresholdSpec>,
+    ) -> RuleFile {
+        RuleFile {
+            id: self.id,
+            title: self.title,
+            description: self.description,
+            severity: SeveritySpec::Fixed(self.severity),
+            pattern,
+            conditions,
+            tags: self.tags,
+            runbook: None,
+            dedup,
+            threshold,
+            enabled: self.enabled,
+            tests: Vec::new(),
+        }
+    }
 }
 
 /// The heading of `document`, a Sigma `kind` ("rule", "correlation") in a file named `stem`.

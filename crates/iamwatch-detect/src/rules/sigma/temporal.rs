@@ -7,7 +7,7 @@
 
 use super::condition::{self, Expr};
 use super::heading::Heading;
-use crate::rules::file::{RuleFile, SeveritySpec, StepSpec, ThresholdSpec};
+use crate::rules::file::{RuleFile, StepSpec, ThresholdSpec};
 use serde_json::{json, Map, Value};
 
 /// The steps and the window of a detection correlating its selections; `None` when it does
@@ -62,13 +62,10 @@ pub(super) fn steps(
             Expr::Selection(name) => name.clone(),
             _ => format!("step {}", steps.len() + 1),
         };
-        let (mut pattern, conditions) = super::compile(&term, selections)?;
-        if pattern.as_object().is_some_and(Map::is_empty) {
-            pattern = json!({ "eventName": [{ "exists": true }] });
-        }
+        let (pattern, conditions) = super::compile(&term, selections)?;
         steps.push(StepSpec {
             name,
-            pattern: json!({ "detail": pattern }),
+            pattern: super::detail_pattern(pattern),
             conditions,
         });
     }
@@ -87,23 +84,12 @@ pub(super) fn any_step(steps: &[StepSpec]) -> Value {
 
 /// The rule of `steps`.
 pub(super) fn rule(heading: Heading, steps: Vec<StepSpec>, window: String) -> RuleFile {
-    RuleFile {
-        id: heading.id,
-        title: heading.title,
-        description: heading.description,
-        severity: SeveritySpec::Fixed(heading.severity),
-        pattern: any_step(&steps),
-        conditions: Vec::new(),
-        tags: heading.tags,
-        runbook: None,
-        dedup: None,
-        threshold: Some(ThresholdSpec {
-            events: 0,
-            window,
-            distinct: None,
-            steps,
-        }),
-        enabled: heading.enabled,
-        tests: Vec::new(),
-    }
+    let pattern = any_step(&steps);
+    let threshold = ThresholdSpec {
+        events: 0,
+        window,
+        distinct: None,
+        steps,
+    };
+    heading.rule(pattern, Vec::new(), None, Some(threshold))
 }
