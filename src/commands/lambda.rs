@@ -65,6 +65,13 @@ pub fn run(args: LambdaArgs) -> anyhow::Result<ExitCode> {
         notify: config.notify.clone(),
         respond: config.respond.clone(),
         secrets,
+        partial_batches: match env("IAMWATCH_SQS_PARTIAL_BATCH").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => anyhow::bail!(
+                "IAMWATCH_SQS_PARTIAL_BATCH is {other:?}: true (the SQS event source mapping has ReportBatchItemFailures) or false"
+            ),
+        },
     };
     let store = super::Store::open(&config.db, super::Opening::Live, &runtime)?.shared();
     runtime.block_on(async move {

@@ -266,6 +266,7 @@ fn the_template_sets_only_variables_the_function_reads() {
         "IAMWATCH_CONNECTIONS_TABLE",
         "IAMWATCH_WEBSOCKET_ENDPOINT",
         "IAMWATCH_DEAD_LETTER_QUEUE",
+        "IAMWATCH_SQS_PARTIAL_BATCH",
     ];
     assert_eq!(set, read.into_iter().collect());
     let command = std::fs::read_to_string(repo_root().join("src/commands/lambda.rs")).unwrap();
@@ -307,6 +308,51 @@ fn the_template_sets_only_variables_the_function_reads() {
             &json!({"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
             "Resource": {"Ref": "Secrets"}})
         ]
+    );
+}
+
+#[test]
+fn partial_batch_answers_go_only_to_the_queue_mapping_that_asks_for_them() {
+    let template = template();
+    let resources = &template["Resources"];
+    let mappings: Vec<&Value> = resources
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|resource| resource["Type"] == "AWS::Lambda::EventSourceMapping")
+        .collect();
+    assert_eq!(mappings.len(), 1, "{mappings:?}");
+    let mapping = mappings[0];
+    assert_eq!(mapping["Condition"], "HasTrailQueue");
+    assert_eq!(
+        mapping["Properties"]["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        mapping["Properties"]["EventSourceArn"],
+        json!({"Ref": "TrailQueueArn"})
+    );
+    // Lambda hands the function ten messages at most; the function reads them one by one.
+    assert!(mapping["Properties"]["BatchSize"].as_u64().unwrap() <= 10);
+    // The function answers so under the same condition, and the mapping may poll the queue.
+    assert_eq!(
+        resources["Function"]["Properties"]["Environment"]["Variables"]
+            ["IAMWATCH_SQS_PARTIAL_BATCH"],
+        json!({"Fn::If": ["HasTrailQueue", "true", {"Ref": "AWS::NoValue"}]})
+    );
+    let statements = resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_array()
+        .unwrap();
+    let polling: Vec<&Value> = statements
+        .iter()
+        .filter(|statement| statement.to_string().contains("sqs:ReceiveMessage"))
+        .collect();
+    assert_eq!(polling.len(), 1, "{polling:?}");
+    assert_eq!(polling[0]["Fn::If"][0], "HasTrailQueue");
+    assert_eq!(
+        polling[0]["Fn::If"][1]["Resource"],
+        json!({"Ref": "TrailQueueArn"})
     );
 }
 

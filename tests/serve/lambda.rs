@@ -7,6 +7,7 @@ mod correlate;
 mod harness;
 mod notify;
 mod secrets;
+mod sqs_batch;
 mod threshold;
 
 use crate::lambda_runtime::{start_websocket_api, LambdaRuntime};

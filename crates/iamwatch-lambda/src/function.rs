@@ -42,6 +42,11 @@ pub struct Settings {
     /// The variables of `IAMWATCH_SECRETS`, read before the environment's (the notification
     /// destinations' `url_env`, `password_env`, `secret_env`).
     pub secrets: iamwatch_aws::SecretVariables,
+    /// SQS batches are read message by message and answered with the messages to deliver
+    /// again (`IAMWATCH_SQS_PARTIAL_BATCH`). Only with `ReportBatchItemFailures` on the event
+    /// source mapping: without it, Lambda takes such an answer for a success and SQS deletes
+    /// every message of the batch.
+    pub partial_batches: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +90,8 @@ pub struct Function {
     correlator: Mutex<Correlator>,
     token: Option<Secret>,
     broadcaster: Option<Broadcaster>,
-    dead_letters: Option<DeadLetters>,
+    pub(crate) dead_letters: Option<DeadLetters>,
+    pub(crate) partial_batches: bool,
     pub(crate) s3: iamwatch_s3::ObjectReader,
     pub(crate) max_object_bytes: u64,
     notifier: Notifier,
@@ -173,6 +179,7 @@ impl Function {
             dead_letters,
             s3: iamwatch_s3::ObjectReader::from_env(settings.aws_timeout).await,
             max_object_bytes: settings.max_object_bytes,
+            partial_batches: settings.partial_batches,
             notifier,
             respond,
             iam: tokio::sync::Mutex::new(None),

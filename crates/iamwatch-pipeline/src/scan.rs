@@ -138,6 +138,22 @@ impl Chunk {
         }
     }
 
+    /// Takes in what `other` read (a delivery read in parts, message by message), after what
+    /// this one holds.
+    pub fn absorb(&mut self, other: Chunk) {
+        self.incidents.extend(other.incidents);
+        self.skipped.extend(other.skipped);
+        self.bad.extend(other.bad);
+        self.records += other.records;
+        self.ignored += other.ignored;
+        self.confirmations.extend(other.confirmations);
+        match (&mut self.notices, other.notices) {
+            (Some(notices), Some(others)) => notices.extend(others),
+            (None, Some(others)) => self.notices = Some(others),
+            (_, None) => {}
+        }
+    }
+
     fn is_full(&self, batch_size: usize) -> bool {
         self.incidents.len() >= batch_size || self.bad.len() >= batch_size || self.records >= 16_384
     }

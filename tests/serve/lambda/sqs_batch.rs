@@ -1,0 +1,265 @@
+//! An SQS batch of S3 notifications (a trail's bucket notifying a queue the function reads):
+//! with partial batch responses on, a message whose log file S3 cannot give now is the only one
+//! SQS delivers again; without them, the whole batch is.
+
+use super::harness::*;
+use crate::lambda_runtime::LambdaRuntime;
+use crate::moto::Moto;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// An S3 endpoint on this machine holding log files by key, one of which S3 fails to give
+/// (`503 SlowDown`, as S3 answers under load) while `failing` is set.
+struct FlakyS3 {
+    endpoint: String,
+    failing: Arc<AtomicBool>,
+}
+
+impl FlakyS3 {
+    fn start(files: Vec<(String, Vec<u8>)>, flaky: &str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let failing = Arc::new(AtomicBool::new(true));
+        let fails = Arc::clone(&failing);
+        let flaky = flaky.to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                // The headers, up to the empty line (a GET has no body).
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                    line.clear();
+                }
+                let path = request_line.split(' ').nth(1).unwrap_or_default();
+                let path = path.split('?').next().unwrap_or_default();
+                let found = files
+                    .iter()
+                    .find(|(key, _)| path == format!("/trail/{key}"));
+                let (status, body): (&str, Vec<u8>) = match found {
+                    Some((key, _)) if *key == flaky && fails.load(Ordering::SeqCst) => (
+                        "503 Slow Down",
+                        b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_vec(),
+                    ),
+                    Some((_, bytes)) => ("200 OK", bytes.clone()),
+                    None => (
+                        "404 Not Found",
+                        b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>".to_vec(),
+                    ),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        Self { endpoint, failing }
+    }
+}
+
+/// A log file of the seed records on `lines`, under a key as CloudTrail names its files.
+fn log_file(stamp: &str, lines: &[usize]) -> (String, Vec<u8>) {
+    let records: Vec<Value> = lines.iter().map(|line| seed_record(*line)).collect();
+    let key = format!(
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_{stamp}.json.gz"
+    );
+    (key, gzip(&json!({"Records": records}).to_string()))
+}
+
+/// An SQS message whose body is S3's notification of `key` in the bucket `trail`.
+fn notice_message(id: &str, key: &str) -> Value {
+    let notification = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "trail"}, "object": {"key": key, "size": 1}},
+    }]});
+    json!({
+        "messageId": id, "receiptHandle": format!("handle-{id}"),
+        "body": notification.to_string(), "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:trail-files",
+        "awsRegion": "us-east-1",
+    })
+}
+
+fn event_ids(dir: &tempfile::TempDir, moto: &Moto) -> Vec<String> {
+    let mut ids: Vec<String> = stored(dir, moto)
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn seed_event_ids(lines: &[usize]) -> Vec<String> {
+    let mut ids: Vec<String> = lines
+        .iter()
+        .map(|line| seed_record(*line)["eventID"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_s3_cannot_give_now_is_the_only_one_delivered_again() {
+    let moto = Moto::start_serial();
+    let sdk = moto.sdk_config();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name("iamwatch-dead-letters")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (good, good_bytes) = log_file("20240601T0905Z_a", &[7, 24]);
+    let (flaky, flaky_bytes) = log_file("20240601T0910Z_b", &[16, 19]);
+    let s3 = FlakyS3::start(
+        vec![(good.clone(), good_bytes), (flaky.clone(), flaky_bytes)],
+        &flaky,
+    );
+    let batch = json!({"Records": [
+        notice_message("m-good", &good),
+        notice_message("m-flaky", &flaky),
+        {"messageId": "m-bad", "eventSource": "aws:sqs", "body": "{\"detail\": {\"eventName\": "},
+        {"messageId": "m-event", "eventSource": "aws:sqs", "body": eventbridge(&seed_record(27))},
+    ]})
+    .to_string();
+
+    // Without partial batch responses: the whole batch fails, for Lambda to deliver it again.
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let whole = start_function(
+        &dir,
+        &runtime,
+        &moto,
+        &[
+            ("AWS_ENDPOINT_URL_S3", s3.endpoint.clone()),
+            ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
+        ],
+    );
+    let error = runtime.invoke(&batch).await.unwrap_err();
+    assert_eq!(
+        error["errorType"],
+        "S3Unavailable",
+        "{error}\n{}",
+        whole.log()
+    );
+    assert!(event_ids(&dir, &moto).is_empty());
+    drop(whole);
+
+    // With them: the other messages are read and stored, the bad one kept, the flaky one named.
+    let mut runtime = LambdaRuntime::start().await;
+    let function = start_function(
+        &dir,
+        &runtime,
+        &moto,
+        &[
+            ("AWS_ENDPOINT_URL_S3", s3.endpoint.clone()),
+            ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
+            ("IAMWATCH_SQS_PARTIAL_BATCH", "true".to_string()),
+        ],
+    );
+    let summary = runtime
+        .invoke(&batch)
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
+    assert_eq!(
+        summary["batchItemFailures"],
+        json!([{"itemIdentifier": "m-flaky"}]),
+        "{summary}\n{}",
+        function.log()
+    );
+    assert_eq!(
+        (summary["s3_objects"].clone(), summary["accepted"].clone()),
+        (json!(1), json!(3)),
+        "{summary}"
+    );
+    assert_eq!(event_ids(&dir, &moto), seed_event_ids(&[7, 24, 27]));
+    let kept = dead_letters(&sqs, &queue).await;
+    assert!(!kept.is_empty(), "{summary}");
+    for record in &kept {
+        let source = record["source"].as_str().unwrap();
+        assert!(
+            source.starts_with("lambda invocation request-") && source.ends_with(" message m-bad"),
+            "{kept:?}"
+        );
+        assert_eq!(record["record"], 2, "the third message: {kept:?}");
+    }
+    assert!(
+        function.log().contains("m-flaky"),
+        "the message left is logged:\n{}",
+        function.log()
+    );
+
+    // SQS delivers the message again once S3 answers: its file is read, nothing is left.
+    s3.failing.store(false, Ordering::SeqCst);
+    let again = json!({"Records": [notice_message("m-flaky", &flaky)]}).to_string();
+    let summary = runtime.invoke(&again).await.unwrap();
+    assert!(summary.get("batchItemFailures").is_none(), "{summary}");
+    assert_eq!(summary["incidents"], 2, "{summary}");
+    assert_eq!(event_ids(&dir, &moto), seed_event_ids(&[7, 16, 19, 24, 27]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_message_without_a_dead_letter_queue_is_left_to_sqs() {
+    let moto = Moto::start_serial();
+    let mut runtime = LambdaRuntime::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let function = start_function(
+        &dir,
+        &runtime,
+        &moto,
+        &[("IAMWATCH_SQS_PARTIAL_BATCH", "true".to_string())],
+    );
+    // SQS keeps it, and moves it to the queue's own dead-letter queue after its redrive count.
+    let batch = json!({"Records": [
+        {"messageId": "m-event", "eventSource": "aws:sqs", "body": eventbridge(&seed_record(4))},
+        {"messageId": "m-bad", "eventSource": "aws:sqs", "body": "not CloudTrail"},
+    ]});
+    let summary = runtime
+        .invoke(&batch.to_string())
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", function.log()));
+    assert_eq!(
+        summary["batchItemFailures"],
+        json!([{"itemIdentifier": "m-bad"}]),
+        "{summary}"
+    );
+    assert_eq!(summary["incidents"], 1, "{summary}");
+    assert_eq!(event_ids(&dir, &moto), seed_event_ids(&[4]));
+}
+
+#[test]
+fn a_partial_batch_setting_other_than_true_or_false_stops_the_function() {
+    let moto = Moto::start_serial();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let lambda = runtime.block_on(LambdaRuntime::start());
+    let dir = tempfile::tempdir().unwrap();
+    let mut function = start_function(
+        &dir,
+        &lambda,
+        &moto,
+        &[("IAMWATCH_SQS_PARTIAL_BATCH", "yes".to_string())],
+    );
+    let status = function
+        .exit_within(std::time::Duration::from_secs(20))
+        .expect("the function stops");
+    assert!(!status.success());
+    assert!(
+        function
+            .log()
+            .contains("IAMWATCH_SQS_PARTIAL_BATCH is \"yes\""),
+        "{}",
+        function.log()
+    );
+}
