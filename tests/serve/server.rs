@@ -113,6 +113,10 @@ impl Server {
         format!("ws://{}/v1/stream?token={TOKEN}{query}", self.address)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `kill -9`.
     pub fn kill(mut self) {
         self.child.kill().unwrap();

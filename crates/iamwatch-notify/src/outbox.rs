@@ -3,10 +3,13 @@
 //!
 //! The committer writes what it owes each destination before it stores a batch; what was sent,
 //! given up on (after every retry), or turned out not to be new is written off once done. One
-//! line per entry, appended a batch at a time: a `write` without `fsync`, which a killed process
-//! cannot lose (the kernel has it); a machine that loses power can. The file is rewritten with
-//! only what is still owed once it grows past [`COMPACT_BYTES`] (emptied when nothing is owed),
-//! so it stays the size of what is in flight.
+//! line per entry, appended a batch at a time. What is owed is synced to the disk before the
+//! batch is stored, as the store syncs the batch: a machine that loses power after the store's
+//! commit still owes its notifications when it starts again. Write-offs are not synced (one
+//! lost sends a notification twice, never none). The file is rewritten with only what is still
+//! owed once it grows past [`COMPACT_BYTES`], and emptied when nothing is owed, so it stays the
+//! size of what is in flight; a rewritten file is synced before it replaces the old, and the
+//! folder after.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -183,7 +186,21 @@ impl Outbox {
             return;
         }
         let state = &mut *state;
-        if state.owed.is_empty() || state.written > COMPACT_BYTES {
+        // Nothing owed: emptied where it is (no sync: should the emptying be lost, what it
+        // held was sent and is sent again, never lost). A rename instead would have to sync
+        // the folder too, for what is appended after it to be found.
+        if state.owed.is_empty() {
+            match state.file.set_len(0) {
+                Ok(()) => {
+                    state.written = 0;
+                    return;
+                }
+                Err(error) => {
+                    tracing::error!(path = %self.path.display(), %error, "cannot empty the notification outbox");
+                }
+            }
+        }
+        if state.written > COMPACT_BYTES {
             match rewrite(&self.path, &state.owed) {
                 Ok((file, written)) => {
                     state.file = file;
@@ -195,8 +212,12 @@ impl Outbox {
                 }
             }
         }
-        match state.file.write_all(text.as_bytes()) {
-            Ok(()) => state.written += text.len() as u64,
+        let written = state.file.write_all(text.as_bytes());
+        if written.is_ok() {
+            state.written += text.len() as u64;
+        }
+        match written.and_then(|()| if owe { state.file.sync_data() } else { Ok(()) }) {
+            Ok(()) => {}
             Err(error) => {
                 tracing::error!(path = %self.path.display(), %error, "cannot write the notification outbox: a restart may not send what is owed");
             }
@@ -257,8 +278,17 @@ fn rewrite(path: &Path, owed: &HashMap<Owed, u32>) -> std::io::Result<(File, u64
     let mut staged = path.as_os_str().to_owned();
     staged.push(".new");
     let staged = PathBuf::from(staged);
-    std::fs::write(&staged, &text)?;
+    let mut file = File::create(&staged)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_data()?;
     std::fs::rename(&staged, path)?;
+    // The rename itself, kept by syncing the folder.
+    if let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    {
+        File::open(folder)?.sync_all()?;
+    }
     let file = OpenOptions::new().append(true).open(path)?;
     Ok((file, text.len() as u64))
 }
