@@ -152,11 +152,16 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn secret_variables(
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<iamwatch_aws::SecretVariables> {
+    runtime.block_on(read_secret_variables())
+}
+
+/// [`secret_variables`], inside the runtime (`serve` reads them again on SIGHUP).
+pub async fn read_secret_variables() -> anyhow::Result<iamwatch_aws::SecretVariables> {
     let secrets = match std::env::var("IAMWATCH_SECRETS")
         .ok()
         .filter(|id| !id.is_empty())
     {
-        Some(id) => runtime.block_on(iamwatch_aws::SecretVariables::read(&id))?,
+        Some(id) => iamwatch_aws::SecretVariables::read(&id).await?,
         None => iamwatch_aws::SecretVariables::default(),
     };
     // Variables that are not Unicode are no iamwatch variables (and `env::vars` would panic).

@@ -1,7 +1,8 @@
 //! `iamwatch serve`: the live server (see the `iamwatch-server` crate).
 
 use anyhow::Context;
-use iamwatch_server::{Config, LiveRules, LogFormat, Options};
+use iamwatch_server::auth::Auth;
+use iamwatch_server::{Config, LiveRules, LogFormat, Options, Secret};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,9 +57,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let rules = LiveRules::new(rule_args.detector(&skip)?);
     let store = super::Store::open(&config.db, super::Opening::Live, &runtime)?.shared();
     let has_token = config.token.is_some();
+    let auth = Auth::new(config.token.clone());
     let options = Options {
         config,
         rules: rules.clone(),
+        auth: auth.clone(),
         store,
         secrets,
         demo: args
@@ -70,7 +73,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // the shutdown future was first polled.
     let shutdown = {
         let _context = runtime.enter();
-        reload_on_hangup(rules, rule_args, skip)?;
+        reload_on_hangup(rules, rule_args, skip, auth, args.config.clone())?;
         shutdown_signal()?
     };
     runtime.block_on(iamwatch_server::serve(
@@ -125,13 +128,18 @@ fn rule_args_from(
 }
 
 /// On SIGHUP, the rule files (and the GeoIP database) read again and put in force; a reload
-/// that fails leaves the rules in force (`LiveRules::reload` logs and counts it). The handler
-/// is installed now, before serve says it listens, as the shutdown's are: SIGHUP's default
-/// ends the process.
+/// that fails leaves the rules in force (`LiveRules::reload` logs and counts it). The token is
+/// read again too, from where it came (the config file, `IAMWATCH_TOKEN_FILE`'s file, the
+/// `IAMWATCH_SECRETS` secret; the process's own environment cannot change), and the tokens it
+/// lists replace those in force; one that cannot be read, or none at all, leaves them. The
+/// handler is installed now, before serve says it listens, as the shutdown's are: SIGHUP's
+/// default ends the process.
 fn reload_on_hangup(
     live: LiveRules,
     rules: super::rules::RuleArgs,
     skip: Vec<String>,
+    auth: Auth,
+    config_path: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
@@ -149,12 +157,35 @@ fn reload_on_hangup(
                 if let Err(error) = reloaded {
                     tracing::error!(%error, "the rule reload stopped");
                 }
+                match token_again(config_path.as_deref()).await {
+                    Ok(token) => match auth.replace(token.as_ref()) {
+                        Ok(count) => {
+                            tracing::info!(
+                                tokens = count,
+                                "SIGHUP: the token read again and in force"
+                            );
+                        }
+                        Err(error) => tracing::error!(%error, "SIGHUP: the token not replaced"),
+                    },
+                    Err(error) => {
+                        let error = one_line(&error);
+                        tracing::error!(%error, "SIGHUP: cannot read the token again; the tokens in force stay");
+                    }
+                }
             }
         });
     }
     #[cfg(not(unix))]
-    let _ = (live, rules, skip);
+    let _ = (live, rules, skip, auth, config_path);
     Ok(())
+}
+
+/// The token as the start read it: the config file, then the secrets and the environment.
+async fn token_again(config_path: Option<&std::path::Path>) -> anyhow::Result<Option<Secret>> {
+    let secrets = super::read_secret_variables().await?;
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let config = Config::load_with(config_path, |name| secrets.lookup(name, env))?;
+    Ok(config.token)
 }
 
 pub fn init_logging(format: LogFormat) {

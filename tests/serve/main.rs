@@ -37,3 +37,4 @@ mod shutdown;
 mod sqs;
 mod systemd;
 mod threshold;
+mod token_reload;

@@ -40,7 +40,8 @@ pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, St
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iamwatch"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iamwatch"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config_path)
         // A store of the test's own unless it names one.
@@ -52,7 +53,12 @@ pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, St
         .args(extra)
         .env("IAMWATCH_TOKEN", TOKEN)
         .env("RUST_LOG", "info")
-        .envs(env.iter().map(|(name, value)| (name, value)))
+        .envs(env.iter().map(|(name, value)| (name, value)));
+    // A token file given is the token (the test token beside it would be refused).
+    if env.iter().any(|(name, _)| *name == "IAMWATCH_TOKEN_FILE") {
+        command.env_remove("IAMWATCH_TOKEN");
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

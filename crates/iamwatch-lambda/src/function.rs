@@ -232,10 +232,15 @@ impl Function {
         let Some(broadcaster) = &self.broadcaster else {
             return Ok(json!({ "statusCode": 503, "body": "live connections are not configured" }));
         };
+        // The token may list several (one being rotated), as `serve`'s: each is accepted,
+        // all compared whatever matched.
         let allowed = match (&self.token, offered) {
-            (Some(token), Some(offered)) => {
-                bool::from(offered.as_bytes().ct_eq(token.expose().as_bytes()))
-            }
+            (Some(token), Some(offered)) => token
+                .expose()
+                .split_whitespace()
+                .fold(false, |allowed, token| {
+                    allowed | bool::from(offered.as_bytes().ct_eq(token.as_bytes()))
+                }),
             _ => false,
         };
         if !allowed {

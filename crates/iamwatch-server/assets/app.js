@@ -184,9 +184,14 @@ function connect() {
       if (state.selected === message.incident.incident_id) showDetail(state.selected);
     }
   };
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     if (state.socket !== socket) return;
     setConnection("disconnected");
+    // The token was revoked (the server's tokens replaced): ask for the new one, do not retry.
+    if (event.code === 4401) {
+      showTokenForm(true);
+      return;
+    }
     // Back off up to 10 s; the reconnect asks for everything since the newest change seen.
     const delay = Math.min(10000, 500 * 2 ** state.retry++);
     setTimeout(connect, delay);

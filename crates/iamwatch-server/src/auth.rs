@@ -3,26 +3,60 @@
 //! HTTP endpoint destination sends), as the password of HTTP basic auth (what SNS HTTPS
 //! subscriptions send), or — for the WebSocket stream only, where browsers cannot set
 //! headers — as a `token` query parameter. Comparison is constant-time.
+//!
+//! Several tokens may be accepted at once (the configured token lists them separated by
+//! spaces or line breaks), so that one can be rotated without a moment when senders holding
+//! the other are refused; `serve` reads them again on SIGHUP ([`Auth::replace`]), and live
+//! streams opened with a token no longer accepted are closed.
 
 use axum::http::{header, HeaderMap};
 use base64::Engine;
+use iamwatch_core::secret::Secret;
+use std::sync::{Arc, PoisonError, RwLock};
 use subtle::ConstantTimeEq;
 
 #[derive(Clone, Debug)]
 pub struct Auth {
-    /// `None` only for a loopback-bound server started without a token.
-    token: Option<crate::config::Secret>,
+    /// The tokens accepted; none only for a loopback-bound server started without a token.
+    accepted: Arc<RwLock<Vec<Secret>>>,
+    /// Counts the replacements of `accepted`: live streams check their token again.
+    revision: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+/// The credentials a request offered (every carrier read), kept by a live stream to be
+/// checked again when the tokens change.
+#[derive(Debug, Default)]
+pub struct Offered(Vec<Vec<u8>>);
+
+/// Why the tokens were not replaced.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("no token is set any more: a reload does not open the server to anyone; the tokens in force stay")]
+    WouldOpen,
+}
+
+/// The tokens `token` lists (separated by white space); none for an empty one.
+fn tokens_of(token: Option<&Secret>) -> Vec<Secret> {
+    token
+        .map(|token| token.expose().split_whitespace().map(Secret::new).collect())
+        .unwrap_or_default()
 }
 
 impl Auth {
-    pub fn new(token: Option<crate::config::Secret>) -> Self {
+    pub fn new(token: Option<Secret>) -> Self {
         Self {
-            token: token.filter(|token| !token.expose().is_empty()),
+            accepted: Arc::new(RwLock::new(tokens_of(token.as_ref()))),
+            revision: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
     pub fn is_open(&self) -> bool {
-        self.token.is_none()
+        self.read().is_empty()
+    }
+
+    /// How many tokens are accepted.
+    pub fn count(&self) -> usize {
+        self.read().len()
     }
 
     /// Whether the request carries the token in a header.
@@ -32,20 +66,67 @@ impl Auth {
 
     /// Like [`Auth::allows`], also accepting `query_token`.
     pub fn allows_with_query(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
-        let Some(token) = &self.token else {
+        if self.is_open() {
             return is_local_request(headers);
-        };
-        let expected = token.expose().as_bytes();
-        let matches = |offered: &[u8]| -> bool { offered.ct_eq(expected).into() };
-        let mut allowed = false;
-        // Check every offered credential (no early exit): timing says nothing about which.
-        for offered in offered_tokens(headers) {
-            allowed |= matches(&offered);
         }
-        if let Some(offered) = query_token {
-            allowed |= matches(offered.as_bytes());
+        self.accepts(&Self::offered(headers, query_token))
+    }
+
+    /// What the request offers, in its headers and `query_token`.
+    pub fn offered(headers: &HeaderMap, query_token: Option<&str>) -> Offered {
+        let mut offered = offered_tokens(headers);
+        offered.extend(query_token.map(|token| token.as_bytes().to_vec()));
+        Offered(offered)
+    }
+
+    /// Whether any of `offered` is a token accepted now (on an open server, anything is: its
+    /// requests were judged by where they came from).
+    pub fn accepts(&self, offered: &Offered) -> bool {
+        let accepted = self.read();
+        if accepted.is_empty() {
+            return true;
+        }
+        let mut allowed = false;
+        // Every offered credential against every token (no early exit): timing says nothing
+        // about which matched.
+        for token in accepted.iter() {
+            let expected = token.expose().as_bytes();
+            for credential in &offered.0 {
+                allowed |= bool::from(credential.ct_eq(expected));
+            }
         }
         allowed
+    }
+
+    /// Puts the tokens `token` lists in force in place of the ones before, and has live
+    /// streams check theirs; how many are accepted now.
+    ///
+    /// # Errors
+    /// [`ReplaceError::WouldOpen`] for no token at all while some are in force.
+    pub fn replace(&self, token: Option<&Secret>) -> Result<usize, ReplaceError> {
+        let tokens = tokens_of(token);
+        let count = tokens.len();
+        {
+            let mut accepted = self
+                .accepted
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if tokens.is_empty() && !accepted.is_empty() {
+                return Err(ReplaceError::WouldOpen);
+            }
+            *accepted = tokens;
+        }
+        self.revision.send_modify(|revision| *revision += 1);
+        Ok(count)
+    }
+
+    /// Told each time the tokens are replaced.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revision.subscribe()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Secret>> {
+        self.accepted.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -113,7 +194,6 @@ fn offered_tokens(headers: &HeaderMap) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
     use axum::http::HeaderValue;
 
     fn headers(name: &'static str, value: &str) -> HeaderMap {
@@ -188,5 +268,41 @@ mod tests {
         let mut remote = headers("host", "iamwatch.example:443");
         remote.insert("authorization", HeaderValue::from_static("Bearer s3cret"));
         assert!(guarded.allows(&remote));
+    }
+
+    #[test]
+    fn every_token_listed_is_accepted_and_a_replacement_revokes_the_old() {
+        let auth = Auth::new(Some(Secret::new("new-token\nold-token ")));
+        assert_eq!(auth.count(), 2);
+        assert!(auth.allows(&headers("authorization", "Bearer new-token")));
+        assert!(auth.allows(&headers("x-api-key", "old-token")));
+        assert!(!auth.allows(&headers("x-api-key", "new-token old-token")));
+        assert!(!auth.allows_with_query(&HeaderMap::new(), Some("new-token\nold-token")));
+        let held = Auth::offered(&headers("x-api-key", "old-token"), None);
+        let changes = auth.changes();
+        assert_eq!(auth.replace(Some(&Secret::new("new-token"))), Ok(1));
+        assert!(changes.has_changed().unwrap());
+        assert!(!auth.accepts(&held));
+        assert!(!auth.allows(&headers("x-api-key", "old-token")));
+        assert!(auth.allows_with_query(&HeaderMap::new(), Some("new-token")));
+        // No token at all would open the server: refused, the token in force stays.
+        assert_eq!(
+            auth.replace(Some(&Secret::new(" \n"))),
+            Err(ReplaceError::WouldOpen)
+        );
+        assert_eq!(auth.replace(None), Err(ReplaceError::WouldOpen));
+        assert!(auth.allows(&headers("x-api-key", "new-token")));
+        assert!(!auth.allows(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn an_open_server_given_a_token_is_open_no_more() {
+        let auth = Auth::new(None);
+        let held = Auth::offered(&HeaderMap::new(), None);
+        assert!(auth.accepts(&held));
+        assert_eq!(auth.replace(Some(&Secret::new("t0ken"))), Ok(1));
+        assert!(!auth.is_open());
+        assert!(!auth.accepts(&held));
+        assert!(!auth.allows(&headers("host", "127.0.0.1:8080")));
     }
 }

@@ -65,6 +65,9 @@ pub struct Options {
     pub config: Config,
     /// The rules events are judged by; the caller keeps a clone to reload them (SIGHUP).
     pub rules: LiveRules,
+    /// The tokens accepted (`Auth::new(config.token)`); the caller keeps a clone to replace
+    /// them (SIGHUP).
+    pub auth: auth::Auth,
     pub store: Arc<dyn IncidentStore>,
     /// Replay the bundled samples at this interval.
     pub demo: Option<Duration>,
@@ -120,12 +123,12 @@ pub async fn serve(
     let Options {
         config,
         rules,
+        auth,
         store,
         demo,
         secrets,
     } = options;
     config.check_exposure()?;
-    let auth = auth::Auth::new(config.token.clone());
     if auth.is_open() {
         tracing::warn!(listen = %config.listen, "no API token set: anyone on this machine can use the API (loopback only)");
     }

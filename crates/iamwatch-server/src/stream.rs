@@ -2,7 +2,8 @@
 //! `{"type":"incident.created"|"incident.updated","incident":{…}}` through its own bounded
 //! queue in the [`iamwatch_live::Hub`]. A client that falls behind, stops answering pings, or
 //! stops draining its socket is disconnected (close code 1008 or 1011) and resyncs with
-//! `since`; the others never wait for it.
+//! `since`; the others never wait for it. A client whose token is no longer accepted (the
+//! tokens were replaced on SIGHUP) is disconnected with close code 4401.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -48,7 +49,11 @@ pub async fn stream(
     Query(params): Query<StreamParams>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // Told of token changes from before the check on: a replacement meanwhile is not missed.
+    let token_changes = state.auth.changes();
     state.authorize(&headers, params.token.as_deref())?;
+    // Kept to be checked again whenever the tokens change.
+    let offered = crate::auth::Auth::offered(&headers, params.token.as_deref());
     let since = match &params.since {
         None => None,
         Some(text) => Some(
@@ -66,7 +71,9 @@ pub async fn stream(
         .read_buffer_size(4096)
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(socket, state, subscription, since)))
+        .on_upgrade(move |socket| {
+            run(socket, state, subscription, since, (offered, token_changes))
+        }))
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> bool {
@@ -99,6 +106,7 @@ async fn run(
     state: AppState,
     mut subscription: Subscription<LiveMessage>,
     since: Option<i64>,
+    (offered, mut token_changes): (crate::auth::Offered, tokio::sync::watch::Receiver<u64>),
 ) {
     let hello = serde_json::json!({
         "type": "hello",
@@ -164,6 +172,13 @@ async fn run(
             _ = shutdown.changed() => {
                 close(&mut socket, 1001, "server shutting down").await;
                 return;
+            }
+            Ok(()) = token_changes.changed() => {
+                if !state.auth.accepts(&offered) {
+                    tracing::info!(client = subscription.id(), "live client's token no longer accepted; disconnected");
+                    close(&mut socket, 4401, "token no longer accepted").await;
+                    return;
+                }
             }
         }
     }

@@ -10,6 +10,8 @@ use serde_json::json;
 use std::time::Duration;
 
 const SECRET_TOKEN: &str = "token-from-the-secret-0123456789abcdef";
+/// A second token the secret lists while clients move to it.
+const NEXT_TOKEN: &str = "next-token-from-the-secret-fedcba98765";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_function_reads_its_token_and_destinations_from_its_secret() {
@@ -23,7 +25,10 @@ async fn the_function_reads_its_token_and_destinations_from_its_secret() {
     let arn = secrets
         .create_secret()
         .name("iamwatch/function")
-        .secret_string(json!({"IAMWATCH_TOKEN": SECRET_TOKEN, "IAMWATCH_HOOK": hook}).to_string())
+        .secret_string(
+            json!({"IAMWATCH_TOKEN": format!("{SECRET_TOKEN} {NEXT_TOKEN}"), "IAMWATCH_HOOK": hook})
+                .to_string(),
+        )
         .send()
         .await
         .unwrap()
@@ -57,6 +62,12 @@ async fn the_function_reads_its_token_and_destinations_from_its_secret() {
     );
     let refused = runtime.invoke(&answer("c2", TOKEN)).await.unwrap();
     assert_eq!(refused["statusCode"], 401, "{}", function.log());
+    // Each token the secret lists, and not the two together.
+    let next = runtime.invoke(&answer("c3", NEXT_TOKEN)).await.unwrap();
+    assert_eq!(next["statusCode"], 200, "{}", function.log());
+    let both = format!("{SECRET_TOKEN} {NEXT_TOKEN}");
+    let refused = runtime.invoke(&answer("c4", &both)).await.unwrap();
+    assert_eq!(refused["statusCode"], 401, "{}", function.log());
 
     // The destination's URL from the secret.
     let summary = runtime
@@ -78,7 +89,9 @@ async fn the_function_reads_its_token_and_destinations_from_its_secret() {
     let log = function.log();
     assert!(log.contains(&arn) && log.contains("IAMWATCH_HOOK"), "{log}");
     assert!(
-        !log.contains(SECRET_TOKEN) && !log.contains("/from-the-secret"),
+        !log.contains(SECRET_TOKEN)
+            && !log.contains(NEXT_TOKEN)
+            && !log.contains("/from-the-secret"),
         "{log}"
     );
 }
