@@ -1,8 +1,10 @@
 // End-to-end: the dashboard in headless Chromium against a running `iamwatch serve`.
 // Usage: IAMWATCH_URL=http://127.0.0.1:PORT IAMWATCH_TOKEN=... SCREENSHOT_DIR=dir node dashboard.mjs
+// With IAMWATCH_TOKEN_FILE_PATH (the server's token file) and IAMWATCH_PID (the server), the
+// token is rotated at the end: the page is told its token was revoked and takes the new one.
 // Exits non-zero (with the reason) when any step fails. Run by tests/serve/browser.rs.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 
 const url = process.env.IAMWATCH_URL;
 const token = process.env.IAMWATCH_TOKEN;
@@ -168,6 +170,24 @@ try {
   await linked.waitForFunction((reason) => document.querySelector("#detail-fields").textContent.includes(reason), reasonIn[shown], { timeout: 5000 });
   await linked.click("#lang");
   await linked.waitForFunction((reason) => document.querySelector("#detail-fields").textContent.includes(reason), reasonIn[other], { timeout: 5000 });
+
+  // The token rotated on the server (its file rewritten, SIGHUP): the open page's stream is
+  // closed as revoked, the page asks for a token saying the old one was refused, and the new
+  // one brings it back live.
+  const tokenFile = process.env.IAMWATCH_TOKEN_FILE_PATH;
+  if (tokenFile && process.env.IAMWATCH_PID) {
+    const rotated = `rotated-${Date.now()}`;
+    writeFileSync(tokenFile, `${rotated}\n`);
+    process.kill(Number(process.env.IAMWATCH_PID), "SIGHUP");
+    await linked.waitForSelector("#token-form:not([hidden])", { timeout: 15000 });
+    if (!(await linked.isVisible("#token-error"))) throw new Error("the revoked token is not said to be refused");
+    if (!(await linked.isHidden("#app"))) throw new Error("the incidents stay shown without a valid token");
+    await linked.screenshot({ path: `${screenshots}/dashboard-token-revoked.png` });
+    await linked.fill("#token-input", rotated);
+    await linked.press("#token-input", "Enter");
+    await linked.waitForSelector("#app:not([hidden])", { timeout: 10000 });
+    await linked.waitForSelector('#connection[data-state="connected"]', { timeout: 10000 });
+  }
 
   if (pageErrors.length) throw new Error(`page errors: ${pageErrors.join("; ")}`);
   console.log(`dashboard ok; screenshots in ${screenshots}`);

@@ -38,12 +38,19 @@ fn the_dashboard_shows_incidents_live_and_acknowledges_them() {
             .display()
             .to_string()
     );
+    // The token from a file, which the script rewrites at its end to rotate it.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let mut env = env;
+    env.push(("IAMWATCH_TOKEN_FILE", token_file.display().to_string()));
     let server = start_with_env(dir.path(), &config, &[], &env);
     let output = Command::new("node")
         .arg(root.join("tests/browser/dashboard.mjs"))
         .current_dir(root)
         .env("IAMWATCH_URL", format!("http://{}", server.address))
         .env("IAMWATCH_TOKEN", TOKEN)
+        .env("IAMWATCH_TOKEN_FILE_PATH", &token_file)
+        .env("IAMWATCH_PID", server.pid().to_string())
         .env("SCREENSHOT_DIR", root.join("target/browser"))
         .env("CHROMIUM", &chromium)
         .output()
