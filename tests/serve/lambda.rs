@@ -24,14 +24,7 @@ async fn the_function_stores_broadcasts_to_live_connections_and_keeps_what_it_ca
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     create_connections_table(&dynamodb).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = sqs
-        .create_queue()
-        .queue_name("iamwatch-dead-letters")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue = dead_letter_queue(&sqs).await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)

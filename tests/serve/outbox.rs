@@ -5,10 +5,9 @@ use crate::receiver::{self, posted_to};
 use crate::server::{self, post, start};
 use std::time::{Duration, Instant};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notification_owed_when_serve_was_killed_is_sent_when_it_starts_again() {
-    let dir = tempfile::tempdir().unwrap();
-    // A port nothing listens on yet: the destination is down (connections refused, retried).
+/// A webhook destination on a port nothing listens on yet (down: connections refused, retried):
+/// the port, and the config naming it.
+fn hook_down() -> (u16, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -17,6 +16,13 @@ async fn a_notification_owed_when_serve_was_killed_is_sent_when_it_starts_again(
     let config = format!(
         "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"http://127.0.0.1:{port}/hook\"\n"
     );
+    (port, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_owed_when_serve_was_killed_is_sent_when_it_starts_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, config) = hook_down();
     let outbox = dir.path().join("incidents.db-notify-outbox.jsonl");
     let before = start(dir.path(), &config);
     let event = server::eventbridge_event("owed-1", "DeleteUser", "mallory");
@@ -138,14 +144,7 @@ async fn traced<F: std::future::Future<Output = ()>>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_is_owed_is_on_the_disk_before_the_incidents_are() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = format!(
-        "[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"http://127.0.0.1:{port}/hook\"\n"
-    );
+    let (_, config) = hook_down();
     let server = start(dir.path(), &config);
     let event = server::eventbridge_event("synced-1", "DeleteUser", "mallory");
     let lines = traced(server.pid(), dir.path(), async {

@@ -22,7 +22,7 @@ fn listing(event_id: &str) -> String {
 }
 
 /// Waits until the server has logged `text` `times` times; fails after 15 s.
-async fn wait_for_log(server: &Server, text: &str, times: usize) {
+pub(crate) async fn wait_for_log(server: &Server, text: &str, times: usize) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while server.log().matches(text).count() < times {
         assert!(

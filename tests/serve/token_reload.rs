@@ -4,7 +4,7 @@
 
 use crate::server::{self, client, next_json, start_with_env, Server};
 use futures_util::StreamExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 const OLD: &str = "old-token-0123456789abcdef";
@@ -35,15 +35,7 @@ async fn stream_with(server: &Server, token: &str) -> server::Socket {
 /// Sends SIGHUP and waits for the reload's `times`-th line saying `text`.
 async fn hang_up(server: &Server, text: &str, times: usize) {
     server.signal("HUP");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while server.log().matches(text).count() < times {
-        assert!(
-            Instant::now() < deadline,
-            "never logged {text:?} {times} time(s):\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::reload::wait_for_log(server, text, times).await;
 }
 
 /// The close frame's code the server ends `socket` with, skipping the messages before it.

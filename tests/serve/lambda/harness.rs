@@ -169,6 +169,17 @@ pub async fn create_connections_table(client: &aws_sdk_dynamodb::Client) {
         .unwrap();
 }
 
+/// The SQS queue the function keeps unreadable input in (`IAMWATCH_DEAD_LETTER_QUEUE`); its URL.
+pub async fn dead_letter_queue(sqs: &aws_sdk_sqs::Client) -> String {
+    sqs.create_queue()
+        .queue_name("iamwatch-dead-letters")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
 pub async fn connections(client: &aws_sdk_dynamodb::Client) -> Vec<String> {
     let scanned = client.scan().table_name(CONNECTIONS).send().await.unwrap();
     let mut ids: Vec<String> = scanned

@@ -113,14 +113,7 @@ async fn a_message_s3_cannot_give_now_is_the_only_one_delivered_again() {
     let moto = Moto::start_serial();
     let sdk = moto.sdk_config();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = sqs
-        .create_queue()
-        .queue_name("iamwatch-dead-letters")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let queue = dead_letter_queue(&sqs).await;
     let (good, good_bytes) = log_file("20240601T0905Z_a", &[7, 24]);
     let (flaky, flaky_bytes) = log_file("20240601T0910Z_b", &[16, 19]);
     let s3 = FlakyS3::start(
