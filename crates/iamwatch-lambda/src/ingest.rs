@@ -74,8 +74,11 @@ impl Function {
             let body = format!("{{\"Records\":[{}]}}", message.raw.get());
             let (mut chunk, mut whole) =
                 read_delivery(body.as_bytes(), &source, "SQS message", &self.detector);
-            // Where the message is in the batch, as when the batch is read whole.
-            for bad in chunk.bad.iter_mut().chain(whole.as_mut()) {
+            // Where the message is in the batch, as when the batch is read whole (a notice's
+            // too: it becomes a bad record when S3 refuses its file).
+            let notices = chunk.notices.iter_mut().flatten();
+            let unread = notices.map(|notice| &mut notice.unread);
+            for bad in chunk.bad.iter_mut().chain(unread).chain(whole.as_mut()) {
                 bad.record = Some(position as u64);
             }
             let outcome = match self.follow(&mut chunk).await {
