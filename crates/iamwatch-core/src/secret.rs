@@ -16,6 +16,13 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The tokens an API token lists, separated by white space (two while one is rotated; no
+    /// valid bearer token holds any): what `serve` and the serverless function accept. None
+    /// for an empty or blank one, which is no token.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.0.split_whitespace()
+    }
 }
 
 impl fmt::Debug for Secret {

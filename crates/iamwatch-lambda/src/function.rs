@@ -174,7 +174,9 @@ impl Function {
             detector,
             store,
             correlator: Mutex::new(correlator),
-            token: settings.token.filter(|token| !token.expose().is_empty()),
+            token: settings
+                .token
+                .filter(|token| token.tokens().next().is_some()),
             broadcaster,
             dead_letters,
             s3: iamwatch_s3::ObjectReader::from_env(settings.aws_timeout).await,
@@ -235,12 +237,9 @@ impl Function {
         // The token may list several (one being rotated), as `serve`'s: each is accepted,
         // all compared whatever matched.
         let allowed = match (&self.token, offered) {
-            (Some(token), Some(offered)) => token
-                .expose()
-                .split_whitespace()
-                .fold(false, |allowed, token| {
-                    allowed | bool::from(offered.as_bytes().ct_eq(token.as_bytes()))
-                }),
+            (Some(token), Some(offered)) => token.tokens().fold(false, |allowed, token| {
+                allowed | bool::from(offered.as_bytes().ct_eq(token.as_bytes()))
+            }),
             _ => false,
         };
         if !allowed {

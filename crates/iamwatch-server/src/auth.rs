@@ -35,10 +35,10 @@ pub enum ReplaceError {
     WouldOpen,
 }
 
-/// The tokens `token` lists (separated by white space); none for an empty one.
+/// The tokens `token` lists ([`Secret::tokens`]).
 fn tokens_of(token: Option<&Secret>) -> Vec<Secret> {
     token
-        .map(|token| token.expose().split_whitespace().map(Secret::new).collect())
+        .map(|token| token.tokens().map(Secret::new).collect())
         .unwrap_or_default()
 }
 

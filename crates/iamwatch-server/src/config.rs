@@ -346,7 +346,7 @@ impl Config {
         let empty = self
             .token
             .as_ref()
-            .is_none_or(|token| token.expose().is_empty());
+            .is_none_or(|token| token.tokens().next().is_none());
         if empty && !self.listen.ip().is_loopback() {
             return Err(ConfigError::TokenRequired {
                 listen: self.listen,
@@ -464,6 +464,9 @@ mod tests {
         config.listen = "0.0.0.0:8080".parse().unwrap();
         let error = config.check_exposure().unwrap_err().to_string();
         assert!(error.contains("IAMWATCH_TOKEN"), "{error}");
+        // A blank token lists none: no token either.
+        config.token = Some(Secret::new(" \n"));
+        assert!(config.check_exposure().is_err());
         config.token = Some(Secret::new("t"));
         assert!(config.check_exposure().is_ok());
     }
