@@ -66,10 +66,11 @@ impl Auth {
 
     /// Like [`Auth::allows`], also accepting `query_token`.
     pub fn allows_with_query(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
-        if self.is_open() {
+        let accepted = self.read();
+        if accepted.is_empty() {
             return is_local_request(headers);
         }
-        self.accepts(&Self::offered(headers, query_token))
+        any_accepted(&accepted, &Self::offered(headers, query_token))
     }
 
     /// What the request offers, in its headers and `query_token`.
@@ -83,19 +84,7 @@ impl Auth {
     /// requests were judged by where they came from).
     pub fn accepts(&self, offered: &Offered) -> bool {
         let accepted = self.read();
-        if accepted.is_empty() {
-            return true;
-        }
-        let mut allowed = false;
-        // Every offered credential against every token (no early exit): timing says nothing
-        // about which matched.
-        for token in accepted.iter() {
-            let expected = token.expose().as_bytes();
-            for credential in &offered.0 {
-                allowed |= bool::from(credential.ct_eq(expected));
-            }
-        }
-        allowed
+        accepted.is_empty() || any_accepted(&accepted, offered)
     }
 
     /// Puts the tokens `token` lists in force in place of the ones before, and has live
@@ -128,6 +117,19 @@ impl Auth {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Secret>> {
         self.accepted.read().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Whether any of `offered` is one of `accepted`: every credential against every token (no
+/// early exit), so that timing says nothing about which matched.
+fn any_accepted(accepted: &[Secret], offered: &Offered) -> bool {
+    let mut allowed = false;
+    for token in accepted {
+        let expected = token.expose().as_bytes();
+        for credential in &offered.0 {
+            allowed |= bool::from(credential.ct_eq(expected));
+        }
+    }
+    allowed
 }
 
 /// For a server without a token (bound to loopback only): whether the request is not a web
