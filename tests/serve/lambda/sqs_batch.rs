@@ -6,72 +6,27 @@ use super::harness::*;
 use crate::lambda_runtime::LambdaRuntime;
 use crate::moto::Moto;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// An S3 endpoint on this machine holding log files by key, one of which S3 fails to give
-/// (`503 SlowDown`, as S3 answers under load) while `failing` is set.
-struct FlakyS3 {
-    endpoint: String,
-    failing: Arc<AtomicBool>,
-}
-
-impl FlakyS3 {
-    fn start(files: Vec<(String, Vec<u8>)>, flaky: &str) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let failing = Arc::new(AtomicBool::new(true));
-        let fails = Arc::clone(&failing);
-        let flaky = flaky.to_string();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                // The headers, up to the empty line (a GET has no body).
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
-                    line.clear();
-                }
-                let path = request_line.split(' ').nth(1).unwrap_or_default();
-                let path = path.split('?').next().unwrap_or_default();
-                let found = files
-                    .iter()
-                    .find(|(key, _)| path == format!("/trail/{key}"));
-                let (status, body): (&str, Vec<u8>) = match found {
-                    Some((key, _)) if *key == flaky && fails.load(Ordering::SeqCst) => (
-                        "503 Slow Down",
-                        b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_vec(),
-                    ),
-                    Some((_, bytes)) => ("200 OK", bytes.clone()),
-                    None => (
-                        "404 Not Found",
-                        b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>".to_vec(),
-                    ),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-            }
-        });
-        Self { endpoint, failing }
-    }
-}
-
-/// A log file of the seed records on `lines`, under a key as CloudTrail names its files.
-fn log_file(stamp: &str, lines: &[usize]) -> (String, Vec<u8>) {
-    let records: Vec<Value> = lines.iter().map(|line| seed_record(*line)).collect();
-    let key = format!(
-        "AWSLogs/111122223333/CloudTrail/us-east-1/2024/06/01/111122223333_CloudTrail_us-east-1_{stamp}.json.gz"
-    );
-    (key, gzip(&json!({"Records": records}).to_string()))
+/// A front for moto's S3 (the function's `AWS_ENDPOINT_URL_S3`) that fails to give the object
+/// `flaky` (`503 SlowDown`, as S3 answers under load) while the flag it returns is set.
+fn flaky_s3(moto: &Moto, flaky: &str) -> (String, Arc<AtomicBool>) {
+    let failing = Arc::new(AtomicBool::new(true));
+    let fails = Arc::clone(&failing);
+    let object = format!("/trail/{flaky}");
+    let endpoint = crate::front::start(&moto.endpoint, move |head, _| {
+        let path = head.split(' ').nth(1)?.split('?').next()?;
+        (path == object && fails.load(Ordering::SeqCst)).then(|| {
+            let body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            format!(
+                "HTTP/1.1 503 Slow Down\r\nContent-Length: {}\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        })
+    });
+    (endpoint, failing)
 }
 
 /// An SQS message whose body is S3's notification of `key` in the bucket `trail`.
@@ -114,12 +69,15 @@ async fn a_message_s3_cannot_give_now_is_the_only_one_delivered_again() {
     let sdk = moto.sdk_config();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = dead_letter_queue(&sqs).await;
-    let (good, good_bytes) = log_file("20240601T0905Z_a", &[7, 24]);
-    let (flaky, flaky_bytes) = log_file("20240601T0910Z_b", &[16, 19]);
-    let s3 = FlakyS3::start(
-        vec![(good.clone(), good_bytes), (flaky.clone(), flaky_bytes)],
-        &flaky,
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
     );
+    s3.create_bucket().bucket("trail").send().await.unwrap();
+    let good = put_log_file(&s3, "20240601T0905Z_a", &[7, 24]).await;
+    let flaky = put_log_file(&s3, "20240601T0910Z_b", &[16, 19]).await;
+    let (s3_endpoint, failing) = flaky_s3(&moto, &flaky);
     let batch = json!({"Records": [
         notice_message("m-good", &good),
         notice_message("m-flaky", &flaky),
@@ -137,7 +95,7 @@ async fn a_message_s3_cannot_give_now_is_the_only_one_delivered_again() {
         &runtime,
         &moto,
         &[
-            ("AWS_ENDPOINT_URL_S3", s3.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_S3", s3_endpoint.clone()),
             ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
         ],
     );
@@ -158,7 +116,7 @@ async fn a_message_s3_cannot_give_now_is_the_only_one_delivered_again() {
         &runtime,
         &moto,
         &[
-            ("AWS_ENDPOINT_URL_S3", s3.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_S3", s3_endpoint.clone()),
             ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
             ("IAMWATCH_SQS_PARTIAL_BATCH", "true".to_string()),
         ],
@@ -204,7 +162,7 @@ async fn a_message_s3_cannot_give_now_is_the_only_one_delivered_again() {
     );
 
     // SQS delivers the message again once S3 answers: its file is read, nothing is left.
-    s3.failing.store(false, Ordering::SeqCst);
+    failing.store(false, Ordering::SeqCst);
     let again = json!({"Records": [notice_message("m-flaky", &flaky)]}).to_string();
     let summary = runtime.invoke(&again).await.unwrap();
     assert!(summary.get("batchItemFailures").is_none(), "{summary}");
