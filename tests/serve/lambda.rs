@@ -6,6 +6,7 @@
 mod correlate;
 mod harness;
 mod notify;
+mod permissions;
 mod secrets;
 mod sqs_batch;
 mod threshold;

@@ -15,9 +15,27 @@ dedup: "{detail.sourceIPAddress}"
 threshold: {events: 3, window: 10m}
 "#;
 
+/// Writes [`RULE`] in a folder of `dir`; the config's `[rules]` table naming that folder.
+pub(crate) fn rule_config(dir: &std::path::Path) -> String {
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("macie.yml"), RULE).unwrap();
+    format!("[rules]\ndirs = [{:?}]\n", rules.display().to_string())
+}
+
 /// An `ArchiveFindings` call from `ip`, `minute` minutes after 9:00, as EventBridge delivers it.
 pub(crate) fn archived(event_id: &str, minute: u32, ip: &str) -> Value {
-    let at = format!("2024-06-01T09:{minute:02}:00Z");
+    archived_at(event_id, &format!("2024-06-01T09:{minute:02}:00Z"), ip)
+}
+
+/// The same call `minutes` before now: what a process that starts recalls.
+pub(crate) fn archived_minutes_ago(event_id: &str, minutes: i64, ip: &str) -> Value {
+    let at = iamwatch_core::time::now_ms() - minutes * 60_000;
+    archived_at(event_id, &iamwatch_core::time::format_rfc3339_ms(at), ip)
+}
+
+/// The same call at `at` (RFC 3339).
+fn archived_at(event_id: &str, at: &str, ip: &str) -> Value {
     json!({
         "version": "0", "id": format!("eb-{event_id}"),
         "detail-type": "AWS API Call via CloudTrail", "source": "aws.macie2",
@@ -40,13 +58,7 @@ pub(crate) fn archived(event_id: &str, minute: u32, ip: &str) -> Value {
 #[tokio::test]
 async fn events_posted_one_by_one_raise_the_rule_once_its_count_is_reached() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("macie.yml"), RULE).unwrap();
-    let server = start(
-        dir.path(),
-        &format!("[rules]\ndirs = [{:?}]\n", rules.display().to_string()),
-    );
+    let server = start(dir.path(), &rule_config(dir.path()));
     let mut socket = server::connect(&server).await;
     for (id, minute, ip) in [
         ("a0", 0, "198.51.100.1"),
@@ -91,4 +103,39 @@ async fn events_posted_one_by_one_raise_the_rule_once_its_count_is_reached() {
         .map(|incident| incident["event_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["a2/test.macie_evasion"], "{page}");
+}
+
+#[tokio::test]
+async fn a_serve_killed_and_started_again_goes_on_counting_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = rule_config(dir.path());
+    let before = start(dir.path(), &config);
+    for (id, minutes) in [("a0", 8), ("a1", 7)] {
+        let call = archived_minutes_ago(id, minutes, "198.51.100.1");
+        let (status, summary) = post(&before, call.to_string()).await;
+        assert_eq!(
+            (status, summary["incidents"].as_u64()),
+            (202, Some(0)),
+            "counted, not an incident: {summary}"
+        );
+    }
+    before.kill();
+
+    let after = start(dir.path(), &config);
+    let log = after.log();
+    assert!(
+        log.contains("and 2 counts of rules with a threshold"),
+        "{log}"
+    );
+    let third = archived_minutes_ago("a2", 6, "198.51.100.1");
+    let (status, summary) = post(&after, third.to_string()).await;
+    assert_eq!(
+        (status, summary["incidents"].as_u64()),
+        (202, Some(1)),
+        "the third call within 10 minutes, the two before the kill recalled: {summary}"
+    );
+    let (_, page) = server::get(&after, "/v1/incidents").await;
+    let incident = &page["incidents"][0];
+    assert_eq!(incident["event_id"], "a2/test.macie_evasion", "{page}");
+    assert_eq!(incident["meta"]["notes"], json!(["events: a0, a1, a2"]));
 }

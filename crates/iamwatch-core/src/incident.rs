@@ -269,6 +269,13 @@ impl Incident {
         self.meta.rules.is_empty() && !self.counted.is_empty()
     }
 
+    /// What rules with a threshold counted of this event, as a store keeps it.
+    pub fn kept_counts(&self) -> impl Iterator<Item = crate::KeptCount> + '_ {
+        self.counted
+            .iter()
+            .map(|counted| counted.kept(&self.event_id, self.event_time_ms))
+    }
+
     /// The incident as lists and live streams show it: everything stored, both languages,
     /// except the raw event, which is on the incident's own page.
     pub fn summary_json(&self) -> serde_json::Value {

@@ -26,5 +26,5 @@ pub use meta_json::MetaJson;
 pub use secret::Secret;
 pub use severity::Severity;
 pub use status::{IncidentStatus, TransitionError};
-pub use threshold::{CountedMatch, Threshold};
+pub use threshold::{CountedMatch, DistinctValue, KeptCount, Threshold};
 pub use zone::Zone;

@@ -92,9 +92,57 @@ pub struct DistinctValue {
     pub step: bool,
 }
 
+/// What a rule with a threshold counted of one event, as the store keeps it until the rule's
+/// window has passed: what a process that starts needs to go on counting where the last one
+/// stopped (the rule's title, severity and the rest come from the rule again when an event
+/// reaches the count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptCount {
+    pub rule_id: String,
+    pub event_id: String,
+    pub event_time_ms: i64,
+    /// The rule's threshold when the event was counted: a rule changed since counts anew.
+    pub threshold: Threshold,
+    pub group: Option<String>,
+    pub distinct: Option<DistinctValue>,
+}
+
+impl KeptCount {
+    /// Events delivered late by this much still count with this one: CloudTrail delivers its
+    /// log files about 5 minutes after the calls, and sometimes much later. A count is kept
+    /// this long after its window has passed, and recalled while within it.
+    pub const LATE_EVENTS_MS: i64 = 60 * 60 * 1000;
+
+    /// When no event of the window can still come, by the event clock: the event's time plus
+    /// the rule's window.
+    pub fn window_end_ms(&self) -> i64 {
+        self.event_time_ms.saturating_add(self.threshold.window_ms)
+    }
+
+    /// Whether, at `now_ms`, an event late by at most [`Self::LATE_EVENTS_MS`] may still be
+    /// counted with this one: what a store keeps and a recall reads.
+    pub fn in_use_at(&self, now_ms: i64) -> bool {
+        self.window_end_ms() >= now_ms.saturating_sub(Self::LATE_EVENTS_MS)
+    }
+}
+
+impl CountedMatch {
+    /// This match of event `event_id` at `event_time_ms`, as a store keeps it.
+    pub fn kept(&self, event_id: &str, event_time_ms: i64) -> KeptCount {
+        KeptCount {
+            rule_id: self.rule_id.clone(),
+            event_id: event_id.to_string(),
+            event_time_ms,
+            threshold: self.threshold,
+            group: self.group.clone(),
+            distinct: self.distinct.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{parse_window, Threshold};
+    use super::{parse_window, KeptCount, Threshold};
 
     #[test]
     fn spans_read_as_sigma_writes_them() {
@@ -123,5 +171,25 @@ mod tests {
         assert_eq!(text(7_200_000).en, "2 h");
         assert_eq!(text(90_000).en, "90 s");
         assert_eq!(text(90_000).ko, "90초");
+    }
+
+    #[test]
+    fn a_count_is_in_use_until_its_window_and_the_late_events_have_passed() {
+        let count = KeptCount {
+            rule_id: "r".to_string(),
+            event_id: "e".to_string(),
+            event_time_ms: 1_000_000,
+            threshold: Threshold {
+                events: 3,
+                window_ms: 600_000,
+            },
+            group: None,
+            distinct: None,
+        };
+        assert_eq!(count.window_end_ms(), 1_600_000);
+        let last = 1_600_000 + KeptCount::LATE_EVENTS_MS;
+        assert!(count.in_use_at(1_000_000));
+        assert!(count.in_use_at(last));
+        assert!(!count.in_use_at(last + 1));
     }
 }

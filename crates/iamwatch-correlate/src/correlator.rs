@@ -9,7 +9,7 @@ use crate::rule;
 use crate::sequence::{Grace, Sequences};
 use crate::threshold::Thresholds;
 use crate::window::{Seen, Windows};
-use iamwatch_core::{Incident, Localized, Severity, Target};
+use iamwatch_core::{Incident, KeptCount, Localized, Severity, Target};
 
 /// Whether a correlator raised `incident`: a stateful detection's, or a rule's threshold
 /// reached (raised under `<eventID>/<rule id>`, as the detections' are).
@@ -124,6 +124,22 @@ impl Correlator {
     /// raised by the next [`Correlator::expire`].
     pub fn recall(&mut self, incident: &Incident) {
         let _already_raised = self.observe(incident);
+    }
+
+    /// From when a process that starts recalls what rules with a threshold counted
+    /// ([`Correlator::recall_count`]): the counts whose window ends at or after the time
+    /// returned, which events arriving now, even late, may still join; `None` when the recall
+    /// is off (`recall_days = 0`). Counted whether or not the stateful detections are on, as
+    /// the thresholds are.
+    pub fn counts_since(&self, now_ms: i64) -> Option<i64> {
+        (self.config.recall_days > 0).then(|| now_ms.saturating_sub(KeptCount::LATE_EVENTS_MS))
+    }
+
+    /// Counts a rule's match kept by the store before this process started, as
+    /// [`Correlator::observe`] counted it then; what it reached then is not raised again.
+    pub fn recall_count(&mut self, kept: KeptCount) {
+        self.watermark_ms = self.watermark_ms.max(kept.event_time_ms);
+        self.thresholds.recall(kept, self.watermark_ms);
     }
 
     /// Rules turned off dropped, severities overridden.

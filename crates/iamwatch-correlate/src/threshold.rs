@@ -3,7 +3,7 @@
 //! incident raised on the event that reaches the count, once per window.
 
 use crate::window::{Seen, Windows};
-use iamwatch_core::{CountedMatch, Incident, Localized, MetaJson, Threshold};
+use iamwatch_core::{CountedMatch, Incident, KeptCount, Localized, MetaJson, Threshold};
 use std::collections::HashMap;
 
 /// The counts of every rule with a threshold, by rule id.
@@ -39,35 +39,46 @@ impl Thresholds {
     pub(crate) fn count(&mut self, incident: &Incident, watermark_ms: i64) -> Vec<Incident> {
         let mut raised = Vec::new();
         for counted in &incident.counted {
-            let (threshold, distinct) = (counted.threshold, counted.distinct.is_some());
-            let counts = match self.rules.get_mut(&counted.rule_id) {
-                // A rule changed by a reload (`serve`, SIGHUP) counts anew.
-                Some(counts) if counts.threshold != threshold || counts.distinct != distinct => {
-                    *counts = Counts::new(threshold, distinct);
-                    counts
-                }
-                Some(counts) => counts,
-                None => self
-                    .rules
-                    .entry(counted.rule_id.clone())
-                    .or_insert_with(|| Counts::new(threshold, distinct)),
-            };
-            let value = match &counted.distinct {
-                Some(distinct) => distinct.value.clone(),
-                None => String::new(),
-            };
-            let seen = Seen {
-                time_ms: incident.event_time_ms,
-                event_id: incident.event_id.clone(),
-                incident_id: String::new(),
-                value,
-            };
-            let group = counted.group.as_deref().unwrap_or_default();
-            if let Some(events) = counts.windows.count(group, seen, watermark_ms) {
+            let kept = counted.kept(&incident.event_id, incident.event_time_ms);
+            if let Some(events) = self.count_kept(kept, watermark_ms) {
                 raised.push(reached(incident, counted, &events));
             }
         }
         raised
+    }
+
+    /// Counts a match a store kept before this process started, as [`Thresholds::count`]
+    /// counted it then; what it reached then was stored then.
+    pub(crate) fn recall(&mut self, kept: KeptCount, watermark_ms: i64) {
+        let _already_raised = self.count_kept(kept, watermark_ms);
+    }
+
+    /// Counts one match; the events that make its rule's threshold when it reaches it.
+    fn count_kept(&mut self, kept: KeptCount, watermark_ms: i64) -> Option<Vec<Seen>> {
+        let (threshold, distinct) = (kept.threshold, kept.distinct.is_some());
+        let counts = match self.rules.get_mut(&kept.rule_id) {
+            // A rule changed by a reload (`serve`, SIGHUP) counts anew.
+            Some(counts) if counts.threshold != threshold || counts.distinct != distinct => {
+                *counts = Counts::new(threshold, distinct);
+                counts
+            }
+            Some(counts) => counts,
+            None => self
+                .rules
+                .entry(kept.rule_id)
+                .or_insert_with(|| Counts::new(threshold, distinct)),
+        };
+        let seen = Seen {
+            time_ms: kept.event_time_ms,
+            event_id: kept.event_id,
+            incident_id: String::new(),
+            value: kept
+                .distinct
+                .map(|distinct| distinct.value)
+                .unwrap_or_default(),
+        };
+        let group = kept.group.as_deref().unwrap_or_default();
+        counts.windows.count(group, seen, watermark_ms)
     }
 
     /// Keys held, for metrics and tests.

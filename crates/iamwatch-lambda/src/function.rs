@@ -7,7 +7,7 @@ use crate::dead_letter::DeadLetters;
 use crate::ingest::Summary;
 use crate::invocation::Invocation;
 use iamwatch_core::secret::Secret;
-use iamwatch_core::Incident;
+use iamwatch_core::{Incident, KeptCount};
 use iamwatch_correlate::{CorrelateConfig, Correlator};
 use iamwatch_detect::Detector;
 use iamwatch_notify::{ChannelConfig, Notifier};
@@ -298,6 +298,7 @@ impl Function {
         mut summary: Summary,
         deadline: SystemTime,
     ) -> Result<Summary, FunctionError> {
+        let counts: Vec<KeptCount> = incidents.iter().flat_map(Incident::kept_counts).collect();
         {
             let mut correlator = self
                 .correlator
@@ -314,10 +315,23 @@ impl Function {
             // What this instance raised in an invocation the store failed.
             incidents.extend(correlator.take_unstored());
         }
+        let raised = Correlator::raised_among(&incidents);
+        // What rules with a threshold counted is kept first, for the instances that start after
+        // this one: should the rest fail, Lambda delivers the events again and they count once.
+        if let Err(error) = self
+            .store
+            .keep_counts(counts, iamwatch_core::time::now_ms())
+            .await
+        {
+            self.correlator
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .keep_unstored(raised);
+            return Err(FunctionError::Store(error.to_string()));
+        }
         if incidents.is_empty() {
             return Ok(summary);
         }
-        let raised = Correlator::raised_among(&incidents);
         let wanted = self.wanted(&incidents);
         let (stored, owed_before) = match self.owe_and_insert(incidents, &wanted).await {
             Ok(stored) => stored,

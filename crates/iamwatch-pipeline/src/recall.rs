@@ -2,35 +2,51 @@
 //! incidents of the last `[correlate] recall_days` into its stateful detections: the windows,
 //! sequences, MFA grace periods and first-seen baselines a restart would otherwise forget. The
 //! incidents come oldest first, a page at a time (memory holds one page); the correlator
-//! counts them as it did when they were made, and raises nothing already raised.
+//! counts them as it did when they were made, and raises nothing already raised. Then the
+//! counts of rules with a threshold the store kept (events only counted are no incidents), those
+//! still in use.
 
 use iamwatch_correlate::Correlator;
-use iamwatch_store::{recall_each, IncidentStore, StoreError};
+use iamwatch_store::{recall_counts_each, recall_each, IncidentStore, StoreError};
 use std::time::{Duration, Instant};
 
 /// What a recall read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recalled {
-    /// Incidents of events at or after this epoch-ms time were read.
-    pub since_ms: i64,
+    /// Incidents of events at or after this epoch-ms time were read (`None`: no incident, the
+    /// stateful detections being off).
+    pub since_ms: Option<i64>,
     pub incidents: usize,
+    /// Counts of rules with a threshold, whose window ends at or after `counts_since_ms`.
+    pub counts: usize,
+    pub counts_since_ms: i64,
     pub took: Duration,
 }
 
 impl std::fmt::Display for Recalled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let time = iamwatch_core::time::format_rfc3339_ms;
+        match self.since_ms {
+            Some(since_ms) => write!(
+                f,
+                "the stateful detections recalled {} stored incidents of events since {}",
+                self.incidents,
+                time(since_ms)
+            )?,
+            None => write!(f, "the stateful detections are off, no incident recalled")?,
+        }
         write!(
             f,
-            "the stateful detections recalled {} stored incidents of events since {} in {} ms",
-            self.incidents,
-            iamwatch_core::time::format_rfc3339_ms(self.since_ms),
+            ", and {} counts of rules with a threshold whose window ends after {}, in {} ms",
+            self.counts,
+            time(self.counts_since_ms),
             self.took.as_millis()
         )
     }
 }
 
 /// Recalls into `correlator` what `store` holds from its look-back before `now_ms`; `None`
-/// when the correlator recalls nothing (turned off, or `recall_days = 0`).
+/// when the correlator recalls nothing (`recall_days = 0`).
 ///
 /// # Errors
 /// [`StoreError`] when the store fails; the correlator keeps what was recalled before it.
@@ -39,14 +55,24 @@ pub async fn recall(
     store: &dyn IncidentStore,
     now_ms: i64,
 ) -> Result<Option<Recalled>, StoreError> {
-    let Some(since_ms) = correlator.recall_since(now_ms) else {
+    let Some(counts_since_ms) = correlator.counts_since(now_ms) else {
         return Ok(None);
     };
     let started = Instant::now();
-    let incidents = recall_each(store, since_ms, |incident| correlator.recall(incident)).await?;
+    let since_ms = correlator.recall_since(now_ms);
+    let incidents = match since_ms {
+        Some(since_ms) => {
+            recall_each(store, since_ms, |incident| correlator.recall(incident)).await?
+        }
+        None => 0,
+    };
+    let counts =
+        recall_counts_each(store, counts_since_ms, |kept| correlator.recall_count(kept)).await?;
     Ok(Some(Recalled {
         since_ms,
         incidents,
+        counts,
+        counts_since_ms,
         took: started.elapsed(),
     }))
 }
@@ -121,7 +147,7 @@ mod tests {
             .unwrap();
         let mut correlator = Correlator::new(CorrelateConfig::default());
         let recalled = recall(&mut correlator, &store, now).await.unwrap().unwrap();
-        assert_eq!(recalled.since_ms, now - 30 * day);
+        assert_eq!(recalled.since_ms, Some(now - 30 * day));
         assert_eq!(
             recalled.incidents, 1,
             "the user created 40 days ago is past the look-back"

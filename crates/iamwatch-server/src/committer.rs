@@ -7,7 +7,7 @@
 use crate::auto_respond::Responder;
 use crate::metrics::Metrics;
 use crate::stream::LiveHub as Hub;
-use iamwatch_core::Incident;
+use iamwatch_core::{Incident, KeptCount};
 use iamwatch_correlate::Correlator;
 use iamwatch_notify::Notifier;
 use iamwatch_store::{IncidentStore, Stored};
@@ -161,6 +161,12 @@ async fn run(
         // raise is stored in the same transaction as the incidents that completed it, and
         // counted in the request's answer. An event that matched only rules with a threshold
         // is counted, not stored.
+        // What rules with a threshold counted is kept first, for a process that starts after
+        // this one: should the batch then fail, its events come again and count once.
+        let counts: Vec<KeptCount> = jobs
+            .iter()
+            .flat_map(|job| job.incidents.iter().flat_map(Incident::kept_counts))
+            .collect();
         for job in &mut jobs {
             job.incidents = correlated(&mut correlator, std::mem::take(&mut job.incidents));
         }
@@ -182,7 +188,13 @@ async fn run(
         // Owed before it is stored: a kill after the store's commit cannot lose a notification.
         let owed = outputs.notifier.owe(&batch);
         let started = Instant::now();
-        let result = store.insert_batch(batch).await;
+        let result = match store
+            .keep_counts(counts, iamwatch_core::time::now_ms())
+            .await
+        {
+            Ok(()) => store.insert_batch(batch).await,
+            Err(error) => Err(error),
+        };
         metrics.commit_latency.observe(started.elapsed());
         match result {
             Ok(stored) => {

@@ -3,9 +3,11 @@
 //! ids it creates itself, so a shared database (PostgreSQL in CI) needs no cleaning between
 //! runs.
 
+mod counts;
 mod feeds;
 mod recall;
 
+pub use counts::counts_are_kept_while_in_use_and_recalled_in_window_order;
 pub use feeds::{
     an_announcing_writer_is_heard, followers_hear_each_others_changes, next_change,
     quiet_writes_and_own_are_not_heard,
@@ -96,6 +98,7 @@ pub async fn run_all(store: &dyn IncidentStore) {
     listing_filters_and_pages_newest_first(store).await;
     changes_since_a_time_are_listed_newest_event_first(store).await;
     incidents_are_recalled_oldest_first_from_a_time(store).await;
+    counts_are_kept_while_in_use_and_recalled_in_window_order(store).await;
 }
 
 pub async fn inserted_incident_reads_back_unchanged(store: &dyn IncidentStore) {

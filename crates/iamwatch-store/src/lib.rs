@@ -27,7 +27,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
-use iamwatch_core::Incident;
+use iamwatch_core::{Incident, KeptCount};
 
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
@@ -80,6 +80,31 @@ pub trait IncidentStore: Send + Sync {
         after: Option<(i64, String)>,
         limit: usize,
     ) -> Result<Vec<Incident>, StoreError>;
+
+    /// Keeps what rules with a threshold counted of events (each match, as
+    /// [`Incident::kept_counts`] gives it, whether the event made an incident or was only
+    /// counted), so that a process that starts goes on counting where this one stopped
+    /// ([`recall_counts_each`]). A match kept already (the same rule and event) is kept once.
+    /// Only what an event arriving at `now_ms` may still join is kept
+    /// ([`KeptCount::in_use_at`]); the store forgets the rest as it goes (DynamoDB by its
+    /// time to live).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; none of `counts` is kept then.
+    async fn keep_counts(&self, counts: Vec<KeptCount>, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The kept counts whose window ends at `since_ms` or later, in the order of their
+    /// window's end (ties by rule id, then event id), from just after `after` (the last one
+    /// the page before held) on, at most `limit` of them.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn recall_counts(
+        &self,
+        since_ms: i64,
+        after: Option<KeptCount>,
+        limit: usize,
+    ) -> Result<Vec<KeptCount>, StoreError>;
 
     /// Applies a status, assignee or note change and records it in the history.
     ///
@@ -178,6 +203,30 @@ pub async fn recall_each(
                 after = Some((last.event_time_ms, last.incident_id.clone()));
             }
             _ => return Ok(recalled),
+        }
+    }
+}
+
+/// Hands `each` every kept count whose window ends at `since_ms` or later, a page at a time;
+/// returns how many there were.
+///
+/// # Errors
+/// [`StoreError`] when the backend fails; `each` has had the counts before it then.
+pub async fn recall_counts_each(
+    store: &dyn IncidentStore,
+    since_ms: i64,
+    mut each: impl FnMut(KeptCount) + Send,
+) -> Result<usize, StoreError> {
+    let mut recalled = 0;
+    let mut after = None;
+    loop {
+        let page = store.recall_counts(since_ms, after, RECALL_PAGE).await?;
+        let full = page.len() == RECALL_PAGE;
+        recalled += page.len();
+        after = page.last().cloned();
+        page.into_iter().for_each(&mut each);
+        if !full {
+            return Ok(recalled);
         }
     }
 }

@@ -109,6 +109,19 @@ pub(crate) fn recall_start(since_ms: i64, after: Option<(i64, String)>) -> (i64,
     after.map_or(start.clone(), |after| after.max(start))
 }
 
+/// Where a recall of kept counts starts: just after `after` (the last count of the page
+/// before, in the order of `(window end, rule id, event id)`), and at counts whose window ends
+/// at `since_ms` or later.
+pub(crate) fn count_start(
+    since_ms: i64,
+    after: Option<iamwatch_core::KeptCount>,
+) -> (i64, String, String) {
+    let start = (since_ms, String::new(), String::new());
+    after.map_or(start.clone(), |after| {
+        (after.window_end_ms(), after.rule_id, after.event_id).max(start)
+    })
+}
+
 /// A listing's page from the incidents its query found: it asks for one more than `limit`, to
 /// tell whether another page follows, and the cursor names the last one shown.
 pub(crate) fn page(mut incidents: Vec<Incident>, limit: usize) -> IncidentPage {

@@ -281,3 +281,70 @@ fn a_rule_of_steps_raises_once_every_step_was_seen_within_the_window() {
         .observe(&step("v2", 11, "bob", "verify"))
         .is_empty());
 }
+
+/// What an earlier process counted of `incidents`, as its store kept it.
+fn kept(incidents: &[Incident]) -> Vec<iamwatch_core::KeptCount> {
+    incidents.iter().flat_map(Incident::kept_counts).collect()
+}
+
+#[test]
+fn counts_kept_by_an_earlier_process_are_counted_on_and_what_they_raised_is_not_raised_again() {
+    let before = [
+        listing("l0", 0, "alice", true),
+        listing("l1", 2, "alice", false),
+        listing("b0", 1, "bob", true),
+        listing("b1", 2, "bob", true),
+        listing("b2", 3, "bob", true),
+    ];
+    let mut earlier = Correlator::new(CorrelateConfig::default());
+    assert_eq!(
+        rules_of(&observed(&mut earlier, &before)),
+        [RULE],
+        "bob reached the count in the earlier process"
+    );
+
+    let mut started = Correlator::new(CorrelateConfig::default());
+    for count in kept(&before) {
+        started.recall_count(count);
+    }
+    // alice's third within the window reaches the count with the two recalled; bob's fourth
+    // is within the window bob raised in: nothing again.
+    let raised = observed(
+        &mut started,
+        &[
+            listing("b3", 5, "bob", true),
+            listing("l2", 6, "alice", true),
+        ],
+    );
+    let [reached] = &raised[..] else {
+        panic!("{raised:?}");
+    };
+    assert_eq!(reached.event_id, format!("l2/{RULE}"));
+    assert_eq!(
+        reached.meta.notes.last().map(String::as_str),
+        Some("events: l0, l1, l2")
+    );
+
+    // Without the recall the same events raise nothing: the count starts from zero.
+    let mut forgetful = Correlator::new(CorrelateConfig::default());
+    assert!(observed(&mut forgetful, &[listing("l2", 6, "alice", true)]).is_empty());
+}
+
+#[test]
+fn counts_are_recalled_unless_the_recall_is_off_even_with_the_stateful_detections_off() {
+    let now = 1_800_000_000_000;
+    let off = Correlator::new(CorrelateConfig {
+        enabled: false,
+        ..CorrelateConfig::default()
+    });
+    assert_eq!(
+        off.counts_since(now),
+        Some(now - iamwatch_core::KeptCount::LATE_EVENTS_MS)
+    );
+    assert_eq!(off.recall_since(now), None);
+    let no_recall = Correlator::new(CorrelateConfig {
+        recall_days: 0,
+        ..CorrelateConfig::default()
+    });
+    assert_eq!(no_recall.counts_since(now), None);
+}

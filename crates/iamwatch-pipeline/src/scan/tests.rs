@@ -214,6 +214,21 @@ impl IncidentStore for FailingAfter {
     ) -> Result<Vec<Incident>, StoreError> {
         self.inner.recall(since_ms, after, limit).await
     }
+    async fn keep_counts(
+        &self,
+        counts: Vec<iamwatch_core::KeptCount>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.keep_counts(counts, now_ms).await
+    }
+    async fn recall_counts(
+        &self,
+        since_ms: i64,
+        after: Option<iamwatch_core::KeptCount>,
+        limit: usize,
+    ) -> Result<Vec<iamwatch_core::KeptCount>, StoreError> {
+        self.inner.recall_counts(since_ms, after, limit).await
+    }
     async fn update(
         &self,
         incident_id: &str,

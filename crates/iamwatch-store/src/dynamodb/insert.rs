@@ -23,7 +23,10 @@
 use super::items::{self, Item, PK, SK};
 use super::{dynamo_error, DynamoStore};
 use crate::{StoreError, Stored};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, TransactWriteItem,
+    WriteRequest,
+};
 use iamwatch_core::Incident;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -367,4 +370,55 @@ pub async fn read(store: &DynamoStore, mut keys: Vec<Item>) -> Result<Vec<Item>,
         }
     }
     Ok(found)
+}
+
+/// DynamoDB's limit for one `BatchWriteItem`.
+const PER_WRITE: usize = 25;
+
+pub fn put_request(item: Item) -> WriteRequest {
+    let put = PutRequest::builder().set_item(Some(item)).build();
+    WriteRequest::builder()
+        .put_request(put.expect("the item is set"))
+        .build()
+}
+
+pub fn delete_request(key: Item) -> WriteRequest {
+    let delete = DeleteRequest::builder().set_key(Some(key)).build();
+    WriteRequest::builder()
+        .delete_request(delete.expect("the key is set"))
+        .build()
+}
+
+/// Puts and deletes `requests` (none of them transactional), `PER_WRITE` a request, sending
+/// again what DynamoDB left unprocessed; `what` names them in an error.
+pub async fn write_all(
+    store: &DynamoStore,
+    requests: Vec<WriteRequest>,
+    what: &str,
+) -> Result<(), StoreError> {
+    for chunk in requests.chunks(PER_WRITE) {
+        let mut requests = chunk.to_vec();
+        let mut delay = std::time::Duration::from_millis(20);
+        while !requests.is_empty() {
+            let output = store
+                .client
+                .batch_write_item()
+                .request_items(store.table.name(), requests)
+                .send()
+                .await
+                .map_err(|error| {
+                    dynamo_error(format!("cannot write {what} in {}", store.table), error)
+                })?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut left| left.remove(store.table.name()))
+                .unwrap_or_default();
+            if !requests.is_empty() {
+                // DynamoDB leaves requests when throttled: back off before sending them again.
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! Incident ↔ DynamoDB item, and the table's keys.
 //!
-//! One table holds three kinds of item, told apart by their sort key `sk`:
+//! One table holds these kinds of item, told apart by their sort key `sk` (and two more kept
+//! apart from the incidents' partitions: the notifications owed, `notices.rs`, and the counts
+//! of rules with a threshold, `counts.rs`):
 //! - an incident: `pk` its incident id, `sk` = `incident`;
 //! - an event's claim: `pk` = `event#<eventID>`, `sk` = `event`, naming the incident the event
 //!   went to. Written in the incident's own transaction, on condition that it is not there yet:

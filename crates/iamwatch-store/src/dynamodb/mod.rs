@@ -9,6 +9,7 @@
 //! each other's incidents when their dashboards reload, not live (DynamoDB Streams would carry
 //! them).
 
+mod counts;
 mod insert;
 mod items;
 mod list;
@@ -27,7 +28,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use iamwatch_core::Incident;
+use iamwatch_core::{Incident, KeptCount};
 use items::{Item, INCIDENT_SK, PK, REVISION, SK};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -384,6 +385,22 @@ impl IncidentStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Incident>, StoreError> {
         list::recall(self, crate::model::recall_start(since_ms, after), limit).await
+    }
+
+    async fn keep_counts(&self, counts: Vec<KeptCount>, now_ms: i64) -> Result<(), StoreError> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        counts::keep(self, &counts, now_ms).await
+    }
+
+    async fn recall_counts(
+        &self,
+        since_ms: i64,
+        after: Option<KeptCount>,
+        limit: usize,
+    ) -> Result<Vec<KeptCount>, StoreError> {
+        counts::recall(self, crate::model::count_start(since_ms, after), limit).await
     }
 
     async fn update(

@@ -8,6 +8,7 @@
 //! Every change is committed before it is reported, as PostgreSQL syncs its log at each commit.
 
 mod changes;
+mod counts;
 mod insert;
 mod list;
 mod rows;
@@ -22,7 +23,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use iamwatch_core::Incident;
+use iamwatch_core::{Incident, KeptCount};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_lz4_compression.sql"),
     ),
+    (3, include_str!("../../migrations/postgres/0003_counts.sql")),
 ];
 
 /// Connections held at most: `serve` commits one batch at a time, and its API and live streams'
@@ -307,6 +309,25 @@ impl IncidentStore for PostgresStore {
             .iter()
             .map(rows::from_row)
             .collect()
+    }
+
+    async fn keep_counts(&self, counts: Vec<KeptCount>, now_ms: i64) -> Result<(), StoreError> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        counts::keep(plain_mut(&mut client), &counts, now_ms).await
+    }
+
+    async fn recall_counts(
+        &self,
+        since_ms: i64,
+        after: Option<KeptCount>,
+        limit: usize,
+    ) -> Result<Vec<KeptCount>, StoreError> {
+        let start = crate::model::count_start(since_ms, after);
+        let client = self.client().await?;
+        counts::recall(&client, start, limit).await
     }
 
     async fn update(

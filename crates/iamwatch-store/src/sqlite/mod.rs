@@ -8,6 +8,7 @@
 //! connection for writes and one for reads.
 
 mod checkpoint;
+mod counts;
 mod indexes;
 mod insert;
 mod journal;
@@ -25,7 +26,7 @@ use crate::{
     HistoryEntry, IncidentChange, IncidentPage, IncidentQuery, IncidentStore, StoreError, Stored,
 };
 use async_trait::async_trait;
-use iamwatch_core::Incident;
+use iamwatch_core::{Incident, KeptCount};
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0005_raw_blocks.sql"),
     ),
     (6, include_str!("../../migrations/sqlite/0006_runbooks.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_counts.sql")),
 ];
 
 #[derive(Clone)]
@@ -471,6 +473,25 @@ impl IncidentStore for SqliteStore {
         let start = crate::model::recall_start(since_ms, after);
         let codec = Arc::clone(&self.raw_codec);
         self.with_reader(move |connection| recall_page(connection, &codec, start, limit))
+            .await
+    }
+
+    async fn keep_counts(&self, counts: Vec<KeptCount>, now_ms: i64) -> Result<(), StoreError> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        self.with_writer(move |connection| counts::keep(connection, &counts, now_ms))
+            .await
+    }
+
+    async fn recall_counts(
+        &self,
+        since_ms: i64,
+        after: Option<KeptCount>,
+        limit: usize,
+    ) -> Result<Vec<KeptCount>, StoreError> {
+        let start = crate::model::count_start(since_ms, after);
+        self.with_reader(move |connection| counts::recall(connection, start, limit))
             .await
     }
 

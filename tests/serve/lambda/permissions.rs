@@ -1,0 +1,169 @@
+//! The function needs nothing its role in the template does not grant. moto checks each request
+//! against IAM once told to (`/moto-api/reset-auth`): the function runs with the keys of a user
+//! holding the role's policy, and stores, notifies, counts, recalls and dead-letters with them.
+//! Resources are left open (`*`): what is checked is the actions the template names, which AWS
+//! answers `AccessDenied` for when one is missing and moto (without the check) never does.
+
+use super::harness::*;
+use crate::lambda_runtime::LambdaRuntime;
+use crate::moto::Moto;
+use crate::receiver::{self, posted_to};
+use crate::threshold::{archived_minutes_ago, rule_config};
+use serde_json::{json, Value};
+
+/// The statements of the function role's policy in the template, each condition's statement
+/// taken (`Fn::If`: the optional parts switched on), every resource `*`.
+fn role_statements() -> Vec<Value> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/serverless/template.yaml");
+    let template: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).expect("plain YAML");
+    let policies = template["Resources"]["FunctionRole"]["Properties"]["Policies"]
+        .as_array()
+        .expect("the role's policies");
+    policies
+        .iter()
+        .flat_map(|policy| {
+            policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .map(|statement| match statement.get("Fn::If") {
+            Some(condition) => condition[1].clone(),
+            None => statement,
+        })
+        .map(|mut statement| {
+            statement["Resource"] = json!("*");
+            statement
+        })
+        .collect()
+}
+
+/// Turns moto's IAM check on (`0` requests before it) or off (`inf`).
+async fn check_requests(moto: &Moto, after: &str) {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/moto-api/reset-auth", moto.endpoint))
+        .header("content-type", "text/plain")
+        .body(after.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_does_its_work_with_only_what_its_role_grants() {
+    let moto = Moto::start_serial();
+    let sdk = moto.sdk_config();
+    let dir = tempfile::tempdir().unwrap();
+    // What the template makes beside the role: the table, the queue.
+    let table =
+        iamwatch_store::DynamoTable::parse(INCIDENTS.trim_start_matches("dynamodb://")).unwrap();
+    iamwatch_store::DynamoStore::connect(aws_sdk_dynamodb::Client::new(&sdk), table)
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = dead_letter_queue(&sqs).await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    iam.create_user()
+        .user_name("iamwatch-function")
+        .send()
+        .await
+        .unwrap();
+    let mut statements = role_statements();
+    // moto checks two calls as actions of their own, which AWS checks as others the template
+    // grants: a transaction as the actions of its parts (PutItem, UpdateItem,
+    // ConditionCheckItem), SendMessageBatch as SendMessage.
+    statements.push(json!({
+        "Effect": "Allow",
+        "Action": ["dynamodb:TransactWriteItems", "sqs:SendMessageBatch"],
+        "Resource": "*"
+    }));
+    iam.put_user_policy()
+        .user_name("iamwatch-function")
+        .policy_name("iamwatch")
+        .policy_document(json!({"Version": "2012-10-17", "Statement": statements}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("iamwatch-function")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+
+    let (base, received) = receiver::start().await;
+    let env = [
+        config(
+            &dir,
+            &format!(
+                "{}[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hook\"\n",
+                rule_config(dir.path())
+            ),
+        ),
+        ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
+        ("AWS_ACCESS_KEY_ID", key.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", key.secret_access_key.clone()),
+    ];
+    check_requests(&moto, "0").await;
+    let mut runtime = LambdaRuntime::start().await;
+
+    let first = start_function(&dir, &runtime, &moto, &env);
+    // An incident stored and notified (owed in the table, then cleared), two calls counted.
+    let summary = runtime
+        .invoke(&eventbridge(&seed_record(4)))
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
+    assert_eq!(summary["incidents"], 1, "{summary}\n{}", first.log());
+    for (id, minutes) in [("a0", 8), ("a1", 7)] {
+        let summary = runtime
+            .invoke(&archived_minutes_ago(id, minutes, "198.51.100.1").to_string())
+            .await
+            .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
+        assert_eq!(summary["incidents"], 0, "{summary}");
+    }
+    // Unreadable input kept in the dead-letter queue.
+    let unreadable = json!({"Records": [
+        {"messageId": "m-1", "eventSource": "aws:sqs", "body": "{\"detail\": {\"eventName\": "},
+    ]});
+    let summary = runtime
+        .invoke(&unreadable.to_string())
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
+    assert_eq!(summary["rejected"], 1, "{summary}\n{}", first.log());
+    drop(first);
+
+    // A new instance recalls the incidents and the counts, and goes on.
+    let second = start_function(&dir, &runtime, &moto, &env);
+    let summary = runtime
+        .invoke(&archived_minutes_ago("a2", 6, "198.51.100.1").to_string())
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", second.log()));
+    assert_eq!(summary["incidents"], 1, "{summary}\n{}", second.log());
+    let log = second.log();
+    assert!(
+        log.contains("and 2 counts of rules with a threshold"),
+        "{log}"
+    );
+    assert!(!log.contains("AccessDenied"), "{log}");
+
+    check_requests(&moto, "inf").await;
+    let ids: Vec<String> = stored(&dir, &moto)
+        .iter()
+        .map(|incident| incident["event_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(
+        ids.contains(&"a2/test.macie_evasion".to_string()),
+        "{ids:?}"
+    );
+    assert_eq!(posted_to(&received, "/hook").len(), 2, "both notified");
+    let kept = dead_letters(&sqs, &queue).await;
+    // The message, and the invocation of which nothing could be read.
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0]["raw"], "{\"detail\": {\"eventName\": ", "{kept:?}");
+}
