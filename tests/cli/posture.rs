@@ -177,3 +177,61 @@ fn a_role_held_within_a_permissions_boundary_is_not_reported_as_an_administrator
         pairs(&[("role.trusts_other_account", "HIGH"), ("role.admin", "LOW")])
     );
 }
+
+#[test]
+fn the_security_audit_policy_allows_every_call_posture_makes() {
+    let moto = Moto::start_with_managed_policies();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let iam = iam_account::client(&moto);
+    let key = runtime.block_on(async {
+        iam_account::make_account(&iam).await;
+        iam.create_user().user_name("auditor").send().await.unwrap();
+        iam.attach_user_policy()
+            .user_name("auditor")
+            .policy_arn("arn:aws:iam::aws:policy/SecurityAudit")
+            .send()
+            .await
+            .unwrap();
+        iam.create_access_key()
+            .user_name("auditor")
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap()
+    });
+    let workspace = Workspace::new();
+    let (everything_allowed, _) = posture_reports(&moto, &workspace);
+
+    // What the README tells to grant, and nothing more: the same reports.
+    moto.check_iam(true);
+    let mut command = iamwatch();
+    command.args(["posture", "--format", "jsonl"]);
+    let output = workspace
+        .with_aws(&mut command, &moto.endpoint, "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", &key.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &key.secret_access_key)
+        .output()
+        .unwrap();
+    moto.check_iam(false);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let audited: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // The auditor is one of the account's users (its key used by the second run): left out.
+    let without_auditor = |reports: &[Value]| -> Vec<Value> {
+        reports
+            .iter()
+            .filter(|report| report["name"] != "auditor")
+            .cloned()
+            .collect()
+    };
+    assert!(!everything_allowed.is_empty());
+    assert_eq!(
+        without_auditor(&audited),
+        without_auditor(&everything_allowed),
+        "{stderr}"
+    );
+}

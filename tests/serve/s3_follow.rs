@@ -388,3 +388,55 @@ fn a_followed_bucket_in_another_region_is_read_there() {
     assert_eq!(counts, [1]);
     assert_eq!(front.refused(), 1);
 }
+
+#[test]
+fn following_a_bucket_needs_only_get_object_on_it() {
+    let bucket = Bucket::new();
+    bucket.put(KEY_GZ, &gzipped(&log_file("gz", 3)));
+    // What the README tells to grant the instance or task role, and nothing more.
+    let iam = aws_sdk_iam::Client::new(&bucket.moto.sdk_config());
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{}/*", bucket.name)
+    }]});
+    let key = bucket.runtime.block_on(async {
+        iam.create_user()
+            .user_name("follower")
+            .send()
+            .await
+            .unwrap();
+        iam.put_user_policy()
+            .user_name("follower")
+            .policy_name("trail-bucket")
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+        let key = iam.create_access_key().user_name("follower").send().await;
+        key.unwrap().access_key.unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = aws_env(dir.path(), &bucket.moto.endpoint, "us-east-1");
+    env.retain(|(name, _)| {
+        !name.starts_with("AWS_ACCESS_KEY_ID") && !name.starts_with("AWS_SECRET")
+    });
+    env.push(("AWS_ACCESS_KEY_ID", key.access_key_id.clone()));
+    env.push(("AWS_SECRET_ACCESS_KEY", key.secret_access_key.clone()));
+    bucket.moto.check_iam(true);
+    let refused = bucket
+        .runtime
+        .block_on(bucket.client.list_objects_v2().bucket(bucket.name).send());
+    assert!(refused.is_err(), "moto checks requests: {refused:?}");
+    let server = start_with_env(dir.path(), "[s3]\nfollow = [\"trail-bucket\"]\n", &[], &env);
+
+    let notice = trail_notice(bucket.name, &[KEY_GZ]);
+    let counts = accepted(
+        &bucket,
+        &server,
+        notice,
+        &["accepted", "incidents", "rejected"],
+    );
+    bucket.moto.check_iam(false);
+    assert_eq!(counts, [3, 3, 0], "{}", server.log());
+    assert!(dead_letters(dir.path()).is_empty());
+}

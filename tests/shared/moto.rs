@@ -66,6 +66,29 @@ run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_bac
             .build()
     }
 
+    /// Turns moto's check of each request against IAM on (`true`: from the next request, a
+    /// request is answered only with the keys of a user of this server's IAM whose policies
+    /// allow it) or off. Off by default: any keys do anything. (Plain HTTP by hand: the crates
+    /// that share this file have no HTTP client.)
+    #[allow(dead_code)] // the tests of what a role or policy allows use it, the others do not
+    pub fn check_iam(&self, on: bool) {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let body = if on { "0" } else { "inf" };
+        let mut stream = TcpStream::connect(address).expect("moto answers");
+        write!(
+            stream,
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {address}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer read");
+        // HTTP/1.0 from the server that answers one request at a time.
+        let status = answer.split(' ').nth(1);
+        assert_eq!(status, Some("200"), "{answer}");
+    }
+
     fn start_with(server: impl Fn(u16) -> Command) -> Self {
         // The port is free when asked, and taken by moto a moment later; another process
         // taking it meanwhile makes moto exit, and another port is tried.

@@ -1,5 +1,5 @@
 //! The function needs nothing its role in the template does not grant. moto checks each request
-//! against IAM once told to (`/moto-api/reset-auth`): the function runs with the keys of a user
+//! against IAM once told to ([`Moto::check_iam`]): the function runs with the keys of a user
 //! holding the role's policy, and stores, notifies, counts, recalls and dead-letters with them.
 //! Resources are left open (`*`): what is checked is the actions the template names, which AWS
 //! answers `AccessDenied` for when one is missing and moto (without the check) never does.
@@ -38,18 +38,6 @@ fn role_statements() -> Vec<Value> {
             statement
         })
         .collect()
-}
-
-/// Turns moto's IAM check on (`0` requests before it) or off (`inf`).
-async fn check_requests(moto: &Moto, after: &str) {
-    let answer = reqwest::Client::new()
-        .post(format!("{}/moto-api/reset-auth", moto.endpoint))
-        .header("content-type", "text/plain")
-        .body(after.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{answer:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +97,7 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         ("AWS_ACCESS_KEY_ID", key.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", key.secret_access_key.clone()),
     ];
-    check_requests(&moto, "0").await;
+    moto.check_iam(true);
     let mut runtime = LambdaRuntime::start().await;
 
     let first = start_function(&dir, &runtime, &moto, &env);
@@ -151,7 +139,7 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     );
     assert!(!log.contains("AccessDenied"), "{log}");
 
-    check_requests(&moto, "inf").await;
+    moto.check_iam(false);
     let ids: Vec<String> = stored(&dir, &moto)
         .iter()
         .map(|incident| incident["event_id"].as_str().unwrap().to_string())
