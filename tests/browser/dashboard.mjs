@@ -64,6 +64,7 @@ try {
   // Without a token the page asks for one; a wrong one is refused.
   await first.goto(url);
   await first.waitForSelector("#token-form:not([hidden])");
+  await first.waitForSelector('#connection[data-state="needToken"]', { timeout: 5000 });
   await first.fill("#token-input", "wrong-token");
   await first.click("#token-form button[type=submit]");
   await first.waitForSelector("#token-error:not([hidden])");
@@ -181,6 +182,8 @@ try {
     process.kill(Number(process.env.IAMWATCH_PID), "SIGHUP");
     await linked.waitForSelector("#token-form:not([hidden])", { timeout: 15000 });
     if (!(await linked.isVisible("#token-error"))) throw new Error("the revoked token is not said to be refused");
+    // Not retried, and the header does not say it is.
+    if (!(await linked.isVisible('#connection[data-state="refused"]'))) throw new Error(`the header says ${await linked.textContent("#connection-text")}`);
     if (!(await linked.isHidden("#app"))) throw new Error("the incidents stay shown without a valid token");
     await linked.screenshot({ path: `${screenshots}/dashboard-token-revoked.png` });
     await linked.fill("#token-input", rotated);

@@ -6,6 +6,7 @@
 const TEXT = {
   en: {
     connecting: "Connecting…", connected: "Live", disconnected: "Disconnected — retrying",
+    needToken: "Waiting for a token", refused: "Token refused",
     tokenPrompt: "API token", connect: "Connect", forgetToken: "Forget token", badToken: "That token was refused.",
     chartTitle: "Incidents over time", allSeverities: "All severities", allStatuses: "All statuses",
     searchPlaceholder: "Search title, resource, API, IP…", colTime: "Time", colSeverity: "Severity",
@@ -26,6 +27,7 @@ const TEXT = {
   },
   ko: {
     connecting: "연결 중…", connected: "실시간", disconnected: "연결 끊김 — 재시도 중",
+    needToken: "토큰 입력 대기", refused: "토큰 거부됨",
     tokenPrompt: "API 토큰", connect: "연결", forgetToken: "토큰 지우기", badToken: "토큰이 거부되었습니다.",
     chartTitle: "시간대별 인시던트", allSeverities: "모든 심각도", allStatuses: "모든 상태",
     searchPlaceholder: "제목, 리소스, API, IP 검색…", colTime: "시각", colSeverity: "심각도",
@@ -186,12 +188,12 @@ function connect() {
   };
   socket.onclose = (event) => {
     if (state.socket !== socket) return;
-    setConnection("disconnected");
     // The token was revoked (the server's tokens replaced): ask for the new one, do not retry.
     if (event.code === 4401) {
       showTokenForm(true);
       return;
     }
+    setConnection("disconnected");
     // Back off up to 10 s; the reconnect asks for everything since the newest change seen.
     const delay = Math.min(10000, 500 * 2 ** state.retry++);
     setTimeout(connect, delay);
@@ -478,6 +480,8 @@ function renderPosture() {
 }
 
 function showTokenForm(refused) {
+  // Nothing is retried while the form waits: the header says why, not "retrying".
+  setConnection(refused ? "refused" : "needToken");
   $("app").hidden = true;
   $("token-form").hidden = false;
   $("token-error").textContent = t().badToken;
