@@ -2,8 +2,10 @@
 //! own.
 
 use crate::moto::Moto;
-use crate::s3_follow::aws_env;
-use crate::server::{self, start_with_env, Server};
+use crate::s3_follow::{aws_env, aws_env_as};
+use crate::server::{self, post, start_with_env, Server};
+use crate::threshold::{archived_minutes_ago, rule_config};
+use serde_json::{json, Value};
 use tempfile::TempDir;
 
 /// A `serve` on the table `iamwatch-incidents` of `moto`, in `dir`.
@@ -33,4 +35,83 @@ async fn every_dashboard_sees_every_incident_whichever_server_stored_it() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (a, b) = (serve_on(&moto, &dir_a), serve_on(&moto, &dir_b));
     server::every_dashboard_sees_every_incident(&a, &b, "ddb-live").await;
+}
+
+/// The policy the README gives for `serve` on a DynamoDB table, its resources opened (`*`):
+/// what moto can hold against the calls is their actions.
+fn readme_policy() -> Value {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("## DynamoDB").expect("a DynamoDB section")..];
+    let start = section
+        .find("```json\n")
+        .expect("a policy in the DynamoDB section")
+        + 8;
+    let length = section[start..].find("```").unwrap();
+    let mut policy: Value = serde_json::from_str(&section[start..start + length]).unwrap();
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        statement["Resource"] = json!("*");
+    }
+    // moto checks a transaction as an action of its own, which AWS checks as its parts'.
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"Effect": "Allow", "Action": "dynamodb:TransactWriteItems", "Resource": "*"}));
+    policy
+}
+
+#[tokio::test]
+async fn servers_on_a_table_need_only_what_the_readme_grants() {
+    let moto = Moto::start_serial();
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    iam.create_user()
+        .user_name("iamwatch")
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("iamwatch")
+        .policy_name("incidents")
+        .policy_document(readme_policy().to_string())
+        .send()
+        .await
+        .unwrap();
+    let key = iam.create_access_key().user_name("iamwatch").send().await;
+    let key = key.unwrap().access_key.unwrap();
+    moto.check_iam(true);
+
+    let start = |dir: &TempDir| {
+        let env = aws_env_as(dir.path(), &moto.endpoint, &key);
+        start_with_env(
+            dir.path(),
+            &rule_config(dir.path()),
+            &["--db", "dynamodb://iamwatch-incidents"],
+            &env,
+        )
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // The first makes the table; each follows the other's writes through its stream.
+    let a = start(&dir_a);
+    let b = start(&dir_b);
+    server::every_dashboard_sees_every_incident(&a, &b, "ddb-iam").await;
+    // Counted, then recalled by a server started again.
+    for (id, minutes) in [("a0", 8), ("a1", 7)] {
+        let call = archived_minutes_ago(id, minutes, "198.51.100.1");
+        let (status, summary) = post(&a, call.to_string()).await;
+        assert_eq!(status, 202, "{summary}\n{}", a.log());
+    }
+    a.kill();
+    let again = start(&dir_a);
+    let third = archived_minutes_ago("a2", 6, "198.51.100.1");
+    let (status, summary) = post(&again, third.to_string()).await;
+    moto.check_iam(false);
+    assert_eq!(
+        (status, summary["incidents"].as_u64()),
+        (202, Some(1)),
+        "{summary}\n{}",
+        again.log()
+    );
+    for log in [again.log(), b.log()] {
+        assert!(!log.contains("AccessDenied"), "{log}");
+    }
 }

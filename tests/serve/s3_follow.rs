@@ -36,6 +36,20 @@ pub(crate) fn aws_env(dir: &Path, endpoint: &str, region: &str) -> Vec<(&'static
     ]
 }
 
+/// [`aws_env`] with the keys of a user of moto's IAM instead of any keys: for the tests that run
+/// with moto checking requests against IAM.
+pub(crate) fn aws_env_as(
+    dir: &Path,
+    endpoint: &str,
+    key: &aws_sdk_iam::types::AccessKey,
+) -> Vec<(&'static str, String)> {
+    let mut env = aws_env(dir, endpoint, "us-east-1");
+    env.retain(|(name, _)| !matches!(*name, "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY"));
+    env.push(("AWS_ACCESS_KEY_ID", key.access_key_id.clone()));
+    env.push(("AWS_SECRET_ACCESS_KEY", key.secret_access_key.clone()));
+    env
+}
+
 /// CloudTrail's notice of log files delivered, as its SNS topic sends it.
 pub(crate) fn trail_notice(bucket: &str, keys: &[&str]) -> String {
     let notice = json!({"s3Bucket": bucket, "s3ObjectKey": keys});
@@ -416,12 +430,7 @@ fn following_a_bucket_needs_only_get_object_on_it() {
         key.unwrap().access_key.unwrap()
     });
     let dir = tempfile::tempdir().unwrap();
-    let mut env = aws_env(dir.path(), &bucket.moto.endpoint, "us-east-1");
-    env.retain(|(name, _)| {
-        !name.starts_with("AWS_ACCESS_KEY_ID") && !name.starts_with("AWS_SECRET")
-    });
-    env.push(("AWS_ACCESS_KEY_ID", key.access_key_id.clone()));
-    env.push(("AWS_SECRET_ACCESS_KEY", key.secret_access_key.clone()));
+    let env = aws_env_as(dir.path(), &bucket.moto.endpoint, &key);
     bucket.moto.check_iam(true);
     let refused = bucket
         .runtime
