@@ -1,6 +1,7 @@
 //! The function needs nothing its role in the template does not grant. moto checks each request
 //! against IAM once told to ([`Moto::check_iam`]): the function runs with the keys of a user
-//! holding the role's policy, and stores, notifies, counts, recalls and dead-letters with them.
+//! holding the role's policy, and stores, notifies, counts, recalls, dead-letters and runs a
+//! response playbook with them.
 //! Resources are left open (`*`): what is checked is the actions the template names, which AWS
 //! answers `AccessDenied` for when one is missing and moto (without the check) never does.
 
@@ -8,6 +9,7 @@ use super::harness::*;
 use crate::lambda_runtime::LambdaRuntime;
 use crate::moto::Moto;
 use crate::receiver::{self, posted_to};
+use crate::respond::{key_reactivated, key_status, user_with_key};
 use crate::threshold::{archived_minutes_ago, rule_config};
 use serde_json::{json, Value};
 
@@ -84,12 +86,17 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         .access_key
         .unwrap();
 
+    // A key a playbook turns off (ResponsePermissions=true grants its calls).
+    let held = user_with_key(&iam, "keyholder").await;
+
     let (base, received) = receiver::start().await;
     let env = [
         config(
             &dir,
             &format!(
-                "{}[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hook\"\n",
+                "{}[[notify]]\nkind = \"webhook\"\nname = \"hook\"\nmin_severity = \"LOW\"\nurl = \"{base}/hook\"\n\
+                 [respond]\nenabled = true\ndry_run = false\n\
+                 [[respond.auto]]\nrule = \"iam.access_key_change\"\nplaybook = \"deactivate-key\"\n",
                 rule_config(dir.path())
             ),
         ),
@@ -123,6 +130,13 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         .await
         .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
     assert_eq!(summary["rejected"], 1, "{summary}\n{}", first.log());
+    // A key turned back on: the playbook turns it off.
+    let reactivated = key_reactivated("keyholder", &held, "auto-1");
+    let summary = runtime
+        .invoke(&eventbridge(&reactivated))
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
+    assert_eq!(summary["incidents"], 1, "{summary}\n{}", first.log());
     drop(first);
 
     // A new instance recalls the incidents and the counts, and goes on.
@@ -144,12 +158,13 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         .iter()
         .map(|incident| incident["event_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(ids.len(), 3, "{ids:?}");
     assert!(
         ids.contains(&"a2/test.macie_evasion".to_string()),
         "{ids:?}"
     );
-    assert_eq!(posted_to(&received, "/hook").len(), 2, "both notified");
+    assert_eq!(posted_to(&received, "/hook").len(), 3, "each notified");
+    assert_eq!(key_status(&iam, "keyholder").await, "Inactive");
     let kept = dead_letters(&sqs, &queue).await;
     // The message, and the invocation of which nothing could be read.
     assert_eq!(kept.len(), 2, "{kept:?}");
