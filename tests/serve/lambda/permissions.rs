@@ -1,12 +1,12 @@
 //! The function needs nothing its role in the template does not grant. moto checks each request
 //! against IAM once told to ([`Moto::check_iam`]): the function runs with the keys of a user
-//! holding the role's policy, and stores, notifies, counts, recalls, dead-letters and runs a
-//! response playbook with them.
+//! holding the role's policy, and stores, notifies, counts, recalls, dead-letters, pushes to
+//! WebSocket clients and runs a response playbook with them.
 //! Resources are left open (`*`): what is checked is the actions the template names, which AWS
 //! answers `AccessDenied` for when one is missing and moto (without the check) never does.
 
 use super::harness::*;
-use crate::lambda_runtime::LambdaRuntime;
+use crate::lambda_runtime::{start_websocket_api, LambdaRuntime};
 use crate::moto::Moto;
 use crate::receiver::{self, posted_to};
 use crate::respond::{key_reactivated, key_status, user_with_key};
@@ -53,6 +53,10 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     iamwatch_store::DynamoStore::connect(aws_sdk_dynamodb::Client::new(&sdk), table)
         .await
         .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    create_connections_table(&dynamodb).await;
+    // API Gateway's side of the WebSocket API: one connection gone (410), one live.
+    let (endpoint, posted) = start_websocket_api(&["gone-1"]).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = dead_letter_queue(&sqs).await;
     let iam = aws_sdk_iam::Client::new(&sdk);
@@ -101,6 +105,8 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
             ),
         ),
         ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
+        ("IAMWATCH_CONNECTIONS_TABLE", CONNECTIONS.to_string()),
+        ("IAMWATCH_WEBSOCKET_ENDPOINT", endpoint),
         ("AWS_ACCESS_KEY_ID", key.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", key.secret_access_key.clone()),
     ];
@@ -108,6 +114,12 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     let mut runtime = LambdaRuntime::start().await;
 
     let first = start_function(&dir, &runtime, &moto, &env);
+    for connection in ["live-1", "gone-1"] {
+        let answer = runtime
+            .invoke(&websocket("CONNECT", connection, Some(TOKEN)))
+            .await;
+        assert_eq!(answer, Ok(json!({"statusCode": 200})), "{}", first.log());
+    }
     // An incident stored and notified (owed in the table, then cleared), two calls counted.
     let summary = runtime
         .invoke(&eventbridge(&seed_record(4)))
@@ -165,6 +177,15 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     );
     assert_eq!(posted_to(&received, "/hook").len(), 3, "each notified");
     assert_eq!(key_status(&iam, "keyholder").await, "Inactive");
+    // Pushed to the live connection; the one gone forgotten.
+    let created = posted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, message)| id == "live-1" && message["type"] == "incident.created")
+        .count();
+    assert_eq!(created, 3);
+    assert_eq!(connections(&dynamodb).await, ["live-1"]);
     let kept = dead_letters(&sqs, &queue).await;
     // The message, and the invocation of which nothing could be read.
     assert_eq!(kept.len(), 2, "{kept:?}");
