@@ -1,7 +1,8 @@
 //! The function needs nothing its role in the template does not grant. moto checks each request
 //! against IAM once told to ([`Moto::check_iam`]): the function runs with the keys of a user
 //! holding the role's policy, and stores, notifies, counts, recalls, dead-letters, pushes to
-//! WebSocket clients and runs a response playbook with them.
+//! WebSocket clients, reads its secret and the trail's log files, and runs a response playbook
+//! with them.
 //! Resources are left open (`*`): what is checked is the actions the template names, which AWS
 //! answers `AccessDenied` for when one is missing and moto (without the check) never does.
 
@@ -57,6 +58,23 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     create_connections_table(&dynamodb).await;
     // API Gateway's side of the WebSocket API: one connection gone (410), one live.
     let (endpoint, posted) = start_websocket_api(&["gone-1"]).await;
+    // The trail's bucket, one log file in it; the function's secret.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("trail").send().await.unwrap();
+    let log_file = put_log_file(&s3, "20240601T0905Z_a", &[7, 24, 27]).await;
+    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("iamwatch/function")
+        .secret_string(json!({ "IAMWATCH_TOKEN": TOKEN }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = dead_letter_queue(&sqs).await;
     let iam = aws_sdk_iam::Client::new(&sdk);
@@ -105,6 +123,7 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
             ),
         ),
         ("IAMWATCH_DEAD_LETTER_QUEUE", queue.clone()),
+        ("IAMWATCH_SECRETS", secret),
         ("IAMWATCH_CONNECTIONS_TABLE", CONNECTIONS.to_string()),
         ("IAMWATCH_WEBSOCKET_ENDPOINT", endpoint),
         ("AWS_ACCESS_KEY_ID", key.access_key_id.clone()),
@@ -142,6 +161,19 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         .await
         .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
     assert_eq!(summary["rejected"], 1, "{summary}\n{}", first.log());
+    // S3 notifying a log file of the trail's bucket: read from it.
+    let notification = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "trail"}, "object": {"key": log_file, "size": 1}},
+    }]});
+    let summary = runtime
+        .invoke(&notification.to_string())
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", first.log()));
+    assert_eq!(summary["accepted"], 3, "{summary}\n{}", first.log());
+    let from_s3 = summary["incidents"].as_u64().unwrap() as usize;
+    assert!(from_s3 >= 3, "{summary}");
     // A key turned back on: the playbook turns it off.
     let reactivated = key_reactivated("keyholder", &held, "auto-1");
     let summary = runtime
@@ -170,12 +202,16 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         .iter()
         .map(|incident| incident["event_id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(ids.len(), 3 + from_s3, "{ids:?}");
     assert!(
         ids.contains(&"a2/test.macie_evasion".to_string()),
         "{ids:?}"
     );
-    assert_eq!(posted_to(&received, "/hook").len(), 3, "each notified");
+    assert_eq!(
+        posted_to(&received, "/hook").len(),
+        3 + from_s3,
+        "each notified"
+    );
     assert_eq!(key_status(&iam, "keyholder").await, "Inactive");
     // Pushed to the live connection; the one gone forgotten.
     let created = posted
@@ -184,7 +220,7 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
         .iter()
         .filter(|(id, message)| id == "live-1" && message["type"] == "incident.created")
         .count();
-    assert_eq!(created, 3);
+    assert_eq!(created, 3 + from_s3);
     assert_eq!(connections(&dynamodb).await, ["live-1"]);
     let kept = dead_letters(&sqs, &queue).await;
     // The message, and the invocation of which nothing could be read.
