@@ -157,16 +157,16 @@ async fn run(
         if !unstored.is_empty() {
             jobs.insert(0, unattended(unstored, &metrics));
         }
-        // The stateful detections see what was accepted, in the order accepted; what they
-        // raise is stored in the same transaction as the incidents that completed it, and
-        // counted in the request's answer. An event that matched only rules with a threshold
-        // is counted, not stored.
         // What rules with a threshold counted is kept first, for a process that starts after
         // this one: should the batch then fail, its events come again and count once.
         let counts: Vec<KeptCount> = jobs
             .iter()
             .flat_map(|job| job.incidents.iter().flat_map(Incident::kept_counts))
             .collect();
+        // The stateful detections see what was accepted, in the order accepted; what they
+        // raise is stored in the same transaction as the incidents that completed it, and
+        // counted in the request's answer. An event that matched only rules with a threshold
+        // is counted, not stored.
         for job in &mut jobs {
             job.incidents = correlated(&mut correlator, std::mem::take(&mut job.incidents));
         }

@@ -48,13 +48,13 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     let moto = Moto::start_serial();
     let sdk = moto.sdk_config();
     let dir = tempfile::tempdir().unwrap();
-    // What the template makes beside the role: the table, the queue.
+    // What the template makes beside the role: the tables, the queue, the bucket, the secret.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let table =
         iamwatch_store::DynamoTable::parse(INCIDENTS.trim_start_matches("dynamodb://")).unwrap();
-    iamwatch_store::DynamoStore::connect(aws_sdk_dynamodb::Client::new(&sdk), table)
+    iamwatch_store::DynamoStore::connect(dynamodb.clone(), table)
         .await
         .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     create_connections_table(&dynamodb).await;
     // API Gateway's side of the WebSocket API: one connection gone (410), one live.
     let (endpoint, posted) = start_websocket_api(&["gone-1"]).await;
