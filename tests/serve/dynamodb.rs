@@ -1,6 +1,7 @@
 //! `serve --db dynamodb://…`: servers sharing one DynamoDB table in a moto server of the test's
 //! own.
 
+use crate::iam_account;
 use crate::moto::Moto;
 use crate::s3_follow::{aws_env, aws_env_as};
 use crate::server::{self, post, start_with_env, Server};
@@ -37,9 +38,9 @@ async fn every_dashboard_sees_every_incident_whichever_server_stored_it() {
     server::every_dashboard_sees_every_incident(&a, &b, "ddb-live").await;
 }
 
-/// The policy the README gives for `serve` on a DynamoDB table, its resources opened (`*`):
-/// what moto can hold against the calls is their actions.
-fn readme_policy() -> Value {
+/// The statements of the policy the README gives for `serve` on a DynamoDB table, their
+/// resources opened (`*`): what moto can hold against the calls is their actions.
+fn readme_statements() -> Vec<Value> {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = &readme[readme.find("## DynamoDB").expect("a DynamoDB section")..];
@@ -48,36 +49,19 @@ fn readme_policy() -> Value {
         .expect("a policy in the DynamoDB section")
         + 8;
     let length = section[start..].find("```").unwrap();
-    let mut policy: Value = serde_json::from_str(&section[start..start + length]).unwrap();
-    for statement in policy["Statement"].as_array_mut().unwrap() {
+    let policy: Value = serde_json::from_str(&section[start..start + length]).unwrap();
+    let mut statements = policy["Statement"].as_array().unwrap().clone();
+    for statement in &mut statements {
         statement["Resource"] = json!("*");
     }
-    // moto checks a transaction as an action of its own, which AWS checks as its parts'.
-    policy["Statement"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"Effect": "Allow", "Action": "dynamodb:TransactWriteItems", "Resource": "*"}));
-    policy
+    statements
 }
 
 #[tokio::test]
 async fn servers_on_a_table_need_only_what_the_readme_grants() {
     let moto = Moto::start_serial();
     let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
-    iam.create_user()
-        .user_name("iamwatch")
-        .send()
-        .await
-        .unwrap();
-    iam.put_user_policy()
-        .user_name("iamwatch")
-        .policy_name("incidents")
-        .policy_document(readme_policy().to_string())
-        .send()
-        .await
-        .unwrap();
-    let key = iam.create_access_key().user_name("iamwatch").send().await;
-    let key = key.unwrap().access_key.unwrap();
+    let key = iam_account::user_holding(&iam, "iamwatch", readme_statements()).await;
     moto.check_iam(true);
 
     let start = |dir: &TempDir| {

@@ -3,6 +3,7 @@
 //! for the buckets `[s3] follow` lists; other buckets, objects S3 refuses, and S3 out of reach
 //! each answered as the sender needs.
 
+use crate::iam_account;
 use crate::moto::Bucket;
 use crate::s3_region::{Refusal, RegionFront};
 use crate::server::{self, log_file, post, sns_notification, start_with_env, Server};
@@ -409,26 +410,13 @@ fn following_a_bucket_needs_only_get_object_on_it() {
     bucket.put(KEY_GZ, &gzipped(&log_file("gz", 3)));
     // What the README tells to grant the instance or task role, and nothing more.
     let iam = aws_sdk_iam::Client::new(&bucket.moto.sdk_config());
-    let policy = json!({"Version": "2012-10-17", "Statement": [{
+    let granted = json!({
         "Effect": "Allow", "Action": "s3:GetObject",
         "Resource": format!("arn:aws:s3:::{}/*", bucket.name)
-    }]});
-    let key = bucket.runtime.block_on(async {
-        iam.create_user()
-            .user_name("follower")
-            .send()
-            .await
-            .unwrap();
-        iam.put_user_policy()
-            .user_name("follower")
-            .policy_name("trail-bucket")
-            .policy_document(policy.to_string())
-            .send()
-            .await
-            .unwrap();
-        let key = iam.create_access_key().user_name("follower").send().await;
-        key.unwrap().access_key.unwrap()
     });
+    let key = bucket
+        .runtime
+        .block_on(iam_account::user_holding(&iam, "follower", vec![granted]));
     let dir = tempfile::tempdir().unwrap();
     let env = aws_env_as(dir.path(), &bucket.moto.endpoint, &key);
     bucket.moto.check_iam(true);

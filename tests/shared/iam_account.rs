@@ -75,3 +75,34 @@ pub async fn make_account(client: &aws_sdk_iam::Client) {
 pub fn client(moto: &Moto) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&moto.sdk_config())
 }
+
+/// A user of `client`'s IAM holding `statements` as its one inline policy, and its access key:
+/// the keys a test runs a process with while moto checks each request against IAM
+/// (`Moto::check_iam`). moto checks two calls as actions of their own, which AWS checks as
+/// others a policy grants: a DynamoDB transaction as the actions of its parts (`PutItem`,
+/// `UpdateItem`, `ConditionCheckItem`), SQS's `SendMessageBatch` as `SendMessage`. The user is
+/// granted those two besides, so that a policy is held to what AWS would ask of it.
+#[allow(dead_code)] // the tests of what a policy allows use it, the posture scan's do not
+pub async fn user_holding(
+    client: &aws_sdk_iam::Client,
+    user: &str,
+    mut statements: Vec<serde_json::Value>,
+) -> aws_sdk_iam::types::AccessKey {
+    statements.push(serde_json::json!({
+        "Effect": "Allow",
+        "Action": ["dynamodb:TransactWriteItems", "sqs:SendMessageBatch"],
+        "Resource": "*"
+    }));
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": statements});
+    client.create_user().user_name(user).send().await.unwrap();
+    client
+        .put_user_policy()
+        .user_name(user)
+        .policy_name("under-test")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let created = client.create_access_key().user_name(user).send().await;
+    created.unwrap().access_key.unwrap()
+}

@@ -7,6 +7,7 @@
 //! answers `AccessDenied` for when one is missing and moto (without the check) never does.
 
 use super::harness::*;
+use crate::iam_account;
 use crate::lambda_runtime::{start_websocket_api, LambdaRuntime};
 use crate::moto::Moto;
 use crate::receiver::{self, posted_to};
@@ -78,35 +79,7 @@ async fn the_function_does_its_work_with_only_what_its_role_grants() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = dead_letter_queue(&sqs).await;
     let iam = aws_sdk_iam::Client::new(&sdk);
-    iam.create_user()
-        .user_name("iamwatch-function")
-        .send()
-        .await
-        .unwrap();
-    let mut statements = role_statements();
-    // moto checks two calls as actions of their own, which AWS checks as others the template
-    // grants: a transaction as the actions of its parts (PutItem, UpdateItem,
-    // ConditionCheckItem), SendMessageBatch as SendMessage.
-    statements.push(json!({
-        "Effect": "Allow",
-        "Action": ["dynamodb:TransactWriteItems", "sqs:SendMessageBatch"],
-        "Resource": "*"
-    }));
-    iam.put_user_policy()
-        .user_name("iamwatch-function")
-        .policy_name("iamwatch")
-        .policy_document(json!({"Version": "2012-10-17", "Statement": statements}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let key = iam
-        .create_access_key()
-        .user_name("iamwatch-function")
-        .send()
-        .await
-        .unwrap()
-        .access_key
-        .unwrap();
+    let key = iam_account::user_holding(&iam, "iamwatch-function", role_statements()).await;
 
     // A key a playbook turns off (ResponsePermissions=true grants its calls).
     let held = user_with_key(&iam, "keyholder").await;
